@@ -1,0 +1,1 @@
+fn main() { let _w = kiosk_ui::AppWindow::new(); }
