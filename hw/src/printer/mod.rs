@@ -1,0 +1,130 @@
+//! Receipt printing: the [`ReceiptPrinter`] trait, the ESC/POS encoder and a simulated printer.
+//!
+//! A receipt is composed as one complete ESC/POS byte stream with the pure [`escpos::EscPos`]
+//! builder and handed to [`ReceiptPrinter::print`] in one call, so a driver can check the
+//! printer's status, send the job and confirm it as one transaction.
+//!
+//! Vietnamese text cannot go through printer code pages (they print tone marks apart), so
+//! receipts rasterise their text into 1-bit images (sent with `GS v 0`); only ASCII text and the
+//! QR code are sent natively.
+//!
+//! # Implementations
+//!
+//! - [`SimPrinter`] (here): writes each job and a PNG rendering of it to a folder, with status
+//!   faults injected through [`SimPrinterControl`]. The rendering is done by
+//!   [`render::render`], an interpreter of exactly the commands [`escpos::EscPos`] emits.
+//! - The real drivers, ESC/POS over USB (`/dev/usb/lp0`) and raw TCP port 9100 with
+//!   `DLE EOT n` status queries, come in a later issue as `printer::usb` and `printer::tcp`.
+
+pub mod escpos;
+mod font;
+pub mod render;
+mod sim;
+
+use std::fmt;
+
+pub use sim::{PrintedJob, SimPrinter, SimPrinterControl};
+
+use crate::error::hw_error;
+
+/// Paper width of an 80 mm printer, in dots (203 dpi).
+pub const PAPER_WIDTH_80MM: u32 = 576;
+/// Paper width of a 58 mm printer, in dots (203 dpi).
+pub const PAPER_WIDTH_58MM: u32 = 384;
+
+/// Paper supply as the printer's sensors report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaperState {
+    /// Enough paper.
+    Ok,
+    /// The roll is nearly used up: still printing, call a technician soon.
+    NearEnd,
+    /// No paper: printing is impossible.
+    Out,
+}
+
+/// The printer's state, as read before a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrinterStatus {
+    /// The printer accepts data.
+    pub online: bool,
+    /// Paper supply.
+    pub paper: PaperState,
+    /// The paper cover is open.
+    pub cover_open: bool,
+}
+
+impl PrinterStatus {
+    /// Whether a job can be printed now.
+    pub fn can_print(&self) -> bool {
+        self.online && !self.cover_open && self.paper != PaperState::Out
+    }
+}
+
+/// What went wrong with a printer, at the granularity the UI reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrinterErrorKind {
+    /// No printer connected.
+    NoDevice,
+    /// The printer is connected but not accepting data.
+    Offline,
+    /// The printer is out of paper.
+    PaperOut,
+    /// The paper cover is open.
+    CoverOpen,
+    /// Communication failed.
+    Io,
+    /// The job itself is malformed (a bug in the code that built it, not a printer fault).
+    InvalidJob,
+}
+
+impl fmt::Display for PrinterErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoDevice => "no receipt printer found",
+            Self::Offline => "receipt printer offline",
+            Self::PaperOut => "receipt printer out of paper",
+            Self::CoverOpen => "receipt printer cover open",
+            Self::Io => "receipt printer I/O error",
+            Self::InvalidJob => "malformed print job",
+        })
+    }
+}
+
+hw_error!(
+    /// A printer error: match on [`PrinterError::kind`].
+    PrinterError,
+    PrinterErrorKind
+);
+
+/// A receipt printer.
+pub trait ReceiptPrinter {
+    /// Queries the printer's current state.
+    ///
+    /// # Errors
+    ///
+    /// [`PrinterErrorKind::NoDevice`] or [`PrinterErrorKind::Io`] when the printer cannot be
+    /// asked; a reachable printer reports faults in the returned status instead.
+    fn status(&mut self) -> Result<PrinterStatus, PrinterError>;
+
+    /// Prints one complete job: an ESC/POS byte stream, usually from [`escpos::EscPos`].
+    ///
+    /// # Errors
+    ///
+    /// [`PrinterErrorKind::PaperOut`], [`PrinterErrorKind::CoverOpen`],
+    /// [`PrinterErrorKind::Offline`] when the printer cannot print now (nothing is printed),
+    /// [`PrinterErrorKind::NoDevice`] / [`PrinterErrorKind::Io`] for connection failures,
+    /// [`PrinterErrorKind::InvalidJob`] when a driver can tell the job is malformed.
+    fn print(&mut self, job: &[u8]) -> Result<(), PrinterError>;
+}
+
+impl<P: ReceiptPrinter + ?Sized> ReceiptPrinter for Box<P> {
+    fn status(&mut self) -> Result<PrinterStatus, PrinterError> {
+        (**self).status()
+    }
+
+    fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
+        (**self).print(job)
+    }
+}
