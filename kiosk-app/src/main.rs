@@ -1,1 +1,3 @@
-fn main() { let _w = kiosk_ui::AppWindow::new(); }
+fn main() {
+    let _w = kiosk_ui::AppWindow::new();
+}

@@ -1,1 +1,206 @@
-fn main() {}
+//! `cargo xtask`: the project's make file, written in Rust so it runs wherever cargo does.
+//!
+//! ```text
+//! cargo xtask setup            install what is missing (Debian packages); idempotent, fast when done
+//! cargo xtask demo [--tour DIR] [--debug]
+//!                              set up, build and start the kiosk on simulated hardware
+//! cargo xtask test             set up, check formatting and clippy, run every test (what CI runs)
+//! cargo xtask bench            run the benchmarks and print a table
+//! cargo xtask image            build the bootable USB image (not yet: see image-build/README.md)
+//! ```
+//!
+//! Everything a fresh Debian 12 machine needs beyond the Rust toolchain is listed here, in one
+//! place, so that `setup` is the single source of truth for CI and newcomers alike.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+/// Debian packages the build and the tests need, with the reason for each.
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("pkg-config", "locates C libraries for -sys crates"),
+    ("libfontconfig1-dev", "Slint's font discovery"),
+    ("libxkbcommon-dev", "Slint keyboard handling (winit, linuxkms)"),
+    ("libinput-dev", "Slint linuxkms backend: touchscreen input on the kiosk"),
+    ("libudev-dev", "Slint linuxkms backend: input device discovery"),
+    ("fonts-noto-core", "Noto Sans, embedded into the UI at build time"),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench(),
+        Some("image") => image(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print_help();
+            Ok(())
+        }
+        Some(other) => {
+            print_help();
+            Err(anyhow::anyhow!("unknown xtask command `{other}`"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    eprintln!(
+        "usage: cargo xtask <command>\n\n\
+         commands:\n  \
+         setup              install missing Debian packages (idempotent)\n  \
+         demo [--tour DIR]  run the kiosk on simulated hardware (window, or headless tour to DIR)\n  \
+         test               setup + fmt + clippy + every test (what CI runs)\n  \
+         bench              run benchmarks, print a table\n  \
+         image              build the USB image (not implemented yet)"
+    );
+}
+
+fn root() -> PathBuf {
+    // xtask lives in <root>/xtask; CARGO_MANIFEST_DIR is set by `cargo run`.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("xtask"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: $ {}", display_cmd(cmd));
+    let status = cmd.status().with_context(|| format!("could not start {}", display_cmd(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", display_cmd(cmd));
+    }
+    Ok(())
+}
+
+fn display_cmd(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Packages from [`APT_PACKAGES`] that `dpkg-query` does not report as installed.
+fn missing_packages() -> Result<Vec<&'static str>> {
+    let mut missing = Vec::new();
+    for (pkg, _) in APT_PACKAGES {
+        let out = Command::new("dpkg-query")
+            .args(["-W", "-f=${Status}", pkg])
+            .output()
+            .context("dpkg-query not found: this set-up supports Debian 12 (bookworm)")?;
+        let status = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !status.contains("install ok installed") {
+            missing.push(*pkg);
+        }
+    }
+    Ok(missing)
+}
+
+fn setup() -> Result<()> {
+    let t = Instant::now();
+    let missing = missing_packages()?;
+    if missing.is_empty() {
+        eprintln!("xtask: setup: all {} Debian packages present", APT_PACKAGES.len());
+    } else {
+        eprintln!("xtask: setup: installing {}", missing.join(" "));
+        for (p, why) in APT_PACKAGES.iter().filter(|(p, _)| missing.contains(p)) {
+            eprintln!("xtask:   {p}: {why}");
+        }
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let apt = |args: &[&str]| -> Command {
+            let mut c = Command::new(if is_root { "apt-get" } else { "sudo" });
+            if !is_root {
+                c.arg("apt-get");
+            }
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            c
+        };
+        run(&mut apt(&["update", "-qq"]))
+            .context("apt-get update failed: run as root or with sudo, with network access")?;
+        let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+        install.args(&missing);
+        run(&mut install)?;
+        let still = missing_packages()?;
+        if !still.is_empty() {
+            bail!("still missing after install: {}", still.join(" "));
+        }
+    }
+    eprintln!("xtask: setup done in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn demo(args: &[String]) -> Result<()> {
+    setup()?;
+    let mut tour: Option<String> = None;
+    let mut release = true;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tour" => {
+                tour = Some(it.next().context("--tour needs a folder, e.g. --tour out/tour")?.clone())
+            }
+            "--debug" => release = false,
+            other => bail!("unknown demo option `{other}` (use --tour DIR or --debug)"),
+        }
+    }
+    let mut c = cargo();
+    c.args(["run", "--package", "kiosk-app", "--bin", "kiosk"]);
+    if release {
+        c.arg("--release");
+    }
+    c.args(["--", "--config"]).arg(root().join("config/demo.toml"));
+    if let Some(dir) = tour {
+        // Resolve relative to where the user typed the command, not the workspace root.
+        let dir = std::env::current_dir()?.join(dir);
+        c.arg("--tour").arg(dir);
+    }
+    run(&mut c)
+}
+
+fn test(args: &[String]) -> Result<()> {
+    let t = Instant::now();
+    setup()?;
+    run(cargo().args(["fmt", "--all", "--check"]))
+        .context("formatting differs: run `cargo fmt --all`")?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--locked"]);
+    c.args(args);
+    run(&mut c)?;
+    eprintln!("xtask: all checks passed in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    setup()?;
+    run(cargo().args(["bench", "--package", "kiosk-app", "--bench", "kiosk"]))
+}
+
+fn image() -> Result<()> {
+    bail!(
+        "the USB image build is not implemented yet; image-build/README.md says what it will do \
+         (debootstrap + genimage + systemd-boot, boot-tested under QEMU)"
+    )
+}

@@ -1,0 +1,522 @@
+//! The service catalogue: what a citizen can choose at `ChooseService`.
+//!
+//! In one-stop-shop mode the entries are administrative procedures (TTHC) identified by their
+//! `MaTTHC` code; in hospital mode they are clinic departments. Built-in defaults cover the
+//! demo; a deployment replaces them with a TOML file that is parsed as strictly as the kiosk
+//! configuration (unknown keys are errors, see [`crate::config`]).
+//!
+//! Only `1.004194` (temporary residence registration) is a procedure code known from public
+//! sources; the other built-in codes are placeholders marked `code_verified = false`, so a
+//! deployment can list what must be checked against the provincial catalogue before go-live.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::config::{self, ConfigError, Mode};
+
+/// The language every title must exist in, and the fallback for missing translations.
+pub const FALLBACK_LANGUAGE: &str = "vi";
+
+/// Identifies a catalogue entry inside this kiosk (stable across languages and releases).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceId(String);
+
+impl ServiceId {
+    /// Wraps an id. Ids are plain ASCII slugs such as `temporary-residence`.
+    #[must_use]
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Titles keyed by language code; `vi` is always present (checked on load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Titles(BTreeMap<String, String>);
+
+impl Titles {
+    fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(l, t)| ((*l).to_owned(), (*t).to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The title in `lang`, falling back to Vietnamese: the catalogue is authored in
+    /// Vietnamese first and translations may lag behind.
+    #[must_use]
+    pub fn get(&self, lang: &str) -> &str {
+        self.0
+            .get(lang)
+            .or_else(|| self.0.get(FALLBACK_LANGUAGE))
+            .map_or("", String::as_str)
+    }
+}
+
+/// One component of a dossier (thành phần hồ sơ).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierComponent {
+    /// Component code (`MaThanhPhanHoSo`) when known.
+    pub code: Option<String>,
+    /// What the component is.
+    pub titles: Titles,
+    /// True when verified identity data (chip + face) replaces the paper copy, as the
+    /// "paperless services" plans ask; false when the citizen must still bring it.
+    pub satisfied_by_identity: bool,
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// An administrative procedure (TTHC).
+    Procedure {
+        /// `MaTTHC` code, e.g. `1.004194`.
+        code: String,
+        /// False while the code is a placeholder not yet checked against the official list.
+        code_verified: bool,
+        /// Tagged as one of the 53 essential services.
+        essential: bool,
+        /// Dossier components.
+        components: Vec<DossierComponent>,
+    },
+    /// A clinic department (khoa khám) in hospital mode.
+    Department {
+        /// The hospital's department code, sent to the HIS.
+        code: String,
+    },
+}
+
+/// One choice on the `ChooseService` screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    /// Kiosk-local id.
+    pub id: ServiceId,
+    /// Titles per language.
+    pub titles: Titles,
+    /// Procedure or department details.
+    pub kind: EntryKind,
+}
+
+impl CatalogEntry {
+    /// The title in `lang`, falling back to Vietnamese.
+    #[must_use]
+    pub fn title(&self, lang: &str) -> &str {
+        self.titles.get(lang)
+    }
+}
+
+/// The list of entries for one kiosk mode, in display order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalog {
+    mode: Mode,
+    entries: Vec<CatalogEntry>,
+}
+
+fn comp(code: Option<&str>, vi: &str, en: &str, by_identity: bool) -> DossierComponent {
+    DossierComponent {
+        code: code.map(str::to_owned),
+        titles: Titles::from_pairs(&[("vi", vi), ("en", en)]),
+        satisfied_by_identity: by_identity,
+    }
+}
+
+fn identity_component() -> DossierComponent {
+    comp(
+        None,
+        "Thông tin nhân thân (xác thực từ CCCD gắn chip)",
+        "Personal details (verified from the chip ID card)",
+        true,
+    )
+}
+
+fn procedure(
+    id: &str,
+    code: &str,
+    verified: bool,
+    vi: &str,
+    en: &str,
+    mut extra: Vec<DossierComponent>,
+) -> CatalogEntry {
+    let mut components = vec![identity_component()];
+    components.append(&mut extra);
+    CatalogEntry {
+        id: ServiceId::new(id),
+        titles: Titles::from_pairs(&[("vi", vi), ("en", en)]),
+        kind: EntryKind::Procedure {
+            code: code.to_owned(),
+            code_verified: verified,
+            essential: true,
+            components,
+        },
+    }
+}
+
+fn department(id: &str, code: &str, vi: &str, en: &str) -> CatalogEntry {
+    CatalogEntry {
+        id: ServiceId::new(id),
+        titles: Titles::from_pairs(&[("vi", vi), ("en", en)]),
+        kind: EntryKind::Department {
+            code: code.to_owned(),
+        },
+    }
+}
+
+impl Catalog {
+    /// The built-in catalogue for `mode`.
+    #[must_use]
+    pub fn builtin(mode: Mode) -> Self {
+        let entries = match mode {
+            Mode::OneStopShop => vec![
+                procedure(
+                    "temporary-residence",
+                    "1.004194",
+                    true,
+                    "Đăng ký tạm trú",
+                    "Temporary residence registration",
+                    vec![comp(
+                        None,
+                        "Giấy tờ chứng minh chỗ ở hợp pháp",
+                        "Proof of lawful accommodation",
+                        false,
+                    )],
+                ),
+                procedure(
+                    "permanent-residence",
+                    "0.000001",
+                    false,
+                    "Đăng ký thường trú",
+                    "Permanent residence registration",
+                    vec![comp(
+                        None,
+                        "Giấy tờ chứng minh chỗ ở hợp pháp",
+                        "Proof of lawful accommodation",
+                        false,
+                    )],
+                ),
+                procedure(
+                    "temporary-absence",
+                    "0.000002",
+                    false,
+                    "Khai báo tạm vắng",
+                    "Temporary absence declaration",
+                    vec![],
+                ),
+                procedure(
+                    "notice-of-stay",
+                    "0.000003",
+                    false,
+                    "Thông báo lưu trú",
+                    "Notice of stay",
+                    vec![],
+                ),
+                procedure(
+                    "criminal-record",
+                    "0.000004",
+                    false,
+                    "Cấp Phiếu lý lịch tư pháp",
+                    "Criminal record certificate",
+                    vec![],
+                ),
+                procedure(
+                    "confirm-old-id",
+                    "0.000005",
+                    false,
+                    "Xác nhận số Chứng minh nhân dân",
+                    "Confirmation of the old ID (CMND) number",
+                    vec![],
+                ),
+            ],
+            Mode::Hospital => vec![
+                department("internal", "KHAM-NOI", "Khám Nội", "Internal medicine"),
+                department("surgery", "KHAM-NGOAI", "Khám Ngoại", "Surgery"),
+                department("paediatrics", "NHI", "Nhi", "Paediatrics"),
+                department("obstetrics", "SAN", "Sản", "Obstetrics"),
+                department("ophthalmology", "MAT", "Mắt", "Ophthalmology"),
+                department("ent", "TMH", "Tai Mũi Họng", "Ear, nose and throat"),
+                department("dental", "RHM", "Răng Hàm Mặt", "Odonto-stomatology"),
+            ],
+        };
+        Self { mode, entries }
+    }
+
+    /// The mode this catalogue is for.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Entries in display order.
+    #[must_use]
+    pub fn entries(&self) -> &[CatalogEntry] {
+        &self.entries
+    }
+
+    /// The entry with `id`.
+    #[must_use]
+    pub fn get(&self, id: &ServiceId) -> Option<&CatalogEntry> {
+        self.entries.iter().find(|e| &e.id == id)
+    }
+
+    /// Loads a catalogue file for `mode`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, the key path and the fix, as for the kiosk config.
+    pub fn load(path: &Path, mode: Mode) -> Result<Self, ConfigError> {
+        let text = config::read_file(path)?;
+        Self::from_toml(path, &text, mode)
+    }
+
+    /// Parses catalogue text; `path` is only used in error messages.
+    ///
+    /// # Errors
+    /// As [`Catalog::load`].
+    pub fn from_toml(path: &Path, text: &str, mode: Mode) -> Result<Self, ConfigError> {
+        let raw: RawCatalog = config::parse_strict(path, text)?;
+        let invalid = |key: String, problem: String, fix: &str| {
+            Err(config::invalid(path, text, &key, problem, fix.to_owned()))
+        };
+        let list = match mode {
+            Mode::OneStopShop => &raw.procedure,
+            Mode::Hospital => &raw.department,
+        };
+        let table = match mode {
+            Mode::OneStopShop => "procedure",
+            Mode::Hospital => "department",
+        };
+        if list.is_empty() {
+            return invalid(
+                table.to_owned(),
+                format!("no [[{table}]] entries for mode {mode}"),
+                "add at least one entry, or remove the catalogue file to use the built-in list",
+            );
+        }
+        let mut entries = Vec::with_capacity(list.len());
+        for (i, e) in list.iter().enumerate() {
+            let key = |k: &str| format!("{table}[{i}].{k}");
+            if e.id.is_empty() || !e.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return invalid(
+                    key("id"),
+                    format!("id {:?} is not a slug", e.id),
+                    "use lowercase letters, digits and `-`, e.g. \"temporary-residence\"",
+                );
+            }
+            if entries.iter().any(|x: &CatalogEntry| x.id.as_str() == e.id) {
+                return invalid(
+                    key("id"),
+                    format!("duplicate id {:?}", e.id),
+                    "give every entry its own id",
+                );
+            }
+            if !e.title.contains_key(FALLBACK_LANGUAGE) {
+                return invalid(
+                    key("title"),
+                    "no Vietnamese title".to_owned(),
+                    "add `vi = \"...\"` to the title table: Vietnamese is the fallback language",
+                );
+            }
+            if e.code.trim().is_empty() {
+                return invalid(
+                    key("code"),
+                    "empty code".to_owned(),
+                    "set the procedure or department code",
+                );
+            }
+            let titles = Titles(e.title.clone());
+            let kind = match mode {
+                Mode::OneStopShop => {
+                    let mut components = Vec::with_capacity(e.component.len());
+                    for (j, c) in e.component.iter().enumerate() {
+                        if !c.title.contains_key(FALLBACK_LANGUAGE) {
+                            return invalid(
+                                format!("{table}[{i}].component[{j}].title"),
+                                "no Vietnamese title".to_owned(),
+                                "add `vi = \"...\"` to the title table",
+                            );
+                        }
+                        components.push(DossierComponent {
+                            code: c.code.clone(),
+                            titles: Titles(c.title.clone()),
+                            satisfied_by_identity: c.satisfied_by_identity,
+                        });
+                    }
+                    EntryKind::Procedure {
+                        code: e.code.clone(),
+                        code_verified: e.code_verified,
+                        essential: e.essential,
+                        components,
+                    }
+                }
+                Mode::Hospital => EntryKind::Department {
+                    code: e.code.clone(),
+                },
+            };
+            entries.push(CatalogEntry {
+                id: ServiceId::new(e.id.clone()),
+                titles,
+                kind,
+            });
+        }
+        Ok(Self { mode, entries })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    #[serde(default)]
+    procedure: Vec<RawEntry>,
+    #[serde(default)]
+    department: Vec<RawEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: String,
+    code: String,
+    #[serde(default)]
+    code_verified: bool,
+    #[serde(default)]
+    essential: bool,
+    title: BTreeMap<String, String>,
+    #[serde(default)]
+    component: Vec<RawComponent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    #[serde(default)]
+    code: Option<String>,
+    title: BTreeMap<String, String>,
+    #[serde(default)]
+    satisfied_by_identity: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_one_stop_shop() {
+        let c = Catalog::builtin(Mode::OneStopShop);
+        assert_eq!(c.entries().len(), 6);
+        let tr = c
+            .get(&ServiceId::new("temporary-residence"))
+            .expect("present");
+        assert_eq!(tr.title("vi"), "Đăng ký tạm trú");
+        assert_eq!(tr.title("en"), "Temporary residence registration");
+        assert_eq!(tr.title("hmn"), "Đăng ký tạm trú", "falls back to vi");
+        match &tr.kind {
+            EntryKind::Procedure {
+                code,
+                code_verified,
+                essential,
+                components,
+            } => {
+                assert_eq!(code, "1.004194");
+                assert!(*code_verified && *essential);
+                assert!(components.iter().any(|c| c.satisfied_by_identity));
+            }
+            EntryKind::Department { .. } => panic!("procedure expected"),
+        }
+        // Only the one publicly known code is marked verified.
+        let verified = c
+            .entries()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EntryKind::Procedure {
+                        code_verified: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(verified, 1);
+    }
+
+    #[test]
+    fn builtin_hospital() {
+        let c = Catalog::builtin(Mode::Hospital);
+        let titles: Vec<_> = c.entries().iter().map(|e| e.title("vi")).collect();
+        assert_eq!(
+            titles,
+            [
+                "Khám Nội",
+                "Khám Ngoại",
+                "Nhi",
+                "Sản",
+                "Mắt",
+                "Tai Mũi Họng",
+                "Răng Hàm Mặt"
+            ]
+        );
+    }
+
+    #[test]
+    fn load_from_toml() {
+        let text = r#"
+[[procedure]]
+id = "temporary-residence"
+code = "1.004194"
+code_verified = true
+essential = true
+title = { vi = "Đăng ký tạm trú" }
+[[procedure.component]]
+title = { vi = "Thông tin nhân thân", en = "Personal details" }
+satisfied_by_identity = true
+"#;
+        let c = Catalog::from_toml(Path::new("c.toml"), text, Mode::OneStopShop).expect("valid");
+        assert_eq!(c.entries()[0].title("en"), "Đăng ký tạm trú");
+    }
+
+    #[test]
+    fn bad_catalogues() {
+        let check = |text: &str, mode: Mode, needles: &[&str]| {
+            let err = Catalog::from_toml(Path::new("c.toml"), text, mode)
+                .expect_err("must be refused")
+                .to_string();
+            for n in needles {
+                assert!(err.contains(n), "{err:?} lacks {n:?}");
+            }
+        };
+        check(
+            "[[procedure]]\nid='a'\ncode='1'\ntitel={vi='x'}\n",
+            Mode::OneStopShop,
+            &["c.toml", "titel", "did you mean `title`"],
+        );
+        check(
+            "[[procedure]]\nid='a'\ncode='1'\ntitle={en='x'}\n",
+            Mode::OneStopShop,
+            &["procedure[0].title", "vi ="],
+        );
+        check(
+            "[[procedure]]\nid='a'\ncode='1'\ntitle={vi='x'}\n",
+            Mode::Hospital,
+            &["department", "at least one"],
+        );
+        check(
+            "[[department]]\nid='A B'\ncode='1'\ntitle={vi='x'}\n",
+            Mode::Hospital,
+            &["department[0].id", "slug"],
+        );
+    }
+}

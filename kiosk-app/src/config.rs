@@ -1,0 +1,1204 @@
+//! The kiosk configuration: one TOML file, parsed strictly.
+//!
+//! Two steps, as ripgrep does it: the file is deserialised into `Raw*` structs that mirror the
+//! TOML (every table `deny_unknown_fields`), then [`validate`]d into [`KioskConfig`], whose
+//! types say what was checked (a [`GatewayUrl`] is https or a demo loopback address, a
+//! [`PrinterSpec`] is one of the three printer kinds...). Code after loading never re-checks.
+//!
+//! Every [`ConfigError`] names the file, the line and column when known, the key path
+//! (`gateway.url`), what is wrong and how to fix it: the reader is a technician in front of a
+//! kiosk, not the author of this code.
+//!
+//! All durations in the file are whole seconds.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::session::{SessionConfig, StepTimeouts};
+
+/// What kind of place the kiosk serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A one-stop-shop office: administrative procedures (TTHC).
+    OneStopShop,
+    /// A hospital or clinic: examination registration.
+    Hospital,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OneStopShop => "one-stop-shop",
+            Self::Hospital => "hospital",
+        })
+    }
+}
+
+/// Screen orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Orientation {
+    /// Taller than wide (most floor-standing kiosks).
+    #[default]
+    Portrait,
+    /// Wider than tall.
+    Landscape,
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// The default.
+    #[default]
+    Info,
+    /// Developer detail.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl LogLevel {
+    /// The `tracing` directive for this level.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+            Self::Trace => "trace",
+        }
+    }
+}
+
+/// Where logs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// journald when started by systemd (`JOURNAL_STREAM` set), text otherwise.
+    #[default]
+    Auto,
+    /// Always the systemd journal.
+    Journald,
+    /// Human-readable text on stderr.
+    Text,
+}
+
+/// Where a problem was found in the file (1-based; the column counts characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+/// Broad class of a configuration error, for code that reacts differently (tests, kioskctl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The file could not be read.
+    Io,
+    /// Not valid TOML.
+    Syntax,
+    /// A key this version does not know.
+    UnknownKey,
+    /// A required key is absent.
+    MissingKey,
+    /// A value of the wrong TOML type.
+    WrongType,
+    /// A value of the right type that is not acceptable.
+    InvalidValue,
+}
+
+/// A configuration (or catalogue) file problem, ready to show a technician.
+///
+/// Boxed: errors are rare and `Result<KioskConfig, ConfigError>` should stay small.
+#[derive(Debug)]
+pub struct ConfigError(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
+    file: PathBuf,
+    kind: ConfigErrorKind,
+    key: Option<String>,
+    location: Option<Location>,
+    problem: String,
+    fix: String,
+    source: Option<std::io::Error>,
+}
+
+impl From<Details> for ConfigError {
+    fn from(d: Details) -> Self {
+        Self(Box::new(d))
+    }
+}
+
+impl ConfigError {
+    /// The file the problem is in.
+    #[must_use]
+    pub fn file(&self) -> &Path {
+        &self.0.file
+    }
+    /// The class of problem.
+    #[must_use]
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.0.kind
+    }
+    /// Dotted key path, e.g. `gateway.url` or `procedure[2].title`.
+    #[must_use]
+    pub fn key(&self) -> Option<&str> {
+        self.0.key.as_deref()
+    }
+    /// Line and column when known.
+    #[must_use]
+    pub fn location(&self) -> Option<Location> {
+        self.0.location
+    }
+    /// What is wrong.
+    #[must_use]
+    pub fn problem(&self) -> &str {
+        &self.0.problem
+    }
+    /// How to fix it.
+    #[must_use]
+    pub fn fix(&self) -> &str {
+        &self.0.fix
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.file.display())?;
+        if let Some(l) = self.0.location {
+            write!(f, ":{}:{}", l.line, l.column)?;
+        }
+        if let Some(k) = &self.0.key {
+            write!(f, ": `{k}`")?;
+        }
+        write!(f, ": {}; {}", self.0.problem, self.0.fix)
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source.as_ref().map(|e| e as _)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated configuration
+// ---------------------------------------------------------------------------------------------
+
+/// The validated kiosk configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KioskConfig {
+    /// Where the kiosk stands.
+    pub site: Site,
+    /// One-stop shop or hospital.
+    pub mode: Mode,
+    /// The provincial kiosk gateway.
+    pub gateway: Gateway,
+    /// Which hardware to drive.
+    pub devices: Devices,
+    /// Session timeouts and limits.
+    pub session: SessionConfig,
+    /// Screen and languages.
+    pub ui: Ui,
+    /// Logging.
+    pub logging: LoggingSettings,
+    /// Demo mode: simulators and a loopback gateway are allowed.
+    pub demo: bool,
+    /// A catalogue file replacing the built-in one.
+    pub catalog_file: Option<PathBuf>,
+}
+
+/// `[site]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Kiosk site id (ASCII slug), used in logs and dossier metadata.
+    pub id: String,
+    /// Human name of the place.
+    pub name: String,
+    /// Two-digit province code (e.g. `01` Hà Nội).
+    pub province_code: Option<String>,
+}
+
+/// A gateway URL checked to be https, or http to loopback in demo mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayUrl(String);
+
+impl GatewayUrl {
+    /// The URL text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `[gateway]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gateway {
+    /// Base URL.
+    pub url: GatewayUrl,
+    /// The deployment's CA (the only trust root) in PEM.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mutual TLS; both or neither.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// Request timeout in seconds.
+    pub timeout_secs: u64,
+}
+
+/// Which card reader to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardReaderSpec {
+    /// The simulator (demo only).
+    Sim,
+    /// The first PC/SC reader with contactless support.
+    Auto,
+    /// A PC/SC reader by name.
+    Named(String),
+}
+
+/// Which camera to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CameraSpec {
+    /// Synthetic frames (demo only).
+    Sim,
+    /// Frames replayed from a directory or file (demo only).
+    Replay(PathBuf),
+    /// A V4L2 device such as `/dev/video0`.
+    Device(PathBuf),
+}
+
+/// Where QR codes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrSpec {
+    /// Decoded from the camera.
+    Camera,
+    /// Simulated (demo only).
+    Sim,
+}
+
+/// Which receipt printer to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterSpec {
+    /// Receipts written as files to a directory (demo only).
+    Sim(PathBuf),
+    /// A USB line printer device such as `/dev/usb/lp0`.
+    Usb(PathBuf),
+    /// A network printer (raw port, usually 9100).
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+}
+
+/// `[devices]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Devices {
+    /// Card reader.
+    pub card_reader: CardReaderSpec,
+    /// Camera.
+    pub camera: CameraSpec,
+    /// QR source.
+    pub qr: QrSpec,
+    /// Receipt printer.
+    pub printer: PrinterSpec,
+}
+
+/// `[ui]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ui {
+    /// Languages in the order the language screen shows them.
+    pub languages: Vec<String>,
+    /// The language before the citizen chooses; one of `languages`.
+    pub default_language: String,
+    /// Screen orientation.
+    pub orientation: Orientation,
+    /// Extra locale folder (minority-language packs).
+    pub locales_dir: Option<PathBuf>,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoggingSettings {
+    /// Level, overridden by the `KIOSK_LOG` environment variable.
+    pub level: LogLevel,
+    /// Sink.
+    pub format: LogFormat,
+    /// Also write text logs to this file.
+    pub file: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw configuration (mirrors the file)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: RawSite,
+    mode: Mode,
+    gateway: RawGateway,
+    devices: RawDevices,
+    #[serde(default)]
+    timeouts: RawTimeouts,
+    #[serde(default)]
+    session: RawSession,
+    #[serde(default)]
+    ui: RawUi,
+    #[serde(default)]
+    logging: RawLogging,
+    #[serde(default)]
+    demo: bool,
+    #[serde(default)]
+    catalog_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    id: String,
+    name: String,
+    #[serde(default)]
+    province_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGateway {
+    url: String,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    client_cert: Option<PathBuf>,
+    #[serde(default)]
+    client_key: Option<PathBuf>,
+    #[serde(default = "default_gateway_timeout")]
+    timeout: u64,
+}
+
+fn default_gateway_timeout() -> u64 {
+    15
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevices {
+    card_reader: String,
+    camera: String,
+    qr: String,
+    printer: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTimeouts {
+    language: Option<u64>,
+    identify: Option<u64>,
+    consent: Option<u64>,
+    verify_face: Option<u64>,
+    choose_service: Option<u64>,
+    confirm: Option<u64>,
+    submitting: Option<u64>,
+    receipt: Option<u64>,
+    notice: Option<u64>,
+    warn_before: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    max_face_attempts: Option<u8>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUi {
+    languages: Option<Vec<String>>,
+    default_language: Option<String>,
+    #[serde(default)]
+    orientation: Orientation,
+    locales_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLogging {
+    #[serde(default)]
+    level: LogLevel,
+    #[serde(default)]
+    format: LogFormat,
+    file: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/// Reads, parses and validates the configuration file at `path`.
+///
+/// # Errors
+/// A [`ConfigError`] naming the file, key, location, problem and fix.
+pub fn load(path: &Path) -> Result<KioskConfig, ConfigError> {
+    let text = read_file(path)?;
+    from_toml(path, &text)
+}
+
+/// Parses and validates configuration text; `path` is only used in messages.
+///
+/// # Errors
+/// As [`load`].
+pub fn from_toml(path: &Path, text: &str) -> Result<KioskConfig, ConfigError> {
+    let raw: RawConfig = parse_strict(path, text)?;
+    validate(path, text, raw)
+}
+
+pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::from(Details {
+            file: path.to_owned(),
+            kind: ConfigErrorKind::Io,
+            key: None,
+            location: None,
+            problem: format!("cannot read the file: {e}"),
+            fix: "check the path and that the kiosk user may read it".to_owned(),
+            source: Some(e),
+        })
+    })
+}
+
+/// Deserialises `text` and turns serde's messages into technician-grade ones.
+pub(crate) fn parse_strict<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    let doc = DeTable::parse(text).map_err(|e| ConfigError::from(Details {
+        file: path.to_owned(),
+        kind: ConfigErrorKind::Syntax,
+        key: None,
+        location: e.span().map(|s| location(text, s.start)),
+        problem: format!("not valid TOML: {}", e.message().trim()),
+        fix: "fix the syntax at that position (quotes around strings, `key = value`, [table] headers)"
+            .to_owned(),
+        source: None,
+    }))?;
+    toml::from_str(text).map_err(|e| from_serde(path, text, doc.get_ref(), &e))
+}
+
+fn from_serde(path: &Path, text: &str, doc: &DeTable<'_>, e: &toml::de::Error) -> ConfigError {
+    let msg = e.message().trim();
+    let span = e.span();
+    let loc = span.as_ref().map(|s| location(text, s.start));
+    let mut segments = span.map(|s| path_at(doc, s.start)).unwrap_or_default();
+    let quoted = backticked(msg);
+    let err = |kind, key: String, problem: String, fix: String| {
+        ConfigError::from(Details {
+            file: path.to_owned(),
+            kind,
+            key: (!key.is_empty()).then_some(key),
+            location: loc,
+            problem,
+            fix,
+            source: None,
+        })
+    };
+    if msg.starts_with("unknown field") {
+        let unknown = quoted.first().cloned().unwrap_or_default();
+        // The span points at the unknown key itself; the table is its parent.
+        if segments.last().is_some_and(|s| *s == unknown) {
+            segments.pop();
+        }
+        let table = join(&segments);
+        let valid = &quoted[1.min(quoted.len())..];
+        let mut fix = match suggest(&unknown, valid) {
+            Some(s) => format!("did you mean `{s}`? "),
+            None => "remove it or check the spelling; ".to_owned(),
+        };
+        fix.push_str(&format!("valid keys: {}", list(valid)));
+        let place = if table.is_empty() {
+            "at the top level".to_owned()
+        } else {
+            format!("in [{table}]")
+        };
+        segments.push(unknown.clone());
+        return err(
+            ConfigErrorKind::UnknownKey,
+            join(&segments),
+            format!("unknown key `{unknown}` {place}"),
+            fix,
+        );
+    }
+    if msg.starts_with("unknown variant") {
+        let bad = quoted.first().cloned().unwrap_or_default();
+        let valid = &quoted[1.min(quoted.len())..];
+        let key = join(&segments);
+        let name = segments.last().cloned().unwrap_or_default();
+        let choices = valid
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return err(
+            ConfigErrorKind::InvalidValue,
+            key,
+            format!("{name} = \"{bad}\" is not valid"),
+            format!("use {choices}"),
+        );
+    }
+    if msg.starts_with("missing field") {
+        let missing = quoted.first().cloned().unwrap_or_default();
+        let table = join(&segments);
+        let place = if table.is_empty() {
+            "at the top level".to_owned()
+        } else {
+            format!("in [{table}]")
+        };
+        segments.push(missing.clone());
+        return err(
+            ConfigErrorKind::MissingKey,
+            join(&segments),
+            format!("missing key `{missing}` {place}"),
+            format!("add `{missing} = ...` (see config/example-one-stop-shop.toml)"),
+        );
+    }
+    err(
+        ConfigErrorKind::WrongType,
+        join(&segments),
+        msg.to_owned(),
+        "give the value the type shown in config/example-one-stop-shop.toml".to_owned(),
+    )
+}
+
+/// Builds an [`ConfigErrorKind::InvalidValue`] error for `key`, locating it in `text`.
+pub(crate) fn invalid(
+    path: &Path,
+    text: &str,
+    key: &str,
+    problem: String,
+    fix: String,
+) -> ConfigError {
+    let location = DeTable::parse(text)
+        .ok()
+        .and_then(|doc| span_of(doc.get_ref(), key))
+        .map(|start| location(text, start));
+    ConfigError::from(Details {
+        file: path.to_owned(),
+        kind: ConfigErrorKind::InvalidValue,
+        key: Some(key.to_owned()),
+        location,
+        problem,
+        fix,
+        source: None,
+    })
+}
+
+fn location(text: &str, offset: usize) -> Location {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    Location { line, column }
+}
+
+/// The key path (`["gateway", "url"]`, `["procedure", "[0]", "id"]`) whose key or value covers
+/// byte `offset`.
+fn path_at(doc: &DeTable<'_>, offset: usize) -> Vec<String> {
+    fn walk_value(v: &Spanned<DeValue<'_>>, offset: usize, out: &mut Vec<String>) {
+        match v.get_ref() {
+            DeValue::Table(t) => walk_table(t, offset, out),
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    if item.span().contains(&offset) {
+                        out.push(format!("[{i}]"));
+                        walk_value(item, offset, out);
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    fn walk_table(t: &DeTable<'_>, offset: usize, out: &mut Vec<String>) {
+        for (k, v) in t.iter() {
+            if k.span().contains(&offset) || v.span().contains(&offset) {
+                out.push(k.get_ref().to_string());
+                walk_value(v, offset, out);
+                return;
+            }
+        }
+    }
+    // First look for the key or scalar value the offset points into anywhere in the tree:
+    // the items of an array of tables (`[[procedure]]`) have spans that do not cover their
+    // keys, so a containment walk alone would stop at the top level.
+    fn find(v: &DeValue<'_>, offset: usize, out: &mut Vec<String>) -> bool {
+        let hit = |v: &Spanned<DeValue<'_>>| {
+            !matches!(v.get_ref(), DeValue::Table(_) | DeValue::Array(_))
+                && v.span().contains(&offset)
+        };
+        match v {
+            DeValue::Table(t) => {
+                for (k, item) in t.iter() {
+                    out.push(k.get_ref().to_string());
+                    if k.span().contains(&offset) || hit(item) || find(item.get_ref(), offset, out)
+                    {
+                        return true;
+                    }
+                    out.pop();
+                }
+                false
+            }
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    out.push(format!("[{i}]"));
+                    if hit(item) || find(item.get_ref(), offset, out) {
+                        return true;
+                    }
+                    out.pop();
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+    let mut out = Vec::new();
+    if find(&DeValue::Table(doc.clone()), offset, &mut out) {
+        return out;
+    }
+    out.clear();
+    walk_table(doc, offset, &mut out);
+    out
+}
+
+/// Byte offset of the value at dotted `key` (`a.b`, `a[0].b`).
+fn span_of(doc: &DeTable<'_>, key: &str) -> Option<usize> {
+    let mut table = doc;
+    let mut found: Option<&Spanned<DeValue<'_>>> = None;
+    for part in key.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if let Some(prev) = found {
+            table = prev.get_ref().as_table()?;
+        }
+        let mut v = table.get(name)?;
+        if let Some(i) = index {
+            v = v.get_ref().as_array()?.get(i)?;
+        }
+        found = Some(v);
+    }
+    found.map(|v| v.span().start)
+}
+
+fn join(segments: &[String]) -> String {
+    let mut s = String::new();
+    for seg in segments {
+        if !s.is_empty() && !seg.starts_with('[') {
+            s.push('.');
+        }
+        s.push_str(seg);
+    }
+    s
+}
+
+fn backticked(msg: &str) -> Vec<String> {
+    msg.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment):
+/// `titel` is one typo away from `title`, not two. Small inputs only (config keys).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The closest candidate within a third of the word's length (at least 1 edit, at most 3),
+/// the same budget rustc uses for "did you mean".
+pub(crate) fn suggest<'a>(word: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let budget = (word.chars().count() / 3).clamp(1, 3);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= budget)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.as_str())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+const MAX_TIMEOUT_SECS: u64 = 3600;
+
+fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, ConfigError> {
+    let bad = |key: &str, problem: String, fix: &str| {
+        Err(invalid(path, text, key, problem, fix.to_owned()))
+    };
+    let demo = raw.demo;
+
+    // [site]
+    let site = raw.site;
+    if site.id.is_empty()
+        || !site
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return bad(
+            "site.id",
+            format!("site id {:?} is not a slug", site.id),
+            "use ASCII letters, digits, `-`, `_` or `.`, e.g. \"hn-bachkhoa-01\"",
+        );
+    }
+    if site.name.trim().is_empty() {
+        return bad(
+            "site.name",
+            "site name is empty".into(),
+            "give the place's name, e.g. \"UBND phường Bách Khoa\"",
+        );
+    }
+    if let Some(p) = &site.province_code {
+        if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return bad(
+                "site.province_code",
+                format!("province_code {p:?} is not two digits"),
+                "use the two-digit province code, e.g. \"01\" for Hà Nội, or remove the key",
+            );
+        }
+    }
+
+    // [gateway]
+    let g = raw.gateway;
+    let url = check_url(&g.url, demo)
+        .map_err(|(problem, fix)| invalid(path, text, "gateway.url", problem, fix))?;
+    let client_identity = match (g.client_cert, g.client_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return bad(
+                "gateway.client_cert",
+                "client_cert without client_key".into(),
+                "add `client_key = \"/path/key.pem\"` or remove client_cert",
+            )
+        }
+        (None, Some(_)) => {
+            return bad(
+                "gateway.client_key",
+                "client_key without client_cert".into(),
+                "add `client_cert = \"/path/cert.pem\"` or remove client_key",
+            )
+        }
+    };
+    if !(1..=300).contains(&g.timeout) {
+        return bad(
+            "gateway.timeout",
+            format!("timeout = {} is out of range", g.timeout),
+            "use 1 to 300 seconds, e.g. 15",
+        );
+    }
+    let gateway = Gateway {
+        url,
+        ca_file: g.ca_file,
+        client_identity,
+        timeout_secs: g.timeout,
+    };
+
+    // [devices]
+    let d = raw.devices;
+    let demo_only = |key: &str, value: &str| {
+        Err(invalid(
+            path,
+            text,
+            key,
+            format!("{value:?} is a simulator and demo = false"),
+            "set `demo = true` at the top of the file, or name a real device".to_owned(),
+        ))
+    };
+    let card_reader = match d.card_reader.as_str() {
+        "sim" => CardReaderSpec::Sim,
+        "auto" => CardReaderSpec::Auto,
+        "" => {
+            return bad(
+                "devices.card_reader",
+                "empty card_reader".into(),
+                "use \"auto\", \"sim\" or a PC/SC reader name",
+            )
+        }
+        name => CardReaderSpec::Named(name.to_owned()),
+    };
+    if card_reader == CardReaderSpec::Sim && !demo {
+        return demo_only("devices.card_reader", &d.card_reader);
+    }
+    let camera = if d.camera == "sim" {
+        CameraSpec::Sim
+    } else if let Some(p) = d.camera.strip_prefix("replay:") {
+        if p.is_empty() {
+            return bad(
+                "devices.camera",
+                "replay: without a path".into(),
+                "use \"replay:/path/to/frames\"",
+            );
+        }
+        CameraSpec::Replay(PathBuf::from(p))
+    } else if d
+        .camera
+        .strip_prefix("/dev/video")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        CameraSpec::Device(PathBuf::from(&d.camera))
+    } else {
+        return bad(
+            "devices.camera",
+            format!("camera = {:?} is not valid", d.camera),
+            "use \"sim\", \"replay:/path\" or a V4L2 device such as \"/dev/video0\"",
+        );
+    };
+    if matches!(camera, CameraSpec::Sim | CameraSpec::Replay(_)) && !demo {
+        return demo_only("devices.camera", &d.camera);
+    }
+    let qr = match d.qr.as_str() {
+        "camera" => QrSpec::Camera,
+        "sim" => QrSpec::Sim,
+        other => {
+            return bad(
+                "devices.qr",
+                format!("qr = {other:?} is not valid"),
+                "use \"camera\" or \"sim\"",
+            );
+        }
+    };
+    if qr == QrSpec::Sim && !demo {
+        return demo_only("devices.qr", &d.qr);
+    }
+    let printer = parse_printer(&d.printer).map_err(|(problem, fix)| {
+        invalid(path, text, "devices.printer", problem, fix.to_owned())
+    })?;
+    if matches!(printer, PrinterSpec::Sim(_)) && !demo {
+        return demo_only("devices.printer", &d.printer);
+    }
+    let devices = Devices {
+        card_reader,
+        camera,
+        qr,
+        printer,
+    };
+
+    // [timeouts] and [session]
+    let t = raw.timeouts;
+    let defaults = StepTimeouts::default();
+    let secs = |key: &str, v: Option<u64>, default_ms: u64| -> Result<u64, ConfigError> {
+        match v {
+            None => Ok(default_ms),
+            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Ok(s * 1000),
+            Some(s) => Err(invalid(
+                path,
+                text,
+                &format!("timeouts.{key}"),
+                format!("{key} = {s} is out of range"),
+                format!("use 1 to {MAX_TIMEOUT_SECS} seconds"),
+            )),
+        }
+    };
+    let timeouts = StepTimeouts {
+        language_ms: secs("language", t.language, defaults.language_ms)?,
+        identify_ms: secs("identify", t.identify, defaults.identify_ms)?,
+        consent_ms: secs("consent", t.consent, defaults.consent_ms)?,
+        verify_face_ms: secs("verify_face", t.verify_face, defaults.verify_face_ms)?,
+        choose_service_ms: secs(
+            "choose_service",
+            t.choose_service,
+            defaults.choose_service_ms,
+        )?,
+        confirm_ms: secs("confirm", t.confirm, defaults.confirm_ms)?,
+        submitting_ms: secs("submitting", t.submitting, defaults.submitting_ms)?,
+        receipt_ms: secs("receipt", t.receipt, defaults.receipt_ms)?,
+        notice_ms: secs("notice", t.notice, defaults.notice_ms)?,
+    };
+    let session_defaults = SessionConfig::default();
+    let warn_before_ms = match t.warn_before {
+        None => session_defaults.warn_before_ms,
+        Some(s) => s * 1000,
+    };
+    let shortest = timeouts.shortest_inactivity_ms();
+    if warn_before_ms >= shortest {
+        return bad(
+            "timeouts.warn_before",
+            format!(
+                "warn_before = {}s is not shorter than the shortest step timeout ({}s)",
+                warn_before_ms / 1000,
+                shortest / 1000
+            ),
+            "lower warn_before (e.g. 10) or raise the step timeouts",
+        );
+    }
+    let max_face_attempts = raw
+        .session
+        .max_face_attempts
+        .unwrap_or(session_defaults.max_face_attempts);
+    if !(1..=10).contains(&max_face_attempts) {
+        return bad(
+            "session.max_face_attempts",
+            format!("max_face_attempts = {max_face_attempts} is out of range"),
+            "use 1 to 10, e.g. 3",
+        );
+    }
+
+    // [ui]
+    let u = raw.ui;
+    let languages = u
+        .languages
+        .unwrap_or_else(|| vec!["vi".to_owned(), "en".to_owned()]);
+    if languages.is_empty() {
+        return bad(
+            "ui.languages",
+            "no languages".into(),
+            "list at least one, e.g. languages = [\"vi\", \"en\"]",
+        );
+    }
+    for (i, l) in languages.iter().enumerate() {
+        if !is_language_tag(l) {
+            return bad(
+                &format!("ui.languages[{i}]"),
+                format!("{l:?} is not a language code"),
+                "use lowercase codes such as \"vi\", \"en\", \"hmn\"",
+            );
+        }
+        if languages[..i].contains(l) {
+            return bad(
+                &format!("ui.languages[{i}]"),
+                format!("{l:?} is listed twice"),
+                "list each language once",
+            );
+        }
+    }
+    let default_language = u.default_language.unwrap_or_else(|| languages[0].clone());
+    if !languages.contains(&default_language) {
+        return bad(
+            "ui.default_language",
+            format!("default_language {default_language:?} is not in ui.languages"),
+            &format!(
+                "use one of {}, or add it to ui.languages",
+                languages
+                    .iter()
+                    .map(|l| format!("{l:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let ui = Ui {
+        languages: languages.clone(),
+        default_language: default_language.clone(),
+        orientation: u.orientation,
+        locales_dir: u.locales_dir,
+    };
+
+    let session = SessionConfig {
+        timeouts,
+        warn_before_ms,
+        max_face_attempts,
+        languages,
+        default_language,
+    };
+    let logging = LoggingSettings {
+        level: raw.logging.level,
+        format: raw.logging.format,
+        file: raw.logging.file,
+    };
+
+    let site = Site {
+        id: site.id,
+        name: site.name,
+        province_code: site.province_code,
+    };
+    Ok(KioskConfig {
+        site,
+        mode: raw.mode,
+        gateway,
+        devices,
+        session,
+        ui,
+        logging,
+        demo,
+        catalog_file: raw.catalog_file,
+    })
+}
+
+fn is_language_tag(l: &str) -> bool {
+    // BCP 47 primary subtag, optionally with a region (`vi`, `hmn`, `zh-TW`): enough to name
+    // a locale folder, without pulling a full tag parser into config loading.
+    let mut parts = l.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+fn check_url(url: &str, demo: bool) -> Result<GatewayUrl, (String, String)> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        (
+            format!("url {url:?} has no scheme"),
+            "use \"https://gateway.example.vn\"".to_owned(),
+        )
+    })?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err((
+            format!("url {url:?} has no host (or carries credentials)"),
+            "use \"https://host[:port]/path\"; credentials belong in the client certificate"
+                .to_owned(),
+        ));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    match scheme {
+        "https" => Ok(GatewayUrl(url.to_owned())),
+        "http" => {
+            let loopback = matches!(host, "127.0.0.1" | "localhost" | "::1");
+            if loopback && demo {
+                Ok(GatewayUrl(url.to_owned()))
+            } else if loopback {
+                Err((
+                    format!("url {url:?} is plain http and demo = false"),
+                    "use https, or set `demo = true` for a local demo gateway".to_owned(),
+                ))
+            } else {
+                Err((
+                    format!("url {url:?} is plain http to a non-loopback host"),
+                    "use https: personal data never crosses a network unencrypted".to_owned(),
+                ))
+            }
+        }
+        other => Err((
+            format!("url scheme {other:?} is not supported"),
+            "use https".to_owned(),
+        )),
+    }
+}
+
+fn parse_printer(s: &str) -> Result<PrinterSpec, (String, &'static str)> {
+    const FIX: &str = "use \"sim:/out/dir\", \"usb:/dev/usb/lp0\" or \"tcp:host:9100\"";
+    let bad = || Err((format!("printer = {s:?} is not valid"), FIX));
+    let Some((kind, rest)) = s.split_once(':') else {
+        return bad();
+    };
+    match kind {
+        "sim" if !rest.is_empty() => Ok(PrinterSpec::Sim(PathBuf::from(rest))),
+        "usb" if rest.starts_with("/dev/") => Ok(PrinterSpec::Usb(PathBuf::from(rest))),
+        "tcp" => {
+            let Some((host, port)) = rest.rsplit_once(':') else {
+                return bad();
+            };
+            match port.parse::<u16>() {
+                Ok(port) if port != 0 && !host.is_empty() => Ok(PrinterSpec::Tcp {
+                    host: host.to_owned(),
+                    port,
+                }),
+                _ => bad(),
+            }
+        }
+        _ => bad(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let keys: Vec<String> = ["timeout", "ca_file", "url"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(suggest("timout", &keys), Some("timeout"));
+        assert_eq!(suggest("urll", &keys), Some("url"));
+        assert_eq!(suggest("colour", &keys), None);
+    }
+
+    #[test]
+    fn locations() {
+        assert_eq!(location("a\nbc = 1\n", 3), Location { line: 2, column: 2 });
+        assert_eq!(location("ấb", 3), Location { line: 1, column: 2 });
+    }
+
+    #[test]
+    fn urls() {
+        assert!(check_url("https://gw.example.vn/kiosk", false).is_ok());
+        assert!(check_url("http://127.0.0.1:0", true).is_ok());
+        assert!(check_url("http://[::1]:8080/", true).is_ok());
+        assert!(check_url("http://127.0.0.1:0", false).is_err());
+        assert!(check_url("http://gw.example.vn", true).is_err());
+        assert!(check_url("https://user:pw@gw", false).is_err());
+        assert!(check_url("ftp://gw", true).is_err());
+    }
+
+    #[test]
+    fn printers() {
+        assert_eq!(
+            parse_printer("tcp:10.0.0.5:9100"),
+            Ok(PrinterSpec::Tcp {
+                host: "10.0.0.5".into(),
+                port: 9100
+            })
+        );
+        assert_eq!(
+            parse_printer("usb:/dev/usb/lp0"),
+            Ok(PrinterSpec::Usb("/dev/usb/lp0".into()))
+        );
+        assert!(parse_printer("tcp:host").is_err());
+        assert!(parse_printer("lp0").is_err());
+    }
+}

@@ -1,0 +1,312 @@
+//! Wire DTOs of the kiosk gateway API, serialised as JSON.
+//!
+//! Field names on the wire follow the national public-service portal and OpenCPS
+//! (`MaHoSo`, `MaTTHC`, `ChuHoSo`, `referenceUid`...), so a provincial gateway can forward a
+//! submission with little mapping. Rust field names are English and each documents its wire
+//! name. These are edge types: the session's domain types are converted into them at the
+//! boundary, never the other way round.
+//!
+//! Personal fields are [`Personal`], so `{:?}` of a request prints `<redacted>` for them.
+//! `Personal` deliberately has no serde support; the [`personal_string`] adapter below is the
+//! one visible place where a citizen's data is written to or read from the wire.
+
+use kiosk_hw::personal::Personal;
+use serde::{Deserialize, Serialize};
+
+use super::codes;
+
+/// What a submission is for: selects the gateway's intake path and the appointment rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionKind {
+    /// An administrative procedure (thủ tục hành chính) at a one-stop-shop office: the result
+    /// is returned some working days later.
+    Tthc,
+    /// A hospital or clinic examination registration: served the same day, with a queue number.
+    Clinic,
+}
+
+/// One submission from the kiosk: `POST /v1/submissions`.
+///
+/// The same value must serialise to the same bytes every time it is sent, because the gateway
+/// compares the body of a replay with the first one; serde_json with this fixed field order
+/// does that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRequest {
+    /// `referenceUid`: the submission's unique id (UUIDv7 text), chosen once by the kiosk and
+    /// also sent as the `Idempotency-Key` header. The gateway deduplicates on it.
+    #[serde(rename = "referenceUid")]
+    pub reference_uid: String,
+    /// `kind`: `tthc` or `clinic`.
+    pub kind: SubmissionKind,
+    /// `MaTTHC`: the procedure code (e.g. `1.004194`), or the department code for a clinic.
+    #[serde(rename = "MaTTHC")]
+    pub procedure_code: String,
+    /// `TenTTHC`: the procedure's (or department's) name, as shown to the citizen.
+    #[serde(rename = "TenTTHC")]
+    pub procedure_name: String,
+    /// `ChuHoSo`: the applicant's full name, as read from the chip.
+    #[serde(rename = "ChuHoSo", with = "personal_string")]
+    pub applicant_name: Personal<String>,
+    /// `SoCCCD`: the 12-digit ID number.
+    #[serde(rename = "SoCCCD", with = "personal_string")]
+    pub id_number: Personal<String>,
+    /// `NgaySinh`: date of birth, `dd/mm/yyyy`.
+    #[serde(rename = "NgaySinh", with = "personal_string")]
+    pub date_of_birth: Personal<String>,
+    /// `faceMatched`: the live face matched the chip photo.
+    #[serde(rename = "faceMatched")]
+    pub face_matched: bool,
+    /// `faceScore`: the matcher's similarity score, 0 to 1.
+    #[serde(rename = "faceScore")]
+    pub face_score: f32,
+    /// `livenessPassed`: the liveness check passed.
+    #[serde(rename = "livenessPassed")]
+    pub liveness_passed: bool,
+    /// `submittedAt`: when the citizen confirmed, `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh. Kept
+    /// from the first attempt on every retry, so replays stay byte-identical.
+    #[serde(rename = "submittedAt")]
+    pub submitted_at: String,
+}
+
+/// A field of [`SubmissionRequest`] that fails validation. Names the field only, never its
+/// value, so the message can be logged and returned on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid field {field}: {rule}")]
+pub struct InvalidField {
+    /// The wire name of the field.
+    pub field: &'static str,
+    /// What the field must look like.
+    pub rule: &'static str,
+}
+
+impl SubmissionRequest {
+    /// Checks the shapes the gateway relies on.
+    ///
+    /// # Errors
+    ///
+    /// The first [`InvalidField`] found.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let bad = |field, rule| Err(InvalidField { field, rule });
+        let uid = &self.reference_uid;
+        if uid.is_empty()
+            || uid.len() > 64
+            || !uid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return bad("referenceUid", "1 to 64 characters of A-Z, a-z, 0-9 and '-'");
+        }
+        if !is_short_text(&self.procedure_code, 32) {
+            return bad("MaTTHC", "1 to 32 characters, no control characters");
+        }
+        if !is_short_text(&self.procedure_name, 512) {
+            return bad("TenTTHC", "1 to 512 characters, no control characters");
+        }
+        if !is_short_text(self.applicant_name.expose(), 128) {
+            return bad("ChuHoSo", "1 to 128 characters, no control characters");
+        }
+        let id = self.id_number.expose();
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return bad("SoCCCD", "12 digits");
+        }
+        if !is_dd_mm_yyyy(self.date_of_birth.expose()) {
+            return bad("NgaySinh", "a date as dd/mm/yyyy");
+        }
+        if !(0.0..=1.0).contains(&self.face_score) {
+            return bad("faceScore", "a number from 0 to 1");
+        }
+        if codes::parse_portal_time(&self.submitted_at).is_none() {
+            return bad("submittedAt", "a time as yyyyMMddHHmmss");
+        }
+        Ok(())
+    }
+}
+
+fn is_short_text(s: &str, max_chars: usize) -> bool {
+    let n = s.chars().count();
+    n > 0 && n <= max_chars && !s.chars().any(char::is_control)
+}
+
+fn is_dd_mm_yyyy(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[2] != b'/' || b[5] != b'/' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u16>().ok());
+    let (Some(d), Some(m), Some(y)) = (num(0..2), num(3..5), num(6..10)) else {
+        return false;
+    };
+    let Ok(month) = time::Month::try_from(u8::try_from(m).unwrap_or(0)) else {
+        return false;
+    };
+    // Some older records only know the year (01/01 is then common); any real calendar date
+    // is accepted, the range just rules out typos.
+    (1900..=2100).contains(&y)
+        && time::Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0))
+            .is_ok()
+}
+
+/// The gateway's answer to an accepted submission: what the receipt prints.
+///
+/// Holds no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionReceipt {
+    /// `MaHoSo`: the dossier code, `<agency>-<YYMMDD>-<NNNN>`.
+    #[serde(rename = "MaHoSo")]
+    pub dossier_code: String,
+    /// `NgayTiepNhan`: when the dossier was received, `yyyyMMddHHmmss`.
+    #[serde(rename = "NgayTiepNhan")]
+    pub received_at: String,
+    /// `NgayHenTra`: the appointment to collect the result, `yyyyMMddHHmmss`; the same day
+    /// for a clinic.
+    #[serde(rename = "NgayHenTra")]
+    pub appointment: String,
+    /// `MaTraCuu`: the 8-character lookup code printed with the dossier code.
+    #[serde(rename = "MaTraCuu")]
+    pub lookup_code: String,
+    /// `SoThuTu`: the queue number, clinics only.
+    #[serde(rename = "SoThuTu", default, skip_serializing_if = "Option::is_none")]
+    pub queue_number: Option<u32>,
+}
+
+impl SubmissionReceipt {
+    /// Checks that every field has the documented shape.
+    ///
+    /// # Errors
+    ///
+    /// The first [`InvalidField`] found.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let bad = |field, rule| Err(InvalidField { field, rule });
+        if !codes::is_dossier_code(&self.dossier_code) {
+            return bad("MaHoSo", "<agency>-<YYMMDD>-<NNNN>");
+        }
+        if codes::parse_portal_time(&self.received_at).is_none() {
+            return bad("NgayTiepNhan", "a time as yyyyMMddHHmmss");
+        }
+        if codes::parse_portal_time(&self.appointment).is_none() {
+            return bad("NgayHenTra", "a time as yyyyMMddHHmmss");
+        }
+        if !codes::is_lookup_code(&self.lookup_code) {
+            return bad("MaTraCuu", "8 characters of the lookup alphabet");
+        }
+        Ok(())
+    }
+}
+
+/// `GET /v1/submissions/{MaHoSo}?code={MaTraCuu}`: where a dossier stands. No personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionStatus {
+    /// `MaHoSo`.
+    #[serde(rename = "MaHoSo")]
+    pub dossier_code: String,
+    /// `TrangThaiHoSo`: the status code, e.g. `received` (the demo knows no other).
+    #[serde(rename = "TrangThaiHoSo")]
+    pub status: String,
+    /// `TenTTHC`: the procedure's name.
+    #[serde(rename = "TenTTHC")]
+    pub procedure_name: String,
+    /// `NgayTiepNhan`.
+    #[serde(rename = "NgayTiepNhan")]
+    pub received_at: String,
+    /// `NgayHenTra`.
+    #[serde(rename = "NgayHenTra")]
+    pub appointment: String,
+    /// `SoThuTu`, clinics only.
+    #[serde(rename = "SoThuTu", default, skip_serializing_if = "Option::is_none")]
+    pub queue_number: Option<u32>,
+}
+
+/// The body of every error response: a stable machine code and a technician message. Never
+/// carries personal data (the gateway names fields, not values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable code, e.g. `missing_idempotency_key`.
+    pub error: String,
+    /// Human-readable detail, English.
+    pub message: String,
+}
+
+/// serde adapter for `Personal<String>` fields: the one place they meet the wire.
+mod personal_string {
+    use kiosk_hw::personal::Personal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Personal<String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.expose())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Personal<String>, D::Error> {
+        String::deserialize(deserializer).map(Personal::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn demo_request() -> SubmissionRequest {
+        SubmissionRequest {
+            reference_uid: "0190f0a0-0000-7000-8000-000000000001".into(),
+            kind: SubmissionKind::Tthc,
+            procedure_code: "1.004194".into(),
+            procedure_name: "Đăng ký tạm trú".into(),
+            applicant_name: Personal::new("NGUYEN VAN AN".into()),
+            id_number: Personal::new("001090123456".into()),
+            date_of_birth: Personal::new("01/01/1990".into()),
+            face_matched: true,
+            face_score: 0.91,
+            liveness_passed: true,
+            submitted_at: "20260105093000".into(),
+        }
+    }
+
+    #[test]
+    fn wire_names_and_redaction() {
+        let req = demo_request();
+        let json = serde_json::to_string(&req).expect("serialises");
+        for name in [
+            "\"referenceUid\":",
+            "\"kind\":\"tthc\"",
+            "\"MaTTHC\":",
+            "\"TenTTHC\":",
+            "\"ChuHoSo\":\"NGUYEN VAN AN\"",
+            "\"SoCCCD\":\"001090123456\"",
+            "\"NgaySinh\":\"01/01/1990\"",
+            "\"faceMatched\":true",
+            "\"livenessPassed\":true",
+            "\"submittedAt\":\"20260105093000\"",
+        ] {
+            assert!(json.contains(name), "{name} missing from {json}");
+        }
+        let back: SubmissionRequest = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, req);
+        let dbg = format!("{req:?}");
+        assert!(!dbg.contains("001090123456") && !dbg.contains("NGUYEN") && !dbg.contains("1990"));
+        assert_eq!(req.validate(), Ok(()));
+    }
+
+    #[test]
+    fn validation_names_the_field_not_the_value() {
+        let check = |f: fn(&mut SubmissionRequest), field| {
+            let mut r = demo_request();
+            f(&mut r);
+            let err = r.validate().expect_err("invalid");
+            assert_eq!(err.field, field);
+        };
+        check(|r| r.reference_uid.clear(), "referenceUid");
+        check(|r| r.reference_uid = "a b".into(), "referenceUid");
+        check(|r| r.id_number = Personal::new("00109012345".into()), "SoCCCD");
+        check(|r| r.id_number = Personal::new("00109012345x".into()), "SoCCCD");
+        check(|r| r.date_of_birth = Personal::new("31/02/1990".into()), "NgaySinh");
+        check(|r| r.date_of_birth = Personal::new("1990-01-01".into()), "NgaySinh");
+        check(|r| r.face_score = f32::NAN, "faceScore");
+        check(|r| r.submitted_at = "2026010509300".into(), "submittedAt");
+        check(|r| r.procedure_name = "a\nb".into(), "TenTTHC");
+        check(|r| r.applicant_name = Personal::new(String::new()), "ChuHoSo");
+    }
+}

@@ -1,0 +1,44 @@
+//! The kiosk gateway protocol, the demo's local gateway and the kiosk's client for it.
+//!
+//! The kiosk never talks to the provincial one-stop system, the national portal or a
+//! hospital's HIS directly: it sends each submission to a kiosk gateway, which holds the
+//! organisational credentials and forwards (see `docs/formats.md` for the wire format).
+//!
+//! # Layout
+//!
+//! - [`dto`]: the JSON wire types, named after the national portal / OpenCPS fields
+//!   ([`SubmissionRequest`], [`SubmissionReceipt`], [`SubmissionStatus`], [`ErrorBody`]).
+//! - [`codes`]: dossier codes, lookup codes, appointment dates, portal timestamps (pure).
+//! - [`http`]: the sliver of HTTP/1.1 both sides speak (pure parsing, bounded).
+//! - [`server`]: [`DemoGateway`], an in-memory gateway on `127.0.0.1` for the demo mode and
+//!   tests, with its protocol logic in the socket-free [`server::DemoState`].
+//! - [`client`]: [`GatewayClient`], with [`GatewayError::kind`] telling the outbox whether to
+//!   retry ([`GatewayErrorKind`]).
+//!
+//! # Scope
+//!
+//! Both sides use the standard library only: plain HTTP/1.1 over a `TcpStream`, one request per
+//! connection, and the client refuses any host but the loopback interface. The production
+//! client (reqwest + rustls with mutual TLS and the deployment's own CA) and a simulator of the
+//! full OpenAPI contract come in a later issue; they keep these DTOs and error kinds.
+//!
+//! # Idempotency
+//!
+//! Every submission carries a stable `referenceUid`, also sent as the `Idempotency-Key`
+//! header (draft-ietf-httpapi-idempotency-key-header): a replay with the same key and body is
+//! answered with the first receipt (200 instead of 201), the same key with another body is
+//! refused (422), and the gateway also deduplicates on `referenceUid` itself, because keys are
+//! only kept for a while.
+
+pub mod client;
+pub mod codes;
+pub mod dto;
+pub mod http;
+pub mod server;
+
+pub use client::{Accepted, GatewayClient, GatewayError, GatewayErrorKind, GatewayUrlError};
+pub use dto::{
+    ErrorBody, InvalidField, SubmissionKind, SubmissionReceipt, SubmissionRequest,
+    SubmissionStatus,
+};
+pub use server::{DemoGateway, DemoGatewayConfig, DemoGatewayError};

@@ -1,0 +1,612 @@
+//! [`DemoGateway`]: the kiosk gateway of the demo, in memory, on `127.0.0.1`.
+//!
+//! Split in two like the rest of the kiosk: [`DemoState::handle`] is the protocol (a parsed
+//! request and the time in, a response out; no sockets), and [`DemoGateway`] is the thin loop
+//! that accepts connections on one thread and feeds it.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use time::{Date, PrimitiveDateTime};
+
+use super::codes;
+use super::dto::{
+    ErrorBody, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
+};
+use super::http::{self, Head, HttpError};
+
+/// How long the server waits for a client to send its request or read the answer. The loop
+/// serves one connection at a time, so this also bounds how long a stuck client delays others.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest accepted `Idempotency-Key`.
+const MAX_KEY_LEN: usize = 128;
+
+/// Settings of a [`DemoGateway`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoGatewayConfig {
+    /// The receiving agency's code, the first part of every dossier code.
+    pub agency: String,
+    /// Working days until the appointment, for procedures.
+    pub working_days: u8,
+    /// A fixed "now" for reproducible receipts (tests, screenshots); `None` uses the clock.
+    pub fixed_now: Option<PrimitiveDateTime>,
+    /// Seed of the lookup-code generator; `None` seeds from the OS.
+    pub seed: Option<u64>,
+}
+
+impl Default for DemoGatewayConfig {
+    fn default() -> Self {
+        Self {
+            agency: "000.00.01.H29".to_owned(),
+            working_days: 3,
+            fixed_now: None,
+            seed: None,
+        }
+    }
+}
+
+/// Why [`DemoGateway::start`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoGatewayError {
+    /// The agency code in the configuration is malformed.
+    #[error("agency code {0:?} is malformed: use A-Z, 0-9 and '.', e.g. 000.00.01.H29")]
+    Agency(String),
+    /// Binding the loopback socket or spawning the thread failed.
+    #[error("cannot start the demo gateway on 127.0.0.1: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A response produced by [`DemoState::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Extra headers beside `Content-Type`, `Content-Length` and `Connection`.
+    pub headers: Vec<(&'static str, String)>,
+    /// JSON body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    fn json(status: u16, value: &impl serde::Serialize) -> Self {
+        // Serialising our own DTOs (strings, numbers, no maps with non-string keys) cannot fail;
+        // should it ever, an empty object still keeps the response well-formed.
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self::json(
+            status,
+            &ErrorBody {
+                error: code.to_owned(),
+                message: message.into(),
+            },
+        )
+    }
+
+    fn from_http_error(e: &HttpError) -> Self {
+        match e {
+            HttpError::HeadTooLarge => Self::error(431, "head_too_large", e.to_string()),
+            HttpError::BodyTooLarge(_) => Self::error(413, "body_too_large", e.to_string()),
+            HttpError::LengthRequired => Self::error(411, "length_required", e.to_string()),
+            HttpError::Io(_) => Self::error(408, "timeout", "request not received in time"),
+            HttpError::Malformed(_) => Self::error(400, "malformed_http", e.to_string()),
+        }
+    }
+
+    /// The bytes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
+        headers.extend(self.headers.iter().map(|(n, v)| (*n, v.as_str())));
+        http::write_response(self.status, &headers, &self.body)
+    }
+}
+
+/// One accepted submission.
+struct Stored {
+    /// Kept so the demo behaves like a gateway that has the dossier; wiped on drop (the
+    /// personal fields are `Personal`).
+    request: SubmissionRequest,
+    /// The exact body first received, to tell a replay from a reused key. The IETF draft
+    /// speaks of a fingerprint; the whole body is exact and costs nothing in a demo.
+    body: Vec<u8>,
+    receipt: SubmissionReceipt,
+}
+
+/// The demo gateway's protocol state: pure apart from the clock and generator it is built with.
+pub struct DemoState {
+    config: DemoGatewayConfig,
+    rng: StdRng,
+    stored: Vec<Stored>,
+    by_key: HashMap<String, usize>,
+    by_uid: HashMap<String, usize>,
+    by_dossier: HashMap<String, usize>,
+    /// Last sequence number per day (dossier codes restart daily).
+    day_seq: HashMap<Date, u32>,
+    /// Last queue number per day and department.
+    queue: HashMap<(Date, String), u32>,
+}
+
+impl std::fmt::Debug for DemoState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoState")
+            .field("config", &self.config)
+            .field("received", &self.stored.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoState {
+    /// A fresh state.
+    pub fn new(config: DemoGatewayConfig) -> Self {
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        Self {
+            config,
+            rng,
+            stored: Vec::new(),
+            by_key: HashMap::new(),
+            by_uid: HashMap::new(),
+            by_dossier: HashMap::new(),
+            day_seq: HashMap::new(),
+            queue: HashMap::new(),
+        }
+    }
+
+    /// How many distinct submissions were accepted.
+    pub fn received(&self) -> usize {
+        self.stored.len()
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, head: &Head, body: &[u8]) -> Response {
+        let (path, query) = head
+            .second
+            .split_once('?')
+            .unwrap_or((head.second.as_str(), ""));
+        let method = head.first.as_str();
+        match path {
+            "/healthz" if method == "GET" => Response::json(200, &serde_json::json!({"status": "ok"})),
+            "/v1/submissions" if method == "POST" => self.submit(head, body),
+            _ if path.starts_with("/v1/submissions/") && method == "GET" => {
+                self.lookup(&path["/v1/submissions/".len()..], query)
+            }
+            "/healthz" | "/v1/submissions" => method_not_allowed(if path == "/healthz" {
+                "GET"
+            } else {
+                "POST"
+            }),
+            _ if path.starts_with("/v1/submissions/") => method_not_allowed("GET"),
+            _ => Response::error(404, "not_found", "no such endpoint"),
+        }
+    }
+
+    fn submit(&mut self, head: &Head, body: &[u8]) -> Response {
+        let key = match head.header("idempotency-key") {
+            None | Some("") => {
+                return Response::error(
+                    400,
+                    "missing_idempotency_key",
+                    "POST /v1/submissions requires an Idempotency-Key header",
+                )
+            }
+            Some(k) if k.len() > MAX_KEY_LEN => {
+                return Response::error(400, "invalid_idempotency_key", "Idempotency-Key too long")
+            }
+            Some(k) => k.to_owned(),
+        };
+        // The key first: a replay is answered from memory without parsing again.
+        if let Some(&i) = self.by_key.get(&key) {
+            return self.replay(i, body, "idempotency_key_reused", "Idempotency-Key");
+        }
+        let request: SubmissionRequest = match serde_json::from_slice(body) {
+            Ok(r) => r,
+            // serde's message may quote the offending value, which may be personal: report
+            // the position and category only.
+            Err(e) => {
+                return Response::error(
+                    400,
+                    "invalid_json",
+                    format!(
+                        "body is not a valid submission ({:?} error at line {} column {})",
+                        e.classify(),
+                        e.line(),
+                        e.column()
+                    ),
+                )
+            }
+        };
+        if let Err(e) = request.validate() {
+            return Response::error(400, "invalid_field", e.to_string());
+        }
+        // The business key: the same submission under a new idempotency key (the kiosk lost
+        // its key store, or the gateway forgot an old key) must not make a second dossier.
+        if let Some(&i) = self.by_uid.get(&request.reference_uid) {
+            let response = self.replay(i, body, "reference_uid_reused", "referenceUid");
+            if response.status == 200 {
+                self.by_key.insert(key, i);
+            }
+            return response;
+        }
+        let receipt = self.new_receipt(&request);
+        let i = self.stored.len();
+        self.by_key.insert(key, i);
+        self.by_uid.insert(request.reference_uid.clone(), i);
+        self.by_dossier.insert(receipt.dossier_code.clone(), i);
+        tracing::info!(dossier = %receipt.dossier_code, "demo gateway accepted a submission");
+        let response = Response::json(201, &receipt);
+        self.stored.push(Stored {
+            request,
+            body: body.to_vec(),
+            receipt,
+        });
+        response
+    }
+
+    fn replay(&self, i: usize, body: &[u8], code: &str, what: &str) -> Response {
+        match self.stored.get(i) {
+            Some(s) if s.body == body => Response::json(200, &s.receipt),
+            Some(_) => Response::error(
+                422,
+                code,
+                format!("{what} already used for a different submission"),
+            ),
+            // Indices come from pushes that are never removed.
+            None => Response::error(500, "internal", "index out of sync"),
+        }
+    }
+
+    fn new_receipt(&mut self, request: &SubmissionRequest) -> SubmissionReceipt {
+        let now = self.config.fixed_now.unwrap_or_else(codes::now_vietnam);
+        let day = now.date();
+        let seq = self.day_seq.entry(day).or_insert(0);
+        *seq += 1;
+        let dossier_code = codes::dossier_code(&self.config.agency, day, *seq);
+        let lookup_code = loop {
+            let code = codes::generate_lookup_code(&mut self.rng);
+            if !self.stored.iter().any(|s| s.receipt.lookup_code == code) {
+                break code;
+            }
+        };
+        let queue_number = (request.kind == SubmissionKind::Clinic).then(|| {
+            let n = self
+                .queue
+                .entry((day, request.procedure_code.clone()))
+                .or_insert(0);
+            *n += 1;
+            *n
+        });
+        SubmissionReceipt {
+            dossier_code,
+            received_at: codes::format_portal_time(now),
+            appointment: codes::format_portal_time(codes::appointment(
+                now,
+                request.kind,
+                self.config.working_days,
+            )),
+            lookup_code,
+            queue_number,
+        }
+    }
+
+    fn lookup(&self, dossier: &str, query: &str) -> Response {
+        let code = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("code="))
+            .filter(|c| !c.is_empty());
+        let Some(code) = code else {
+            return Response::error(400, "missing_code", "add ?code=<MaTraCuu> to the request");
+        };
+        // One answer for "no such dossier" and "wrong code", so the endpoint does not reveal
+        // which dossier codes exist.
+        let found = self
+            .by_dossier
+            .get(dossier)
+            .and_then(|&i| self.stored.get(i))
+            .filter(|s| s.receipt.lookup_code == code);
+        match found {
+            Some(s) => Response::json(
+                200,
+                &SubmissionStatus {
+                    dossier_code: s.receipt.dossier_code.clone(),
+                    status: "received".to_owned(),
+                    procedure_name: s.request.procedure_name.clone(),
+                    received_at: s.receipt.received_at.clone(),
+                    appointment: s.receipt.appointment.clone(),
+                    queue_number: s.receipt.queue_number,
+                },
+            ),
+            None => Response::error(404, "not_found", "no dossier with this code and lookup code"),
+        }
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = Response::error(405, "method_not_allowed", format!("use {allow}"));
+    r.headers.push(("Allow", allow.to_owned()));
+    r
+}
+
+struct Shared {
+    stop: AtomicBool,
+    state: Mutex<DemoState>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, DemoState> {
+        // `handle` never panics by design; if it ever did, the maps are still consistent
+        // enough for a demo, so keep serving rather than poison every later request.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The demo gateway: an HTTP/1.1 server on `127.0.0.1`, one thread, in memory.
+///
+/// Stopped by [`DemoGateway::stop`] or on drop; both wait for the thread to end.
+pub struct DemoGateway {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for DemoGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoGateway")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoGateway {
+    /// Starts a gateway with the default configuration on a free loopback port.
+    ///
+    /// # Errors
+    ///
+    /// [`DemoGatewayError::Io`] if the socket cannot be bound or the thread spawned.
+    pub fn start() -> Result<Self, DemoGatewayError> {
+        Self::start_with(DemoGatewayConfig::default())
+    }
+
+    /// Starts a gateway with `config` on a free loopback port.
+    ///
+    /// # Errors
+    ///
+    /// [`DemoGatewayError::Agency`] for a malformed agency code, [`DemoGatewayError::Io`] if
+    /// the socket cannot be bound or the thread spawned.
+    pub fn start_with(config: DemoGatewayConfig) -> Result<Self, DemoGatewayError> {
+        if !codes::is_agency_code(&config.agency) {
+            return Err(DemoGatewayError::Agency(config.agency));
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            state: Mutex::new(DemoState::new(config)),
+        });
+        let thread = std::thread::Builder::new()
+            .name("demo-gateway".to_owned())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || serve(&listener, &shared)
+            })?;
+        tracing::info!(%addr, "demo gateway listening");
+        Ok(Self {
+            addr,
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many distinct submissions were accepted (replays not counted).
+    pub fn received(&self) -> usize {
+        self.shared.lock().received()
+    }
+
+    /// Stops the server and waits for its thread (at most one in-flight request, bounded by
+    /// the client timeout of 5 s).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // `accept` blocks; a connection of our own wakes it to see the flag. This avoids a
+        // polling loop that would wake the idle kiosk every few milliseconds all day.
+        match TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)) {
+            Ok(_) => {
+                if thread.join().is_err() {
+                    tracing::error!("demo gateway thread panicked");
+                }
+            }
+            // Only possible when the process is out of file descriptors; joining would then
+            // block forever, so the thread is left to end with the process.
+            Err(e) => tracing::error!(error = %e, "cannot wake the demo gateway to stop it"),
+        }
+    }
+}
+
+impl Drop for DemoGateway {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn serve(listener: &TcpListener, shared: &Shared) {
+    for conn in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        match conn {
+            Ok(stream) => {
+                if let Err(e) = serve_one(stream, shared) {
+                    tracing::debug!(error = %e, "demo gateway connection failed");
+                }
+            }
+            Err(e) => {
+                // E.g. too many open files: back off instead of spinning on the error.
+                tracing::warn!(error = %e, "demo gateway accept failed");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    tracing::info!("demo gateway stopped");
+}
+
+fn serve_one(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let response = match http::read_message(&mut stream, false) {
+        Ok((head, body)) => shared.lock().handle(&head, &body),
+        Err(e) => Response::from_http_error(&e),
+    };
+    stream.write_all(&response.to_bytes())?;
+    stream.flush()?;
+    // Lingering close: if we answered before reading the whole request (413, 400), closing
+    // with unread bytes makes the kernel send a reset that can destroy our answer before the
+    // client reads it. Half-close, then drain briefly.
+    stream.shutdown(Shutdown::Write)?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let mut sink = [0u8; 8192];
+    let mut drained = 0usize;
+    while drained < 2 * http::MAX_BODY {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(method: &str, target: &str, headers: &[(&str, &str)]) -> Head {
+        Head {
+            first: method.to_owned(),
+            second: target.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn state() -> DemoState {
+        DemoState::new(DemoGatewayConfig {
+            fixed_now: Some(time::macros::datetime!(2026-01-09 16:00)),
+            seed: Some(7),
+            ..DemoGatewayConfig::default()
+        })
+    }
+
+    fn body(uid: &str, kind: &str, dept: &str) -> Vec<u8> {
+        format!(
+            r#"{{"referenceUid":"{uid}","kind":"{kind}","MaTTHC":"{dept}","TenTTHC":"Khám","ChuHoSo":"NGUYEN VAN AN","SoCCCD":"001090123456","NgaySinh":"01/01/1990","faceMatched":true,"faceScore":0.9,"livenessPassed":true,"submittedAt":"20260109160000"}}"#
+        )
+        .into_bytes()
+    }
+
+    fn post(s: &mut DemoState, key: &str, body: &[u8]) -> Response {
+        s.handle(&head("POST", "/v1/submissions", &[("Idempotency-Key", key)]), body)
+    }
+
+    #[test]
+    fn receipts_count_per_day_and_queue_per_department() {
+        let mut s = state();
+        let r1 = post(&mut s, "a", &body("a", "tthc", "1.004194"));
+        assert_eq!(r1.status, 201);
+        let receipt: SubmissionReceipt = serde_json::from_slice(&r1.body).expect("receipt");
+        assert_eq!(receipt.dossier_code, "000.00.01.H29-260109-0001");
+        assert_eq!(receipt.received_at, "20260109160000");
+        assert_eq!(receipt.appointment, "20260114160000"); // Fri + 3 working days
+        assert_eq!(receipt.queue_number, None);
+        assert_eq!(receipt.validate(), Ok(()));
+
+        let c1 = post(&mut s, "b", &body("b", "clinic", "K01"));
+        let c2 = post(&mut s, "c", &body("c", "clinic", "K01"));
+        let c3 = post(&mut s, "d", &body("d", "clinic", "K02"));
+        let q = |r: &Response| {
+            let rec: SubmissionReceipt = serde_json::from_slice(&r.body).expect("receipt");
+            (rec.dossier_code, rec.queue_number, rec.appointment)
+        };
+        assert_eq!(
+            q(&c1),
+            ("000.00.01.H29-260109-0002".into(), Some(1), "20260109160000".into())
+        );
+        assert_eq!(q(&c2).1, Some(2));
+        assert_eq!(q(&c3).1, Some(1));
+        assert_eq!(s.received(), 4);
+    }
+
+    #[test]
+    fn business_key_dedup_under_a_new_idempotency_key() {
+        let mut s = state();
+        let b = body("u1", "tthc", "1.004194");
+        let first = post(&mut s, "k1", &b);
+        let again = post(&mut s, "k2", &b);
+        assert_eq!((first.status, again.status), (201, 200));
+        assert_eq!(first.body, again.body);
+        let other = post(&mut s, "k3", &body("u1", "tthc", "1.000001"));
+        assert_eq!(other.status, 422);
+        assert_eq!(s.received(), 1);
+    }
+
+    #[test]
+    fn errors_never_echo_values() {
+        let mut s = state();
+        let r = post(&mut s, "k", br#"{"referenceUid":"x","SoCCCD":001090123456}"#);
+        assert_eq!(r.status, 400);
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(!text.contains("001090123456"), "{text}");
+        let bad_id = String::from_utf8(body("x", "tthc", "1"))
+            .expect("utf8")
+            .replace("001090123456", "00109012345X");
+        let r = post(&mut s, "k", bad_id.as_bytes());
+        assert_eq!(r.status, 400);
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(text.contains("SoCCCD") && !text.contains("00109012345X"), "{text}");
+    }
+
+    #[test]
+    fn routing() {
+        let mut s = state();
+        assert_eq!(s.handle(&head("GET", "/healthz", &[]), b"").status, 200);
+        assert_eq!(s.handle(&head("GET", "/nope", &[]), b"").status, 404);
+        let r = s.handle(&head("DELETE", "/v1/submissions", &[]), b"");
+        assert_eq!(r.status, 405);
+        assert_eq!(r.headers, vec![("Allow", "POST".to_owned())]);
+        let r = s.handle(&head("GET", "/v1/submissions/X", &[]), b"");
+        assert_eq!(r.status, 400);
+        let r = s.handle(&head("GET", "/v1/submissions/X?code=ABCDEFGH", &[]), b"");
+        assert_eq!(r.status, 404);
+    }
+}

@@ -1,0 +1,1120 @@
+//! The citizen session as a pure state machine.
+//!
+//! This module does no I/O and reads no clock, like rustls: the shell feeds [`Event`]s with
+//! the current monotonic time ([`Millis`]) into [`Session::handle`] and carries out the
+//! [`Command`]s it returns (arm the card reader, start the camera, submit, print, wipe...).
+//! The UI renders [`Session::view`]. Randomness (the session id seed) is passed in too, so every
+//! test is deterministic.
+//!
+//! # Flow
+//!
+//! `Attract -> Language -> Identify -> Consent -> VerifyFace -> ChooseService -> Confirm ->
+//! Submitting -> Receipt -> Attract`, plus `Notice`, a message shown for a few seconds before
+//! `Attract` (or, after a face mismatch with attempts left, a notice offering [`Event::Retry`]).
+//!
+//! # Invariants
+//!
+//! - Personal data (the [`Citizen`], the face outcome, the [`ReceiptInfo`]) exists only between
+//!   identification and the next wipe. Every path back to `Attract` drops it (the
+//!   [`Personal`] wrapper zeroizes on drop) and emits [`Command::Wipe`] so the shell clears its
+//!   own copies. [`Session::holds_personal_data`] lets tests check this.
+//! - Face capture starts only after explicit consent (Law 91/2025: biometrics are sensitive),
+//!   enforced by types: the `VerifyFace` state holds a `ConsentGiven` token that only the
+//!   `Consent` step creates, and a [`Dossier`] can only be built from a `FaceVerified` token
+//!   that only a matched, live [`FaceOutcome`] creates.
+//! - After the dossier is handed over (`Submitting`), the session keeps no personal data: the
+//!   shell's outbox owns the submission from then on.
+//!
+//! # Decisions
+//!
+//! - Removing a chip card after `Confirm` does not cancel the submission: the dossier was
+//!   already handed to the outbox, which persists it before acknowledging, and the card is not
+//!   needed to deliver it. Cancelling would either lose a request the citizen confirmed or leave
+//!   a dossier with no receipt. The citizen still gets the receipt.
+//! - For the same reason [`Event::Cancel`] is ignored while `Submitting`; the watchdog bounds
+//!   the wait.
+//! - The `Submitting` watchdog ends in the notice `submit-pending` ("we saved your request;
+//!   staff will help") after a wipe: the outbox either holds the dossier (delivered later,
+//!   exactly once, keyed by the session id) or never acknowledged it; either way staff can
+//!   look it up. A late [`Event::SubmitDone`] is ignored: the outbox issue decides how such a
+//!   receipt reaches the citizen.
+//! - At `Receipt` the card leaving is normal; the receipt stays on screen until
+//!   [`Event::ReceiptDone`] or the timeout, both of which wipe with [`WipeReason::Completed`].
+//! - `Back` at `ChooseService` is ignored: the previous step is the face capture, and going
+//!   back to it would only capture the face again. `Cancel` is the way out.
+//! - Card removal wipes only when the identity came from the chip: a citizen identified by
+//!   the card's QR never had the card on the reader.
+
+use std::fmt;
+
+use kiosk_hw::personal::Personal;
+
+use crate::catalog::ServiceId;
+
+/// Monotonic time in milliseconds, from an arbitrary origin chosen by the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Millis(pub u64);
+
+/// The screen the citizen is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Idle screen, waiting for someone.
+    Attract,
+    /// Choose a language.
+    Language,
+    /// Tap the chip card or show the card's QR.
+    Identify,
+    /// Explicit consent before face capture.
+    Consent,
+    /// Look at the camera.
+    VerifyFace,
+    /// Pick the procedure or department.
+    ChooseService,
+    /// Check the pre-filled dossier and confirm.
+    Confirm,
+    /// Handing the dossier over.
+    Submitting,
+    /// The receipt is shown and printed.
+    Receipt,
+    /// A message (see [`SessionView::notice`]) for a few seconds.
+    Notice,
+}
+
+impl Step {
+    /// Every step, in flow order.
+    pub const ALL: [Step; 10] = [
+        Step::Attract,
+        Step::Language,
+        Step::Identify,
+        Step::Consent,
+        Step::VerifyFace,
+        Step::ChooseService,
+        Step::Confirm,
+        Step::Submitting,
+        Step::Receipt,
+        Step::Notice,
+    ];
+}
+
+/// Per-step timeouts in milliseconds. `Submitting` is a watchdog (activity does not extend
+/// it); `Notice` is how long a message stays; the others are inactivity timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // the names say it
+pub struct StepTimeouts {
+    pub language_ms: u64,
+    pub identify_ms: u64,
+    pub consent_ms: u64,
+    pub verify_face_ms: u64,
+    pub choose_service_ms: u64,
+    pub confirm_ms: u64,
+    pub submitting_ms: u64,
+    pub receipt_ms: u64,
+    pub notice_ms: u64,
+}
+
+impl Default for StepTimeouts {
+    fn default() -> Self {
+        Self {
+            language_ms: 60_000,
+            identify_ms: 60_000,
+            consent_ms: 60_000,
+            verify_face_ms: 45_000,
+            choose_service_ms: 90_000,
+            confirm_ms: 120_000,
+            submitting_ms: 30_000,
+            receipt_ms: 20_000,
+            notice_ms: 8_000,
+        }
+    }
+}
+
+impl StepTimeouts {
+    /// The timeout of `step`; `None` for `Attract`, which waits forever.
+    #[must_use]
+    pub fn for_step(&self, step: Step) -> Option<u64> {
+        Some(match step {
+            Step::Attract => return None,
+            Step::Language => self.language_ms,
+            Step::Identify => self.identify_ms,
+            Step::Consent => self.consent_ms,
+            Step::VerifyFace => self.verify_face_ms,
+            Step::ChooseService => self.choose_service_ms,
+            Step::Confirm => self.confirm_ms,
+            Step::Submitting => self.submitting_ms,
+            Step::Receipt => self.receipt_ms,
+            Step::Notice => self.notice_ms,
+        })
+    }
+
+    /// The shortest timeout that counts citizen inactivity (the warning must fit inside it).
+    #[must_use]
+    pub fn shortest_inactivity_ms(&self) -> u64 {
+        [
+            self.language_ms,
+            self.identify_ms,
+            self.consent_ms,
+            self.verify_face_ms,
+            self.choose_service_ms,
+            self.confirm_ms,
+            self.receipt_ms,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(0)
+    }
+}
+
+/// Session settings (built from `[timeouts]`, `[session]` and `[ui]` by [`crate::config`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Per-step timeouts.
+    pub timeouts: StepTimeouts,
+    /// How long before an inactivity timeout the "still there?" countdown shows.
+    pub warn_before_ms: u64,
+    /// Face captures allowed before the session ends (at least 1).
+    pub max_face_attempts: u8,
+    /// Languages offered; [`Event::LanguageChosen`] with another code is ignored.
+    pub languages: Vec<String>,
+    /// Language of the attract screen and of a fresh session.
+    pub default_language: String,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            timeouts: StepTimeouts::default(),
+            warn_before_ms: 10_000,
+            max_face_attempts: 3,
+            languages: vec!["vi".to_owned(), "en".to_owned()],
+            default_language: "vi".to_owned(),
+        }
+    }
+}
+
+/// Identifies one citizen session (also the idempotency anchor of its submission).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(pub u128);
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// Where the identity was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// The CCCD chip (passively authenticated by the reader code).
+    Chip,
+    /// The QR printed on the card.
+    Qr,
+}
+
+/// Why a [`Citizen`] was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CitizenError {
+    /// The ID number is not 12 ASCII digits.
+    #[error("ID number is not 12 digits")]
+    IdNumber,
+    /// The name is empty.
+    #[error("full name is empty")]
+    FullName,
+}
+
+/// The identified citizen. Every field is [`Personal`]: it prints `<redacted>` and zeroizes on
+/// drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citizen {
+    source: IdentitySource,
+    id_number: Personal<String>,
+    full_name: Personal<String>,
+    date_of_birth: Personal<String>,
+    sex: Personal<String>,
+    place_of_residence: Option<Personal<String>>,
+}
+
+impl Citizen {
+    /// Builds a citizen from chip or QR data. `date_of_birth` and `sex` are display text
+    /// already formatted by the reader code.
+    ///
+    /// # Errors
+    /// [`CitizenError`] when the ID number is not 12 digits or the name is empty.
+    pub fn new(
+        source: IdentitySource,
+        id_number: Personal<String>,
+        full_name: Personal<String>,
+        date_of_birth: Personal<String>,
+        sex: Personal<String>,
+        place_of_residence: Option<Personal<String>>,
+    ) -> Result<Self, CitizenError> {
+        let id = id_number.expose();
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CitizenError::IdNumber);
+        }
+        if full_name.expose().trim().is_empty() {
+            return Err(CitizenError::FullName);
+        }
+        Ok(Self {
+            source,
+            id_number,
+            full_name,
+            date_of_birth,
+            sex,
+            place_of_residence,
+        })
+    }
+
+    /// Chip or QR.
+    #[must_use]
+    pub fn source(&self) -> IdentitySource {
+        self.source
+    }
+    /// The 12-digit personal ID number.
+    #[must_use]
+    pub fn id_number(&self) -> &Personal<String> {
+        &self.id_number
+    }
+    /// Full name.
+    #[must_use]
+    pub fn full_name(&self) -> &Personal<String> {
+        &self.full_name
+    }
+    /// Date of birth, display text.
+    #[must_use]
+    pub fn date_of_birth(&self) -> &Personal<String> {
+        &self.date_of_birth
+    }
+    /// Sex, display text.
+    #[must_use]
+    pub fn sex(&self) -> &Personal<String> {
+        &self.sex
+    }
+    /// Place of residence when the source carries it.
+    #[must_use]
+    pub fn place_of_residence(&self) -> Option<&Personal<String>> {
+        self.place_of_residence.as_ref()
+    }
+}
+
+/// Why identification failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentifyFailure {
+    /// The card left the reader mid-read: tap again.
+    CardRemovedDuringRead,
+    /// Neither chip nor QR could be read: try again.
+    Unreadable,
+    /// The chip failed passive authentication: the session ends.
+    NotAuthentic,
+    /// No reader is available: the session ends, staff must look.
+    ReaderMissing,
+}
+
+/// The face matcher's verdict. Carries no image or template: those never leave the matcher.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceOutcome {
+    /// The face matched the chip photo.
+    pub matched: bool,
+    /// Similarity score, matcher-specific.
+    pub score: f32,
+    /// Liveness check passed.
+    pub live: bool,
+}
+
+/// Why a submission failed before the outbox accepted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubmitFailure {
+    /// The dossier was refused (invalid for the procedure): staff must help.
+    Rejected,
+    /// The outbox could not store it (disk, encryption): staff must help.
+    Storage,
+}
+
+/// What the receipt shows and prints (form 01 of Decree 61/2018 in one-stop-shop mode, a
+/// queue ticket in hospital mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptInfo {
+    /// Dossier code (`MaHoSo`) or registration id.
+    pub dossier_code: String,
+    /// The chosen service.
+    pub service: ServiceId,
+    /// When the dossier was received.
+    pub received_at: time::OffsetDateTime,
+    /// Appointment date to collect the result.
+    pub appointment: Option<time::Date>,
+    /// Code to look the dossier up (printed as QR: never personal data).
+    pub lookup_code: String,
+    /// Queue number in hospital mode.
+    pub queue_number: Option<String>,
+    /// Applicant name, printed on the receipt.
+    pub applicant_name: Personal<String>,
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Arm the card reader and the QR scanner.
+    StartIdentify,
+    /// Disarm them.
+    StopIdentify,
+    /// Start the camera and face matcher.
+    StartFaceCapture,
+    /// Stop them and drop any frame.
+    StopFaceCapture,
+    /// Hand the dossier to the outbox.
+    Submit(Box<Dossier>),
+    /// Print the receipt.
+    PrintReceipt(Box<ReceiptInfo>),
+    /// Clear every copy of personal data the shell holds (reader buffers, frames, UI models).
+    Wipe(WipeReason),
+    /// Speak the prompt with this message key.
+    Announce(String),
+    /// Show the message with this key.
+    ShowNotice(String),
+}
+
+/// Why a session's data was wiped (for the audit log; never personal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WipeReason {
+    /// The session ended normally.
+    Completed,
+    /// The citizen cancelled.
+    Cancelled,
+    /// Inactivity.
+    Timeout,
+    /// The chip card left the reader.
+    CardRemoved,
+    /// The citizen declined face capture.
+    ConsentDeclined,
+    /// Too many face mismatches.
+    FaceRejected,
+    /// A device or submission error.
+    Error,
+}
+
+/// Inputs to the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Any touch: resets the inactivity timer.
+    Touch,
+    /// The citizen starts on the attract screen.
+    Start,
+    /// A language code from the language screen.
+    LanguageChosen(String),
+    /// A card arrived on the reader (reading starts).
+    CardInserted,
+    /// Identity read from the chip or the QR.
+    IdentityRead(Citizen),
+    /// Identification failed.
+    IdentityFailed(IdentifyFailure),
+    /// The card left the reader.
+    CardRemoved,
+    /// Consent to face capture given.
+    ConsentGiven,
+    /// Consent declined.
+    ConsentDeclined,
+    /// The face matcher's verdict.
+    FaceResult(FaceOutcome),
+    /// A service picked.
+    ServiceChosen(ServiceId),
+    /// The back button.
+    Back,
+    /// The dossier is confirmed.
+    Confirmed,
+    /// "Try again" on a retry notice.
+    Retry,
+    /// The outbox accepted the dossier.
+    SubmitDone(ReceiptInfo),
+    /// The outbox refused it.
+    SubmitFailed(SubmitFailure),
+    /// Receipt printed and "Finish" pressed.
+    ReceiptDone,
+    /// The printer failed.
+    PrinterFailed,
+    /// The cancel button.
+    Cancel,
+    /// Periodic tick (every few hundred ms): fires timeouts.
+    Tick,
+}
+
+/// The submission handed to the outbox. Only the session builds one, from a verified face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dossier {
+    session_id: SessionId,
+    service: ServiceId,
+    citizen: Citizen,
+    language: String,
+    face: FaceOutcome,
+}
+
+impl Dossier {
+    /// The session id: the idempotency key of the submission.
+    #[must_use]
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+    /// The chosen service.
+    #[must_use]
+    pub fn service(&self) -> &ServiceId {
+        &self.service
+    }
+    /// The identified citizen.
+    #[must_use]
+    pub fn citizen(&self) -> &Citizen {
+        &self.citizen
+    }
+    /// The session language.
+    #[must_use]
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+    /// The face verdict (always matched and live).
+    #[must_use]
+    pub fn face(&self) -> FaceOutcome {
+        self.face
+    }
+}
+
+/// Message keys this module emits (translated by the UI; spoken by the announcer).
+pub mod keys {
+    #![allow(missing_docs)] // each constant is its own text
+    pub const CHOOSE_LANGUAGE: &str = "choose-language";
+    pub const IDENTIFY_PROMPT: &str = "identify-prompt";
+    pub const CONSENT_PROMPT: &str = "consent-prompt";
+    pub const FACE_PROMPT: &str = "face-prompt";
+    pub const CHOOSE_SERVICE: &str = "choose-service";
+    pub const CONFIRM_PROMPT: &str = "confirm-prompt";
+    pub const SUBMITTING: &str = "submitting";
+    pub const RECEIPT_READY: &str = "receipt-ready";
+    pub const STILL_THERE: &str = "still-there";
+    pub const CARD_REMOVED: &str = "card-removed";
+    pub const CARD_REMOVED_DURING_READ: &str = "card-removed-during-read";
+    pub const CARD_UNREADABLE: &str = "card-unreadable";
+    pub const CARD_NOT_AUTHENTIC: &str = "card-not-authentic";
+    pub const READER_UNAVAILABLE: &str = "reader-unavailable";
+    pub const CONSENT_DECLINED: &str = "consent-declined";
+    pub const FACE_NOT_MATCHED: &str = "face-not-matched";
+    pub const FACE_NOT_LIVE: &str = "face-not-live";
+    pub const FACE_REJECTED: &str = "face-rejected";
+    pub const SUBMIT_REJECTED: &str = "submit-rejected";
+    pub const SUBMIT_FAILED: &str = "submit-failed";
+    pub const SUBMIT_PENDING: &str = "submit-pending";
+    pub const PRINTER_FAILED: &str = "printer-failed";
+}
+
+/// Everything the UI needs to draw the current screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    /// Current step.
+    pub step: Step,
+    /// Current language code.
+    pub language: String,
+    /// Whole seconds before the step times out (`None` at `Attract`).
+    pub seconds_left: Option<u64>,
+    /// Show the "still there?" countdown.
+    pub warn_timeout: bool,
+    /// A card is on the reader and being read.
+    pub card_reading: bool,
+    /// The identified citizen, from `Consent` to `Confirm`.
+    pub citizen: Option<Citizen>,
+    /// The chosen service, from `Confirm` to `Submitting`.
+    pub service: Option<ServiceId>,
+    /// Face captures left (at `VerifyFace` and on a retry notice).
+    pub face_attempts_left: Option<u8>,
+    /// The notice offers "try again" ([`Event::Retry`]).
+    pub can_retry: bool,
+    /// The receipt, at `Receipt`.
+    pub receipt: Option<ReceiptInfo>,
+    /// The printer failed: tell the citizen to note the lookup code.
+    pub printer_failed: bool,
+    /// Message key of the `Notice` step, or of a banner on the current step.
+    pub notice: Option<String>,
+}
+
+impl SessionView {
+    /// True when any personal field is set.
+    #[must_use]
+    pub fn has_personal_data(&self) -> bool {
+        self.citizen.is_some() || self.receipt.is_some()
+    }
+}
+
+/// Proof that the citizen consented to face capture; only the `Consent` step makes one.
+#[derive(Debug, Clone, Copy)]
+struct ConsentGiven(());
+
+/// Proof of a matched, live face; only a passing [`FaceOutcome`] makes one.
+#[derive(Debug, Clone, Copy)]
+struct FaceVerified(FaceOutcome);
+
+impl FaceVerified {
+    fn check(o: FaceOutcome) -> Option<Self> {
+        (o.matched && o.live).then_some(Self(o))
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Attract,
+    Language,
+    Identify {
+        reading: bool,
+    },
+    Consent {
+        citizen: Citizen,
+    },
+    VerifyFace {
+        citizen: Citizen,
+        consent: ConsentGiven,
+        failed: u8,
+    },
+    FaceRetry {
+        citizen: Citizen,
+        consent: ConsentGiven,
+        failed: u8,
+        key: &'static str,
+    },
+    ChooseService {
+        citizen: Citizen,
+        face: FaceVerified,
+    },
+    Confirm {
+        citizen: Citizen,
+        face: FaceVerified,
+        service: ServiceId,
+    },
+    Submitting {
+        service: ServiceId,
+    },
+    Receipt {
+        receipt: ReceiptInfo,
+        printer_failed: bool,
+    },
+    Notice {
+        key: &'static str,
+    },
+}
+
+impl State {
+    fn step(&self) -> Step {
+        match self {
+            Self::Attract => Step::Attract,
+            Self::Language => Step::Language,
+            Self::Identify { .. } => Step::Identify,
+            Self::Consent { .. } => Step::Consent,
+            Self::VerifyFace { .. } => Step::VerifyFace,
+            Self::ChooseService { .. } => Step::ChooseService,
+            Self::Confirm { .. } => Step::Confirm,
+            Self::Submitting { .. } => Step::Submitting,
+            Self::Receipt { .. } => Step::Receipt,
+            Self::Notice { .. } | Self::FaceRetry { .. } => Step::Notice,
+        }
+    }
+
+    fn citizen(&self) -> Option<&Citizen> {
+        match self {
+            Self::Consent { citizen }
+            | Self::VerifyFace { citizen, .. }
+            | Self::FaceRetry { citizen, .. }
+            | Self::ChooseService { citizen, .. }
+            | Self::Confirm { citizen, .. } => Some(citizen),
+            _ => None,
+        }
+    }
+
+    /// Whether citizen activity extends the timer. The submission watchdog and a plain
+    /// notice run to their end whatever the citizen touches.
+    fn activity_extends(&self) -> bool {
+        !matches!(
+            self,
+            Self::Attract | Self::Submitting { .. } | Self::Notice { .. }
+        )
+    }
+}
+
+/// Where a transition leads: stay (timer untouched) or enter a state (timer restarted).
+enum Next {
+    Stay(State),
+    Enter(State),
+}
+
+/// The citizen session. See the module docs.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    state: State,
+    language: String,
+    id: Option<SessionId>,
+    id_seed: u128,
+    sessions_started: u64,
+    deadline: Option<u64>,
+    warned: bool,
+    now: u64,
+    banner: Option<&'static str>,
+}
+
+impl Session {
+    /// A session at `Attract`. `id_seed` must come from the OS random generator at start-up:
+    /// session ids are derived from it and a counter, so they are unique across restarts
+    /// without this module touching a random source.
+    #[must_use]
+    pub fn new(cfg: SessionConfig, id_seed: u128) -> Self {
+        let language = cfg.default_language.clone();
+        Self {
+            cfg,
+            state: State::Attract,
+            language,
+            id: None,
+            id_seed,
+            sessions_started: 0,
+            deadline: None,
+            warned: false,
+            now: 0,
+            banner: None,
+        }
+    }
+
+    /// The current step.
+    #[must_use]
+    pub fn step(&self) -> Step {
+        self.state.step()
+    }
+
+    /// The current session id (`None` at `Attract`).
+    #[must_use]
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.id
+    }
+
+    /// True while the session holds any personal data (citizen, face verdict, receipt).
+    #[must_use]
+    pub fn holds_personal_data(&self) -> bool {
+        match &self.state {
+            State::Attract | State::Language | State::Identify { .. } => false,
+            State::Submitting { .. } | State::Notice { .. } => false,
+            State::Consent { .. }
+            | State::VerifyFace { .. }
+            | State::FaceRetry { .. }
+            | State::ChooseService { .. }
+            | State::Confirm { .. }
+            | State::Receipt { .. } => true,
+        }
+    }
+
+    /// What the UI shows, as of the time of the last event.
+    #[must_use]
+    pub fn view(&self) -> SessionView {
+        let remaining = self.deadline.map(|d| d.saturating_sub(self.now));
+        let (face_attempts_left, can_retry) = match &self.state {
+            State::VerifyFace { failed, .. } => (
+                Some(self.cfg.max_face_attempts.saturating_sub(*failed)),
+                false,
+            ),
+            State::FaceRetry { failed, .. } => (
+                Some(self.cfg.max_face_attempts.saturating_sub(*failed)),
+                true,
+            ),
+            _ => (None, false),
+        };
+        let (receipt, printer_failed) = match &self.state {
+            State::Receipt {
+                receipt,
+                printer_failed,
+            } => (Some(receipt.clone()), *printer_failed),
+            _ => (None, false),
+        };
+        let service = match &self.state {
+            State::Confirm { service, .. } | State::Submitting { service } => Some(service.clone()),
+            _ => None,
+        };
+        let notice = match &self.state {
+            State::Notice { key } | State::FaceRetry { key, .. } => Some(*key),
+            _ => self.banner,
+        };
+        SessionView {
+            step: self.step(),
+            language: self.language.clone(),
+            seconds_left: remaining.map(|ms| ms.div_ceil(1000)),
+            warn_timeout: self.state.activity_extends()
+                && remaining.is_some_and(|ms| ms <= self.cfg.warn_before_ms),
+            card_reading: matches!(self.state, State::Identify { reading: true }),
+            citizen: self.state.citizen().cloned(),
+            service,
+            face_attempts_left,
+            can_retry,
+            receipt,
+            printer_failed,
+            notice: notice.map(str::to_owned),
+        }
+    }
+
+    /// Feeds one event at time `now` and returns what the shell must do, in order.
+    /// Events that make no sense at the current step are ignored (no commands), so a late
+    /// hardware event cannot derail the flow.
+    pub fn handle(&mut self, ev: Event, now: Millis) -> Vec<Command> {
+        // Monotonic by contract; a clock that steps back must not revive an expired timer.
+        self.now = self.now.max(now.0);
+        let mut out = Vec::new();
+        let state = std::mem::replace(&mut self.state, State::Attract);
+        match self.transition(state, ev, &mut out) {
+            Next::Stay(s) => self.state = s,
+            Next::Enter(s) => self.enter(s),
+        }
+        out
+    }
+
+    fn enter(&mut self, state: State) {
+        if matches!(state, State::Attract) {
+            // A fresh start: nothing of the previous citizen survives, not even the language.
+            self.id = None;
+            self.language = self.cfg.default_language.clone();
+        }
+        self.deadline = self.timeout_ms(&state).map(|t| self.now.saturating_add(t));
+        self.warned = false;
+        self.banner = None;
+        self.state = state;
+    }
+
+    /// The timer of `state`. A retry notice asks the citizen to decide, so it gets the face
+    /// step's inactivity timeout rather than the few seconds of a plain notice.
+    fn timeout_ms(&self, state: &State) -> Option<u64> {
+        match state {
+            State::FaceRetry { .. } => Some(self.cfg.timeouts.verify_face_ms),
+            _ => self.cfg.timeouts.for_step(state.step()),
+        }
+    }
+
+    fn touch(&mut self, state: &State) {
+        if state.activity_extends() {
+            if let Some(t) = self.timeout_ms(state) {
+                self.deadline = Some(self.now.saturating_add(t));
+                self.warned = false;
+            }
+        }
+    }
+
+    fn next_id(&mut self) -> SessionId {
+        self.sessions_started = self.sessions_started.wrapping_add(1);
+        // splitmix64 over each half: distinct counters give distinct, well-spread ids.
+        let mix = |mut z: u64| {
+            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        // Truncations below split the u128 seed into its halves on purpose.
+        let hi = mix((self.id_seed >> 64) as u64 ^ self.sessions_started);
+        let lo = mix(self.id_seed as u64 ^ self.sessions_started.rotate_left(32));
+        SessionId((u128::from(hi) << 64) | u128::from(lo))
+    }
+
+    fn notice(out: &mut Vec<Command>, key: &'static str) -> State {
+        out.push(Command::ShowNotice(key.to_owned()));
+        out.push(Command::Announce(key.to_owned()));
+        State::Notice { key }
+    }
+
+    fn say(out: &mut Vec<Command>, key: &'static str) {
+        out.push(Command::Announce(key.to_owned()));
+    }
+
+    /// Devices armed in `state` that must stop before leaving it.
+    fn stop_devices(state: &State, out: &mut Vec<Command>) {
+        match state {
+            State::Identify { .. } => out.push(Command::StopIdentify),
+            State::VerifyFace { .. } => out.push(Command::StopFaceCapture),
+            _ => {}
+        }
+    }
+
+    fn transition(&mut self, state: State, ev: Event, out: &mut Vec<Command>) -> Next {
+        use Next::{Enter, Stay};
+
+        // Rules that apply at every step first.
+        match (&state, &ev) {
+            (State::Attract, _) => {}
+            (State::Submitting { .. }, Event::Cancel) => return Stay(state),
+            (_, Event::Cancel) => {
+                Self::stop_devices(&state, out);
+                out.push(Command::Wipe(WipeReason::Cancelled));
+                return Enter(State::Attract);
+            }
+            (_, Event::Touch) => {
+                self.touch(&state);
+                return Stay(state);
+            }
+            (_, Event::Tick) => return self.tick(state, out),
+            (_, Event::CardRemoved) => {
+                if let State::Identify { .. } = state {
+                    // The reader reports an interrupted read itself (IdentityFailed).
+                    return Stay(State::Identify { reading: false });
+                }
+                if state
+                    .citizen()
+                    .is_some_and(|c| c.source == IdentitySource::Chip)
+                {
+                    Self::stop_devices(&state, out);
+                    out.push(Command::Wipe(WipeReason::CardRemoved));
+                    return Enter(Self::notice(out, keys::CARD_REMOVED));
+                }
+                return Stay(state);
+            }
+            _ => {}
+        }
+
+        match (state, ev) {
+            (State::Attract, Event::Start) => {
+                self.id = Some(self.next_id());
+                Self::say(out, keys::CHOOSE_LANGUAGE);
+                Enter(State::Language)
+            }
+            (State::Language, Event::LanguageChosen(lang))
+                if self.cfg.languages.contains(&lang) =>
+            {
+                self.language = lang;
+                out.push(Command::StartIdentify);
+                Self::say(out, keys::IDENTIFY_PROMPT);
+                Enter(State::Identify { reading: false })
+            }
+            (State::Language, Event::Back) => Enter(State::Attract),
+
+            (State::Identify { .. }, Event::CardInserted) => {
+                let state = State::Identify { reading: true };
+                self.touch(&state);
+                self.banner = None;
+                Stay(state)
+            }
+            (State::Identify { .. }, Event::IdentityRead(citizen)) => {
+                out.push(Command::StopIdentify);
+                Self::say(out, keys::CONSENT_PROMPT);
+                Enter(State::Consent { citizen })
+            }
+            (State::Identify { .. }, Event::IdentityFailed(f)) => match f {
+                IdentifyFailure::CardRemovedDuringRead | IdentifyFailure::Unreadable => {
+                    // Recoverable: stay, say why, let the citizen tap again.
+                    let key = if f == IdentifyFailure::Unreadable {
+                        keys::CARD_UNREADABLE
+                    } else {
+                        keys::CARD_REMOVED_DURING_READ
+                    };
+                    out.push(Command::ShowNotice(key.to_owned()));
+                    Self::say(out, key);
+                    let state = State::Identify { reading: false };
+                    self.touch(&state);
+                    self.banner = Some(key);
+                    Stay(state)
+                }
+                IdentifyFailure::NotAuthentic | IdentifyFailure::ReaderMissing => {
+                    let key = if f == IdentifyFailure::NotAuthentic {
+                        keys::CARD_NOT_AUTHENTIC
+                    } else {
+                        keys::READER_UNAVAILABLE
+                    };
+                    out.push(Command::StopIdentify);
+                    out.push(Command::Wipe(WipeReason::Error));
+                    Enter(Self::notice(out, key))
+                }
+            },
+            (State::Identify { .. }, Event::Back) => {
+                out.push(Command::StopIdentify);
+                Self::say(out, keys::CHOOSE_LANGUAGE);
+                Enter(State::Language)
+            }
+
+            (State::Consent { citizen }, Event::ConsentGiven) => {
+                out.push(Command::StartFaceCapture);
+                Self::say(out, keys::FACE_PROMPT);
+                Enter(State::VerifyFace {
+                    citizen,
+                    consent: ConsentGiven(()),
+                    failed: 0,
+                })
+            }
+            (State::Consent { .. }, Event::ConsentDeclined) => {
+                out.push(Command::Wipe(WipeReason::ConsentDeclined));
+                Enter(Self::notice(out, keys::CONSENT_DECLINED))
+            }
+            (State::Consent { .. }, Event::Back) => {
+                // Going back to Identify discards the identity read so far.
+                out.push(Command::Wipe(WipeReason::Cancelled));
+                out.push(Command::StartIdentify);
+                Self::say(out, keys::IDENTIFY_PROMPT);
+                Enter(State::Identify { reading: false })
+            }
+
+            (
+                State::VerifyFace {
+                    citizen,
+                    consent,
+                    failed,
+                },
+                Event::FaceResult(outcome),
+            ) => {
+                out.push(Command::StopFaceCapture);
+                if let Some(face) = FaceVerified::check(outcome) {
+                    Self::say(out, keys::CHOOSE_SERVICE);
+                    return Enter(State::ChooseService { citizen, face });
+                }
+                let failed = failed.saturating_add(1);
+                if failed >= self.cfg.max_face_attempts {
+                    out.push(Command::Wipe(WipeReason::FaceRejected));
+                    return Enter(Self::notice(out, keys::FACE_REJECTED));
+                }
+                let key = if outcome.live {
+                    keys::FACE_NOT_MATCHED
+                } else {
+                    keys::FACE_NOT_LIVE
+                };
+                out.push(Command::ShowNotice(key.to_owned()));
+                Self::say(out, key);
+                Enter(State::FaceRetry {
+                    citizen,
+                    consent,
+                    failed,
+                    key,
+                })
+            }
+            (State::VerifyFace { citizen, .. }, Event::Back) => {
+                out.push(Command::StopFaceCapture);
+                Self::say(out, keys::CONSENT_PROMPT);
+                Enter(State::Consent { citizen })
+            }
+            (
+                State::FaceRetry {
+                    citizen,
+                    consent,
+                    failed,
+                    ..
+                },
+                Event::Retry,
+            ) => {
+                out.push(Command::StartFaceCapture);
+                Self::say(out, keys::FACE_PROMPT);
+                Enter(State::VerifyFace {
+                    citizen,
+                    consent,
+                    failed,
+                })
+            }
+
+            (State::ChooseService { citizen, face }, Event::ServiceChosen(service)) => {
+                Self::say(out, keys::CONFIRM_PROMPT);
+                Enter(State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                })
+            }
+
+            (
+                State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                },
+                Event::Confirmed,
+            ) => {
+                // `id` is set at Start and only cleared on entering Attract, so a session
+                // past Start always has one; the fallback keeps this path panic-free.
+                let session_id = match self.id {
+                    Some(id) => id,
+                    None => {
+                        let id = self.next_id();
+                        self.id = Some(id);
+                        id
+                    }
+                };
+                let dossier = Dossier {
+                    session_id,
+                    service: service.clone(),
+                    citizen,
+                    language: self.language.clone(),
+                    face: face.0,
+                };
+                out.push(Command::Submit(Box::new(dossier)));
+                Self::say(out, keys::SUBMITTING);
+                Enter(State::Submitting { service })
+            }
+            (State::Confirm { citizen, face, .. }, Event::Back) => {
+                Self::say(out, keys::CHOOSE_SERVICE);
+                Enter(State::ChooseService { citizen, face })
+            }
+
+            (State::Submitting { .. }, Event::SubmitDone(receipt)) => {
+                out.push(Command::PrintReceipt(Box::new(receipt.clone())));
+                Self::say(out, keys::RECEIPT_READY);
+                Enter(State::Receipt {
+                    receipt,
+                    printer_failed: false,
+                })
+            }
+            (State::Submitting { .. }, Event::SubmitFailed(f)) => {
+                let key = match f {
+                    SubmitFailure::Rejected => keys::SUBMIT_REJECTED,
+                    SubmitFailure::Storage => keys::SUBMIT_FAILED,
+                };
+                out.push(Command::Wipe(WipeReason::Error));
+                Enter(Self::notice(out, key))
+            }
+
+            (State::Receipt { .. }, Event::ReceiptDone) => {
+                out.push(Command::Wipe(WipeReason::Completed));
+                Enter(State::Attract)
+            }
+            (State::Receipt { receipt, .. }, Event::PrinterFailed) => {
+                out.push(Command::ShowNotice(keys::PRINTER_FAILED.to_owned()));
+                Self::say(out, keys::PRINTER_FAILED);
+                let state = State::Receipt {
+                    receipt,
+                    printer_failed: true,
+                };
+                self.touch(&state);
+                self.banner = Some(keys::PRINTER_FAILED);
+                Stay(state)
+            }
+
+            (state, _) => Stay(state),
+        }
+    }
+
+    fn tick(&mut self, state: State, out: &mut Vec<Command>) -> Next {
+        let Some(deadline) = self.deadline else {
+            return Next::Stay(state);
+        };
+        if self.now < deadline {
+            if state.activity_extends()
+                && !self.warned
+                && deadline - self.now <= self.cfg.warn_before_ms
+            {
+                self.warned = true;
+                Self::say(out, keys::STILL_THERE);
+            }
+            return Next::Stay(state);
+        }
+        let next = match &state {
+            State::Attract => return Next::Stay(state),
+            State::Notice { .. } => State::Attract,
+            State::Submitting { .. } => {
+                out.push(Command::Wipe(WipeReason::Timeout));
+                Self::notice(out, keys::SUBMIT_PENDING)
+            }
+            State::Receipt { .. } => {
+                out.push(Command::Wipe(WipeReason::Completed));
+                State::Attract
+            }
+            _ => {
+                Self::stop_devices(&state, out);
+                out.push(Command::Wipe(WipeReason::Timeout));
+                State::Attract
+            }
+        };
+        // `state` is dropped here; its personal fields zeroize on drop.
+        drop(state);
+        Next::Enter(next)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,287 @@
+//! Every example configuration parses; bad configurations fail with a message that names the
+//! file, the key and the fix.
+
+use std::path::{Path, PathBuf};
+
+use kiosk_app::catalog::Catalog;
+use kiosk_app::config::{
+    self, CameraSpec, CardReaderSpec, ConfigErrorKind, Mode, PrinterSpec, QrSpec,
+};
+
+fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+#[test]
+fn every_example_parses() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(config_dir()).expect("config/ exists") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let cfg = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            // The catalogue for the configured mode must be usable as well.
+            assert!(!Catalog::builtin(cfg.mode).entries().is_empty());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "expected demo and two examples, found {seen}");
+}
+
+#[test]
+fn examples_mean_what_they_say() {
+    let demo = config::load(&config_dir().join("demo.toml")).expect("demo");
+    assert!(demo.demo);
+    assert_eq!(demo.devices.card_reader, CardReaderSpec::Sim);
+    assert_eq!(demo.devices.camera, CameraSpec::Sim);
+    assert_eq!(demo.devices.qr, QrSpec::Sim);
+    assert_eq!(
+        demo.devices.printer,
+        PrinterSpec::Sim("/tmp/kiosk-receipts".into())
+    );
+    assert_eq!(demo.gateway.url.as_str(), "http://127.0.0.1:0");
+    assert_eq!(demo.session.timeouts.language_ms, 30_000);
+    assert_eq!(demo.session.timeouts.submitting_ms, 30_000, "default kept");
+
+    let oss = config::load(&config_dir().join("example-one-stop-shop.toml")).expect("oss");
+    assert_eq!(oss.mode, Mode::OneStopShop);
+    assert!(!oss.demo);
+    assert_eq!(oss.site.province_code.as_deref(), Some("01"));
+    assert!(oss.gateway.client_identity.is_some());
+    assert_eq!(oss.session.max_face_attempts, 3);
+    assert_eq!(oss.session.languages, ["vi", "en"]);
+
+    let hos = config::load(&config_dir().join("example-hospital.toml")).expect("hospital");
+    assert_eq!(hos.mode, Mode::Hospital);
+    assert_eq!(
+        hos.devices.printer,
+        PrinterSpec::Tcp {
+            host: "192.168.10.50".into(),
+            port: 9100
+        }
+    );
+    assert_eq!(
+        hos.devices.card_reader,
+        CardReaderSpec::Named("ACS ACR1252 1S CL Reader PICC 0".into())
+    );
+}
+
+const BASE: &str = r#"
+mode = "one-stop-shop"
+demo = DEMO
+
+[site]
+id = "hn-01"
+name = "Phường A"
+
+[gateway]
+url = "URL"
+
+[devices]
+card_reader = "auto"
+camera = "/dev/video0"
+qr = "camera"
+printer = "usb:/dev/usb/lp0"
+"#;
+
+fn base(demo: bool, url: &str) -> String {
+    BASE.replace("DEMO", if demo { "true" } else { "false" })
+        .replace("URL", url)
+}
+
+fn good() -> String {
+    base(false, "https://gw.example.vn")
+}
+
+/// `config text | kind | substrings the message must contain`.
+fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
+    use ConfigErrorKind::*;
+    vec![
+        (
+            good() + "[timeouts]\nlanguage = 30\ntimout = 5\n",
+            UnknownKey,
+            vec![
+                "bad.toml:",
+                "timeouts.timout",
+                "unknown key `timout` in [timeouts]",
+                "valid keys:",
+                "`identify`",
+            ],
+        ),
+        (
+            good() + "[ui]\ndefault_languag = \"vi\"\n",
+            UnknownKey,
+            vec!["ui.default_languag", "did you mean `default_language`?"],
+        ),
+        (
+            "colour = \"blue\"\n".to_owned() + &good(),
+            UnknownKey,
+            vec![
+                "unknown key `colour` at the top level",
+                ":1:1",
+                "valid keys:",
+            ],
+        ),
+        (
+            good() + "colour = \"blue\"\n",
+            UnknownKey,
+            vec![
+                "devices.colour",
+                "unknown key `colour` in [devices]",
+                "`card_reader`",
+            ],
+        ),
+        (
+            good().replace("one-stop-shop", "clinic"),
+            InvalidValue,
+            vec![
+                "mode = \"clinic\" is not valid",
+                "use \"one-stop-shop\" or \"hospital\"",
+                ":2:",
+            ],
+        ),
+        (
+            good() + "[ui]\nlanguages = [\"vi\", \"en\"]\ndefault_language = \"fr\"\n",
+            InvalidValue,
+            vec![
+                "ui.default_language",
+                "default_language \"fr\" is not in ui.languages",
+                "\"vi\", \"en\"",
+            ],
+        ),
+        (
+            good() + "[ui]\nlanguages = [\"vi\", \"vi\"]\n",
+            InvalidValue,
+            vec!["ui.languages[1]", "listed twice"],
+        ),
+        (
+            good() + "[ui]\norientation = \"sideways\"\n",
+            InvalidValue,
+            vec!["ui.orientation", "use \"portrait\" or \"landscape\""],
+        ),
+        (
+            base(false, "http://gw.example.vn"),
+            InvalidValue,
+            vec!["gateway.url", "use https"],
+        ),
+        (
+            base(false, "http://127.0.0.1:8080"),
+            InvalidValue,
+            vec!["gateway.url", "demo = true"],
+        ),
+        (
+            base(false, "gw.example.vn"),
+            InvalidValue,
+            vec!["gateway.url", "no scheme"],
+        ),
+        (
+            good().replace("card_reader = \"auto\"", "card_reader = \"sim\""),
+            InvalidValue,
+            vec!["devices.card_reader", "simulator", "set `demo = true`"],
+        ),
+        (
+            good().replace("/dev/video0", "webcam"),
+            InvalidValue,
+            vec!["devices.camera", "\"/dev/video0\""],
+        ),
+        (
+            good().replace("usb:/dev/usb/lp0", "tcp:printer"),
+            InvalidValue,
+            vec!["devices.printer", "tcp:host:9100"],
+        ),
+        (
+            good().replace("qr = \"camera\"", "qr = \"usb\""),
+            InvalidValue,
+            vec!["devices.qr", "\"camera\" or \"sim\""],
+        ),
+        (
+            good().replace("[gateway]\n", "[gateway]\nclient_cert = \"/c.pem\"\n"),
+            InvalidValue,
+            vec!["gateway.client_cert", "client_key"],
+        ),
+        (
+            good() + "[timeouts]\nconfirm = 0\n",
+            InvalidValue,
+            vec!["timeouts.confirm", "1 to 3600"],
+        ),
+        (
+            good() + "[timeouts]\nwarn_before = 60\n",
+            InvalidValue,
+            vec!["timeouts.warn_before", "lower warn_before"],
+        ),
+        (
+            good() + "[timeouts]\nconfirm = \"long\"\n",
+            WrongType,
+            vec!["timeouts.confirm", "invalid type"],
+        ),
+        (
+            good() + "[session]\nmax_face_attempts = 0\n",
+            InvalidValue,
+            vec!["session.max_face_attempts", "1 to 10"],
+        ),
+        (
+            good().replace("id = \"hn-01\"", "id = \"hn 01\""),
+            InvalidValue,
+            vec!["site.id", "slug"],
+        ),
+        (
+            good().replace("name = \"Phường A\"\n", ""),
+            MissingKey,
+            vec!["missing key `name` in [site]", "add `name = ...`"],
+        ),
+        (
+            good() + "[site.extra\n",
+            Syntax,
+            vec!["not valid TOML", "bad.toml:"],
+        ),
+        (
+            good() + "[logging]\nlevel = \"loud\"\n",
+            InvalidValue,
+            vec!["logging.level", "\"info\""],
+        ),
+    ]
+}
+
+#[test]
+fn good_base_parses() {
+    config::from_toml(Path::new("good.toml"), &good()).unwrap_or_else(|e| panic!("{e}"));
+    config::from_toml(
+        Path::new("demo.toml"),
+        &base(true, "http://localhost:9000/x"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn bad_configs_explain_themselves() {
+    let mut failures = Vec::new();
+    for (i, (text, kind, needles)) in bad_configs().into_iter().enumerate() {
+        match config::from_toml(Path::new("bad.toml"), &text) {
+            Ok(_) => failures.push(format!("#{i}: accepted:\n{text}")),
+            Err(e) => {
+                let msg = e.to_string();
+                if e.kind() != kind {
+                    failures.push(format!(
+                        "#{i}: kind {:?}, expected {kind:?}: {msg}",
+                        e.kind()
+                    ));
+                }
+                if e.location().is_none() {
+                    failures.push(format!("#{i}: no line/column: {msg}"));
+                }
+                for n in needles {
+                    if !msg.contains(n) {
+                        failures.push(format!("#{i}: {msg:?} lacks {n:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = config::load(Path::new("/nonexistent/kiosk.toml")).expect_err("no file");
+    assert_eq!(err.kind(), ConfigErrorKind::Io);
+    assert!(err.to_string().contains("/nonexistent/kiosk.toml"));
+}

@@ -1,0 +1,132 @@
+//! Property-style test: random event sequences (seeded) never panic, and whenever the session
+//! is back at `Attract`, or has just wiped, no personal data remains.
+
+use kiosk_app::catalog::ServiceId;
+use kiosk_app::session::{
+    Citizen, Command, Event, FaceOutcome, IdentifyFailure, IdentitySource, Millis, ReceiptInfo,
+    Session, SessionConfig, Step, SubmitFailure,
+};
+use kiosk_hw::personal::Personal;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn p(s: &str) -> Personal<String> {
+    Personal::new(s.to_owned())
+}
+
+fn citizen(rng: &mut StdRng) -> Citizen {
+    let source = if rng.random() {
+        IdentitySource::Chip
+    } else {
+        IdentitySource::Qr
+    };
+    Citizen::new(
+        source,
+        p("001090123456"),
+        p("NGUYEN VAN AN"),
+        p("01/01/1990"),
+        p("Nam"),
+        None,
+    )
+    .expect("valid")
+}
+
+fn random_event(rng: &mut StdRng) -> Event {
+    match rng.random_range(0..20) {
+        0 => Event::Touch,
+        1 => Event::Start,
+        2 => Event::LanguageChosen(if rng.random() {
+            "en".into()
+        } else {
+            "xx".into()
+        }),
+        3 => Event::CardInserted,
+        4 => Event::IdentityRead(citizen(rng)),
+        5 => Event::IdentityFailed(match rng.random_range(0..4) {
+            0 => IdentifyFailure::CardRemovedDuringRead,
+            1 => IdentifyFailure::Unreadable,
+            2 => IdentifyFailure::NotAuthentic,
+            _ => IdentifyFailure::ReaderMissing,
+        }),
+        6 => Event::CardRemoved,
+        7 => Event::ConsentGiven,
+        8 => Event::ConsentDeclined,
+        9 => Event::FaceResult(FaceOutcome {
+            matched: rng.random_bool(0.6),
+            score: rng.random(),
+            live: rng.random_bool(0.8),
+        }),
+        10 => Event::ServiceChosen(ServiceId::new("temporary-residence")),
+        11 => Event::Back,
+        12 => Event::Confirmed,
+        13 => Event::Retry,
+        14 => Event::SubmitDone(ReceiptInfo {
+            dossier_code: "X-1".into(),
+            service: ServiceId::new("temporary-residence"),
+            received_at: time::OffsetDateTime::UNIX_EPOCH,
+            appointment: None,
+            lookup_code: "L1".into(),
+            queue_number: Some("A012".into()),
+            applicant_name: p("NGUYEN VAN AN"),
+        }),
+        15 => Event::SubmitFailed(if rng.random() {
+            SubmitFailure::Rejected
+        } else {
+            SubmitFailure::Storage
+        }),
+        16 => Event::ReceiptDone,
+        17 => Event::PrinterFailed,
+        18 => Event::Cancel,
+        _ => Event::Tick,
+    }
+}
+
+#[test]
+fn random_sequences_never_leave_personal_data() {
+    let mut visited = std::collections::HashSet::new();
+    for seed in 0..300u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut session = Session::new(SessionConfig::default(), u128::from(seed) << 64 | 7);
+        let mut now = 0u64;
+        for _ in 0..400 {
+            // Mostly small steps, sometimes long enough to fire any timeout.
+            now += if rng.random_bool(0.05) {
+                rng.random_range(0..200_000)
+            } else {
+                rng.random_range(0..3_000)
+            };
+            let ev = random_event(&mut rng);
+            let cmds = session.handle(ev, Millis(now));
+            visited.insert(session.step());
+            let wiped = cmds.iter().any(|c| matches!(c, Command::Wipe(_)));
+            if wiped || session.step() == Step::Attract {
+                assert!(
+                    !session.holds_personal_data(),
+                    "seed {seed}: data after wipe"
+                );
+                assert!(
+                    !session.view().has_personal_data(),
+                    "seed {seed}: data in view"
+                );
+            }
+            if session.step() == Step::Attract {
+                assert!(session.session_id().is_none(), "seed {seed}");
+            }
+            // Face capture only ever starts after consent: the step must be VerifyFace.
+            if cmds.contains(&Command::StartFaceCapture) {
+                assert_eq!(session.step(), Step::VerifyFace, "seed {seed}");
+            }
+            let view = session.view();
+            assert_eq!(view.step, session.step());
+            let dbg = format!("{cmds:?} {view:?}");
+            assert!(
+                !dbg.contains("001090123456"),
+                "seed {seed}: personal data in Debug output"
+            );
+        }
+    }
+    // The random walk must actually reach the deep steps, or the test proves little.
+    for step in Step::ALL {
+        assert!(visited.contains(&step), "never reached {step:?}");
+    }
+}

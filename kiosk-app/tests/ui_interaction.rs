@@ -1,0 +1,113 @@
+//! Touch tests: elements are found by their accessible label (the UI is compiled with debug
+//! info) and clicked, and the Kiosk callbacks must fire.
+#![allow(clippy::unwrap_used)]
+
+mod ui_common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use kiosk_ui::{AppWindow, Kiosk};
+use slint::platform::PointerEventButton;
+use slint::ComponentHandle;
+use ui_common::{init_backend, set_language, window};
+
+/// Buttons labelled `label` (a Text's label is its text, so restrict to the button role).
+fn buttons(ui: &AppWindow, label: &str) -> Vec<ElementHandle> {
+    ElementHandle::find_by_accessible_label(ui, label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect()
+}
+
+fn click(ui: &AppWindow, label: &str) {
+    let found = buttons(ui, label);
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one button labelled {label:?}, found {}",
+        found.len()
+    );
+    found[0].mock_single_click(PointerEventButton::Left);
+}
+
+#[test]
+fn ui_touch_targets_invoke_kiosk_callbacks() {
+    init_backend();
+    let ui = window(1080, 1920);
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let k = ui.global::<Kiosk>();
+    let l = log.clone();
+    k.on_start(move || l.borrow_mut().push("start".into()));
+    let l = log.clone();
+    k.on_choose_language(move |code| l.borrow_mut().push(format!("lang:{code}")));
+    let l = log.clone();
+    k.on_cancel(move || l.borrow_mut().push("cancel".into()));
+    let l = log.clone();
+    k.on_back(move || l.borrow_mut().push("back".into()));
+    let l = log.clone();
+    k.on_demo_tap_card(move || l.borrow_mut().push("tap-card".into()));
+    let l = log.clone();
+    k.on_choose_service(move |id| l.borrow_mut().push(format!("service:{id}")));
+    let activity = Rc::new(RefCell::new(0));
+    let a = activity.clone();
+    k.on_activity(move || *a.borrow_mut() += 1);
+
+    // Attract: the start button, in Vietnamese.
+    set_language(&ui, "vi");
+    k.set_page("attract".into());
+    click(&ui, "Chạm để bắt đầu");
+    assert_eq!(log.borrow().as_slice(), ["start"]);
+    assert!(
+        *activity.borrow() > 0,
+        "a touch anywhere must report activity"
+    );
+
+    // Language: one button per language, each with its code; Back.
+    k.set_page("language".into());
+    log.borrow_mut().clear();
+    click(&ui, "Tiếng Việt");
+    click(&ui, "English");
+    click(&ui, "Quay lại");
+    assert_eq!(log.borrow().as_slice(), ["lang:vi", "lang:en", "back"]);
+
+    // Identify: the demo control stands in for the card reader.
+    k.set_page("identify".into());
+    log.borrow_mut().clear();
+    click(&ui, "Mô phỏng: chạm thẻ");
+    assert_eq!(log.borrow().as_slice(), ["tap-card"]);
+
+    // Services: tiles are labelled by title and report their id.
+    k.set_page("services".into());
+    log.borrow_mut().clear();
+    click(&ui, "Đăng ký khai sinh");
+    assert_eq!(log.borrow().as_slice(), ["service:birth"]);
+
+    // Cancel on every step after attract, in both languages; none on attract.
+    let pages = [
+        "language",
+        "identify",
+        "consent",
+        "face",
+        "services",
+        "confirm",
+        "submitting",
+        "receipt",
+        "notice",
+    ];
+    for (lang, cancel) in [("vi", "Hủy"), ("en", "Cancel")] {
+        set_language(&ui, lang);
+        for page in pages {
+            k.set_page(page.into());
+            log.borrow_mut().clear();
+            click(&ui, cancel);
+            assert_eq!(
+                log.borrow().as_slice(),
+                ["cancel"],
+                "Cancel on {page} ({lang})"
+            );
+        }
+        k.set_page("attract".into());
+        assert!(buttons(&ui, cancel).is_empty(), "no Cancel on attract");
+    }
+}

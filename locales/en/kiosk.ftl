@@ -1,0 +1,85 @@
+# English: second language of the kiosk. Keep the same keys as locales/vi/kiosk.ftl.
+language-name = English
+
+## Common
+btn-cancel = Cancel
+btn-back = Back
+btn-confirm = Confirm and send
+btn-finish = Finish
+btn-home = Back to start
+step-of = Step { $value }
+demo-badge = DEMO
+timeout-warning = The screen will return to the start in { $value } seconds.
+timeout-continue = I am still here
+
+## Attract screen
+attract-welcome = Welcome!
+attract-headline-office = Administrative procedures
+attract-headline-hospital = Register for a medical visit
+attract-touch = Touch to start
+attract-hint = Have your chip-based citizen ID card (CCCD) ready
+attract-privacy = Your information is used only for this procedure and is erased from the kiosk after sending.
+
+## Language
+lang-title = Choose your language
+lang-hint = Touch the language you want to use
+
+## Identify
+identify-title = Place your CCCD card on the reader
+identify-qr = Or show the QR code on your card to the camera
+identify-waiting = Waiting for your card…
+identify-reading = Reading your card, please keep it still…
+err-card-removed = The card was removed too soon. Please place it again.
+err-card-unreadable = The card could not be read. Please place it again or use the QR code.
+err-card-expired = This card has expired. Please go to the counter for help.
+demo-tap-card = Simulate: tap card
+demo-show-qr = Simulate: show QR code
+demo-remove-card = Simulate: remove card
+
+## Consent
+consent-title = Face check
+consent-body = The kiosk will take a photo of your face to compare it with the photo on your CCCD card. The photo is used only for this check and is erased right after. You may decline and do the procedure at the counter.
+consent-accept = I agree
+consent-decline = I do not agree
+
+## Face capture
+face-title = Look at the camera
+face-look = Look straight at the camera
+face-closer = Come a little closer
+face-farther = Step back a little
+face-hold-still = Hold still, taking the photo…
+face-more-light = It is a bit dark, please face the light
+face-ok = Face check passed
+
+## Services
+services-title-office = Choose a procedure
+services-title-hospital = Choose a department
+services-essential = Common
+
+## Confirm
+confirm-title = Check your details
+confirm-name = Full name
+confirm-id = CCCD number
+confirm-dob = Date of birth
+confirm-service-office = Procedure
+confirm-service-hospital = Department
+
+## Submitting
+submitting-title = Sending your application…
+submitting-wait = Please wait a moment.
+
+## Receipt
+receipt-title = All done
+receipt-code = Application code
+receipt-appointment = Appointment
+receipt-lookup = Lookup code
+receipt-take = Please take your printed slip below the screen.
+receipt-offline = The network is down. Your application is saved and will be sent automatically when the network is back.
+
+## Notice
+notice-return = The screen will return to the start by itself.
+notice-consent-declined = You did not agree to the face check. Please go to the counter for help.
+notice-face-failed = Your face could not be checked. Please go to the counter for help.
+notice-timeout = The session ended because there was no activity.
+notice-cancelled = Cancelled. Your information has been erased from the kiosk.
+notice-out-of-service = This kiosk is out of service for now. Sorry for the inconvenience.
