@@ -2,8 +2,20 @@
 
 pub mod catalog;
 pub mod config;
+pub mod devices;
 pub mod gateway;
 pub mod i18n;
+pub mod identity;
 pub mod logging;
 pub mod mrz;
+pub mod receipt;
 pub mod session;
+
+#[cfg(feature = "gui")]
+pub mod app;
+#[cfg(feature = "gui")]
+pub mod headless;
+#[cfg(feature = "gui")]
+pub mod shell;
+#[cfg(feature = "gui")]
+pub mod tour;

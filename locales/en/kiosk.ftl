@@ -72,14 +72,55 @@ submitting-wait = Please wait a moment.
 receipt-title = All done
 receipt-code = Application code
 receipt-appointment = Appointment
+receipt-queue = Queue number
 receipt-lookup = Lookup code
 receipt-take = Please take your printed slip below the screen.
 receipt-offline = The network is down. Your application is saved and will be sent automatically when the network is back.
 
 ## Notice
 notice-return = The screen will return to the start by itself.
-notice-consent-declined = You did not agree to the face check. Please go to the counter for help.
 notice-face-failed = Your face could not be checked. Please go to the counter for help.
 notice-timeout = The session ended because there was no activity.
 notice-cancelled = Cancelled. Your information has been erased from the kiosk.
 notice-out-of-service = This kiosk is out of service for now. Sorry for the inconvenience.
+
+## Notices the session shows (key = notice- + the session's message key)
+btn-retry = Try again
+notice-card-removed = The card was removed. Your information has been erased from this kiosk.
+notice-card-removed-during-read = The card was removed too early. Please place it again and hold it still.
+notice-card-unreadable = The card could not be read. Please place it again or use the QR code on the card.
+notice-card-not-authentic = The card could not be verified. Please ask at the counter for help.
+notice-reader-unavailable = The card reader is not ready. Please ask at the counter for help.
+notice-consent-declined = You did not agree to the face check. Please ask at the counter for help.
+notice-face-not-matched = Your face did not match the photo on the card yet. Please look straight at the camera and try again.
+notice-face-not-live = We could not confirm a live person. Please follow the instructions and try again.
+notice-face-rejected = Your face could not be verified. Please ask at the counter for help.
+notice-submit-rejected = Your application was not accepted. Please ask at the counter for help.
+notice-submit-failed = Your application could not be sent. Nothing is lost; please ask at the counter for help.
+notice-submit-pending = Your application was saved and will be sent. Staff will help you get your receipt.
+notice-printer-failed = The printer has a problem. Please write down the application code on the screen.
+
+## Spoken prompts (key = say- + the session's message key), read aloud by the speech engine
+say-choose-language = Please choose your language.
+say-identify-prompt = Please place your ID card on the reader.
+say-consent-prompt = Please read and agree to the face check.
+say-face-prompt = Please look straight at the camera.
+say-choose-service = Please choose a service.
+say-confirm-prompt = Please check your details and confirm.
+say-submitting = Sending your application, please wait.
+say-receipt-ready = Your application was received. Please take your receipt.
+say-still-there = Are you still there? Touch the screen to continue.
+
+## Printed receipt
+service-code = Procedure code { $value }
+department-code = Department code { $value }
+print-title-receipt = RECEIPT OF APPLICATION AND APPOINTMENT
+print-title-ticket = EXAMINATION QUEUE TICKET
+print-dossier-code = Application code
+print-procedure = Procedure
+print-department = Department
+print-applicant = Applicant
+print-received = Received at
+print-appointment = Result available on
+print-lookup-code = Lookup code
+print-footer-lookup = Check your application's status with this QR code

@@ -72,14 +72,55 @@ submitting-wait = Vui lòng chờ trong giây lát.
 receipt-title = Đã hoàn tất
 receipt-code = Mã hồ sơ
 receipt-appointment = Lịch hẹn
+receipt-queue = Số thứ tự
 receipt-lookup = Mã tra cứu
 receipt-take = Vui lòng nhận phiếu in bên dưới màn hình.
 receipt-offline = Mạng đang gián đoạn. Hồ sơ đã được lưu và sẽ tự động gửi khi có mạng.
 
 ## Thông báo
 notice-return = Màn hình sẽ tự quay về trang đầu.
-notice-consent-declined = Bạn đã không đồng ý xác thực khuôn mặt. Vui lòng đến quầy để được hỗ trợ.
 notice-face-failed = Không xác thực được khuôn mặt. Vui lòng đến quầy để được hỗ trợ.
 notice-timeout = Phiên làm việc đã kết thúc vì không có thao tác.
 notice-cancelled = Đã hủy. Thông tin của bạn đã được xoá khỏi máy.
 notice-out-of-service = Ki-ốt tạm ngừng phục vụ. Xin lỗi vì sự bất tiện.
+
+## Notices the session shows (key = notice- + the session's message key)
+btn-retry = Thử lại
+notice-card-removed = Thẻ đã được rút ra. Thông tin của bạn đã được xoá khỏi máy.
+notice-card-removed-during-read = Thẻ bị rút ra quá sớm. Vui lòng đặt lại thẻ và giữ yên.
+notice-card-unreadable = Không đọc được thẻ. Vui lòng đặt lại thẻ hoặc dùng mã QR trên thẻ.
+notice-card-not-authentic = Không xác thực được thẻ. Vui lòng đến quầy để được hỗ trợ.
+notice-reader-unavailable = Đầu đọc thẻ chưa sẵn sàng. Vui lòng đến quầy để được hỗ trợ.
+notice-consent-declined = Bạn đã không đồng ý xác thực khuôn mặt. Vui lòng đến quầy để được hỗ trợ.
+notice-face-not-matched = Khuôn mặt chưa khớp với ảnh trên thẻ. Vui lòng nhìn thẳng vào máy ảnh và thử lại.
+notice-face-not-live = Chưa xác nhận được người thật. Vui lòng làm theo hướng dẫn và thử lại.
+notice-face-rejected = Không xác thực được khuôn mặt. Vui lòng đến quầy để được hỗ trợ.
+notice-submit-rejected = Hồ sơ chưa được tiếp nhận. Vui lòng đến quầy để được hỗ trợ.
+notice-submit-failed = Chưa gửi được hồ sơ. Thông tin của bạn không bị mất; vui lòng đến quầy để được hỗ trợ.
+notice-submit-pending = Hồ sơ của bạn đã được lưu và sẽ được gửi. Cán bộ sẽ hỗ trợ bạn nhận giấy hẹn.
+notice-printer-failed = Máy in đang gặp sự cố. Vui lòng ghi lại mã hồ sơ trên màn hình.
+
+## Spoken prompts (key = say- + the session's message key), read aloud by the speech engine
+say-choose-language = Vui lòng chọn ngôn ngữ.
+say-identify-prompt = Vui lòng đặt thẻ căn cước lên đầu đọc.
+say-consent-prompt = Vui lòng đọc và đồng ý xác thực khuôn mặt.
+say-face-prompt = Vui lòng nhìn thẳng vào máy ảnh.
+say-choose-service = Vui lòng chọn thủ tục.
+say-confirm-prompt = Vui lòng kiểm tra thông tin và xác nhận.
+say-submitting = Đang gửi hồ sơ, vui lòng chờ.
+say-receipt-ready = Đã tiếp nhận hồ sơ. Vui lòng nhận giấy hẹn.
+say-still-there = Bạn vẫn đang sử dụng chứ? Chạm vào màn hình để tiếp tục.
+
+## Printed receipt
+service-code = Mã thủ tục { $value }
+department-code = Mã khoa { $value }
+print-title-receipt = GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ
+print-title-ticket = PHIẾU SỐ THỨ TỰ KHÁM BỆNH
+print-dossier-code = Mã hồ sơ
+print-procedure = Thủ tục
+print-department = Khoa khám
+print-applicant = Người nộp
+print-received = Thời gian tiếp nhận
+print-appointment = Ngày hẹn trả kết quả
+print-lookup-code = Mã tra cứu
+print-footer-lookup = Tra cứu tình trạng hồ sơ bằng mã QR này

@@ -22,10 +22,22 @@ use anyhow::{bail, Context, Result};
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("pkg-config", "locates C libraries for -sys crates"),
     ("libfontconfig1-dev", "Slint's font discovery"),
-    ("libxkbcommon-dev", "Slint keyboard handling (winit, linuxkms)"),
-    ("libinput-dev", "Slint linuxkms backend: touchscreen input on the kiosk"),
-    ("libudev-dev", "Slint linuxkms backend: input device discovery"),
-    ("fonts-noto-core", "Noto Sans, embedded into the UI at build time"),
+    (
+        "libxkbcommon-dev",
+        "Slint keyboard handling (winit, linuxkms)",
+    ),
+    (
+        "libinput-dev",
+        "Slint linuxkms backend: touchscreen input on the kiosk",
+    ),
+    (
+        "libudev-dev",
+        "Slint linuxkms backend: input device discovery",
+    ),
+    (
+        "fonts-noto-core",
+        "Noto Sans, embedded into the UI at build time",
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -71,12 +83,17 @@ fn root() -> PathBuf {
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("xtask"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: $ {}", display_cmd(cmd));
-    let status = cmd.status().with_context(|| format!("could not start {}", display_cmd(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {}", display_cmd(cmd)))?;
     if !status.success() {
         bail!("`{}` failed with {status}", display_cmd(cmd));
     }
@@ -118,7 +135,10 @@ fn setup() -> Result<()> {
     let t = Instant::now();
     let missing = missing_packages()?;
     if missing.is_empty() {
-        eprintln!("xtask: setup: all {} Debian packages present", APT_PACKAGES.len());
+        eprintln!(
+            "xtask: setup: all {} Debian packages present",
+            APT_PACKAGES.len()
+        );
     } else {
         eprintln!("xtask: setup: installing {}", missing.join(" "));
         for (p, why) in APT_PACKAGES.iter().filter(|(p, _)| missing.contains(p)) {
@@ -159,7 +179,11 @@ fn demo(args: &[String]) -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--tour" => {
-                tour = Some(it.next().context("--tour needs a folder, e.g. --tour out/tour")?.clone())
+                tour = Some(
+                    it.next()
+                        .context("--tour needs a folder, e.g. --tour out/tour")?
+                        .clone(),
+                )
             }
             "--debug" => release = false,
             other => bail!("unknown demo option `{other}` (use --tour DIR or --debug)"),
@@ -170,7 +194,8 @@ fn demo(args: &[String]) -> Result<()> {
     if release {
         c.arg("--release");
     }
-    c.args(["--", "--config"]).arg(root().join("config/demo.toml"));
+    c.args(["--", "--config"])
+        .arg(root().join("config/demo.toml"));
     if let Some(dir) = tour {
         // Resolve relative to where the user typed the command, not the workspace root.
         let dir = std::env::current_dir()?.join(dir);
@@ -184,12 +209,23 @@ fn test(args: &[String]) -> Result<()> {
     setup()?;
     run(cargo().args(["fmt", "--all", "--check"]))
         .context("formatting differs: run `cargo fmt --all`")?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     let mut c = cargo();
     c.args(["test", "--workspace", "--locked"]);
     c.args(args);
     run(&mut c)?;
-    eprintln!("xtask: all checks passed in {:.0} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "xtask: all checks passed in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -174,7 +174,9 @@ impl GatewayClient {
         };
         let prefix = prefix.trim_end_matches('/');
         if prefix.contains(['?', '#', ' ']) {
-            return Err(malformed("the URL must not have a query, fragment or spaces"));
+            return Err(malformed(
+                "the URL must not have a query, fragment or spaces",
+            ));
         }
         let (host, port) = authority
             .rsplit_once(':')
@@ -375,13 +377,34 @@ mod tests {
             assert!(GatewayClient::new(ok, t).is_ok(), "{ok}");
         }
         let err = |url| GatewayClient::new(url, t).expect_err(url);
-        assert!(matches!(err("https://127.0.0.1:8443"), GatewayUrlError::TlsNotSupported(_)));
-        assert!(matches!(err("http://10.0.0.5:80"), GatewayUrlError::NotLoopback(_)));
-        assert!(matches!(err("http://gateway.example:80"), GatewayUrlError::NotLoopback(_)));
-        assert!(matches!(err("ftp://127.0.0.1:21"), GatewayUrlError::Malformed { .. }));
-        assert!(matches!(err("http://127.0.0.1"), GatewayUrlError::Malformed { .. }));
-        assert!(matches!(err("http://127.0.0.1:0"), GatewayUrlError::Malformed { .. }));
-        assert!(matches!(err("http://127.0.0.1:80/?x"), GatewayUrlError::Malformed { .. }));
+        assert!(matches!(
+            err("https://127.0.0.1:8443"),
+            GatewayUrlError::TlsNotSupported(_)
+        ));
+        assert!(matches!(
+            err("http://10.0.0.5:80"),
+            GatewayUrlError::NotLoopback(_)
+        ));
+        assert!(matches!(
+            err("http://gateway.example:80"),
+            GatewayUrlError::NotLoopback(_)
+        ));
+        assert!(matches!(
+            err("ftp://127.0.0.1:21"),
+            GatewayUrlError::Malformed { .. }
+        ));
+        assert!(matches!(
+            err("http://127.0.0.1"),
+            GatewayUrlError::Malformed { .. }
+        ));
+        assert!(matches!(
+            err("http://127.0.0.1:0"),
+            GatewayUrlError::Malformed { .. }
+        ));
+        assert!(matches!(
+            err("http://127.0.0.1:80/?x"),
+            GatewayUrlError::Malformed { .. }
+        ));
         assert!(err("https://x:1").to_string().contains("mutual TLS"));
     }
 
@@ -397,7 +420,10 @@ mod tests {
             assert_eq!(status(s).kind(), GatewayErrorKind::Rejected { status: s });
         }
         for s in [408, 409, 425, 429, 500, 502, 503] {
-            assert_eq!(status(s).kind(), GatewayErrorKind::ServerError { status: s });
+            assert_eq!(
+                status(s).kind(),
+                GatewayErrorKind::ServerError { status: s }
+            );
         }
     }
 }

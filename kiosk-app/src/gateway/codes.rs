@@ -38,7 +38,8 @@ pub fn generate_lookup_code(rng: &mut impl Rng) -> String {
 pub fn is_agency_code(s: &str) -> bool {
     let b = s.as_bytes();
     (1..=32).contains(&b.len())
-        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'.')
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'.')
         && b.first().is_some_and(u8::is_ascii_alphanumeric)
         && b.last().is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -196,7 +197,12 @@ mod tests {
         let t = datetime!(2026-01-05 09:03:07);
         assert_eq!(format_portal_time(t), "20260105090307");
         assert_eq!(parse_portal_time("20260105090307"), Some(t));
-        for bad in ["2026010509030", "20260105250000", "20260230090000", "2026-1-05090307"] {
+        for bad in [
+            "2026010509030",
+            "20260105250000",
+            "20260230090000",
+            "2026-1-05090307",
+        ] {
             assert_eq!(parse_portal_time(bad), None, "{bad}");
         }
     }

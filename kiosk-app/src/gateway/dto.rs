@@ -94,7 +94,10 @@ impl SubmissionRequest {
             || uid.len() > 64
             || !uid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
-            return bad("referenceUid", "1 to 64 characters of A-Z, a-z, 0-9 and '-'");
+            return bad(
+                "referenceUid",
+                "1 to 64 characters of A-Z, a-z, 0-9 and '-'",
+            );
         }
         if !is_short_text(&self.procedure_code, 32) {
             return bad("MaTTHC", "1 to 32 characters, no control characters");
@@ -142,8 +145,7 @@ fn is_dd_mm_yyyy(s: &str) -> bool {
     // Some older records only know the year (01/01 is then common); any real calendar date
     // is accepted, the range just rules out typos.
     (1900..=2100).contains(&y)
-        && time::Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0))
-            .is_ok()
+        && time::Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0)).is_ok()
 }
 
 /// The gateway's answer to an accepted submission: what the receipt prints.
@@ -249,7 +251,7 @@ mod personal_string {
 mod tests {
     use super::*;
 
-    pub(crate) fn demo_request() -> SubmissionRequest {
+    fn demo_request() -> SubmissionRequest {
         SubmissionRequest {
             reference_uid: "0190f0a0-0000-7000-8000-000000000001".into(),
             kind: SubmissionKind::Tthc,
@@ -300,13 +302,28 @@ mod tests {
         };
         check(|r| r.reference_uid.clear(), "referenceUid");
         check(|r| r.reference_uid = "a b".into(), "referenceUid");
-        check(|r| r.id_number = Personal::new("00109012345".into()), "SoCCCD");
-        check(|r| r.id_number = Personal::new("00109012345x".into()), "SoCCCD");
-        check(|r| r.date_of_birth = Personal::new("31/02/1990".into()), "NgaySinh");
-        check(|r| r.date_of_birth = Personal::new("1990-01-01".into()), "NgaySinh");
+        check(
+            |r| r.id_number = Personal::new("00109012345".into()),
+            "SoCCCD",
+        );
+        check(
+            |r| r.id_number = Personal::new("00109012345x".into()),
+            "SoCCCD",
+        );
+        check(
+            |r| r.date_of_birth = Personal::new("31/02/1990".into()),
+            "NgaySinh",
+        );
+        check(
+            |r| r.date_of_birth = Personal::new("1990-01-01".into()),
+            "NgaySinh",
+        );
         check(|r| r.face_score = f32::NAN, "faceScore");
         check(|r| r.submitted_at = "2026010509300".into(), "submittedAt");
         check(|r| r.procedure_name = "a\nb".into(), "TenTTHC");
-        check(|r| r.applicant_name = Personal::new(String::new()), "ChuHoSo");
+        check(
+            |r| r.applicant_name = Personal::new(String::new()),
+            "ChuHoSo",
+        );
     }
 }

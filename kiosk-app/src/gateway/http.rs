@@ -152,7 +152,9 @@ pub fn read_message(r: &mut impl Read, until_eof: bool) -> Result<(Head, Vec<u8>
         }
         let n = read_some(r, &mut chunk)?;
         if n == 0 {
-            return Err(HttpError::Malformed("connection closed before the end of the head"));
+            return Err(HttpError::Malformed(
+                "connection closed before the end of the head",
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -180,7 +182,9 @@ pub fn read_message(r: &mut impl Read, until_eof: bool) -> Result<(Head, Vec<u8>
         let want = (len - body.len()).min(chunk.len());
         let n = read_some(r, &mut chunk[..want])?;
         if n == 0 {
-            return Err(HttpError::Malformed("connection closed before the end of the body"));
+            return Err(HttpError::Malformed(
+                "connection closed before the end of the body",
+            ));
         }
         body.extend_from_slice(&chunk[..n]);
     }
@@ -277,7 +281,10 @@ mod tests {
     fn reads_a_response_until_eof() {
         let bytes = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello";
         let (head, body) = read_message(&mut &bytes[..], true).expect("ok");
-        assert_eq!((head.first.as_str(), head.second.as_str()), ("HTTP/1.1", "200"));
+        assert_eq!(
+            (head.first.as_str(), head.second.as_str()),
+            ("HTTP/1.1", "200")
+        );
         assert_eq!(body, b"hello");
     }
 
@@ -290,7 +297,9 @@ mod tests {
         assert!(malformed(b"GET / HTTP/1.1\r\nNo colon\r\n\r\n"));
         assert!(malformed(b"GET / HTTP/1.1\r\nBad name: x\r\n\r\n"));
         assert!(malformed(b"GET / HTTP/1.1\r\nHost: x")); // EOF inside the head
-        assert!(malformed(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nshort"));
+        assert!(malformed(
+            b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nshort"
+        ));
         assert!(malformed(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"));
         assert!(malformed(
             b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"
@@ -305,7 +314,10 @@ mod tests {
             Err(HttpError::LengthRequired)
         ));
         let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
-        assert!(matches!(read(long.as_bytes()), Err(HttpError::HeadTooLarge)));
+        assert!(matches!(
+            read(long.as_bytes()),
+            Err(HttpError::HeadTooLarge)
+        ));
     }
 
     #[test]

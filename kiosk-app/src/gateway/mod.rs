@@ -38,7 +38,6 @@ pub mod server;
 
 pub use client::{Accepted, GatewayClient, GatewayError, GatewayErrorKind, GatewayUrlError};
 pub use dto::{
-    ErrorBody, InvalidField, SubmissionKind, SubmissionReceipt, SubmissionRequest,
-    SubmissionStatus,
+    ErrorBody, InvalidField, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
 };
 pub use server::{DemoGateway, DemoGatewayConfig, DemoGatewayError};

@@ -181,16 +181,16 @@ impl DemoState {
             .unwrap_or((head.second.as_str(), ""));
         let method = head.first.as_str();
         match path {
-            "/healthz" if method == "GET" => Response::json(200, &serde_json::json!({"status": "ok"})),
+            "/healthz" if method == "GET" => {
+                Response::json(200, &serde_json::json!({"status": "ok"}))
+            }
             "/v1/submissions" if method == "POST" => self.submit(head, body),
             _ if path.starts_with("/v1/submissions/") && method == "GET" => {
                 self.lookup(&path["/v1/submissions/".len()..], query)
             }
-            "/healthz" | "/v1/submissions" => method_not_allowed(if path == "/healthz" {
-                "GET"
-            } else {
-                "POST"
-            }),
+            "/healthz" | "/v1/submissions" => {
+                method_not_allowed(if path == "/healthz" { "GET" } else { "POST" })
+            }
             _ if path.starts_with("/v1/submissions/") => method_not_allowed("GET"),
             _ => Response::error(404, "not_found", "no such endpoint"),
         }
@@ -331,7 +331,11 @@ impl DemoState {
                     queue_number: s.receipt.queue_number,
                 },
             ),
-            None => Response::error(404, "not_found", "no dossier with this code and lookup code"),
+            None => Response::error(
+                404,
+                "not_found",
+                "no dossier with this code and lookup code",
+            ),
         }
     }
 }
@@ -536,7 +540,10 @@ mod tests {
     }
 
     fn post(s: &mut DemoState, key: &str, body: &[u8]) -> Response {
-        s.handle(&head("POST", "/v1/submissions", &[("Idempotency-Key", key)]), body)
+        s.handle(
+            &head("POST", "/v1/submissions", &[("Idempotency-Key", key)]),
+            body,
+        )
     }
 
     #[test]
@@ -560,7 +567,11 @@ mod tests {
         };
         assert_eq!(
             q(&c1),
-            ("000.00.01.H29-260109-0002".into(), Some(1), "20260109160000".into())
+            (
+                "000.00.01.H29-260109-0002".into(),
+                Some(1),
+                "20260109160000".into()
+            )
         );
         assert_eq!(q(&c2).1, Some(2));
         assert_eq!(q(&c3).1, Some(1));
@@ -583,7 +594,11 @@ mod tests {
     #[test]
     fn errors_never_echo_values() {
         let mut s = state();
-        let r = post(&mut s, "k", br#"{"referenceUid":"x","SoCCCD":001090123456}"#);
+        let r = post(
+            &mut s,
+            "k",
+            br#"{"referenceUid":"x","SoCCCD":001090123456}"#,
+        );
         assert_eq!(r.status, 400);
         let text = String::from_utf8_lossy(&r.body);
         assert!(!text.contains("001090123456"), "{text}");
@@ -593,7 +608,10 @@ mod tests {
         let r = post(&mut s, "k", bad_id.as_bytes());
         assert_eq!(r.status, 400);
         let text = String::from_utf8_lossy(&r.body);
-        assert!(text.contains("SoCCCD") && !text.contains("00109012345X"), "{text}");
+        assert!(
+            text.contains("SoCCCD") && !text.contains("00109012345X"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,440 @@
+//! The `kiosk` binary's body: arguments, configuration, logging, hardware selection, the
+//! window or the headless tour, and orderly shutdown on SIGTERM.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use kiosk_hw::card::DemoCard;
+use kiosk_hw::sim::SimHardware;
+use kiosk_ui::{AppWindow, Kiosk};
+use slint::ComponentHandle as _;
+
+use crate::catalog::{Catalog, EntryKind};
+use crate::config::{self, CameraSpec, CardReaderSpec, KioskConfig, Mode, PrinterSpec, QrSpec};
+use crate::devices::{Devices, FaceVerifier, Hardware};
+use crate::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
+use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
+use crate::shell::{Parts, Shell, Submitter};
+use crate::{i18n, logging, receipt};
+
+/// Command line of `kiosk`.
+#[derive(Debug, Parser)]
+#[command(name = "kiosk", version, about = "CCCD self-service kiosk (Đề án 06)")]
+pub struct Args {
+    /// The kiosk's configuration file (TOML).
+    #[arg(long, default_value = "/etc/kiosk/kiosk.toml")]
+    pub config: PathBuf,
+    /// Walk the whole citizen flow without a display and write a PNG of every screen into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub tour: Option<PathBuf>,
+    /// Also write the log to this file (overrides `logging.file`).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Exit codes, documented for the systemd unit and the tests.
+pub mod exit {
+    /// Clean shutdown (including SIGTERM).
+    pub const OK: u8 = 0;
+    /// Something failed at run time.
+    pub const FAILURE: u8 = 1;
+    /// The configuration is invalid: fix the file and start again.
+    pub const BAD_CONFIG: u8 = 2;
+    /// No display to draw on.
+    pub const NO_DISPLAY: u8 = 3;
+}
+
+/// Runs the kiosk; returns the process exit code.
+pub fn main_with(args: Args) -> u8 {
+    let mut cfg = match config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kiosk: configuration error: {e}");
+            return exit::BAD_CONFIG;
+        }
+    };
+    if let Some(f) = args.log_file.clone() {
+        cfg.logging.file = Some(f);
+    }
+    let _log = match logging::init(&cfg.logging) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("kiosk: cannot start logging: {e}");
+            return exit::BAD_CONFIG;
+        }
+    };
+    let result = match &args.tour {
+        Some(dir) => crate::tour::run(cfg, dir),
+        None => run_window(cfg),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "kiosk stopped");
+            eprintln!("kiosk: {e:#}");
+            exit::FAILURE
+        }
+    }
+}
+
+/// Whether a window can be opened: a desktop session, or a backend that draws to the screen
+/// directly (linuxkms on the kiosk, chosen with `SLINT_BACKEND`).
+fn display_available() -> bool {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    set("DISPLAY")
+        || set("WAYLAND_DISPLAY")
+        || std::env::var("SLINT_BACKEND").is_ok_and(|b| b.starts_with("linuxkms"))
+}
+
+fn run_window(cfg: KioskConfig) -> anyhow::Result<u8> {
+    if !display_available() {
+        eprintln!(
+            "kiosk: no display found (DISPLAY, WAYLAND_DISPLAY unset and SLINT_BACKEND is not \
+             linuxkms); for a headless tour that writes a PNG of every screen run: \
+             cargo xtask demo --tour out/tour   (or: kiosk --config FILE --tour DIR)"
+        );
+        return Ok(exit::NO_DISPLAY);
+    }
+    let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handler")?;
+    }
+    let ui = AppWindow::new().context("cannot create the window")?;
+    let kiosk = Assembled::build(cfg, &ui, real_clock())?;
+    let shell = kiosk.shell.clone();
+    let timer = slint::Timer::default();
+    {
+        let shell = shell.clone();
+        let stop = stop.clone();
+        timer.start(
+            slint::TimerMode::Repeated,
+            Duration::from_millis(100),
+            move || {
+                if stop.load(Ordering::Relaxed) {
+                    tracing::info!("termination signal: shutting down");
+                    let _ = slint::quit_event_loop();
+                    return;
+                }
+                if let Ok(mut s) = shell.try_borrow_mut() {
+                    s.pump();
+                }
+            },
+        );
+    }
+    ui.show().context("cannot show the window")?;
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "kiosk ready");
+    slint::run_event_loop_until_quit().context("event loop")?;
+    drop(timer);
+    shell.borrow_mut().shutdown();
+    tracing::info!("shutdown complete; no session data kept");
+    Ok(exit::OK)
+}
+
+fn real_clock() -> crate::shell::Clock {
+    let origin = Instant::now();
+    Rc::new(move || Millis(u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)))
+}
+
+/// A kiosk assembled from its configuration: the shell plus the simulator controls the demo
+/// buttons use.
+pub(crate) struct Assembled {
+    pub shell: Rc<std::cell::RefCell<Shell>>,
+    pub sim: Option<SimControls>,
+    /// Kept alive for as long as the kiosk runs (the demo's local gateway).
+    _gateway: Option<DemoGateway>,
+}
+
+/// Handles on the simulated devices (demo only).
+#[derive(Clone)]
+pub(crate) struct SimControls {
+    pub card: kiosk_hw::card::SimCardControl,
+    pub qr: kiosk_hw::qr::SimQrControl,
+}
+
+impl Assembled {
+    /// Picks the hardware, starts the workers and the demo gateway, wires the shell.
+    pub(crate) fn build(
+        cfg: KioskConfig,
+        ui: &AppWindow,
+        clock: crate::shell::Clock,
+    ) -> anyhow::Result<Self> {
+        let cfg = Rc::new(cfg);
+        let texts = Rc::new(
+            i18n::Catalog::new(cfg.ui.locales_dir.as_deref())
+                .context("cannot load the translations")?,
+        );
+        let catalog = match &cfg.catalog_file {
+            Some(p) => Catalog::load(p, cfg.mode).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => Catalog::builtin(cfg.mode),
+        };
+        let (hardware, sim) = hardware(&cfg)?;
+        let devices = Devices::start(hardware).context("cannot start device threads")?;
+        let (gateway, base_url) = gateway(&cfg)?;
+        let client = GatewayClient::new(&base_url, Duration::from_secs(cfg.gateway.timeout_secs))
+            .map_err(|e| anyhow::anyhow!("gateway.url: {e}"))?;
+        let submitter = Arc::new(GatewaySubmitter {
+            client,
+            catalog: catalog.clone(),
+            kind: match cfg.mode {
+                Mode::OneStopShop => SubmissionKind::Tthc,
+                Mode::Hospital => SubmissionKind::Clinic,
+            },
+        });
+        let compose = receipt_composer(&cfg, texts.clone(), catalog.clone());
+        let mut seed = [0u8; 16];
+        rand::fill(&mut seed);
+        let shell = Shell::install(
+            ui,
+            Parts {
+                config: cfg.clone(),
+                texts,
+                catalog,
+                devices,
+                submitter,
+                compose_receipt: compose,
+                clock,
+                id_seed: u128::from_le_bytes(seed),
+            },
+        );
+        if let Some(sim) = &sim {
+            wire_demo_buttons(ui, sim);
+        }
+        Ok(Self {
+            shell,
+            sim,
+            _gateway: gateway,
+        })
+    }
+}
+
+fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
+    let k = ui.global::<Kiosk>();
+    let card = sim.card.clone();
+    k.on_demo_tap_card(move || card.insert(Box::new(DemoCard::demo())));
+    let card = sim.card.clone();
+    k.on_demo_remove_card(move || card.remove());
+    let qr = sim.qr.clone();
+    k.on_demo_show_qr(move || qr.present(kiosk_hw::sim::DEMO_QR));
+}
+
+/// Builds the devices the configuration names. Only simulators exist so far; a real device
+/// in the configuration is refused with the issue that brings its driver.
+fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)> {
+    let d = &cfg.devices;
+    if !matches!(d.card_reader, CardReaderSpec::Sim) {
+        bail!("devices.card_reader: the PC/SC driver is not built yet (chip issue); use \"sim\" with demo = true");
+    }
+    if !matches!(d.qr, QrSpec::Sim) {
+        bail!("devices.qr: QR decoding from the camera is not built yet (camera/QR issue); use \"sim\"");
+    }
+    let camera: Box<dyn kiosk_hw::camera::FrameSource + Send> = match &d.camera {
+        CameraSpec::Sim => Box::new(kiosk_hw::camera::PatternSource::new(640, 480, 15)?),
+        CameraSpec::Replay(dir) => Box::new(kiosk_hw::camera::ReplaySource::open(dir, 15)?),
+        CameraSpec::Device(_) => {
+            bail!("devices.camera: the V4L2 driver is not built yet (camera/QR issue); use \"sim\" or \"replay:DIR\"")
+        }
+    };
+    let out = match &d.printer {
+        PrinterSpec::Sim(dir) => dir.clone(),
+        _ => {
+            bail!("devices.printer: the USB/TCP ESC/POS drivers are not built yet; use \"sim:DIR\"")
+        }
+    };
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("devices.printer: cannot create {}", out.display()))?;
+    let sim = SimHardware::demo_in(&out);
+    let controls = SimControls {
+        card: sim.card.clone(),
+        qr: sim.qr.clone(),
+    };
+    let hw = Hardware {
+        card_reader: Box::new(sim.card_reader),
+        qr: Box::new(sim.qr_scanner),
+        camera,
+        printer: Box::new(sim.printer),
+        // Until the face pipeline lands the demo shows the camera for two seconds and accepts.
+        face: FaceVerifier::Simulated {
+            capture: Duration::from_secs(2),
+            outcome: FaceOutcome {
+                matched: true,
+                score: 0.92,
+                live: true,
+            },
+        },
+    };
+    Ok((hw, Some(controls)))
+}
+
+/// The demo's gateway: with `url = "http://127.0.0.1:0"` the kiosk starts its own on a free
+/// loopback port.
+fn gateway(cfg: &KioskConfig) -> anyhow::Result<(Option<DemoGateway>, String)> {
+    let url = cfg.gateway.url.as_str();
+    if cfg.demo && (url == "http://127.0.0.1:0" || url == "http://localhost:0") {
+        let gw = DemoGateway::start().context("cannot start the demo gateway")?;
+        let u = gw.url();
+        tracing::info!(url = %u, "demo gateway listening");
+        return Ok((Some(gw), u));
+    }
+    Ok((None, url.to_string()))
+}
+
+/// Sends dossiers to the gateway. The encrypted, offline-capable outbox (its own issue) goes
+/// between the session and this client.
+struct GatewaySubmitter {
+    client: GatewayClient,
+    catalog: Catalog,
+    kind: SubmissionKind,
+}
+
+impl Submitter for GatewaySubmitter {
+    fn submit(&self, dossier: &Dossier) -> Result<ReceiptInfo, SubmitFailure> {
+        let entry = self
+            .catalog
+            .get(dossier.service())
+            .ok_or(SubmitFailure::Rejected)?;
+        let code = match &entry.kind {
+            EntryKind::Procedure { code, .. } | EntryKind::Department { code } => code.clone(),
+        };
+        let citizen = dossier.citizen();
+        let face = dossier.face();
+        let req = SubmissionRequest {
+            reference_uid: format!("{:032x}", dossier.session_id().0),
+            kind: self.kind,
+            procedure_code: code,
+            procedure_name: entry.title("vi").to_string(),
+            applicant_name: citizen.full_name().clone(),
+            id_number: citizen.id_number().clone(),
+            date_of_birth: citizen.date_of_birth().clone(),
+            face_matched: face.matched,
+            face_score: face.score.clamp(0.0, 1.0),
+            liveness_passed: face.live,
+            submitted_at: crate::gateway::codes::format_portal_time(
+                crate::gateway::codes::now_vietnam(),
+            ),
+        };
+        let started = Instant::now();
+        let r = self.client.submit(&req);
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            ok = r.is_ok(),
+            "submission"
+        );
+        let receipt = r.map_err(|e| {
+            tracing::warn!(error = %e, kind = ?e.kind(), "gateway refused or unreachable");
+            match e.kind() {
+                crate::gateway::GatewayErrorKind::Rejected { .. } => SubmitFailure::Rejected,
+                _ => SubmitFailure::Storage,
+            }
+        })?;
+        let received = crate::gateway::codes::parse_portal_time(&receipt.received_at)
+            .map(|t| t.assume_offset(time::macros::offset!(+7)))
+            .unwrap_or_else(time::OffsetDateTime::now_utc);
+        Ok(ReceiptInfo {
+            dossier_code: receipt.dossier_code,
+            service: dossier.service().clone(),
+            received_at: received,
+            appointment: crate::gateway::codes::parse_portal_time(&receipt.appointment)
+                .map(|t| t.date()),
+            lookup_code: receipt.lookup_code,
+            queue_number: receipt.queue_number.map(|n| n.to_string()),
+            applicant_name: citizen.full_name().clone(),
+        })
+    }
+}
+
+fn receipt_composer(
+    cfg: &Rc<KioskConfig>,
+    texts: Rc<i18n::Catalog>,
+    catalog: Catalog,
+) -> crate::shell::ReceiptComposer {
+    let office = cfg.site.name.clone();
+    let mode = cfg.mode;
+    // Fonts load once; a kiosk without them still serves citizens (the receipt shows on
+    // screen) and the failure is logged for the technician.
+    let fonts = match receipt::ReceiptFonts::load_default() {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::error!(error = %e, "receipt fonts missing: receipts will not print");
+            None
+        }
+    };
+    Box::new(move |info: &ReceiptInfo, lang: &str| {
+        let fonts = fonts.as_ref()?;
+        let doc = receipt_doc(&office, mode, &texts, &catalog, info, lang);
+        match receipt::compose(&doc, fonts) {
+            Ok(job) => Some(job),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot compose the receipt");
+                None
+            }
+        }
+    })
+}
+
+/// The receipt's content: form 01 of Decree 61/2018 in kiosk form, or a clinic queue ticket.
+fn receipt_doc(
+    office: &str,
+    mode: Mode,
+    texts: &i18n::Catalog,
+    catalog: &Catalog,
+    info: &ReceiptInfo,
+    lang: &str,
+) -> receipt::ReceiptDoc {
+    use receipt::ReceiptLine;
+    let t = |k: &str| texts.t(lang, k);
+    let service = catalog
+        .get(&info.service)
+        .map(|e| e.title(lang).to_string())
+        .unwrap_or_default();
+    let received = info.received_at.to_offset(time::macros::offset!(+7));
+    let received = format!(
+        "{:02}:{:02} {:02}/{:02}/{}",
+        received.hour(),
+        received.minute(),
+        received.day(),
+        u8::from(received.month()),
+        received.year()
+    );
+    let mut lines = vec![
+        ReceiptLine::large(t("print-dossier-code"), info.dossier_code.clone()),
+        ReceiptLine::new(
+            t(if mode == Mode::Hospital {
+                "print-department"
+            } else {
+                "print-procedure"
+            }),
+            service,
+        ),
+        ReceiptLine::personal(t("print-applicant"), info.applicant_name.clone()),
+        ReceiptLine::new(t("print-received"), received),
+    ];
+    if let Some(d) = info.appointment {
+        lines.push(ReceiptLine::large(
+            t("print-appointment"),
+            format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()),
+        ));
+    }
+    lines.push(ReceiptLine::new(
+        t("print-lookup-code"),
+        info.lookup_code.clone(),
+    ));
+    receipt::ReceiptDoc {
+        office: office.to_string(),
+        title: t(if mode == Mode::Hospital {
+            "print-title-ticket"
+        } else {
+            "print-title-receipt"
+        }),
+        big: info.queue_number.clone(),
+        lines,
+        qr: receipt::ReceiptQr::new(&info.dossier_code, &info.lookup_code).ok(),
+        footer: vec![t("print-footer-lookup")],
+        paper_width: kiosk_hw::printer::PAPER_WIDTH_80MM,
+    }
+}

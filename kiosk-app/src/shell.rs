@@ -1,0 +1,567 @@
+//! The controller: owns the [`Session`], feeds it events (touches from the Slint adapters,
+//! device events from the workers, ticks from a timer), carries out the commands it returns,
+//! and mirrors [`Session::view`] into the `Kiosk` adapter.
+//!
+//! Everything here runs on the UI thread. Devices and the gateway run on their own threads
+//! ([`crate::devices`], the submit thread) and reach the shell only through channels that the
+//! shell drains in [`Shell::pump`], so the session stays single-threaded and deterministic.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiosk_ui::{AppWindow, Kiosk, LanguageOption, ServiceItem, Tr};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+
+use crate::catalog::{Catalog, EntryKind, ServiceId};
+use crate::config::{KioskConfig, Mode};
+use crate::devices::{DeviceEvent, Devices};
+use crate::i18n;
+use crate::session::{
+    Command, Dossier, Event, Millis, ReceiptInfo, Session, SessionView, Step, SubmitFailure,
+};
+
+/// Hands a dossier to the provincial system (today: the gateway client; later: the outbox).
+/// Runs on a worker thread; the answer becomes [`Event::SubmitDone`] or [`Event::SubmitFailed`].
+pub trait Submitter: Send + Sync {
+    /// Submits and waits for the receipt.
+    ///
+    /// # Errors
+    /// Why the dossier was not accepted.
+    fn submit(&self, dossier: &Dossier) -> Result<ReceiptInfo, SubmitFailure>;
+}
+
+/// Composes the printed receipt (an ESC/POS job) in the citizen's language.
+pub type ReceiptComposer = Box<dyn Fn(&ReceiptInfo, &str) -> Option<Vec<u8>>>;
+
+/// Where the shell's time comes from: the real monotonic clock, or the tour's mock clock.
+pub type Clock = Rc<dyn Fn() -> Millis>;
+
+/// The controller. Create with [`Shell::install`].
+pub struct Shell {
+    session: Session,
+    ui: slint::Weak<AppWindow>,
+    texts: Rc<i18n::Catalog>,
+    catalog: Catalog,
+    devices: Devices,
+    submitter: Arc<dyn Submitter>,
+    compose_receipt: ReceiptComposer,
+    clock: Clock,
+    replies: (Sender<Event>, Receiver<Event>),
+    last_step: Step,
+    last_language: String,
+}
+
+impl std::fmt::Debug for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shell")
+            .field("step", &self.session.step())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the shell needs besides the window.
+pub struct Parts {
+    /// Validated configuration.
+    pub config: Rc<KioskConfig>,
+    /// Fluent strings.
+    pub texts: Rc<i18n::Catalog>,
+    /// Services offered.
+    pub catalog: Catalog,
+    /// Running device workers.
+    pub devices: Devices,
+    /// Where dossiers go.
+    pub submitter: Arc<dyn Submitter>,
+    /// Receipt layout.
+    pub compose_receipt: ReceiptComposer,
+    /// Time source.
+    pub clock: Clock,
+    /// Seed of the session ids (from the OS's randomness in production).
+    pub id_seed: u128,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts").finish_non_exhaustive()
+    }
+}
+
+impl Shell {
+    /// Wires the adapters of `ui` to a new shell and returns it.
+    pub fn install(ui: &AppWindow, parts: Parts) -> Rc<RefCell<Shell>> {
+        let Parts {
+            config,
+            texts,
+            catalog,
+            devices,
+            submitter,
+            compose_receipt,
+            clock,
+            id_seed,
+        } = parts;
+        let session = Session::new(config.session.clone(), id_seed);
+        let kiosk = ui.global::<Kiosk>();
+        kiosk.set_mode(
+            match config.mode {
+                Mode::OneStopShop => "one-stop-shop",
+                Mode::Hospital => "hospital",
+            }
+            .into(),
+        );
+        kiosk.set_site_name(config.site.name.as_str().into());
+        kiosk.set_demo(config.demo);
+        // Languages offered: the configured ones, in the configured order, named in their own
+        // language; a configured language without a locale folder is skipped (config check
+        // warns about it).
+        let available = texts.languages();
+        let langs: Vec<LanguageOption> = config
+            .ui
+            .languages
+            .iter()
+            .filter_map(|code| available.iter().find(|(c, _)| c == code))
+            .map(|(code, name)| LanguageOption {
+                code: code.into(),
+                name: name.into(),
+            })
+            .collect();
+        kiosk.set_languages(ModelRc::new(VecModel::from(langs)));
+        wire_translations(ui, &texts);
+
+        let shell = Rc::new(RefCell::new(Shell {
+            session,
+            ui: ui.as_weak(),
+            texts,
+            catalog,
+            devices,
+            submitter,
+            compose_receipt,
+            clock,
+            replies: mpsc::channel(),
+            last_step: Step::Attract,
+            last_language: String::new(),
+        }));
+
+        let on = |ev: fn() -> Event| {
+            let s = Rc::downgrade(&shell);
+            move || {
+                if let Some(s) = s.upgrade() {
+                    s.borrow_mut().dispatch(ev());
+                }
+            }
+        };
+        kiosk.on_start(on(|| Event::Start));
+        kiosk.on_cancel(on(|| Event::Cancel));
+        kiosk.on_back(on(|| Event::Back));
+        kiosk.on_activity(on(|| Event::Touch));
+        kiosk.on_accept_consent(on(|| Event::ConsentGiven));
+        kiosk.on_decline_consent(on(|| Event::ConsentDeclined));
+        kiosk.on_confirm(on(|| Event::Confirmed));
+        kiosk.on_retry(on(|| Event::Retry));
+        kiosk.on_finish(on(|| Event::ReceiptDone));
+        let s = Rc::downgrade(&shell);
+        kiosk.on_choose_language(move |code| {
+            if let Some(s) = s.upgrade() {
+                s.borrow_mut()
+                    .dispatch(Event::LanguageChosen(code.to_string()));
+            }
+        });
+        let s = Rc::downgrade(&shell);
+        kiosk.on_choose_service(move |id| {
+            if let Some(s) = s.upgrade() {
+                s.borrow_mut()
+                    .dispatch(Event::ServiceChosen(ServiceId::new(id.as_str())));
+            }
+        });
+        shell.borrow_mut().render();
+        shell
+    }
+
+    /// Feeds one event to the session and carries out what it asks.
+    pub fn dispatch(&mut self, ev: Event) {
+        let now = (self.clock)();
+        let is_tick = matches!(ev, Event::Tick);
+        let before = self.session.step();
+        let commands = self.session.handle(ev, now);
+        for c in commands {
+            self.execute(c);
+        }
+        if !is_tick || before != self.session.step() {
+            tracing::debug!(from = ?before, to = ?self.session.step(), "session");
+        }
+        self.render();
+    }
+
+    /// Drains device and gateway events, then ticks the session. Called from a UI timer.
+    pub fn pump(&mut self) {
+        for ev in self.devices.drain() {
+            self.device_event(ev);
+        }
+        let replies: Vec<Event> = self.replies.1.try_iter().collect();
+        for ev in replies {
+            self.dispatch(ev);
+        }
+        self.dispatch(Event::Tick);
+    }
+
+    /// Waits (real time) up to `timeout` for the next device or gateway event and handles it;
+    /// for the headless tour, which drives the kiosk step by step.
+    pub fn pump_blocking(&mut self, timeout: Duration) -> bool {
+        if let Ok(ev) = self.replies.1.try_recv() {
+            self.dispatch(ev);
+            return true;
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(ev) = self.devices.wait(Duration::from_millis(20)) {
+                self.device_event(ev);
+                return true;
+            }
+            if let Ok(ev) = self.replies.1.try_recv() {
+                self.dispatch(ev);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The session's current step.
+    #[must_use]
+    pub fn step(&self) -> Step {
+        self.session.step()
+    }
+
+    /// Whether any personal data is held by the session (for tests and the shutdown log).
+    #[must_use]
+    pub fn holds_personal_data(&self) -> bool {
+        self.session.holds_personal_data()
+    }
+
+    /// Ends the session (wiping it) and stops the device workers: the SIGTERM path.
+    pub fn shutdown(&mut self) {
+        if self.session.step() != Step::Attract {
+            self.dispatch(Event::Cancel);
+        }
+        self.devices.shutdown();
+    }
+
+    fn device_event(&mut self, ev: DeviceEvent) {
+        match ev {
+            DeviceEvent::Session(e) => self.dispatch(e),
+            DeviceEvent::FramePreview(frame) => {
+                if self.session.step() != Step::VerifyFace {
+                    return;
+                }
+                if let Some(ui) = self.ui.upgrade() {
+                    ui.global::<Kiosk>()
+                        .set_face_preview(frame_to_image(&frame));
+                }
+            }
+            DeviceEvent::FaceGuidance { key, progress } => {
+                if let Some(ui) = self.ui.upgrade() {
+                    let k = ui.global::<Kiosk>();
+                    k.set_face_guidance(key.into());
+                    k.set_face_progress(progress);
+                }
+            }
+            DeviceEvent::Printed => tracing::info!("receipt printed"),
+        }
+    }
+
+    fn execute(&mut self, c: Command) {
+        match c {
+            Command::StartIdentify => self.devices.arm_identify(),
+            Command::StopIdentify => self.devices.disarm_identify(),
+            Command::StartFaceCapture => self.devices.start_face(),
+            Command::StopFaceCapture => {
+                self.devices.stop_face();
+                if let Some(ui) = self.ui.upgrade() {
+                    clear_face(&ui);
+                }
+            }
+            Command::Submit(dossier) => {
+                let submitter = self.submitter.clone();
+                let tx = self.replies.0.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("kiosk-submit".into())
+                    .spawn(move || {
+                        let ev = match submitter.submit(&dossier) {
+                            Ok(r) => Event::SubmitDone(r),
+                            Err(f) => Event::SubmitFailed(f),
+                        };
+                        // The dossier (personal data) drops here, on the worker.
+                        drop(dossier);
+                        let _ = tx.send(ev);
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start the submit thread");
+                    let _ = self
+                        .replies
+                        .0
+                        .send(Event::SubmitFailed(SubmitFailure::Storage));
+                }
+            }
+            Command::PrintReceipt(info) => {
+                let lang = self.session.view().language;
+                match (self.compose_receipt)(&info, &lang) {
+                    Some(job) => self.devices.print(job),
+                    None => {
+                        let _ = self.replies.0.send(Event::PrinterFailed);
+                    }
+                }
+            }
+            Command::Wipe(reason) => {
+                tracing::info!(?reason, "session wiped");
+                if let Some(ui) = self.ui.upgrade() {
+                    clear_face(&ui);
+                }
+            }
+            Command::Announce(key) => {
+                // Spoken prompts (espeak-ng) arrive with the accessibility work; the text is
+                // already translated under `say-<key>`.
+                tracing::debug!(key = %key, "announce");
+            }
+            Command::ShowNotice(_) => {}
+        }
+    }
+
+    /// Mirrors the session view into the adapter.
+    fn render(&mut self) {
+        let Some(ui) = self.ui.upgrade() else { return };
+        let view = self.session.view();
+        let k = ui.global::<Kiosk>();
+        if view.language != self.last_language {
+            k.set_language(view.language.as_str().into());
+            let tr = ui.global::<Tr>();
+            tr.set_revision(tr.get_revision().wrapping_add(1));
+            self.last_language = view.language.clone();
+            // Titles of services are per language.
+            self.last_step = Step::Attract;
+        }
+        k.set_secondary_language(if view.language == "vi" { "en" } else { "vi" }.into());
+        k.set_page(page_name(view.step).into());
+        let (index, count) = step_index(view.step);
+        k.set_step_index(index);
+        k.set_step_count(count);
+        k.set_seconds_left(
+            view.seconds_left
+                .map_or(0, |s| i32::try_from(s).unwrap_or(i32::MAX)),
+        );
+        k.set_timeout_warning(view.warn_timeout);
+        k.set_identify_status(identify_status(&view).into());
+        self.render_citizen(&k, &view);
+        if view.step != self.last_step && view.step == Step::ChooseService {
+            self.render_services(&k, &view.language);
+        }
+        k.set_chosen_service(
+            view.service
+                .as_ref()
+                .and_then(|id| self.catalog.get(id))
+                .map(|e| e.title(&view.language).to_string())
+                .unwrap_or_default()
+                .into(),
+        );
+        render_receipt(&k, &view);
+        k.set_notice(
+            view.notice
+                .as_deref()
+                .map(|n| format!("notice-{n}"))
+                .unwrap_or_default()
+                .into(),
+        );
+        k.set_can_retry(view.can_retry);
+        self.last_step = view.step;
+    }
+
+    fn render_citizen(&self, k: &Kiosk<'_>, view: &SessionView) {
+        match &view.citizen {
+            // Shown to the citizen themselves, on their own session's screen: the only place
+            // personal fields are exposed besides the submission.
+            Some(c) => {
+                k.set_citizen_name(c.full_name().expose().as_str().into());
+                k.set_citizen_id_masked(mask_id(c.id_number().expose()).into());
+                k.set_citizen_dob(c.date_of_birth().expose().as_str().into());
+            }
+            None => {
+                k.set_citizen_name(SharedString::new());
+                k.set_citizen_id_masked(SharedString::new());
+                k.set_citizen_dob(SharedString::new());
+            }
+        }
+    }
+
+    fn render_services(&self, k: &Kiosk<'_>, lang: &str) {
+        let items: Vec<ServiceItem> = self
+            .catalog
+            .entries()
+            .iter()
+            .map(|e| {
+                let (detail, essential) = match &e.kind {
+                    EntryKind::Procedure {
+                        code, essential, ..
+                    } => (self.texts.ta(lang, "service-code", code), *essential),
+                    EntryKind::Department { code } => {
+                        (self.texts.ta(lang, "department-code", code), false)
+                    }
+                };
+                ServiceItem {
+                    id: e.id.as_str().into(),
+                    title: e.title(lang).into(),
+                    detail: detail.into(),
+                    essential,
+                }
+            })
+            .collect();
+        k.set_services(ModelRc::new(VecModel::from(items)));
+    }
+
+    /// How many services the adapter lists (tests).
+    #[must_use]
+    pub fn listed_services(&self) -> usize {
+        self.ui
+            .upgrade()
+            .map_or(0, |ui| ui.global::<Kiosk>().get_services().row_count())
+    }
+}
+
+fn render_receipt(k: &Kiosk<'_>, view: &SessionView) {
+    match &view.receipt {
+        Some(r) => {
+            k.set_receipt_code(r.dossier_code.as_str().into());
+            let appointment = r
+                .appointment
+                .map(|d| format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()))
+                .unwrap_or_default();
+            k.set_receipt_appointment(appointment.into());
+            k.set_receipt_lookup(r.lookup_code.as_str().into());
+            k.set_receipt_queue_number(r.queue_number.clone().unwrap_or_default().into());
+        }
+        None => {
+            k.set_receipt_code(SharedString::new());
+            k.set_receipt_appointment(SharedString::new());
+            k.set_receipt_lookup(SharedString::new());
+            k.set_receipt_queue_number(SharedString::new());
+        }
+    }
+    k.set_receipt_offline(false);
+}
+
+fn clear_face(ui: &AppWindow) {
+    let k = ui.global::<Kiosk>();
+    k.set_face_preview(slint::Image::default());
+    k.set_face_progress(0.0);
+    k.set_face_guidance("face-look".into());
+}
+
+fn wire_translations(ui: &AppWindow, texts: &Rc<i18n::Catalog>) {
+    let tr = ui.global::<Tr>();
+    let (c, w) = (texts.clone(), ui.as_weak());
+    tr.on_t(move |key, _rev| {
+        let lang = w
+            .upgrade()
+            .map(|u| u.global::<Kiosk>().get_language())
+            .unwrap_or_default();
+        c.t(&lang, &key).into()
+    });
+    let (c, w) = (texts.clone(), ui.as_weak());
+    tr.on_ta(move |key, value, _rev| {
+        let lang = w
+            .upgrade()
+            .map(|u| u.global::<Kiosk>().get_language())
+            .unwrap_or_default();
+        c.ta(&lang, &key, &value).into()
+    });
+    let c = texts.clone();
+    tr.on_tl(move |lang, key, _rev| c.t(&lang, &key).into());
+}
+
+/// The adapter's page name of a step.
+#[must_use]
+pub fn page_name(step: Step) -> &'static str {
+    match step {
+        Step::Attract => "attract",
+        Step::Language => "language",
+        Step::Identify => "identify",
+        Step::Consent => "consent",
+        Step::VerifyFace => "face",
+        Step::ChooseService => "services",
+        Step::Confirm => "confirm",
+        Step::Submitting => "submitting",
+        Step::Receipt => "receipt",
+        Step::Notice => "notice",
+    }
+}
+
+/// Position in the step indicator (0-based) and the number of steps shown.
+fn step_index(step: Step) -> (i32, i32) {
+    let i = match step {
+        Step::Attract | Step::Language | Step::Notice => 0,
+        Step::Identify => 1,
+        Step::Consent => 2,
+        Step::VerifyFace => 3,
+        Step::ChooseService => 4,
+        Step::Confirm => 5,
+        Step::Submitting | Step::Receipt => 6,
+    };
+    (i, 7)
+}
+
+fn identify_status(view: &SessionView) -> String {
+    if view.step != Step::Identify {
+        return String::new();
+    }
+    if view.card_reading {
+        return "reading".into();
+    }
+    view.notice
+        .as_deref()
+        .map(|n| format!("notice-{n}"))
+        .unwrap_or_default()
+}
+
+/// `001090123456` -> `0010•••••456`: enough for the citizen to recognise their number, not
+/// enough for a passer-by to copy it.
+#[must_use]
+pub fn mask_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 8 {
+        return "•".repeat(chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}{}{tail}", "•".repeat(chars.len() - 7))
+}
+
+/// Converts a camera frame for display; the pixels are copied into Slint's buffer and the
+/// frame is dropped by the caller.
+fn frame_to_image(frame: &kiosk_hw::camera::Frame) -> slint::Image {
+    use kiosk_hw::camera::PixelFormat;
+    let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(frame.width, frame.height);
+    let dst = buf.make_mut_bytes();
+    match frame.format {
+        PixelFormat::Rgb8 => {
+            let n = dst.len().min(frame.data.len());
+            dst[..n].copy_from_slice(&frame.data[..n]);
+        }
+        PixelFormat::Luma8 => {
+            for (d, s) in dst.chunks_exact_mut(3).zip(frame.data.iter()) {
+                d.fill(*s);
+            }
+        }
+        // A format this build does not know shows as a grey preview rather than garbage.
+        _ => dst.fill(0x80),
+    }
+    slint::Image::from_rgb8(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_id;
+
+    #[test]
+    fn masks_all_but_head_and_tail() {
+        assert_eq!(mask_id("001090123456"), "0010•••••456");
+        assert_eq!(mask_id("123"), "•••");
+    }
+}

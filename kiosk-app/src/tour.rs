@@ -1,0 +1,202 @@
+//! The headless tour: `kiosk --tour DIR` drives a whole demo session through the same shell,
+//! adapters and simulators as the windowed kiosk, and writes a PNG of every screen, in every
+//! configured language, portrait and landscape.
+//!
+//! Buttons are pressed by invoking the adapter callbacks the `.slint` buttons invoke, and the
+//! card is tapped through the simulator, so the tour exercises the real wiring. The session's
+//! clock is the tour's mock clock; device workers run in real time and the tour waits for them.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use kiosk_hw::card::DemoCard;
+use kiosk_ui::{AppWindow, Kiosk};
+use slint::{ComponentHandle as _, Model as _};
+
+use crate::app::{exit, Assembled};
+use crate::config::KioskConfig;
+use crate::headless::Headless;
+use crate::session::{Millis, Step};
+
+/// Portrait first: the kiosk's usual mounting.
+const ORIENTATIONS: [(&str, u32, u32); 2] = [("portrait", 1080, 1920), ("landscape", 1920, 1080)];
+
+/// Runs the tour; returns the exit code.
+///
+/// # Errors
+/// A step did not arrive in time, or a PNG could not be written.
+pub fn run(cfg: KioskConfig, dir: &Path) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let headless = Rc::new(Headless::install(1080, 1920)?);
+    let ui = AppWindow::new().context("cannot create the window")?;
+    let clock_src = headless.clone();
+    let clock: crate::shell::Clock =
+        Rc::new(move || Millis(u64::try_from(clock_src.now().as_millis()).unwrap_or(u64::MAX)));
+    let languages = cfg.ui.languages.clone();
+    let kiosk = Assembled::build(cfg, &ui, clock)?;
+    let sim = kiosk
+        .sim
+        .clone()
+        .context("the tour needs simulated devices (demo config)")?;
+    ui.show().context("cannot show the window")?;
+    let mut tour = Tour {
+        ui: &ui,
+        kiosk: &kiosk,
+        headless: &headless,
+        written: Vec::new(),
+    };
+    for (orientation, w, h) in ORIENTATIONS {
+        headless.resize(w, h);
+        for lang in &languages {
+            let out = dir.join(orientation).join(lang);
+            tour.walk(&out, lang, &sim)?;
+        }
+    }
+    kiosk.shell.borrow_mut().shutdown();
+    let holds = kiosk.shell.borrow().holds_personal_data();
+    if holds {
+        bail!("personal data survived the tour's last wipe");
+    }
+    println!(
+        "tour: {} screens written to {} in {:.1} s",
+        tour.written.len(),
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(exit::OK)
+}
+
+struct Tour<'a> {
+    ui: &'a AppWindow,
+    kiosk: &'a Assembled,
+    headless: &'a Headless,
+    written: Vec<PathBuf>,
+}
+
+impl Tour<'_> {
+    fn k(&self) -> Kiosk<'_> {
+        self.ui.global::<Kiosk>()
+    }
+
+    fn step(&self) -> Step {
+        self.kiosk.shell.borrow().step()
+    }
+
+    fn shot(&mut self, dir: &Path, n: usize, name: &str) -> anyhow::Result<()> {
+        // Let animations and timers settle at a deterministic time.
+        self.headless.advance(Duration::from_millis(400));
+        self.kiosk.shell.borrow_mut().pump();
+        let path = dir.join(format!("{n:02}-{name}.png"));
+        self.headless.screenshot(&path)?;
+        tracing::debug!(path = %path.display(), "tour screenshot");
+        self.written.push(path);
+        Ok(())
+    }
+
+    /// Pumps device events (real time) until the session is at `want`.
+    fn wait_for(&self, want: Step, what: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.step() != want {
+            if Instant::now() > deadline {
+                bail!(
+                    "tour: {what}: still at {:?} after 20 s, expected {want:?}",
+                    self.step()
+                );
+            }
+            self.kiosk
+                .shell
+                .borrow_mut()
+                .pump_blocking(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    fn walk(
+        &mut self,
+        dir: &Path,
+        lang: &str,
+        sim: &crate::app::SimControls,
+    ) -> anyhow::Result<()> {
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if self.step() != Step::Attract {
+            bail!(
+                "tour must start at the attract screen, found {:?}",
+                self.step()
+            );
+        }
+        self.shot(dir, next(), "attract")?;
+        self.k().invoke_start();
+        self.shot(dir, next(), "language")?;
+        self.k().invoke_choose_language(lang.into());
+        if self.step() != Step::Identify {
+            bail!("language {lang} was not accepted");
+        }
+        self.shot(dir, next(), "identify")?;
+        // The inactivity countdown, as a citizen who walked away sees it.
+        let warn_at = self.k().get_seconds_left();
+        self.headless.advance(Duration::from_secs(
+            u64::try_from(warn_at).unwrap_or(0).saturating_sub(8),
+        ));
+        self.kiosk.shell.borrow_mut().pump();
+        self.shot(dir, next(), "identify-still-there")?;
+        self.k().invoke_activity();
+        self.k().invoke_demo_tap_card();
+        self.wait_for(Step::Consent, "reading the demo card")?;
+        self.shot(dir, next(), "consent")?;
+        self.k().invoke_accept_consent();
+        self.wait_for(Step::VerifyFace, "consent")?;
+        // Wait for a preview frame so the face screen shows the camera.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while (self.k().get_face_progress() < 0.3 || self.k().get_face_preview().size().width == 0)
+            && Instant::now() < deadline
+        {
+            self.kiosk
+                .shell
+                .borrow_mut()
+                .pump_blocking(Duration::from_millis(50));
+        }
+        self.shot(dir, next(), "face")?;
+        self.wait_for(Step::ChooseService, "face check")?;
+        self.shot(dir, next(), "services")?;
+        let first = self
+            .k()
+            .get_services()
+            .row_data(0)
+            .context("no services listed")?;
+        self.k().invoke_choose_service(first.id);
+        self.wait_for(Step::Confirm, "choosing a service")?;
+        self.shot(dir, next(), "confirm")?;
+        self.k().invoke_confirm();
+        self.shot(dir, next(), "submitting")?;
+        self.wait_for(Step::Receipt, "submitting to the demo gateway")?;
+        self.shot(dir, next(), "receipt")?;
+        sim.card.remove();
+        self.k().invoke_finish();
+        self.wait_for(Step::Attract, "finishing")?;
+
+        // A second citizen pulls the card away before the face check: the wipe notice.
+        self.k().invoke_start();
+        self.k().invoke_choose_language(lang.into());
+        sim.card.insert(Box::new(DemoCard::demo()));
+        self.wait_for(Step::Consent, "reading the demo card again")?;
+        sim.card.remove();
+        self.wait_for(Step::Notice, "card removal")?;
+        self.shot(dir, next(), "notice-card-removed")?;
+        self.k().invoke_finish();
+        // The notice returns to attract by itself; `finish` only hurries it.
+        let notice_ms = 60_000;
+        self.headless.advance(Duration::from_millis(notice_ms));
+        self.kiosk.shell.borrow_mut().pump();
+        self.wait_for(Step::Attract, "notice timeout")?;
+        if self.kiosk.shell.borrow().holds_personal_data() {
+            bail!("personal data survived the wipe");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! The demo gateway and its client, over real loopback sockets.
+//!
+//! Only the synthetic citizen of the demo card appears here: ID 001090123456, NGUYEN VAN AN,
+//! born 01/01/1990.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+use kiosk_app::gateway::codes;
+use kiosk_app::gateway::{
+    DemoGateway, DemoGatewayConfig, GatewayClient, GatewayErrorKind, SubmissionKind,
+    SubmissionRequest,
+};
+use kiosk_hw::personal::Personal;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn request(uid: &str, kind: SubmissionKind) -> SubmissionRequest {
+    SubmissionRequest {
+        reference_uid: uid.to_owned(),
+        kind,
+        procedure_code: "1.004194".to_owned(),
+        procedure_name: "Đăng ký tạm trú".to_owned(),
+        applicant_name: Personal::new("NGUYEN VAN AN".to_owned()),
+        id_number: Personal::new("001090123456".to_owned()),
+        date_of_birth: Personal::new("01/01/1990".to_owned()),
+        face_matched: true,
+        face_score: 0.93,
+        liveness_passed: true,
+        submitted_at: "20260105093000".to_owned(),
+    }
+}
+
+fn gateway() -> (DemoGateway, GatewayClient) {
+    let gw = DemoGateway::start_with(DemoGatewayConfig {
+        fixed_now: Some(time::macros::datetime!(2026-01-05 09:30:15)),
+        seed: Some(42),
+        ..DemoGatewayConfig::default()
+    })
+    .expect("gateway starts");
+    let client = GatewayClient::new(&gw.url(), TIMEOUT).expect("loopback URL");
+    (gw, client)
+}
+
+/// Sends raw bytes and returns the status code and the whole response text.
+fn raw(gw: &DemoGateway, bytes: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(gw.addr()).expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    s.write_all(bytes).expect("send");
+    // Half-close so a server waiting for more of a truncated message sees the end.
+    s.shutdown(Shutdown::Write).expect("half-close");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("response");
+    let status = out
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {out:?}"));
+    (status, out)
+}
+
+fn post_raw(gw: &DemoGateway, key: Option<&str>, body: &str) -> (u16, String) {
+    let key = key.map_or(String::new(), |k| format!("Idempotency-Key: {k}\r\n"));
+    let msg = format!(
+        "POST /v1/submissions HTTP/1.1\r\nHost: x\r\n{key}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    raw(gw, msg.as_bytes())
+}
+
+#[test]
+fn submit_then_replay_gives_the_same_receipt() {
+    let (gw, client) = gateway();
+    let req = request("0190f0a0-0000-7000-8000-000000000001", SubmissionKind::Tthc);
+
+    let first = client.submit_detailed(&req).expect("accepted");
+    assert!(first.created, "first submission is 201");
+    let r = &first.receipt;
+    assert_eq!(r.dossier_code, "000.00.01.H29-260105-0001");
+    assert!(codes::is_dossier_code(&r.dossier_code));
+    assert!(codes::is_lookup_code(&r.lookup_code), "{}", r.lookup_code);
+    assert_eq!(r.received_at, "20260105093015");
+    assert_eq!(r.appointment, "20260108093015", "Monday + 3 working days");
+    assert_eq!(r.queue_number, None);
+    assert_eq!(gw.received(), 1);
+
+    let again = client.submit_detailed(&req).expect("replay accepted");
+    assert!(!again.created, "a replay is 200");
+    assert_eq!(again.receipt, first.receipt);
+    assert_eq!(client.submit(&req).expect("replay"), first.receipt);
+    assert_eq!(gw.received(), 1);
+    gw.stop();
+}
+
+#[test]
+fn clinic_gets_a_queue_number_today() {
+    let (_gw, client) = gateway();
+    let mut req = request("clinic-1", SubmissionKind::Clinic);
+    req.procedure_code = "K01".to_owned();
+    req.procedure_name = "Khoa Nội".to_owned();
+    let r = client.submit(&req).expect("accepted");
+    assert_eq!(r.queue_number, Some(1));
+    assert_eq!(r.appointment, r.received_at);
+}
+
+#[test]
+fn same_key_different_body_is_rejected() {
+    let (gw, client) = gateway();
+    let req = request("uid-1", SubmissionKind::Tthc);
+    client.submit(&req).expect("accepted");
+    let mut changed = req.clone();
+    changed.procedure_code = "1.001234".to_owned();
+    let err = client.submit(&changed).expect_err("key reused");
+    assert_eq!(err.kind(), GatewayErrorKind::Rejected { status: 422 });
+    assert!(err.to_string().contains("idempotency_key_reused"), "{err}");
+    assert!(!err.to_string().contains("001090123456"));
+    assert_eq!(gw.received(), 1);
+}
+
+#[test]
+fn missing_key_is_400() {
+    let (gw, _) = gateway();
+    let body = serde_json::to_string(&request("uid-2", SubmissionKind::Tthc)).expect("json");
+    let (status, text) = post_raw(&gw, None, &body);
+    assert_eq!(status, 400);
+    assert!(text.contains("missing_idempotency_key"), "{text}");
+    assert_eq!(gw.received(), 0);
+    // The same body with a key goes through.
+    assert_eq!(post_raw(&gw, Some("uid-2"), &body).0, 201);
+}
+
+#[test]
+fn garbage_is_400_and_the_server_keeps_serving() {
+    let (gw, client) = gateway();
+    for junk in [
+        &b"\x00\x01\x02\xff\xfe garbage\r\n\r\n"[..],
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", // a TLS ClientHello, cut short
+        b"GET / HTTP/1.1\r\nHost",
+        b"POST /v1/submissions HTTP/1.1\r\nIdempotency-Key: k\r\nContent-Length: 5\r\n\r\n{\"a\"",
+        b"",
+    ] {
+        let (status, text) = raw(&gw, junk);
+        assert_eq!(status, 400, "{junk:?} -> {text}");
+        assert!(text.contains("\"error\""), "JSON error body: {text}");
+    }
+    let (status, text) = post_raw(&gw, Some("k"), "{not json");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("invalid_json"), "{text}");
+    client.health().expect("still serving");
+    client
+        .submit(&request("after-garbage", SubmissionKind::Tthc))
+        .expect("still serving");
+}
+
+#[test]
+fn oversized_body_is_413() {
+    let (gw, client) = gateway();
+    let msg =
+        "POST /v1/submissions HTTP/1.1\r\nIdempotency-Key: k\r\nContent-Length: 2000000\r\n\r\n";
+    let mut bytes = msg.as_bytes().to_vec();
+    bytes.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    let (status, text) = raw(&gw, &bytes);
+    assert_eq!(status, 413, "{text}");
+    client.health().expect("still serving");
+}
+
+#[test]
+fn status_lookup() {
+    let (gw, client) = gateway();
+    let r = client
+        .submit(&request("uid-3", SubmissionKind::Tthc))
+        .expect("accepted");
+    let s = client
+        .status(&r.dossier_code, &r.lookup_code)
+        .expect("status");
+    assert_eq!(s.dossier_code, r.dossier_code);
+    assert_eq!(s.status, "received");
+    assert_eq!(s.appointment, r.appointment);
+    assert_eq!(s.procedure_name, "Đăng ký tạm trú");
+
+    let wrong = if r.lookup_code == "ABCDEFGH" {
+        "ABCDEFGJ"
+    } else {
+        "ABCDEFGH"
+    };
+    let err = client
+        .status(&r.dossier_code, wrong)
+        .expect_err("wrong code");
+    assert_eq!(err.kind(), GatewayErrorKind::Rejected { status: 404 });
+    let err = client
+        .status("../etc", &r.lookup_code)
+        .expect_err("bad code");
+    assert_eq!(err.kind(), GatewayErrorKind::Invalid);
+    let (status, _) = raw(&gw, b"GET /v1/submissions/X HTTP/1.1\r\n\r\n");
+    assert_eq!(status, 400, "missing ?code=");
+}
+
+#[test]
+fn invalid_submission_is_not_sent() {
+    let (gw, client) = gateway();
+    let mut req = request("uid-4", SubmissionKind::Tthc);
+    req.id_number = Personal::new("12345".to_owned());
+    let err = client.submit(&req).expect_err("invalid");
+    assert_eq!(err.kind(), GatewayErrorKind::Invalid);
+    assert!(err.to_string().contains("SoCCCD") && !err.to_string().contains("12345"));
+    assert_eq!(gw.received(), 0);
+}
+
+#[test]
+fn closed_port_is_unreachable() {
+    let (gw, _) = gateway();
+    let url = gw.url();
+    gw.stop(); // the port is now closed
+    let client = GatewayClient::new(&url, Duration::from_secs(1)).expect("url");
+    let err = client
+        .submit(&request("uid-5", SubmissionKind::Tthc))
+        .expect_err("nobody listens");
+    assert_eq!(err.kind(), GatewayErrorKind::Unreachable);
+    assert_eq!(
+        client.health().map_err(|e| e.kind()),
+        Err(GatewayErrorKind::Unreachable)
+    );
+}
+
+#[test]
+fn stop_and_drop_end_the_thread_promptly() {
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        let (gw, client) = gateway();
+        client.health().expect("up");
+        drop(gw);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,350 @@
+//! `kioskctl config check FILE`: validates the configuration with the kiosk's own loader and
+//! summarises what the kiosk will use.
+//!
+//! The summary is built as a small serialisable DTO ([`Summary`]): the configuration types
+//! are domain types and do not implement `Serialize`, and the JSON shape should not change
+//! when they do.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use kiosk_app::catalog::Catalog;
+use kiosk_app::config::{
+    self, CameraSpec, CardReaderSpec, ConfigError, ConfigErrorKind, KioskConfig, Orientation,
+    PrinterSpec, QrSpec,
+};
+use kiosk_app::i18n;
+use serde::Serialize;
+
+use crate::cli::ConfigCheck;
+use crate::{table, Outcome};
+
+pub(crate) fn run(
+    args: &ConfigCheck,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let cfg = match config::load(&args.file) {
+        Ok(cfg) => cfg,
+        Err(e) => return report_error(&e, args.json, out, err),
+    };
+    let catalog = match catalog_status(&cfg, args.catalog) {
+        Ok(c) => c,
+        Err(e) => return report_error(&e, args.json, out, err),
+    };
+    let summary = Summary::new(&args.file, &cfg, catalog, language_warnings(&cfg));
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &summary)?;
+        writeln!(out)?;
+    } else {
+        summary.print(out)?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Prints a configuration or catalogue error: the one-line message on stderr, or a JSON
+/// object on stdout when `--json` was given (scripts read stdout).
+fn report_error(
+    e: &ConfigError,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &ErrorReport::new(e))?;
+        writeln!(out)?;
+    } else {
+        writeln!(err, "error: {e}")?;
+    }
+    Ok(Outcome::Invalid)
+}
+
+/// Which catalogue the kiosk will use, and whether it was checked.
+#[derive(Debug, Serialize)]
+struct CatalogStatus {
+    /// `None`: the built-in list for the mode.
+    file: Option<PathBuf>,
+    /// Whether the file was loaded and validated (always true for the built-in list).
+    checked: bool,
+    /// Number of entries, when known.
+    entries: Option<usize>,
+}
+
+fn catalog_status(cfg: &KioskConfig, check: bool) -> Result<CatalogStatus, ConfigError> {
+    Ok(match (&cfg.catalog_file, check) {
+        (None, _) => CatalogStatus {
+            file: None,
+            checked: true,
+            entries: Some(Catalog::builtin(cfg.mode).entries().len()),
+        },
+        (Some(path), true) => CatalogStatus {
+            file: Some(path.clone()),
+            checked: true,
+            entries: Some(Catalog::load(path, cfg.mode)?.entries().len()),
+        },
+        (Some(path), false) => CatalogStatus {
+            file: Some(path.clone()),
+            checked: false,
+            entries: None,
+        },
+    })
+}
+
+/// Languages in `[ui]` that the kiosk has no text for: they would show Vietnamese throughout.
+///
+/// Only warnings: the file may be checked away from the kiosk, where `ui.locales_dir` does not
+/// exist, and the kiosk still runs (in Vietnamese) for such a language.
+fn language_warnings(cfg: &KioskConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut catalog = match i18n::Catalog::embedded() {
+        Ok(c) => c,
+        Err(e) => return vec![format!("the built-in languages failed to load: {e}")],
+    };
+    let mut where_ = "built in".to_owned();
+    if let Some(dir) = &cfg.ui.locales_dir {
+        if !dir.is_dir() {
+            warnings.push(format!(
+                "ui.locales_dir {} is not a folder on this machine; if this file is for another \
+                 machine, run `kioskctl locales check` on that folder there",
+                dir.display()
+            ));
+        } else if let Err(e) = catalog.load_dir(dir) {
+            warnings.push(format!(
+                "ui.locales_dir {}: {e}; run `kioskctl locales check {}`",
+                dir.display(),
+                dir.display()
+            ));
+        } else {
+            where_ = format!("built in or in {}", dir.display());
+        }
+    }
+    let known: Vec<String> = catalog.languages().into_iter().map(|(c, _)| c).collect();
+    for lang in &cfg.ui.languages {
+        if !known.contains(lang) {
+            warnings.push(format!(
+                "ui.languages: `{lang}` has no language pack ({where_}: {}), so its screens \
+                 would be in Vietnamese; add a `{lang}` folder to ui.locales_dir or remove it",
+                known.join(", ")
+            ));
+        }
+    }
+    warnings
+}
+
+/// What `config check` prints on success.
+#[derive(Debug, Serialize)]
+struct Summary {
+    ok: bool,
+    file: PathBuf,
+    site: SiteDto,
+    mode: String,
+    demo: bool,
+    gateway: GatewayDto,
+    devices: DevicesDto,
+    ui: UiDto,
+    catalog: CatalogStatus,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SiteDto {
+    id: String,
+    name: String,
+    province_code: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct GatewayDto {
+    url: String,
+    ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    timeout_secs: u64,
+}
+
+/// Devices in the syntax of the file (`auto`, `/dev/video0`, `tcp:host:9100`...), which is
+/// what a technician compares against.
+#[derive(Debug, Serialize)]
+struct DevicesDto {
+    card_reader: String,
+    camera: String,
+    qr: String,
+    printer: String,
+}
+
+#[derive(Debug, Serialize)]
+struct UiDto {
+    languages: Vec<String>,
+    default_language: String,
+    orientation: &'static str,
+    locales_dir: Option<PathBuf>,
+}
+
+impl Summary {
+    fn new(file: &Path, cfg: &KioskConfig, catalog: CatalogStatus, warnings: Vec<String>) -> Self {
+        let (client_cert, client_key) = cfg
+            .gateway
+            .client_identity
+            .clone()
+            .map_or((None, None), |(c, k)| (Some(c), Some(k)));
+        Self {
+            ok: true,
+            file: file.to_owned(),
+            site: SiteDto {
+                id: cfg.site.id.clone(),
+                name: cfg.site.name.clone(),
+                province_code: cfg.site.province_code.clone(),
+            },
+            mode: cfg.mode.to_string(),
+            demo: cfg.demo,
+            gateway: GatewayDto {
+                url: cfg.gateway.url.as_str().to_owned(),
+                ca_file: cfg.gateway.ca_file.clone(),
+                client_cert,
+                client_key,
+                timeout_secs: cfg.gateway.timeout_secs,
+            },
+            devices: DevicesDto {
+                card_reader: match &cfg.devices.card_reader {
+                    CardReaderSpec::Sim => "sim".to_owned(),
+                    CardReaderSpec::Auto => "auto".to_owned(),
+                    CardReaderSpec::Named(name) => name.clone(),
+                },
+                camera: match &cfg.devices.camera {
+                    CameraSpec::Sim => "sim".to_owned(),
+                    CameraSpec::Replay(p) => format!("replay:{}", p.display()),
+                    CameraSpec::Device(p) => p.display().to_string(),
+                },
+                qr: match cfg.devices.qr {
+                    QrSpec::Camera => "camera",
+                    QrSpec::Sim => "sim",
+                }
+                .to_owned(),
+                printer: match &cfg.devices.printer {
+                    PrinterSpec::Sim(p) => format!("sim:{}", p.display()),
+                    PrinterSpec::Usb(p) => format!("usb:{}", p.display()),
+                    PrinterSpec::Tcp { host, port } => format!("tcp:{host}:{port}"),
+                },
+            },
+            ui: UiDto {
+                languages: cfg.ui.languages.clone(),
+                default_language: cfg.ui.default_language.clone(),
+                orientation: match cfg.ui.orientation {
+                    Orientation::Portrait => "portrait",
+                    Orientation::Landscape => "landscape",
+                },
+                locales_dir: cfg.ui.locales_dir.clone(),
+            },
+            catalog,
+            warnings,
+        }
+    }
+
+    fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let opt = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let mut site = format!("{} ({})", self.site.id, self.site.name);
+        if let Some(p) = &self.site.province_code {
+            site.push_str(&format!(", province {p}"));
+        }
+        let mut gateway = format!(
+            "{} (timeout {} s",
+            self.gateway.url, self.gateway.timeout_secs
+        );
+        if let Some(ca) = opt(&self.gateway.ca_file) {
+            gateway.push_str(&format!(", CA {ca}"));
+        }
+        if let Some(cert) = opt(&self.gateway.client_cert) {
+            gateway.push_str(&format!(", client certificate {cert}"));
+        }
+        gateway.push(')');
+        let demo = if self.demo {
+            "yes: simulators and a loopback gateway allowed, never for a real site"
+        } else {
+            "no"
+        };
+        let mut languages = format!(
+            "{} (default {}, {})",
+            self.ui.languages.join(", "),
+            self.ui.default_language,
+            self.ui.orientation
+        );
+        if let Some(dir) = opt(&self.ui.locales_dir) {
+            languages.push_str(&format!(", extra packs in {dir}"));
+        }
+        let catalog = match (&self.catalog.file, self.catalog.entries) {
+            (None, Some(n)) => format!("built-in ({n} entries)"),
+            (Some(f), Some(n)) => format!("{} ({n} entries, checked)", f.display()),
+            (Some(f), None) => format!("{} (not checked; add --catalog)", f.display()),
+            (None, None) => "built-in".to_owned(),
+        };
+        let rows: Vec<Vec<String>> = [
+            ("site", site),
+            ("mode", self.mode.clone()),
+            ("demo", demo.to_owned()),
+            ("gateway", gateway),
+            ("card reader", self.devices.card_reader.clone()),
+            ("camera", self.devices.camera.clone()),
+            ("qr", self.devices.qr.clone()),
+            ("printer", self.devices.printer.clone()),
+            ("languages", languages),
+            ("catalogue", catalog),
+        ]
+        .into_iter()
+        .map(|(k, v)| vec![format!("  {k}"), v])
+        .collect();
+        writeln!(out, "{}: OK", self.file.display())?;
+        out.write_all(table::render(&rows).as_bytes())?;
+        for w in &self.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `config check --json` prints on failure.
+#[derive(Debug, Serialize)]
+struct ErrorReport {
+    ok: bool,
+    error: ErrorDto,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorDto {
+    /// The whole one-line message, as printed without `--json`.
+    message: String,
+    kind: &'static str,
+    file: PathBuf,
+    line: Option<usize>,
+    column: Option<usize>,
+    key: Option<String>,
+    problem: String,
+    fix: String,
+}
+
+impl ErrorReport {
+    fn new(e: &ConfigError) -> Self {
+        let kind = match e.kind() {
+            ConfigErrorKind::Io => "io",
+            ConfigErrorKind::Syntax => "syntax",
+            ConfigErrorKind::UnknownKey => "unknown-key",
+            ConfigErrorKind::MissingKey => "missing-key",
+            ConfigErrorKind::WrongType => "wrong-type",
+            ConfigErrorKind::InvalidValue => "invalid-value",
+            // The kind list is `#[non_exhaustive]`; a new kind still has a message and fix.
+            _ => "other",
+        };
+        Self {
+            ok: false,
+            error: ErrorDto {
+                message: e.to_string(),
+                kind,
+                file: e.file().to_owned(),
+                line: e.location().map(|l| l.line),
+                column: e.location().map(|l| l.column),
+                key: e.key().map(str::to_owned),
+                problem: e.problem().to_owned(),
+                fix: e.fix().to_owned(),
+            },
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Runs the real `kioskctl` binary against the repository's files and small temporary ones.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Exit status, stdout and stderr of one run.
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+impl Run {
+    /// Both streams, for assertion messages.
+    fn both(&self) -> String {
+        format!(
+            "status {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.out, self.err
+        )
+    }
+}
+
+fn kioskctl(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(args)
+        .output()
+        .expect("kioskctl runs");
+    Run {
+        code: output.status.code().expect("exited, not killed"),
+        out: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        err: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// A temporary locale pack: `files` are (`lang/file.ftl`, contents).
+fn pack(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn every_example_config_passes() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("config"))
+        .expect("config/ exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in &files {
+        let r = kioskctl(&["config", "check", s(file)]);
+        assert_eq!(r.code, 0, "{}: {}", file.display(), r.both());
+        assert!(r.out.contains(": OK"), "{}", r.both());
+        for label in [
+            "site",
+            "mode",
+            "gateway",
+            "card reader",
+            "printer",
+            "languages",
+        ] {
+            assert!(r.out.contains(label), "{label} missing: {}", r.both());
+        }
+    }
+    let demo = kioskctl(&["config", "check", s(&repo().join("config/demo.toml"))]);
+    assert!(
+        demo.out.contains("demo-01") && demo.out.contains("demo  "),
+        "{}",
+        demo.both()
+    );
+}
+
+#[test]
+fn config_check_json_summarises() {
+    let file = repo().join("config/example-hospital.toml");
+    let r = kioskctl(&["config", "check", "--json", s(&file)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    let v: serde_json::Value = serde_json::from_str(&r.out).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["mode"], "hospital");
+    assert_eq!(v["demo"], false);
+    assert_eq!(v["site"]["id"], "bv-dakhoa-lc-01");
+    assert_eq!(v["devices"]["printer"], "tcp:192.168.10.50:9100");
+    assert_eq!(v["ui"]["languages"], serde_json::json!(["vi", "en"]));
+    assert_eq!(v["catalog"]["entries"], 7);
+}
+
+#[test]
+fn a_misspelt_key_fails_naming_the_key_and_the_fix() {
+    let text = std::fs::read_to_string(repo().join("config/example-one-stop-shop.toml"))
+        .expect("example config");
+    assert!(text.contains("\ntimeout = 15\n"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kiosk.toml");
+    std::fs::write(&file, text.replace("\ntimeout = 15\n", "\ntimout = 15\n")).expect("write");
+
+    let r = kioskctl(&["config", "check", s(&file)]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    for needle in ["kiosk.toml:", "gateway.timout", "did you mean `timeout`"] {
+        assert!(r.err.contains(needle), "{needle:?} missing: {}", r.both());
+    }
+
+    let r = kioskctl(&["config", "check", "--json", s(&file)]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    let v: serde_json::Value = serde_json::from_str(&r.out).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["kind"], "unknown-key");
+    assert_eq!(v["error"]["key"], "gateway.timout");
+    assert!(v["error"]["line"].as_u64().is_some_and(|l| l > 1), "{v}");
+}
+
+#[test]
+fn a_missing_config_file_fails() {
+    let r = kioskctl(&["config", "check", "/nonexistent/kiosk.toml"]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("cannot read"), "{}", r.both());
+}
+
+#[test]
+fn config_check_with_catalog_validates_the_catalogue_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalog = dir.path().join("departments.toml");
+    let config = dir.path().join("kiosk.toml");
+    let text = std::fs::read_to_string(repo().join("config/example-hospital.toml"))
+        .expect("example config")
+        .replace(
+            "# catalog_file = \"/etc/kiosk/departments.toml\"",
+            &format!("catalog_file = {:?}", s(&catalog)),
+        );
+    std::fs::write(&config, text).expect("write");
+
+    // Not asked for: the catalogue is only named.
+    let r = kioskctl(&["config", "check", s(&config)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(r.out.contains("not checked"), "{}", r.both());
+
+    std::fs::write(
+        &catalog,
+        "[[department]]\nid = \"nhi\"\ncode = \"NHI\"\ntitel = { vi = \"Nhi\" }\n",
+    )
+    .expect("write");
+    let r = kioskctl(&["config", "check", "--catalog", s(&config)]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("did you mean `title`"), "{}", r.both());
+
+    std::fs::write(
+        &catalog,
+        "[[department]]\nid = \"nhi\"\ncode = \"NHI\"\ntitle = { vi = \"Nhi\" }\n",
+    )
+    .expect("write");
+    let r = kioskctl(&["config", "check", "--catalog", s(&config)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(r.out.contains("1 entries, checked"), "{}", r.both());
+}
+
+#[test]
+fn a_language_without_a_pack_is_a_config_warning() {
+    let text = std::fs::read_to_string(repo().join("config/demo.toml"))
+        .expect("demo config")
+        .replace(
+            "languages = [\"vi\", \"en\"]",
+            "languages = [\"vi\", \"en\", \"hmn\"]",
+        );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kiosk.toml");
+    std::fs::write(&file, text).expect("write");
+    let r = kioskctl(&["config", "check", s(&file)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out
+            .contains("warning: ui.languages: `hmn` has no language pack"),
+        "{}",
+        r.both()
+    );
+}
+
+#[test]
+fn the_repository_locales_pass() {
+    let r = kioskctl(&["locales", "check", "--strict", s(&repo().join("locales"))]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out.contains("Tiếng Việt") && r.out.contains("English"),
+        "{}",
+        r.both()
+    );
+    assert!(!r.out.contains("warning"), "{}", r.both());
+}
+
+#[test]
+fn a_new_language_missing_keys_passes_with_warnings_and_fails_strict() {
+    let dir = pack(&[(
+        "xx/kiosk.ftl",
+        "language-name = Xx-lang\nbtn-cancel = Xx cancel\nbtn-bakc = Xx back\n",
+    )]);
+    let r = kioskctl(&["locales", "check", s(dir.path())]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    for needle in [
+        "Xx-lang",
+        "3 messages",
+        "warning: xx:",
+        "shows them in Vietnamese",
+        "    btn-back\n",
+        "`btn-bakc`",
+        "did you mean `btn-back`?",
+    ] {
+        assert!(r.out.contains(needle), "{needle:?} missing: {}", r.both());
+    }
+    assert!(
+        !r.out.contains("    btn-cancel\n"),
+        "btn-cancel is defined: {}",
+        r.both()
+    );
+
+    let r = kioskctl(&["locales", "check", "--strict", s(dir.path())]);
+    assert_eq!(r.code, 1, "{}", r.both());
+    assert!(r.out.contains("FAILED"), "{}", r.both());
+}
+
+#[test]
+fn a_missing_language_name_is_explained() {
+    let dir = pack(&[("xx/kiosk.ftl", "btn-cancel = Xx cancel\n")]);
+    let r = kioskctl(&["locales", "check", s(dir.path())]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(r.out.contains("    language-name\n"), "{}", r.both());
+    assert!(r.out.contains("language screen shows `xx`"), "{}", r.both());
+}
+
+#[test]
+fn a_syntax_error_fails_naming_the_file_and_line() {
+    let dir = pack(&[
+        ("xx/kiosk.ftl", "language-name = Xx\n"),
+        ("xx/broken.ftl", "ok = fine\nbroken = { \n"),
+    ]);
+    let r = kioskctl(&["locales", "check", s(dir.path())]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("xx/broken.ftl:2:"), "{}", r.both());
+}
+
+#[test]
+fn a_single_language_folder_is_refused_with_a_hint() {
+    let dir = pack(&[("xx/kiosk.ftl", "language-name = Xx\n")]);
+    let r = kioskctl(&["locales", "check", s(&dir.path().join("xx"))]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("pass the folder above it"), "{}", r.both());
+}
+
+#[test]
+fn catalog_list_hospital_lists_departments() {
+    let r = kioskctl(&["catalog", "list", "--mode", "hospital"]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out.contains("Tai Mũi Họng") && r.out.contains("KHAM-NOI"),
+        "{}",
+        r.both()
+    );
+    assert!(r.out.lines().any(|l| l.starts_with("ent ")), "{}", r.both());
+
+    let r = kioskctl(&[
+        "catalog", "list", "--mode", "hospital", "--lang", "en", "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    let v: serde_json::Value = serde_json::from_str(&r.out).expect("JSON");
+    let entries = v["entries"].as_array().expect("entries");
+    assert!(entries.iter().any(|e| e["id"] == "ent"
+        && e["title"] == "Ear, nose and throat"
+        && e["kind"] == "department"));
+}
+
+#[test]
+fn catalog_list_flags_placeholder_codes() {
+    let r = kioskctl(&["catalog", "list", "--mode", "one-stop-shop"]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    let line = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("temporary-residence"))
+        .expect("listed");
+    assert!(line.contains("1.004194") && line.contains("yes"), "{line}");
+    assert!(
+        r.out.contains("5 procedure code(s) are placeholders"),
+        "{}",
+        r.both()
+    );
+}
+
+#[test]
+fn catalog_list_follows_the_config() {
+    let r = kioskctl(&[
+        "catalog",
+        "list",
+        "--config",
+        s(&repo().join("config/example-hospital.toml")),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out.contains("mode hospital") && r.out.contains("Khám Nội"),
+        "{}",
+        r.both()
+    );
+
+    // Neither --config nor --mode: a usage error from clap.
+    let r = kioskctl(&["catalog", "list"]);
+    assert_eq!(r.code, 2, "{}", r.both());
+}
+
+#[test]
+fn version_and_help() {
+    let r = kioskctl(&["version"]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out
+            .starts_with(&format!("kioskctl {}\n", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        r.both()
+    );
+    let r = kioskctl(&["--help"]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    for cmd in ["config", "locales", "catalog", "version", "Exit status"] {
+        assert!(r.out.contains(cmd), "{cmd}: {}", r.both());
+    }
+}
