@@ -32,6 +32,10 @@ pub struct Args {
     /// Walk the whole citizen flow without a display and write a PNG of every screen into DIR.
     #[arg(long, value_name = "DIR")]
     pub tour: Option<PathBuf>,
+    /// Run without a screen: the real kiosk (timers, devices, gateway) with nothing drawn.
+    /// For soak and shutdown tests, and a kiosk booted before its screen is attached.
+    #[arg(long, conflicts_with = "tour")]
+    pub headless: bool,
     /// Also write the log to this file (overrides `logging.file`).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -70,7 +74,7 @@ pub fn main_with(args: Args) -> u8 {
     };
     let result = match &args.tour {
         Some(dir) => crate::tour::run(cfg, dir),
-        None => run_window(cfg),
+        None => run_window(cfg, args.headless),
     };
     match result {
         Ok(code) => code,
@@ -91,12 +95,18 @@ fn display_available() -> bool {
         || std::env::var("SLINT_BACKEND").is_ok_and(|b| b.starts_with("linuxkms"))
 }
 
-fn run_window(cfg: KioskConfig) -> anyhow::Result<u8> {
-    if !display_available() {
+fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
+    let _headless = if headless {
+        Some(crate::headless::Headless::install_live(1080, 1920)?)
+    } else {
+        None
+    };
+    if !headless && !display_available() {
         eprintln!(
             "kiosk: no display found (DISPLAY, WAYLAND_DISPLAY unset and SLINT_BACKEND is not \
              linuxkms); for a headless tour that writes a PNG of every screen run: \
-             cargo xtask demo --tour out/tour   (or: kiosk --config FILE --tour DIR)"
+             cargo xtask demo --tour out/tour   (or: kiosk --config FILE --tour DIR; \
+             kiosk --headless runs it without drawing)"
         );
         return Ok(exit::NO_DISPLAY);
     }

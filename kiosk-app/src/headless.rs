@@ -1,20 +1,53 @@
-//! A Slint platform without a display: one software-rendered window whose clock is driven by
-//! the caller. The headless tour (`kiosk --tour DIR`) and the start-up benchmark render through
-//! it, so screenshots are deterministic: animations sit at exactly the time the tour chose.
+//! A Slint platform without a display: one software-rendered window.
+//!
+//! Two clocks: the headless tour (`kiosk --tour DIR`) drives a mock clock itself, so
+//! screenshots are deterministic (animations sit at exactly the time the tour chose); the live
+//! mode (`kiosk --headless`) runs a real event loop on the real clock, for soak and shutdown
+//! tests and for a kiosk image booted before its screen is attached.
 
 use std::cell::Cell;
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
-use slint::platform::{Platform, WindowAdapter};
-use slint::{PhysicalSize, PlatformError};
+use slint::platform::{EventLoopProxy, Platform, WindowAdapter};
+use slint::{EventLoopError, PhysicalSize, PlatformError};
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// The platform handed to `slint::platform::set_platform`.
 struct HeadlessPlatform {
     window: Rc<MinimalSoftwareWindow>,
     clock: Rc<Cell<Duration>>,
+    /// `Some(start)` in live mode: time is real.
+    live_since: Option<Instant>,
+    jobs: Mutex<Receiver<Job>>,
+    proxy: Proxy,
+}
+
+#[derive(Clone)]
+struct Proxy {
+    jobs: Sender<Job>,
+    quit: Arc<AtomicBool>,
+}
+
+impl EventLoopProxy for Proxy {
+    fn quit_event_loop(&self) -> Result<(), EventLoopError> {
+        self.quit.store(true, Ordering::SeqCst);
+        // Wake the loop.
+        let _ = self.jobs.send(Box::new(|| {}));
+        Ok(())
+    }
+
+    fn invoke_from_event_loop(&self, event: Job) -> Result<(), EventLoopError> {
+        self.jobs
+            .send(event)
+            .map_err(|_| EventLoopError::EventLoopTerminated)
+    }
 }
 
 impl Platform for HeadlessPlatform {
@@ -23,7 +56,38 @@ impl Platform for HeadlessPlatform {
     }
 
     fn duration_since_start(&self) -> Duration {
-        self.clock.get()
+        match self.live_since {
+            Some(start) => start.elapsed(),
+            None => self.clock.get(),
+        }
+    }
+
+    fn new_event_loop_proxy(&self) -> Option<Box<dyn EventLoopProxy>> {
+        Some(Box::new(self.proxy.clone()))
+    }
+
+    fn run_event_loop(&self) -> Result<(), PlatformError> {
+        let jobs = self
+            .jobs
+            .lock()
+            .map_err(|_| PlatformError::Other("job queue poisoned".into()))?;
+        self.proxy.quit.store(false, Ordering::SeqCst);
+        loop {
+            slint::platform::update_timers_and_animations();
+            // Nothing is drawn: a live headless kiosk has no screen. Drop redraw requests.
+            self.window.draw_if_needed(|_| {});
+            if self.proxy.quit.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let wait = slint::platform::duration_until_next_timer_update()
+                .unwrap_or(Duration::from_millis(100))
+                .min(Duration::from_millis(100));
+            match jobs.recv_timeout(wait) {
+                Ok(job) => job(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        }
     }
 }
 
@@ -47,11 +111,31 @@ impl Headless {
     /// # Errors
     /// Fails when another platform was already installed (Slint allows one per process).
     pub fn install(width: u32, height: u32) -> anyhow::Result<Self> {
+        Self::install_with(width, height, None)
+    }
+
+    /// Installs the headless platform on the real clock, with an event loop that runs until
+    /// `slint::quit_event_loop`.
+    ///
+    /// # Errors
+    /// Fails when another platform was already installed.
+    pub fn install_live(width: u32, height: u32) -> anyhow::Result<Self> {
+        Self::install_with(width, height, Some(Instant::now()))
+    }
+
+    fn install_with(width: u32, height: u32, live_since: Option<Instant>) -> anyhow::Result<Self> {
         let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
         let clock = Rc::new(Cell::new(Duration::ZERO));
+        let (tx, rx) = mpsc::channel();
         slint::platform::set_platform(Box::new(HeadlessPlatform {
             window: window.clone(),
             clock: clock.clone(),
+            live_since,
+            jobs: Mutex::new(rx),
+            proxy: Proxy {
+                jobs: tx,
+                quit: Arc::new(AtomicBool::new(false)),
+            },
         }))
         .map_err(|e| anyhow::anyhow!("cannot install the headless platform: {e}"))?;
         let h = Self { window, clock };

@@ -194,6 +194,18 @@ impl Tour<'_> {
         self.headless.advance(Duration::from_millis(notice_ms));
         self.kiosk.shell.borrow_mut().pump();
         self.wait_for(Step::Attract, "notice timeout")?;
+
+        // A third citizen shows the card's QR instead, then declines the face check.
+        self.k().invoke_start();
+        self.k().invoke_choose_language(lang.into());
+        self.k().invoke_demo_show_qr();
+        self.wait_for(Step::Consent, "reading the demo QR")?;
+        self.k().invoke_decline_consent();
+        self.wait_for(Step::Notice, "declining consent")?;
+        self.shot(dir, next(), "notice-consent-declined")?;
+        self.headless.advance(Duration::from_millis(notice_ms));
+        self.kiosk.shell.borrow_mut().pump();
+        self.wait_for(Step::Attract, "notice timeout")?;
         if self.kiosk.shell.borrow().holds_personal_data() {
             bail!("personal data survived the wipe");
         }

@@ -1,0 +1,189 @@
+//! The `kiosk` binary as systemd and a newcomer meet it: bad configuration, no display,
+//! SIGTERM, and the headless tour of a whole demo session (which must log no personal data).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kiosk_tests::{bin, demo_config, spawn_kiosk, wait_for_text};
+
+/// Exit codes documented in `kiosk_app::app::exit`.
+const BAD_CONFIG: i32 = 2;
+const NO_DISPLAY: i32 = 3;
+
+fn output(args: &[&str]) -> std::process::Output {
+    Command::new(bin("kiosk"))
+        .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("SLINT_BACKEND")
+        .output()
+        .expect("run kiosk")
+}
+
+#[test]
+fn bad_config_exits_non_zero_naming_the_key_and_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(
+        dir.path(),
+        &[("url =", "url = \"http://127.0.0.1:0\"\ntimout = 5")],
+    );
+    let out = output(&["--config", cfg.to_str().expect("utf-8 path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(BAD_CONFIG), "stderr: {err}");
+    assert!(err.contains("gateway.timout"), "names the key: {err}");
+    assert!(err.contains("timeout"), "suggests the fix: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let out = output(&["--config", "/nonexistent/kiosk.toml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(BAD_CONFIG), "stderr: {err}");
+    assert!(err.contains("/nonexistent/kiosk.toml"), "{err}");
+}
+
+#[test]
+fn without_a_display_it_says_so_in_one_line_and_offers_the_tour() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(dir.path(), &[]);
+    let out = output(&["--config", cfg.to_str().expect("utf-8 path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(NO_DISPLAY), "stderr: {err}");
+    let line: Vec<&str> = err.lines().filter(|l| l.starts_with("kiosk:")).collect();
+    assert_eq!(line.len(), 1, "{err}");
+    assert!(
+        line[0].contains("no display") && line[0].contains("--tour"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(dir.path(), &[]);
+    let log = dir.path().join("kiosk.log");
+    let mut kiosk = spawn_kiosk(
+        &[
+            "--config",
+            cfg.to_str().expect("utf-8 path"),
+            "--headless",
+            "--log-file",
+            log.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    wait_for_text(&log, "kiosk ready", Duration::from_secs(30));
+    let pid = kiosk.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = kiosk.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kiosk still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
+    wait_for_text(&log, "shutdown complete", Duration::from_secs(1));
+}
+
+/// The synthetic demo citizen's personal fields, in every spelling the kiosk handles.
+const DEMO_PII: &[&str] = &[
+    "001090123456", // ID number
+    "090123456",    // document number (last 9 digits)
+    "NGUYEN VAN AN",
+    "NGUYEN<<VAN<AN",
+    "Nguyễn Văn An",
+    "01/01/1990",
+    "01011990",
+    "900101",
+    "Giả Định", // the QR's address
+];
+
+#[test]
+fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(dir.path(), &[("level =", "level = \"trace\"")]);
+    let log = dir.path().join("kiosk.log");
+    let tour = dir.path().join("tour");
+    let out = Command::new(bin("kiosk"))
+        .args(["--config", cfg.to_str().expect("utf-8"), "--tour"])
+        .arg(&tour)
+        .arg("--log-file")
+        .arg(&log)
+        .env("KIOSK_LOG", "trace")
+        .output()
+        .expect("run the tour");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tour failed: {stderr}");
+
+    let screens = [
+        "attract",
+        "language",
+        "identify",
+        "identify-still-there",
+        "consent",
+        "face",
+        "services",
+        "confirm",
+        "submitting",
+        "receipt",
+        "notice-card-removed",
+        "notice-consent-declined",
+    ];
+    for (orientation, w, h) in [("portrait", 1080, 1920), ("landscape", 1920, 1080)] {
+        for lang in ["vi", "en"] {
+            for (i, name) in screens.iter().enumerate() {
+                let p = tour
+                    .join(orientation)
+                    .join(lang)
+                    .join(format!("{:02}-{name}.png", i + 1));
+                let f = std::fs::File::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let info = png::Decoder::new(std::io::BufReader::new(f))
+                    .read_info()
+                    .expect("a PNG")
+                    .info()
+                    .clone();
+                assert_eq!((info.width, info.height), (w, h), "{}", p.display());
+            }
+        }
+    }
+    // Every completed session printed a receipt through the simulated ESC/POS printer.
+    let printed = std::fs::read_dir(dir.path().join("receipts"))
+        .expect("receipts folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    assert_eq!(
+        printed, 4,
+        "one receipt per completed session (2 orientations x 2 languages)"
+    );
+
+    let logged = std::fs::read_to_string(&log).expect("log file");
+    assert!(
+        logged.contains("session wiped"),
+        "the log is the session's log"
+    );
+    assert!(logged.lines().count() > 100, "trace logging was on");
+    for pii in DEMO_PII {
+        assert!(!logged.contains(pii), "log contains personal data `{pii}`");
+        assert!(
+            !stderr.contains(pii),
+            "stderr contains personal data `{pii}`"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(pii),
+            "stdout: `{pii}`"
+        );
+    }
+}
