@@ -90,9 +90,7 @@ pub fn main_with(args: Args) -> u8 {
 /// directly (linuxkms on the kiosk, chosen with `SLINT_BACKEND`).
 fn display_available() -> bool {
     let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
-    set("DISPLAY")
-        || set("WAYLAND_DISPLAY")
-        || std::env::var("SLINT_BACKEND").is_ok_and(|b| b.starts_with("linuxkms"))
+    set("DISPLAY") || set("WAYLAND_DISPLAY") || on_linuxkms()
 }
 
 fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
@@ -111,6 +109,15 @@ fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
         return Ok(exit::NO_DISPLAY);
     }
     let started = Instant::now();
+    // A 1080x1920 kiosk screen does not fit a laptop: in demo mode on a desktop, draw at half
+    // scale unless the developer chose a scale.
+    if cfg.demo && !headless && std::env::var_os("SLINT_SCALE_FACTOR").is_none() && !on_linuxkms() {
+        std::env::set_var("SLINT_SCALE_FACTOR", "0.5");
+    }
+    let (w, h) = match cfg.ui.orientation {
+        config::Orientation::Portrait => (1080.0, 1920.0),
+        config::Orientation::Landscape => (1920.0, 1080.0),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handler")?;
@@ -137,6 +144,7 @@ fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
             },
         );
     }
+    ui.window().set_size(slint::LogicalSize::new(w, h));
     ui.show().context("cannot show the window")?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "kiosk ready");
     slint::run_event_loop_until_quit().context("event loop")?;
@@ -144,6 +152,10 @@ fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
     shell.borrow_mut().shutdown();
     tracing::info!("shutdown complete; no session data kept");
     Ok(exit::OK)
+}
+
+fn on_linuxkms() -> bool {
+    std::env::var("SLINT_BACKEND").is_ok_and(|b| b.starts_with("linuxkms"))
 }
 
 fn real_clock() -> crate::shell::Clock {
