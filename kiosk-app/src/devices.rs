@@ -213,64 +213,41 @@ fn identify_worker(
 ) {
     let send = |e: Event| tx.send(DeviceEvent::Session(e)).is_ok();
     let mut armed = false;
+    // What the worker believes is on the reader, and whether that card was already read for
+    // the current arming. A card pulled and put back between two polls looks "present" both
+    // times, so reading is driven by `read_done`, not by the edge alone.
     let mut present = false;
+    let mut read_done = false;
     let mut reader_down_reported = false;
-    let read = |reader: &mut Box<dyn CardReader + Send>| {
-        let started = Instant::now();
-        let r = identity::read_chip(reader.as_mut(), this_year_yy());
-        tracing::info!(
-            ms = started.elapsed().as_millis() as u64,
-            ok = r.is_ok(),
-            "chip read"
-        );
-        match r {
-            Ok(c) => Event::IdentityRead(c),
-            Err(f) => Event::IdentityFailed(f),
-        }
-    };
     loop {
         for cmd in cmds.try_iter() {
             match cmd {
                 IdentifyCmd::Arm => {
                     armed = true;
+                    read_done = false;
                     reader_down_reported = false;
-                    // The citizen may have put the card down before the screen asked.
-                    if present {
-                        if !send(Event::CardInserted) {
-                            return;
-                        }
-                        let ev = read(&mut reader);
-                        if !send(ev) {
-                            return;
-                        }
-                    }
                 }
                 IdentifyCmd::Disarm => armed = false,
                 IdentifyCmd::Stop => return,
             }
         }
         match reader.wait_for_change(Duration::from_millis(100)) {
-            Ok(CardPresence::Present { .. }) if !present => {
+            Ok(CardPresence::Present { .. }) => {
+                if !present {
+                    tracing::debug!("card present");
+                }
                 present = true;
-                tracing::debug!("card present");
-                if armed {
-                    if !send(Event::CardInserted) {
-                        return;
-                    }
-                    let ev = read(&mut reader);
-                    if !send(ev) {
+            }
+            Ok(CardPresence::Absent) => {
+                if present {
+                    tracing::debug!("card removed");
+                    if !send(Event::CardRemoved) {
                         return;
                     }
                 }
-            }
-            Ok(CardPresence::Absent) if present => {
                 present = false;
-                tracing::debug!("card removed");
-                if !send(Event::CardRemoved) {
-                    return;
-                }
+                read_done = false;
             }
-            Ok(_) => {}
             Err(e) => {
                 let failure = identity::card_failure(e.kind());
                 if armed && !reader_down_reported && failure == IdentifyFailure::ReaderMissing {
@@ -281,6 +258,39 @@ fn identify_worker(
                     }
                 }
                 std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        // The citizen may have put the card down before the screen asked: read whenever armed
+        // and this card has not been read yet.
+        if armed && present && !read_done {
+            if !send(Event::CardInserted) {
+                return;
+            }
+            let started = Instant::now();
+            let r = identity::read_chip(reader.as_mut(), this_year_yy());
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                ok = r.is_ok(),
+                "chip read"
+            );
+            let ev = match r {
+                Ok(c) => {
+                    read_done = true;
+                    Event::IdentityRead(c)
+                }
+                Err(f) => {
+                    if f == IdentifyFailure::CardRemovedDuringRead {
+                        // Gone mid-read: the next "present" is a fresh tap to read again.
+                        present = false;
+                    } else {
+                        // Unreadable: do not hammer the same card; lifting it re-arms.
+                        read_done = true;
+                    }
+                    Event::IdentityFailed(f)
+                }
+            };
+            if !send(ev) {
+                return;
             }
         }
         if armed {
@@ -474,6 +484,30 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         card.remove();
         assert_eq!(next_session_event(&d), Event::CardRemoved);
+    }
+
+    #[test]
+    fn a_card_swapped_between_polls_is_read_for_the_next_session() {
+        let (d, card, _qr, _dir) = devices();
+        d.arm_identify();
+        card.insert(Box::new(kiosk_hw::card::DemoCard::demo()));
+        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert!(matches!(next_session_event(&d), Event::IdentityRead(_)));
+        d.disarm_identify();
+        // Lifted and put back faster than the worker polls.
+        card.remove();
+        card.insert(Box::new(kiosk_hw::card::DemoCard::demo()));
+        d.arm_identify();
+        loop {
+            match next_session_event(&d) {
+                Event::IdentityRead(c) => {
+                    assert_eq!(c.id_number().expose(), "001090123456");
+                    break;
+                }
+                Event::CardInserted | Event::CardRemoved | Event::IdentityFailed(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]
