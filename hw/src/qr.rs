@@ -7,15 +7,22 @@
 //! # Implementations
 //!
 //! - [`SimQrScanner`] (here): scans queued from a [`SimQrControl`], for tests and the demo mode.
-//! - The camera-based scanner (a [`crate::camera::FrameSource`] plus `rxing` decoding on luma
-//!   frames) comes in a later issue as `qr::camera`; a serial/HID hand-held scanner could follow
-//!   as another implementation.
+//! - [`CameraQrScanner`] (in [`rxing`]): any [`crate::camera::FrameSource`] plus
+//!   `rxing` decoding on luma frames, reporting the text and the code's corners. A serial/HID
+//!   hand-held scanner could follow as another implementation.
+//!
+//! [`scene`] renders synthetic camera frames of a QR code on a card (blur, perspective, noise,
+//! glare) for tests, benchmarks and demos.
+
+pub mod rxing;
+pub mod scene;
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+pub use self::rxing::{CameraQrScanner, FrameDecode, QrDecodeOptions, QrDecoder};
 use crate::error::hw_error;
 use crate::Personal;
 

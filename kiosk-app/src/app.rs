@@ -20,7 +20,9 @@ use crate::devices::{Devices, FaceVerifier, Hardware};
 use crate::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
 use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
 use crate::shell::{Parts, Shell, Submitter};
+use crate::submit::{QueuedSubmitter, Submitted};
 use crate::{i18n, logging, receipt};
+use kiosk_outbox::{KeyFile, KeySource as _, OpenOptions, Outbox, WorkerConfig};
 
 /// Command line of `kiosk`.
 #[derive(Debug, Parser)]
@@ -170,6 +172,8 @@ pub(crate) struct Assembled {
     pub sim: Option<SimControls>,
     /// Kept alive for as long as the kiosk runs (the demo's local gateway).
     _gateway: Option<DemoGateway>,
+    /// The demo's throw-away queue folder, removed when the kiosk stops.
+    _queue_dir: Option<DemoQueueDir>,
 }
 
 /// Handles on the simulated devices (demo only).
@@ -200,8 +204,16 @@ impl Assembled {
         let (gateway, base_url) = gateway(&cfg)?;
         let client = GatewayClient::new(&base_url, Duration::from_secs(cfg.gateway.timeout_secs))
             .map_err(|e| anyhow::anyhow!("gateway.url: {e}"))?;
-        let submitter = Arc::new(GatewaySubmitter {
+        let (outbox, queue_dir) = open_outbox(&cfg)?;
+        let queued = QueuedSubmitter::start_loopback(
+            outbox,
             client,
+            WorkerConfig::default(),
+            Duration::from_secs(cfg.gateway.timeout_secs),
+        )
+        .context("cannot start the submission queue")?;
+        let submitter = Arc::new(GatewaySubmitter {
+            queued,
             catalog: catalog.clone(),
             kind: match cfg.mode {
                 Mode::OneStopShop => SubmissionKind::Tthc,
@@ -231,6 +243,7 @@ impl Assembled {
             shell,
             sim,
             _gateway: gateway,
+            _queue_dir: queue_dir,
         })
     }
 }
@@ -252,9 +265,6 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
     if !matches!(d.card_reader, CardReaderSpec::Sim) {
         bail!("devices.card_reader: the PC/SC driver is not built yet (chip issue); use \"sim\" with demo = true");
     }
-    if !matches!(d.qr, QrSpec::Sim) {
-        bail!("devices.qr: QR decoding from the camera is not built yet (camera/QR issue); use \"sim\"");
-    }
     let camera: Box<dyn kiosk_hw::camera::FrameSource + Send> = match &d.camera {
         CameraSpec::Sim => Box::new(kiosk_hw::camera::PatternSource::new(640, 480, 15)?),
         CameraSpec::Replay(dir) => Box::new(kiosk_hw::camera::ReplaySource::open(dir, 15)?),
@@ -275,9 +285,22 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         card: sim.card.clone(),
         qr: sim.qr.clone(),
     };
+    let qr: Box<dyn kiosk_hw::qr::QrScanner + Send> = match (&d.qr, &d.camera) {
+        (QrSpec::Sim, _) => Box::new(sim.qr_scanner),
+        // The QR scanner films its own replay of the folder (the face worker has the other):
+        // a replay opens twice; a V4L2 device will need one stream shared by both workers.
+        (QrSpec::Camera, CameraSpec::Replay(dir)) => Box::new(kiosk_hw::qr::CameraQrScanner::new(
+            kiosk_hw::camera::ReplaySource::open(dir, 15)?,
+        )),
+        (QrSpec::Camera, _) => bail!(
+            "devices.qr: \"camera\" needs camera = \"replay:DIR\" in the demo (a folder of frames, \
+             e.g. from `cargo run -p kiosk-qr --example qr_frames -- DIR`); the V4L2 camera is \
+             not wired into the kiosk yet"
+        ),
+    };
     let hw = Hardware {
         card_reader: Box::new(sim.card_reader),
-        qr: Box::new(sim.qr_scanner),
+        qr,
         camera,
         printer: Box::new(sim.printer),
         // Until the face pipeline lands the demo shows the camera for two seconds and accepts.
@@ -306,10 +329,44 @@ fn gateway(cfg: &KioskConfig) -> anyhow::Result<(Option<DemoGateway>, String)> {
     Ok((None, url.to_string()))
 }
 
-/// Sends dossiers to the gateway. The encrypted, offline-capable outbox (its own issue) goes
-/// between the session and this client.
+/// The demo's queue: a fresh folder with its own key, removed at exit (a demo keeps nothing).
+struct DemoQueueDir(PathBuf);
+
+impl Drop for DemoQueueDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The encrypted outbox: in demo mode a throw-away one; otherwise the provisioned database and
+/// key (`kioskctl queue init-key`), at the paths `kioskctl queue` reads by default.
+fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQueueDir>)> {
+    let (db, key, dir) = if cfg.demo {
+        let dir = std::env::temp_dir().join(format!("kiosk-demo-queue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the demo queue folder {}", dir.display()))?;
+        let key = KeyFile::new(dir.join("queue.key"));
+        let guard = DemoQueueDir(dir.clone());
+        let k = match key.load() {
+            Ok(k) => k,
+            Err(_) => key.create().map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
+        (dir.join("queue.db"), k, Some(guard))
+    } else {
+        let k = KeyFile::new("/etc/kiosk/queue.key")
+            .load()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        (PathBuf::from("/var/lib/kiosk/queue.db"), k, None)
+    };
+    let outbox =
+        Outbox::open(&db, &key, &OpenOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((Arc::new(outbox), dir))
+}
+
+/// Sends dossiers through the encrypted outbox: durable before the screen says "received";
+/// the gateway's receipt if it answers within the timeout, else an offline receipt.
 struct GatewaySubmitter {
-    client: GatewayClient,
+    queued: QueuedSubmitter,
     catalog: Catalog,
     kind: SubmissionKind,
 }
@@ -325,8 +382,11 @@ impl Submitter for GatewaySubmitter {
         };
         let citizen = dossier.citizen();
         let face = dossier.face();
-        let req = SubmissionRequest {
-            reference_uid: format!("{:032x}", dossier.session_id().0),
+        let submitted_at =
+            crate::gateway::codes::format_portal_time(crate::gateway::codes::now_vietnam());
+        let build = |uid: &str| SubmissionRequest {
+            // The outbox id (UUIDv7): also the Idempotency-Key, stable over every retry.
+            reference_uid: uid.to_owned(),
             kind: self.kind,
             procedure_code: code,
             procedure_name: entry.title("vi").to_string(),
@@ -336,24 +396,41 @@ impl Submitter for GatewaySubmitter {
             face_matched: face.matched,
             face_score: face.score.clamp(0.0, 1.0),
             liveness_passed: face.live,
-            submitted_at: crate::gateway::codes::format_portal_time(
-                crate::gateway::codes::now_vietnam(),
-            ),
+            submitted_at,
         };
         let started = Instant::now();
-        let r = self.client.submit(&req);
+        let r = self.queued.submit(build);
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,
             ok = r.is_ok(),
             "submission"
         );
-        let receipt = r.map_err(|e| {
-            tracing::warn!(error = %e, kind = ?e.kind(), "gateway refused or unreachable");
-            match e.kind() {
-                crate::gateway::GatewayErrorKind::Rejected { .. } => SubmitFailure::Rejected,
-                _ => SubmitFailure::Storage,
+        let receipt = match r {
+            Ok(Submitted::Delivered(receipt)) => receipt,
+            Ok(Submitted::Queued(id)) => {
+                tracing::warn!(%id, "gateway did not answer in time: submission queued");
+                return Ok(ReceiptInfo {
+                    // A provisional reference staff can find with `kioskctl queue list`.
+                    dossier_code: format!("KIOSK-{}", &id.simple().to_string()[24..])
+                        .to_uppercase(),
+                    service: dossier.service().clone(),
+                    received_at: time::OffsetDateTime::now_utc(),
+                    appointment: None,
+                    lookup_code: String::new(),
+                    queue_number: None,
+                    applicant_name: citizen.full_name().clone(),
+                    offline: true,
+                });
             }
-        })?;
+            Ok(Submitted::Rejected(id)) => {
+                tracing::warn!(%id, "gateway refused the submission: see `kioskctl queue dead`");
+                return Err(SubmitFailure::Rejected);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "submission refused: the queue cannot keep it");
+                return Err(SubmitFailure::Storage);
+            }
+        };
         let received = crate::gateway::codes::parse_portal_time(&receipt.received_at)
             .map(|t| t.assume_offset(time::macros::offset!(+7)))
             .unwrap_or_else(time::OffsetDateTime::now_utc);
@@ -366,6 +443,7 @@ impl Submitter for GatewaySubmitter {
             lookup_code: receipt.lookup_code,
             queue_number: receipt.queue_number.map(|n| n.to_string()),
             applicant_name: citizen.full_name().clone(),
+            offline: false,
         })
     }
 }

@@ -315,6 +315,9 @@ pub struct Devices {
     pub card_reader: CardReaderSpec,
     /// Camera.
     pub camera: CameraSpec,
+    /// A second, infrared camera for liveness checks (`ir_camera`, optional; read by the face
+    /// pipeline when it lands).
+    pub ir_camera: Option<CameraSpec>,
     /// QR source.
     pub qr: QrSpec,
     /// Receipt printer.
@@ -393,6 +396,32 @@ struct RawGateway {
     timeout: u64,
 }
 
+/// `sim`, `replay:/path` or `/dev/videoN`; the error is (problem, fix).
+fn parse_camera(value: &str) -> Result<CameraSpec, (String, &'static str)> {
+    if value == "sim" {
+        return Ok(CameraSpec::Sim);
+    }
+    if let Some(p) = value.strip_prefix("replay:") {
+        if p.is_empty() {
+            return Err((
+                "replay: without a path".into(),
+                "use \"replay:/path/to/frames\"",
+            ));
+        }
+        return Ok(CameraSpec::Replay(PathBuf::from(p)));
+    }
+    let is_v4l2 = value
+        .strip_prefix("/dev/video")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if is_v4l2 {
+        return Ok(CameraSpec::Device(PathBuf::from(value)));
+    }
+    Err((
+        format!("camera = {value:?} is not valid"),
+        "use \"sim\", \"replay:/path\" or a V4L2 device such as \"/dev/video0\"",
+    ))
+}
+
 fn default_gateway_timeout() -> u64 {
     15
 }
@@ -402,6 +431,8 @@ fn default_gateway_timeout() -> u64 {
 struct RawDevices {
     card_reader: String,
     camera: String,
+    #[serde(default)]
+    ir_camera: Option<String>,
     qr: String,
     printer: String,
 }
@@ -878,33 +909,26 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     if card_reader == CardReaderSpec::Sim && !demo {
         return demo_only("devices.card_reader", &d.card_reader);
     }
-    let camera = if d.camera == "sim" {
-        CameraSpec::Sim
-    } else if let Some(p) = d.camera.strip_prefix("replay:") {
-        if p.is_empty() {
-            return bad(
-                "devices.camera",
-                "replay: without a path".into(),
-                "use \"replay:/path/to/frames\"",
-            );
-        }
-        CameraSpec::Replay(PathBuf::from(p))
-    } else if d
-        .camera
-        .strip_prefix("/dev/video")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    {
-        CameraSpec::Device(PathBuf::from(&d.camera))
-    } else {
-        return bad(
-            "devices.camera",
-            format!("camera = {:?} is not valid", d.camera),
-            "use \"sim\", \"replay:/path\" or a V4L2 device such as \"/dev/video0\"",
-        );
+    let camera = match parse_camera(&d.camera) {
+        Ok(c) => c,
+        Err((problem, fix)) => return bad("devices.camera", problem, fix),
     };
     if matches!(camera, CameraSpec::Sim | CameraSpec::Replay(_)) && !demo {
         return demo_only("devices.camera", &d.camera);
     }
+    let ir_camera = match d.ir_camera.as_deref().map(parse_camera) {
+        None => None,
+        Some(Ok(c)) => {
+            if matches!(c, CameraSpec::Sim | CameraSpec::Replay(_)) && !demo {
+                return demo_only(
+                    "devices.ir_camera",
+                    d.ir_camera.as_deref().unwrap_or_default(),
+                );
+            }
+            Some(c)
+        }
+        Some(Err((problem, fix))) => return bad("devices.ir_camera", problem, fix),
+    };
     let qr = match d.qr.as_str() {
         "camera" => QrSpec::Camera,
         "sim" => QrSpec::Sim,
@@ -928,6 +952,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     let devices = Devices {
         card_reader,
         camera,
+        ir_camera,
         qr,
         printer,
     };

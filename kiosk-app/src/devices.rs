@@ -296,12 +296,9 @@ fn identify_worker(
         if armed {
             match qr.poll(Duration::ZERO) {
                 Ok(Some(scan)) => {
-                    let ev = match identity::citizen_from_cccd_qr(scan.text.expose()) {
+                    let ev = match identity::citizen_from_scan(scan.text.expose()) {
                         Ok(c) => Event::IdentityRead(c),
-                        Err(e) => {
-                            tracing::info!(error = %e, "QR code is not a usable CCCD QR");
-                            Event::IdentityFailed(IdentifyFailure::Unreadable)
-                        }
+                        Err(f) => Event::IdentityFailed(f),
                     };
                     if !send(ev) {
                         return;
@@ -522,8 +519,48 @@ mod tests {
         qr.present("not a cccd");
         assert_eq!(
             next_session_event(&d),
+            Event::IdentityFailed(IdentifyFailure::QrNotCard)
+        );
+        qr.present("001090123456||A|31021990|Nam|x|01012021");
+        assert_eq!(
+            next_session_event(&d),
             Event::IdentityFailed(IdentifyFailure::Unreadable)
         );
+    }
+
+    #[test]
+    fn qr_identity_from_replayed_camera_frames() {
+        use kiosk_hw::qr::scene::{render_qr, Scene};
+        let frames = tempfile::tempdir().expect("tempdir");
+        let frame = render_qr(kiosk_hw::sim::DEMO_QR, &Scene::noisy(1280, 720, 11)).expect("scene");
+        std::fs::write(frames.path().join("card.png"), frame.to_png().expect("png"))
+            .expect("write");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sim = SimHardware::demo_in(dir.path());
+        let camera = kiosk_hw::camera::ReplaySource::open(frames.path(), 0).expect("replay");
+        let hw = Hardware {
+            card_reader: Box::new(sim.card_reader),
+            qr: Box::new(kiosk_hw::qr::CameraQrScanner::new(camera)),
+            camera: Box::new(kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern")),
+            printer: Box::new(sim.printer),
+            face: FaceVerifier::Simulated {
+                capture: Duration::from_millis(50),
+                outcome: FaceOutcome {
+                    matched: true,
+                    score: 0.3,
+                    live: true,
+                },
+            },
+        };
+        let d = Devices::start(hw).expect("threads");
+        d.arm_identify();
+        match next_session_event(&d) {
+            Event::IdentityRead(c) => {
+                assert_eq!(c.id_number().expose(), "001090123456");
+                assert_eq!(c.source(), crate::session::IdentitySource::Qr);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

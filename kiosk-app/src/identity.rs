@@ -7,7 +7,6 @@
 
 use kiosk_hw::card::{CardErrorKind, CardReader};
 use kiosk_hw::personal::Personal;
-use unicode_normalization::UnicodeNormalization as _;
 
 use crate::mrz;
 use crate::session::{Citizen, IdentifyFailure, IdentitySource};
@@ -140,59 +139,78 @@ pub enum QrIdentityError {
     /// The name is empty.
     #[error("the name in the QR code is empty")]
     Name,
+    /// Another field is wrong (old ID number, sex, address, issue date).
+    #[error(transparent)]
+    Field(kiosk_qr::CccdError),
 }
 
-/// Parses the QR printed on a CCCD: `ID12|old CMND|NAME|ddmmyyyy|sex|address|issue date`.
-///
-/// Minimal and defensive: accepts 6 or more fields, normalises text to NFC. The camera/QR issue
-/// adds classification of other QR kinds and fuzzing.
+impl From<kiosk_qr::CccdError> for QrIdentityError {
+    fn from(e: kiosk_qr::CccdError) -> Self {
+        use kiosk_qr::CccdError as E;
+        match e {
+            E::TooFewFields(_) => Self::NotCccd,
+            E::IdNumber => Self::IdNumber,
+            E::DateOfBirth => Self::DateOfBirth,
+            E::Name => Self::Name,
+            other => Self::Field(other),
+        }
+    }
+}
+
+/// Parses the QR printed on a CCCD: `ID12|old CMND|NAME|ddmmyyyy|sex|address|issue date`,
+/// with `kiosk_qr::CccdQr` (6+ fields, NFC, real dates, `Nam`/`Nữ`).
 ///
 /// # Errors
 /// [`QrIdentityError`] naming the field that is wrong.
 pub fn citizen_from_cccd_qr(text: &str) -> Result<Citizen, QrIdentityError> {
-    let fields: Vec<&str> = text.trim().split('|').collect();
-    if fields.len() < 6 {
-        return Err(QrIdentityError::NotCccd);
-    }
-    let id = fields[0].trim();
-    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(QrIdentityError::IdNumber);
-    }
-    let name: String = fields[2].trim().nfc().collect();
-    if name.is_empty() {
-        return Err(QrIdentityError::Name);
-    }
-    let dob = parse_ddmmyyyy(fields[3].trim()).ok_or(QrIdentityError::DateOfBirth)?;
-    let sex: String = fields[4].trim().nfc().collect();
-    let address: String = fields[5].trim().nfc().collect();
-    Citizen::new(
-        IdentitySource::Qr,
-        Personal::new(id.to_string()),
-        Personal::new(name),
-        Personal::new(dob),
-        Personal::new(sex),
-        (!address.is_empty()).then(|| Personal::new(address)),
-    )
-    .map_err(|_| QrIdentityError::IdNumber)
+    citizen_from_parsed(&kiosk_qr::CccdQr::parse(text)?)
 }
 
-/// `ddmmyyyy` -> `dd/mm/yyyy`, only for real calendar dates.
-fn parse_ddmmyyyy(s: &str) -> Option<String> {
-    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+/// What the identify worker makes of any scanned code: a citizen from a CCCD's QR, or the
+/// failure the citizen is told. A code of another kind (a receipt, a VNeID app code, a web
+/// link) is [`IdentifyFailure::QrNotCard`]; a CCCD code with a wrong field is
+/// [`IdentifyFailure::Unreadable`]. Logs name the kind or field, never the content.
+///
+/// # Errors
+/// As above.
+pub fn citizen_from_scan(text: &str) -> Result<Citizen, IdentifyFailure> {
+    match kiosk_qr::classify(text) {
+        Ok(kiosk_qr::Payload::Cccd(q)) => {
+            citizen_from_parsed(&q).map_err(|_| IdentifyFailure::Unreadable)
+        }
+        Err(kiosk_qr::ClassifyError::Cccd(e)) => {
+            tracing::info!(error = %e, "CCCD QR code with a wrong field");
+            Err(IdentifyFailure::Unreadable)
+        }
+        Ok(other) => {
+            tracing::info!(kind = other.kind_name(), "QR code is not a CCCD card QR");
+            Err(IdentifyFailure::QrNotCard)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "QR code is not a CCCD card QR");
+            Err(IdentifyFailure::QrNotCard)
+        }
     }
-    let day: u8 = s[0..2].parse().ok()?;
-    let month: u8 = s[2..4].parse().ok()?;
-    let year: i32 = s[4..8].parse().ok()?;
-    let month_t = time::Month::try_from(month).ok()?;
-    time::Date::from_calendar_date(year, month_t, day).ok()?;
-    Some(format!("{day:02}/{month:02}/{year}"))
+}
+
+fn citizen_from_parsed(q: &kiosk_qr::CccdQr) -> Result<Citizen, QrIdentityError> {
+    Citizen::new(
+        IdentitySource::Qr,
+        q.id_number().clone(),
+        q.full_name().clone(),
+        // `dd/mm/yyyy`, as the chip path and the gateway use.
+        q.date_of_birth().map(ToString::to_string),
+        q.sex().map(|s| s.as_vietnamese().to_owned()),
+        q.address().cloned(),
+    )
+    .map_err(|_| QrIdentityError::IdNumber)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use kiosk_hw::card::{DemoCard, SimCardReader};
+    use unicode_normalization::UnicodeNormalization as _;
 
     #[test]
     fn demo_card_gives_the_synthetic_citizen() {
@@ -255,6 +273,28 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(citizen_from_cccd_qr(text).err(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn scans_of_other_codes_say_so() {
+        let c = citizen_from_scan(kiosk_hw::sim::DEMO_QR).expect("the demo card's QR");
+        assert_eq!(c.date_of_birth().expose(), "01/01/1990");
+        assert_eq!(c.sex().expose(), "Nam");
+        let cases = [
+            (
+                "VNKIOSK1|R|000.00.01.H29-260105-0001|7KQ2MZ4P",
+                IdentifyFailure::QrNotCard,
+            ),
+            ("https://vneid.gov.vn/x", IdentifyFailure::QrNotCard),
+            ("not a cccd", IdentifyFailure::QrNotCard),
+            (
+                "001090123456||A|01011990|Male|x|01012021",
+                IdentifyFailure::Unreadable,
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(citizen_from_scan(text).err(), Some(want), "{text}");
         }
     }
 }

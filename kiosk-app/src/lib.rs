@@ -10,6 +10,7 @@ pub mod logging;
 pub mod mrz;
 pub mod receipt;
 pub mod session;
+pub mod submit;
 
 #[cfg(feature = "gui")]
 pub mod app;

@@ -309,6 +309,9 @@ pub enum IdentifyFailure {
     NotAuthentic,
     /// No reader is available: the session ends, staff must look.
     ReaderMissing,
+    /// The QR code shown is not the one printed on a CCCD (a receipt, a VNeID app code, a web
+    /// link, ...): show the card's QR or tap the card.
+    QrNotCard,
 }
 
 /// The face matcher's verdict. Carries no image or template: those never leave the matcher.
@@ -350,6 +353,9 @@ pub struct ReceiptInfo {
     pub queue_number: Option<String>,
     /// Applicant name, printed on the receipt.
     pub applicant_name: Personal<String>,
+    /// Stored in the outbox but not yet acknowledged by the gateway: `dossier_code` is then
+    /// the kiosk's provisional reference, and the screen says it will be sent automatically.
+    pub offline: bool,
 }
 
 /// What the shell must do.
@@ -492,6 +498,7 @@ pub mod keys {
     pub const CARD_REMOVED: &str = "card-removed";
     pub const CARD_REMOVED_DURING_READ: &str = "card-removed-during-read";
     pub const CARD_UNREADABLE: &str = "card-unreadable";
+    pub const QR_NOT_CARD: &str = "qr-not-card";
     pub const CARD_NOT_AUTHENTIC: &str = "card-not-authentic";
     pub const READER_UNAVAILABLE: &str = "reader-unavailable";
     pub const CONSENT_DECLINED: &str = "consent-declined";
@@ -892,12 +899,14 @@ impl Session {
                 Enter(State::Consent { citizen })
             }
             (State::Identify { .. }, Event::IdentityFailed(f)) => match f {
-                IdentifyFailure::CardRemovedDuringRead | IdentifyFailure::Unreadable => {
+                IdentifyFailure::CardRemovedDuringRead
+                | IdentifyFailure::Unreadable
+                | IdentifyFailure::QrNotCard => {
                     // Recoverable: stay, say why, let the citizen tap again.
-                    let key = if f == IdentifyFailure::Unreadable {
-                        keys::CARD_UNREADABLE
-                    } else {
-                        keys::CARD_REMOVED_DURING_READ
+                    let key = match f {
+                        IdentifyFailure::Unreadable => keys::CARD_UNREADABLE,
+                        IdentifyFailure::QrNotCard => keys::QR_NOT_CARD,
+                        _ => keys::CARD_REMOVED_DURING_READ,
                     };
                     out.push(Command::ShowNotice(key.to_owned()));
                     Self::say(out, key);

@@ -436,15 +436,16 @@ fn render_receipt(k: &Kiosk<'_>, view: &SessionView) {
             k.set_receipt_appointment(appointment.into());
             k.set_receipt_lookup(r.lookup_code.as_str().into());
             k.set_receipt_queue_number(r.queue_number.clone().unwrap_or_default().into());
+            k.set_receipt_offline(r.offline);
         }
         None => {
             k.set_receipt_code(SharedString::new());
             k.set_receipt_appointment(SharedString::new());
             k.set_receipt_lookup(SharedString::new());
             k.set_receipt_queue_number(SharedString::new());
+            k.set_receipt_offline(false);
         }
     }
-    k.set_receipt_offline(false);
 }
 
 fn clear_face(ui: &AppWindow) {

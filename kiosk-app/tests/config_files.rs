@@ -194,6 +194,16 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["devices.qr", "\"camera\" or \"sim\""],
         ),
         (
+            good().replace("qr = \"camera\"", "qr = \"camera\"\nir_camera = \"ir0\""),
+            InvalidValue,
+            vec!["devices.ir_camera", "\"/dev/video0\""],
+        ),
+        (
+            good().replace("qr = \"camera\"", "qr = \"camera\"\nir_camera = \"sim\""),
+            InvalidValue,
+            vec!["devices.ir_camera", "simulator"],
+        ),
+        (
             good().replace("[gateway]\n", "[gateway]\nclient_cert = \"/c.pem\"\n"),
             InvalidValue,
             vec!["gateway.client_cert", "client_key"],
@@ -249,6 +259,22 @@ fn good_base_parses() {
         &base(true, "http://localhost:9000/x"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn an_ir_camera_is_optional() {
+    let plain =
+        config::from_toml(Path::new("good.toml"), &good()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain.devices.ir_camera, None);
+    let text = good().replace(
+        "qr = \"camera\"",
+        "qr = \"camera\"\nir_camera = \"/dev/video2\"",
+    );
+    let ir = config::from_toml(Path::new("ir.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ir.devices.ir_camera,
+        Some(CameraSpec::Device("/dev/video2".into()))
+    );
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn random_event(rng: &mut StdRng) -> Event {
             lookup_code: "L1".into(),
             queue_number: Some("A012".into()),
             applicant_name: p("NGUYEN VAN AN"),
+            offline: false,
         }),
         15 => Event::SubmitFailed(if rng.random() {
             SubmitFailure::Rejected

@@ -89,6 +89,7 @@ btn-retry = Try again
 notice-card-removed = The card was removed. Your information has been erased from this kiosk.
 notice-card-removed-during-read = The card was removed too early. Please place it again and hold it still.
 notice-card-unreadable = The card could not be read. Please place it again or use the QR code on the card.
+notice-qr-not-card = This is not the QR code of a CCCD card. Please show the QR code printed on your card, or place the card on the reader.
 notice-card-not-authentic = The card could not be verified. Please ask at the counter for help.
 notice-reader-unavailable = The card reader is not ready. Please ask at the counter for help.
 notice-consent-declined = You did not agree to the face check. Please ask at the counter for help.

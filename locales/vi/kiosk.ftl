@@ -89,6 +89,7 @@ btn-retry = Thử lại
 notice-card-removed = Thẻ đã được rút ra. Thông tin của bạn đã được xoá khỏi máy.
 notice-card-removed-during-read = Thẻ bị rút ra quá sớm. Vui lòng đặt lại thẻ và giữ yên.
 notice-card-unreadable = Không đọc được thẻ. Vui lòng đặt lại thẻ hoặc dùng mã QR trên thẻ.
+notice-qr-not-card = Đây không phải mã QR của thẻ căn cước. Vui lòng đưa mã QR in trên thẻ, hoặc đặt thẻ lên đầu đọc.
 notice-card-not-authentic = Không xác thực được thẻ. Vui lòng đến quầy để được hỗ trợ.
 notice-reader-unavailable = Đầu đọc thẻ chưa sẵn sàng. Vui lòng đến quầy để được hỗ trợ.
 notice-consent-declined = Bạn đã không đồng ý xác thực khuôn mặt. Vui lòng đến quầy để được hỗ trợ.

@@ -40,6 +40,18 @@ pub enum Command {
     /// Show the services (procedures or clinic departments) a kiosk offers
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Inspect the encrypted submission queue: status, list, dead letters, retry
+    #[command(subcommand)]
+    Queue(crate::queue::QueueCommand),
+    /// Decode QR codes in pictures and say what they are (CCCD, receipt, enrolment)
+    #[command(subcommand)]
+    Qr(crate::qr_decode::QrCommand),
+    /// Test the camera: format, resolution, measured frame rate, QR codes seen
+    #[command(subcommand)]
+    Camera(crate::camera_test::CameraCommand),
+    /// Read and verify a CCCD chip through a PC/SC reader; list readers
+    #[command(subcommand)]
+    Card(crate::card_read::CardCommand),
     /// Print the version of kioskctl and the languages built into it
     Version,
 }

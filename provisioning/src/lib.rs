@@ -13,7 +13,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+pub mod camera_test;
+pub mod card_read;
 pub mod cli;
+pub mod qr_decode;
+pub mod queue;
 
 mod catalog_list;
 mod config_check;
@@ -56,6 +60,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resul
         Command::Config(ConfigCommand::Check(args)) => config_check::run(args, out, err),
         Command::Locales(LocalesCommand::Check(args)) => locales_check::run(args, out, err),
         Command::Catalog(CatalogCommand::List(args)) => catalog_list::run(args, out, err),
+        Command::Queue(cmd) => queue::run(cmd, out, err),
+        Command::Qr(cmd) => qr_decode::run(cmd, out, err),
+        Command::Camera(cmd) => camera_test::run(cmd, out, err),
+        Command::Card(cmd) => card_read::run(cmd, out, err),
         Command::Version => version(out),
     }
 }

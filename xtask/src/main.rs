@@ -38,6 +38,30 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "fonts-noto-core",
         "Noto Sans, embedded into the UI at build time",
     ),
+    (
+        "libssl-dev",
+        "SQLCipher in kiosk-outbox links Debian's libcrypto (compiling OpenSSL costs CI minutes)",
+    ),
+    (
+        "libclang-dev",
+        "kiosk-hw feature v4l2: nokhwa's V4L2 bindings run bindgen (not in the default build)",
+    ),
+    (
+        "nasm",
+        "kiosk-hw feature v4l2: SIMD for mozjpeg, nokhwa's MJPEG decoder",
+    ),
+    (
+        "libpcsclite-dev",
+        "kiosk-hw feature pcsc (on in kioskctl): the PC/SC driver links libpcsclite",
+    ),
+    (
+        "pcscd",
+        "the smart card service; the card-reader tests start their own `pcscd --foreground`",
+    ),
+    (
+        "vsmartcard-vpcd",
+        "pcscd's virtual reader driver: the cccd-vcard virtual chip plugs into it in tests",
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -201,7 +225,14 @@ fn demo(args: &[String]) -> Result<()> {
         let dir = std::env::current_dir()?.join(dir);
         c.arg("--tour").arg(dir);
     }
-    run(&mut c)
+    eprintln!("xtask: $ {}", display_cmd(&c));
+    let status = c.status().context("could not start cargo")?;
+    match status.code() {
+        Some(0) => Ok(()),
+        // The kiosk already said, in one line, that there is no display and how to tour.
+        Some(3) => std::process::exit(3),
+        _ => bail!("the kiosk exited with {status}"),
+    }
 }
 
 fn test(args: &[String]) -> Result<()> {
@@ -229,9 +260,25 @@ fn test(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Runs the kiosk's benchmark harness (`kiosk-app/benches/kiosk.rs`, release profile) and
+/// prints its Markdown table; record the numbers in docs/BENCHMARKS.md.
 fn bench() -> Result<()> {
+    let t = Instant::now();
     setup()?;
-    run(cargo().args(["bench", "--package", "kiosk-app", "--bench", "kiosk"]))
+    run(cargo().args([
+        "bench",
+        "--package",
+        "kiosk-app",
+        "--bench",
+        "kiosk",
+        "--locked",
+    ]))?;
+    run(cargo().args(["bench", "-p", "kiosk-qr", "--bench", "qr", "--locked"]))?; // QR decode
+    eprintln!(
+        "xtask: bench done in {:.0} s (build included); record the table in docs/BENCHMARKS.md",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn image() -> Result<()> {

@@ -9,20 +9,25 @@
 //! - [`ReplaySource`] (here): a folder of PNG images played in name order, looping, for tests
 //!   and for reproducing what a kiosk saw in the field.
 //! - [`PatternSource`] (here): a synthetic moving test pattern for the demo mode.
-//! - The V4L2 driver (`nokhwa` with `input-v4l`, which needs `libclang-dev` at build time) comes
-//!   in a later issue as `camera::v4l2`. nokhwa has no replay source, hence this trait.
+//! - `v4l2::V4l2Source` (feature `v4l2`): a V4L2 camera through `nokhwa` (`input-v4l`, which
+//!   needs `libclang-dev` and `nasm` at build time), on top of [`capture::ThreadedSource`]
+//!   (capture thread, drop-oldest queue, reopen after unplug). nokhwa has no replay source,
+//!   hence this trait.
 //!
 //! Frames are paced by the source's frame rate; `fps = 0` means "as fast as asked", which keeps
 //! tests free of sleeps.
 
+pub mod capture;
 mod pattern;
 mod replay;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 pub use pattern::PatternSource;
-pub use replay::ReplaySource;
+pub use replay::{read_png, ReplaySource};
 
 use crate::error::hw_error;
 

@@ -133,6 +133,17 @@ impl FrameSource for ReplaySource {
     }
 }
 
+/// Reads one PNG file as a frame (grey: [`PixelFormat::Luma8`], colour: [`PixelFormat::Rgb8`]),
+/// as [`ReplaySource`] does for each of its images; for tools that look at single pictures.
+///
+/// # Errors
+///
+/// [`CameraErrorKind::Io`] if the file cannot be read, [`CameraErrorKind::BadFormat`] if it is
+/// not a decodable PNG.
+pub fn read_png(path: impl AsRef<Path>) -> Result<Frame, CameraError> {
+    decode(path.as_ref())
+}
+
 /// Decodes one PNG file into an 8-bit Luma8 or Rgb8 frame.
 fn decode(path: &Path) -> Result<Frame, CameraError> {
     let bad = |what: &str, e: Option<png::DecodingError>| {

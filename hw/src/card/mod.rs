@@ -10,14 +10,17 @@
 //! - [`SimCardReader`] (here): an in-process reader with a [`SimCardControl`] handle that inserts
 //!   and removes [`VirtualCard`]s and injects faults, for tests and the demo mode.
 //! - [`DemoCard`] (here): an unprotected ICAO-9303-shaped card serving EF.COM and DG1.
-//! - The PC/SC driver (the `pcsc` crate against `pcscd`, tested with `vsmartcard-vpcd`) comes in
-//!   a later issue as `card::pcsc`. It maps PC/SC return codes onto [`CardErrorKind`]:
-//!   `SCARD_E_NO_SERVICE` to [`CardErrorKind::ServiceUnavailable`], `SCARD_W_REMOVED_CARD` to
+//! - `card::pcsc` (cargo feature `pcsc`, needs libpcsclite): `PcscCardReader`, the real driver
+//!   against `pcscd` (tested with `vsmartcard-vpcd` and the `cccd-vcard` virtual chip). It maps
+//!   PC/SC return codes onto [`CardErrorKind`]: `SCARD_E_NO_SERVICE` to
+//!   [`CardErrorKind::ServiceUnavailable`], `SCARD_W_REMOVED_CARD` to
 //!   [`CardErrorKind::CardRemoved`], `SCARD_E_SHARING_VIOLATION` to [`CardErrorKind::ReaderBusy`],
-//!   and so on.
+//!   and so on (table in its module docs).
 
 mod demo;
 mod mrz;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 mod sim;
 
 use std::fmt;

@@ -33,11 +33,13 @@
 pub mod client;
 pub mod codes;
 pub mod dto;
+pub mod fhir;
 pub mod http;
+pub mod outbox;
 pub mod server;
 
 pub use client::{Accepted, GatewayClient, GatewayError, GatewayErrorKind, GatewayUrlError};
 pub use dto::{
     ErrorBody, InvalidField, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
 };
-pub use server::{DemoGateway, DemoGatewayConfig, DemoGatewayError};
+pub use server::{DemoGateway, DemoGatewayConfig, DemoGatewayError, Fault};

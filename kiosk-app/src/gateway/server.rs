@@ -4,10 +4,10 @@
 //! request and the time in, a response out; no sockets), and [`DemoGateway`] is the thin loop
 //! that accepts connections on one thread and feeds it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -62,6 +62,27 @@ pub enum DemoGatewayError {
     /// Binding the loopback socket or spawning the thread failed.
     #[error("cannot start the demo gateway on 127.0.0.1: {0}")]
     Io(#[from] io::Error),
+}
+
+/// A fault the demo gateway injects, for the outbox's tests and for demonstrating offline
+/// mode. Queued faults apply to the next `POST /v1/submissions` requests, one each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Close the connection without handling or answering the request (as a reset).
+    Refuse,
+    /// Answer 500 without handling.
+    ServerError,
+    /// Answer 429 with `Retry-After` in seconds, without handling.
+    TooManyRequests {
+        /// The `Retry-After` value.
+        retry_after_secs: u32,
+    },
+    /// Wait this long, then handle normally.
+    Slow(Duration),
+    /// Handle (commit) the submission, then close without answering: the client cannot know
+    /// it was received and must retry; the replay must not make a second dossier.
+    LoseResponse,
 }
 
 /// A response produced by [`DemoState::handle`].
@@ -171,6 +192,19 @@ impl DemoState {
     /// How many distinct submissions were accepted.
     pub fn received(&self) -> usize {
         self.stored.len()
+    }
+
+    /// `referenceUid` to dossier code of every accepted submission.
+    pub fn dossiers(&self) -> HashMap<String, String> {
+        self.stored
+            .iter()
+            .map(|s| {
+                (
+                    s.request.reference_uid.clone(),
+                    s.receipt.dossier_code.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Answers one request.
@@ -349,6 +383,11 @@ fn method_not_allowed(allow: &'static str) -> Response {
 struct Shared {
     stop: AtomicBool,
     state: Mutex<DemoState>,
+    /// Refuse every connection (the gateway or the network is down).
+    down: AtomicBool,
+    faults: Mutex<VecDeque<Fault>>,
+    /// `POST /v1/submissions` requests that reached the handler (replays included).
+    posts: AtomicUsize,
 }
 
 impl Shared {
@@ -401,6 +440,9 @@ impl DemoGateway {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             state: Mutex::new(DemoState::new(config)),
+            down: AtomicBool::new(false),
+            faults: Mutex::new(VecDeque::new()),
+            posts: AtomicUsize::new(0),
         });
         let thread = std::thread::Builder::new()
             .name("demo-gateway".to_owned())
@@ -429,6 +471,30 @@ impl DemoGateway {
     /// How many distinct submissions were accepted (replays not counted).
     pub fn received(&self) -> usize {
         self.shared.lock().received()
+    }
+
+    /// Queues a fault for the next submission request.
+    pub fn inject(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(fault);
+    }
+
+    /// Takes the gateway down (every connection is closed unanswered) or back up.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many submission requests reached the gateway, replays included.
+    pub fn submission_requests(&self) -> usize {
+        self.shared.posts.load(Ordering::SeqCst)
+    }
+
+    /// The dossier codes of the accepted submissions, by `referenceUid` (no personal data).
+    pub fn dossiers(&self) -> HashMap<String, String> {
+        self.shared.lock().dossiers()
     }
 
     /// Stops the server and waits for its thread (at most one in-flight request, bounded by
@@ -487,8 +553,45 @@ fn serve(listener: &TcpListener, shared: &Shared) {
 fn serve_one(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    if shared.down.load(Ordering::SeqCst) {
+        // Dropping the stream unread makes the kernel reset the connection.
+        return Ok(());
+    }
     let response = match http::read_message(&mut stream, false) {
-        Ok((head, body)) => shared.lock().handle(&head, &body),
+        Ok((head, body)) => {
+            let is_submission = head.first == "POST" && head.second == "/v1/submissions";
+            let fault = if is_submission {
+                shared.posts.fetch_add(1, Ordering::SeqCst);
+                shared
+                    .faults
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pop_front()
+            } else {
+                None
+            };
+            match fault {
+                Some(Fault::Refuse) => return Ok(()),
+                Some(Fault::ServerError) => {
+                    Response::error(500, "injected", "injected server error")
+                }
+                Some(Fault::TooManyRequests { retry_after_secs }) => {
+                    let mut r = Response::error(429, "too_many_requests", "slow down");
+                    r.headers
+                        .push(("Retry-After", retry_after_secs.to_string()));
+                    r
+                }
+                Some(Fault::Slow(d)) => {
+                    std::thread::sleep(d);
+                    shared.lock().handle(&head, &body)
+                }
+                Some(Fault::LoseResponse) => {
+                    let _committed = shared.lock().handle(&head, &body);
+                    return Ok(());
+                }
+                None => shared.lock().handle(&head, &body),
+            }
+        }
         Err(e) => Response::from_http_error(&e),
     };
     stream.write_all(&response.to_bytes())?;

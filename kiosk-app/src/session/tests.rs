@@ -27,6 +27,7 @@ fn receipt() -> ReceiptInfo {
         lookup_code: "ABCD1234".into(),
         queue_number: None,
         applicant_name: p("NGUYỄN VĂN AN"),
+        offline: false,
     }
 }
 
@@ -1008,6 +1009,20 @@ fn identify_banner_and_reading_flag() {
         None,
         "banner cleared by the next attempt"
     );
+}
+
+#[test]
+fn a_qr_that_is_not_the_cards_says_so_and_stays() {
+    assert_eq!(
+        run(
+            "Identify",
+            Event::IdentityFailed(IdentifyFailure::QrNotCard)
+        ),
+        "Identify | notice:qr-not-card say:qr-not-card"
+    );
+    let mut d = Driver::at("Identify");
+    d.ev(Event::IdentityFailed(IdentifyFailure::QrNotCard));
+    assert_eq!(d.s.view().notice.as_deref(), Some(keys::QR_NOT_CARD));
 }
 
 #[test]

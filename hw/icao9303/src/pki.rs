@@ -1,0 +1,484 @@
+//! The slice of X.509 and CMS that passive and active authentication need: certificates,
+//! public keys, signature algorithms, the SOD's SignedData, and signature verification.
+//!
+//! Parsed with this crate's tolerant [`tlv`] reader rather than a strict DER library: real
+//! chips emit SET OF out of DER order, and every hash must be over the exact bytes read.
+//! Supported signatures: ECDSA over P-256 and brainpoolP256r1 (named or explicit curve
+//! parameters) with SHA-1/224/256/384/512. RSA is recognised and reported as unsupported.
+
+use std::collections::BTreeMap;
+
+use sha2::Digest;
+
+use crate::ec::Curve;
+use crate::tlv::{self, Tlv};
+use crate::Error;
+
+/// A hash algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HashAlg {
+    /// SHA-1.
+    Sha1,
+    /// SHA-224.
+    Sha224,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlg {
+    /// From a hash algorithm OID (content bytes).
+    pub fn from_oid(oid: &[u8]) -> Option<Self> {
+        match oid {
+            [0x2B, 0x0E, 0x03, 0x02, 0x1A] => Some(Self::Sha1),
+            [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, n] => match n {
+                1 => Some(Self::Sha256),
+                2 => Some(Self::Sha384),
+                3 => Some(Self::Sha512),
+                4 => Some(Self::Sha224),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The OID (content bytes).
+    pub fn oid(self) -> &'static [u8] {
+        match self {
+            Self::Sha1 => &[0x2B, 0x0E, 0x03, 0x02, 0x1A],
+            Self::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+            Self::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
+            Self::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
+            Self::Sha224 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
+        }
+    }
+
+    /// Hashes `data`.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha1 => sha1::Sha1::digest(data).to_vec(),
+            Self::Sha224 => sha2::Sha224::digest(data).to_vec(),
+            Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        }
+    }
+}
+
+/// A signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SigAlg {
+    /// ECDSA with the hash.
+    Ecdsa(HashAlg),
+    /// RSA (PKCS#1 v1.5 or PSS): recognised, not verified by this crate yet.
+    Rsa,
+}
+
+/// `ecdsa-with-SHA256` and friends: `1.2.840.10045.4.x`.
+const ECDSA_PREFIX: [u8; 6] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04];
+
+impl SigAlg {
+    /// From a signature algorithm OID.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] for anything unrecognised.
+    pub fn from_oid(oid: &[u8]) -> Result<Self, Error> {
+        match oid {
+            [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x01] => Ok(Self::Ecdsa(HashAlg::Sha1)),
+            [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, n] => match n {
+                1 => Ok(Self::Ecdsa(HashAlg::Sha224)),
+                2 => Ok(Self::Ecdsa(HashAlg::Sha256)),
+                3 => Ok(Self::Ecdsa(HashAlg::Sha384)),
+                4 => Ok(Self::Ecdsa(HashAlg::Sha512)),
+                _ => Err(Error::Unsupported("ECDSA hash")),
+            },
+            [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, _] => Ok(Self::Rsa),
+            _ => Err(Error::Unsupported("signature algorithm")),
+        }
+    }
+
+    /// The OID of an ECDSA algorithm.
+    pub fn ecdsa_oid(hash: HashAlg) -> Vec<u8> {
+        let mut v = ECDSA_PREFIX.to_vec();
+        match hash {
+            HashAlg::Sha1 => v.push(0x01),
+            HashAlg::Sha224 => v.extend_from_slice(&[0x03, 0x01]),
+            HashAlg::Sha256 => v.extend_from_slice(&[0x03, 0x02]),
+            HashAlg::Sha384 => v.extend_from_slice(&[0x03, 0x03]),
+            HashAlg::Sha512 => v.extend_from_slice(&[0x03, 0x04]),
+        }
+        v
+    }
+}
+
+/// A public key from a SubjectPublicKeyInfo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublicKey {
+    /// An EC point on a supported curve.
+    Ec {
+        /// The curve.
+        curve: Curve,
+        /// Uncompressed point.
+        point: Vec<u8>,
+    },
+    /// An RSA key (modulus length in bytes), not verified by this crate yet.
+    Rsa {
+        /// Modulus length in bytes.
+        modulus_len: usize,
+    },
+}
+
+const ID_EC_PUBLIC_KEY: [u8; 7] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+const RSA_ENCRYPTION: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+
+/// The field primes of the supported curves, to recognise explicit domain parameters (ICAO
+/// certificates and DG15 often carry the parameters instead of the curve's name).
+const P256_PRIME: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+];
+const BP256R1_PRIME: [u8; 32] = [
+    0xA9, 0xFB, 0x57, 0xDB, 0xA1, 0xEE, 0xA9, 0xBC, 0x3E, 0x66, 0x0A, 0x90, 0x9D, 0x83, 0x8D, 0x72,
+    0x6E, 0x3B, 0xF6, 0x23, 0xD5, 0x26, 0x20, 0x28, 0x20, 0x13, 0x48, 0x1D, 0x1F, 0x6E, 0x53, 0x77,
+];
+
+fn strip_int(v: &[u8]) -> &[u8] {
+    let skip = v.iter().take_while(|b| **b == 0).count();
+    &v[skip.min(v.len().saturating_sub(1))..]
+}
+
+fn curve_of_params(params: &Tlv<'_>) -> Result<Curve, Error> {
+    match params.tag {
+        0x06 => Curve::from_oid(params.value).ok_or(Error::Unsupported("EC curve")),
+        0x30 => {
+            // ECParameters { version, fieldID { prime-field OID, p }, curve, base, order, ... }
+            let parts = params.children()?;
+            let field = parts.get(1).ok_or(Error::Malformed("EC parameters"))?;
+            let p = field.children()?;
+            let prime = p.get(1).ok_or(Error::Malformed("EC field"))?;
+            match strip_int(prime.value) {
+                v if v == P256_PRIME => Ok(Curve::P256),
+                v if v == BP256R1_PRIME => Ok(Curve::BrainpoolP256r1),
+                _ => Err(Error::Unsupported("EC curve")),
+            }
+        }
+        _ => Err(Error::Malformed("EC parameters")),
+    }
+}
+
+/// Parses a SubjectPublicKeyInfo.
+///
+/// # Errors
+///
+/// [`Error::Malformed`] / [`Error::Unsupported`].
+pub fn parse_spki(spki: &[u8]) -> Result<PublicKey, Error> {
+    let (spki, _) = tlv::parse_one(spki)?;
+    let parts = spki.children()?;
+    let (Some(alg), Some(bits)) = (parts.first(), parts.get(1)) else {
+        return Err(Error::Malformed("SubjectPublicKeyInfo"));
+    };
+    let alg = alg.children()?;
+    let oid = alg
+        .first()
+        .filter(|t| t.tag == 0x06)
+        .ok_or(Error::Malformed("SPKI algorithm"))?;
+    let key = bits
+        .value
+        .get(1..)
+        .ok_or(Error::Malformed("SPKI bit string"))?;
+    if oid.value == ID_EC_PUBLIC_KEY {
+        let params = alg
+            .get(1)
+            .ok_or(Error::Malformed("EC parameters missing"))?;
+        let curve = curve_of_params(params)?;
+        let point = curve.validate(key)?;
+        Ok(PublicKey::Ec { curve, point })
+    } else if oid.value == RSA_ENCRYPTION {
+        let (seq, _) = tlv::parse_one(key)?;
+        let n = seq
+            .children()?
+            .into_iter()
+            .next()
+            .ok_or(Error::Malformed("RSA key"))?;
+        Ok(PublicKey::Rsa {
+            modulus_len: strip_int(n.value).len(),
+        })
+    } else {
+        Err(Error::Unsupported("public key algorithm"))
+    }
+}
+
+/// Verifies `sig` over `hash` with `key`.
+///
+/// # Errors
+///
+/// [`Error::Crypto`] if it does not verify; [`Error::Unsupported`] for RSA.
+pub fn verify(key: &PublicKey, hash: &[u8], sig: &[u8]) -> Result<(), Error> {
+    match key {
+        PublicKey::Ec { curve, point } => curve.ecdsa_verify_prehash(point, hash, sig),
+        PublicKey::Rsa { .. } => Err(Error::Unsupported("RSA signatures")),
+    }
+}
+
+/// An X.509 certificate, borrowing from its DER.
+#[derive(Debug, Clone)]
+pub struct Certificate<'a> {
+    /// The whole certificate.
+    pub raw: &'a [u8],
+    /// The signed part.
+    pub tbs: &'a [u8],
+    /// Signature algorithm.
+    pub sig_alg: Result<SigAlg, Error>,
+    /// Signature bits.
+    pub signature: &'a [u8],
+    /// Issuer name, raw DER (compared byte for byte).
+    pub issuer: &'a [u8],
+    /// Subject name, raw DER.
+    pub subject: &'a [u8],
+    /// Validity start as `YYYYMMDDHHMMSS`.
+    pub not_before: String,
+    /// Validity end as `YYYYMMDDHHMMSS`.
+    pub not_after: String,
+    /// Subject public key info, raw DER.
+    pub spki: &'a [u8],
+}
+
+fn time_of(t: &Tlv<'_>) -> Result<String, Error> {
+    let s = std::str::from_utf8(t.value).map_err(|_| Error::Malformed("certificate time"))?;
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    match (t.tag, digits.len()) {
+        (0x17, 12) => {
+            let yy: u32 = digits[..2]
+                .parse()
+                .map_err(|_| Error::Malformed("UTCTime"))?;
+            let century = if yy >= 50 { "19" } else { "20" };
+            Ok(format!("{century}{digits}"))
+        }
+        (0x18, 14) => Ok(digits),
+        _ => Err(Error::Malformed("certificate time")),
+    }
+}
+
+/// Parses a certificate.
+///
+/// # Errors
+///
+/// [`Error::Malformed`] if the structure is wrong.
+pub fn parse_certificate(raw: &[u8]) -> Result<Certificate<'_>, Error> {
+    let (cert, _) = tlv::parse_one(raw)?;
+    let parts = cert.children()?;
+    let [tbs, alg, sig, ..] = parts.as_slice() else {
+        return Err(Error::Malformed("certificate"));
+    };
+    let fields = tbs.children()?;
+    // Skip the optional [0] version.
+    let f: Vec<&Tlv<'_>> = fields.iter().filter(|t| t.tag != 0xA0).collect();
+    let [_serial, _sig, issuer, validity, subject, spki, ..] = f.as_slice() else {
+        return Err(Error::Malformed("TBSCertificate"));
+    };
+    let v = validity.children()?;
+    let [nb, na] = v.as_slice() else {
+        return Err(Error::Malformed("validity"));
+    };
+    let alg_oid = alg
+        .children()?
+        .into_iter()
+        .next()
+        .ok_or(Error::Malformed("algorithm"))?;
+    Ok(Certificate {
+        raw: cert.raw,
+        tbs: tbs.raw,
+        sig_alg: SigAlg::from_oid(alg_oid.value),
+        signature: sig
+            .value
+            .get(1..)
+            .ok_or(Error::Malformed("signature bits"))?,
+        issuer: issuer.raw,
+        subject: subject.raw,
+        not_before: time_of(nb)?,
+        not_after: time_of(na)?,
+        spki: spki.raw,
+    })
+}
+
+impl Certificate<'_> {
+    /// Verifies this certificate's signature with `issuer_key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Crypto`] / [`Error::Unsupported`].
+    pub fn verify_signed_by(&self, issuer_key: &PublicKey) -> Result<(), Error> {
+        match self.sig_alg.clone()? {
+            SigAlg::Ecdsa(h) => verify(issuer_key, &h.digest(self.tbs), self.signature),
+            SigAlg::Rsa => Err(Error::Unsupported("RSA signatures")),
+        }
+    }
+
+    /// Whether `now` (`YYYYMMDDHHMMSS`) is within the validity period.
+    pub fn valid_at(&self, now: &str) -> bool {
+        self.not_before.as_str() <= now && now <= self.not_after.as_str()
+    }
+}
+
+/// The parsed EF.SOD.
+#[derive(Debug, Clone)]
+pub struct Sod<'a> {
+    /// Hash algorithm of the data group hashes.
+    pub hash_alg: HashAlg,
+    /// Data group number -> hash.
+    pub dg_hashes: BTreeMap<u8, Vec<u8>>,
+    /// The encapsulated LDSSecurityObject (what messageDigest covers).
+    pub econtent: &'a [u8],
+    /// Signed attributes (content of the `[0]`), if present.
+    pub signed_attrs: Option<Tlv<'a>>,
+    /// Digest algorithm of the signer.
+    pub signer_hash: HashAlg,
+    /// Signature algorithm of the signer.
+    pub sig_alg: Result<SigAlg, Error>,
+    /// The signature.
+    pub signature: &'a [u8],
+    /// The Document Signer certificate embedded in the SOD.
+    pub ds_certificate: Option<&'a [u8]>,
+}
+
+/// `id-messageDigest`: 1.2.840.113549.1.9.4.
+const ID_MESSAGE_DIGEST: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x04];
+
+/// Parses EF.SOD: `77 { ContentInfo { signedData, [0] SignedData } }`.
+///
+/// # Errors
+///
+/// [`Error::Malformed`] / [`Error::Unsupported`].
+pub fn parse_sod(raw: &[u8]) -> Result<Sod<'_>, Error> {
+    let (sod, _) = tlv::parse_one(raw)?;
+    if sod.tag != 0x77 {
+        return Err(Error::Malformed("EF.SOD tag is not 77"));
+    }
+    let (ci, _) = tlv::parse_one(sod.value)?;
+    let ci = ci.children()?;
+    let signed = ci.get(1).ok_or(Error::Malformed("ContentInfo"))?;
+    let (sd, _) = tlv::parse_one(signed.value)?;
+    let sd = sd.children()?;
+    let encap = sd
+        .iter()
+        .find(|t| t.tag == 0x30)
+        .ok_or(Error::Malformed("encapContentInfo"))?;
+    let econtent_wrap = encap.child(0xA0)?;
+    let econtent = econtent_wrap.child(0x04)?.value;
+    let certificates = sd.iter().find(|t| t.tag == 0xA0);
+    let signer_infos = sd
+        .iter()
+        .rfind(|t| t.tag == 0x31)
+        .ok_or(Error::Malformed("signerInfos"))?;
+    let signer = signer_infos
+        .children()?
+        .into_iter()
+        .next()
+        .ok_or(Error::Malformed("no SignerInfo"))?;
+    let si = signer.children()?;
+    // version, sid, digestAlgorithm, [0] signedAttrs?, signatureAlgorithm, signature.
+    let digest_alg = si.get(2).ok_or(Error::Malformed("SignerInfo"))?;
+    let mut rest = &si[3..];
+    let signed_attrs = match rest.first() {
+        Some(t) if t.tag == 0xA0 => {
+            rest = &rest[1..];
+            Some(*t)
+        }
+        _ => None,
+    };
+    let [sig_alg, signature, ..] = rest else {
+        return Err(Error::Malformed("SignerInfo"));
+    };
+    let oid_of = |t: &Tlv<'_>| -> Result<Vec<u8>, Error> {
+        Ok(t.children()?
+            .into_iter()
+            .next()
+            .ok_or(Error::Malformed("AlgorithmIdentifier"))?
+            .value
+            .to_vec())
+    };
+    let signer_hash =
+        HashAlg::from_oid(&oid_of(digest_alg)?).ok_or(Error::Unsupported("digest algorithm"))?;
+
+    // LDSSecurityObject { version, hashAlgorithm, dataGroupHashValues }.
+    let (lso, _) = tlv::parse_one(econtent)?;
+    let lso = lso.children()?;
+    let hash_alg = HashAlg::from_oid(&oid_of(
+        lso.get(1).ok_or(Error::Malformed("LDSSecurityObject"))?,
+    )?)
+    .ok_or(Error::Unsupported("data group hash algorithm"))?;
+    let mut dg_hashes = BTreeMap::new();
+    for dgh in lso
+        .get(2)
+        .ok_or(Error::Malformed("LDSSecurityObject"))?
+        .children()?
+    {
+        let p = dgh.children()?;
+        let [n, h] = p.as_slice() else {
+            return Err(Error::Malformed("DataGroupHash"));
+        };
+        let n = match n.value {
+            [n] if (1..=16).contains(n) => *n,
+            _ => return Err(Error::Malformed("data group number")),
+        };
+        dg_hashes.insert(n, h.value.to_vec());
+    }
+    Ok(Sod {
+        hash_alg,
+        dg_hashes,
+        econtent,
+        signed_attrs,
+        signer_hash,
+        sig_alg: SigAlg::from_oid(&oid_of(sig_alg)?),
+        signature: signature.value,
+        ds_certificate: certificates
+            .and_then(|c| tlv::parse_one(c.value).ok())
+            .map(|(t, _)| t.raw),
+    })
+}
+
+impl Sod<'_> {
+    /// Checks the signer's signature with the DS key (and the messageDigest attribute).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Crypto`] if anything does not match; [`Error::Unsupported`] for RSA.
+    pub fn verify_signature(&self, ds_key: &PublicKey) -> Result<(), Error> {
+        let signed = match &self.signed_attrs {
+            Some(attrs) => {
+                let digest = self.signer_hash.digest(self.econtent);
+                let mut found = false;
+                for attr in attrs.children()? {
+                    let a = attr.children()?;
+                    if a.first().is_some_and(|o| o.value == ID_MESSAGE_DIGEST) {
+                        let v = a.get(1).ok_or(Error::Malformed("messageDigest"))?;
+                        let md = v.child(0x04)?;
+                        if md.value != digest.as_slice() {
+                            return Err(Error::Crypto("messageDigest does not match the content"));
+                        }
+                        found = true;
+                    }
+                }
+                if !found {
+                    return Err(Error::Crypto("no messageDigest attribute"));
+                }
+                // The signature covers the attributes re-tagged as a SET (RFC 5652 §5.4).
+                let mut der = attrs.raw.to_vec();
+                der[0] = 0x31;
+                der
+            }
+            None => self.econtent.to_vec(),
+        };
+        match self.sig_alg.clone()? {
+            SigAlg::Ecdsa(h) => verify(ds_key, &h.digest(&signed), self.signature),
+            SigAlg::Rsa => Err(Error::Unsupported("RSA signatures")),
+        }
+    }
+}

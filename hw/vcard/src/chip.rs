@@ -1,0 +1,573 @@
+//! The chip: files built from a [`Profile`], signed by a freshly generated test PKI, and an
+//! APDU processor that behaves like a CCCD (PACE-CAN and BAC, secure messaging, SFI reads,
+//! `6D00` for SELECT MF, `6982` for DG3).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use kiosk_icao9303::apdu::{sw, Command, Response};
+use kiosk_icao9303::ec::Curve;
+use kiosk_icao9303::lds::{self, dg13, Dg13Value, File};
+use kiosk_icao9303::pace::{ChipStep, PaceChip, PaceInfo, Password};
+use kiosk_icao9303::sm::SecureChannel;
+use kiosk_icao9303::{auth, bac, issue, tlv};
+use rand::RngCore;
+
+use crate::profile::{Profile, ProfileError};
+
+/// The contactless pseudo-ATR the chip reports.
+pub const ATR: [u8; 11] = [
+    0x3B, 0x86, 0x80, 0x01, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x84, 0x4F,
+];
+
+/// The trust material a deployment (or test) needs to verify this card.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// The CSCA certificate to provision as trusted (DER). With the `unknown_csca` fault this is
+    /// a different CSCA than the one that signed the card's DS certificate.
+    pub csca_der: Vec<u8>,
+}
+
+/// A virtual CCCD chip.
+pub struct VirtualCccd {
+    files: BTreeMap<File, Vec<u8>>,
+    can: Password,
+    mrz_seed: [u8; 16],
+    mrz_info: String,
+    curve: Curve,
+    aa_secret: Vec<u8>,
+    max_read: usize,
+    extended_length: bool,
+    pace_offered: bool,
+    bac_offered: bool,
+    // Session state.
+    app_selected: bool,
+    current: Option<File>,
+    sm: Option<SecureChannel>,
+    pace: Option<PaceChip>,
+    challenge: Option<[u8; 8]>,
+    rng: rand::rngs::StdRng,
+}
+
+impl fmt::Debug for VirtualCccd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VirtualCccd")
+            .field("files", &self.files.keys().collect::<Vec<_>>())
+            .field("app_selected", &self.app_selected)
+            .field("secure_messaging", &self.sm.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn iso(date: &str, what: &str) -> Result<(String, String, String), ProfileError> {
+    let b = date.as_bytes();
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !ok {
+        return Err(ProfileError::Invalid(format!("{what} must be YYYY-MM-DD")));
+    }
+    Ok((date[0..4].into(), date[5..7].into(), date[8..10].into()))
+}
+
+fn yymmdd(date: &str, what: &str) -> Result<String, ProfileError> {
+    let (y, m, d) = iso(date, what)?;
+    Ok(format!("{}{m}{d}", &y[2..]))
+}
+
+fn ddmmyyyy(date: &str, what: &str) -> Result<String, ProfileError> {
+    let (y, m, d) = iso(date, what)?;
+    Ok(format!("{d}/{m}/{y}"))
+}
+
+/// DG2 around an encoded image: `75 { 7F61 { 02 1, 7F60 { A1 header, 5F2E ISO 19794-5 } } }`.
+fn dg2(image: &[u8]) -> Vec<u8> {
+    let jp2 = !image.starts_with(&[0xFF, 0xD8]);
+    let mut rec = Vec::new();
+    rec.extend_from_slice(b"FAC\x00010\x00");
+    let total = 14 + 20 + 12 + image.len();
+    rec.extend_from_slice(&(total as u32).to_be_bytes());
+    rec.extend_from_slice(&1u16.to_be_bytes());
+    rec.extend_from_slice(&((20 + 12 + image.len()) as u32).to_be_bytes());
+    rec.extend_from_slice(&0u16.to_be_bytes()); // feature points
+    rec.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // gender .. pose uncertainty
+    rec.extend_from_slice(&[0x01, u8::from(jp2)]);
+    rec.extend_from_slice(&0u16.to_be_bytes()); // width unknown
+    rec.extend_from_slice(&0u16.to_be_bytes()); // height unknown
+    rec.extend_from_slice(&[0x01, 0x02, 0, 0, 0, 0]);
+    rec.extend_from_slice(image);
+    let header = tlv::encode(
+        0xA1,
+        &[
+            tlv::encode(0x80, &[0x01, 0x01]),
+            tlv::encode(0x87, &[0x01, 0x01]),
+        ]
+        .concat(),
+    );
+    let bit = tlv::encode(0x7F60, &[header, tlv::encode(0x5F2E, &rec)].concat());
+    tlv::encode(
+        0x75,
+        &tlv::encode(0x7F61, &[tlv::encode(0x02, &[1]), bit].concat()),
+    )
+}
+
+fn random_key(rng: &mut impl RngCore, curve: Curve) -> (Vec<u8>, Vec<u8>) {
+    loop {
+        let mut k = vec![0u8; 32];
+        rng.fill_bytes(&mut k);
+        if let Ok(p) = curve.mul_generator(&k) {
+            return (k, p);
+        }
+    }
+}
+
+impl VirtualCccd {
+    /// Builds the chip from a profile: encodes the files, generates a test CSCA and DS, signs
+    /// the SOD, applies the fault switches that change files or keys.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::Invalid`] for an invalid value, [`ProfileError::Io`] if the portrait
+    /// cannot be read.
+    pub fn from_profile(p: &Profile) -> Result<(Self, Trust), ProfileError> {
+        let mut rng: rand::rngs::StdRng = rand::SeedableRng::from_os_rng();
+        let invalid = |e: &dyn std::fmt::Display| ProfileError::Invalid(e.to_string());
+        let h = &p.holder;
+        let curve = match p.chip.curve.as_str() {
+            "brainpoolP256r1" => Curve::BrainpoolP256r1,
+            "P-256" | "secp256r1" => Curve::P256,
+            other => {
+                return Err(ProfileError::Invalid(format!(
+                    "chip.curve {other:?}: use brainpoolP256r1 or P-256"
+                )))
+            }
+        };
+        let dob = yymmdd(&h.date_of_birth, "holder.date_of_birth")?;
+        // A card without expiry: what the MRZ then carries is not confirmed (see the brief);
+        // this card writes 991231.
+        let expiry = if h.expiry_date.is_empty() {
+            "991231".to_string()
+        } else {
+            yymmdd(&h.expiry_date, "holder.expiry_date")?
+        };
+        let sex = h.sex.chars().next().unwrap_or('<');
+        let mrz_profile = kiosk_hw::card::CardProfile {
+            id_number: h.id_number.clone(),
+            surname: h.surname.clone(),
+            given_names: h.given_names.clone(),
+            dob: dob.clone(),
+            sex,
+            expiry: expiry.clone(),
+        };
+        let dg1 = mrz_profile.dg1().map_err(|e| invalid(&e))?;
+        let doc = mrz_profile
+            .document_number()
+            .map_err(|e| invalid(&e))?
+            .to_string();
+        let mrz_info = bac::mrz_information(&doc, &dob, &expiry).map_err(|e| invalid(&e))?;
+        let can = Password::can_from_id(&h.id_number).map_err(|e| invalid(&e))?;
+
+        let image = std::fs::read(&h.portrait).map_err(|source| ProfileError::Io {
+            path: h.portrait.clone(),
+            source,
+        })?;
+        let dg2 = dg2(&image);
+
+        let mut f = BTreeMap::new();
+        let t = |s: &str| Dg13Value::Text(s.to_string());
+        f.insert(dg13::ID_NUMBER, t(&h.id_number));
+        f.insert(dg13::FULL_NAME, t(&h.full_name));
+        f.insert(
+            dg13::DATE_OF_BIRTH,
+            t(&ddmmyyyy(&h.date_of_birth, "holder.date_of_birth")?),
+        );
+        f.insert(dg13::SEX, t(if sex == 'F' { "Nữ" } else { "Nam" }));
+        f.insert(dg13::NATIONALITY, t(&h.nationality));
+        f.insert(dg13::ETHNICITY, t(&h.ethnicity));
+        f.insert(dg13::RELIGION, t(&h.religion));
+        f.insert(dg13::PLACE_OF_ORIGIN, t(&h.place_of_origin));
+        f.insert(dg13::PLACE_OF_RESIDENCE, t(&h.place_of_residence));
+        f.insert(dg13::IDENTIFYING_MARKS, t(&h.identifying_marks));
+        f.insert(
+            dg13::ISSUE_DATE,
+            t(&ddmmyyyy(&h.issue_date, "holder.issue_date")?),
+        );
+        f.insert(
+            dg13::EXPIRY_DATE,
+            if h.expiry_date.is_empty() {
+                t("Không thời hạn")
+            } else {
+                t(&ddmmyyyy(&h.expiry_date, "holder.expiry_date")?)
+            },
+        );
+        f.insert(
+            dg13::PARENTS,
+            Dg13Value::List(vec![h.father.clone(), h.mother.clone()]),
+        );
+        if let Some(spouse) = &h.spouse {
+            f.insert(dg13::SPOUSE, Dg13Value::List(vec![spouse.clone()]));
+        }
+        if let Some(old) = &h.old_id_number {
+            f.insert(dg13::OLD_DOCUMENT_NUMBER, t(old));
+        }
+        let dg13 = lds::encode_dg13(&f);
+
+        let pace_info = PaceInfo {
+            parameter_id: Some(curve.parameter_id()),
+            ..PaceInfo::cccd_default()
+        };
+        let pace_info_der = tlv::encode(
+            0x30,
+            &[
+                tlv::encode(0x06, &pace_info.oid),
+                tlv::encode(0x02, &[2]),
+                tlv::encode(0x02, &[curve.parameter_id()]),
+            ]
+            .concat(),
+        );
+        let card_access = tlv::encode(0x31, &pace_info_der);
+        let dg14 = tlv::encode(0x6E, &card_access);
+
+        let (aa_secret, aa_point) = random_key(&mut rng, curve);
+        let dg15 = issue::dg15(curve, &aa_point);
+        let aa_secret = if p.faults.aa_key_mismatch {
+            random_key(&mut rng, curve).0
+        } else {
+            aa_secret
+        };
+        // DG3 exists on real cards (fingerprints behind EAC): hashed in the SOD, never served.
+        let dg3 = tlv::encode(0x63, &[0x02, 0x01, 0x00]);
+
+        let mut dgs = BTreeMap::new();
+        dgs.insert(1u8, dg1);
+        dgs.insert(2, dg2);
+        dgs.insert(3, dg3);
+        dgs.insert(13, dg13);
+        dgs.insert(14, dg14);
+        dgs.insert(15, dg15);
+
+        // Test PKI: CSCA -> DS -> SOD, fresh keys every start.
+        let (csca_secret, csca_point) = random_key(&mut rng, curve);
+        let (ds_secret, ds_point) = random_key(&mut rng, curve);
+        let csca_name = issue::name("CSCA Viet Nam TEST");
+        let ds_name = issue::name("Document Signer TEST");
+        let csca_cert = |secret: &[u8], point: &[u8]| {
+            issue::certificate(
+                &issue::CertSpec {
+                    serial: 1,
+                    issuer: &csca_name,
+                    subject: &csca_name,
+                    not_before: "20200101000000",
+                    not_after: "20450101000000",
+                    spki: &issue::ec_spki(curve, point),
+                    ca: true,
+                },
+                curve,
+                secret,
+            )
+        };
+        let csca = csca_cert(&csca_secret, &csca_point).map_err(|e| invalid(&e))?;
+        let ds = issue::certificate(
+            &issue::CertSpec {
+                serial: 2,
+                issuer: &csca_name,
+                subject: &ds_name,
+                not_before: "20200101000000",
+                not_after: "20400101000000",
+                spki: &issue::ec_spki(curve, &ds_point),
+                ca: false,
+            },
+            curve,
+            &csca_secret,
+        )
+        .map_err(|e| invalid(&e))?;
+        let sod =
+            issue::sod(&dgs, &ds, &csca_name, 2, curve, &ds_secret).map_err(|e| invalid(&e))?;
+        let trusted = if p.faults.unknown_csca {
+            // Same name, other key: the DS certificate does not chain to it.
+            let (s, pt) = random_key(&mut rng, curve);
+            csca_cert(&s, &pt).map_err(|e| invalid(&e))?
+        } else {
+            csca
+        };
+        if p.faults.tamper_dg2 {
+            if let Some(dg2) = dgs.get_mut(&2) {
+                let n = dg2.len();
+                dg2[n - 3] ^= 0x01;
+            }
+        }
+
+        let mut files: BTreeMap<File, Vec<u8>> =
+            dgs.into_iter().map(|(n, v)| (File::Dg(n), v)).collect();
+        files.insert(File::Com, lds::encode_com(&[1, 2, 3, 13, 14, 15]));
+        files.insert(File::Sod, sod);
+        if p.chip.pace {
+            files.insert(File::CardAccess, card_access);
+        }
+        let mrz_seed = *bac::key_seed(&mrz_info);
+        Ok((
+            Self {
+                files,
+                can,
+                mrz_seed,
+                mrz_info: mrz_info.to_string(),
+                curve,
+                aa_secret,
+                max_read: p.chip.max_read.clamp(1, 0xFFFF),
+                extended_length: p.chip.extended_length,
+                pace_offered: p.chip.pace,
+                bac_offered: p.chip.bac,
+                app_selected: false,
+                current: None,
+                sm: None,
+                pace: None,
+                challenge: None,
+                rng,
+            },
+            Trust { csca_der: trusted },
+        ))
+    }
+
+    /// Back to the state after power-on (secure messaging dropped).
+    pub fn reset(&mut self) {
+        self.app_selected = false;
+        self.current = None;
+        self.sm = None;
+        self.pace = None;
+        self.challenge = None;
+    }
+
+    fn sw(code: u16) -> Response {
+        Response {
+            data: Vec::new(),
+            sw: code,
+        }
+    }
+
+    /// Processes one command APDU, returning the response APDU.
+    pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let Ok(cmd) = Command::parse(apdu) else {
+            return sw::WRONG_LENGTH.to_be_bytes().to_vec();
+        };
+        if cmd.cla & 0x0C == 0x0C {
+            let Some(mut sm) = self.sm.take() else {
+                return sw::SM_MISSING.to_be_bytes().to_vec();
+            };
+            let inner = match sm.unprotect_command(&cmd) {
+                Ok(c) => c,
+                // A bad MAC ends the session, as on real chips.
+                Err(_) => return sw::SM_INCORRECT.to_be_bytes().to_vec(),
+            };
+            self.sm = Some(sm);
+            let resp = self.dispatch(&inner, true);
+            match self.sm.as_mut().map(|sm| sm.protect_response(&resp)) {
+                Some(Ok(wire)) => wire,
+                _ => resp.to_bytes(),
+            }
+        } else {
+            // A plain command ends secure messaging.
+            self.sm = None;
+            self.dispatch(&cmd, false).to_bytes()
+        }
+    }
+
+    fn dispatch(&mut self, cmd: &Command, protected: bool) -> Response {
+        if cmd.cla & 0xE0 != 0 {
+            return Self::sw(sw::CLA_NOT_SUPPORTED);
+        }
+        match cmd.ins {
+            0xA4 => self.select(cmd),
+            0xB0 => self.read_binary(cmd, protected),
+            0x84 if self.bac_offered => {
+                let mut c = [0u8; 8];
+                self.rng.fill_bytes(&mut c);
+                self.challenge = Some(c);
+                Response {
+                    data: c.to_vec(),
+                    sw: sw::OK,
+                }
+            }
+            0x82 if self.bac_offered => self.external_authenticate(cmd),
+            0x22 if self.pace_offered => self.mse_set_at(cmd),
+            0x86 if self.pace_offered => self.general_authenticate(cmd),
+            0x88 if protected => {
+                match auth::sign_active_authentication(self.curve, &self.aa_secret, &cmd.data) {
+                    Ok(sig) => Response {
+                        data: sig,
+                        sw: sw::OK,
+                    },
+                    Err(_) => Self::sw(0x6F00),
+                }
+            }
+            0x88 => Self::sw(sw::SECURITY_NOT_SATISFIED),
+            _ => Self::sw(sw::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn select(&mut self, cmd: &Command) -> Response {
+        match cmd.p1 {
+            0x04 if cmd.data == kiosk_icao9303::reader::LDS_AID => {
+                self.app_selected = true;
+                self.current = None;
+                Self::sw(sw::OK)
+            }
+            0x04 => Self::sw(sw::FILE_NOT_FOUND),
+            0x02 => {
+                let file = match cmd.data.as_slice() {
+                    [0x01, 0x1C] => File::CardAccess,
+                    [0x01, 0x1E] => File::Com,
+                    [0x01, 0x1D] => File::Sod,
+                    [0x01, n @ 1..=16] => File::Dg(*n),
+                    _ => return Self::sw(sw::FILE_NOT_FOUND),
+                };
+                self.select_file(file)
+            }
+            // SELECT MF: real CCCD chips answer 6D00.
+            _ => Self::sw(sw::INS_NOT_SUPPORTED),
+        }
+    }
+
+    fn select_file(&mut self, file: File) -> Response {
+        if file != File::CardAccess && !self.app_selected {
+            return Self::sw(sw::FILE_NOT_FOUND);
+        }
+        if file == File::Dg(3) {
+            return Self::sw(sw::SECURITY_NOT_SATISFIED);
+        }
+        if !self.files.contains_key(&file) {
+            return Self::sw(sw::FILE_NOT_FOUND);
+        }
+        self.current = Some(file);
+        Self::sw(sw::OK)
+    }
+
+    fn read_binary(&mut self, cmd: &Command, protected: bool) -> Response {
+        let (file, offset) = if cmd.p1 & 0x80 != 0 {
+            let sfi = cmd.p1 & 0x1F;
+            let file = match sfi {
+                0x1C => File::CardAccess,
+                0x1E => File::Com,
+                0x1D => File::Sod,
+                1..=16 => File::Dg(sfi),
+                _ => return Self::sw(sw::FILE_NOT_FOUND),
+            };
+            let r = self.select_file(file);
+            if r.sw != sw::OK {
+                return r;
+            }
+            (file, usize::from(cmd.p2))
+        } else {
+            match self.current {
+                Some(f) => (f, usize::from(cmd.p1 & 0x7F) << 8 | usize::from(cmd.p2)),
+                None => return Self::sw(0x6986),
+            }
+        };
+        if file != File::CardAccess && !protected {
+            return Self::sw(sw::SECURITY_NOT_SATISFIED);
+        }
+        let le = cmd.le.unwrap_or(256);
+        if le > 256 && !self.extended_length {
+            return Self::sw(sw::WRONG_LENGTH);
+        }
+        let limit = if le > 256 { le } else { le.min(self.max_read) };
+        let Some(data) = self.files.get(&file) else {
+            return Self::sw(sw::FILE_NOT_FOUND);
+        };
+        if offset > data.len() {
+            return Self::sw(sw::WRONG_OFFSET);
+        }
+        let end = data.len().min(offset + limit);
+        Response {
+            data: data[offset..end].to_vec(),
+            sw: sw::OK,
+        }
+    }
+
+    fn external_authenticate(&mut self, cmd: &Command) -> Response {
+        let Some(rnd_ic) = self.challenge.take() else {
+            return Self::sw(sw::CONDITIONS);
+        };
+        let mut k_ic = [0u8; 16];
+        self.rng.fill_bytes(&mut k_ic);
+        match bac::chip_respond(&self.mrz_seed, rnd_ic, k_ic, &cmd.data) {
+            Ok((data, sm)) => {
+                self.pending_sm(sm);
+                Response { data, sw: sw::OK }
+            }
+            Err(_) => Self::sw(sw::SECURITY_NOT_SATISFIED),
+        }
+    }
+
+    /// Secure messaging starts with the next command (the answer itself is plain).
+    fn pending_sm(&mut self, sm: SecureChannel) {
+        self.sm = Some(sm);
+    }
+
+    fn mse_set_at(&mut self, cmd: &Command) -> Response {
+        if cmd.p1 != 0xC1 || cmd.p2 != 0xA4 {
+            return Self::sw(sw::WRONG_P1P2);
+        }
+        let Ok(items) = tlv::parse_all(&cmd.data) else {
+            return Self::sw(0x6A80);
+        };
+        let oid = items
+            .iter()
+            .find(|t| t.tag == 0x80)
+            .map(|t| t.value.to_vec());
+        let pw_ref = items
+            .iter()
+            .find(|t| t.tag == 0x83)
+            .and_then(|t| t.value.first().copied());
+        let password = match pw_ref {
+            Some(2) => self.can.clone(),
+            Some(1) => Password::Mrz(self.mrz_info.clone().into()),
+            _ => return Self::sw(0x6A80),
+        };
+        let info = PaceInfo {
+            oid: oid.unwrap_or_default(),
+            version: 2,
+            parameter_id: Some(self.curve.parameter_id()),
+        };
+        match PaceChip::new(&info, &password) {
+            Ok(chip) if info.curve().is_ok() => {
+                self.pace = Some(chip);
+                self.sm = None;
+                Self::sw(sw::OK)
+            }
+            _ => Self::sw(0x6A80),
+        }
+    }
+
+    fn general_authenticate(&mut self, cmd: &Command) -> Response {
+        let Some(mut pace) = self.pace.take() else {
+            return Self::sw(sw::CONDITIONS);
+        };
+        let rng = &mut self.rng;
+        let mut fill = |b: &mut [u8]| rng.fill_bytes(b);
+        match pace.general_authenticate(&cmd.data, &mut fill) {
+            Ok(ChipStep::Continue(data)) => {
+                self.pace = Some(pace);
+                Response { data, sw: sw::OK }
+            }
+            Ok(ChipStep::Done(data, sm)) => {
+                self.pending_sm(sm);
+                Response { data, sw: sw::OK }
+            }
+            Err(kiosk_icao9303::Error::AccessDenied(_)) => Self::sw(0x6300),
+            Err(_) => Self::sw(0x6A80),
+        }
+    }
+}
+
+impl kiosk_hw::card::VirtualCard for VirtualCccd {
+    fn atr(&self) -> Vec<u8> {
+        ATR.to_vec()
+    }
+
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        VirtualCccd::process(self, apdu)
+    }
+}

@@ -1,0 +1,210 @@
+//! The card profile file (TOML): who the card belongs to, how the chip behaves, and which faults
+//! to inject. The format is documented in `hw/vcard/README.md`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A card profile, as read from TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The card holder.
+    pub holder: Holder,
+    /// Chip behaviour.
+    #[serde(default)]
+    pub chip: Chip,
+    /// Fault switches.
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// The card holder (synthetic data only).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holder {
+    /// 12-digit ID number; the CAN is its last 6 digits, the MRZ document number its last 9.
+    pub id_number: String,
+    /// MRZ surname (A-Z, spaces).
+    pub surname: String,
+    /// MRZ given names (A-Z, spaces).
+    pub given_names: String,
+    /// Full name with diacritics (DG13 field 2).
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `M` or `F`.
+    pub sex: String,
+    /// `YYYY-MM-DD`, or empty for "no expiry".
+    #[serde(default)]
+    pub expiry_date: String,
+    /// `YYYY-MM-DD`.
+    pub issue_date: String,
+    /// DG13 fields 5-10.
+    #[serde(default = "default_nationality")]
+    pub nationality: String,
+    /// Ethnicity.
+    #[serde(default)]
+    pub ethnicity: String,
+    /// Religion.
+    #[serde(default)]
+    pub religion: String,
+    /// Place of origin.
+    #[serde(default)]
+    pub place_of_origin: String,
+    /// Place of residence.
+    #[serde(default)]
+    pub place_of_residence: String,
+    /// Identifying marks.
+    #[serde(default)]
+    pub identifying_marks: String,
+    /// Father's name.
+    #[serde(default)]
+    pub father: String,
+    /// Mother's name.
+    #[serde(default)]
+    pub mother: String,
+    /// Spouse's name; absent when unmarried (DG13 field 14 is then left out).
+    #[serde(default)]
+    pub spouse: Option<String>,
+    /// Old (CMND) document number, DG13 field 15.
+    #[serde(default)]
+    pub old_id_number: Option<String>,
+    /// Portrait image (JPEG or JPEG 2000), relative to the profile file.
+    pub portrait: PathBuf,
+}
+
+impl std::fmt::Debug for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Holder(<redacted>)")
+    }
+}
+
+fn default_nationality() -> String {
+    "Việt Nam".into()
+}
+
+/// Chip behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Chip {
+    /// Largest plaintext block one short READ BINARY returns.
+    pub max_read: usize,
+    /// Whether extended-length READ BINARY is accepted.
+    pub extended_length: bool,
+    /// Delay before every response, in milliseconds (a real reader's round trip is 15-30 ms).
+    pub apdu_delay_ms: u64,
+    /// `brainpoolP256r1` (CCCD) or `P-256`, for PACE, the PKI and Active Authentication.
+    pub curve: String,
+    /// Whether PACE is offered (EF.CardAccess present).
+    pub pace: bool,
+    /// Whether BAC is accepted.
+    pub bac: bool,
+}
+
+impl Default for Chip {
+    fn default() -> Self {
+        Self {
+            max_read: 223,
+            extended_length: false,
+            apdu_delay_ms: 0,
+            curve: "brainpoolP256r1".into(),
+            pace: true,
+            bac: true,
+        }
+    }
+}
+
+/// Fault switches.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Change one byte of DG2 after signing: passive authentication must say hash mismatch.
+    pub tamper_dg2: bool,
+    /// Sign with a DS whose CSCA is not the one exported as trusted.
+    pub unknown_csca: bool,
+    /// Pull the card away after this many APDUs (0: never).
+    pub remove_after_apdu: u32,
+    /// A cloned chip: DG15 holds one key, the chip signs with another.
+    pub aa_key_mismatch: bool,
+}
+
+/// A profile failed to load.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is invalid.
+    #[error("{path}: {source}")]
+    Toml {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is invalid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Profile {
+    /// Reads a profile; the portrait path is resolved relative to the profile's folder.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError`] naming the file and the problem.
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut p: Self = toml::from_str(&text).map_err(|source| ProfileError::Toml {
+            path: path.to_owned(),
+            source,
+        })?;
+        if p.holder.portrait.is_relative() {
+            if let Some(dir) = path.parent() {
+                p.holder.portrait = dir.join(&p.holder.portrait);
+            }
+        }
+        Ok(p)
+    }
+
+    /// The synthetic demo citizen of the test suite with the bundled portrait.
+    pub fn demo(portrait: PathBuf) -> Self {
+        Self {
+            holder: Holder {
+                id_number: "001090123456".into(),
+                surname: "NGUYEN".into(),
+                given_names: "VAN AN".into(),
+                full_name: "Nguyễn Văn An".into(),
+                date_of_birth: "1990-01-01".into(),
+                sex: "M".into(),
+                expiry_date: "2030-01-01".into(),
+                issue_date: "2021-04-15".into(),
+                nationality: default_nationality(),
+                ethnicity: "Kinh".into(),
+                religion: "Không".into(),
+                place_of_origin: "Xã Thử Nghiệm, Huyện Mẫu, Tỉnh Giả Định".into(),
+                place_of_residence: "Số 1 Đường Thử, Phường Mẫu, Quận Giả, Hà Nội".into(),
+                identifying_marks: "Nốt ruồi C:1cm trên sau đầu mày phải".into(),
+                father: "Nguyễn Văn Bình".into(),
+                mother: "Trần Thị Cúc".into(),
+                spouse: None,
+                old_id_number: Some("012345678".into()),
+                portrait,
+            },
+            chip: Chip::default(),
+            faults: Faults::default(),
+        }
+    }
+}

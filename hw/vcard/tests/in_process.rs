@@ -1,0 +1,229 @@
+//! The whole read against the virtual CCCD inside the simulated reader: hermetic, no pcscd.
+//! Walks every fault switch and prints the APDU count and timings (run with `--nocapture`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kiosk_hw::card::{CardReader, SimCardReader};
+use kiosk_icao9303::auth::{ActiveVerdict, PassiveVerdict};
+use kiosk_icao9303::bac;
+use kiosk_icao9303::lds::{self, dg13, File};
+use kiosk_icao9303::pace::Password;
+use kiosk_icao9303::reader::{read_chip, Access, AccessUsed, LinkError, ReadError, ReadOptions};
+use kiosk_vcard::{Profile, VirtualCccd};
+
+fn profile() -> Profile {
+    Profile::demo(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/portrait.jpg"))
+}
+
+const NOW: &str = "20260601000000";
+
+struct Run {
+    result: Result<kiosk_icao9303::reader::ChipRead, ReadError>,
+    trust: Vec<Vec<u8>>,
+    elapsed: Duration,
+}
+
+fn run(
+    p: &Profile,
+    access: &Access,
+    opts: &ReadOptions,
+    delay: Duration,
+    remove_after: u32,
+) -> Run {
+    let (card, trust) = VirtualCccd::from_profile(p).expect("profile builds");
+    let mut reader = SimCardReader::new("sim");
+    let ctl = reader.control();
+    ctl.insert(Box::new(card));
+    ctl.set_apdu_delay(delay);
+    if remove_after > 0 {
+        ctl.remove_after_apdus(remove_after);
+    }
+    reader.wait_for_change(Duration::ZERO).expect("presence");
+    let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
+    let mut rng = rand::rng();
+    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let start = Instant::now();
+    let result = read_chip(&mut transport, access, opts, &mut fill);
+    Run {
+        result,
+        trust: vec![trust.csca_der],
+        elapsed: start.elapsed(),
+    }
+}
+
+fn can() -> Access {
+    Access::Pace {
+        password: Password::can_from_id("001090123456").expect("id"),
+        bac_fallback: None,
+    }
+}
+
+#[test]
+fn pace_can_full_read_is_verified_with_dg13_and_portrait() {
+    let r = run(
+        &profile(),
+        &can(),
+        &ReadOptions::default(),
+        Duration::ZERO,
+        0,
+    );
+    let read = r.result.expect("read succeeds");
+    assert_eq!(read.access, Some(AccessUsed::Pace));
+    let (pa, aa) = read.verify(&r.trust, NOW);
+    assert_eq!(pa, PassiveVerdict::Verified);
+    assert_eq!(aa, ActiveVerdict::Verified);
+    let mrz = lds::parse_dg1(&read.files[&File::Dg(1)]).expect("dg1");
+    assert_eq!(mrz.cccd_id_number(), Some("001090123456"));
+    let d13 = lds::parse_dg13(&read.files[&File::Dg(13)]).expect("dg13");
+    assert_eq!(d13.text(dg13::FULL_NAME), Some("Nguyễn Văn An"));
+    assert_eq!(d13.list(dg13::PARENTS).map(<[String]>::len), Some(2));
+    assert!(d13.list(dg13::SPOUSE).is_none());
+    let face = lds::parse_dg2(&read.files[&File::Dg(2)]).expect("dg2");
+    assert_eq!(face.format, lds::ImageFormat::Jpeg);
+    assert!(!read.files.contains_key(&File::Dg(3)), "DG3 needs EAC");
+    eprintln!(
+        "PACE-CAN full read, 223-byte blocks: {} APDUs, DG2 {} bytes, {:?} (no delay)",
+        read.apdus,
+        read.files[&File::Dg(2)].len(),
+        r.elapsed
+    );
+}
+
+#[test]
+fn benchmark_20ms_per_apdu_short_and_extended() {
+    let mut p = profile();
+    for ext in [false, true] {
+        p.chip.extended_length = ext;
+        let r = run(
+            &p,
+            &can(),
+            &ReadOptions::default(),
+            Duration::from_millis(20),
+            0,
+        );
+        let read = r.result.expect("read succeeds");
+        let cpu = Instant::now();
+        let (pa, _) = read.verify(&r.trust, NOW);
+        let verify = cpu.elapsed();
+        assert_eq!(pa, PassiveVerdict::Verified);
+        assert_eq!(read.extended_length_used, ext);
+        eprintln!(
+            "extended_length={ext}: {} APDUs, read {:?} with 20 ms/APDU, verify {:?}",
+            read.apdus, r.elapsed, verify
+        );
+        assert!(r.elapsed < Duration::from_millis(2500) || !ext);
+    }
+}
+
+#[test]
+fn bac_fallback_when_the_card_has_no_pace() {
+    let mut p = profile();
+    p.chip.pace = false;
+    let seed = bac::key_seed(&bac::mrz_information("090123456", "900101", "300101").expect("mrz"));
+    let access = Access::Pace {
+        password: Password::can_from_id("001090123456").expect("id"),
+        bac_fallback: Some(seed),
+    };
+    let r = run(&p, &access, &ReadOptions::default(), Duration::ZERO, 0);
+    let read = r.result.expect("read succeeds");
+    assert_eq!(read.access, Some(AccessUsed::Bac));
+    assert_eq!(read.verify(&r.trust, NOW).0, PassiveVerdict::Verified);
+}
+
+#[test]
+fn wrong_can_and_wrong_bac_are_access_denied() {
+    let wrong = Access::Pace {
+        password: Password::can("654321").expect("can"),
+        bac_fallback: None,
+    };
+    let r = run(
+        &profile(),
+        &wrong,
+        &ReadOptions::default(),
+        Duration::ZERO,
+        0,
+    );
+    assert!(
+        matches!(
+            r.result,
+            Err(ReadError::Protocol(kiosk_icao9303::Error::AccessDenied(_)))
+        ),
+        "{:?}",
+        r.result.err()
+    );
+    let seed = bac::key_seed(&bac::mrz_information("090123456", "900101", "290101").expect("mrz"));
+    let r = run(
+        &profile(),
+        &Access::Bac(seed),
+        &ReadOptions::default(),
+        Duration::ZERO,
+        0,
+    );
+    assert!(matches!(
+        r.result,
+        Err(ReadError::Protocol(kiosk_icao9303::Error::AccessDenied(_)))
+    ));
+}
+
+#[test]
+fn fault_switches_yield_their_verdicts() {
+    let mut p = profile();
+    p.faults.tamper_dg2 = true;
+    let r = run(&p, &can(), &ReadOptions::default(), Duration::ZERO, 0);
+    assert_eq!(
+        r.result.expect("read").verify(&r.trust, NOW).0,
+        PassiveVerdict::HashMismatch(vec![2])
+    );
+
+    let mut p = profile();
+    p.faults.unknown_csca = true;
+    let r = run(&p, &can(), &ReadOptions::default(), Duration::ZERO, 0);
+    assert_eq!(
+        r.result.expect("read").verify(&r.trust, NOW).0,
+        PassiveVerdict::CscaUnknown
+    );
+
+    let mut p = profile();
+    p.faults.aa_key_mismatch = true;
+    let r = run(&p, &can(), &ReadOptions::default(), Duration::ZERO, 0);
+    let (pa, aa) = r.result.expect("read").verify(&r.trust, NOW);
+    assert_eq!(pa, PassiveVerdict::Verified);
+    assert!(matches!(aa, ActiveVerdict::Failed(_)));
+}
+
+#[test]
+fn card_removed_after_every_apdu_is_a_link_error_never_a_panic() {
+    let full = run(
+        &profile(),
+        &can(),
+        &ReadOptions::default(),
+        Duration::ZERO,
+        0,
+    )
+    .result
+    .expect("read")
+    .apdus;
+    for n in 1..full {
+        let r = run(
+            &profile(),
+            &can(),
+            &ReadOptions::default(),
+            Duration::ZERO,
+            n,
+        );
+        match r.result {
+            Err(ReadError::Link(e)) => {
+                let kind = e
+                    .downcast_ref::<kiosk_hw::CardError>()
+                    .map(kiosk_hw::CardError::kind);
+                assert_eq!(
+                    kind,
+                    Some(kiosk_hw::CardErrorKind::CardRemoved),
+                    "after {n}"
+                );
+            }
+            other => panic!("after {n} APDUs: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! [`HttpsTransport`]: the production gateway client (feature `https`).
+//!
+//! reqwest over rustls with the ring provider, mutual TLS: the kiosk presents its client
+//! certificate (from enrolment), trusts only the deployment's own CA (no system roots), and
+//! can additionally pin the gateway's public key (SHA-256 of its SubjectPublicKeyInfo, as
+//! `openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum` prints it).
+//!
+//! TTHC rows go to `POST {base}/v1/submissions` (see `docs/openapi/kiosk-gateway.yaml`);
+//! clinic rows (FHIR transaction bundles) to `POST {fhir_base}` when a FHIR base is set,
+//! else to the same endpoint. Both carry `Idempotency-Key: <row id>`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use sha2::{Digest, Sha256};
+
+use crate::store::Kind;
+use crate::transport::{Delivered, Outgoing, SendError, Transport};
+
+/// Settings of [`HttpsTransport`].
+#[derive(Debug, Clone)]
+pub struct HttpsConfig {
+    /// The kiosk gateway, `https://host[:port][/prefix]`.
+    pub base_url: String,
+    /// FHIR base URL for clinic registrations; `None` sends them to `base_url` too.
+    pub fhir_base_url: Option<String>,
+    /// PEM file of the deployment's CA: the only trusted root.
+    pub ca_pem: PathBuf,
+    /// PEM file of the kiosk's client certificate chain.
+    pub client_cert_pem: PathBuf,
+    /// PEM file of the kiosk's private key.
+    pub client_key_pem: PathBuf,
+    /// SHA-256 of the gateway's SubjectPublicKeyInfo, if pinned.
+    pub spki_sha256: Option<[u8; 32]>,
+    /// Timeout of one request (connect included).
+    pub timeout: Duration,
+}
+
+/// Why the transport could not be built. Messages name the file and the fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpsError {
+    /// A PEM file is missing, unreadable or holds nothing usable.
+    #[error("{path}: {what}; check the enrolment files (kioskctl enrol)")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The URL is not `https://`.
+    #[error("{0}: the gateway URL must start with https:// (mutual TLS is required)")]
+    NotHttps(String),
+    /// rustls refused the configuration (e.g. key and certificate do not match).
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    /// reqwest refused the configuration.
+    #[error("HTTP client: {0}")]
+    Client(String),
+}
+
+/// The production transport.
+#[derive(Debug, Clone)]
+pub struct HttpsTransport {
+    client: reqwest::Client,
+    submissions: String,
+    fhir: Option<String>,
+    health: String,
+}
+
+fn pem_err(path: &Path, what: impl Into<String>) -> HttpsError {
+    HttpsError::Pem {
+        path: path.to_owned(),
+        what: what.into(),
+    }
+}
+
+fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpsError> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_err(path, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| pem_err(path, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(pem_err(path, "no CERTIFICATE block"));
+    }
+    Ok(certs)
+}
+
+impl HttpsTransport {
+    /// Builds the client: loads the CA, the client certificate and key, sets the pin.
+    ///
+    /// # Errors
+    ///
+    /// [`HttpsError`] naming the file or setting at fault.
+    pub fn new(cfg: &HttpsConfig) -> Result<Self, HttpsError> {
+        for url in std::iter::once(&cfg.base_url).chain(cfg.fhir_base_url.as_ref()) {
+            if !url.starts_with("https://") {
+                return Err(HttpsError::NotHttps(url.clone()));
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        for c in certs(&cfg.ca_pem)? {
+            roots
+                .add(c)
+                .map_err(|e| pem_err(&cfg.ca_pem, e.to_string()))?;
+        }
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| pem_err(&cfg.ca_pem, e.to_string()))?;
+        let verifier = Arc::new(PinningVerifier {
+            inner: webpki,
+            pin: cfg.spki_sha256,
+        });
+        let chain = certs(&cfg.client_cert_pem)?;
+        let key = PrivateKeyDer::from_pem_file(&cfg.client_key_pem)
+            .map_err(|e| pem_err(&cfg.client_key_pem, e.to_string()))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_client_auth_cert(chain, key)?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .https_only(true)
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout)
+            // The gateway is named by the configuration; no proxy from the environment.
+            .no_proxy()
+            .build()
+            .map_err(|e| HttpsError::Client(e.to_string()))?;
+        let base = cfg.base_url.trim_end_matches('/');
+        Ok(Self {
+            client,
+            submissions: format!("{base}/v1/submissions"),
+            fhir: cfg
+                .fhir_base_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            health: format!("{base}/healthz"),
+        })
+    }
+}
+
+fn request_error(e: &reqwest::Error) -> SendError {
+    // reqwest's Display may include the URL (no personal data: ids only), and the source
+    // chain holds the TLS reason, which the technician needs.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    SendError::unreachable(msg)
+}
+
+impl Transport for HttpsTransport {
+    async fn send(&self, item: Outgoing) -> Result<Delivered, SendError> {
+        let (url, content_type) = match (item.kind, &self.fhir) {
+            (Kind::Clinic, Some(f)) => (f.as_str(), "application/fhir+json"),
+            _ => (self.submissions.as_str(), "application/json"),
+        };
+        let resp = self
+            .client
+            .post(url)
+            .header("Idempotency-Key", item.id.to_string())
+            .header("Content-Type", content_type)
+            .header("Accept", "application/json")
+            .body(item.payload)
+            .send()
+            .await
+            .map_err(|e| request_error(&e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp.bytes().await.map_err(|e| request_error(&e))?;
+        if (200..300).contains(&status) {
+            return Ok(Delivered {
+                receipt: body.to_vec(),
+                created: status == 201,
+            });
+        }
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        Err(SendError::status(status, retry_after, text))
+    }
+
+    async fn probe(&self) -> bool {
+        match self.client.get(&self.health).send().await {
+            Ok(r) => r.status().is_success(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// WebPKI verification against the deployment CA, then the optional SPKI pin.
+#[derive(Debug)]
+struct PinningVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    pin: Option<[u8; 32]>,
+}
+
+/// SHA-256 of a certificate's SubjectPublicKeyInfo (DER, with its SEQUENCE header).
+///
+/// # Errors
+///
+/// The certificate does not parse.
+pub fn spki_sha256(cert_der: &[u8]) -> Result<[u8; 32], String> {
+    let der = CertificateDer::from(cert_der.to_vec());
+    let cert = webpki::EndEntityCert::try_from(&der).map_err(|e| e.to_string())?;
+    Ok(Sha256::digest(cert.subject_public_key_info().as_ref()).into())
+}
+
+impl ServerCertVerifier for PinningVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let ok = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        if let Some(pin) = self.pin {
+            let got = spki_sha256(end_entity).map_err(rustls::Error::General)?;
+            if got != pin {
+                return Err(rustls::Error::General(
+                    "the gateway's public key does not match the configured SPKI pin".into(),
+                ));
+            }
+        }
+        Ok(ok)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}

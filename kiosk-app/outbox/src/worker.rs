@@ -1,0 +1,528 @@
+//! The sync worker: drains the outbox through a [`Transport`].
+//!
+//! One loop task claims due rows (the head of each partition, so FIFO per partition) and
+//! spawns one send task per row, up to `max_in_flight` at once (parallel across partitions).
+//! A send task records the outcome (ack, retry with full-jitter backoff, dead letter) and
+//! wakes the loop. The loop sleeps until the next row is due, a send finishes, [`wake`] is
+//! called (a new submission, the network came back), or shutdown.
+//!
+//! While the gateway is unreachable the loop probes it every `probe_interval`; the first
+//! answer makes every row that was waiting only for the network due at once, instead of
+//! after its backoff (which can reach the cap, 15 minutes by default).
+//!
+//! Store calls are synchronous SQLite transactions of a few milliseconds (one fsync each),
+//! made directly on the runtime's threads. That is a deliberate shortcut: the worker runs on
+//! its own small runtime in the kiosk, and it keeps tokio's mocked time exact in the tests
+//! (no blocking-pool hand-offs for the clock to race with).
+//!
+//! [`wake`]: WorkerHandle::wake
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::backoff::Backoff;
+use crate::store::{Claimed, ErrorClass, Outbox, OutboxError};
+use crate::transport::{Outgoing, SendError, Transport};
+
+/// Wall-clock milliseconds, injectable so tests can run a day of outage in a second.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix time in milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Wall time that follows tokio's clock from a starting point: under
+/// `tokio::time::pause()` it advances only with mocked time.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    start_ms: i64,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// Starts at `start_ms` now.
+    #[must_use]
+    pub fn starting_at(start_ms: i64) -> Self {
+        Self {
+            start_ms,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now_ms(&self) -> i64 {
+        let e = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.start_ms.saturating_add(e)
+    }
+}
+
+/// Worker settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Retry backoff.
+    pub backoff: Backoff,
+    /// How long a claimed row is leased: longer than the transport's timeout.
+    pub lease: Duration,
+    /// Undelivered rows older than this become dead with an alert.
+    pub max_age: Duration,
+    /// Dead letters keep their payload this long for a technician's retry, then it is erased.
+    pub dead_retention: Duration,
+    /// Sends at once (across partitions).
+    pub max_in_flight: usize,
+    /// How often to probe an unreachable gateway.
+    pub probe_interval: Duration,
+    /// Longest sleep when nothing is due (housekeeping: age bound, expired leases).
+    pub idle_interval: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff::default(),
+            lease: Duration::from_secs(120),
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            dead_retention: Duration::from_secs(30 * 24 * 3600),
+            max_in_flight: 4,
+            probe_interval: Duration::from_secs(10),
+            idle_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What happened to a row, for whoever waits on one (the kiosk, tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerEvent {
+    /// Delivered (receipt stored, payload erased).
+    Delivered(Uuid),
+    /// Will be retried.
+    Retrying(Uuid),
+    /// Dead-lettered (alert raised).
+    Dead(Uuid),
+}
+
+/// Why the worker could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// Another worker holds the queue.
+    #[error(
+        "another process drains the queue {0} (its worker lock is held): only one kiosk \
+         process may run; check `systemctl status kiosk`"
+    )]
+    Busy(PathBuf),
+    /// The lock file cannot be created.
+    #[error("cannot create the worker lock next to {path}: {source}")]
+    Lock {
+        /// The queue database.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The outbox failed.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// The worker's runtime thread could not start.
+    #[error("cannot start the outbox worker thread: {0}")]
+    Runtime(String),
+}
+
+/// The exclusive right to drain one queue: an exclusive SQLite lock on `<db>.worker-lock`,
+/// released by the OS when the process dies however it dies. Holding it is what makes
+/// recovering every lease at start-up safe.
+#[derive(Debug)]
+pub struct WorkerLock {
+    _conn: rusqlite::Connection,
+}
+
+impl WorkerLock {
+    /// Takes the lock, or fails at once if another process has it.
+    ///
+    /// # Errors
+    ///
+    /// [`WorkerError::Busy`] if held elsewhere, [`WorkerError::Lock`] otherwise.
+    pub fn acquire(db: &Path) -> Result<Self, WorkerError> {
+        let mut p = db.as_os_str().to_owned();
+        p.push(".worker-lock");
+        let lock_err = |source| WorkerError::Lock {
+            path: db.to_owned(),
+            source,
+        };
+        let conn = rusqlite::Connection::open(PathBuf::from(p)).map_err(lock_err)?;
+        match conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;") {
+            Ok(()) => Ok(Self { _conn: conn }),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                Err(WorkerError::Busy(db.to_owned()))
+            }
+            Err(e) => Err(lock_err(e)),
+        }
+    }
+}
+
+struct Shared<T> {
+    outbox: Arc<Outbox>,
+    transport: Arc<T>,
+    clock: Arc<dyn Clock>,
+    config: WorkerConfig,
+    wake: Notify,
+    in_flight: AtomicUsize,
+    offline: AtomicBool,
+    events: broadcast::Sender<WorkerEvent>,
+    /// Held for as long as the loop or a send task runs, not just as long as the handle.
+    _lock: std::sync::Mutex<WorkerLock>,
+}
+
+/// A running worker. Dropping it without [`WorkerHandle::shutdown`] leaves the loop running
+/// until the runtime stops.
+pub struct WorkerHandle {
+    wake: Arc<dyn Fn() + Send + Sync>,
+    net: Arc<dyn Fn() + Send + Sync>,
+    events: broadcast::Sender<WorkerEvent>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("cancelled", &self.cancel.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerHandle {
+    /// Something is due now (a new submission): look at once.
+    pub fn wake(&self) {
+        (self.wake)();
+    }
+
+    /// The network is back (e.g. a link-up event): retry what waited for it at once.
+    pub fn network_returned(&self) {
+        (self.net)();
+    }
+
+    /// Events about rows (delivered, retrying, dead).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<WorkerEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops claiming, lets every send in progress finish and record its outcome, then
+    /// returns. Bounded by the transport's timeout.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Starts the worker on the current tokio runtime. Takes the worker lock, then returns every
+/// lease to pending (no other worker can hold one), then drains.
+///
+/// # Errors
+///
+/// [`WorkerError::Busy`] if another process drains this queue; outbox errors.
+pub fn spawn<T: Transport>(
+    outbox: Arc<Outbox>,
+    transport: Arc<T>,
+    config: WorkerConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<WorkerHandle, WorkerError> {
+    let lock = WorkerLock::acquire(outbox.path())?;
+    let recovered = outbox.recover_leases(clock.now_ms(), true)?;
+    if recovered > 0 {
+        tracing::info!(recovered, "leases of a previous run returned to the queue");
+    }
+    let (events, _) = broadcast::channel(256);
+    let shared = Arc::new(Shared {
+        outbox,
+        transport,
+        clock,
+        config,
+        wake: Notify::new(),
+        in_flight: AtomicUsize::new(0),
+        offline: AtomicBool::new(false),
+        events: events.clone(),
+        _lock: std::sync::Mutex::new(lock),
+    });
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    tracker.spawn(run(Arc::clone(&shared), cancel.clone(), tracker.clone()));
+    let w = Arc::clone(&shared);
+    let n = Arc::clone(&shared);
+    Ok(WorkerHandle {
+        wake: Arc::new(move || w.wake.notify_one()),
+        net: Arc::new(move || {
+            n.offline.store(false, Ordering::SeqCst);
+            if let Err(e) = n.outbox.network_returned(n.clock.now_ms()) {
+                tracing::warn!(error = %e, "cannot reschedule after the network returned");
+            }
+            n.wake.notify_one();
+        }),
+        events,
+        cancel,
+        tracker,
+    })
+}
+
+async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker: TaskTracker) {
+    let cfg = s.config;
+    let lease_ms = millis(cfg.lease);
+    let mut next_housekeeping = i64::MIN;
+    let mut next_probe = i64::MIN;
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let now = s.clock.now_ms();
+        if now >= next_housekeeping {
+            housekeeping(&s, now);
+            next_housekeeping = now.saturating_add(millis(cfg.idle_interval));
+        }
+        if s.offline.load(Ordering::SeqCst) && now >= next_probe {
+            next_probe = now.saturating_add(millis(cfg.probe_interval));
+            if s.transport.probe().await {
+                tracing::info!("gateway reachable again: retrying queued submissions");
+                s.offline.store(false, Ordering::SeqCst);
+                if let Err(e) = s.outbox.network_returned(s.clock.now_ms()) {
+                    tracing::warn!(error = %e, "cannot reschedule after the network returned");
+                }
+            }
+        }
+        let free = cfg
+            .max_in_flight
+            .saturating_sub(s.in_flight.load(Ordering::SeqCst));
+        let now = s.clock.now_ms();
+        match s.outbox.claim_due(now, lease_ms, free) {
+            Ok(claimed) => {
+                for c in claimed {
+                    s.in_flight.fetch_add(1, Ordering::SeqCst);
+                    tracker.spawn(deliver(Arc::clone(&s), c));
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot claim queued submissions"),
+        }
+        let mut wait = cfg.idle_interval;
+        match s.outbox.next_due() {
+            Ok(Some(t)) => {
+                let d = Duration::from_millis(u64::try_from(t - now).unwrap_or(0));
+                wait = wait.min(d);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the queue"),
+        }
+        if s.offline.load(Ordering::SeqCst) {
+            wait = wait.min(cfg.probe_interval);
+        }
+        // A due row that cannot be claimed because every send slot is taken: wait for a send
+        // to finish (it wakes us) rather than spin.
+        if wait.is_zero() && s.in_flight.load(Ordering::SeqCst) >= cfg.max_in_flight {
+            wait = cfg.idle_interval;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = s.wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+    tracing::debug!("outbox worker loop stopped");
+}
+
+fn housekeeping<T>(s: &Shared<T>, now: i64) {
+    let cfg = s.config;
+    if let Err(e) = s.outbox.recover_leases(now, false) {
+        tracing::warn!(error = %e, "cannot recover expired leases");
+    }
+    match s.outbox.expire(now, millis(cfg.max_age)) {
+        Ok(ids) => {
+            for id in ids {
+                let _ = s.events.send(WorkerEvent::Dead(id));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot apply the age bound"),
+    }
+    if let Err(e) = s.outbox.purge_dead(now, millis(cfg.dead_retention)) {
+        tracing::warn!(error = %e, "cannot erase old dead letters");
+    }
+}
+
+async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
+    let id = c.id;
+    let result = s
+        .transport
+        .send(Outgoing {
+            id,
+            kind: c.kind,
+            payload: c.payload,
+            attempt: c.attempts,
+        })
+        .await;
+    let event = match result {
+        Ok(d) => {
+            s.offline.store(false, Ordering::SeqCst);
+            match s.outbox.ack(id, &d.receipt, s.clock.now_ms()) {
+                Ok(_) => Some(WorkerEvent::Delivered(id)),
+                Err(e) => {
+                    // The lease expires and the row is sent again: the gateway answers the
+                    // replay with the same receipt.
+                    tracing::error!(%id, error = %e, "delivered but cannot record it");
+                    None
+                }
+            }
+        }
+        Err(e) => on_failure(&s, id, c.attempts, c.last_error.as_deref(), e).await,
+    };
+    if let Some(ev) = event {
+        let _ = s.events.send(ev);
+    }
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
+    s.wake.notify_one();
+}
+
+async fn on_failure<T: Transport>(
+    s: &Shared<T>,
+    id: Uuid,
+    attempts: u32,
+    previous: Option<&str>,
+    e: SendError,
+) -> Option<WorkerEvent> {
+    let message = e.to_string();
+    let retry_in = |attempts, retry_after| {
+        let delay = s
+            .config
+            .backoff
+            .delay(attempts, retry_after, &mut rand::rng());
+        s.clock.now_ms().saturating_add(millis(delay))
+    };
+    let outcome = match e.class {
+        ErrorClass::Unreachable => {
+            s.offline.store(true, Ordering::SeqCst);
+            s.outbox
+                .retry_later(id, e.class, &message, retry_in(attempts, None))
+                .map(|()| WorkerEvent::Retrying(id))
+        }
+        ErrorClass::Transient => s
+            .outbox
+            .retry_later(id, e.class, &message, retry_in(attempts, e.retry_after))
+            .map(|()| WorkerEvent::Retrying(id)),
+        // Refresh once; a second refusal in a row is a dead letter.
+        ErrorClass::Unauthorized
+            if previous != Some(ErrorClass::Unauthorized.as_str())
+                && s.transport.refresh_credentials().await =>
+        {
+            s.outbox
+                .retry_later(id, e.class, &message, s.clock.now_ms())
+                .map(|()| WorkerEvent::Retrying(id))
+        }
+        class => s
+            .outbox
+            .dead(id, class, &message, s.clock.now_ms())
+            .map(|()| WorkerEvent::Dead(id)),
+    };
+    tracing::info!(%id, attempts, error = %message, "submission not delivered");
+    match outcome {
+        Ok(ev) => Some(ev),
+        Err(err) => {
+            tracing::error!(%id, error = %err, "cannot record a failed attempt");
+            None
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A worker on its own runtime thread, for a host without tokio (the kiosk's UI thread and
+/// std worker threads). Dropping it without [`Background::shutdown`] stops the runtime
+/// without waiting for sends in progress (their leases recover at the next start).
+pub struct Background {
+    handle: Option<WorkerHandle>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Background")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Background {
+    /// Starts a one-thread runtime and the worker on it.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`]; [`WorkerError::Runtime`] if the thread cannot start.
+    pub fn start<T: Transport>(
+        outbox: Arc<Outbox>,
+        transport: Arc<T>,
+        config: WorkerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, WorkerError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("outbox")
+            .enable_all()
+            .build()
+            .map_err(|e| WorkerError::Runtime(e.to_string()))?;
+        let handle = {
+            let _guard = runtime.enter();
+            spawn(outbox, transport, config, clock)?
+        };
+        Ok(Self {
+            handle: Some(handle),
+            runtime: Some(runtime),
+        })
+    }
+
+    /// See [`WorkerHandle::wake`].
+    pub fn wake(&self) {
+        if let Some(h) = &self.handle {
+            h.wake();
+        }
+    }
+
+    /// See [`WorkerHandle::subscribe`].
+    #[must_use]
+    pub fn subscribe(&self) -> Option<broadcast::Receiver<WorkerEvent>> {
+        self.handle.as_ref().map(WorkerHandle::subscribe)
+    }
+
+    /// Graceful stop: sends in progress finish and record their outcome.
+    pub fn shutdown(mut self) {
+        if let (Some(h), Some(rt)) = (self.handle.take(), self.runtime.take()) {
+            rt.block_on(h.shutdown());
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The production transport over real mutual TLS: a test CA, server and client certificates
+//! made at test time, and a gateway (the demo gateway's protocol, `DemoState`) behind a
+//! rustls server that requires a client certificate.
+//!
+//! Needs the `https-tests` feature: `cargo test -p kiosk-outbox --features https-tests`.
+#![cfg(feature = "https-tests")]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kiosk_app::gateway::http;
+use kiosk_app::gateway::server::{DemoState, Response};
+use kiosk_app::gateway::{DemoGatewayConfig, SubmissionKind, SubmissionRequest};
+use kiosk_hw::personal::Personal;
+use kiosk_outbox::https::{spki_sha256, HttpsConfig, HttpsTransport};
+use kiosk_outbox::{ErrorClass, Kind, Outbox, Outgoing, Transport};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().expect("key");
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name.push(DnType::CommonName, name);
+    let cert = p.self_signed(&key).expect("ca");
+    Ca {
+        pem: cert.pem(),
+        issuer: Issuer::new(p, key),
+    }
+}
+
+/// (certificate PEM, DER, key PEM, key DER)
+fn leaf(ca: &Ca, san: &str) -> (String, CertificateDer<'static>, String, Vec<u8>) {
+    let key = KeyPair::generate().expect("key");
+    let p = CertificateParams::new(vec![san.to_owned()]).expect("params");
+    let cert = p.signed_by(&key, &ca.issuer).expect("sign");
+    (
+        cert.pem(),
+        cert.der().clone(),
+        key.serialize_pem(),
+        key.serialize_der(),
+    )
+}
+
+/// A gateway on 127.0.0.1 that requires a client certificate from `client_ca`.
+fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let (_, cert_der, _, key_der) = leaf(server_ca, "127.0.0.1");
+    let mut roots = rustls::RootCertStore::empty();
+    let client_ca_der =
+        rustls::pki_types::pem::PemObject::from_pem_slice(client_ca.pem.as_bytes()).expect("pem");
+    roots.add(client_ca_der).expect("root");
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .expect("verifier");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![cert_der.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der)),
+            )
+            .expect("server config"),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let state = Arc::new(Mutex::new(DemoState::new(DemoGatewayConfig::default())));
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { continue };
+            let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+            let Ok(conn) = rustls::ServerConnection::new(Arc::clone(&config)) else {
+                continue;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let response = match http::read_message(&mut tls, false) {
+                Ok((head, body)) => state.lock().expect("lock").handle(&head, &body),
+                // Handshake refused (no or untrusted client certificate) or a bad request.
+                Err(_) => continue,
+            };
+            let _ = std::io::Write::write_all(&mut tls, &Response::to_bytes(&response));
+            tls.conn.send_close_notify();
+            let _ = std::io::Write::flush(&mut tls);
+        }
+    });
+    (port, cert_der)
+}
+
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+fn config(files: &Files, port: u16, trust: &Ca, client: &Ca, pin: Option<[u8; 32]>) -> HttpsConfig {
+    let (cert_pem, _, key_pem, _) = leaf(client, "kiosk-0001");
+    HttpsConfig {
+        base_url: format!("https://127.0.0.1:{port}"),
+        fhir_base_url: None,
+        ca_pem: files.write("ca.pem", &trust.pem),
+        client_cert_pem: files.write("client.pem", &cert_pem),
+        client_key_pem: files.write("client.key", &key_pem),
+        spki_sha256: pin,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn item() -> Outgoing {
+    let id = Outbox::new_id();
+    let r = SubmissionRequest {
+        reference_uid: id.to_string(),
+        kind: SubmissionKind::Tthc,
+        procedure_code: "1.004194".into(),
+        procedure_name: "Đăng ký tạm trú".into(),
+        applicant_name: Personal::new("NGUYEN VAN AN".into()),
+        id_number: Personal::new("001090123456".into()),
+        date_of_birth: Personal::new("01/01/1990".into()),
+        face_matched: true,
+        face_score: 0.91,
+        liveness_passed: true,
+        submitted_at: "20260105093000".into(),
+    };
+    Outgoing {
+        id,
+        kind: Kind::Tthc,
+        payload: serde_json::to_vec(&r).expect("json"),
+        attempt: 1,
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn mutual_tls_submit_replay_probe_and_pin() {
+    let files = Files {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let deployment = ca("Deployment CA");
+    let (port, server_cert) = serve(&deployment, &deployment);
+    let pin = spki_sha256(&server_cert).expect("spki");
+    let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, Some(pin)))
+        .expect("transport");
+    let rt = rt();
+    let it = item();
+    let first = rt.block_on(t.send(it.clone())).expect("delivered");
+    assert!(first.created);
+    let receipt: serde_json::Value = serde_json::from_slice(&first.receipt).expect("json");
+    assert!(receipt["MaHoSo"].as_str().is_some_and(|c| c.contains("-")));
+    let again = rt.block_on(t.send(it)).expect("replay");
+    assert!(
+        !again.created,
+        "a replay is answered 200 with the first receipt"
+    );
+    assert_eq!(again.receipt, first.receipt);
+    assert!(rt.block_on(t.probe()));
+
+    // A wrong pin fails the handshake: unreachable, with the reason.
+    let t = HttpsTransport::new(&config(
+        &files,
+        port,
+        &deployment,
+        &deployment,
+        Some([0; 32]),
+    ))
+    .expect("transport");
+    let e = rt.block_on(t.send(item())).expect_err("pin mismatch");
+    assert_eq!(e.class, ErrorClass::Unreachable);
+    assert!(e.message.contains("SPKI pin"), "{e}");
+}
+
+#[test]
+fn untrusted_server_or_client_certificate_is_refused() {
+    let files = Files {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let deployment = ca("Deployment CA");
+    let rogue = ca("Rogue CA");
+    let rt = rt();
+
+    // The server's certificate is not from the deployment CA (system roots are not trusted).
+    let (port, _) = serve(&rogue, &deployment);
+    let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+        .expect("transport");
+    let e = rt.block_on(t.send(item())).expect_err("untrusted server");
+    assert_eq!(e.class, ErrorClass::Unreachable);
+    assert!(e.message.to_lowercase().contains("certificate"), "{e}");
+    assert!(!rt.block_on(t.probe()));
+
+    // The kiosk's certificate is not from the CA the gateway trusts.
+    let (port, _) = serve(&deployment, &deployment);
+    let t =
+        HttpsTransport::new(&config(&files, port, &deployment, &rogue, None)).expect("transport");
+    let e = rt.block_on(t.send(item())).expect_err("untrusted client");
+    assert_eq!(e.class, ErrorClass::Unreachable, "{e}");
+}
+
+#[test]
+fn configuration_errors_name_the_file() {
+    let files = Files {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let deployment = ca("Deployment CA");
+    let mut cfg = config(&files, 1, &deployment, &deployment, None);
+    cfg.base_url = "http://127.0.0.1:1".into();
+    let e = HttpsTransport::new(&cfg).expect_err("plain http");
+    assert!(e.to_string().contains("https://"), "{e}");
+    let mut cfg = config(&files, 1, &deployment, &deployment, None);
+    cfg.ca_pem = Path::new("/nonexistent/ca.pem").to_owned();
+    let e = HttpsTransport::new(&cfg).expect_err("missing CA");
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+}

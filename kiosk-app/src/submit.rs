@@ -1,0 +1,224 @@
+//! [`QueuedSubmitter`]: submissions go through the encrypted outbox.
+//!
+//! The submission is committed to the outbox (fsync'd) before anything is promised; then the
+//! background worker is woken and the submitter waits a short while for the gateway's
+//! receipt. Delivered in time: the real receipt. Not in time (the network is down, the gateway
+//! slow): [`Submitted::Queued`], the dossier is safe and the worker delivers it later; the
+//! receipt screen says so (`Kiosk.receipt-offline`). If the outbox cannot store it (full disk,
+//! read-only database), the submission is refused: never accept what cannot be kept.
+//!
+//! `app::GatewaySubmitter` turns a `Dossier` into the request and the outcome into a
+//! `ReceiptInfo` (with `offline` set for [`Submitted::Queued`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kiosk_outbox::{
+    Background, Blocking, Kind, NewItem, Outbox, OutboxError, State, SystemClock, Uuid,
+    WorkerConfig,
+};
+
+use crate::gateway::outbox::LoopbackTransport;
+use crate::gateway::{GatewayClient, SubmissionKind, SubmissionReceipt, SubmissionRequest};
+
+/// What became of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// The gateway answered in time.
+    Delivered(SubmissionReceipt),
+    /// Stored durably, not yet delivered: the worker keeps trying.
+    Queued(Uuid),
+    /// The gateway refused it for good (dead letter, operator alerted): staff must help.
+    Rejected(Uuid),
+}
+
+/// Why a submission was refused. The citizen is told to ask staff; the technician message
+/// is [`OutboxError`]'s.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitRefused {
+    /// The outbox cannot keep it.
+    #[error(transparent)]
+    Storage(#[from] OutboxError),
+    /// The request does not serialise (cannot happen for our DTOs).
+    #[error("cannot serialise the submission")]
+    Encoding,
+}
+
+/// The kiosk's submitter: outbox first, then the gateway through the worker.
+#[derive(Debug)]
+pub struct QueuedSubmitter {
+    outbox: Arc<Outbox>,
+    worker: Background,
+    wait: Duration,
+}
+
+impl QueuedSubmitter {
+    /// Starts the background worker over the demo's loopback client; `wait` is how long
+    /// [`QueuedSubmitter::submit`] waits for the gateway before answering "queued".
+    ///
+    /// # Errors
+    ///
+    /// The worker cannot start (another process drains this queue, thread creation).
+    pub fn start_loopback(
+        outbox: Arc<Outbox>,
+        client: GatewayClient,
+        config: WorkerConfig,
+        wait: Duration,
+    ) -> Result<Self, kiosk_outbox::WorkerError> {
+        let transport = Arc::new(Blocking(Arc::new(LoopbackTransport::new(client))));
+        let worker = Background::start(
+            Arc::clone(&outbox),
+            transport,
+            config,
+            Arc::new(SystemClock),
+        )?;
+        Ok(Self {
+            outbox,
+            worker,
+            wait,
+        })
+    }
+
+    /// Stores the request built by `build` (given the queue id to use as `referenceUid`)
+    /// durably, then waits up to the configured time for delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitRefused`] when the outbox cannot keep it: nothing was promised.
+    pub fn submit(
+        &self,
+        build: impl FnOnce(&str) -> SubmissionRequest,
+    ) -> Result<Submitted, SubmitRefused> {
+        let id = Outbox::new_id();
+        let request = build(&id.to_string());
+        let payload = serde_json::to_vec(&request).map_err(|_| SubmitRefused::Encoding)?;
+        let kind = match request.kind {
+            SubmissionKind::Tthc => Kind::Tthc,
+            SubmissionKind::Clinic => Kind::Clinic,
+        };
+        // One citizen's submissions stay in order; the key reveals nothing without the queue
+        // key.
+        let partition = self
+            .outbox
+            .partition_for(request.id_number.expose().as_bytes());
+        let now = kiosk_outbox::Clock::now_ms(&SystemClock);
+        self.outbox.enqueue(
+            NewItem {
+                id,
+                kind,
+                partition: &partition,
+                payload: &payload,
+            },
+            now,
+        )?;
+        drop(payload);
+        self.worker.wake();
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let state = self.outbox.state(id)?;
+            if state == State::Dead {
+                return Ok(Submitted::Rejected(id));
+            }
+            if state == State::Delivered {
+                if let Some(r) = self.outbox.receipt(id)? {
+                    if let Ok(receipt) = serde_json::from_slice::<SubmissionReceipt>(&r) {
+                        return Ok(Submitted::Delivered(receipt));
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(Submitted::Queued(id));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The outbox (for the health screen and tests).
+    #[must_use]
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    /// Stops the worker; sends in progress finish first.
+    pub fn shutdown(self) {
+        self.worker.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::DemoGateway;
+    use kiosk_hw::personal::Personal;
+    use kiosk_outbox::{OpenOptions, QueueKey};
+
+    fn request(uid: &str) -> SubmissionRequest {
+        SubmissionRequest {
+            reference_uid: uid.to_owned(),
+            kind: SubmissionKind::Tthc,
+            procedure_code: "1.004194".into(),
+            procedure_name: "Đăng ký tạm trú".into(),
+            applicant_name: Personal::new("NGUYEN VAN AN".into()),
+            id_number: Personal::new("001090123456".into()),
+            date_of_birth: Personal::new("01/01/1990".into()),
+            face_matched: true,
+            face_score: 0.91,
+            liveness_passed: true,
+            submitted_at: "20260105093000".into(),
+        }
+    }
+
+    #[test]
+    fn delivered_in_time_or_queued_then_delivered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Arc::new(
+            Outbox::open(
+                &dir.path().join("q.db"),
+                &QueueKey::from_bytes([5; 32]),
+                &OpenOptions::default(),
+            )
+            .expect("open"),
+        );
+        let gw = DemoGateway::start().expect("gateway");
+        let client = GatewayClient::new(&gw.url(), Duration::from_secs(2)).expect("client");
+        let config = WorkerConfig {
+            probe_interval: Duration::from_millis(50),
+            ..WorkerConfig::default()
+        };
+        let s = QueuedSubmitter::start_loopback(
+            Arc::clone(&outbox),
+            client,
+            config,
+            Duration::from_secs(5),
+        )
+        .expect("start");
+        let Submitted::Delivered(r) = s.submit(request).expect("submit") else {
+            panic!("not delivered");
+        };
+        assert_eq!(r.validate(), Ok(()));
+
+        // The gateway is down: the dossier is kept and answered "queued" after the wait...
+        gw.set_down(true);
+        let s2 = QueuedSubmitter {
+            wait: Duration::from_millis(300),
+            ..s
+        };
+        let Submitted::Queued(id) = s2.submit(request).expect("submit") else {
+            panic!("delivered while down");
+        };
+        assert_ne!(s2.outbox().state(id).expect("state"), State::Delivered);
+        // ...and delivered once it returns (the probe notices).
+        gw.set_down(false);
+        let until = Instant::now() + Duration::from_secs(20);
+        while s2.outbox().state(id).expect("state") != State::Delivered {
+            assert!(
+                Instant::now() < until,
+                "not delivered after the gateway returned"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(gw.received(), 2);
+        s2.shutdown();
+    }
+}

@@ -1,0 +1,275 @@
+//! The real-peer walk: virtual CCCD profile -> pcscd (vpcd driver) -> `kioskctl card read`.
+//!
+//! Needs the Debian packages `pcscd` and `vsmartcard-vpcd` (installed by `cargo xtask setup`);
+//! without them the test says so and passes without running. It reuses a running pcscd (only
+//! one may run per machine) or starts its own `pcscd --foreground` and stops it at the end.
+//! The virtual card is served from this process on 127.0.0.1:35963 (vpcd's first slot,
+//! reader "Virtual PCD 00 00"); the scenarios run one after another, never concurrently.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kiosk_vcard::vpcd::{self, Stop};
+use kiosk_vcard::{Profile, VirtualCccd};
+
+const SOCKET: &str = "/run/pcscd/pcscd.comm";
+const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+const READER: &str = "Virtual PCD 00 00";
+
+/// The pcscd we started (killed on drop), or none when one was already running.
+struct Pcscd(Option<Child>);
+
+impl Drop for Pcscd {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn pcscd_binary() -> Option<PathBuf> {
+    ["/usr/sbin/pcscd", "/usr/bin/pcscd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn start_pcscd() -> Option<Pcscd> {
+    let Some(bin) = pcscd_binary() else {
+        eprintln!("SKIPPED: pcscd is not installed (apt-get install pcscd vsmartcard-vpcd; `cargo xtask setup` does it)");
+        return None;
+    };
+    if !Path::new(VPCD_DRIVER).exists() {
+        eprintln!("SKIPPED: the vpcd driver is not installed (apt-get install vsmartcard-vpcd)");
+        return None;
+    }
+    // vpcd listening means a pcscd with the driver is up: reuse it.
+    if Path::new(SOCKET).exists() && TcpStream::connect(("127.0.0.1", 35963)).map(drop).is_ok() {
+        return Some(Pcscd(None));
+    }
+    let child = Command::new(bin)
+        .arg("--foreground")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let guard = Pcscd(Some(child));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(SOCKET).exists() {
+        if Instant::now() > deadline {
+            eprintln!("SKIPPED: pcscd did not create {SOCKET} within 10 s");
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(guard)
+}
+
+/// Connects the card to vpcd and serves it on a thread.
+fn insert(profile: &Profile) -> (Inserted, PathBuf, tempfile::TempDir) {
+    let (mut card, trust) = VirtualCccd::from_profile(profile).expect("profile builds");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trust_dir = dir.path().join("trust");
+    std::fs::create_dir(&trust_dir).expect("mkdir");
+    std::fs::write(trust_dir.join("csca.der"), &trust.csca_der).expect("write csca");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", 35963)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => {
+                panic!("vpcd not listening on 127.0.0.1:35963: {e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let delay = Duration::from_millis(profile.chip.apdu_delay_ms);
+    let remove = profile.faults.remove_after_apdu;
+    let control = stream.try_clone().expect("clone stream");
+    let handle = std::thread::spawn(move || {
+        vpcd::serve(&mut stream, &mut card, delay, remove).unwrap_or(Stop::Closed)
+    });
+    (Inserted { handle, control }, trust_dir, dir)
+}
+
+/// Runs kioskctl, killing it after 60 s so that a hang fails the test instead of stalling CI.
+fn kioskctl(args: &[&str]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kioskctl runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("kioskctl {args:?} hung for 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn profile_file(dir: &Path, extra: &str) -> Profile {
+    let portrait = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw/vcard/fixtures/portrait.jpg");
+    let text = format!(
+        r#"
+[holder]
+id_number = "001090123456"
+surname = "NGUYEN"
+given_names = "VAN AN"
+full_name = "Nguyễn Văn An"
+date_of_birth = "1990-01-01"
+sex = "M"
+issue_date = "2021-04-15"
+expiry_date = "2030-01-01"
+ethnicity = "Kinh"
+religion = "Không"
+father = "Nguyễn Văn Bình"
+mother = "Trần Thị Cúc"
+portrait = "{}"
+{extra}
+"#,
+        portrait.display()
+    );
+    let path = dir.join("card.toml");
+    std::fs::write(&path, text).expect("write profile");
+    Profile::load(&path).expect("profile parses")
+}
+
+fn read_json(trust: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let trust = trust.to_string_lossy().into_owned();
+    let mut args = vec![
+        "card",
+        "read",
+        "--id",
+        "001090123456",
+        "--reader",
+        READER,
+        "--trust",
+        trust.as_str(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = kioskctl(&args);
+    let v = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
+    (code, v, stderr)
+}
+
+/// A card connected to vpcd, served on a thread.
+struct Inserted {
+    handle: JoinHandle<Stop>,
+    control: TcpStream,
+}
+
+fn settle(card: Inserted) {
+    // Closing the connection removes the card; give pcscd a moment to notice.
+    let _ = card.control.shutdown(std::net::Shutdown::Both);
+    let _ = card.handle.join();
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+fn virtual_cccd_through_pcscd_and_kioskctl() {
+    let Some(_pcscd) = start_pcscd() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    // 1. A good card, 20 ms per APDU: verified, DG13 fields, decoded portrait.
+    let p = profile_file(tmp.path(), "[chip]\napdu_delay_ms = 20\n");
+    let (h, trust, _d) = insert(&p);
+    let png = tmp.path().join("face.png");
+    let png_s = png.to_string_lossy().into_owned();
+    let (code, v, stderr) = read_json(&trust, &["--portrait-out", png_s.as_str()]);
+    assert_eq!(code, 0, "{v}\n{stderr}");
+    assert_eq!(v["passive_authentication"]["verdict"], "verified");
+    assert_eq!(v["active_authentication"]["verdict"], "verified");
+    assert_eq!(v["dg13"]["2"], "<redacted>");
+    assert_eq!(v["portrait"]["decoded"], true);
+    assert!(png.exists());
+    eprintln!(
+        "pcscd + vpcd, 20 ms/APDU: {} APDUs, read {} ms, verify {} ms",
+        v["apdus"], v["read_ms"], v["verify_ms"]
+    );
+    settle(h);
+
+    // 2. --show-personal shows the NFC-normalised name.
+    let p = profile_file(tmp.path(), "");
+    let (h, trust, _d) = insert(&p);
+    let (code, v, stderr) = read_json(&trust, &["--show-personal"]);
+    assert_eq!(code, 0, "{v}\n{stderr}");
+    eprintln!(
+        "pcscd + vpcd, no card delay: {} APDUs, read {} ms",
+        v["apdus"], v["read_ms"]
+    );
+    assert_eq!(v["dg13"]["2"], "Nguyễn Văn An");
+    settle(h);
+
+    // 3. Each fault switch.
+    for (fault, expect_code, key, verdict) in [
+        (
+            "tamper_dg2 = true",
+            1,
+            "passive_authentication",
+            "hash_mismatch",
+        ),
+        (
+            "unknown_csca = true",
+            1,
+            "passive_authentication",
+            "csca_unknown",
+        ),
+        (
+            "aa_key_mismatch = true",
+            1,
+            "active_authentication",
+            "failed",
+        ),
+    ] {
+        let p = profile_file(tmp.path(), &format!("[faults]\n{fault}\n"));
+        let (h, trust, _d) = insert(&p);
+        let (code, v, stderr) = read_json(&trust, &[]);
+        assert_eq!(code, expect_code, "{fault}: {v} {stderr}");
+        assert_eq!(v[key]["verdict"], verdict, "{fault}");
+        settle(h);
+    }
+
+    // 4. The card pulled away mid-read: a clear error, exit 2.
+    let p = profile_file(tmp.path(), "[faults]\nremove_after_apdu = 12\n");
+    let (h, trust, _d) = insert(&p);
+    let (code, _, stderr) = read_json(&trust, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("keep the card on the reader") || stderr.contains("card"),
+        "{stderr}"
+    );
+    settle(h);
+
+    // 5. Wrong CAN.
+    let p = profile_file(tmp.path(), "");
+    let (h, trust, _d) = insert(&p);
+    let trust_s = trust.to_string_lossy().into_owned();
+    let (code, _, stderr) = kioskctl(&[
+        "card",
+        "read",
+        "--can",
+        "000000",
+        "--reader",
+        READER,
+        "--trust",
+        trust_s.as_str(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("access denied"), "{stderr}");
+    settle(h);
+}
