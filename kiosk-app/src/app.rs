@@ -342,7 +342,10 @@ impl Drop for DemoQueueDir {
 /// key (`kioskctl queue init-key`), at the paths `kioskctl queue` reads by default.
 fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQueueDir>)> {
     let (db, key, dir) = if cfg.demo {
-        let dir = std::env::temp_dir().join(format!("kiosk-demo-queue-{}", std::process::id()));
+        // One folder per kiosk assembled (a queue admits one worker at a time).
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kiosk-demo-queue-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the demo queue folder {}", dir.display()))?;
         let key = KeyFile::new(dir.join("queue.key"));
@@ -520,10 +523,13 @@ fn receipt_doc(
             format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()),
         ));
     }
-    lines.push(ReceiptLine::new(
-        t("print-lookup-code"),
-        info.lookup_code.clone(),
-    ));
+    // An offline receipt has no lookup code yet (the gateway assigns it).
+    if !info.lookup_code.is_empty() {
+        lines.push(ReceiptLine::new(
+            t("print-lookup-code"),
+            info.lookup_code.clone(),
+        ));
+    }
     receipt::ReceiptDoc {
         office: office.to_string(),
         title: t(if mode == Mode::Hospital {
@@ -534,7 +540,11 @@ fn receipt_doc(
         big: info.queue_number.clone(),
         lines,
         qr: receipt::ReceiptQr::new(&info.dossier_code, &info.lookup_code).ok(),
-        footer: vec![t("print-footer-lookup")],
+        footer: vec![t(if info.offline {
+            "receipt-offline"
+        } else {
+            "print-footer-lookup"
+        })],
         paper_width: kiosk_hw::printer::PAPER_WIDTH_80MM,
     }
 }

@@ -341,7 +341,23 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
     let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let start = Instant::now();
-    let read = match reader::read_chip(&mut transport, &access, &opts, &mut fill) {
+    let mut result = reader::read_chip(&mut transport, &access, &opts, &mut fill);
+    // A card that was just put down can fail its first exchanges while the reader settles (the
+    // field powers up, pcscd reports the new card late): read once more before giving up, as
+    // the kiosk does when a citizen taps again.
+    if let Err(ReadError::Link(e)) = &result {
+        let kind = e
+            .downcast_ref::<kiosk_hw::CardError>()
+            .map(kiosk_hw::CardError::kind);
+        if matches!(
+            kind,
+            Some(kiosk_hw::CardErrorKind::Transport | kiosk_hw::CardErrorKind::CardRemoved)
+        ) {
+            std::thread::sleep(Duration::from_millis(300));
+            result = reader::read_chip(&mut transport, &access, &opts, &mut fill);
+        }
+    }
+    let read = match result {
         Ok(r) => r,
         Err(e) => {
             writeln!(err, "{}", explain(&e))?;

@@ -175,7 +175,7 @@ fn settle(card: Inserted) {
     // Closing the connection removes the card; give pcscd a moment to notice.
     let _ = card.control.shutdown(std::net::Shutdown::Both);
     let _ = card.handle.join();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1000));
 }
 
 #[test]
@@ -206,6 +206,33 @@ fn virtual_cccd_through_pcscd_and_kioskctl() {
     // 2. --show-personal shows the NFC-normalised name.
     let p = profile_file(tmp.path(), "");
     let (h, trust, _d) = insert(&p);
+    // The plain-text report redacts every personal field by default.
+    let trust_s = trust.to_string_lossy().into_owned();
+    let (code, text, stderr) = kioskctl(&[
+        "card",
+        "read",
+        "--id",
+        "001090123456",
+        "--reader",
+        READER,
+        "--trust",
+        trust_s.as_str(),
+    ]);
+    assert_eq!(code, 0, "{text}\n{stderr}");
+    assert!(text.contains("identity VERIFIED"), "{text}");
+    for personal in [
+        "001090123456",
+        "090123456",
+        "NGUYEN",
+        "Nguyễn",
+        "900101",
+        "01/01/1990",
+    ] {
+        assert!(
+            !text.contains(personal) && !stderr.contains(personal),
+            "{personal} leaked:\n{text}"
+        );
+    }
     let (code, v, stderr) = read_json(&trust, &["--show-personal"]);
     assert_eq!(code, 0, "{v}\n{stderr}");
     eprintln!(

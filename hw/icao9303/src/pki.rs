@@ -4,7 +4,7 @@
 //! Parsed with this crate's tolerant [`tlv`] reader rather than a strict DER library: real
 //! chips emit SET OF out of DER order, and every hash must be over the exact bytes read.
 //! Supported signatures: ECDSA over P-256 and brainpoolP256r1 (named or explicit curve
-//! parameters) with SHA-1/224/256/384/512. RSA is recognised and reported as unsupported.
+//! parameters), RSA PKCS#1 v1.5 and RSASSA-PSS, with SHA-1/224/256/384/512.
 
 use std::collections::BTreeMap;
 
@@ -75,8 +75,10 @@ impl HashAlg {
 pub enum SigAlg {
     /// ECDSA with the hash.
     Ecdsa(HashAlg),
-    /// RSA (PKCS#1 v1.5 or PSS): recognised, not verified by this crate yet.
-    Rsa,
+    /// RSA PKCS#1 v1.5 with the hash.
+    RsaPkcs1(HashAlg),
+    /// RSASSA-PSS with the hash (MGF1 with the same hash) and salt length.
+    RsaPss(HashAlg, usize),
 }
 
 /// `ecdsa-with-SHA256` and friends: `1.2.840.10045.4.x`.
@@ -98,8 +100,66 @@ impl SigAlg {
                 4 => Ok(Self::Ecdsa(HashAlg::Sha512)),
                 _ => Err(Error::Unsupported("ECDSA hash")),
             },
-            [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, _] => Ok(Self::Rsa),
+            [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, n] => match n {
+                0x05 => Ok(Self::RsaPkcs1(HashAlg::Sha1)),
+                0x0B => Ok(Self::RsaPkcs1(HashAlg::Sha256)),
+                0x0C => Ok(Self::RsaPkcs1(HashAlg::Sha384)),
+                0x0D => Ok(Self::RsaPkcs1(HashAlg::Sha512)),
+                0x0E => Ok(Self::RsaPkcs1(HashAlg::Sha224)),
+                // PSS without parameters: the RFC 4055 defaults.
+                0x0A => Ok(Self::RsaPss(HashAlg::Sha1, 20)),
+                _ => Err(Error::Unsupported("RSA signature algorithm")),
+            },
             _ => Err(Error::Unsupported("signature algorithm")),
+        }
+    }
+
+    /// From an AlgorithmIdentifier (OID and parameters; PSS takes its hash and salt length
+    /// from the parameters).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] / [`Error::Malformed`].
+    pub fn from_algorithm_identifier(alg: &Tlv<'_>) -> Result<Self, Error> {
+        let parts = alg.children()?;
+        let oid = parts
+            .first()
+            .filter(|t| t.tag == 0x06)
+            .ok_or(Error::Malformed("AlgorithmIdentifier"))?;
+        let base = Self::from_oid(oid.value)?;
+        let (Self::RsaPss(mut hash, mut salt), Some(params)) = (base, parts.get(1)) else {
+            return Ok(base);
+        };
+        if params.tag == 0x30 {
+            for p in params.children()? {
+                match p.tag {
+                    0xA0 => {
+                        let (h, _) = tlv::parse_one(p.value)?;
+                        let o = h
+                            .children()?
+                            .into_iter()
+                            .next()
+                            .ok_or(Error::Malformed("PSS hash"))?;
+                        hash = HashAlg::from_oid(o.value).ok_or(Error::Unsupported("PSS hash"))?;
+                    }
+                    0xA2 => {
+                        let (n, _) = tlv::parse_one(p.value)?;
+                        salt = n
+                            .value
+                            .iter()
+                            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Self::RsaPss(hash, salt))
+    }
+
+    /// The hash the signature is computed over.
+    pub fn hash(self) -> HashAlg {
+        match self {
+            Self::Ecdsa(h) | Self::RsaPkcs1(h) | Self::RsaPss(h, _) => h,
         }
     }
 
@@ -128,10 +188,12 @@ pub enum PublicKey {
         /// Uncompressed point.
         point: Vec<u8>,
     },
-    /// An RSA key (modulus length in bytes), not verified by this crate yet.
+    /// An RSA key.
     Rsa {
-        /// Modulus length in bytes.
-        modulus_len: usize,
+        /// Modulus, big-endian, no leading zeros.
+        n: Vec<u8>,
+        /// Public exponent, big-endian.
+        e: Vec<u8>,
     },
 }
 
@@ -202,29 +264,143 @@ pub fn parse_spki(spki: &[u8]) -> Result<PublicKey, Error> {
         Ok(PublicKey::Ec { curve, point })
     } else if oid.value == RSA_ENCRYPTION {
         let (seq, _) = tlv::parse_one(key)?;
-        let n = seq
-            .children()?
-            .into_iter()
-            .next()
-            .ok_or(Error::Malformed("RSA key"))?;
+        let parts = seq.children()?;
+        let [n, e, ..] = parts.as_slice() else {
+            return Err(Error::Malformed("RSA key"));
+        };
         Ok(PublicKey::Rsa {
-            modulus_len: strip_int(n.value).len(),
+            n: strip_int(n.value).to_vec(),
+            e: strip_int(e.value).to_vec(),
         })
     } else {
         Err(Error::Unsupported("public key algorithm"))
     }
 }
 
-/// Verifies `sig` over `hash` with `key`.
+/// Verifies `sig` over `message` with `key` and `alg`.
 ///
 /// # Errors
 ///
-/// [`Error::Crypto`] if it does not verify; [`Error::Unsupported`] for RSA.
-pub fn verify(key: &PublicKey, hash: &[u8], sig: &[u8]) -> Result<(), Error> {
-    match key {
-        PublicKey::Ec { curve, point } => curve.ecdsa_verify_prehash(point, hash, sig),
-        PublicKey::Rsa { .. } => Err(Error::Unsupported("RSA signatures")),
+/// [`Error::Crypto`] if it does not verify or the key does not fit the algorithm.
+pub fn verify(key: &PublicKey, alg: SigAlg, message: &[u8], sig: &[u8]) -> Result<(), Error> {
+    let hash = alg.hash().digest(message);
+    match (key, alg) {
+        (PublicKey::Ec { curve, point }, SigAlg::Ecdsa(_)) => {
+            curve.ecdsa_verify_prehash(point, &hash, sig)
+        }
+        (PublicKey::Rsa { n, e }, SigAlg::RsaPkcs1(h)) => {
+            let em = rsa_public(n, e, sig)?;
+            let digest_info = [
+                tlv::encode(
+                    0x30,
+                    &[tlv::encode(0x06, h.oid()), vec![0x05, 0x00]].concat(),
+                ),
+                tlv::encode(0x04, &hash),
+            ]
+            .concat();
+            // Some signers omit the NULL parameters: accept both encodings.
+            let digest_info_no_null = [
+                tlv::encode(0x30, &tlv::encode(0x06, h.oid())),
+                tlv::encode(0x04, &hash),
+            ]
+            .concat();
+            let ok = [digest_info, digest_info_no_null].iter().any(|t| {
+                let t = tlv::encode(0x30, t);
+                em.len() >= t.len() + 11 && {
+                    let ps_len = em.len() - t.len() - 3;
+                    em[0] == 0
+                        && em[1] == 1
+                        && em[2..2 + ps_len].iter().all(|b| *b == 0xFF)
+                        && em[2 + ps_len] == 0
+                        && em[3 + ps_len..] == t[..]
+                }
+            });
+            ok.then_some(())
+                .ok_or(Error::Crypto("RSA PKCS#1 v1.5 signature does not verify"))
+        }
+        (PublicKey::Rsa { n, e }, SigAlg::RsaPss(h, salt_len)) => {
+            pss_verify(n, e, h, salt_len, &hash, sig)
+        }
+        _ => Err(Error::Crypto(
+            "key type does not match the signature algorithm",
+        )),
     }
+}
+
+/// `sig^e mod n`, left-padded to the modulus length.
+fn rsa_public(n: &[u8], e: &[u8], sig: &[u8]) -> Result<Vec<u8>, Error> {
+    let key = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(n),
+        rsa::BigUint::from_bytes_be(e),
+    )
+    .map_err(|_| Error::Crypto("bad RSA public key"))?;
+    let s = rsa::BigUint::from_bytes_be(sig);
+    if sig.len() > n.len() || s >= rsa::BigUint::from_bytes_be(n) {
+        return Err(Error::Crypto("RSA signature out of range"));
+    }
+    let m =
+        rsa::hazmat::rsa_encrypt(&key, &s).map_err(|_| Error::Crypto("RSA operation failed"))?;
+    let mut out = m.to_bytes_be();
+    while out.len() < n.len() {
+        out.insert(0, 0);
+    }
+    Ok(out)
+}
+
+fn mgf1(h: HashAlg, seed: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut counter = 0u32;
+    while out.len() < len {
+        out.extend_from_slice(&h.digest(&[seed, &counter.to_be_bytes()].concat()));
+        counter += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// EMSA-PSS verification (RFC 8017 §9.1.2) over the message hash.
+fn pss_verify(
+    n: &[u8],
+    e: &[u8],
+    h: HashAlg,
+    salt_len: usize,
+    m_hash: &[u8],
+    sig: &[u8],
+) -> Result<(), Error> {
+    let bad = Error::Crypto("RSA-PSS signature does not verify");
+    let full = rsa_public(n, e, sig)?;
+    let mod_bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+    let em_bits = mod_bits - 1;
+    let em_len = em_bits.div_ceil(8);
+    let em = &full[full.len() - em_len..];
+    if full[..full.len() - em_len].iter().any(|b| *b != 0) {
+        return Err(bad);
+    }
+    let h_len = m_hash.len();
+    if em_len < h_len + salt_len + 2 || em.last() != Some(&0xBC) {
+        return Err(bad);
+    }
+    let (masked_db, rest) = em.split_at(em_len - h_len - 1);
+    let hh = &rest[..h_len];
+    let top_bits = 8 * em_len - em_bits;
+    if top_bits > 0 && masked_db[0] >> (8 - top_bits) != 0 {
+        return Err(bad);
+    }
+    let mut db: Vec<u8> = masked_db
+        .iter()
+        .zip(mgf1(h, hh, masked_db.len()))
+        .map(|(a, b)| a ^ b)
+        .collect();
+    if top_bits > 0 {
+        db[0] &= 0xFF >> top_bits;
+    }
+    let ps_len = em_len - h_len - salt_len - 2;
+    if db[..ps_len].iter().any(|b| *b != 0) || db[ps_len] != 0x01 {
+        return Err(bad);
+    }
+    let salt = &db[ps_len + 1..];
+    let m_prime = [&[0u8; 8][..], m_hash, salt].concat();
+    (h.digest(&m_prime) == hh).then_some(()).ok_or(bad)
 }
 
 /// An X.509 certificate, borrowing from its DER.
@@ -287,15 +463,10 @@ pub fn parse_certificate(raw: &[u8]) -> Result<Certificate<'_>, Error> {
     let [nb, na] = v.as_slice() else {
         return Err(Error::Malformed("validity"));
     };
-    let alg_oid = alg
-        .children()?
-        .into_iter()
-        .next()
-        .ok_or(Error::Malformed("algorithm"))?;
     Ok(Certificate {
         raw: cert.raw,
         tbs: tbs.raw,
-        sig_alg: SigAlg::from_oid(alg_oid.value),
+        sig_alg: SigAlg::from_algorithm_identifier(alg),
         signature: sig
             .value
             .get(1..)
@@ -315,10 +486,7 @@ impl Certificate<'_> {
     ///
     /// [`Error::Crypto`] / [`Error::Unsupported`].
     pub fn verify_signed_by(&self, issuer_key: &PublicKey) -> Result<(), Error> {
-        match self.sig_alg.clone()? {
-            SigAlg::Ecdsa(h) => verify(issuer_key, &h.digest(self.tbs), self.signature),
-            SigAlg::Rsa => Err(Error::Unsupported("RSA signatures")),
-        }
+        verify(issuer_key, self.sig_alg.clone()?, self.tbs, self.signature)
     }
 
     /// Whether `now` (`YYYYMMDDHHMMSS`) is within the validity period.
@@ -436,7 +604,7 @@ pub fn parse_sod(raw: &[u8]) -> Result<Sod<'_>, Error> {
         econtent,
         signed_attrs,
         signer_hash,
-        sig_alg: SigAlg::from_oid(&oid_of(sig_alg)?),
+        sig_alg: SigAlg::from_algorithm_identifier(sig_alg),
         signature: signature.value,
         ds_certificate: certificates
             .and_then(|c| tlv::parse_one(c.value).ok())
@@ -476,9 +644,83 @@ impl Sod<'_> {
             }
             None => self.econtent.to_vec(),
         };
-        match self.sig_alg.clone()? {
-            SigAlg::Ecdsa(h) => verify(ds_key, &h.digest(&signed), self.signature),
-            SigAlg::Rsa => Err(Error::Unsupported("RSA signatures")),
+        verify(ds_key, self.sig_alg.clone()?, &signed, self.signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic RNG for key generation in tests (rand_core 0.6, as `rsa` 0.9 wants).
+    struct TestRng(u64);
+
+    impl rsa::rand_core::RngCore for TestRng {
+        fn next_u32(&mut self) -> u32 {
+            self.next_u64() as u32
         }
+        fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                *b = self.next_u64() as u8;
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+
+    impl rsa::rand_core::CryptoRng for TestRng {}
+
+    #[test]
+    fn rsa_pkcs1_and_pss_verify_and_reject() {
+        use rsa::traits::PublicKeyParts;
+        let mut rng = TestRng(0x9E37_79B9_7F4A_7C15);
+        let private = rsa::RsaPrivateKey::new(&mut rng, 1024).expect("keygen");
+        let n = private.n().to_bytes_be();
+        let e = private.e().to_bytes_be();
+        let key = PublicKey::Rsa { n: n.clone(), e };
+        let msg = b"LDS security object";
+        let hash = HashAlg::Sha256.digest(msg);
+
+        // PKCS#1 v1.5 via the rsa crate's signer with our DigestInfo prefix.
+        let prefix: Vec<u8> = vec![
+            0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ];
+        let scheme = rsa::Pkcs1v15Sign {
+            hash_len: Some(32),
+            prefix: prefix.into_boxed_slice(),
+        };
+        let sig = private.sign(scheme, &hash).expect("sign");
+        let alg = SigAlg::RsaPkcs1(HashAlg::Sha256);
+        assert!(verify(&key, alg, msg, &sig).is_ok());
+        assert!(verify(&key, alg, b"other", &sig).is_err());
+
+        // PSS: encode by hand (RFC 8017 §9.1.1, salt of 32 bytes), sign with the raw private op.
+        let salt = [0x5Au8; 32];
+        let h = HashAlg::Sha256.digest(&[&[0u8; 8][..], &hash, &salt].concat());
+        let em_len = n.len(); // 1024-bit modulus: emBits = 1023, emLen = 128
+        let mut db = vec![0u8; em_len - 32 - 32 - 2];
+        db.push(0x01);
+        db.extend_from_slice(&salt);
+        let mask = mgf1(HashAlg::Sha256, &h, db.len());
+        let mut masked: Vec<u8> = db.iter().zip(mask).map(|(a, b)| a ^ b).collect();
+        masked[0] &= 0x7F;
+        let em = [masked, h, vec![0xBC]].concat();
+        let m = rsa::BigUint::from_bytes_be(&em);
+        let s = rsa::hazmat::rsa_decrypt_and_check(&private, None::<&mut TestRng>, &m)
+            .expect("raw sign");
+        let sig = s.to_bytes_be();
+        let alg = SigAlg::RsaPss(HashAlg::Sha256, 32);
+        assert!(verify(&key, alg, msg, &sig).is_ok());
+        assert!(verify(&key, alg, b"other", &sig).is_err());
+        assert!(verify(&key, SigAlg::RsaPss(HashAlg::Sha256, 20), msg, &sig).is_err());
     }
 }

@@ -466,10 +466,12 @@ pub fn read_chip<T: Transceive + ?Sized>(
                     out.access = Some(AccessUsed::Bac);
                 }
                 (None, None) => {
+                    // Tell "not an eMRTD at all" apart from "an eMRTD without PACE".
+                    s.select_lds()?;
                     return Err(Error::Unsupported(
                         "the card offers no supported PACE and no BAC data was given",
                     )
-                    .into())
+                    .into());
                 }
             }
         }
@@ -508,4 +510,41 @@ pub fn read_chip<T: Transceive + ?Sized>(
     out.apdus = s.apdus;
     out.extended_length_used = ext_ok == Some(true);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn can() -> Access {
+        Access::Pace {
+            password: Password::can("123456").expect("can"),
+            bac_fallback: None,
+        }
+    }
+
+    #[test]
+    fn a_card_that_is_not_an_emrtd() {
+        let mut t = |_: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(vec![0x6A, 0x82]) };
+        let r = read_chip(&mut t, &can(), &ReadOptions::default(), &mut |_| {});
+        assert!(matches!(r, Err(ReadError::NotEmrtd)), "{r:?}");
+    }
+
+    #[test]
+    fn a_short_response_is_a_transport_error_and_loops_are_bounded() {
+        let mut t = |_: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(vec![0x90]) };
+        let r = read_chip(&mut t, &can(), &ReadOptions::default(), &mut |_| {});
+        assert!(
+            matches!(r, Err(ReadError::Protocol(Error::Transport(_)))),
+            "{r:?}"
+        );
+        // A card answering 61xx forever hits the APDU bound instead of looping.
+        let mut t = |_: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(vec![0x61, 0x10]) };
+        let opts = ReadOptions {
+            max_apdus: 50,
+            ..ReadOptions::default()
+        };
+        let r = read_chip(&mut t, &can(), &opts, &mut |_| {});
+        assert!(matches!(r, Err(ReadError::TooManyApdus(50))), "{r:?}");
+    }
 }

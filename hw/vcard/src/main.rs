@@ -55,12 +55,14 @@ fn main() -> anyhow::Result<()> {
                 let _ = e;
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(e) => return Err(e).with_context(|| {
-                format!(
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
                     "connecting to vpcd on 127.0.0.1:{} (is pcscd with vsmartcard-vpcd running?)",
                     args.port
                 )
-            }),
+                })
+            }
         }
     };
     eprintln!("cccd-vcard: card inserted on vpcd port {}", args.port);

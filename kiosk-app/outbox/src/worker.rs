@@ -521,6 +521,9 @@ impl Background {
 
 impl Drop for Background {
     fn drop(&mut self) {
+        // No waiting here: a drop may run where blocking is not allowed (inside a runtime,
+        // during thread-local teardown at exit). Sends cut short are recovered from their
+        // leases at the next start and replayed (idempotent).
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }

@@ -1,0 +1,355 @@
+//! The worker against an in-process gateway fake, on tokio's mocked clock: a day-long outage,
+//! a lost response, Retry-After, dead letters, the age bound, graceful shutdown.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kiosk_outbox::{
+    Backoff, Delivered, ErrorClass, Kind, NewItem, OpenOptions, Outbox, Outgoing, QueueKey,
+    SendError, State, TokioClock, Transport, Uuid, WorkerConfig, WorkerEvent,
+};
+
+/// One injected behaviour for the next send.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// The gateway commits, then the response never arrives.
+    LoseResponse,
+    /// HTTP status with an optional Retry-After in seconds.
+    Status(u16, Option<u64>),
+}
+
+#[derive(Default)]
+struct GwState {
+    down: bool,
+    faults: VecDeque<Fault>,
+    /// Committed submissions in arrival order: (id, partition from the payload).
+    committed: Vec<(Uuid, String)>,
+    by_key: HashMap<Uuid, usize>,
+    sends: usize,
+    send_times: Vec<tokio::time::Instant>,
+    log: Vec<String>,
+    t0: Option<tokio::time::Instant>,
+}
+
+/// A gateway fake with idempotency on the key, like the real one.
+#[derive(Default, Clone)]
+struct FakeGateway(Arc<Mutex<GwState>>);
+
+impl FakeGateway {
+    fn with<R>(&self, f: impl FnOnce(&mut GwState) -> R) -> R {
+        f(&mut self.0.lock().expect("lock"))
+    }
+}
+
+impl Transport for FakeGateway {
+    async fn send(&self, item: Outgoing) -> Result<Delivered, SendError> {
+        // A network round trip of 20 ms (mocked).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.with(|s| {
+            s.sends += 1;
+            s.send_times.push(tokio::time::Instant::now());
+            let t = s.t0.map(|t0| t0.elapsed());
+            let d = s.down;
+            s.log.push(format!("{t:?} send {} attempt {} down={d}", item.id, item.attempt));
+            if s.down {
+                return Err(SendError::unreachable("connection refused"));
+            }
+            let fault = s.faults.pop_front();
+            if let Some(Fault::Status(code, ra)) = fault {
+                return Err(SendError::status(
+                    code,
+                    ra.map(Duration::from_secs),
+                    "injected",
+                ));
+            }
+            let created = !s.by_key.contains_key(&item.id);
+            if created {
+                let partition = String::from_utf8_lossy(&item.payload)
+                    .split('|')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                s.by_key.insert(item.id, s.committed.len());
+                s.committed.push((item.id, partition));
+            }
+            if let Some(Fault::LoseResponse) = fault {
+                return Err(SendError::unreachable("connection reset after commit"));
+            }
+            Ok(Delivered {
+                receipt: format!("receipt-{}", s.by_key[&item.id]).into_bytes(),
+                created,
+            })
+        })
+    }
+
+    async fn probe(&self) -> bool {
+        self.with(|s| { let t = s.t0.map(|t0| t0.elapsed()); let d = s.down; s.log.push(format!("{t:?} probe down={d}")); });
+        !self.with(|s| s.down)
+    }
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    outbox: Arc<Outbox>,
+    gw: FakeGateway,
+    clock: TokioClock,
+}
+
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Arc::new(
+        Outbox::open(
+            &dir.path().join("q.db"),
+            &QueueKey::from_bytes([1; 32]),
+            &OpenOptions::default(),
+        )
+        .expect("open"),
+    );
+    Rig {
+        _dir: dir,
+        outbox,
+        gw: FakeGateway::default(),
+        clock: TokioClock::starting_at(1_767_225_600_000),
+    }
+}
+
+fn config() -> WorkerConfig {
+    WorkerConfig {
+        backoff: Backoff {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(15 * 60),
+        },
+        probe_interval: Duration::from_secs(30),
+        ..WorkerConfig::default()
+    }
+}
+
+fn enqueue(r: &Rig, partition: &str, n: usize) -> Uuid {
+    use kiosk_outbox::Clock as _;
+    let id = Outbox::new_id();
+    r.outbox
+        .enqueue(
+            NewItem {
+                id,
+                kind: Kind::Tthc,
+                partition,
+                payload: format!("{partition}|{n}").as_bytes(),
+            },
+            r.clock.now_ms(),
+        )
+        .expect("enqueue");
+    id
+}
+
+async fn wait_for(r: &Rig, mut done: impl FnMut(&Rig) -> bool) {
+    for _ in 0..100_000 {
+        if done(r) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("condition not reached");
+}
+
+fn delivered(r: &Rig) -> u64 {
+    r.outbox.stats().expect("stats").delivered
+}
+
+#[tokio::test(start_paused = true)]
+async fn outage_of_a_day_then_everything_in_order_exactly_once() {
+    let r = rig();
+    r.gw.with(|s| s.down = true);
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        config(),
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    // A day of citizens: one submission every 15 minutes, 8 partitions; every one is
+    // accepted locally (durable) while the gateway is unreachable.
+    let mut order: HashMap<String, Vec<Uuid>> = HashMap::new();
+    for n in 0..96 {
+        let p = format!("P{}", n % 8);
+        let id = enqueue(&r, &p, n);
+        order.entry(p).or_default().push(id);
+        h.wake();
+        tokio::time::sleep(Duration::from_secs(15 * 60)).await;
+    }
+    let st = r.outbox.stats().expect("stats");
+    assert_eq!(st.pending + st.in_flight, 96, "all kept");
+    assert_eq!(st.delivered, 0);
+    assert!(r.gw.with(|s| s.committed.is_empty()));
+    let sends_during_outage = r.gw.with(|s| s.sends);
+    // Backoff and probes keep the traffic low: far fewer sends than one per row per minute.
+    assert!(
+        sends_during_outage < 96 * 20,
+        "{sends_during_outage} sends during the outage"
+    );
+
+    // The gateway returns: the probe notices within its interval and everything drains.
+    r.gw.with(|s| { s.down = false; s.t0 = Some(tokio::time::Instant::now()); s.log.push("UP".into()); });
+    let back = tokio::time::Instant::now();
+    wait_for(&r, |r| delivered(r) == 96).await;
+    let took = back.elapsed();
+    if took > Duration::from_secs(40) { r.gw.with(|s| { let n = s.log.len(); for l in &s.log[n.saturating_sub(150)..] { eprintln!("{l}"); } }); for x in r.outbox.list(None, 200).unwrap() { eprintln!("{x:?}"); } }
+    assert!(
+        took <= Duration::from_secs(40),
+        "drained {took:?} after the network returned"
+    );
+
+    r.gw.with(|s| {
+        assert_eq!(s.committed.len(), 96, "exactly once");
+        for (p, ids) in &order {
+            let got: Vec<Uuid> = s
+                .committed
+                .iter()
+                .filter(|(_, q)| q == p)
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(&got, ids, "FIFO in partition {p}");
+        }
+    });
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_response_is_retried_without_duplicate() {
+    let r = rig();
+    r.gw.with(|s| s.faults.push_back(Fault::LoseResponse));
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        config(),
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let mut events = h.subscribe();
+    let id = enqueue(&r, "A", 1);
+    h.wake();
+    assert_eq!(
+        events.recv().await.expect("event"),
+        WorkerEvent::Retrying(id)
+    );
+    assert_eq!(
+        events.recv().await.expect("event"),
+        WorkerEvent::Delivered(id)
+    );
+    r.gw.with(|s| {
+        assert_eq!(s.sends, 2, "sent twice");
+        assert_eq!(s.committed.len(), 1, "committed once");
+    });
+    assert_eq!(
+        r.outbox.receipt(id).expect("receipt").as_deref(),
+        Some(&b"receipt-0"[..])
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_and_rejections_dead_letter() {
+    let r = rig();
+    r.gw.with(|s| {
+        s.faults.push_back(Fault::Status(429, Some(120)));
+        s.faults.push_back(Fault::Status(503, None));
+    });
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        config(),
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let a = enqueue(&r, "A", 1);
+    h.wake();
+    wait_for(&r, |r| delivered(r) == 1).await;
+    let times = r.gw.with(|s| s.send_times.clone());
+    assert_eq!(times.len(), 3, "429, 503, then accepted");
+    assert!(
+        times[1] - times[0] >= Duration::from_secs(120),
+        "Retry-After honoured"
+    );
+    assert_eq!(r.outbox.state(a).expect("state"), State::Delivered);
+
+    // 422: dead at once, with an alert; no retry.
+    r.gw.with(|s| s.faults.push_back(Fault::Status(422, None)));
+    let b = enqueue(&r, "B", 2);
+    h.wake();
+    wait_for(&r, |r| r.outbox.stats().expect("stats").dead == 1).await;
+    assert_eq!(r.outbox.state(b).expect("state"), State::Dead);
+    let alerts = r.outbox.alerts(10).expect("alerts");
+    assert_eq!(alerts[0].item_id, b.to_string());
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(r.gw.with(|s| s.sends), 4);
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn age_bound_turns_undeliverable_rows_dead() {
+    let r = rig();
+    r.gw.with(|s| s.down = true);
+    let cfg = WorkerConfig {
+        max_age: Duration::from_secs(3600),
+        idle_interval: Duration::from_secs(60),
+        ..config()
+    };
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        cfg,
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let id = enqueue(&r, "A", 1);
+    h.wake();
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(r.outbox.state(id).expect("state"), State::Dead);
+    let a = r.outbox.alerts(10).expect("alerts");
+    assert!(a[0].reason.contains("age bound"), "{a:?}");
+    let l = r.outbox.list(Some(State::Dead), 1).expect("list");
+    assert_eq!(
+        l[0].last_error_kind.as_deref(),
+        Some(ErrorClass::Expired.as_str())
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn parallel_across_partitions_and_one_worker_per_queue() {
+    let r = rig();
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        WorkerConfig {
+            max_in_flight: 4,
+            ..config()
+        },
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    // A second worker on the same queue is refused.
+    let second = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        config(),
+        Arc::new(r.clock),
+    );
+    assert!(
+        matches!(second, Err(kiosk_outbox::WorkerError::Busy(_))),
+        "{second:?}"
+    );
+    for n in 0..8 {
+        enqueue(&r, &format!("P{n}"), n);
+    }
+    let start = tokio::time::Instant::now();
+    h.wake();
+    wait_for(&r, |r| delivered(r) == 8).await;
+    // 8 sends of 20 ms, 4 at a time: about 40 ms, not 160.
+    assert!(
+        start.elapsed() < Duration::from_millis(150),
+        "{:?}",
+        start.elapsed()
+    );
+    h.shutdown().await;
+}
