@@ -7,8 +7,9 @@
 //! called (a new submission, the network came back), or shutdown.
 //!
 //! While the gateway is unreachable the loop probes it every `probe_interval`; the first
-//! answer makes every row that was waiting only for the network due at once, instead of
-//! after its backoff (which can reach the cap, 15 minutes by default).
+//! answer (a probe, or a send whose backoff happened to end first) makes every row that was
+//! waiting only for the network due at once, instead of after its backoff (which can reach
+//! the cap, 15 minutes by default).
 //!
 //! Store calls are synchronous SQLite transactions of a few milliseconds (one fsync each),
 //! made directly on the runtime's threads. That is a deliberate shortcut: the worker runs on
@@ -169,6 +170,9 @@ impl WorkerLock {
             source,
         };
         let conn = rusqlite::Connection::open(PathBuf::from(p)).map_err(lock_err)?;
+        // rusqlite sets a 5 s busy timeout on every connection: without this, a held lock
+        // would block the caller (a runtime thread) for 5 s of real time before `Busy`.
+        conn.busy_timeout(Duration::ZERO).map_err(lock_err)?;
         match conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;") {
             Ok(()) => Ok(Self { _conn: conn }),
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
@@ -274,9 +278,7 @@ pub fn spawn<T: Transport>(
         wake: Arc::new(move || w.wake.notify_one()),
         net: Arc::new(move || {
             n.offline.store(false, Ordering::SeqCst);
-            if let Err(e) = n.outbox.network_returned(n.clock.now_ms()) {
-                tracing::warn!(error = %e, "cannot reschedule after the network returned");
-            }
+            reschedule_waiting_for_network(&n);
             n.wake.notify_one();
         }),
         events,
@@ -302,11 +304,7 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
         if s.offline.load(Ordering::SeqCst) && now >= next_probe {
             next_probe = now.saturating_add(millis(cfg.probe_interval));
             if s.transport.probe().await {
-                tracing::info!("gateway reachable again: retrying queued submissions");
-                s.offline.store(false, Ordering::SeqCst);
-                if let Err(e) = s.outbox.network_returned(s.clock.now_ms()) {
-                    tracing::warn!(error = %e, "cannot reschedule after the network returned");
-                }
+                back_online(&s);
             }
         }
         let free = cfg
@@ -331,13 +329,17 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "cannot read the queue"),
         }
-        if s.offline.load(Ordering::SeqCst) {
-            wait = wait.min(cfg.probe_interval);
-        }
         // A due row that cannot be claimed because every send slot is taken: wait for a send
         // to finish (it wakes us) rather than spin.
         if wait.is_zero() && s.in_flight.load(Ordering::SeqCst) >= cfg.max_in_flight {
             wait = cfg.idle_interval;
+        }
+        // Offline: wake for the next probe itself. (Capping the sleep at `probe_interval`
+        // instead would let a wake-up just before the probe was due push it back by up to
+        // another interval.)
+        if s.offline.load(Ordering::SeqCst) {
+            let d = Duration::from_millis(u64::try_from(next_probe - now).unwrap_or(0));
+            wait = wait.min(d);
         }
         tokio::select! {
             () = cancel.cancelled() => break,
@@ -346,6 +348,23 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
         }
     }
     tracing::debug!("outbox worker loop stopped");
+}
+
+/// The gateway answered (a probe, or a send) while the worker had it as unreachable: the
+/// rows backing off only for the network are due now. Without this, a send whose backoff
+/// ended just after the network returned would clear `offline` (so no more probes), and
+/// every other row would wait out its own backoff, up to the cap.
+fn back_online<T>(s: &Shared<T>) {
+    if s.offline.swap(false, Ordering::SeqCst) {
+        tracing::info!("gateway reachable again: retrying queued submissions");
+        reschedule_waiting_for_network(s);
+    }
+}
+
+fn reschedule_waiting_for_network<T>(s: &Shared<T>) {
+    if let Err(e) = s.outbox.network_returned(s.clock.now_ms()) {
+        tracing::warn!(error = %e, "cannot reschedule after the network returned");
+    }
 }
 
 fn housekeeping<T>(s: &Shared<T>, now: i64) {
@@ -379,7 +398,7 @@ async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
         .await;
     let event = match result {
         Ok(d) => {
-            s.offline.store(false, Ordering::SeqCst);
+            back_online(&s);
             match s.outbox.ack(id, &d.receipt, s.clock.now_ms()) {
                 Ok(_) => Some(WorkerEvent::Delivered(id)),
                 Err(e) => {
@@ -416,10 +435,15 @@ async fn on_failure<T: Transport>(
     };
     let outcome = match e.class {
         ErrorClass::Unreachable => {
-            s.offline.store(true, Ordering::SeqCst);
-            s.outbox
+            let r = s
+                .outbox
                 .retry_later(id, e.class, &message, retry_in(attempts, None))
-                .map(|()| WorkerEvent::Retrying(id))
+                .map(|()| WorkerEvent::Retrying(id));
+            // Only once the row is recorded as waiting for the network: a send succeeding
+            // on another thread meanwhile either sees `offline` and reschedules this row
+            // too, or clears it before this store, and the probes go on.
+            s.offline.store(true, Ordering::SeqCst);
+            r
         }
         ErrorClass::Transient => s
             .outbox

@@ -28,6 +28,7 @@ struct GwState {
     by_key: HashMap<Uuid, usize>,
     sends: usize,
     send_times: Vec<tokio::time::Instant>,
+    probe_times: Vec<tokio::time::Instant>,
 }
 
 /// A gateway fake with idempotency on the key, like the real one.
@@ -79,7 +80,10 @@ impl Transport for FakeGateway {
     }
 
     async fn probe(&self) -> bool {
-        !self.with(|s| s.down)
+        self.with(|s| {
+            s.probe_times.push(tokio::time::Instant::now());
+            !s.down
+        })
     }
 }
 
@@ -181,8 +185,19 @@ async fn outage_of_a_day_then_everything_in_order_exactly_once() {
         sends_during_outage < 96 * 20,
         "{sends_during_outage} sends during the outage"
     );
+    // Probes keep to their interval: a loop wake-up just before a probe is due (a row's
+    // backoff ending) must not push the probe back.
+    let probes = r.gw.with(|s| s.probe_times.clone());
+    assert!(probes.len() > 2000, "{} probes in a day", probes.len());
+    let longest = probes.windows(2).map(|w| w[1] - w[0]).max();
+    assert_eq!(
+        longest,
+        Some(Duration::from_secs(30)),
+        "probe interval kept"
+    );
 
-    // The gateway returns: the probe notices within its interval and everything drains.
+    // The gateway returns: the probe notices within its interval and everything drains,
+    // whatever the backoffs (random) left due in the meantime.
     r.gw.with(|s| s.down = false);
     let back = tokio::time::Instant::now();
     wait_for(&r, |r| delivered(r) == 96).await;
@@ -204,6 +219,55 @@ async fn outage_of_a_day_then_everything_in_order_exactly_once() {
             assert_eq!(&got, ids, "FIFO in partition {p}");
         }
     });
+    h.shutdown().await;
+}
+
+/// A send that succeeds before the next probe (its backoff ended just after the network
+/// returned) must release the rows backing off for the network too, not just itself.
+#[tokio::test(start_paused = true)]
+async fn first_delivery_after_an_outage_releases_every_row_waiting_for_the_network() {
+    let r = rig();
+    r.gw.with(|s| s.down = true);
+    let cfg = WorkerConfig {
+        // Long backoffs, and probes too rare to help within this test.
+        backoff: Backoff {
+            base: Duration::from_secs(3600),
+            cap: Duration::from_secs(3600),
+        },
+        probe_interval: Duration::from_secs(6 * 3600),
+        ..config()
+    };
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        cfg,
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let waiting: Vec<Uuid> = (0..4).map(|n| enqueue(&r, &format!("P{n}"), n)).collect();
+    h.wake();
+    wait_for(&r, |r| {
+        r.gw.with(|s| s.sends >= 4 && !s.probe_times.is_empty())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(r.outbox.stats().expect("stats").pending, 4, "backing off");
+
+    // The network returns; a new submission (due at once) is the first to get through.
+    r.gw.with(|s| s.down = false);
+    let back = tokio::time::Instant::now();
+    enqueue(&r, "Q", 9);
+    h.wake();
+    wait_for(&r, |r| delivered(r) == 5).await;
+    assert!(
+        back.elapsed() <= Duration::from_secs(1),
+        "drained {:?} after the network returned",
+        back.elapsed()
+    );
+    for id in waiting {
+        assert_eq!(r.outbox.state(id).expect("state"), State::Delivered);
+    }
+    assert_eq!(r.gw.with(|s| s.probe_times.len()), 1, "no probe needed");
     h.shutdown().await;
 }
 
