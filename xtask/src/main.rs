@@ -252,7 +252,34 @@ fn test(args: &[String]) -> Result<()> {
     let mut c = cargo();
     c.args(["test", "--workspace", "--locked"]);
     c.args(args);
+    // Clinic registrations against a real FHIR server (sekmet-fhir from PyPI in a venv under
+    // the target folder; about 30 s the first time).
+    c.env("OUTBOX_FHIR", "1");
     run(&mut c)?;
+    // The production mutual-TLS transport (reqwest + rustls), off in the default build because
+    // of its build cost: linted and tested here against certificates made at test time.
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "kiosk-outbox",
+        "--all-targets",
+        "--features",
+        "https-tests",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "test",
+        "-p",
+        "kiosk-outbox",
+        "--features",
+        "https-tests",
+        "--locked",
+        "--test",
+        "https",
+    ]))?;
     eprintln!(
         "xtask: all checks passed in {:.0} s",
         t.elapsed().as_secs_f64()
