@@ -6,6 +6,9 @@
 //!                              set up, build and start the kiosk on simulated hardware
 //! cargo xtask test             set up, check formatting and clippy, run every test (what CI runs)
 //! cargo xtask bench            run the benchmarks and print a table
+//! cargo xtask face-eval [--check]
+//!                              face verification error rates on the packaged images; --check
+//!                              fails if FNMR rises above face/eval-baseline.toml
 //! cargo xtask image            build the bootable USB image (not yet: see image-build/README.md)
 //! ```
 //!
@@ -17,6 +20,8 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+
+mod data;
 
 /// Debian packages the build and the tests need, with the reason for each.
 const APT_PACKAGES: &[(&str, &str)] = &[
@@ -62,6 +67,19 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "vsmartcard-vpcd",
         "pcscd's virtual reader driver: the cccd-vcard virtual chip plugs into it in tests",
     ),
+    (
+        "libdlib-dev",
+        "kiosk-face: dlib's face detector, shape predictor and ResNet encoder through FFI",
+    ),
+    (
+        "libopenblas-dev",
+        "kiosk-face: BLAS for dlib (the crate's `openblas` feature)",
+    ),
+    ("liblapack-dev", "kiosk-face: LAPACK for dlib"),
+    (
+        "libopenjp2-tools",
+        "face-eval: opj_compress makes JPEG 2000 chip-like portraits for the evaluation",
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -71,6 +89,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
+        Some("face-eval") => face_eval(&args[1..]),
         Some("image") => image(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
@@ -98,6 +117,7 @@ fn print_help() {
          demo [--tour DIR]  run the kiosk on simulated hardware (window, or headless tour to DIR)\n  \
          test               setup + fmt + clippy + every test (what CI runs)\n  \
          bench              run benchmarks, print a table\n  \
+         face-eval [--check]  face verification error rates on the packaged image set\n  \
          image              build the USB image (not implemented yet)"
     );
 }
@@ -191,6 +211,7 @@ fn setup() -> Result<()> {
             bail!("still missing after install: {}", still.join(" "));
         }
     }
+    data::ensure(&root()).context("fetching the face models and evaluation images")?;
     eprintln!("xtask: setup done in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }
@@ -256,6 +277,8 @@ fn test(args: &[String]) -> Result<()> {
     // the target folder; about 30 s the first time).
     c.env("OUTBOX_FHIR", "1");
     run(&mut c)?;
+    // Face verification error rates on the packaged set must not fall below the baseline.
+    face_eval(&["--check".to_string()])?;
     // The production mutual-TLS transport (reqwest + rustls), off in the default build because
     // of its build cost: linted and tested here against certificates made at test time.
     run(cargo().args([
@@ -306,6 +329,31 @@ fn bench() -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Runs `face-eval` (kiosk-face) on the packaged image set; `--check` compares with
+/// face/eval-baseline.toml. Debug profile: it shares the test build.
+fn face_eval(args: &[String]) -> Result<()> {
+    setup()?;
+    let mut c = cargo();
+    c.args([
+        "run",
+        "--quiet",
+        "-p",
+        "kiosk-face",
+        "--bin",
+        "face-eval",
+        "--locked",
+        "--",
+    ]);
+    for a in args {
+        if a == "--check" {
+            c.arg("--check").arg(root().join("face/eval-baseline.toml"));
+        } else {
+            c.arg(a);
+        }
+    }
+    run(&mut c).context("face evaluation below the recorded baseline (or could not run)")
 }
 
 fn image() -> Result<()> {

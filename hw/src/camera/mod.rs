@@ -27,7 +27,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 pub use pattern::PatternSource;
-pub use replay::{read_png, ReplaySource};
+pub use replay::{decode_png, read_png, ReplaySource};
 
 use crate::error::hw_error;
 

@@ -146,13 +146,6 @@ pub fn read_png(path: impl AsRef<Path>) -> Result<Frame, CameraError> {
 
 /// Decodes one PNG file into an 8-bit Luma8 or Rgb8 frame.
 fn decode(path: &Path) -> Result<Frame, CameraError> {
-    let bad = |what: &str, e: Option<png::DecodingError>| {
-        let detail = format!("{}: {what}", path.display());
-        match e {
-            Some(e) => CameraError::with_source(CameraErrorKind::BadFormat, detail, e),
-            None => CameraError::new(CameraErrorKind::BadFormat, detail),
-        }
-    };
     let bytes = std::fs::read(path).map_err(|e| {
         CameraError::with_source(
             CameraErrorKind::Io,
@@ -160,6 +153,22 @@ fn decode(path: &Path) -> Result<Frame, CameraError> {
             e,
         )
     })?;
+    decode_png(&bytes, &path.display().to_string())
+}
+
+/// Decodes PNG bytes into an 8-bit Luma8 or Rgb8 frame; `label` names the image in errors.
+///
+/// # Errors
+///
+/// [`CameraErrorKind::BadFormat`] if the bytes are not a decodable PNG.
+pub fn decode_png(bytes: &[u8], label: &str) -> Result<Frame, CameraError> {
+    let bad = |what: &str, e: Option<png::DecodingError>| {
+        let detail = format!("{label}: {what}");
+        match e {
+            Some(e) => CameraError::with_source(CameraErrorKind::BadFormat, detail, e),
+            None => CameraError::new(CameraErrorKind::BadFormat, detail),
+        }
+    };
     let mut decoder = png::Decoder::new(BufReader::new(Cursor::new(bytes)));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder
