@@ -2,9 +2,10 @@
 //! encoder, through the `dlib-face-recognition` crate and Debian's libdlib.
 //!
 //! Models are loaded once (about 0.3 s, 120 MB resident) and used from one thread: dlib's
-//! objects are `Send` but not `Sync`. Detection runs on a frame scaled down to at most
-//! `detect_width` pixels wide (HOG's smallest face is 80 px, so at 320 px it finds faces from
-//! about 160 px wide in a 640 px frame, which is what the size gate asks for anyway) and
+//! objects are `Send` but not `Sync`. Detection runs on a frame scaled down to
+//! `detect_width` pixels wide (HOG's smallest face is 80 px, so at 428 px it finds faces from
+//! about 120 px wide in a 640 px frame, an interocular distance of about 45 px, which is what
+//! the size gate asks for anyway) and
 //! landmarks and embeddings on the full frame.
 
 use std::path::{Path, PathBuf};
@@ -162,7 +163,7 @@ impl FaceModels {
             detector: FaceDetector::new(),
             predictor,
             encoder,
-            detect_width: 320,
+            detect_width: 428,
             dir: dir.to_path_buf(),
         })
     }
