@@ -105,9 +105,9 @@ pub fn run(
 }
 
 /// A source and, for a real camera, what it agreed to deliver.
-type Opened = (Box<dyn FrameSource>, Option<String>);
+pub(crate) type Opened = (Box<dyn FrameSource>, Option<String>);
 
-fn open(spec: &CameraSpec, w: u32, h: u32, fps: u32) -> Result<Opened, String> {
+pub(crate) fn open(spec: &CameraSpec, w: u32, h: u32, fps: u32) -> Result<Opened, String> {
     match spec {
         CameraSpec::Sim => PatternSource::new(w, h, fps)
             .map(|s| (Box::new(s) as Box<dyn FrameSource>, None))

@@ -52,6 +52,9 @@ pub enum Command {
     /// Read and verify a CCCD chip through a PC/SC reader; list readers
     #[command(subcommand)]
     Card(crate::card_read::CardCommand),
+    /// Check the face models, the camera path and the matcher
+    #[command(subcommand)]
+    Face(crate::face::FaceCommand),
     /// Print the version of kioskctl and the languages built into it
     Version,
 }
