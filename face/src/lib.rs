@@ -16,6 +16,7 @@ pub mod engine;
 pub mod eval;
 pub mod geometry;
 pub mod liveness;
+pub mod parallax;
 pub mod pipeline;
 pub mod portrait;
 pub mod quality;

@@ -11,6 +11,7 @@
 use rand::Rng;
 
 use crate::geometry::Pose;
+use crate::parallax::Parallax;
 use crate::quality::Guidance;
 
 /// A direction, from the citizen's point of view.
@@ -81,6 +82,13 @@ pub struct ChallengeConfig {
     pub max_gap_ms: u64,
     /// The camera image is mirrored (left and right swapped).
     pub mirrored: bool,
+    /// Least nose parallax ([`crate::parallax`]) towards the turn, in interocular distances,
+    /// for a turn to count as a head turn rather than a turned picture.
+    pub min_parallax: f32,
+    /// Least correlation of the parallax match for it to count.
+    pub min_parallax_score: f32,
+    /// Turned frames without parallax after which the face is judged flat (a picture).
+    pub flat_frames: u32,
 }
 
 impl Default for ChallengeConfig {
@@ -92,6 +100,9 @@ impl Default for ChallengeConfig {
             step_timeout_ms: 7_000,
             max_gap_ms: 1_500,
             mirrored: false,
+            min_parallax: 0.07,
+            min_parallax_score: 0.4,
+            flat_frames: 3,
         }
     }
 }
@@ -105,6 +116,8 @@ pub enum LivenessFailure {
     WrongWay,
     /// The face left the view for too long.
     FaceLost,
+    /// The face turned like a flat picture: no nose parallax (a print or a screen).
+    FlatFace,
 }
 
 /// Progress of the challenge.
@@ -140,6 +153,7 @@ pub struct LivenessCheck {
     phase_started: Option<u64>,
     last_seen: Option<u64>,
     done: Option<LiveStatus>,
+    flat: u32,
 }
 
 impl LivenessCheck {
@@ -154,6 +168,7 @@ impl LivenessCheck {
             phase_started: None,
             last_seen: None,
             done: None,
+            flat: 0,
         }
     }
 
@@ -179,8 +194,14 @@ impl LivenessCheck {
         s
     }
 
-    /// Feeds one frame: `pose` of the single face in view, or `None` (no face or several).
-    pub fn observe(&mut self, t_ms: u64, pose: Option<Pose>) -> LiveStatus {
+    /// Feeds one frame: `pose` of the single face in view, or `None` (no face or several), and
+    /// the nose parallax of that face against the frontal best shot, when measured.
+    pub fn observe(
+        &mut self,
+        t_ms: u64,
+        pose: Option<Pose>,
+        parallax: Option<Parallax>,
+    ) -> LiveStatus {
         if let Some(s) = self.done {
             return s;
         }
@@ -203,8 +224,20 @@ impl LivenessCheck {
         match self.phase {
             Phase::Turning => {
                 if delta >= self.cfg.turn_yaw {
-                    self.phase = Phase::Returning;
-                    self.phase_started = Some(t_ms);
+                    let sign = turn.sign(self.cfg.mirrored);
+                    let solid = parallax.is_some_and(|p| {
+                        p.score >= self.cfg.min_parallax_score
+                            && p.shift * sign >= self.cfg.min_parallax
+                    });
+                    if solid {
+                        self.phase = Phase::Returning;
+                        self.phase_started = Some(t_ms);
+                    } else {
+                        self.flat += 1;
+                        if self.flat >= self.cfg.flat_frames {
+                            return self.finish(LiveStatus::Failed(LivenessFailure::FlatFace));
+                        }
+                    }
                 } else if delta <= -self.cfg.wrong_way_yaw {
                     return self.finish(LiveStatus::Failed(LivenessFailure::WrongWay));
                 }
@@ -240,12 +273,21 @@ mod tests {
         })
     }
 
-    /// Feeds `yaws` one per 100 ms from `t0`; returns the last status and the time after.
+    /// Feeds `yaws` one per 100 ms from `t0`, with the nose parallax of a real head (about
+    /// 0.6 of the yaw change); returns the last status and the time after.
     fn feed(c: &mut LivenessCheck, t0: u64, yaws: &[f32]) -> (LiveStatus, u64) {
+        feed_with(c, t0, yaws, 0.6)
+    }
+
+    fn feed_with(c: &mut LivenessCheck, t0: u64, yaws: &[f32], depth: f32) -> (LiveStatus, u64) {
         let mut s = c.running();
         let mut t = t0;
         for &y in yaws {
-            s = c.observe(t, pose(y));
+            let p = Parallax {
+                shift: depth * (y - c.baseline),
+                score: 0.8,
+            };
+            s = c.observe(t, pose(y), Some(p));
             t += 100;
         }
         (s, t)
@@ -271,7 +313,7 @@ mod tests {
         let (s, _) = feed(&mut c, 0, &yaws);
         assert_eq!(s, LiveStatus::Passed);
         // Finished stays finished.
-        assert_eq!(c.observe(99_999, None), LiveStatus::Passed);
+        assert_eq!(c.observe(99_999, None, None), LiveStatus::Passed);
     }
 
     #[test]
@@ -311,6 +353,32 @@ mod tests {
     }
 
     #[test]
+    fn a_picture_turned_in_step_fails_as_flat() {
+        // The landmarks say the head turned (the shape predictor is fooled), but the nose
+        // texture follows the eyes: no parallax.
+        let mut c = check(&[Turn::Left, Turn::Right]);
+        let (s, _) = feed_with(&mut c, 0, &ramp(0.02, 0.35, 8), 0.0);
+        assert_eq!(s, LiveStatus::Failed(LivenessFailure::FlatFace));
+        // Parallax the wrong way round is no better.
+        let mut c = check(&[Turn::Left]);
+        let (s, _) = feed_with(&mut c, 0, &ramp(0.02, 0.35, 8), -0.6);
+        assert_eq!(s, LiveStatus::Failed(LivenessFailure::FlatFace));
+        // A poor match does not count either.
+        let mut c = check(&[Turn::Left]);
+        for (i, y) in ramp(0.02, 0.35, 8).into_iter().enumerate() {
+            let p = Parallax {
+                shift: 0.3,
+                score: 0.1,
+            };
+            c.observe(i as u64 * 100, pose(y), Some(p));
+        }
+        assert_eq!(
+            c.observe(900, pose(0.35), None),
+            LiveStatus::Failed(LivenessFailure::FlatFace)
+        );
+    }
+
+    #[test]
     fn turning_the_wrong_way_fails_at_once() {
         let mut c = check(&[Turn::Left, Turn::Right]);
         let (s, _) = feed(&mut c, 0, &ramp(0.02, -0.3, 4));
@@ -345,12 +413,15 @@ mod tests {
     fn losing_the_face_fails() {
         let mut c = check(&[Turn::Left]);
         assert!(matches!(
-            c.observe(0, pose(0.0)),
+            c.observe(0, pose(0.0), None),
             LiveStatus::Running { .. }
         ));
-        assert!(matches!(c.observe(1_000, None), LiveStatus::Running { .. }));
+        assert!(matches!(
+            c.observe(1_000, None, None),
+            LiveStatus::Running { .. }
+        ));
         assert_eq!(
-            c.observe(1_600, None),
+            c.observe(1_600, None, None),
             LiveStatus::Failed(LivenessFailure::FaceLost)
         );
     }

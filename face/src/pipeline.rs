@@ -5,7 +5,11 @@ use std::time::Instant;
 
 use kiosk_hw::{Frame, PixelFormat};
 
+use zeroize::Zeroizing;
+
 use crate::engine::{Embedding, FaceModels};
+use crate::geometry::Landmarks5;
+use crate::parallax::nose_parallax;
 use crate::portrait::RgbImage;
 use crate::quality::{self, Assessment, FaceObservation, Luma};
 use crate::verify::{FaceCheck, Status};
@@ -38,10 +42,25 @@ pub fn analyse(
     Vec<crate::engine::Detection>,
     Assessment,
 ) {
+    let (p, dets, (a, _)) = analyse_keep_luma(models, cfg, img);
+    (p, dets, a)
+}
+
+type Analysed = (
+    crate::engine::Prepared,
+    Vec<crate::engine::Detection>,
+    (Assessment, Zeroizing<Vec<u8>>),
+);
+
+fn analyse_keep_luma(
+    models: &FaceModels,
+    cfg: &quality::QualityConfig,
+    img: &RgbImage,
+) -> Analysed {
     let p = models.prepare(img);
     let dets = models.detect(&p);
     let obs: Vec<FaceObservation> = dets.iter().map(|d| d.observation).collect();
-    let luma = img.to_luma();
+    let luma = Zeroizing::new(img.to_luma());
     let a = quality::assess(
         cfg,
         Luma {
@@ -51,21 +70,42 @@ pub fn analyse(
         },
         &obs,
     );
-    (p, dets, a)
+    (p, dets, (a, luma))
 }
 
-/// A face check in progress for one citizen: the chip portrait's embedding and the check.
-/// Dropping it zeroes the reference.
-#[derive(Debug)]
+/// The last best shot's luma plane and landmarks: the frontal view the liveness challenge
+/// measures nose parallax against. Zeroed on drop.
+struct Frontal {
+    luma: Zeroizing<Vec<u8>>,
+    width: u32,
+    height: u32,
+    landmarks: Landmarks5,
+}
+
+/// A face check in progress for one citizen: the chip portrait's embedding, the check and the
+/// frontal best shot. Dropping it zeroes them.
 pub struct FaceSession {
     reference: Embedding,
     check: FaceCheck,
+    frontal: Option<Frontal>,
+}
+
+impl std::fmt::Debug for FaceSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceSession")
+            .field("check", &self.check)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FaceSession {
     /// Starts a check against `reference`.
     pub fn new(reference: Embedding, check: FaceCheck) -> Self {
-        Self { reference, check }
+        Self {
+            reference,
+            check,
+            frontal: None,
+        }
     }
 
     /// Feeds one frame taken at `t_ms` (session clock, milliseconds).
@@ -77,7 +117,8 @@ impl FaceSession {
     ) -> (Status, Assessment, FrameTimings) {
         let t0 = Instant::now();
         let cfg = self.check.config().quality;
-        let (p, dets, a) = analyse(models, &cfg, img);
+        let (p, dets, a) = analyse_keep_luma(models, &cfg, img);
+        let (a, luma) = a;
         let analyse_ms = t0.elapsed().as_secs_f32() * 1000.0;
         let mut embed_ms = 0.0;
         let distance = if self.check.wants_embedding(t_ms, &a) {
@@ -93,11 +134,36 @@ impl FaceSession {
                 .and_then(|d| models.embed(&p, d).ok())
                 .map(|e| e.distance(&self.reference));
             embed_ms = t1.elapsed().as_secs_f32() * 1000.0;
+            if let (Some(_), Some(m)) = (d, a.main) {
+                self.frontal = Some(Frontal {
+                    luma: Zeroizing::new(luma.to_vec()),
+                    width: img.width,
+                    height: img.height,
+                    landmarks: m.face.landmarks,
+                });
+            }
             d
         } else {
             None
         };
-        let status = self.check.update(t_ms, &a, distance);
+        let parallax = match (&self.frontal, a.main) {
+            (Some(f), Some(m)) if self.check.wants_parallax() => nose_parallax(
+                Luma {
+                    width: f.width,
+                    height: f.height,
+                    data: &f.luma,
+                },
+                &f.landmarks,
+                Luma {
+                    width: img.width,
+                    height: img.height,
+                    data: &luma,
+                },
+                &m.face.landmarks,
+            ),
+            _ => None,
+        };
+        let status = self.check.update(t_ms, &a, distance, parallax);
         (
             status,
             a,

@@ -11,6 +11,7 @@
 //!    so a photo cannot pass the match and a different live person the challenge.
 
 use crate::liveness::{Challenge, ChallengeConfig, LiveStatus, LivenessCheck, LivenessFailure};
+use crate::parallax::Parallax;
 use crate::quality::{Assessment, Guidance, QualityConfig};
 
 /// Settings of a face check.
@@ -179,9 +180,22 @@ impl FaceCheck {
         Status::Done(o)
     }
 
+    /// Whether the nose parallax of this frame against the frontal best shot is needed (during
+    /// the liveness challenge).
+    pub fn wants_parallax(&self) -> bool {
+        matches!(self.phase, Phase::Challenge(_))
+    }
+
     /// Feeds one frame. `distance` is the embedding distance of this frame's face to the chip
-    /// portrait, when [`FaceCheck::wants_embedding`] said so and the embedding worked.
-    pub fn update(&mut self, t_ms: u64, a: &Assessment, distance: Option<f32>) -> Status {
+    /// portrait, when [`FaceCheck::wants_embedding`] said so and the embedding worked;
+    /// `parallax` the nose parallax when [`FaceCheck::wants_parallax`] said so.
+    pub fn update(
+        &mut self,
+        t_ms: u64,
+        a: &Assessment,
+        distance: Option<f32>,
+        parallax: Option<Parallax>,
+    ) -> Status {
         let started = *self.started.get_or_insert(t_ms);
         let fused = median(&self.distances);
         match &mut self.phase {
@@ -241,25 +255,27 @@ impl FaceCheck {
                     progress: 0.4 * n as f32 / self.cfg.shots.max(1) as f32,
                 }
             }
-            Phase::Challenge(check) => match check.observe(t_ms, a.main.map(|m| m.pose)) {
-                LiveStatus::Running { guidance, progress } => Status::Working {
-                    guidance,
-                    progress: 0.4 + 0.5 * progress,
-                },
-                LiveStatus::Passed => {
-                    self.phase = Phase::Confirm { since: t_ms };
-                    Status::Working {
-                        guidance: Guidance::LookStraight,
-                        progress: 0.9,
+            Phase::Challenge(check) => {
+                match check.observe(t_ms, a.main.map(|m| m.pose), parallax) {
+                    LiveStatus::Running { guidance, progress } => Status::Working {
+                        guidance,
+                        progress: 0.4 + 0.5 * progress,
+                    },
+                    LiveStatus::Passed => {
+                        self.phase = Phase::Confirm { since: t_ms };
+                        Status::Working {
+                            guidance: Guidance::LookStraight,
+                            progress: 0.9,
+                        }
                     }
+                    LiveStatus::Failed(f) => self.done(Outcome {
+                        matched: true,
+                        live: false,
+                        distance: fused,
+                        failure: Some(CheckFailure::Liveness(f)),
+                    }),
                 }
-                LiveStatus::Failed(f) => self.done(Outcome {
-                    matched: true,
-                    live: false,
-                    distance: fused,
-                    failure: Some(CheckFailure::Liveness(f)),
-                }),
-            },
+            }
             Phase::Confirm { since } => {
                 let since = *since;
                 if let Some(d) = distance {
@@ -341,7 +357,12 @@ mod tests {
         for &y in yaws {
             let a = if y.is_nan() { none() } else { good(y) };
             let d = c.wants_embedding(t, &a).then_some(dist);
-            s = c.update(t, &a, d);
+            // A real head: the nose slides about 0.6 of the yaw.
+            let p = c.wants_parallax().then_some(Parallax {
+                shift: 0.6 * y,
+                score: 0.8,
+            });
+            s = c.update(t, &a, d, p);
             t += 100;
         }
         (s, t)
@@ -378,7 +399,7 @@ mod tests {
             let a = good(0.0);
             let want = c.wants_embedding(t, &a);
             embedded += usize::from(want);
-            c.update(t, &a, want.then_some(0.3));
+            c.update(t, &a, want.then_some(0.3), None);
             t += 100;
             assert!(t < 5_000);
         }
@@ -451,7 +472,7 @@ mod tests {
     #[test]
     fn guidance_passes_through_while_acquiring() {
         let mut c = FaceCheck::new(VerifyConfig::default(), Challenge(vec![Turn::Left]));
-        let s = c.update(0, &good(0.3), None);
+        let s = c.update(0, &good(0.3), None, None);
         assert_eq!(
             s,
             Status::Working {
