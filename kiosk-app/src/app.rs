@@ -9,15 +9,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
-use kiosk_hw::card::DemoCard;
+use kiosk_hw::card::{SimCardControl, VirtualCard};
 use kiosk_hw::sim::SimHardware;
 use kiosk_ui::{AppWindow, Kiosk};
+use kiosk_vcard::VirtualCccd;
 use slint::ComponentHandle as _;
 
 use crate::catalog::{Catalog, EntryKind};
 use crate::config::{self, CameraSpec, CardReaderSpec, KioskConfig, Mode, PrinterSpec, QrSpec};
 use crate::devices::{Devices, FaceVerifier, Hardware};
 use crate::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
+use crate::identity::CscaTrust;
 use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
 use crate::shell::{Parts, Shell, Submitter};
 use crate::submit::{QueuedSubmitter, Submitted};
@@ -181,6 +183,45 @@ pub(crate) struct Assembled {
 pub(crate) struct SimControls {
     pub card: kiosk_hw::card::SimCardControl,
     pub qr: kiosk_hw::qr::SimQrControl,
+    /// The demo's virtual CCCD (the synthetic citizen of `kiosk_hw::sim::DEMO_QR`).
+    pub chip: DemoChip,
+}
+
+/// The demo's one virtual CCCD chip (kiosk-vcard, the demo profile): every tap puts the same
+/// chip, signed by the same generated test PKI that the demo trusts, on the simulated reader,
+/// powered up afresh (no secure messaging left from the previous tap).
+#[derive(Clone)]
+pub(crate) struct DemoChip(Arc<std::sync::Mutex<VirtualCccd>>);
+
+impl DemoChip {
+    /// The chip and the CSCA certificate (DER) that verifies it.
+    fn new() -> anyhow::Result<(Self, Vec<u8>)> {
+        let (chip, trust) =
+            VirtualCccd::demo().map_err(|e| anyhow::anyhow!("the demo card: {e}"))?;
+        Ok((Self(Arc::new(std::sync::Mutex::new(chip))), trust.csca_der))
+    }
+
+    /// Puts the card on the reader.
+    pub(crate) fn tap(&self, reader: &SimCardControl) {
+        if let Ok(mut chip) = self.0.lock() {
+            chip.reset();
+        }
+        reader.insert(Box::new(self.clone()));
+    }
+}
+
+impl VirtualCard for DemoChip {
+    fn atr(&self) -> Vec<u8> {
+        kiosk_vcard::chip::ATR.to_vec()
+    }
+
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        match self.0.lock() {
+            Ok(mut chip) => chip.process(apdu),
+            // A poisoned lock (a panic mid-APDU) reads as a broken transport.
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 impl Assembled {
@@ -250,8 +291,8 @@ impl Assembled {
 
 fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
     let k = ui.global::<Kiosk>();
-    let card = sim.card.clone();
-    k.on_demo_tap_card(move || card.insert(Box::new(DemoCard::demo())));
+    let (card, chip) = (sim.card.clone(), sim.chip.clone());
+    k.on_demo_tap_card(move || chip.tap(&card));
     let card = sim.card.clone();
     k.on_demo_remove_card(move || card.remove());
     let qr = sim.qr.clone();
@@ -262,9 +303,22 @@ fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
 /// in the configuration is refused with the issue that brings its driver.
 fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)> {
     let d = &cfg.devices;
-    if !matches!(d.card_reader, CardReaderSpec::Sim) {
-        bail!("devices.card_reader: the PC/SC driver is not built yet (chip issue); use \"sim\" with demo = true");
+    // Chips are verified against `card.trust_dir`; the demo card's generated test CSCA is
+    // added in demo mode (configuration requires the folder otherwise).
+    let mut trust = CscaTrust::new(Vec::new(), cfg.card.allow_unknown_csca);
+    if let Some(dir) = &cfg.card.trust_dir {
+        let certs = CscaTrust::load_dir(dir).map_err(|e| {
+            anyhow::anyhow!("card.trust_dir: {e} (check it with `kioskctl config check`)")
+        })?;
+        for c in certs {
+            trust.add(c);
+        }
     }
+    let (chip, demo_csca) = DemoChip::new()?;
+    if cfg.demo {
+        trust.add(demo_csca);
+    }
+    tracing::info!(certificates = trust.len(), "CSCA trust store loaded");
     let camera: Box<dyn kiosk_hw::camera::FrameSource + Send> = match &d.camera {
         CameraSpec::Sim => Box::new(kiosk_hw::camera::PatternSource::new(640, 480, 15)?),
         CameraSpec::Replay(dir) => Box::new(kiosk_hw::camera::ReplaySource::open(dir, 15)?),
@@ -284,6 +338,12 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
     let controls = SimControls {
         card: sim.card.clone(),
         qr: sim.qr.clone(),
+        chip,
+    };
+    let card_reader: Box<dyn kiosk_hw::card::CardReader + Send> = match &d.card_reader {
+        CardReaderSpec::Sim => Box::new(sim.card_reader),
+        CardReaderSpec::Auto => pcsc_reader(None)?,
+        CardReaderSpec::Named(name) => pcsc_reader(Some(name))?,
     };
     let qr: Box<dyn kiosk_hw::qr::QrScanner + Send> = match (&d.qr, &d.camera) {
         (QrSpec::Sim, _) => Box::new(sim.qr_scanner),
@@ -299,7 +359,8 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         ),
     };
     let hw = Hardware {
-        card_reader: Box::new(sim.card_reader),
+        card_reader,
+        card_trust: trust,
         qr,
         camera,
         printer: Box::new(sim.printer),
@@ -318,6 +379,29 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
 
 /// The demo's gateway: with `url = "http://127.0.0.1:0"` the kiosk starts its own on a free
 /// loopback port.
+/// A PC/SC reader (`devices.card_reader = "auto"` or a name).
+#[cfg(feature = "pcsc")]
+fn pcsc_reader(name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::CardReader + Send>> {
+    let reader = kiosk_hw::card::pcsc::PcscCardReader::open(name).map_err(|e| {
+        anyhow::anyhow!(
+            "devices.card_reader: {e} (`kioskctl card readers` lists the readers pcscd sees)"
+        )
+    })?;
+    tracing::info!(
+        reader = kiosk_hw::card::CardReader::name(&reader),
+        "PC/SC card reader"
+    );
+    Ok(Box::new(reader))
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_reader(_name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::CardReader + Send>> {
+    bail!(
+        "devices.card_reader: this kiosk was built without PC/SC support (cargo feature `pcsc`); \
+         use \"sim\" with demo = true"
+    )
+}
+
 fn gateway(cfg: &KioskConfig) -> anyhow::Result<(Option<DemoGateway>, String)> {
     let url = cfg.gateway.url.as_str();
     if cfg.demo && (url == "http://127.0.0.1:0" || url == "http://localhost:0") {

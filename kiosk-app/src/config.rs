@@ -213,6 +213,8 @@ pub struct KioskConfig {
     pub gateway: Gateway,
     /// Which hardware to drive.
     pub devices: Devices,
+    /// How chips are verified.
+    pub card: CardSettings,
     /// Session timeouts and limits.
     pub session: SessionConfig,
     /// Screen and languages.
@@ -324,6 +326,20 @@ pub struct Devices {
     pub printer: PrinterSpec,
 }
 
+/// `[card]`: how the chip is verified.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardSettings {
+    /// Folder of trusted CSCA certificates (DER or PEM, one or more per file) for passive
+    /// authentication. Required unless `demo = true` (the demo's virtual card brings its own
+    /// generated test CSCA).
+    pub trust_dir: Option<PathBuf>,
+    /// Demo only: accept a chip whose SOD signature, Document Signer certificate and data
+    /// group hashes verify but whose CSCA is not in `trust_dir` (real cards at a
+    /// demonstration: Vietnam's CSCA is not public). Hash mismatches and bad signatures are
+    /// never accepted.
+    pub allow_unknown_csca: bool,
+}
+
 /// `[ui]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ui {
@@ -359,6 +375,8 @@ struct RawConfig {
     mode: Mode,
     gateway: RawGateway,
     devices: RawDevices,
+    #[serde(default)]
+    card: RawCard,
     #[serde(default)]
     timeouts: RawTimeouts,
     #[serde(default)]
@@ -435,6 +453,14 @@ struct RawDevices {
     ir_camera: Option<String>,
     qr: String,
     printer: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCard {
+    trust_dir: Option<PathBuf>,
+    #[serde(default)]
+    allow_unknown_csca: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -614,6 +640,21 @@ fn from_serde(path: &Path, text: &str, doc: &DeTable<'_>, e: &toml::de::Error) -
 }
 
 /// Builds an [`ConfigErrorKind::InvalidValue`] error for `key`, locating it in `text`.
+/// A key the file must have in this configuration (e.g. `card.trust_dir` when `demo = false`).
+/// Located at its table if present, else at `demo` (which makes it required), else line 1.
+fn missing(path: &Path, text: &str, key: &str, problem: String, fix: String) -> ConfigError {
+    let mut e = invalid(path, text, key, problem, fix);
+    e.0.kind = ConfigErrorKind::MissingKey;
+    if e.0.location.is_none() {
+        let table = key.split('.').next().unwrap_or_default();
+        let start = DeTable::parse(text).ok().and_then(|doc| {
+            span_of(doc.get_ref(), table).or_else(|| span_of(doc.get_ref(), "demo"))
+        });
+        e.0.location = Some(location(text, start.unwrap_or(0)));
+    }
+    e
+}
+
 pub(crate) fn invalid(
     path: &Path,
     text: &str,
@@ -957,6 +998,41 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         printer,
     };
 
+    // [card]
+    let c = raw.card;
+    if c.trust_dir.is_none() && !demo {
+        return Err(missing(
+            path,
+            text,
+            "card.trust_dir",
+            "the kiosk cannot verify chips without the CSCA certificates".into(),
+            "add a [card] table with `trust_dir = \"/etc/kiosk/csca\"` (a folder of the \
+             deployment's CSCA certificates, DER or PEM)"
+                .into(),
+        ));
+    }
+    if c.trust_dir
+        .as_ref()
+        .is_some_and(|d| d.as_os_str().is_empty())
+    {
+        return bad(
+            "card.trust_dir",
+            "empty trust_dir".into(),
+            "give the folder of CSCA certificates, e.g. \"/etc/kiosk/csca\"",
+        );
+    }
+    if c.allow_unknown_csca && !demo {
+        return bad(
+            "card.allow_unknown_csca",
+            "allow_unknown_csca = true and demo = false".into(),
+            "remove it: a real kiosk accepts only chips signed by a CSCA in card.trust_dir",
+        );
+    }
+    let card = CardSettings {
+        trust_dir: c.trust_dir,
+        allow_unknown_csca: c.allow_unknown_csca,
+    };
+
     // [timeouts] and [session]
     let t = raw.timeouts;
     let defaults = StepTimeouts::default();
@@ -1090,6 +1166,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         mode: raw.mode,
         gateway,
         devices,
+        card,
         session,
         ui,
         logging,

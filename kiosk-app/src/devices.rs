@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use kiosk_hw::camera::{Frame, FrameSource};
 use kiosk_hw::card::{CardPresence, CardReader};
+use kiosk_hw::personal::Personal;
 use kiosk_hw::printer::ReceiptPrinter;
 use kiosk_hw::qr::QrScanner;
 
-use crate::identity;
+use crate::identity::{self, ChipKey, CscaTrust};
 use crate::session::{Event, FaceOutcome, IdentifyFailure};
 
 /// What the workers report to the shell.
@@ -40,6 +41,8 @@ pub enum DeviceEvent {
 enum IdentifyCmd {
     Arm,
     Disarm,
+    UseId(Personal<String>),
+    ForgetId,
     Stop,
 }
 
@@ -58,6 +61,8 @@ enum PrintCmd {
 pub struct Hardware {
     /// Contactless reader.
     pub card_reader: Box<dyn CardReader + Send>,
+    /// The CSCA certificates chips are verified against (passive authentication).
+    pub card_trust: CscaTrust,
     /// QR scanner (the card's QR).
     pub qr: Box<dyn QrScanner + Send>,
     /// Camera for the face step.
@@ -72,6 +77,7 @@ impl std::fmt::Debug for Hardware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hardware")
             .field("card_reader", &self.card_reader.name())
+            .field("card_trust", &self.card_trust)
             .field("face", &self.face)
             .finish_non_exhaustive()
     }
@@ -119,6 +125,7 @@ impl Devices {
         let (print, print_rx) = mpsc::channel();
         let Hardware {
             card_reader,
+            card_trust,
             qr,
             camera,
             printer,
@@ -129,7 +136,7 @@ impl Devices {
         threads.push(
             std::thread::Builder::new()
                 .name("kiosk-identify".into())
-                .spawn(move || identify_worker(card_reader, qr, id_rx, tx))?,
+                .spawn(move || identify_worker(card_reader, card_trust, qr, id_rx, tx))?,
         );
         let tx = ev_tx.clone();
         threads.push(
@@ -155,9 +162,18 @@ impl Devices {
     pub fn arm_identify(&self) {
         let _ = self.identify.send(IdentifyCmd::Arm);
     }
-    /// Stops reading identities (card removal is still reported).
+    /// Stops reading identities (card removal is still reported) and drops the ID number.
     pub fn disarm_identify(&self) {
         let _ = self.identify.send(IdentifyCmd::Disarm);
+    }
+    /// Opens the chip with this ID number (PACE-CAN) as soon as a card is on the reader; a
+    /// card already there is read at once.
+    pub fn use_id_number(&self, id: Personal<String>) {
+        let _ = self.identify.send(IdentifyCmd::UseId(id));
+    }
+    /// Drops the ID number given with [`Devices::use_id_number`].
+    pub fn forget_id_number(&self) {
+        let _ = self.identify.send(IdentifyCmd::ForgetId);
     }
     /// Starts the camera and the face verdict.
     pub fn start_face(&self) {
@@ -199,14 +215,15 @@ impl Drop for Devices {
     }
 }
 
-/// Two-digit current year, the pivot for MRZ birth years.
-fn this_year_yy() -> u8 {
-    let y = time::OffsetDateTime::now_utc().year();
-    u8::try_from(y.rem_euclid(100)).unwrap_or(0)
-}
-
+/// The identify worker: card presence, the chip read once the session has handed over the ID
+/// number, and the card's QR code, which supplies that number.
+///
+/// A card on the reader without an ID number is reported once ([`Event::CardInserted`]: the
+/// session asks for the number) and read as soon as the number arrives, without lifting it.
+/// A number the chip refuses is dropped; the next one reads the same card again.
 fn identify_worker(
     mut reader: Box<dyn CardReader + Send>,
+    trust: CscaTrust,
     mut qr: Box<dyn QrScanner + Send>,
     cmds: Receiver<IdentifyCmd>,
     tx: Sender<DeviceEvent>,
@@ -214,20 +231,41 @@ fn identify_worker(
     let send = |e: Event| tx.send(DeviceEvent::Session(e)).is_ok();
     let mut armed = false;
     // What the worker believes is on the reader, and whether that card was already read for
-    // the current arming. A card pulled and put back between two polls looks "present" both
-    // times, so reading is driven by `read_done`, not by the edge alone.
+    // the current arming and key. A card pulled and put back between two polls looks
+    // "present" both times, so reading is driven by `read_done`, not by the edge alone.
     let mut present = false;
     let mut read_done = false;
+    // The card without a key was reported (the session asked for the number).
+    let mut prompted = false;
     let mut reader_down_reported = false;
+    let mut key: Option<ChipKey> = None;
+    // The card QR scanned in this arming: its date of birth gives the BAC fallback.
+    let mut scanned: Option<kiosk_qr::CccdQr> = None;
+    let mut rng = rand::rng();
     loop {
         for cmd in cmds.try_iter() {
             match cmd {
                 IdentifyCmd::Arm => {
                     armed = true;
                     read_done = false;
+                    prompted = false;
                     reader_down_reported = false;
+                    key = None;
+                    scanned = None;
                 }
-                IdentifyCmd::Disarm => armed = false,
+                IdentifyCmd::Disarm => {
+                    armed = false;
+                    key = None;
+                    scanned = None;
+                }
+                IdentifyCmd::UseId(id) => {
+                    key = ChipKey::from_id(&id).map(|k| match &scanned {
+                        Some(q) => k.with_qr(q),
+                        None => k,
+                    });
+                    read_done = false;
+                }
+                IdentifyCmd::ForgetId => key = None,
                 IdentifyCmd::Stop => return,
             }
         }
@@ -247,6 +285,7 @@ fn identify_worker(
                 }
                 present = false;
                 read_done = false;
+                prompted = false;
             }
             Err(e) => {
                 let failure = identity::card_failure(e.kind());
@@ -260,44 +299,65 @@ fn identify_worker(
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
-        // The citizen may have put the card down before the screen asked: read whenever armed
-        // and this card has not been read yet.
+        // The citizen may have put the card down before the screen asked: read whenever armed,
+        // keyed, and this card has not been read yet.
         if armed && present && !read_done {
-            if !send(Event::CardInserted) {
-                return;
-            }
-            let started = Instant::now();
-            let r = identity::read_chip(reader.as_mut(), this_year_yy());
-            tracing::info!(
-                ms = started.elapsed().as_millis() as u64,
-                ok = r.is_ok(),
-                "chip read"
-            );
-            let ev = match r {
-                Ok(c) => {
-                    read_done = true;
-                    Event::IdentityRead(c)
-                }
-                Err(f) => {
-                    if f == IdentifyFailure::CardRemovedDuringRead {
-                        // Gone mid-read: the next "present" is a fresh tap to read again.
-                        present = false;
-                    } else {
-                        // Unreadable: do not hammer the same card; lifting it re-arms.
-                        read_done = true;
+            match &key {
+                None if !prompted => {
+                    prompted = true;
+                    if !send(Event::CardInserted) {
+                        return;
                     }
-                    Event::IdentityFailed(f)
                 }
-            };
-            if !send(ev) {
-                return;
+                None => {}
+                Some(k) => {
+                    if !send(Event::CardInserted) {
+                        return;
+                    }
+                    let started = Instant::now();
+                    let now = identity::pa_time(time::OffsetDateTime::now_utc());
+                    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+                    let r = identity::read_chip(reader.as_mut(), k, &trust, &now, &mut fill);
+                    tracing::info!(
+                        ms = started.elapsed().as_millis() as u64,
+                        ok = r.is_ok(),
+                        "chip read"
+                    );
+                    let ev = match r {
+                        Ok(c) => {
+                            read_done = true;
+                            Event::IdentityRead(c)
+                        }
+                        Err(f) => {
+                            match f {
+                                // Gone mid-read: the next "present" is a fresh tap to read again.
+                                IdentifyFailure::CardRemovedDuringRead => present = false,
+                                // The number is wrong for this card: wait for another one.
+                                IdentifyFailure::WrongIdNumber => {
+                                    key = None;
+                                    read_done = true;
+                                }
+                                // Do not hammer the same card; lifting it re-arms.
+                                _ => read_done = true,
+                            }
+                            Event::IdentityFailed(f)
+                        }
+                    };
+                    if !send(ev) {
+                        return;
+                    }
+                }
             }
         }
         if armed {
             match qr.poll(Duration::ZERO) {
                 Ok(Some(scan)) => {
-                    let ev = match identity::citizen_from_scan(scan.text.expose()) {
-                        Ok(c) => Event::IdentityRead(c),
+                    let ev = match identity::card_qr_from_scan(scan.text.expose()) {
+                        Ok(q) => {
+                            let id = q.id_number().clone();
+                            scanned = Some(q);
+                            Event::IdNumberScanned(id)
+                        }
                         Err(f) => Event::IdentityFailed(f),
                     };
                     if !send(ev) {
@@ -421,8 +481,31 @@ fn print_worker(
 mod tests {
     use super::*;
     use kiosk_hw::sim::SimHardware;
+    use kiosk_vcard::VirtualCccd;
 
-    fn devices() -> (
+    const ID: &str = "001090123456";
+
+    fn simulated_face() -> FaceVerifier {
+        FaceVerifier::Simulated {
+            capture: Duration::from_millis(50),
+            outcome: FaceOutcome {
+                matched: true,
+                score: 0.3,
+                live: true,
+            },
+        }
+    }
+
+    /// The demo profile's virtual CCCD, and a trust store with its generated CSCA.
+    fn virtual_cccd() -> (Box<VirtualCccd>, CscaTrust) {
+        let (card, trust) = VirtualCccd::demo().expect("demo card");
+        (Box::new(card), CscaTrust::new(vec![trust.csca_der], false))
+    }
+
+    /// Devices over the simulators; the card reader trusts `trust`.
+    fn devices_trusting(
+        trust: CscaTrust,
+    ) -> (
         Devices,
         kiosk_hw::card::SimCardControl,
         kiosk_hw::qr::SimQrControl,
@@ -434,49 +517,120 @@ mod tests {
         let qr = sim.qr.clone();
         let hw = Hardware {
             card_reader: Box::new(sim.card_reader),
+            card_trust: trust,
             qr: Box::new(sim.qr_scanner),
             camera: Box::new(kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern")),
             printer: Box::new(sim.printer),
-            face: FaceVerifier::Simulated {
-                capture: Duration::from_millis(50),
-                outcome: FaceOutcome {
-                    matched: true,
-                    score: 0.3,
-                    live: true,
-                },
-            },
+            face: simulated_face(),
         };
         (Devices::start(hw).expect("threads"), card, qr, dir)
     }
 
+    fn devices() -> (
+        Devices,
+        kiosk_hw::card::SimCardControl,
+        kiosk_hw::qr::SimQrControl,
+        tempfile::TempDir,
+    ) {
+        devices_trusting(CscaTrust::default())
+    }
+
+    fn id(s: &str) -> Personal<String> {
+        Personal::new(s.to_owned())
+    }
+
     fn next_session_event(d: &Devices) -> Event {
         loop {
-            match d.wait(Duration::from_secs(5)) {
+            match d.wait(Duration::from_secs(10)) {
                 Some(DeviceEvent::Session(e)) => return e,
                 Some(_) => continue,
-                None => panic!("no device event within 5 s"),
+                None => panic!("no device event within 10 s"),
             }
         }
     }
 
     #[test]
-    fn armed_reader_reads_the_card_and_reports_removal() {
-        let (d, card, _qr, _dir) = devices();
+    fn the_virtual_cccd_is_read_once_the_id_is_given_and_verified_with_its_portrait() {
+        let (card, trust) = virtual_cccd();
+        let (d, ctl, _qr, _dir) = devices_trusting(trust);
         d.arm_identify();
-        card.insert(Box::new(kiosk_hw::card::DemoCard::demo()));
+        // Tapped before the number is known: reported once (the session asks for it), not read.
+        ctl.insert(card);
+        assert_eq!(next_session_event(&d), Event::CardInserted);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            d.drain().is_empty(),
+            "no read and no second prompt without the number"
+        );
+        // The number arrives: the card that stayed on the reader is read.
+        d.use_id_number(id(ID));
         assert_eq!(next_session_event(&d), Event::CardInserted);
         match next_session_event(&d) {
-            Event::IdentityRead(c) => assert_eq!(c.id_number().expose(), "001090123456"),
+            Event::IdentityRead(c) => {
+                assert_eq!(c.id_number().expose(), ID);
+                assert_eq!(c.full_name().expose(), "Nguyễn Văn An");
+                assert_eq!(c.source(), crate::session::IdentitySource::Chip);
+                let portrait = c.portrait().expect("DG2 portrait");
+                assert!(portrait.expose().starts_with(&[0xFF, 0xD8, 0xFF]), "JPEG");
+                assert_eq!(portrait.expose().as_slice(), kiosk_vcard::DEMO_PORTRAIT);
+            }
             other => panic!("unexpected {other:?}"),
         }
-        card.remove();
+        ctl.remove();
         assert_eq!(next_session_event(&d), Event::CardRemoved);
+    }
+
+    #[test]
+    fn a_wrong_id_number_asks_for_it_again_and_the_next_reads_the_same_card() {
+        let (card, trust) = virtual_cccd();
+        let (d, ctl, _qr, _dir) = devices_trusting(trust);
+        d.arm_identify();
+        d.use_id_number(id("001090123457"));
+        ctl.insert(card);
+        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert_eq!(
+            next_session_event(&d),
+            Event::IdentityFailed(IdentifyFailure::WrongIdNumber)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(d.drain().is_empty(), "the refused number is not retried");
+        d.use_id_number(id(ID));
+        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert!(matches!(next_session_event(&d), Event::IdentityRead(_)));
+    }
+
+    #[test]
+    fn a_chip_outside_the_trust_store_is_not_authentic() {
+        let (card, _trust) = virtual_cccd();
+        let (d, ctl, _qr, _dir) = devices();
+        d.arm_identify();
+        d.use_id_number(id(ID));
+        ctl.insert(card);
+        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert_eq!(
+            next_session_event(&d),
+            Event::IdentityFailed(IdentifyFailure::NotAuthentic)
+        );
+    }
+
+    #[test]
+    fn disarming_drops_the_number() {
+        let (card, trust) = virtual_cccd();
+        let (d, ctl, _qr, _dir) = devices_trusting(trust);
+        d.arm_identify();
+        d.use_id_number(id(ID));
+        d.disarm_identify();
+        d.arm_identify();
+        ctl.insert(card);
+        assert_eq!(next_session_event(&d), Event::CardInserted);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(d.drain().is_empty(), "re-armed without a number: no read");
     }
 
     #[test]
     fn unarmed_reader_ignores_cards_and_qr_but_reports_removal() {
         let (d, card, qr, _dir) = devices();
-        card.insert(Box::new(kiosk_hw::card::DemoCard::demo()));
+        card.insert(virtual_cccd().0);
         qr.present(kiosk_hw::sim::DEMO_QR);
         std::thread::sleep(Duration::from_millis(300));
         card.remove();
@@ -485,20 +639,27 @@ mod tests {
 
     #[test]
     fn a_card_swapped_between_polls_is_read_for_the_next_session() {
-        let (d, card, _qr, _dir) = devices();
+        let (card, trust) = virtual_cccd();
+        let (d, ctl, _qr, _dir) = devices_trusting(trust.clone());
         d.arm_identify();
-        card.insert(Box::new(kiosk_hw::card::DemoCard::demo()));
+        d.use_id_number(id(ID));
+        ctl.insert(card);
         assert_eq!(next_session_event(&d), Event::CardInserted);
         assert!(matches!(next_session_event(&d), Event::IdentityRead(_)));
         d.disarm_identify();
-        // Lifted and put back faster than the worker polls.
-        card.remove();
-        card.insert(Box::new(kiosk_hw::card::DemoCard::demo()));
+        // Lifted and put back faster than the worker polls (the same chip, powered up anew).
+        let (again, _) = virtual_cccd();
+        ctl.remove();
+        ctl.insert(again);
         d.arm_identify();
+        d.use_id_number(id(ID));
         loop {
             match next_session_event(&d) {
+                // Another virtual chip is another test PKI: outside this trust store, but
+                // read, which is what this test is about.
+                Event::IdentityFailed(IdentifyFailure::NotAuthentic) => break,
                 Event::IdentityRead(c) => {
-                    assert_eq!(c.id_number().expose(), "001090123456");
+                    assert_eq!(c.id_number().expose(), ID);
                     break;
                 }
                 Event::CardInserted | Event::CardRemoved | Event::IdentityFailed(_) => {}
@@ -508,12 +669,12 @@ mod tests {
     }
 
     #[test]
-    fn qr_identity_when_armed() {
+    fn the_cards_qr_gives_the_id_number_only() {
         let (d, _card, qr, _dir) = devices();
         d.arm_identify();
         qr.present(kiosk_hw::sim::DEMO_QR);
         match next_session_event(&d) {
-            Event::IdentityRead(c) => assert_eq!(c.full_name().expose(), "Nguyễn Văn An"),
+            Event::IdNumberScanned(n) => assert_eq!(n.expose(), ID),
             other => panic!("unexpected {other:?}"),
         }
         qr.present("not a cccd");
@@ -540,25 +701,16 @@ mod tests {
         let camera = kiosk_hw::camera::ReplaySource::open(frames.path(), 0).expect("replay");
         let hw = Hardware {
             card_reader: Box::new(sim.card_reader),
+            card_trust: CscaTrust::default(),
             qr: Box::new(kiosk_hw::qr::CameraQrScanner::new(camera)),
             camera: Box::new(kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern")),
             printer: Box::new(sim.printer),
-            face: FaceVerifier::Simulated {
-                capture: Duration::from_millis(50),
-                outcome: FaceOutcome {
-                    matched: true,
-                    score: 0.3,
-                    live: true,
-                },
-            },
+            face: simulated_face(),
         };
         let d = Devices::start(hw).expect("threads");
         d.arm_identify();
         match next_session_event(&d) {
-            Event::IdentityRead(c) => {
-                assert_eq!(c.id_number().expose(), "001090123456");
-                assert_eq!(c.source(), crate::session::IdentitySource::Qr);
-            }
+            Event::IdNumberScanned(n) => assert_eq!(n.expose(), ID),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -1,112 +1,460 @@
-//! Turning what a reader hands us into a [`Citizen`]: the chip (today the plain DG1 the demo
-//! card serves) and the QR printed on the card.
+//! Turning what a reader hands us into a [`Citizen`]: the CCCD chip, opened with the ID
+//! number, and the QR code printed on the card, which supplies that number.
 //!
-//! Both functions are pure apart from the APDU exchange, which goes through the
-//! [`CardReader`] trait; the full ICAO 9303 protocol (PACE-CAN, BAC, secure messaging, DG13,
-//! passive authentication) replaces [`read_chip`] in the chip issue.
+//! [`read_chip`] is the whole chip read of the identify step: PACE with the CAN (the last 6
+//! digits of the 12-digit ID number; BAC with the QR code's date of birth and the CCCD expiry
+//! rule when the card offers no PACE), the SOD, DG1, DG2, DG13 and DG15 over
+//! `kiosk_icao9303::reader`, then passive authentication against the deployment's CSCA
+//! certificates ([`CscaTrust`]) and Active Authentication when the card has DG15. Only a
+//! verified chip becomes a [`Citizen`]. Everything here is pure apart from the APDU exchange,
+//! which goes through the [`CardReader`] trait; time and randomness are passed in.
 
-use kiosk_hw::card::{CardErrorKind, CardReader};
+use std::path::Path;
+
+use kiosk_hw::card::{CardError, CardErrorKind, CardReader};
 use kiosk_hw::personal::Personal;
+use kiosk_icao9303::auth::{ActiveVerdict, PassiveVerdict};
+use kiosk_icao9303::lds::{self, dg13, File};
+use kiosk_icao9303::pace::Password;
+use kiosk_icao9303::reader::{self, Access, LinkError, ReadError, ReadOptions};
+use kiosk_icao9303::{bac, Error as ProtoError};
+use zeroize::Zeroizing;
 
-use crate::mrz;
-use crate::session::{Citizen, IdentifyFailure, IdentitySource};
+use crate::session::{Citizen, CitizenDetails, IdentifyFailure, IdentitySource};
 
-/// The LDS application of an ICAO 9303 eMRTD (CCCD chips answer to it).
-const LDS_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01];
-/// Plaintext bytes per READ BINARY: the common safe size (JMRTD reads 223 under SM too).
-const CHUNK: u8 = 0xDF;
-/// DG1 is ~95 bytes; anything past this is a broken or hostile card.
-const MAX_DG1: usize = 512;
+/// What opens one chip: the 12-digit ID number (PACE-CAN) and, when the card's QR code gave
+/// the date of birth, a BAC key for cards without PACE. Debug output is redacted.
+#[derive(Clone)]
+pub struct ChipKey {
+    id_number: Personal<String>,
+    bac: Option<Zeroizing<[u8; 16]>>,
+}
 
-/// Reads DG1 from the card on `reader` and builds the citizen from its MRZ.
-///
-/// `this_year` (two digits) is the pivot for two-digit birth years: a birth year above it is in
-/// the 1900s.
+impl std::fmt::Debug for ChipKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChipKey")
+            .field("bac", &self.bac.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChipKey {
+    /// The key of a typed or scanned ID number; `None` unless it is 12 ASCII digits.
+    #[must_use]
+    pub fn from_id(id_number: &Personal<String>) -> Option<Self> {
+        Password::can_from_id(id_number.expose()).ok()?;
+        Some(Self {
+            id_number: id_number.clone(),
+            bac: None,
+        })
+    }
+
+    /// Adds the BAC fallback derived from the card's QR code (document number = last 9 digits
+    /// of the ID number, date of birth, and the most likely expiry of the CCCD rule). Nothing
+    /// is added when the code names another ID number or the card has no expiry (what its MRZ
+    /// then holds is not confirmed: PACE-CAN only).
+    #[must_use]
+    pub fn with_qr(mut self, qr: &kiosk_qr::CccdQr) -> Self {
+        if qr.id_number() != &self.id_number {
+            return self;
+        }
+        let access = qr.chip_access();
+        let expiry = match &access.expiry {
+            kiosk_qr::ExpiryCandidates::Dates(d) => d.expose().first().cloned(),
+            _ => None,
+        };
+        self.bac = expiry.and_then(|exp| {
+            let info = bac::mrz_information(
+                access.document_number.expose(),
+                access.date_of_birth.expose(),
+                &exp,
+            )
+            .ok()?;
+            Some(bac::key_seed(&info))
+        });
+        self
+    }
+
+    /// The ID number this key was made from.
+    #[must_use]
+    pub fn id_number(&self) -> &Personal<String> {
+        &self.id_number
+    }
+
+    fn access(&self) -> Result<Access, IdentifyFailure> {
+        let password = Password::can_from_id(self.id_number.expose())
+            .map_err(|_| IdentifyFailure::WrongIdNumber)?;
+        Ok(Access::Pace {
+            password,
+            bac_fallback: self.bac.clone(),
+        })
+    }
+}
+
+/// The trust anchors of passive authentication: the deployment's CSCA certificates (DER).
+#[derive(Clone, Default)]
+pub struct CscaTrust {
+    certificates: Vec<Vec<u8>>,
+    allow_unknown_csca: bool,
+}
+
+impl std::fmt::Debug for CscaTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CscaTrust")
+            .field("certificates", &self.certificates.len())
+            .field("allow_unknown_csca", &self.allow_unknown_csca)
+            .finish()
+    }
+}
+
+/// A CSCA folder could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// The folder or a file in it could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// Which path.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The folder holds no certificate.
+    #[error("{0} holds no certificate (DER, or PEM CERTIFICATE blocks, one or more per file)")]
+    Empty(std::path::PathBuf),
+}
+
+impl CscaTrust {
+    /// Trusts `certificates` (DER). `allow_unknown_csca` accepts a chip whose SOD signature,
+    /// Document Signer certificate and data group hashes verify but whose CSCA is not among
+    /// them (demonstrations with real cards, whose CSCA is not public); configuration allows
+    /// it only with `demo = true`.
+    #[must_use]
+    pub fn new(certificates: Vec<Vec<u8>>, allow_unknown_csca: bool) -> Self {
+        Self {
+            certificates,
+            allow_unknown_csca,
+        }
+    }
+
+    /// Adds one certificate (DER), e.g. the demo card's generated test CSCA.
+    pub fn add(&mut self, der: Vec<u8>) {
+        self.certificates.push(der);
+    }
+
+    /// How many certificates are trusted.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.certificates.len()
+    }
+
+    /// No certificate is trusted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.certificates.is_empty()
+    }
+
+    /// Reads every certificate in `dir`: DER files, or PEM files with one or more
+    /// `CERTIFICATE` blocks. Sub-folders are skipped.
+    ///
+    /// # Errors
+    /// [`TrustError::Io`] when the folder or a file cannot be read, [`TrustError::Empty`]
+    /// when no certificate was found.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Vec<u8>>, TrustError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| TrustError::Io { path, source }
+        };
+        let mut out = Vec::new();
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            if path.is_file() {
+                paths.push(path);
+            }
+        }
+        // A stable order, so that logs and tests do not depend on the file system.
+        paths.sort();
+        for path in paths {
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            if bytes.starts_with(b"-----BEGIN") {
+                out.extend(pem_certificates(&String::from_utf8_lossy(&bytes)));
+            } else if !bytes.is_empty() {
+                out.push(bytes);
+            }
+        }
+        if out.is_empty() {
+            return Err(TrustError::Empty(dir.to_owned()));
+        }
+        Ok(out)
+    }
+}
+
+/// The DER of every `CERTIFICATE` block of a PEM text (blocks that do not decode are skipped).
+#[must_use]
+pub fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
+    text.split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .filter_map(|block| {
+            let b64: String = block
+                .split("-----END")
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            base64_decode(&b64)
+        })
+        .collect()
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= val(*c)? << (18 - 6 * i);
+        }
+        let n = chunk.len().saturating_sub(1);
+        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
+    }
+    Some(out)
+}
+
+/// `YYYYMMDDHHMMSS` (UTC), the clock passive authentication checks certificates against.
+#[must_use]
+pub fn pa_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Reads and verifies the chip on `reader` with `key` and builds the citizen: PACE-CAN (or
+/// BAC), the SOD and data groups, passive authentication against `trust` at `now`
+/// (`YYYYMMDDHHMMSS`, UTC), Active Authentication when DG15 is present. `rand` fills random
+/// bytes (ephemeral keys, challenges). Logs name verdicts and sizes, never a personal field.
 ///
 /// # Errors
-/// An [`IdentifyFailure`] the session can explain: the card left mid-read, no reader, or a
-/// card whose data does not parse.
-pub fn read_chip(reader: &mut dyn CardReader, this_year: u8) -> Result<Citizen, IdentifyFailure> {
-    let mut select_aid = vec![0x00, 0xA4, 0x04, 0x0C, LDS_AID.len() as u8];
-    select_aid.extend_from_slice(&LDS_AID);
-    expect_ok(reader, &select_aid)?;
-    expect_ok(reader, &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x01])?;
-    let mut dg1 = Vec::new();
-    loop {
-        let off = dg1.len();
-        let apdu = [0x00, 0xB0, (off >> 8) as u8, (off & 0xFF) as u8, CHUNK];
-        let resp = reader.transmit(&apdu).map_err(|e| card_failure(e.kind()))?;
-        let (data, sw) = split_sw(&resp)?;
-        match sw {
-            [0x90, 0x00] => {
-                dg1.extend_from_slice(data);
-                if data.len() < usize::from(CHUNK) {
-                    break;
-                }
-            }
-            // Offset at or past the end: the previous read ended exactly on a chunk boundary.
-            [0x6B, 0x00] | [0x62, 0x82] if off > 0 => break,
-            _ => return Err(IdentifyFailure::Unreadable),
-        }
-        if dg1.len() > MAX_DG1 {
-            return Err(IdentifyFailure::Unreadable);
+/// An [`IdentifyFailure`] the session can explain: [`IdentifyFailure::WrongIdNumber`] when
+/// the chip refuses the CAN, [`IdentifyFailure::NotAuthentic`] when a verification fails,
+/// [`IdentifyFailure::CardRemovedDuringRead`] / [`IdentifyFailure::ReaderMissing`] for the
+/// reader's errors, [`IdentifyFailure::Unreadable`] for anything else.
+pub fn read_chip(
+    reader: &mut dyn CardReader,
+    key: &ChipKey,
+    trust: &CscaTrust,
+    now: &str,
+    rand: &mut dyn FnMut(&mut [u8]),
+) -> Result<Citizen, IdentifyFailure> {
+    let access = key.access()?;
+    // DG1 (MRZ), DG2 (portrait), DG13 (Vietnamese fields) and DG15 (Active Authentication
+    // key). DG14 is left out: the kiosk does not run Chip Authentication, and every block read
+    // costs a round trip (15-30 ms on a real reader).
+    let opts = ReadOptions {
+        data_groups: vec![1, 2, 13, 15],
+        ..ReadOptions::default()
+    };
+    let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> {
+        reader.transmit(apdu).map_err(|e| Box::new(e) as LinkError)
+    };
+    let mut result = reader::read_chip(&mut transport, &access, &opts, rand);
+    // A card that was just put down can fail its first exchange while the field settles (seen
+    // with PC/SC readers): one more try before asking the citizen to tap again.
+    if let Err(e) = &result {
+        if link_kind(e) == Some(CardErrorKind::Transport) {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            result = reader::read_chip(&mut transport, &access, &opts, rand);
         }
     }
-    let td1 = mrz::parse_dg1(&dg1).map_err(|e| {
-        tracing::warn!(error = %e, "DG1 did not parse");
-        IdentifyFailure::Unreadable
+    let read = result.map_err(|e| {
+        let f = read_failure(&e);
+        tracing::info!(error = %e, failure = ?f, "chip read failed");
+        f
     })?;
-    citizen_from_td1(&td1, this_year)
+    let (passive, active) = read.verify(&trust.certificates, now);
+    tracing::info!(
+        access = ?read.access,
+        apdus = read.apdus,
+        passive = passive.code(),
+        active = active.code(),
+        "chip verified"
+    );
+    match passive {
+        PassiveVerdict::Verified => {}
+        PassiveVerdict::CscaUnknown if trust.allow_unknown_csca => {
+            tracing::warn!("chip signed by a CSCA outside the trust store: accepted (demo)");
+        }
+        _ => return Err(IdentifyFailure::NotAuthentic),
+    }
+    if let ActiveVerdict::Failed(why) = &active {
+        tracing::warn!(why = %why, "Active Authentication failed: possible cloned chip");
+        return Err(IdentifyFailure::NotAuthentic);
+    }
+    citizen_from_chip(&read, now)
 }
 
-fn citizen_from_td1(td1: &mrz::Td1, this_year: u8) -> Result<Citizen, IdentifyFailure> {
-    let id = td1
-        .id_number
-        .as_ref()
-        .ok_or(IdentifyFailure::Unreadable)?
-        .clone();
-    let name = format!(
-        "{} {}",
-        td1.surname.expose().trim(),
-        td1.given_names.expose().trim()
-    );
-    let dob = td1.date_of_birth.expose();
-    let dob_text = format!(
-        "{:02}/{:02}/{}",
-        dob.day,
-        dob.month,
-        dob.year_with_pivot(this_year)
-    );
-    let sex = match td1.sex.expose() {
-        mrz::Sex::Male => "Nam",
-        mrz::Sex::Female => "Nữ",
-        mrz::Sex::Unspecified => "",
+fn link_kind(e: &ReadError) -> Option<CardErrorKind> {
+    match e {
+        ReadError::Link(l) => l.downcast_ref::<CardError>().map(CardError::kind),
+        _ => None,
+    }
+}
+
+/// What the citizen is told about a failed read.
+fn read_failure(e: &ReadError) -> IdentifyFailure {
+    match e {
+        ReadError::Link(_) => link_kind(e).map_or(IdentifyFailure::Unreadable, card_failure),
+        ReadError::Protocol(ProtoError::AccessDenied(_)) => IdentifyFailure::WrongIdNumber,
+        // A truncated answer: seen when the card leaves the field mid-exchange.
+        ReadError::Protocol(ProtoError::Transport(_)) => IdentifyFailure::CardRemovedDuringRead,
+        _ => IdentifyFailure::Unreadable,
+    }
+}
+
+/// The citizen from verified chip files: DG13 for the Vietnamese text (name with diacritics,
+/// dates as `dd/mm/yyyy`, sex as `Nam`/`Nữ`, addresses), DG1 for the ID number and as the
+/// fallback, DG2 for the portrait.
+fn citizen_from_chip(
+    read: &kiosk_icao9303::reader::ChipRead,
+    now: &str,
+) -> Result<Citizen, IdentifyFailure> {
+    let unreadable = |what: &'static str| {
+        move |e: ProtoError| {
+            tracing::warn!(error = %e, "{what} did not parse");
+            IdentifyFailure::Unreadable
+        }
     };
-    Citizen::new(
+    let dg1 = read
+        .files
+        .get(&File::Dg(1))
+        .ok_or(IdentifyFailure::Unreadable)?;
+    let mrz = lds::parse_dg1(dg1).map_err(unreadable("DG1"))?;
+    let d13 = match read.files.get(&File::Dg(13)) {
+        Some(raw) => Some(lds::parse_dg13(raw).map_err(unreadable("DG13"))?),
+        None => None,
+    };
+    let text = |n: u32| -> Option<Personal<String>> {
+        d13.as_ref()
+            .and_then(|d| d.text(n))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| Personal::new(t.to_owned()))
+    };
+    let listed = |n: u32, i: usize| -> Option<Personal<String>> {
+        d13.as_ref()
+            .and_then(|d| d.list(n))
+            .and_then(|l| l.get(i))
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| Personal::new(t.to_owned()))
+    };
+    let id = mrz
+        .cccd_id_number()
+        .map(|s| Personal::new(s.to_owned()))
+        .or_else(|| text(dg13::ID_NUMBER))
+        .ok_or(IdentifyFailure::Unreadable)?;
+    let name = text(dg13::FULL_NAME).unwrap_or_else(|| {
+        Personal::new(
+            format!("{} {}", mrz.surname, mrz.given_names)
+                .trim()
+                .to_owned(),
+        )
+    });
+    let this_year = now
+        .get(2..4)
+        .and_then(|y| y.parse::<u8>().ok())
+        .unwrap_or(0);
+    let dob = text(dg13::DATE_OF_BIRTH)
+        .or_else(|| mrz_date(&mrz.date_of_birth, this_year).map(Personal::new))
+        .unwrap_or_else(|| Personal::new(String::new()));
+    let sex = text(dg13::SEX).unwrap_or_else(|| {
+        Personal::new(
+            match mrz.sex {
+                'M' => "Nam",
+                'F' => "Nữ",
+                _ => "",
+            }
+            .to_owned(),
+        )
+    });
+    let portrait = match read.files.get(&File::Dg(2)).map(|raw| lds::parse_dg2(raw)) {
+        Some(Ok(face)) => Some(Personal::new(face.data.to_vec())),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "DG2 did not parse: no portrait");
+            None
+        }
+        None => {
+            tracing::warn!("the chip holds no DG2: no portrait");
+            None
+        }
+    };
+    let details = CitizenDetails {
+        nationality: text(dg13::NATIONALITY),
+        ethnicity: text(dg13::ETHNICITY),
+        religion: text(dg13::RELIGION),
+        place_of_origin: text(dg13::PLACE_OF_ORIGIN),
+        issue_date: text(dg13::ISSUE_DATE),
+        expiry_date: text(dg13::EXPIRY_DATE),
+        father: listed(dg13::PARENTS, 0),
+        mother: listed(dg13::PARENTS, 1),
+        spouse: listed(dg13::SPOUSE, 0),
+        old_id_number: text(dg13::OLD_DOCUMENT_NUMBER),
+    };
+    let citizen = Citizen::new(
         IdentitySource::Chip,
         id,
-        Personal::new(name.trim().to_string()),
-        Personal::new(dob_text),
-        Personal::new(sex.to_string()),
-        None,
+        name,
+        dob,
+        sex,
+        text(dg13::PLACE_OF_RESIDENCE),
     )
-    .map_err(|_| IdentifyFailure::Unreadable)
+    .map_err(|e| {
+        tracing::warn!(error = %e, "chip identity refused");
+        IdentifyFailure::Unreadable
+    })?
+    .with_details(details);
+    Ok(match portrait {
+        Some(p) => citizen.with_portrait(p),
+        None => citizen,
+    })
 }
 
-fn expect_ok(reader: &mut dyn CardReader, apdu: &[u8]) -> Result<(), IdentifyFailure> {
-    let resp = reader.transmit(apdu).map_err(|e| card_failure(e.kind()))?;
-    match split_sw(&resp)? {
-        (_, [0x90, 0x00]) => Ok(()),
-        _ => Err(IdentifyFailure::Unreadable),
+/// MRZ `YYMMDD` as `dd/mm/yyyy`; a two-digit year above `this_year` is in the 1900s.
+fn mrz_date(yymmdd: &str, this_year: u8) -> Option<String> {
+    if yymmdd.len() != 6 || !yymmdd.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-}
-
-fn split_sw(resp: &[u8]) -> Result<(&[u8], [u8; 2]), IdentifyFailure> {
-    match resp.len().checked_sub(2) {
-        Some(n) => Ok((&resp[..n], [resp[n], resp[n + 1]])),
-        // A response shorter than the status word: seen when a card is pulled away.
-        None => Err(IdentifyFailure::CardRemovedDuringRead),
-    }
+    let yy: u16 = yymmdd[0..2].parse().ok()?;
+    let century = if yy > u16::from(this_year) {
+        1900
+    } else {
+        2000
+    };
+    Some(format!(
+        "{}/{}/{}",
+        &yymmdd[4..6],
+        &yymmdd[2..4],
+        century + yy
+    ))
 }
 
 /// Maps a reader error to what the citizen is told.
@@ -166,18 +514,17 @@ pub fn citizen_from_cccd_qr(text: &str) -> Result<Citizen, QrIdentityError> {
     citizen_from_parsed(&kiosk_qr::CccdQr::parse(text)?)
 }
 
-/// What the identify worker makes of any scanned code: a citizen from a CCCD's QR, or the
-/// failure the citizen is told. A code of another kind (a receipt, a VNeID app code, a web
-/// link) is [`IdentifyFailure::QrNotCard`]; a CCCD code with a wrong field is
+/// What the identify worker makes of any scanned code: the card's QR code (its ID number is
+/// the key to the chip, see [`ChipKey::with_qr`]), or the failure the citizen is told. A code
+/// of another kind (a receipt, a VNeID app code, a web link) is
+/// [`IdentifyFailure::QrNotCard`]; a CCCD code with a wrong field is
 /// [`IdentifyFailure::Unreadable`]. Logs name the kind or field, never the content.
 ///
 /// # Errors
 /// As above.
-pub fn citizen_from_scan(text: &str) -> Result<Citizen, IdentifyFailure> {
+pub fn card_qr_from_scan(text: &str) -> Result<kiosk_qr::CccdQr, IdentifyFailure> {
     match kiosk_qr::classify(text) {
-        Ok(kiosk_qr::Payload::Cccd(q)) => {
-            citizen_from_parsed(&q).map_err(|_| IdentifyFailure::Unreadable)
-        }
+        Ok(kiosk_qr::Payload::Cccd(q)) => Ok(q),
         Err(kiosk_qr::ClassifyError::Cccd(e)) => {
             tracing::info!(error = %e, "CCCD QR code with a wrong field");
             Err(IdentifyFailure::Unreadable)
@@ -209,29 +556,135 @@ fn citizen_from_parsed(q: &kiosk_qr::CccdQr) -> Result<Citizen, QrIdentityError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiosk_hw::card::{DemoCard, SimCardReader};
+    use kiosk_hw::card::SimCardReader;
+    use kiosk_vcard::{Profile, VirtualCccd};
     use unicode_normalization::UnicodeNormalization as _;
 
-    #[test]
-    fn demo_card_gives_the_synthetic_citizen() {
+    const NOW: &str = "20260601000000";
+    const ID: &str = "001090123456";
+
+    fn rand_fill() -> impl FnMut(&mut [u8]) {
+        let mut rng = rand::rng();
+        move |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b)
+    }
+
+    /// A reader with the demo profile's virtual CCCD (changed by `edit`) and its trust.
+    fn reader_with(edit: impl FnOnce(&mut Profile)) -> (SimCardReader, CscaTrust) {
+        let mut p = Profile::demo("portrait.jpg".into());
+        edit(&mut p);
+        let (card, trust) =
+            VirtualCccd::from_profile_with_portrait(&p, kiosk_vcard::DEMO_PORTRAIT).expect("card");
         let mut reader = SimCardReader::new("sim");
-        reader.control().insert(Box::new(DemoCard::demo()));
-        let c = read_chip(&mut reader, 26).expect("demo card reads");
-        assert_eq!(c.id_number().expose(), "001090123456");
-        assert_eq!(c.full_name().expose(), "NGUYEN VAN AN");
+        reader.control().insert(Box::new(card));
+        reader
+            .wait_for_change(std::time::Duration::ZERO)
+            .expect("presence");
+        (reader, CscaTrust::new(vec![trust.csca_der], false))
+    }
+
+    fn key(id: &str) -> ChipKey {
+        ChipKey::from_id(&Personal::new(id.to_owned())).expect("12 digits")
+    }
+
+    #[test]
+    fn the_virtual_cccd_gives_the_verified_citizen_with_portrait_and_dg13() {
+        let (mut reader, trust) = reader_with(|_| {});
+        let c = read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).expect("verified");
+        assert_eq!(c.source(), IdentitySource::Chip);
+        assert_eq!(c.id_number().expose(), ID);
+        assert_eq!(c.full_name().expose(), "Nguyễn Văn An");
         assert_eq!(c.date_of_birth().expose(), "01/01/1990");
         assert_eq!(c.sex().expose(), "Nam");
-        assert_eq!(c.source(), IdentitySource::Chip);
+        assert!(c.place_of_residence().is_some());
+        let portrait = c.portrait().expect("DG2 portrait");
+        assert_eq!(portrait.expose().as_slice(), kiosk_vcard::DEMO_PORTRAIT);
+        let d = c.details();
+        assert_eq!(
+            d.father.as_ref().map(|f| f.expose().as_str()),
+            Some("Nguyễn Văn Bình")
+        );
+        assert_eq!(
+            d.mother.as_ref().map(|f| f.expose().as_str()),
+            Some("Trần Thị Cúc")
+        );
+        assert_eq!(d.spouse, None);
+        assert_eq!(
+            d.old_id_number.as_ref().map(|f| f.expose().as_str()),
+            Some("012345678")
+        );
+        assert_eq!(
+            d.issue_date.as_ref().map(|f| f.expose().as_str()),
+            Some("15/04/2021")
+        );
+    }
+
+    #[test]
+    fn a_wrong_number_is_refused_by_the_chip() {
+        let (mut reader, trust) = reader_with(|_| {});
+        // Same first six digits, another CAN.
+        let got = read_chip(
+            &mut reader,
+            &key("001090654321"),
+            &trust,
+            NOW,
+            &mut rand_fill(),
+        );
+        assert_eq!(got.err(), Some(IdentifyFailure::WrongIdNumber));
+    }
+
+    #[test]
+    fn verification_failures_are_not_authentic() {
+        let (mut reader, _) = reader_with(|_| {});
+        let empty = CscaTrust::default();
+        assert_eq!(
+            read_chip(&mut reader, &key(ID), &empty, NOW, &mut rand_fill()).err(),
+            Some(IdentifyFailure::NotAuthentic),
+            "no CSCA trusted"
+        );
+        // The demo switch accepts an unknown CSCA, but nothing else.
+        let lenient = CscaTrust::new(Vec::new(), true);
+        assert!(read_chip(&mut reader, &key(ID), &lenient, NOW, &mut rand_fill()).is_ok());
+        let (mut reader, trust) = reader_with(|p| p.faults.tamper_dg2 = true);
+        assert_eq!(
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            Some(IdentifyFailure::NotAuthentic),
+            "tampered DG2"
+        );
+        let (mut reader, _) = reader_with(|p| p.faults.tamper_dg2 = true);
+        assert_eq!(
+            read_chip(&mut reader, &key(ID), &lenient, NOW, &mut rand_fill()).err(),
+            Some(IdentifyFailure::NotAuthentic),
+            "a hash mismatch is never allowed"
+        );
+        let (mut reader, trust) = reader_with(|p| p.faults.aa_key_mismatch = true);
+        assert_eq!(
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            Some(IdentifyFailure::NotAuthentic),
+            "cloned chip (Active Authentication)"
+        );
+    }
+
+    #[test]
+    fn bac_from_the_qr_opens_a_card_without_pace() {
+        let (mut reader, trust) = reader_with(|p| p.chip.pace = false);
+        assert_eq!(
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            Some(IdentifyFailure::Unreadable),
+            "typed number only: no BAC data"
+        );
+        // The demo QR's issue date (2021) and birth date (1990) give the 2030 expiry (age 40).
+        let qr = card_qr_from_scan(kiosk_hw::sim::DEMO_QR).expect("card QR");
+        let k = key(ID).with_qr(&qr);
+        let c = read_chip(&mut reader, &k, &trust, NOW, &mut rand_fill()).expect("BAC");
+        assert_eq!(c.id_number().expose(), ID);
     }
 
     #[test]
     fn card_pulled_mid_read_is_reported_as_such() {
-        let mut reader = SimCardReader::new("sim");
-        let ctl = reader.control();
-        ctl.insert(Box::new(DemoCard::demo()));
-        ctl.remove_after_apdus(2);
+        let (mut reader, trust) = reader_with(|_| {});
+        reader.control().remove_after_apdus(5);
         assert_eq!(
-            read_chip(&mut reader, 26).err(),
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
             Some(IdentifyFailure::CardRemovedDuringRead)
         );
     }
@@ -239,7 +692,59 @@ mod tests {
     #[test]
     fn no_card_no_identity() {
         let mut reader = SimCardReader::new("sim");
-        assert!(read_chip(&mut reader, 26).is_err());
+        assert!(read_chip(
+            &mut reader,
+            &key(ID),
+            &CscaTrust::default(),
+            NOW,
+            &mut rand_fill()
+        )
+        .is_err());
+        assert!(ChipKey::from_id(&Personal::new("12345".into())).is_none());
+    }
+
+    #[test]
+    fn trust_folders_read_der_and_pem() {
+        let (_, trust) = reader_with(|_| {});
+        let der = trust.certificates[0].clone();
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(
+            CscaTrust::load_dir(dir.path()),
+            Err(TrustError::Empty(_))
+        ));
+        std::fs::write(dir.path().join("a.der"), &der).expect("write");
+        let b64 = {
+            const T: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut s = String::new();
+            for c in der.chunks(3) {
+                let n = c
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |a, (i, b)| a | u32::from(*b) << (16 - 8 * i));
+                for i in 0..=c.len() {
+                    s.push(char::from(T[(n >> (18 - 6 * i) & 63) as usize]));
+                }
+                s.push_str(&"=".repeat(3 - c.len()));
+            }
+            s
+        };
+        std::fs::write(
+            dir.path().join("b.pem"),
+            format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"),
+        )
+        .expect("write");
+        let loaded = CscaTrust::load_dir(dir.path()).expect("loads");
+        assert_eq!(loaded, vec![der.clone(), der]);
+        assert!(CscaTrust::load_dir(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn pa_time_is_utc_digits() {
+        let t = time::macros::datetime!(2026-01-02 03:04:05 +7);
+        assert_eq!(pa_time(t), "20260101200405");
+        assert_eq!(mrz_date("900101", 26).as_deref(), Some("01/01/1990"));
+        assert_eq!(mrz_date("100101", 26).as_deref(), Some("01/01/2010"));
     }
 
     #[test]
@@ -278,9 +783,8 @@ mod tests {
 
     #[test]
     fn scans_of_other_codes_say_so() {
-        let c = citizen_from_scan(kiosk_hw::sim::DEMO_QR).expect("the demo card's QR");
-        assert_eq!(c.date_of_birth().expose(), "01/01/1990");
-        assert_eq!(c.sex().expose(), "Nam");
+        let q = card_qr_from_scan(kiosk_hw::sim::DEMO_QR).expect("the demo card's QR");
+        assert_eq!(q.id_number().expose(), ID);
         let cases = [
             (
                 "VNKIOSK1|R|000.00.01.H29-260105-0001|7KQ2MZ4P",
@@ -294,7 +798,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            assert_eq!(citizen_from_scan(text).err(), Some(want), "{text}");
+            assert_eq!(card_qr_from_scan(text).err(), Some(want), "{text}");
         }
     }
 }

@@ -7,7 +7,6 @@ pub mod gateway;
 pub mod i18n;
 pub mod identity;
 pub mod logging;
-pub mod mrz;
 pub mod receipt;
 pub mod session;
 pub mod submit;

@@ -44,6 +44,20 @@
 //!   back to it would only capture the face again. `Cancel` is the way out.
 //! - Card removal wipes only when the identity came from the chip: a citizen identified by
 //!   the card's QR never had the card on the reader.
+//!
+//! # The identify step
+//!
+//! The chip opens only with PACE, whose password on a CCCD is the CAN: the last 6 digits of
+//! the 12-digit ID number (the card prints no separate CAN). So `Identify` has three phases
+//! ([`IdentifyPhase`]): *awaiting the ID number* (typed on the keypad, [`Event::KeypadDigit`]
+//! .. [`Event::KeypadSubmit`], or read from the card's QR code, [`Event::IdNumberScanned`]),
+//! *awaiting the card* (the session hands the number to the reader with
+//! [`Command::UseIdNumber`]) and *reading* (PACE, DG1/DG2/DG13/SOD, passive authentication).
+//! Only a chip identity ([`IdentitySource::Chip`]) ends the step: the QR code is printed on
+//! the card and trivially copied, so it is a key to the chip, never an identity by itself.
+//! A card tapped before the number is known is not an error: the citizen is asked for the
+//! number and the card can stay where it is. A number the chip refuses
+//! ([`IdentifyFailure::WrongIdNumber`]) sends the citizen back to the keypad.
 
 use std::fmt;
 
@@ -206,7 +220,9 @@ impl fmt::Display for SessionId {
 pub enum IdentitySource {
     /// The CCCD chip (passively authenticated by the reader code).
     Chip,
-    /// The QR printed on the card.
+    /// The QR printed on the card ([`crate::identity::citizen_from_cccd_qr`]). The identify
+    /// step does not accept it as an identity: the code only supplies the ID number, the key to
+    /// the chip (see the module docs).
     Qr,
 }
 
@@ -232,6 +248,29 @@ pub struct Citizen {
     date_of_birth: Personal<String>,
     sex: Personal<String>,
     place_of_residence: Option<Personal<String>>,
+    portrait: Option<Personal<Vec<u8>>>,
+    // Boxed: most sessions never look at it, and events carrying a citizen stay small.
+    details: Box<CitizenDetails>,
+}
+
+/// The further DG13 fields the chip carries, for the dossier. Every field is [`Personal`] and
+/// optional: cards differ, and a field the chip does not hold stays `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)] // the names are DG13's (see the brief's table)
+pub struct CitizenDetails {
+    pub nationality: Option<Personal<String>>,
+    pub ethnicity: Option<Personal<String>>,
+    pub religion: Option<Personal<String>>,
+    pub place_of_origin: Option<Personal<String>>,
+    /// `dd/mm/yyyy`, as the chip writes it.
+    pub issue_date: Option<Personal<String>>,
+    /// `dd/mm/yyyy`, or the chip's text for "no expiry".
+    pub expiry_date: Option<Personal<String>>,
+    pub father: Option<Personal<String>>,
+    pub mother: Option<Personal<String>>,
+    pub spouse: Option<Personal<String>>,
+    /// The old 9-digit CMND number.
+    pub old_id_number: Option<Personal<String>>,
 }
 
 impl Citizen {
@@ -262,7 +301,37 @@ impl Citizen {
             date_of_birth,
             sex,
             place_of_residence,
+            portrait: None,
+            details: Box::default(),
         })
+    }
+
+    /// Adds the chip portrait: the DG2 image bytes as read (JPEG or JPEG 2000), for the face
+    /// step to compare with the camera.
+    #[must_use]
+    pub fn with_portrait(mut self, image: Personal<Vec<u8>>) -> Self {
+        self.portrait = Some(image);
+        self
+    }
+
+    /// Adds the further DG13 fields.
+    #[must_use]
+    pub fn with_details(mut self, details: CitizenDetails) -> Self {
+        self.details = Box::new(details);
+        self
+    }
+
+    /// The chip portrait as read from DG2 (JPEG or JPEG 2000); `None` when the identity did not
+    /// come from a chip or the chip holds no face image.
+    #[must_use]
+    pub fn portrait(&self) -> Option<&Personal<Vec<u8>>> {
+        self.portrait.as_ref()
+    }
+
+    /// The further DG13 fields.
+    #[must_use]
+    pub fn details(&self) -> &CitizenDetails {
+        &self.details
     }
 
     /// Chip or QR.
@@ -312,6 +381,20 @@ pub enum IdentifyFailure {
     /// The QR code shown is not the one printed on a CCCD (a receipt, a VNeID app code, a web
     /// link, ...): show the card's QR or tap the card.
     QrNotCard,
+    /// The chip refused the CAN derived from the ID number given (PACE failed: a mistyped
+    /// number, or another person's QR code): type the number again.
+    WrongIdNumber,
+}
+
+/// Where the identify step is; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentifyPhase {
+    /// Waiting for the 12-digit ID number (keypad or the card's QR code).
+    AwaitingId,
+    /// The number is known: waiting for the card on the reader.
+    AwaitingCard,
+    /// Reading the chip (PACE, data groups, passive authentication).
+    Reading,
 }
 
 /// The face matcher's verdict. Carries no image or template: those never leave the matcher.
@@ -365,6 +448,11 @@ pub enum Command {
     StartIdentify,
     /// Disarm them.
     StopIdentify,
+    /// Open the chip with this 12-digit ID number (PACE-CAN with its last 6 digits) as soon as
+    /// a card is on the reader.
+    UseIdNumber(Personal<String>),
+    /// Drop the ID number handed over with [`Command::UseIdNumber`].
+    ForgetIdNumber,
     /// Start the camera and face matcher.
     StartFaceCapture,
     /// Stop them and drop any frame.
@@ -409,8 +497,17 @@ pub enum Event {
     Start,
     /// A language code from the language screen.
     LanguageChosen(String),
-    /// A card arrived on the reader (reading starts).
+    /// A card is on the reader: reading starts if the reader has the ID number, else the
+    /// citizen is asked for it.
     CardInserted,
+    /// A digit (0-9) pressed on the identify keypad.
+    KeypadDigit(u8),
+    /// The keypad's erase key (removes the last digit).
+    KeypadErase,
+    /// The keypad's OK key.
+    KeypadSubmit,
+    /// The ID number read from the card's QR code.
+    IdNumberScanned(Personal<String>),
     /// Identity read from the chip or the QR.
     IdentityRead(Citizen),
     /// Identification failed.
@@ -509,6 +606,12 @@ pub mod keys {
     pub const SUBMIT_FAILED: &str = "submit-failed";
     pub const SUBMIT_PENDING: &str = "submit-pending";
     pub const PRINTER_FAILED: &str = "printer-failed";
+    // The identify step's phases (issue 3).
+    pub const ID_PROMPT: &str = "id-prompt";
+    pub const PLACE_CARD: &str = "place-card";
+    pub const ID_NEEDED_FIRST: &str = "id-needed-first";
+    pub const ID_INCOMPLETE: &str = "id-incomplete";
+    pub const WRONG_ID: &str = "wrong-id";
 }
 
 /// Everything the UI needs to draw the current screen.
@@ -524,6 +627,11 @@ pub struct SessionView {
     pub warn_timeout: bool,
     /// A card is on the reader and being read.
     pub card_reading: bool,
+    /// The identify step's phase (`None` on other steps).
+    pub identify: Option<IdentifyPhase>,
+    /// Digits typed on the identify keypad so far, or the ID number being used (at most 12).
+    /// Personal: shown only to the citizen on their own screen.
+    pub id_entry: Option<Personal<String>>,
     /// The identified citizen, from `Consent` to `Confirm`.
     pub citizen: Option<Citizen>,
     /// The chosen service, from `Confirm` to `Submitting`.
@@ -544,7 +652,7 @@ impl SessionView {
     /// True when any personal field is set.
     #[must_use]
     pub fn has_personal_data(&self) -> bool {
-        self.citizen.is_some() || self.receipt.is_some()
+        self.citizen.is_some() || self.receipt.is_some() || self.id_entry.is_some()
     }
 }
 
@@ -566,9 +674,7 @@ impl FaceVerified {
 enum State {
     Attract,
     Language,
-    Identify {
-        reading: bool,
-    },
+    Identify(Identify),
     Consent {
         citizen: Citizen,
     },
@@ -602,6 +708,43 @@ enum State {
     Notice {
         key: &'static str,
     },
+}
+
+/// The identify step's data by phase: what the citizen typed, then the number in use.
+#[derive(Debug)]
+enum Identify {
+    AwaitingId { typed: Personal<String> },
+    AwaitingCard { id: Personal<String> },
+    Reading { id: Personal<String> },
+}
+
+impl Identify {
+    fn start() -> Self {
+        Self::AwaitingId {
+            typed: Personal::new(String::new()),
+        }
+    }
+
+    fn phase(&self) -> IdentifyPhase {
+        match self {
+            Self::AwaitingId { .. } => IdentifyPhase::AwaitingId,
+            Self::AwaitingCard { .. } => IdentifyPhase::AwaitingCard,
+            Self::Reading { .. } => IdentifyPhase::Reading,
+        }
+    }
+
+    /// The digits on screen: typed so far, or the number in use.
+    fn entry(&self) -> &Personal<String> {
+        match self {
+            Self::AwaitingId { typed } => typed,
+            Self::AwaitingCard { id } | Self::Reading { id } => id,
+        }
+    }
+}
+
+/// A 12-digit ID number, the only shape the CAN can be taken from.
+fn is_id_number(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl State {
@@ -699,7 +842,9 @@ impl Session {
     #[must_use]
     pub fn holds_personal_data(&self) -> bool {
         match &self.state {
-            State::Attract | State::Language | State::Identify { .. } => false,
+            State::Attract | State::Language => false,
+            // The digits typed or the number in use are personal.
+            State::Identify(i) => !i.entry().expose().is_empty(),
             State::Submitting { .. } | State::Notice { .. } => false,
             State::Consent { .. }
             | State::VerifyFace { .. }
@@ -746,7 +891,15 @@ impl Session {
             seconds_left: remaining.map(|ms| ms.div_ceil(1000)),
             warn_timeout: self.state.activity_extends()
                 && remaining.is_some_and(|ms| ms <= self.cfg.warn_before_ms),
-            card_reading: matches!(self.state, State::Identify { reading: true }),
+            card_reading: matches!(self.state, State::Identify(Identify::Reading { .. })),
+            identify: match &self.state {
+                State::Identify(i) => Some(i.phase()),
+                _ => None,
+            },
+            id_entry: match &self.state {
+                State::Identify(i) if !i.entry().expose().is_empty() => Some(i.entry().clone()),
+                _ => None,
+            },
             citizen: self.state.citizen().cloned(),
             service,
             face_attempts_left,
@@ -830,7 +983,7 @@ impl Session {
     /// Devices armed in `state` that must stop before leaving it.
     fn stop_devices(state: &State, out: &mut Vec<Command>) {
         match state {
-            State::Identify { .. } => out.push(Command::StopIdentify),
+            State::Identify(_) => out.push(Command::StopIdentify),
             State::VerifyFace { .. } => out.push(Command::StopFaceCapture),
             _ => {}
         }
@@ -854,10 +1007,15 @@ impl Session {
             }
             (_, Event::Tick) => return self.tick(state, out),
             (_, Event::CardRemoved) => {
-                if let State::Identify { .. } = state {
-                    // The reader reports an interrupted read itself (IdentityFailed).
-                    return Stay(State::Identify { reading: false });
-                }
+                // The reader reports an interrupted read itself (IdentityFailed); the number
+                // given stays, so putting the card back reads it again.
+                let state = match state {
+                    State::Identify(Identify::Reading { id }) => {
+                        return Stay(State::Identify(Identify::AwaitingCard { id }))
+                    }
+                    State::Identify(i) => return Stay(State::Identify(i)),
+                    other => other,
+                };
                 if state
                     .citizen()
                     .is_some_and(|c| c.source == IdentitySource::Chip)
@@ -882,23 +1040,49 @@ impl Session {
             {
                 self.language = lang;
                 out.push(Command::StartIdentify);
-                Self::say(out, keys::IDENTIFY_PROMPT);
-                Enter(State::Identify { reading: false })
+                Self::say(out, keys::ID_PROMPT);
+                Enter(State::Identify(Identify::start()))
             }
             (State::Language, Event::Back) => Enter(State::Attract),
 
-            (State::Identify { .. }, Event::CardInserted) => {
-                let state = State::Identify { reading: true };
+            (State::Identify(i), ev @ (Event::KeypadDigit(_) | Event::KeypadErase)) => {
+                self.keypad(i, &ev, out)
+            }
+            (State::Identify(Identify::AwaitingId { typed }), Event::KeypadSubmit) => {
+                if is_id_number(typed.expose()) {
+                    Enter(Self::use_id(typed, out))
+                } else {
+                    let state = State::Identify(Identify::AwaitingId { typed });
+                    self.banner(&state, out, keys::ID_INCOMPLETE);
+                    Stay(state)
+                }
+            }
+            (
+                State::Identify(Identify::AwaitingId { .. } | Identify::AwaitingCard { .. }),
+                Event::IdNumberScanned(id),
+            ) if is_id_number(id.expose()) => Enter(Self::use_id(id, out)),
+            (State::Identify(Identify::AwaitingId { typed }), Event::CardInserted) => {
+                // Not an error: ask for the number; the card may stay on the reader.
+                let state = State::Identify(Identify::AwaitingId { typed });
+                self.banner(&state, out, keys::ID_NEEDED_FIRST);
+                Stay(state)
+            }
+            (State::Identify(Identify::AwaitingCard { id }), Event::CardInserted) => {
+                let state = State::Identify(Identify::Reading { id });
                 self.touch(&state);
                 self.banner = None;
                 Stay(state)
             }
-            (State::Identify { .. }, Event::IdentityRead(citizen)) => {
+            (State::Identify(_), Event::IdentityRead(citizen))
+                if citizen.source == IdentitySource::Chip =>
+            {
+                // A passively authenticated chip identity, whatever the phase: the number
+                // given was only the key to the chip, which is the authority.
                 out.push(Command::StopIdentify);
                 Self::say(out, keys::CONSENT_PROMPT);
                 Enter(State::Consent { citizen })
             }
-            (State::Identify { .. }, Event::IdentityFailed(f)) => match f {
+            (State::Identify(i), Event::IdentityFailed(f)) => match f {
                 IdentifyFailure::CardRemovedDuringRead
                 | IdentifyFailure::Unreadable
                 | IdentifyFailure::QrNotCard => {
@@ -908,11 +1092,20 @@ impl Session {
                         IdentifyFailure::QrNotCard => keys::QR_NOT_CARD,
                         _ => keys::CARD_REMOVED_DURING_READ,
                     };
-                    out.push(Command::ShowNotice(key.to_owned()));
-                    Self::say(out, key);
-                    let state = State::Identify { reading: false };
-                    self.touch(&state);
-                    self.banner = Some(key);
+                    let i = match i {
+                        Identify::Reading { id } => Identify::AwaitingCard { id },
+                        other => other,
+                    };
+                    let state = State::Identify(i);
+                    self.banner(&state, out, key);
+                    Stay(state)
+                }
+                IdentifyFailure::WrongIdNumber => {
+                    // The chip refused the CAN: the number is wrong for this card. Back to an
+                    // empty keypad; the card can stay on the reader.
+                    out.push(Command::ForgetIdNumber);
+                    let state = State::Identify(Identify::start());
+                    self.banner(&state, out, keys::WRONG_ID);
                     Stay(state)
                 }
                 IdentifyFailure::NotAuthentic | IdentifyFailure::ReaderMissing => {
@@ -926,10 +1119,16 @@ impl Session {
                     Enter(Self::notice(out, key))
                 }
             },
-            (State::Identify { .. }, Event::Back) => {
+            (State::Identify(Identify::AwaitingId { .. }), Event::Back) => {
                 out.push(Command::StopIdentify);
                 Self::say(out, keys::CHOOSE_LANGUAGE);
                 Enter(State::Language)
+            }
+            (State::Identify(Identify::AwaitingCard { id }), Event::Back) => {
+                // Back to the keypad with the number still there, to correct it.
+                out.push(Command::ForgetIdNumber);
+                Self::say(out, keys::ID_PROMPT);
+                Enter(State::Identify(Identify::AwaitingId { typed: id }))
             }
 
             (State::Consent { citizen }, Event::ConsentGiven) => {
@@ -949,8 +1148,8 @@ impl Session {
                 // Going back to Identify discards the identity read so far.
                 out.push(Command::Wipe(WipeReason::Cancelled));
                 out.push(Command::StartIdentify);
-                Self::say(out, keys::IDENTIFY_PROMPT);
-                Enter(State::Identify { reading: false })
+                Self::say(out, keys::ID_PROMPT);
+                Enter(State::Identify(Identify::start()))
             }
 
             (
@@ -1086,6 +1285,53 @@ impl Session {
 
             (state, _) => Stay(state),
         }
+    }
+
+    /// Hands a complete ID number to the reader: the "place your card" phase.
+    fn use_id(id: Personal<String>, out: &mut Vec<Command>) -> State {
+        out.push(Command::UseIdNumber(id.clone()));
+        Self::say(out, keys::PLACE_CARD);
+        State::Identify(Identify::AwaitingCard { id })
+    }
+
+    /// A recoverable message on the current screen: shown, spoken, and the timer restarted.
+    fn banner(&mut self, state: &State, out: &mut Vec<Command>, key: &'static str) {
+        out.push(Command::ShowNotice(key.to_owned()));
+        Self::say(out, key);
+        self.touch(state);
+        self.banner = Some(key);
+    }
+
+    /// A keypad digit or erase. While the card is awaited, editing the number goes back to the
+    /// keypad (and takes the number back from the reader); while reading, keys do nothing.
+    fn keypad(&mut self, i: Identify, ev: &Event, out: &mut Vec<Command>) -> Next {
+        let (typed, was_in_use) = match i {
+            Identify::AwaitingId { typed } => (typed, false),
+            Identify::AwaitingCard { id } => (id, true),
+            reading @ Identify::Reading { .. } => return Next::Stay(State::Identify(reading)),
+        };
+        let edited = typed.map(|t| {
+            let mut t = t.clone();
+            match ev {
+                Event::KeypadDigit(d) if *d <= 9 && t.len() < 12 => t.push(char::from(b'0' + d)),
+                Event::KeypadErase => {
+                    t.pop();
+                }
+                _ => {}
+            }
+            t
+        });
+        if was_in_use {
+            if edited == typed {
+                // A digit past the twelfth: nothing to edit, the number stays in use.
+                return Next::Stay(State::Identify(Identify::AwaitingCard { id: typed }));
+            }
+            out.push(Command::ForgetIdNumber);
+        }
+        let state = State::Identify(Identify::AwaitingId { typed: edited });
+        self.touch(&state);
+        self.banner = None;
+        Next::Stay(state)
     }
 
     fn tick(&mut self, state: State, out: &mut Vec<Command>) -> Next {

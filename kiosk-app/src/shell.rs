@@ -20,7 +20,8 @@ use crate::config::{KioskConfig, Mode};
 use crate::devices::{DeviceEvent, Devices};
 use crate::i18n;
 use crate::session::{
-    Command, Dossier, Event, Millis, ReceiptInfo, Session, SessionView, Step, SubmitFailure,
+    Command, Dossier, Event, IdentifyPhase, Millis, ReceiptInfo, Session, SessionView, Step,
+    SubmitFailure,
 };
 
 /// Hands a dossier to the provincial system (today: the gateway client; later: the outbox).
@@ -160,6 +161,14 @@ impl Shell {
         kiosk.on_confirm(on(|| Event::Confirmed));
         kiosk.on_retry(on(|| Event::Retry));
         kiosk.on_finish(on(|| Event::ReceiptDone));
+        kiosk.on_keypad_erase(on(|| Event::KeypadErase));
+        kiosk.on_keypad_submit(on(|| Event::KeypadSubmit));
+        let s = Rc::downgrade(&shell);
+        kiosk.on_keypad_digit(move |d| {
+            if let (Some(s), Ok(d)) = (s.upgrade(), u8::try_from(d)) {
+                s.borrow_mut().dispatch(Event::KeypadDigit(d));
+            }
+        });
         let s = Rc::downgrade(&shell);
         kiosk.on_choose_language(move |code| {
             if let Some(s) = s.upgrade() {
@@ -273,6 +282,8 @@ impl Shell {
         match c {
             Command::StartIdentify => self.devices.arm_identify(),
             Command::StopIdentify => self.devices.disarm_identify(),
+            Command::UseIdNumber(id) => self.devices.use_id_number(id),
+            Command::ForgetIdNumber => self.devices.forget_id_number(),
             Command::StartFaceCapture => self.devices.start_face(),
             Command::StopFaceCapture => {
                 self.devices.stop_face();
@@ -350,6 +361,18 @@ impl Shell {
         );
         k.set_timeout_warning(view.warn_timeout);
         k.set_identify_status(identify_status(&view).into());
+        k.set_identify_phase(
+            match view.identify {
+                None | Some(IdentifyPhase::AwaitingId) => "id",
+                Some(IdentifyPhase::AwaitingCard) => "card",
+                Some(IdentifyPhase::Reading) => "reading",
+            }
+            .into(),
+        );
+        // The citizen's own number on their own screen, grouped for reading back.
+        let entry = view.id_entry.as_ref().map(|e| e.expose().as_str());
+        k.set_id_entry(group_digits(entry.unwrap_or_default()).into());
+        k.set_id_entry_count(entry.map_or(0, |e| i32::try_from(e.len()).unwrap_or(0)));
         self.render_citizen(&k, &view);
         if view.step != self.last_step && view.step == Step::ChooseService {
             self.render_services(&k, &view.language);
@@ -521,6 +544,19 @@ fn identify_status(view: &SessionView) -> String {
         .unwrap_or_default()
 }
 
+/// `001090123456` -> `001 090 123 456`: groups of three, as people read the number aloud.
+#[must_use]
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `001090123456` -> `0010•••••456`: enough for the citizen to recognise their number, not
 /// enough for a passer-by to copy it.
 #[must_use]
@@ -558,7 +594,14 @@ fn frame_to_image(frame: &kiosk_hw::camera::Frame) -> slint::Image {
 
 #[cfg(test)]
 mod tests {
-    use super::mask_id;
+    use super::{group_digits, mask_id};
+
+    #[test]
+    fn groups_digits_by_three() {
+        assert_eq!(group_digits("001090123456"), "001 090 123 456");
+        assert_eq!(group_digits("0010"), "001 0");
+        assert_eq!(group_digits(""), "");
+    }
 
     #[test]
     fn masks_all_but_head_and_tail() {

@@ -2,8 +2,10 @@
 //! adapters and simulators as the windowed kiosk, and writes a PNG of every screen, in every
 //! configured language, portrait and landscape.
 //!
-//! Buttons are pressed by invoking the adapter callbacks the `.slint` buttons invoke, and the
-//! card is tapped through the simulator, so the tour exercises the real wiring. The session's
+//! Buttons are pressed by invoking the adapter callbacks the `.slint` buttons invoke (the
+//! identify keypad too), and the demo's virtual CCCD is tapped through the simulated reader,
+//! so the tour exercises the real wiring: ID number -> tap -> PACE-CAN -> passive
+//! authentication -> consent. The session's
 //! clock is the tour's mock clock; device workers run in real time and the tour waits for them.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +13,6 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use kiosk_hw::card::DemoCard;
 use kiosk_ui::{AppWindow, Kiosk};
 use slint::{ComponentHandle as _, Model as _};
 
@@ -19,6 +20,9 @@ use crate::app::{exit, Assembled};
 use crate::config::KioskConfig;
 use crate::headless::Headless;
 use crate::session::{Millis, Step};
+
+/// The demo citizen's ID number (the virtual CCCD's; CAN 123456).
+const DEMO_ID: &str = "001090123456";
 
 /// Portrait first: the kiosk's usual mounting.
 const ORIENTATIONS: [(&str, u32, u32); 2] = [("portrait", 1080, 1920), ("landscape", 1920, 1080)];
@@ -113,6 +117,43 @@ impl Tour<'_> {
         Ok(())
     }
 
+    /// Presses keypad digits, as the `.slint` keys do.
+    fn type_digits(&self, digits: &str) {
+        for d in digits.bytes().filter(u8::is_ascii_digit) {
+            self.k().invoke_keypad_digit(i32::from(d - b'0'));
+        }
+    }
+
+    /// Pumps device events until the identify step shows `status` (a banner key).
+    fn wait_for_status(&self, status: &str, what: &str) -> anyhow::Result<()> {
+        self.wait_until(what, || self.k().get_identify_status() == status)
+    }
+
+    /// Pumps device events until the identify step is in `phase` (`id`, `card`, `reading`).
+    fn wait_for_phase(&self, phase: &str, what: &str) -> anyhow::Result<()> {
+        self.wait_until(what, || {
+            self.step() == Step::Identify && self.k().get_identify_phase() == phase
+        })
+    }
+
+    fn wait_until(&self, what: &str, done: impl Fn() -> bool) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            if Instant::now() > deadline {
+                bail!(
+                    "tour: {what}: not there after 20 s (step {:?}, status {:?})",
+                    self.step(),
+                    self.k().get_identify_status()
+                );
+            }
+            self.kiosk
+                .shell
+                .borrow_mut()
+                .pump_blocking(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
     fn walk(
         &mut self,
         dir: &Path,
@@ -146,7 +187,21 @@ impl Tour<'_> {
         self.kiosk.shell.borrow_mut().pump();
         self.shot(dir, next(), "identify-still-there")?;
         self.k().invoke_activity();
+        // The card put down before the number: the kiosk asks for the number first.
         self.k().invoke_demo_tap_card();
+        self.wait_for_status("notice-id-needed-first", "the card before the number")?;
+        self.shot(dir, next(), "identify-id-first")?;
+        // Half the number typed on the keypad, then a wrong last digit: the chip refuses it.
+        self.type_digits(&DEMO_ID[..7]);
+        self.shot(dir, next(), "identify-keypad")?;
+        self.type_digits(&DEMO_ID[7..11]);
+        self.type_digits("9");
+        self.k().invoke_keypad_submit();
+        self.wait_for_status("notice-wrong-id", "a wrong ID number")?;
+        self.shot(dir, next(), "identify-wrong-id")?;
+        // Typed again, right: the card still on the reader is read with PACE-CAN and verified.
+        self.type_digits(DEMO_ID);
+        self.k().invoke_keypad_submit();
         self.wait_for(Step::Consent, "reading the demo card")?;
         self.shot(dir, next(), "consent")?;
         self.k().invoke_accept_consent();
@@ -180,10 +235,14 @@ impl Tour<'_> {
         self.k().invoke_finish();
         self.wait_for(Step::Attract, "finishing")?;
 
-        // A second citizen pulls the card away before the face check: the wipe notice.
+        // A second citizen shows the card's QR code (it gives the number), is asked for the
+        // card, taps it, then pulls it away before the face check: the wipe notice.
         self.k().invoke_start();
         self.k().invoke_choose_language(lang.into());
-        sim.card.insert(Box::new(DemoCard::demo()));
+        self.k().invoke_demo_show_qr();
+        self.wait_for_phase("card", "the number from the QR code")?;
+        self.shot(dir, next(), "identify-place-card")?;
+        sim.chip.tap(&sim.card);
         self.wait_for(Step::Consent, "reading the demo card again")?;
         sim.card.remove();
         self.wait_for(Step::Notice, "card removal")?;
@@ -195,13 +254,17 @@ impl Tour<'_> {
         self.kiosk.shell.borrow_mut().pump();
         self.wait_for(Step::Attract, "notice timeout")?;
 
-        // A third citizen shows the card's QR instead, then declines the face check.
+        // A third citizen types the number, taps the card, then declines the face check.
         self.k().invoke_start();
         self.k().invoke_choose_language(lang.into());
-        self.k().invoke_demo_show_qr();
-        self.wait_for(Step::Consent, "reading the demo QR")?;
+        self.type_digits(DEMO_ID);
+        self.k().invoke_keypad_submit();
+        sim.chip.tap(&sim.card);
+        self.wait_for(Step::Consent, "reading the demo card a third time")?;
         self.k().invoke_decline_consent();
         self.wait_for(Step::Notice, "declining consent")?;
+        // Taking the card back after the session ended is harmless.
+        sim.card.remove();
         self.shot(dir, next(), "notice-consent-declined")?;
         self.headless.advance(Duration::from_millis(notice_ms));
         self.kiosk.shell.borrow_mut().pump();

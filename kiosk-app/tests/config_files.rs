@@ -76,6 +76,9 @@ name = "Phường A"
 [gateway]
 url = "URL"
 
+[card]
+trust_dir = "/etc/kiosk/csca"
+
 [devices]
 card_reader = "auto"
 camera = "/dev/video0"
@@ -234,6 +237,33 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["site.id", "slug"],
         ),
         (
+            good().replace("trust_dir = \"/etc/kiosk/csca\"\n", ""),
+            MissingKey,
+            vec![
+                "card.trust_dir",
+                "cannot verify chips",
+                "trust_dir = \"/etc/kiosk/csca\"",
+            ],
+        ),
+        (
+            good().replace("[card]\ntrust_dir = \"/etc/kiosk/csca\"\n", ""),
+            MissingKey,
+            vec!["card.trust_dir", "bad.toml:3:"],
+        ),
+        (
+            good().replace(
+                "trust_dir = \"/etc/kiosk/csca\"",
+                "trust_dir = \"/etc/kiosk/csca\"\nallow_unknown_csca = true",
+            ),
+            InvalidValue,
+            vec!["card.allow_unknown_csca", "demo = false"],
+        ),
+        (
+            good().replace("trust_dir = \"/etc/kiosk/csca\"", "trust_dir = \"\""),
+            InvalidValue,
+            vec!["card.trust_dir", "empty trust_dir"],
+        ),
+        (
             good().replace("name = \"Phường A\"\n", ""),
             MissingKey,
             vec!["missing key `name` in [site]", "add `name = ...`"],
@@ -259,6 +289,25 @@ fn good_base_parses() {
         &base(true, "http://localhost:9000/x"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn the_csca_folder_is_required_outside_demo_and_lenient_csca_only_in_demo() {
+    let cfg = config::from_toml(Path::new("good.toml"), &good()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cfg.card.trust_dir.as_deref(),
+        Some(Path::new("/etc/kiosk/csca"))
+    );
+    assert!(!cfg.card.allow_unknown_csca);
+    // A demo may leave it out (the virtual card brings its test CSCA) and may accept real
+    // cards of an unknown CSCA.
+    let demo = base(true, "http://localhost:9000/x").replace(
+        "trust_dir = \"/etc/kiosk/csca\"",
+        "allow_unknown_csca = true",
+    );
+    let cfg = config::from_toml(Path::new("demo.toml"), &demo).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.card.trust_dir, None);
+    assert!(cfg.card.allow_unknown_csca);
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn citizen(rng: &mut StdRng) -> Citizen {
 }
 
 fn random_event(rng: &mut StdRng) -> Event {
-    match rng.random_range(0..20) {
+    match rng.random_range(0..26) {
         0 => Event::Touch,
         1 => Event::Start,
         2 => Event::LanguageChosen(if rng.random() {
@@ -48,7 +48,11 @@ fn random_event(rng: &mut StdRng) -> Event {
             2 => IdentifyFailure::NotAuthentic,
             _ => IdentifyFailure::ReaderMissing,
         }),
-        6 => Event::CardRemoved,
+        // Rarer than the others: every identity is a chip's now (the card QR code only gives
+        // the number), so a removal ends any session past Identify and would keep the walk
+        // from reaching the deep steps.
+        6 if rng.random_bool(0.3) => Event::CardRemoved,
+        6 => Event::Touch,
         7 => Event::ConsentGiven,
         8 => Event::ConsentDeclined,
         9 => Event::FaceResult(FaceOutcome {
@@ -78,6 +82,17 @@ fn random_event(rng: &mut StdRng) -> Event {
         16 => Event::ReceiptDone,
         17 => Event::PrinterFailed,
         18 => Event::Cancel,
+        // The identify step's ID number: keypad (sometimes a key that is no digit), the card
+        // QR code, a number the chip refuses.
+        19 => Event::KeypadDigit(rng.random_range(0..=10)),
+        20 => Event::KeypadErase,
+        21 => Event::KeypadSubmit,
+        22 => Event::IdNumberScanned(p("001090123456")),
+        23 => Event::IdentityFailed(if rng.random() {
+            IdentifyFailure::WrongIdNumber
+        } else {
+            IdentifyFailure::QrNotCard
+        }),
         _ => Event::Tick,
     }
 }

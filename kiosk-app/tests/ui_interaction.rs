@@ -49,6 +49,12 @@ fn ui_touch_targets_invoke_kiosk_callbacks() {
     k.on_demo_tap_card(move || l.borrow_mut().push("tap-card".into()));
     let l = log.clone();
     k.on_choose_service(move |id| l.borrow_mut().push(format!("service:{id}")));
+    let l = log.clone();
+    k.on_keypad_digit(move |d| l.borrow_mut().push(format!("digit:{d}")));
+    let l = log.clone();
+    k.on_keypad_erase(move || l.borrow_mut().push("erase".into()));
+    let l = log.clone();
+    k.on_keypad_submit(move || l.borrow_mut().push("submit".into()));
     let activity = Rc::new(RefCell::new(0));
     let a = activity.clone();
     k.on_activity(move || *a.borrow_mut() += 1);
@@ -76,6 +82,25 @@ fn ui_touch_targets_invoke_kiosk_callbacks() {
     log.borrow_mut().clear();
     click(&ui, "Mô phỏng: chạm thẻ");
     assert_eq!(log.borrow().as_slice(), ["tap-card"]);
+
+    // The identify keypad: digits by their label, erase, and OK only with 12 digits.
+    k.set_identify_phase("id".into());
+    k.set_id_entry_count(11);
+    log.borrow_mut().clear();
+    click(&ui, "7");
+    click(&ui, "0");
+    click(&ui, "Xoá");
+    click(&ui, "Xong");
+    assert_eq!(log.borrow().as_slice(), ["digit:7", "digit:0", "erase"]);
+    k.set_id_entry_count(12);
+    log.borrow_mut().clear();
+    click(&ui, "7");
+    click(&ui, "Xong");
+    assert_eq!(
+        log.borrow().as_slice(),
+        ["submit"],
+        "12 digits: no more digits, OK works"
+    );
 
     // Services: tiles are labelled by title and report their id.
     k.set_page("services".into());

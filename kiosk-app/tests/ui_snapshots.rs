@@ -1,5 +1,6 @@
 //! Screenshot tests: every page in Vietnamese and English, portrait 1080x1920; the attract and
-//! language screens also in landscape 1920x1080. Goldens live in `tests/snapshots/`.
+//! language screens also in landscape 1920x1080; the identify step's phases (keypad, a refused
+//! number, "place your card", reading). Goldens live in `tests/snapshots/`.
 //! `UPDATE_SNAPSHOTS=1 cargo test -p kiosk-app --test ui_snapshots` regenerates them.
 #![allow(clippy::unwrap_used)]
 
@@ -58,6 +59,23 @@ fn ui_pages_match_golden_snapshots() {
     k.set_seconds_left(12);
     check(&portrait, "identify-error-timeout-vi-portrait");
     k.set_timeout_warning(false);
+    // The identify phases: a refused number back at the keypad, then "place your card" and
+    // "reading" with the number in use.
+    k.set_identify_phase("id".into());
+    k.set_identify_status("notice-wrong-id".into());
+    k.set_id_entry("".into());
+    k.set_id_entry_count(0);
+    check(&portrait, "identify-wrong-id-vi-portrait");
+    k.set_identify_phase("card".into());
+    k.set_identify_status("".into());
+    k.set_id_entry("001 090 123 456".into());
+    k.set_id_entry_count(12);
+    check(&portrait, "identify-card-vi-portrait");
+    set_language(&portrait, "en");
+    k.set_identify_phase("reading".into());
+    k.set_identify_status("reading".into());
+    check(&portrait, "identify-reading-en-portrait");
+    set_language(&portrait, "vi");
     k.set_page("receipt".into());
     k.set_step_index(7);
     k.set_receipt_offline(true);

@@ -125,3 +125,18 @@ print-received = Received at
 print-appointment = Result available on
 print-lookup-code = Lookup code
 print-footer-lookup = Check your application's status with this QR code
+
+## Identify: ID number and chip read (issue 3). Own block: new keys only here.
+id-title = Enter your 12-digit ID number
+id-entry-label = ID number:
+keypad-erase = Delete
+keypad-ok = Done
+place-card-title = Now place your CCCD card on the reader
+notice-id-needed-first = Please enter your ID number or show the QR code on your card first. You can leave the card on the reader.
+notice-id-incomplete = The ID number has 12 digits.
+notice-wrong-id = This ID number does not match the card. Please enter it again.
+say-id-prompt = Please enter the 12-digit ID number on your card, or show the QR code on your card to the camera.
+say-place-card = Now place your ID card on the reader and hold it still.
+say-id-needed-first = Please enter your ID number first. You can leave the card on the reader.
+say-id-incomplete = The ID number has 12 digits.
+say-wrong-id = This ID number does not match the card. Please enter it again.

@@ -125,3 +125,18 @@ print-received = Thời gian tiếp nhận
 print-appointment = Ngày hẹn trả kết quả
 print-lookup-code = Mã tra cứu
 print-footer-lookup = Tra cứu tình trạng hồ sơ bằng mã QR này
+
+## Nhận diện: số định danh và đọc chip (issue 3). Khối riêng: chỉ thêm khoá mới ở đây.
+id-title = Nhập số định danh (12 số)
+id-entry-label = Số định danh:
+keypad-erase = Xoá
+keypad-ok = Xong
+place-card-title = Mời đặt thẻ CCCD lên đầu đọc
+notice-id-needed-first = Vui lòng nhập số định danh hoặc đưa mã QR trên thẻ trước. Thẻ cứ để yên trên đầu đọc.
+notice-id-incomplete = Số định danh cần đủ 12 chữ số.
+notice-wrong-id = Số định danh không khớp với thẻ. Vui lòng nhập lại.
+say-id-prompt = Vui lòng nhập số định danh 12 số trên thẻ, hoặc đưa mã QR trên thẻ vào trước camera.
+say-place-card = Mời đặt thẻ căn cước lên đầu đọc và giữ yên.
+say-id-needed-first = Vui lòng nhập số định danh trước. Thẻ cứ để yên trên đầu đọc.
+say-id-incomplete = Số định danh cần đủ 12 chữ số.
+say-wrong-id = Số định danh không khớp với thẻ. Vui lòng nhập lại.

@@ -155,58 +155,10 @@ fn access(args: &CardRead) -> Result<Access, String> {
     })
 }
 
-/// Reads every certificate in `dir` (DER, or PEM with CERTIFICATE blocks).
+/// Reads every certificate in `dir` (DER, or PEM with CERTIFICATE blocks) with the kiosk's
+/// own loader, so that kioskctl and the kiosk trust the same files.
 fn load_trust(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if !path.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        if bytes.starts_with(b"-----BEGIN") {
-            let text = String::from_utf8_lossy(&bytes);
-            for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
-                let b64: String = block
-                    .split("-----END")
-                    .next()
-                    .unwrap_or_default()
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect();
-                if let Some(der) = base64_decode(&b64) {
-                    out.push(der);
-                }
-            }
-        } else {
-            out.push(bytes);
-        }
-    }
-    Ok(out)
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= val(*c)? << (18 - 6 * i);
-        }
-        let n = chunk.len().saturating_sub(1);
-        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
-    }
-    Some(out)
+    Ok(kiosk_app::identity::CscaTrust::load_dir(dir)?)
 }
 
 fn now_utc() -> String {

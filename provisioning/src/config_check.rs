@@ -32,7 +32,10 @@ pub(crate) fn run(
         Ok(c) => c,
         Err(e) => return report_error(&e, args.json, out, err),
     };
-    let summary = Summary::new(&args.file, &cfg, catalog, language_warnings(&cfg));
+    let (card, card_warnings) = card_status(&cfg);
+    let mut warnings = language_warnings(&cfg);
+    warnings.extend(card_warnings);
+    let summary = Summary::new(&args.file, &cfg, catalog, card, warnings);
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &summary)?;
         writeln!(out)?;
@@ -90,6 +93,43 @@ fn catalog_status(cfg: &KioskConfig, check: bool) -> Result<CatalogStatus, Confi
     })
 }
 
+/// `[card]`: the CSCA folder and how many certificates it holds on this machine.
+#[derive(Debug, Serialize)]
+struct CardStatus {
+    trust_dir: Option<PathBuf>,
+    /// Certificates found in `trust_dir` here (`None`: not readable on this machine).
+    certificates: Option<usize>,
+    allow_unknown_csca: bool,
+}
+
+/// Reads `card.trust_dir` with the kiosk's own loader. A folder that cannot be read is only a
+/// warning, as for `ui.locales_dir`: the file may be checked away from the kiosk.
+fn card_status(cfg: &KioskConfig) -> (CardStatus, Vec<String>) {
+    let mut warnings = Vec::new();
+    let certificates =
+        cfg.card
+            .trust_dir
+            .as_ref()
+            .and_then(|dir| match kiosk_app::identity::CscaTrust::load_dir(dir) {
+                Ok(c) => Some(c.len()),
+                Err(e) => {
+                    warnings.push(format!(
+                    "card.trust_dir: {e}; on the kiosk the CSCA certificates must be there, or \
+                     it will not start"
+                ));
+                    None
+                }
+            });
+    (
+        CardStatus {
+            trust_dir: cfg.card.trust_dir.clone(),
+            certificates,
+            allow_unknown_csca: cfg.card.allow_unknown_csca,
+        },
+        warnings,
+    )
+}
+
 /// Languages in `[ui]` that the kiosk has no text for: they would show Vietnamese throughout.
 ///
 /// Only warnings: the file may be checked away from the kiosk, where `ui.locales_dir` does not
@@ -141,6 +181,7 @@ struct Summary {
     demo: bool,
     gateway: GatewayDto,
     devices: DevicesDto,
+    card: CardStatus,
     ui: UiDto,
     catalog: CatalogStatus,
     warnings: Vec<String>,
@@ -181,7 +222,13 @@ struct UiDto {
 }
 
 impl Summary {
-    fn new(file: &Path, cfg: &KioskConfig, catalog: CatalogStatus, warnings: Vec<String>) -> Self {
+    fn new(
+        file: &Path,
+        cfg: &KioskConfig,
+        catalog: CatalogStatus,
+        card: CardStatus,
+        warnings: Vec<String>,
+    ) -> Self {
         let (client_cert, client_key) = cfg
             .gateway
             .client_identity
@@ -226,6 +273,7 @@ impl Summary {
                     PrinterSpec::Tcp { host, port } => format!("tcp:{host}:{port}"),
                 },
             },
+            card,
             ui: UiDto {
                 languages: cfg.ui.languages.clone(),
                 default_language: cfg.ui.default_language.clone(),
@@ -271,6 +319,16 @@ impl Summary {
         if let Some(dir) = opt(&self.ui.locales_dir) {
             languages.push_str(&format!(", extra packs in {dir}"));
         }
+        let csca = match (&self.card.trust_dir, self.card.certificates) {
+            (Some(d), Some(n)) => format!("{} ({n} certificates)", d.display()),
+            (Some(d), None) => format!("{} (not readable here)", d.display()),
+            (None, _) => "the demo card's generated test CSCA only".to_owned(),
+        };
+        let csca = if self.card.allow_unknown_csca {
+            format!("{csca}; unknown CSCAs accepted (demo)")
+        } else {
+            csca
+        };
         let catalog = match (&self.catalog.file, self.catalog.entries) {
             (None, Some(n)) => format!("built-in ({n} entries)"),
             (Some(f), Some(n)) => format!("{} ({n} entries, checked)", f.display()),
@@ -283,6 +341,7 @@ impl Summary {
             ("demo", demo.to_owned()),
             ("gateway", gateway),
             ("card reader", self.devices.card_reader.clone()),
+            ("CSCA trust", csca),
             ("camera", self.devices.camera.clone()),
             ("qr", self.devices.qr.clone()),
             ("printer", self.devices.printer.clone()),

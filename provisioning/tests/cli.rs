@@ -69,6 +69,7 @@ fn every_example_config_passes() {
             "mode",
             "gateway",
             "card reader",
+            "CSCA trust",
             "printer",
             "languages",
         ] {
@@ -96,6 +97,8 @@ fn config_check_json_summarises() {
     assert_eq!(v["devices"]["printer"], "tcp:192.168.10.50:9100");
     assert_eq!(v["ui"]["languages"], serde_json::json!(["vi", "en"]));
     assert_eq!(v["catalog"]["entries"], 7);
+    assert_eq!(v["card"]["trust_dir"], "/etc/kiosk/csca");
+    assert_eq!(v["card"]["allow_unknown_csca"], false);
 }
 
 #[test]

@@ -26,7 +26,10 @@ fn same_person_different_person_and_no_face() {
     let m = std::ffi::OsStr::new("face");
     let mt = std::ffi::OsStr::new("match");
     let (a, b, c) = (img("obama.jpg"), img("obama3.jpg"), img("biden.jpg"));
-    assert!(a.exists(), "run `cargo xtask setup` to fetch the face images");
+    assert!(
+        a.exists(),
+        "run `cargo xtask setup` to fetch the face images"
+    );
     let (code, out, _) = kioskctl(&[m, mt, a.as_os_str(), b.as_os_str()]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("decision: same person"), "{out}");

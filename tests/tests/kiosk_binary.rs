@@ -105,7 +105,13 @@ const DEMO_PII: &[&str] = &[
     "01/01/1990",
     "01011990",
     "900101",
-    "Giả Định", // the QR's address
+    "Giả Định",     // the QR's address
+    "001090123459", // the wrong number the tour types first
+    // DG13 of the virtual CCCD the tour reads.
+    "Nguyễn Văn Bình",
+    "Trần Thị Cúc",
+    "Thử Nghiệm",
+    "012345678",
 ];
 
 #[test]
@@ -130,12 +136,16 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
         "language",
         "identify",
         "identify-still-there",
+        "identify-id-first",
+        "identify-keypad",
+        "identify-wrong-id",
         "consent",
         "face",
         "services",
         "confirm",
         "submitting",
         "receipt",
+        "identify-place-card",
         "notice-card-removed",
         "notice-consent-declined",
     ];

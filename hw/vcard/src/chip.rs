@@ -20,6 +20,9 @@ pub const ATR: [u8; 11] = [
     0x3B, 0x86, 0x80, 0x01, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x84, 0x4F,
 ];
 
+/// The demo citizen's portrait (`fixtures/portrait.jpg`, a synthetic face), compiled in.
+pub const DEMO_PORTRAIT: &[u8] = include_bytes!("../fixtures/portrait.jpg");
+
 /// The trust material a deployment (or test) needs to verify this card.
 #[derive(Debug, Clone)]
 pub struct Trust {
@@ -133,6 +136,34 @@ impl VirtualCccd {
     /// [`ProfileError::Invalid`] for an invalid value, [`ProfileError::Io`] if the portrait
     /// cannot be read.
     pub fn from_profile(p: &Profile) -> Result<(Self, Trust), ProfileError> {
+        let image = std::fs::read(&p.holder.portrait).map_err(|source| ProfileError::Io {
+            path: p.holder.portrait.clone(),
+            source,
+        })?;
+        Self::from_profile_with_portrait(p, &image)
+    }
+
+    /// The synthetic demo citizen ([`Profile::demo`]) with the bundled portrait, which is
+    /// compiled in: the kiosk's demo mode needs no file next to the binary.
+    ///
+    /// # Errors
+    ///
+    /// As [`VirtualCccd::from_profile_with_portrait`] (not expected for the bundled profile).
+    pub fn demo() -> Result<(Self, Trust), ProfileError> {
+        let p = Profile::demo(std::path::PathBuf::from("fixtures/portrait.jpg"));
+        Self::from_profile_with_portrait(&p, DEMO_PORTRAIT)
+    }
+
+    /// As [`VirtualCccd::from_profile`], with the portrait given as encoded bytes (JPEG or
+    /// JPEG 2000) instead of read from `holder.portrait`.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::Invalid`] for an invalid value.
+    pub fn from_profile_with_portrait(
+        p: &Profile,
+        image: &[u8],
+    ) -> Result<(Self, Trust), ProfileError> {
         let mut rng: rand::rngs::StdRng = rand::SeedableRng::from_os_rng();
         let invalid = |e: &dyn std::fmt::Display| ProfileError::Invalid(e.to_string());
         let h = &p.holder;
@@ -170,11 +201,7 @@ impl VirtualCccd {
         let mrz_info = bac::mrz_information(&doc, &dob, &expiry).map_err(|e| invalid(&e))?;
         let can = Password::can_from_id(&h.id_number).map_err(|e| invalid(&e))?;
 
-        let image = std::fs::read(&h.portrait).map_err(|source| ProfileError::Io {
-            path: h.portrait.clone(),
-            source,
-        })?;
-        let dg2 = dg2(&image);
+        let dg2 = dg2(image);
 
         let mut f = BTreeMap::new();
         let t = |s: &str| Dg13Value::Text(s.to_string());

@@ -11,5 +11,5 @@ pub mod chip;
 pub mod profile;
 pub mod vpcd;
 
-pub use chip::{Trust, VirtualCccd};
+pub use chip::{Trust, VirtualCccd, DEMO_PORTRAIT};
 pub use profile::{Profile, ProfileError};

@@ -6,6 +6,9 @@ fn p(s: &str) -> Personal<String> {
     Personal::new(s.to_owned())
 }
 
+/// The synthetic citizen's ID number (cccd.md's vector: CAN 123456).
+const ID: &str = "001090123456";
+
 pub(super) fn citizen(source: IdentitySource) -> Citizen {
     Citizen::new(
         source,
@@ -55,9 +58,19 @@ fn events() -> Vec<(&'static str, Event)> {
         ("Lang(en)", Event::LanguageChosen("en".into())),
         ("Lang(fr)", Event::LanguageChosen("fr".into())),
         ("CardInserted", Event::CardInserted),
+        ("Digit(7)", Event::KeypadDigit(7)),
+        ("Digit(10)", Event::KeypadDigit(10)),
+        ("Erase", Event::KeypadErase),
+        ("Submit", Event::KeypadSubmit),
+        ("Scanned", Event::IdNumberScanned(p(ID))),
+        ("Scanned(short)", Event::IdNumberScanned(p("12345"))),
         (
             "IdentityRead",
             Event::IdentityRead(citizen(IdentitySource::Chip)),
+        ),
+        (
+            "IdentityRead(Qr)",
+            Event::IdentityRead(citizen(IdentitySource::Qr)),
         ),
         (
             "Fail(Removed)",
@@ -66,6 +79,14 @@ fn events() -> Vec<(&'static str, Event)> {
         (
             "Fail(Unreadable)",
             Event::IdentityFailed(IdentifyFailure::Unreadable),
+        ),
+        (
+            "Fail(QrNotCard)",
+            Event::IdentityFailed(IdentifyFailure::QrNotCard),
+        ),
+        (
+            "Fail(WrongId)",
+            Event::IdentityFailed(IdentifyFailure::WrongIdNumber),
         ),
         (
             "Fail(NotAuthentic)",
@@ -130,16 +151,23 @@ impl Driver {
         let mut d = Self::new();
         let path: &[Event] = &[];
         let chip = || Event::IdentityRead(citizen(IdentitySource::Chip));
-        let qr = || Event::IdentityRead(citizen(IdentitySource::Qr));
         let to_lang = [Event::Start];
         let to_identify = [Event::Start, Event::LanguageChosen("vi".into())];
+        let typed = |digits: &str| -> Vec<Event> {
+            let mut v = to_identify.to_vec();
+            v.extend(digits.bytes().map(|b| Event::KeypadDigit(b - b'0')));
+            v
+        };
+        let to_card = [&to_identify[..], &[Event::IdNumberScanned(p(ID))]].concat();
         let prefix: Vec<Event> = match setup {
             "Attract" => path.to_vec(),
             "Language" => to_lang.to_vec(),
             "Identify" => to_identify.to_vec(),
-            "IdentifyReading" => [&to_identify[..], &[Event::CardInserted]].concat(),
-            "Consent" => [&to_identify[..], &[chip()]].concat(),
-            "ConsentQr" => [&to_identify[..], &[qr()]].concat(),
+            "IdentifyTyped" => typed("00109"),
+            "IdentifyTyped12" => typed(ID),
+            "IdentifyAwaitCard" => to_card.clone(),
+            "IdentifyReading" => [&to_card[..], &[Event::CardInserted]].concat(),
+            "Consent" => [&to_card[..], &[Event::CardInserted, chip()]].concat(),
             "VerifyFace" => [&to_identify[..], &[chip(), Event::ConsentGiven]].concat(),
             "FaceRetry" => [
                 &to_identify[..],
@@ -149,11 +177,6 @@ impl Driver {
             "ChooseService" => [
                 &to_identify[..],
                 &[chip(), Event::ConsentGiven, Event::FaceResult(MATCH)],
-            ]
-            .concat(),
-            "ChooseServiceQr" => [
-                &to_identify[..],
-                &[qr(), Event::ConsentGiven, Event::FaceResult(MATCH)],
             ]
             .concat(),
             "Confirm" => [
@@ -202,17 +225,18 @@ impl Driver {
     }
 }
 
-const SETUPS: [&str; 15] = [
+const SETUPS: [&str; 16] = [
     "Attract",
     "Language",
     "Identify",
+    "IdentifyTyped",
+    "IdentifyTyped12",
+    "IdentifyAwaitCard",
     "IdentifyReading",
     "Consent",
-    "ConsentQr",
     "VerifyFace",
     "FaceRetry",
     "ChooseService",
-    "ChooseServiceQr",
     "Confirm",
     "Submitting",
     "Receipt",
@@ -228,6 +252,9 @@ pub(super) fn render(cmds: &[Command]) -> String {
         .map(|c| match c {
             Command::StartIdentify => "start-identify".to_owned(),
             Command::StopIdentify => "stop-identify".to_owned(),
+            // The number itself is personal: the table shows its length only.
+            Command::UseIdNumber(id) => format!("use-id({})", id.expose().len()),
+            Command::ForgetIdNumber => "forget-id".to_owned(),
             Command::StartFaceCapture => "start-face".to_owned(),
             Command::StopFaceCapture => "stop-face".to_owned(),
             Command::Submit(d) => format!("submit({})", d.service()),
@@ -270,7 +297,20 @@ fn run(setup: &str, event: Event) -> String {
             "{setup}: language survives Attract"
         );
     }
-    format!("{step:?} | {}", render(&cmds))
+    format!("{} | {}", shown(&d.s.view()), render(&cmds))
+}
+
+/// The step, and at `Identify` its phase and how many digits are on screen:
+/// `Identify(AwaitingCard:12)`.
+fn shown(v: &SessionView) -> String {
+    match v.identify {
+        Some(phase) => format!(
+            "{:?}({phase:?}:{})",
+            v.step,
+            v.id_entry.as_ref().map_or(0, |e| e.expose().len())
+        ),
+        None => format!("{:?}", v.step),
+    }
 }
 
 /// The transition table: `setup | event | resulting step | commands`. Every setup x event
@@ -281,9 +321,18 @@ Attract | Start | Language | say:choose-language
 Attract | Lang(en) | Attract | -
 Attract | Lang(fr) | Attract | -
 Attract | CardInserted | Attract | -
+Attract | Digit(7) | Attract | -
+Attract | Digit(10) | Attract | -
+Attract | Erase | Attract | -
+Attract | Submit | Attract | -
+Attract | Scanned | Attract | -
+Attract | Scanned(short) | Attract | -
 Attract | IdentityRead | Attract | -
+Attract | IdentityRead(Qr) | Attract | -
 Attract | Fail(Removed) | Attract | -
 Attract | Fail(Unreadable) | Attract | -
+Attract | Fail(QrNotCard) | Attract | -
+Attract | Fail(WrongId) | Attract | -
 Attract | Fail(NotAuthentic) | Attract | -
 Attract | Fail(NoReader) | Attract | -
 Attract | CardRemoved | Attract | -
@@ -305,12 +354,21 @@ Attract | Cancel | Attract | -
 Attract | Tick | Attract | -
 Language | Touch | Language | -
 Language | Start | Language | -
-Language | Lang(en) | Identify | start-identify say:identify-prompt
+Language | Lang(en) | Identify(AwaitingId:0) | start-identify say:id-prompt
 Language | Lang(fr) | Language | -
 Language | CardInserted | Language | -
+Language | Digit(7) | Language | -
+Language | Digit(10) | Language | -
+Language | Erase | Language | -
+Language | Submit | Language | -
+Language | Scanned | Language | -
+Language | Scanned(short) | Language | -
 Language | IdentityRead | Language | -
+Language | IdentityRead(Qr) | Language | -
 Language | Fail(Removed) | Language | -
 Language | Fail(Unreadable) | Language | -
+Language | Fail(QrNotCard) | Language | -
+Language | Fail(WrongId) | Language | -
 Language | Fail(NotAuthentic) | Language | -
 Language | Fail(NoReader) | Language | -
 Language | CardRemoved | Language | -
@@ -330,68 +388,203 @@ Language | ReceiptDone | Language | -
 Language | PrinterFailed | Language | -
 Language | Cancel | Attract | wipe:Cancelled
 Language | Tick | Language | -
-Identify | Touch | Identify | -
-Identify | Start | Identify | -
-Identify | Lang(en) | Identify | -
-Identify | Lang(fr) | Identify | -
-Identify | CardInserted | Identify | -
+Identify | Touch | Identify(AwaitingId:0) | -
+Identify | Start | Identify(AwaitingId:0) | -
+Identify | Lang(en) | Identify(AwaitingId:0) | -
+Identify | Lang(fr) | Identify(AwaitingId:0) | -
+Identify | CardInserted | Identify(AwaitingId:0) | notice:id-needed-first say:id-needed-first
+Identify | Digit(7) | Identify(AwaitingId:1) | -
+Identify | Digit(10) | Identify(AwaitingId:0) | -
+Identify | Erase | Identify(AwaitingId:0) | -
+Identify | Submit | Identify(AwaitingId:0) | notice:id-incomplete say:id-incomplete
+Identify | Scanned | Identify(AwaitingCard:12) | use-id(12) say:place-card
+Identify | Scanned(short) | Identify(AwaitingId:0) | -
 Identify | IdentityRead | Consent | stop-identify say:consent-prompt
-Identify | Fail(Removed) | Identify | notice:card-removed-during-read say:card-removed-during-read
-Identify | Fail(Unreadable) | Identify | notice:card-unreadable say:card-unreadable
+Identify | IdentityRead(Qr) | Identify(AwaitingId:0) | -
+Identify | Fail(Removed) | Identify(AwaitingId:0) | notice:card-removed-during-read say:card-removed-during-read
+Identify | Fail(Unreadable) | Identify(AwaitingId:0) | notice:card-unreadable say:card-unreadable
+Identify | Fail(QrNotCard) | Identify(AwaitingId:0) | notice:qr-not-card say:qr-not-card
+Identify | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 Identify | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 Identify | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
-Identify | CardRemoved | Identify | -
-Identify | ConsentGiven | Identify | -
-Identify | ConsentDeclined | Identify | -
-Identify | Face(match) | Identify | -
-Identify | Face(nomatch) | Identify | -
-Identify | Face(notlive) | Identify | -
-Identify | ServiceChosen | Identify | -
+Identify | CardRemoved | Identify(AwaitingId:0) | -
+Identify | ConsentGiven | Identify(AwaitingId:0) | -
+Identify | ConsentDeclined | Identify(AwaitingId:0) | -
+Identify | Face(match) | Identify(AwaitingId:0) | -
+Identify | Face(nomatch) | Identify(AwaitingId:0) | -
+Identify | Face(notlive) | Identify(AwaitingId:0) | -
+Identify | ServiceChosen | Identify(AwaitingId:0) | -
 Identify | Back | Language | stop-identify say:choose-language
-Identify | Confirmed | Identify | -
-Identify | Retry | Identify | -
-Identify | SubmitDone | Identify | -
-Identify | SubmitFailed(Rejected) | Identify | -
-Identify | SubmitFailed(Storage) | Identify | -
-Identify | ReceiptDone | Identify | -
-Identify | PrinterFailed | Identify | -
+Identify | Confirmed | Identify(AwaitingId:0) | -
+Identify | Retry | Identify(AwaitingId:0) | -
+Identify | SubmitDone | Identify(AwaitingId:0) | -
+Identify | SubmitFailed(Rejected) | Identify(AwaitingId:0) | -
+Identify | SubmitFailed(Storage) | Identify(AwaitingId:0) | -
+Identify | ReceiptDone | Identify(AwaitingId:0) | -
+Identify | PrinterFailed | Identify(AwaitingId:0) | -
 Identify | Cancel | Attract | stop-identify wipe:Cancelled
-Identify | Tick | Identify | -
-IdentifyReading | Touch | Identify | -
-IdentifyReading | Start | Identify | -
-IdentifyReading | Lang(en) | Identify | -
-IdentifyReading | Lang(fr) | Identify | -
-IdentifyReading | CardInserted | Identify | -
+Identify | Tick | Identify(AwaitingId:0) | -
+IdentifyTyped | Touch | Identify(AwaitingId:5) | -
+IdentifyTyped | Start | Identify(AwaitingId:5) | -
+IdentifyTyped | Lang(en) | Identify(AwaitingId:5) | -
+IdentifyTyped | Lang(fr) | Identify(AwaitingId:5) | -
+IdentifyTyped | CardInserted | Identify(AwaitingId:5) | notice:id-needed-first say:id-needed-first
+IdentifyTyped | Digit(7) | Identify(AwaitingId:6) | -
+IdentifyTyped | Digit(10) | Identify(AwaitingId:5) | -
+IdentifyTyped | Erase | Identify(AwaitingId:4) | -
+IdentifyTyped | Submit | Identify(AwaitingId:5) | notice:id-incomplete say:id-incomplete
+IdentifyTyped | Scanned | Identify(AwaitingCard:12) | use-id(12) say:place-card
+IdentifyTyped | Scanned(short) | Identify(AwaitingId:5) | -
+IdentifyTyped | IdentityRead | Consent | stop-identify say:consent-prompt
+IdentifyTyped | IdentityRead(Qr) | Identify(AwaitingId:5) | -
+IdentifyTyped | Fail(Removed) | Identify(AwaitingId:5) | notice:card-removed-during-read say:card-removed-during-read
+IdentifyTyped | Fail(Unreadable) | Identify(AwaitingId:5) | notice:card-unreadable say:card-unreadable
+IdentifyTyped | Fail(QrNotCard) | Identify(AwaitingId:5) | notice:qr-not-card say:qr-not-card
+IdentifyTyped | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyTyped | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
+IdentifyTyped | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyTyped | CardRemoved | Identify(AwaitingId:5) | -
+IdentifyTyped | ConsentGiven | Identify(AwaitingId:5) | -
+IdentifyTyped | ConsentDeclined | Identify(AwaitingId:5) | -
+IdentifyTyped | Face(match) | Identify(AwaitingId:5) | -
+IdentifyTyped | Face(nomatch) | Identify(AwaitingId:5) | -
+IdentifyTyped | Face(notlive) | Identify(AwaitingId:5) | -
+IdentifyTyped | ServiceChosen | Identify(AwaitingId:5) | -
+IdentifyTyped | Back | Language | stop-identify say:choose-language
+IdentifyTyped | Confirmed | Identify(AwaitingId:5) | -
+IdentifyTyped | Retry | Identify(AwaitingId:5) | -
+IdentifyTyped | SubmitDone | Identify(AwaitingId:5) | -
+IdentifyTyped | SubmitFailed(Rejected) | Identify(AwaitingId:5) | -
+IdentifyTyped | SubmitFailed(Storage) | Identify(AwaitingId:5) | -
+IdentifyTyped | ReceiptDone | Identify(AwaitingId:5) | -
+IdentifyTyped | PrinterFailed | Identify(AwaitingId:5) | -
+IdentifyTyped | Cancel | Attract | stop-identify wipe:Cancelled
+IdentifyTyped | Tick | Identify(AwaitingId:5) | -
+IdentifyTyped12 | Touch | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Start | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Lang(en) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Lang(fr) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | CardInserted | Identify(AwaitingId:12) | notice:id-needed-first say:id-needed-first
+IdentifyTyped12 | Digit(7) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Digit(10) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Erase | Identify(AwaitingId:11) | -
+IdentifyTyped12 | Submit | Identify(AwaitingCard:12) | use-id(12) say:place-card
+IdentifyTyped12 | Scanned | Identify(AwaitingCard:12) | use-id(12) say:place-card
+IdentifyTyped12 | Scanned(short) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | IdentityRead | Consent | stop-identify say:consent-prompt
+IdentifyTyped12 | IdentityRead(Qr) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Fail(Removed) | Identify(AwaitingId:12) | notice:card-removed-during-read say:card-removed-during-read
+IdentifyTyped12 | Fail(Unreadable) | Identify(AwaitingId:12) | notice:card-unreadable say:card-unreadable
+IdentifyTyped12 | Fail(QrNotCard) | Identify(AwaitingId:12) | notice:qr-not-card say:qr-not-card
+IdentifyTyped12 | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyTyped12 | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
+IdentifyTyped12 | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyTyped12 | CardRemoved | Identify(AwaitingId:12) | -
+IdentifyTyped12 | ConsentGiven | Identify(AwaitingId:12) | -
+IdentifyTyped12 | ConsentDeclined | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Face(match) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Face(nomatch) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Face(notlive) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | ServiceChosen | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Back | Language | stop-identify say:choose-language
+IdentifyTyped12 | Confirmed | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Retry | Identify(AwaitingId:12) | -
+IdentifyTyped12 | SubmitDone | Identify(AwaitingId:12) | -
+IdentifyTyped12 | SubmitFailed(Rejected) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | SubmitFailed(Storage) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | ReceiptDone | Identify(AwaitingId:12) | -
+IdentifyTyped12 | PrinterFailed | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Cancel | Attract | stop-identify wipe:Cancelled
+IdentifyTyped12 | Tick | Identify(AwaitingId:12) | -
+IdentifyAwaitCard | Touch | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Start | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Lang(en) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Lang(fr) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | CardInserted | Identify(Reading:12) | -
+IdentifyAwaitCard | Digit(7) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Digit(10) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Erase | Identify(AwaitingId:11) | forget-id
+IdentifyAwaitCard | Submit | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Scanned | Identify(AwaitingCard:12) | use-id(12) say:place-card
+IdentifyAwaitCard | Scanned(short) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | IdentityRead | Consent | stop-identify say:consent-prompt
+IdentifyAwaitCard | IdentityRead(Qr) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Fail(Removed) | Identify(AwaitingCard:12) | notice:card-removed-during-read say:card-removed-during-read
+IdentifyAwaitCard | Fail(Unreadable) | Identify(AwaitingCard:12) | notice:card-unreadable say:card-unreadable
+IdentifyAwaitCard | Fail(QrNotCard) | Identify(AwaitingCard:12) | notice:qr-not-card say:qr-not-card
+IdentifyAwaitCard | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyAwaitCard | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
+IdentifyAwaitCard | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyAwaitCard | CardRemoved | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | ConsentGiven | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | ConsentDeclined | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Face(match) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Face(nomatch) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Face(notlive) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | ServiceChosen | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Back | Identify(AwaitingId:12) | forget-id say:id-prompt
+IdentifyAwaitCard | Confirmed | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Retry | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | SubmitDone | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | SubmitFailed(Rejected) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | SubmitFailed(Storage) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | ReceiptDone | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | PrinterFailed | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Cancel | Attract | stop-identify wipe:Cancelled
+IdentifyAwaitCard | Tick | Identify(AwaitingCard:12) | -
+IdentifyReading | Touch | Identify(Reading:12) | -
+IdentifyReading | Start | Identify(Reading:12) | -
+IdentifyReading | Lang(en) | Identify(Reading:12) | -
+IdentifyReading | Lang(fr) | Identify(Reading:12) | -
+IdentifyReading | CardInserted | Identify(Reading:12) | -
+IdentifyReading | Digit(7) | Identify(Reading:12) | -
+IdentifyReading | Digit(10) | Identify(Reading:12) | -
+IdentifyReading | Erase | Identify(Reading:12) | -
+IdentifyReading | Submit | Identify(Reading:12) | -
+IdentifyReading | Scanned | Identify(Reading:12) | -
+IdentifyReading | Scanned(short) | Identify(Reading:12) | -
 IdentifyReading | IdentityRead | Consent | stop-identify say:consent-prompt
-IdentifyReading | Fail(Removed) | Identify | notice:card-removed-during-read say:card-removed-during-read
-IdentifyReading | Fail(Unreadable) | Identify | notice:card-unreadable say:card-unreadable
+IdentifyReading | IdentityRead(Qr) | Identify(Reading:12) | -
+IdentifyReading | Fail(Removed) | Identify(AwaitingCard:12) | notice:card-removed-during-read say:card-removed-during-read
+IdentifyReading | Fail(Unreadable) | Identify(AwaitingCard:12) | notice:card-unreadable say:card-unreadable
+IdentifyReading | Fail(QrNotCard) | Identify(AwaitingCard:12) | notice:qr-not-card say:qr-not-card
+IdentifyReading | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 IdentifyReading | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyReading | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
-IdentifyReading | CardRemoved | Identify | -
-IdentifyReading | ConsentGiven | Identify | -
-IdentifyReading | ConsentDeclined | Identify | -
-IdentifyReading | Face(match) | Identify | -
-IdentifyReading | Face(nomatch) | Identify | -
-IdentifyReading | Face(notlive) | Identify | -
-IdentifyReading | ServiceChosen | Identify | -
-IdentifyReading | Back | Language | stop-identify say:choose-language
-IdentifyReading | Confirmed | Identify | -
-IdentifyReading | Retry | Identify | -
-IdentifyReading | SubmitDone | Identify | -
-IdentifyReading | SubmitFailed(Rejected) | Identify | -
-IdentifyReading | SubmitFailed(Storage) | Identify | -
-IdentifyReading | ReceiptDone | Identify | -
-IdentifyReading | PrinterFailed | Identify | -
+IdentifyReading | CardRemoved | Identify(AwaitingCard:12) | -
+IdentifyReading | ConsentGiven | Identify(Reading:12) | -
+IdentifyReading | ConsentDeclined | Identify(Reading:12) | -
+IdentifyReading | Face(match) | Identify(Reading:12) | -
+IdentifyReading | Face(nomatch) | Identify(Reading:12) | -
+IdentifyReading | Face(notlive) | Identify(Reading:12) | -
+IdentifyReading | ServiceChosen | Identify(Reading:12) | -
+IdentifyReading | Back | Identify(Reading:12) | -
+IdentifyReading | Confirmed | Identify(Reading:12) | -
+IdentifyReading | Retry | Identify(Reading:12) | -
+IdentifyReading | SubmitDone | Identify(Reading:12) | -
+IdentifyReading | SubmitFailed(Rejected) | Identify(Reading:12) | -
+IdentifyReading | SubmitFailed(Storage) | Identify(Reading:12) | -
+IdentifyReading | ReceiptDone | Identify(Reading:12) | -
+IdentifyReading | PrinterFailed | Identify(Reading:12) | -
 IdentifyReading | Cancel | Attract | stop-identify wipe:Cancelled
-IdentifyReading | Tick | Identify | -
+IdentifyReading | Tick | Identify(Reading:12) | -
 Consent | Touch | Consent | -
 Consent | Start | Consent | -
 Consent | Lang(en) | Consent | -
 Consent | Lang(fr) | Consent | -
 Consent | CardInserted | Consent | -
+Consent | Digit(7) | Consent | -
+Consent | Digit(10) | Consent | -
+Consent | Erase | Consent | -
+Consent | Submit | Consent | -
+Consent | Scanned | Consent | -
+Consent | Scanned(short) | Consent | -
 Consent | IdentityRead | Consent | -
+Consent | IdentityRead(Qr) | Consent | -
 Consent | Fail(Removed) | Consent | -
 Consent | Fail(Unreadable) | Consent | -
+Consent | Fail(QrNotCard) | Consent | -
+Consent | Fail(WrongId) | Consent | -
 Consent | Fail(NotAuthentic) | Consent | -
 Consent | Fail(NoReader) | Consent | -
 Consent | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
@@ -401,7 +594,7 @@ Consent | Face(match) | Consent | -
 Consent | Face(nomatch) | Consent | -
 Consent | Face(notlive) | Consent | -
 Consent | ServiceChosen | Consent | -
-Consent | Back | Identify | wipe:Cancelled start-identify say:identify-prompt
+Consent | Back | Identify(AwaitingId:0) | wipe:Cancelled start-identify say:id-prompt
 Consent | Confirmed | Consent | -
 Consent | Retry | Consent | -
 Consent | SubmitDone | Consent | -
@@ -411,41 +604,23 @@ Consent | ReceiptDone | Consent | -
 Consent | PrinterFailed | Consent | -
 Consent | Cancel | Attract | wipe:Cancelled
 Consent | Tick | Consent | -
-ConsentQr | Touch | Consent | -
-ConsentQr | Start | Consent | -
-ConsentQr | Lang(en) | Consent | -
-ConsentQr | Lang(fr) | Consent | -
-ConsentQr | CardInserted | Consent | -
-ConsentQr | IdentityRead | Consent | -
-ConsentQr | Fail(Removed) | Consent | -
-ConsentQr | Fail(Unreadable) | Consent | -
-ConsentQr | Fail(NotAuthentic) | Consent | -
-ConsentQr | Fail(NoReader) | Consent | -
-ConsentQr | CardRemoved | Consent | -
-ConsentQr | ConsentGiven | VerifyFace | start-face say:face-prompt
-ConsentQr | ConsentDeclined | Notice | wipe:ConsentDeclined notice:consent-declined say:consent-declined
-ConsentQr | Face(match) | Consent | -
-ConsentQr | Face(nomatch) | Consent | -
-ConsentQr | Face(notlive) | Consent | -
-ConsentQr | ServiceChosen | Consent | -
-ConsentQr | Back | Identify | wipe:Cancelled start-identify say:identify-prompt
-ConsentQr | Confirmed | Consent | -
-ConsentQr | Retry | Consent | -
-ConsentQr | SubmitDone | Consent | -
-ConsentQr | SubmitFailed(Rejected) | Consent | -
-ConsentQr | SubmitFailed(Storage) | Consent | -
-ConsentQr | ReceiptDone | Consent | -
-ConsentQr | PrinterFailed | Consent | -
-ConsentQr | Cancel | Attract | wipe:Cancelled
-ConsentQr | Tick | Consent | -
 VerifyFace | Touch | VerifyFace | -
 VerifyFace | Start | VerifyFace | -
 VerifyFace | Lang(en) | VerifyFace | -
 VerifyFace | Lang(fr) | VerifyFace | -
 VerifyFace | CardInserted | VerifyFace | -
+VerifyFace | Digit(7) | VerifyFace | -
+VerifyFace | Digit(10) | VerifyFace | -
+VerifyFace | Erase | VerifyFace | -
+VerifyFace | Submit | VerifyFace | -
+VerifyFace | Scanned | VerifyFace | -
+VerifyFace | Scanned(short) | VerifyFace | -
 VerifyFace | IdentityRead | VerifyFace | -
+VerifyFace | IdentityRead(Qr) | VerifyFace | -
 VerifyFace | Fail(Removed) | VerifyFace | -
 VerifyFace | Fail(Unreadable) | VerifyFace | -
+VerifyFace | Fail(QrNotCard) | VerifyFace | -
+VerifyFace | Fail(WrongId) | VerifyFace | -
 VerifyFace | Fail(NotAuthentic) | VerifyFace | -
 VerifyFace | Fail(NoReader) | VerifyFace | -
 VerifyFace | CardRemoved | Notice | stop-face wipe:CardRemoved notice:card-removed say:card-removed
@@ -470,9 +645,18 @@ FaceRetry | Start | Notice | -
 FaceRetry | Lang(en) | Notice | -
 FaceRetry | Lang(fr) | Notice | -
 FaceRetry | CardInserted | Notice | -
+FaceRetry | Digit(7) | Notice | -
+FaceRetry | Digit(10) | Notice | -
+FaceRetry | Erase | Notice | -
+FaceRetry | Submit | Notice | -
+FaceRetry | Scanned | Notice | -
+FaceRetry | Scanned(short) | Notice | -
 FaceRetry | IdentityRead | Notice | -
+FaceRetry | IdentityRead(Qr) | Notice | -
 FaceRetry | Fail(Removed) | Notice | -
 FaceRetry | Fail(Unreadable) | Notice | -
+FaceRetry | Fail(QrNotCard) | Notice | -
+FaceRetry | Fail(WrongId) | Notice | -
 FaceRetry | Fail(NotAuthentic) | Notice | -
 FaceRetry | Fail(NoReader) | Notice | -
 FaceRetry | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
@@ -497,9 +681,18 @@ ChooseService | Start | ChooseService | -
 ChooseService | Lang(en) | ChooseService | -
 ChooseService | Lang(fr) | ChooseService | -
 ChooseService | CardInserted | ChooseService | -
+ChooseService | Digit(7) | ChooseService | -
+ChooseService | Digit(10) | ChooseService | -
+ChooseService | Erase | ChooseService | -
+ChooseService | Submit | ChooseService | -
+ChooseService | Scanned | ChooseService | -
+ChooseService | Scanned(short) | ChooseService | -
 ChooseService | IdentityRead | ChooseService | -
+ChooseService | IdentityRead(Qr) | ChooseService | -
 ChooseService | Fail(Removed) | ChooseService | -
 ChooseService | Fail(Unreadable) | ChooseService | -
+ChooseService | Fail(QrNotCard) | ChooseService | -
+ChooseService | Fail(WrongId) | ChooseService | -
 ChooseService | Fail(NotAuthentic) | ChooseService | -
 ChooseService | Fail(NoReader) | ChooseService | -
 ChooseService | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
@@ -519,41 +712,23 @@ ChooseService | ReceiptDone | ChooseService | -
 ChooseService | PrinterFailed | ChooseService | -
 ChooseService | Cancel | Attract | wipe:Cancelled
 ChooseService | Tick | ChooseService | -
-ChooseServiceQr | Touch | ChooseService | -
-ChooseServiceQr | Start | ChooseService | -
-ChooseServiceQr | Lang(en) | ChooseService | -
-ChooseServiceQr | Lang(fr) | ChooseService | -
-ChooseServiceQr | CardInserted | ChooseService | -
-ChooseServiceQr | IdentityRead | ChooseService | -
-ChooseServiceQr | Fail(Removed) | ChooseService | -
-ChooseServiceQr | Fail(Unreadable) | ChooseService | -
-ChooseServiceQr | Fail(NotAuthentic) | ChooseService | -
-ChooseServiceQr | Fail(NoReader) | ChooseService | -
-ChooseServiceQr | CardRemoved | ChooseService | -
-ChooseServiceQr | ConsentGiven | ChooseService | -
-ChooseServiceQr | ConsentDeclined | ChooseService | -
-ChooseServiceQr | Face(match) | ChooseService | -
-ChooseServiceQr | Face(nomatch) | ChooseService | -
-ChooseServiceQr | Face(notlive) | ChooseService | -
-ChooseServiceQr | ServiceChosen | Confirm | say:confirm-prompt
-ChooseServiceQr | Back | ChooseService | -
-ChooseServiceQr | Confirmed | ChooseService | -
-ChooseServiceQr | Retry | ChooseService | -
-ChooseServiceQr | SubmitDone | ChooseService | -
-ChooseServiceQr | SubmitFailed(Rejected) | ChooseService | -
-ChooseServiceQr | SubmitFailed(Storage) | ChooseService | -
-ChooseServiceQr | ReceiptDone | ChooseService | -
-ChooseServiceQr | PrinterFailed | ChooseService | -
-ChooseServiceQr | Cancel | Attract | wipe:Cancelled
-ChooseServiceQr | Tick | ChooseService | -
 Confirm | Touch | Confirm | -
 Confirm | Start | Confirm | -
 Confirm | Lang(en) | Confirm | -
 Confirm | Lang(fr) | Confirm | -
 Confirm | CardInserted | Confirm | -
+Confirm | Digit(7) | Confirm | -
+Confirm | Digit(10) | Confirm | -
+Confirm | Erase | Confirm | -
+Confirm | Submit | Confirm | -
+Confirm | Scanned | Confirm | -
+Confirm | Scanned(short) | Confirm | -
 Confirm | IdentityRead | Confirm | -
+Confirm | IdentityRead(Qr) | Confirm | -
 Confirm | Fail(Removed) | Confirm | -
 Confirm | Fail(Unreadable) | Confirm | -
+Confirm | Fail(QrNotCard) | Confirm | -
+Confirm | Fail(WrongId) | Confirm | -
 Confirm | Fail(NotAuthentic) | Confirm | -
 Confirm | Fail(NoReader) | Confirm | -
 Confirm | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
@@ -578,9 +753,18 @@ Submitting | Start | Submitting | -
 Submitting | Lang(en) | Submitting | -
 Submitting | Lang(fr) | Submitting | -
 Submitting | CardInserted | Submitting | -
+Submitting | Digit(7) | Submitting | -
+Submitting | Digit(10) | Submitting | -
+Submitting | Erase | Submitting | -
+Submitting | Submit | Submitting | -
+Submitting | Scanned | Submitting | -
+Submitting | Scanned(short) | Submitting | -
 Submitting | IdentityRead | Submitting | -
+Submitting | IdentityRead(Qr) | Submitting | -
 Submitting | Fail(Removed) | Submitting | -
 Submitting | Fail(Unreadable) | Submitting | -
+Submitting | Fail(QrNotCard) | Submitting | -
+Submitting | Fail(WrongId) | Submitting | -
 Submitting | Fail(NotAuthentic) | Submitting | -
 Submitting | Fail(NoReader) | Submitting | -
 Submitting | CardRemoved | Submitting | -
@@ -605,9 +789,18 @@ Receipt | Start | Receipt | -
 Receipt | Lang(en) | Receipt | -
 Receipt | Lang(fr) | Receipt | -
 Receipt | CardInserted | Receipt | -
+Receipt | Digit(7) | Receipt | -
+Receipt | Digit(10) | Receipt | -
+Receipt | Erase | Receipt | -
+Receipt | Submit | Receipt | -
+Receipt | Scanned | Receipt | -
+Receipt | Scanned(short) | Receipt | -
 Receipt | IdentityRead | Receipt | -
+Receipt | IdentityRead(Qr) | Receipt | -
 Receipt | Fail(Removed) | Receipt | -
 Receipt | Fail(Unreadable) | Receipt | -
+Receipt | Fail(QrNotCard) | Receipt | -
+Receipt | Fail(WrongId) | Receipt | -
 Receipt | Fail(NotAuthentic) | Receipt | -
 Receipt | Fail(NoReader) | Receipt | -
 Receipt | CardRemoved | Receipt | -
@@ -632,9 +825,18 @@ Notice | Start | Notice | -
 Notice | Lang(en) | Notice | -
 Notice | Lang(fr) | Notice | -
 Notice | CardInserted | Notice | -
+Notice | Digit(7) | Notice | -
+Notice | Digit(10) | Notice | -
+Notice | Erase | Notice | -
+Notice | Submit | Notice | -
+Notice | Scanned | Notice | -
+Notice | Scanned(short) | Notice | -
 Notice | IdentityRead | Notice | -
+Notice | IdentityRead(Qr) | Notice | -
 Notice | Fail(Removed) | Notice | -
 Notice | Fail(Unreadable) | Notice | -
+Notice | Fail(QrNotCard) | Notice | -
+Notice | Fail(WrongId) | Notice | -
 Notice | Fail(NotAuthentic) | Notice | -
 Notice | Fail(NoReader) | Notice | -
 Notice | CardRemoved | Notice | -
@@ -659,9 +861,18 @@ AttractAgain | Start | Language | say:choose-language
 AttractAgain | Lang(en) | Attract | -
 AttractAgain | Lang(fr) | Attract | -
 AttractAgain | CardInserted | Attract | -
+AttractAgain | Digit(7) | Attract | -
+AttractAgain | Digit(10) | Attract | -
+AttractAgain | Erase | Attract | -
+AttractAgain | Submit | Attract | -
+AttractAgain | Scanned | Attract | -
+AttractAgain | Scanned(short) | Attract | -
 AttractAgain | IdentityRead | Attract | -
+AttractAgain | IdentityRead(Qr) | Attract | -
 AttractAgain | Fail(Removed) | Attract | -
 AttractAgain | Fail(Unreadable) | Attract | -
+AttractAgain | Fail(QrNotCard) | Attract | -
+AttractAgain | Fail(WrongId) | Attract | -
 AttractAgain | Fail(NotAuthentic) | Attract | -
 AttractAgain | Fail(NoReader) | Attract | -
 AttractAgain | CardRemoved | Attract | -
@@ -753,6 +964,16 @@ fn transition_table() {
 const TIMEOUTS: &[(&str, u64, &str)] = &[
     ("Language", 60_000, "Attract | wipe:Timeout"),
     ("Identify", 60_000, "Attract | stop-identify wipe:Timeout"),
+    (
+        "IdentifyTyped",
+        60_000,
+        "Attract | stop-identify wipe:Timeout",
+    ),
+    (
+        "IdentifyAwaitCard",
+        60_000,
+        "Attract | stop-identify wipe:Timeout",
+    ),
     (
         "IdentifyReading",
         60_000,
@@ -994,7 +1215,7 @@ fn language_choice_is_kept_for_the_session_only() {
 
 #[test]
 fn identify_banner_and_reading_flag() {
-    let mut d = Driver::at("Identify");
+    let mut d = Driver::at("IdentifyAwaitCard");
     d.ev(Event::CardInserted);
     assert!(d.s.view().card_reading);
     d.ev(Event::IdentityFailed(
@@ -1018,7 +1239,7 @@ fn a_qr_that_is_not_the_cards_says_so_and_stays() {
             "Identify",
             Event::IdentityFailed(IdentifyFailure::QrNotCard)
         ),
-        "Identify | notice:qr-not-card say:qr-not-card"
+        "Identify(AwaitingId:0) | notice:qr-not-card say:qr-not-card"
     );
     let mut d = Driver::at("Identify");
     d.ev(Event::IdentityFailed(IdentifyFailure::QrNotCard));
@@ -1067,4 +1288,141 @@ fn time_going_backwards_does_not_revive_timers() {
     assert_eq!(d.s.step(), Step::Attract);
     d.s.handle(Event::Tick, Millis(0));
     assert_eq!(d.s.step(), Step::Attract);
+}
+
+/// Runs `events` from `setup` and returns, per event, what [`run`] shows.
+fn script(setup: &str, events: Vec<Event>) -> Vec<String> {
+    let mut d = Driver::at(setup);
+    events
+        .into_iter()
+        .map(|e| {
+            let cmds = d.ev(e);
+            format!("{} | {}", shown(&d.s.view()), render(&cmds))
+        })
+        .collect()
+}
+
+#[test]
+fn typed_number_then_card_then_wrong_number_then_retyped() {
+    let digits =
+        |id: &str| -> Vec<Event> { id.bytes().map(|b| Event::KeypadDigit(b - b'0')).collect() };
+    let mut events = digits("001090123457");
+    events.extend([
+        Event::KeypadSubmit,
+        Event::CardInserted,
+        Event::IdentityFailed(IdentifyFailure::WrongIdNumber),
+    ]);
+    events.extend(digits(ID));
+    events.extend([
+        Event::KeypadSubmit,
+        // The card stayed on the reader: the worker reads again with the new number.
+        Event::CardInserted,
+        Event::IdentityRead(citizen(IdentitySource::Chip)),
+    ]);
+    let got = script("Identify", events);
+    assert_eq!(got[11], "Identify(AwaitingId:12) | -");
+    assert_eq!(
+        got[12],
+        "Identify(AwaitingCard:12) | use-id(12) say:place-card"
+    );
+    assert_eq!(got[13], "Identify(Reading:12) | -");
+    assert_eq!(
+        got[14],
+        "Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id"
+    );
+    assert_eq!(got[26], "Identify(AwaitingId:12) | -");
+    assert_eq!(
+        got[27],
+        "Identify(AwaitingCard:12) | use-id(12) say:place-card"
+    );
+    assert_eq!(got[28], "Identify(Reading:12) | -");
+    assert_eq!(got[29], "Consent | stop-identify say:consent-prompt");
+}
+
+#[test]
+fn the_number_handed_to_the_reader_is_the_one_typed() {
+    let mut d = Driver::at("IdentifyTyped12");
+    let cmds = d.ev(Event::KeypadSubmit);
+    let Some(Command::UseIdNumber(id)) = cmds.first() else {
+        panic!("use-id expected: {cmds:?}")
+    };
+    assert_eq!(id.expose(), ID);
+    assert_eq!(
+        d.s.view().id_entry.as_ref().map(|e| e.expose().as_str()),
+        Some(ID)
+    );
+    // Erasing a digit takes the number back from the reader and reopens the keypad.
+    assert_eq!(render(&d.ev(Event::KeypadErase)), "forget-id");
+    assert_eq!(
+        d.s.view().id_entry.as_ref().map(|e| e.expose().as_str()),
+        Some("00109012345")
+    );
+    assert_eq!(d.s.view().identify, Some(IdentifyPhase::AwaitingId));
+}
+
+#[test]
+fn a_card_tapped_before_the_number_is_asked_for_it_then_read() {
+    let got = script(
+        "Identify",
+        vec![
+            Event::CardInserted,
+            Event::IdNumberScanned(p(ID)),
+            // The worker starts reading the card that stayed on the reader.
+            Event::CardInserted,
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "Identify(AwaitingId:0) | notice:id-needed-first say:id-needed-first",
+            "Identify(AwaitingCard:12) | use-id(12) say:place-card",
+            "Identify(Reading:12) | -",
+        ]
+    );
+}
+
+#[test]
+fn the_cards_qr_alone_is_not_an_identity() {
+    for setup in [
+        "Identify",
+        "IdentifyTyped12",
+        "IdentifyAwaitCard",
+        "IdentifyReading",
+    ] {
+        let mut d = Driver::at(setup);
+        let before = shown(&d.s.view());
+        assert!(d
+            .ev(Event::IdentityRead(citizen(IdentitySource::Qr)))
+            .is_empty());
+        assert_eq!(shown(&d.s.view()), before, "{setup}");
+        assert!(d.s.view().citizen.is_none(), "{setup}");
+    }
+}
+
+#[test]
+fn typed_digits_are_personal_and_wiped() {
+    let mut d = Driver::at("IdentifyTyped");
+    assert!(d.s.holds_personal_data());
+    assert!(d.s.view().has_personal_data());
+    assert!(!format!("{:?}", d.s.view()).contains("00109"));
+    d.ev(Event::Cancel);
+    assert!(!d.s.holds_personal_data());
+    assert!(d.s.view().id_entry.is_none());
+}
+
+#[test]
+fn the_chip_portrait_and_dg13_details_travel_with_the_citizen() {
+    let c = citizen(IdentitySource::Chip)
+        .with_portrait(Personal::new(vec![0xFF, 0xD8, 0xFF, 0xE0]))
+        .with_details(CitizenDetails {
+            place_of_origin: Some(p("Hà Nội")),
+            ..CitizenDetails::default()
+        });
+    assert_eq!(
+        c.portrait().map(|i| i.expose().as_slice()),
+        Some(&[0xFF, 0xD8, 0xFF, 0xE0][..])
+    );
+    assert!(citizen(IdentitySource::Chip).portrait().is_none());
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("255") && !dbg.contains("Hà Nội"), "{dbg}");
 }

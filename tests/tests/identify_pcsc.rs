@@ -1,0 +1,165 @@
+//! The kiosk's identify worker on the production card path: the virtual CCCD served through
+//! pcscd's vpcd driver, opened by `kiosk_hw::card::pcsc::PcscCardReader`, read with PACE-CAN
+//! from the ID number and passively authenticated by `kiosk_app::devices` against a CSCA
+//! folder loaded as the kiosk loads `card.trust_dir`.
+//!
+//! Needs the Debian packages `pcscd` and `vsmartcard-vpcd` (installed by `cargo xtask setup`);
+//! without them the test says so and passes without running. It reuses a running pcscd (only
+//! one may run per machine) or starts its own `pcscd --foreground` and stops it at the end.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kiosk_app::devices::{DeviceEvent, Devices, FaceVerifier, Hardware};
+use kiosk_app::identity::CscaTrust;
+use kiosk_app::session::{Event, FaceOutcome, IdentifyFailure, IdentitySource};
+use kiosk_hw::personal::Personal;
+use kiosk_vcard::vpcd::{self, Stop};
+use kiosk_vcard::VirtualCccd;
+
+const SOCKET: &str = "/run/pcscd/pcscd.comm";
+const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+const READER: &str = "Virtual PCD 00 00";
+const ID: &str = "001090123456";
+
+/// The pcscd we started (killed on drop), or none when one was already running.
+struct Pcscd(Option<Child>);
+
+impl Drop for Pcscd {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_pcscd() -> Option<Pcscd> {
+    let Some(bin) = ["/usr/sbin/pcscd", "/usr/bin/pcscd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+    else {
+        eprintln!("SKIPPED: pcscd is not installed (`cargo xtask setup` installs it)");
+        return None;
+    };
+    if !Path::new(VPCD_DRIVER).exists() {
+        eprintln!("SKIPPED: the vpcd driver is not installed (apt-get install vsmartcard-vpcd)");
+        return None;
+    }
+    // vpcd listening means a pcscd with the driver is up: reuse it.
+    if Path::new(SOCKET).exists() && TcpStream::connect(("127.0.0.1", 35963)).map(drop).is_ok() {
+        return Some(Pcscd(None));
+    }
+    let child = Command::new(bin)
+        .arg("--foreground")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let guard = Pcscd(Some(child));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(SOCKET).exists() {
+        if Instant::now() > deadline {
+            eprintln!("SKIPPED: pcscd did not create {SOCKET} within 10 s");
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(guard)
+}
+
+fn next_session_event(d: &Devices) -> Event {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no device event within 30 s");
+        match d.wait(Duration::from_millis(200)) {
+            Some(DeviceEvent::Session(e)) => return e,
+            _ => continue,
+        }
+    }
+}
+
+#[test]
+fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
+    let Some(_pcscd) = start_pcscd() else {
+        return;
+    };
+    let (mut card, trust) = VirtualCccd::demo().expect("demo card");
+    // The CSCA folder, loaded as the kiosk loads `card.trust_dir`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("csca.der"), &trust.csca_der).expect("write");
+    let certs = CscaTrust::load_dir(dir.path()).expect("trust folder");
+
+    // The card goes onto vpcd's first slot before the reader is opened by name.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", 35963)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => panic!("vpcd not listening: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let control = stream.try_clone().expect("clone");
+    let served = std::thread::spawn(move || {
+        vpcd::serve(&mut stream, &mut card, Duration::ZERO, 0).unwrap_or(Stop::Closed)
+    });
+
+    let reader = kiosk_hw::card::pcsc::PcscCardReader::open(Some(READER)).expect("the reader");
+    let sim = kiosk_hw::sim::SimHardware::demo_in(dir.path().join("receipts"));
+    let devices = Devices::start(Hardware {
+        card_reader: Box::new(reader),
+        card_trust: CscaTrust::new(certs, false),
+        qr: Box::new(sim.qr_scanner),
+        camera: Box::new(sim.camera),
+        printer: Box::new(sim.printer),
+        face: FaceVerifier::Simulated {
+            capture: Duration::from_millis(50),
+            outcome: FaceOutcome {
+                matched: true,
+                score: 0.9,
+                live: true,
+            },
+        },
+    })
+    .expect("workers");
+    devices.arm_identify();
+    // Wrong number first: the chip refuses the CAN and the citizen is asked again.
+    devices.use_id_number(Personal::new("001090123457".into()));
+    let mut events = Vec::new();
+    let failure = loop {
+        match next_session_event(&devices) {
+            Event::IdentityFailed(f) => break f,
+            e => events.push(format!("{e:?}")),
+        }
+    };
+    assert_eq!(failure, IdentifyFailure::WrongIdNumber, "{events:?}");
+    // The right number reads the card that stayed on the reader.
+    let started = Instant::now();
+    devices.use_id_number(Personal::new(ID.into()));
+    let citizen = loop {
+        match next_session_event(&devices) {
+            Event::IdentityRead(c) => break c,
+            Event::CardInserted => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    // About 85 APDUs; vpcd on a loaded 2-core VM takes ~50 ms each, a real reader 15-30 ms.
+    eprintln!(
+        "identify worker over pcscd + vpcd: read and verified in {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(citizen.source(), IdentitySource::Chip);
+    assert_eq!(citizen.id_number().expose(), ID);
+    assert_eq!(citizen.full_name().expose(), "Nguyễn Văn An");
+    assert_eq!(
+        citizen.portrait().map(|p| p.expose().as_slice()),
+        Some(kiosk_vcard::DEMO_PORTRAIT)
+    );
+
+    drop(devices);
+    let _ = control.shutdown(std::net::Shutdown::Both);
+    let _ = served.join();
+}
