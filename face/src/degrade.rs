@@ -223,6 +223,23 @@ pub fn in_frame(photo: &RgbImage, w: u32, h: u32, height: u32) -> RgbImage {
     })
 }
 
+/// Crops `photo` to a square `factor` times the size of `face`, centred on it (clipped to
+/// the photo): a head-and-shoulders view for [`in_frame`].
+pub fn crop_around(photo: &RgbImage, face: &crate::geometry::FaceBox, factor: f32) -> RgbImage {
+    let side = face.width().max(face.height()) * factor;
+    let (cx, cy) = (
+        (face.left + face.right) / 2.0,
+        (face.top + face.bottom) / 2.0,
+    );
+    let x0 = ((cx - side / 2.0).max(0.0) as u32).min(photo.width.saturating_sub(1));
+    let y0 = ((cy - side / 2.0).max(0.0) as u32).min(photo.height.saturating_sub(1));
+    let x1 = ((cx + side / 2.0).max(0.0) as u32).clamp(x0 + 1, photo.width.max(x0 + 1));
+    let y1 = ((cy + side / 2.0).max(0.0) as u32).clamp(y0 + 1, photo.height.max(y0 + 1));
+    build(x1 - x0, y1 - y0, |x, y| {
+        px(photo, i64::from(x0 + x), i64::from(y0 + y))
+    })
+}
+
 /// Encodes as binary PPM (for external encoders such as `opj_compress`).
 pub fn to_ppm(img: &RgbImage) -> Vec<u8> {
     let mut out = format!("P6\n{} {}\n255\n", img.width, img.height).into_bytes();
@@ -315,6 +332,32 @@ mod tests {
             (wt as f32 - 120.0 * 50f32.to_radians().cos()).abs() < 8.0,
             "{wt}"
         );
+    }
+
+    #[test]
+    fn crop_around_centres_on_the_face_and_stays_inside() {
+        let img = gradient(100, 80);
+        let face = crate::geometry::FaceBox {
+            left: 40.0,
+            top: 30.0,
+            right: 60.0,
+            bottom: 50.0,
+        };
+        let c = crop_around(&img, &face, 2.0);
+        assert_eq!((c.width, c.height), (40, 40));
+        // Its top-left pixel is the photo's (30, 20).
+        assert_eq!(
+            &c.data[..3],
+            &img.data[(20 * 100 + 30) * 3..(20 * 100 + 30) * 3 + 3]
+        );
+        let edge = crate::geometry::FaceBox {
+            left: 90.0,
+            top: 70.0,
+            right: 99.0,
+            bottom: 79.0,
+        };
+        let c = crop_around(&img, &edge, 3.0);
+        assert!(c.width >= 1 && c.height >= 1 && c.width <= 100 && c.height <= 80);
     }
 
     #[test]

@@ -364,8 +364,18 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         qr,
         camera,
         printer: Box::new(sim.printer),
-        // Until the face pipeline lands the demo shows the camera for two seconds and accepts.
-        face: FaceVerifier::Simulated {
+        face: face_verifier(&cfg.face)?,
+    };
+    Ok((hw, Some(controls)))
+}
+
+/// The face verifier the configuration names. The dlib models are loaded (and their SHA-256
+/// checked) here, once, at start-up: a missing or altered model file is a start-up error.
+fn face_verifier(f: &crate::config::FaceSettings) -> anyhow::Result<FaceVerifier> {
+    use crate::config::FaceVerifierKind;
+    Ok(match f.verifier {
+        // The demo shows the camera for two seconds and accepts.
+        FaceVerifierKind::Simulated => FaceVerifier::Simulated {
             capture: Duration::from_secs(2),
             outcome: FaceOutcome {
                 matched: true,
@@ -373,8 +383,20 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
                 live: true,
             },
         },
-    };
-    Ok((hw, Some(controls)))
+        FaceVerifierKind::Dlib => {
+            let t = std::time::Instant::now();
+            let models = kiosk_face::FaceModels::load(&f.models_dir)
+                .map_err(|e| anyhow::anyhow!("face.models_dir: {e}"))?;
+            tracing::info!(ms = t.elapsed().as_millis() as u64, "face models loaded");
+            let mut config = kiosk_face::VerifyConfig {
+                threshold: f.threshold,
+                turns: f.liveness_turns,
+                ..kiosk_face::VerifyConfig::default()
+            };
+            config.challenge.mirrored = f.mirrored;
+            FaceVerifier::Dlib(Box::new(crate::devices::DlibVerifier { models, config }))
+        }
+    })
 }
 
 /// The demo's gateway: with `url = "http://127.0.0.1:0"` the kiosk starts its own on a free

@@ -202,7 +202,7 @@ impl std::error::Error for ConfigError {
 // ---------------------------------------------------------------------------------------------
 
 /// The validated kiosk configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct KioskConfig {
     /// Where the kiosk stands.
@@ -215,6 +215,8 @@ pub struct KioskConfig {
     pub devices: Devices,
     /// How chips are verified.
     pub card: CardSettings,
+    /// How faces are verified.
+    pub face: FaceSettings,
     /// Session timeouts and limits.
     pub session: SessionConfig,
     /// Screen and languages.
@@ -364,6 +366,36 @@ pub struct LoggingSettings {
     pub file: Option<PathBuf>,
 }
 
+/// Which face verifier runs the face step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaceVerifierKind {
+    /// dlib detection, landmarks and embedding (kiosk-face) with quality gates and the
+    /// head-turn liveness challenge.
+    Dlib,
+    /// Demo only: shows the camera for two seconds and accepts.
+    Simulated,
+}
+
+/// `[face]`: how the face step decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceSettings {
+    /// `verifier = "dlib" | "simulated"`; default `dlib`, or `simulated` when `demo = true`.
+    pub verifier: FaceVerifierKind,
+    /// Folder of the model files (`models_dir`); default /usr/share/cccd-kiosk/face, where the
+    /// kiosk image installs them (`cargo xtask setup` fetches them for a checkout).
+    pub models_dir: PathBuf,
+    /// Largest embedding distance accepted as the same person (0.3..=0.6; default 0.5, from
+    /// the evaluation in docs/BENCHMARKS.md).
+    pub threshold: f32,
+    /// Head turns asked for by the liveness challenge (1..=3; 0 only with `demo = true`).
+    pub liveness_turns: usize,
+    /// The camera image is mirrored (left and right swapped).
+    pub mirrored: bool,
+}
+
+/// Where the kiosk image installs the face models.
+pub const DEFAULT_FACE_MODELS_DIR: &str = "/usr/share/cccd-kiosk/face";
+
 // ---------------------------------------------------------------------------------------------
 // Raw configuration (mirrors the file)
 // ---------------------------------------------------------------------------------------------
@@ -377,6 +409,8 @@ struct RawConfig {
     devices: RawDevices,
     #[serde(default)]
     card: RawCard,
+    #[serde(default)]
+    face: RawFace,
     #[serde(default)]
     timeouts: RawTimeouts,
     #[serde(default)]
@@ -461,6 +495,17 @@ struct RawCard {
     trust_dir: Option<PathBuf>,
     #[serde(default)]
     allow_unknown_csca: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFace {
+    verifier: Option<String>,
+    models_dir: Option<PathBuf>,
+    threshold: Option<f32>,
+    liveness_turns: Option<usize>,
+    #[serde(default)]
+    mirrored: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -1033,6 +1078,52 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         allow_unknown_csca: c.allow_unknown_csca,
     };
 
+    // [face]
+    let f = raw.face;
+    let verifier =
+        match f.verifier.as_deref() {
+            None if demo => FaceVerifierKind::Simulated,
+            None | Some("dlib") => FaceVerifierKind::Dlib,
+            Some("simulated") if demo => FaceVerifierKind::Simulated,
+            Some("simulated") => return bad(
+                "face.verifier",
+                "verifier = \"simulated\" and demo = false".into(),
+                "use verifier = \"dlib\": a real kiosk must compare the face with the chip photo",
+            ),
+            Some(other) => {
+                return bad(
+                    "face.verifier",
+                    format!("unknown verifier {other:?}"),
+                    "use \"dlib\" (or \"simulated\" in a demo)",
+                )
+            }
+        };
+    let threshold = f.threshold.unwrap_or(0.5);
+    if !(0.3..=0.6).contains(&threshold) {
+        return bad(
+            "face.threshold",
+            format!("threshold = {threshold} is out of range"),
+            "use 0.3 to 0.6 (default 0.5; higher accepts more impostors, see docs/BENCHMARKS.md)",
+        );
+    }
+    let liveness_turns = f.liveness_turns.unwrap_or(2);
+    if liveness_turns > 3 || (liveness_turns == 0 && !demo) {
+        return bad(
+            "face.liveness_turns",
+            format!("liveness_turns = {liveness_turns} is out of range"),
+            "use 1 to 3 (default 2); 0 (no liveness check) is allowed only in a demo",
+        );
+    }
+    let face = FaceSettings {
+        verifier,
+        models_dir: f
+            .models_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FACE_MODELS_DIR)),
+        threshold,
+        liveness_turns,
+        mirrored: f.mirrored,
+    };
+
     // [timeouts] and [session]
     let t = raw.timeouts;
     let defaults = StepTimeouts::default();
@@ -1167,6 +1258,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         gateway,
         devices,
         card,
+        face,
         session,
         ui,
         logging,

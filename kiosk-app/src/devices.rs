@@ -47,7 +47,7 @@ enum IdentifyCmd {
 }
 
 enum FaceCmd {
-    Start,
+    Start(Option<Personal<Vec<u8>>>),
     Stop,
     Quit,
 }
@@ -83,8 +83,7 @@ impl std::fmt::Debug for Hardware {
     }
 }
 
-/// How the face step decides until the face pipeline lands (face issue).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// How the face step decides.
 pub enum FaceVerifier {
     /// Demo only: shows the camera for `capture` and then reports the configured outcome.
     /// Configuration refuses it outside `demo = true`.
@@ -94,6 +93,31 @@ pub enum FaceVerifier {
         /// The verdict reported.
         outcome: FaceOutcome,
     },
+    /// The real check (kiosk-face): dlib models loaded once at start-up, quality gates, best
+    /// shots, the random head-turn challenge with nose parallax, the decision.
+    Dlib(Box<DlibVerifier>),
+}
+
+impl std::fmt::Debug for FaceVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Simulated { capture, outcome } => f
+                .debug_struct("Simulated")
+                .field("capture", capture)
+                .field("outcome", outcome)
+                .finish(),
+            Self::Dlib(d) => f.debug_tuple("Dlib").field(&d.config).finish(),
+        }
+    }
+}
+
+/// The loaded face models and the check's settings.
+#[derive(Debug)]
+pub struct DlibVerifier {
+    /// Models (dlib objects are `Send`, not `Sync`: they live on the face worker's thread).
+    pub models: kiosk_face::FaceModels,
+    /// Thresholds, timing and the number of turns.
+    pub config: kiosk_face::VerifyConfig,
 }
 
 /// Handles on the running workers.
@@ -175,9 +199,9 @@ impl Devices {
     pub fn forget_id_number(&self) {
         let _ = self.identify.send(IdentifyCmd::ForgetId);
     }
-    /// Starts the camera and the face verdict.
-    pub fn start_face(&self) {
-        let _ = self.face.send(FaceCmd::Start);
+    /// Starts the camera and the face verdict against `portrait` (the chip's DG2 image).
+    pub fn start_face(&self, portrait: Option<Personal<Vec<u8>>>) {
+        let _ = self.face.send(FaceCmd::Start(portrait));
     }
     /// Stops the camera; frames in flight are dropped.
     pub fn stop_face(&self) {
@@ -379,58 +403,193 @@ fn face_worker(
 ) {
     loop {
         // Idle: block until told to start.
-        match cmds.recv() {
-            Ok(FaceCmd::Start) => {}
+        let portrait = match cmds.recv() {
+            Ok(FaceCmd::Start(p)) => p,
             Ok(FaceCmd::Stop) => continue,
             Ok(FaceCmd::Quit) | Err(_) => return,
+        };
+        let flow = match &verifier {
+            FaceVerifier::Simulated { capture, outcome } => {
+                simulated_capture(camera.as_mut(), *capture, *outcome, &cmds, &tx)
+            }
+            FaceVerifier::Dlib(d) => dlib_capture(d, camera.as_mut(), portrait, &cmds, &tx),
+        };
+        match flow {
+            Flow::Decided(outcome) => {
+                if tx
+                    .send(DeviceEvent::Session(Event::FaceResult(outcome)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Flow::Stopped => {}
+            Flow::Quit => return,
         }
-        let FaceVerifier::Simulated { capture, outcome } = verifier;
-        let started = Instant::now();
-        let mut last_preview = Instant::now() - Duration::from_secs(1);
-        let result = loop {
-            match cmds.try_recv() {
-                Ok(FaceCmd::Stop) => break None,
-                Ok(FaceCmd::Quit) | Err(mpsc::TryRecvError::Disconnected) => return,
-                Ok(FaceCmd::Start) | Err(mpsc::TryRecvError::Empty) => {}
-            }
-            let elapsed = started.elapsed();
-            if elapsed >= capture {
-                break Some(outcome);
-            }
-            match camera.next_frame(Duration::from_millis(200)) {
-                Ok(frame) => {
-                    // About 10 previews a second are plenty for guidance and cheap to draw.
-                    if last_preview.elapsed() >= Duration::from_millis(100) {
-                        last_preview = Instant::now();
-                        if tx.send(DeviceEvent::FramePreview(frame)).is_err() {
-                            return;
-                        }
-                    }
+    }
+}
+
+/// How a capture ended.
+enum Flow {
+    Decided(FaceOutcome),
+    Stopped,
+    Quit,
+}
+
+/// Between frames: was the capture stopped?
+fn face_interrupted(cmds: &Receiver<FaceCmd>) -> Option<Flow> {
+    match cmds.try_recv() {
+        Ok(FaceCmd::Stop) => Some(Flow::Stopped),
+        Ok(FaceCmd::Quit) | Err(mpsc::TryRecvError::Disconnected) => Some(Flow::Quit),
+        Ok(FaceCmd::Start(_)) | Err(mpsc::TryRecvError::Empty) => None,
+    }
+}
+
+/// Sends a preview frame at most every 100 ms (about 10 a second are plenty for guidance and
+/// cheap to draw). `false` when the shell is gone.
+fn preview(tx: &Sender<DeviceEvent>, last: &mut Instant, frame: &Frame) -> bool {
+    if last.elapsed() < Duration::from_millis(100) {
+        return true;
+    }
+    *last = Instant::now();
+    tx.send(DeviceEvent::FramePreview(frame.clone())).is_ok()
+}
+
+fn simulated_capture(
+    camera: &mut (dyn FrameSource + Send),
+    capture: Duration,
+    outcome: FaceOutcome,
+    cmds: &Receiver<FaceCmd>,
+    tx: &Sender<DeviceEvent>,
+) -> Flow {
+    let started = Instant::now();
+    let mut last_preview = Instant::now() - Duration::from_secs(1);
+    loop {
+        if let Some(f) = face_interrupted(cmds) {
+            return f;
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= capture {
+            return Flow::Decided(outcome);
+        }
+        match camera.next_frame(Duration::from_millis(200)) {
+            Ok(frame) => {
+                if !preview(tx, &mut last_preview, &frame) {
+                    return Flow::Quit;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "camera");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
             }
-            let progress = (elapsed.as_secs_f32() / capture.as_secs_f32()).min(1.0);
-            let key = if progress < 0.5 {
-                "face-look"
-            } else {
-                "face-hold-still"
-            };
-            if tx
-                .send(DeviceEvent::FaceGuidance { key, progress })
-                .is_err()
-            {
-                return;
+            Err(e) => {
+                tracing::warn!(error = %e, "camera");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let progress = (elapsed.as_secs_f32() / capture.as_secs_f32()).min(1.0);
+        let key = if progress < 0.5 {
+            "face-look"
+        } else {
+            "face-hold-still"
+        };
+        if tx
+            .send(DeviceEvent::FaceGuidance { key, progress })
+            .is_err()
+        {
+            return Flow::Quit;
+        }
+    }
+}
+
+/// The outcome the session records: matched, live, and a similarity score in 0..1 (1 minus
+/// the dlib distance). No image or template leaves the face worker.
+fn face_outcome(o: &kiosk_face::Outcome) -> FaceOutcome {
+    FaceOutcome {
+        matched: o.matched,
+        score: if o.distance.is_finite() {
+            (1.0 - o.distance).clamp(0.0, 1.0)
+        } else {
+            0.0
+        },
+        live: o.live,
+    }
+}
+
+fn dlib_capture(
+    d: &DlibVerifier,
+    camera: &mut (dyn FrameSource + Send),
+    portrait: Option<Personal<Vec<u8>>>,
+    cmds: &Receiver<FaceCmd>,
+    tx: &Sender<DeviceEvent>,
+) -> Flow {
+    use kiosk_face::liveness::Challenge;
+    use kiosk_face::pipeline::{frame_to_rgb, FaceSession};
+    let failed = FaceOutcome {
+        matched: false,
+        score: 0.0,
+        live: false,
+    };
+    // The reference: the chip portrait, decoded and embedded once per session.
+    let reference = match portrait
+        .as_ref()
+        .map(|p| kiosk_face::portrait::decode(p.expose()).and_then(|img| d.models.reference(&img)))
+    {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "chip portrait unusable for the face check");
+            return Flow::Decided(failed);
+        }
+        None => {
+            tracing::warn!("no chip portrait: the face cannot be checked");
+            return Flow::Decided(failed);
+        }
+    };
+    drop(portrait);
+    let challenge = Challenge::random(&mut rand::rng(), d.config.turns);
+    let mut session = FaceSession::new(reference, kiosk_face::FaceCheck::new(d.config, challenge));
+    let started = Instant::now();
+    let mut last_preview = Instant::now() - Duration::from_secs(1);
+    loop {
+        if let Some(f) = face_interrupted(cmds) {
+            return f;
+        }
+        let frame = match camera.next_frame(Duration::from_millis(200)) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "camera");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
             }
         };
-        if let Some(outcome) = result {
-            if tx
-                .send(DeviceEvent::Session(Event::FaceResult(outcome)))
-                .is_err()
-            {
-                return;
+        if !preview(tx, &mut last_preview, &frame) {
+            return Flow::Quit;
+        }
+        let Some(rgb) = frame_to_rgb(&frame) else {
+            continue;
+        };
+        let t_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (status, _, timings) = session.frame(&d.models, &rgb, t_ms);
+        tracing::trace!(
+            analyse_ms = timings.analyse_ms,
+            embed_ms = timings.embed_ms,
+            "face frame"
+        );
+        match status {
+            kiosk_face::Status::Working { guidance, progress } => {
+                let ev = DeviceEvent::FaceGuidance {
+                    key: guidance.key(),
+                    progress,
+                };
+                if tx.send(ev).is_err() {
+                    return Flow::Quit;
+                }
+            }
+            kiosk_face::Status::Done(o) => {
+                tracing::info!(
+                    matched = o.matched,
+                    live = o.live,
+                    failure = ?o.failure,
+                    ms = t_ms,
+                    "face check decided"
+                );
+                return Flow::Decided(face_outcome(&o));
             }
         }
     }
@@ -718,7 +877,125 @@ mod tests {
     #[test]
     fn face_step_reports_the_verdict_and_stops() {
         let (d, _card, _qr, _dir) = devices();
-        d.start_face();
+        d.start_face(None);
         assert!(matches!(next_session_event(&d), Event::FaceResult(o) if o.matched && o.live));
+    }
+
+    /// A replay camera showing `photo` (from the packaged face images) framed as a citizen at
+    /// arm's length, and the devices with the dlib verifier (matching only).
+    fn dlib_devices(photo: &str) -> (Devices, tempfile::TempDir) {
+        let models = kiosk_face::FaceModels::load(&kiosk_face::default_models_dir())
+            .unwrap_or_else(|e| panic!("{e} (run `cargo xtask setup`)"));
+        let bytes = std::fs::read(
+            kiosk_face::default_models_dir()
+                .join("../face-images")
+                .join(photo),
+        )
+        .expect("face images (run `cargo xtask setup`)");
+        let img = kiosk_face::portrait::decode(&bytes).expect("decodes");
+        let p = models.prepare(&img);
+        let face = models.detect_for_photo(&p)[0].observation.face;
+        let framed = kiosk_face::degrade::in_frame(
+            &kiosk_face::degrade::crop_around(&img, &face, 2.2),
+            640,
+            480,
+            460,
+        );
+        let frames = tempfile::tempdir().expect("tmp");
+        let frame = Frame {
+            width: 640,
+            height: 480,
+            format: kiosk_hw::PixelFormat::Rgb8,
+            data: framed.data.clone(),
+            seq: 0,
+        };
+        std::fs::write(frames.path().join("0.png"), frame.to_png().expect("png")).expect("write");
+        let sim = SimHardware::demo_in(frames.path());
+        let config = kiosk_face::VerifyConfig {
+            turns: 0,
+            ..kiosk_face::VerifyConfig::default()
+        };
+        let hw = Hardware {
+            card_reader: Box::new(sim.card_reader),
+            card_trust: CscaTrust::default(),
+            qr: Box::new(sim.qr_scanner),
+            camera: Box::new(
+                kiosk_hw::camera::ReplaySource::open(frames.path(), 15).expect("replay"),
+            ),
+            printer: Box::new(sim.printer),
+            face: FaceVerifier::Dlib(Box::new(DlibVerifier { models, config })),
+        };
+        (Devices::start(hw).expect("threads"), frames)
+    }
+
+    fn portrait(name: &str) -> Personal<Vec<u8>> {
+        Personal::new(
+            std::fs::read(
+                kiosk_face::default_models_dir()
+                    .join("../face-images")
+                    .join(name),
+            )
+            .expect("face images (run `cargo xtask setup`)"),
+        )
+    }
+
+    #[test]
+    fn dlib_face_step_matches_the_citizen_and_guides_meanwhile() {
+        let (d, _frames) = dlib_devices("obama2.jpg");
+        d.start_face(Some(portrait("obama.jpg")));
+        let mut guided = false;
+        let outcome = loop {
+            match d.wait(Duration::from_secs(20)) {
+                Some(DeviceEvent::FaceGuidance { key, .. }) => {
+                    assert!(key.starts_with("face-"));
+                    guided = true;
+                }
+                Some(DeviceEvent::Session(Event::FaceResult(o))) => break o,
+                Some(_) => {}
+                None => panic!("no face result within 20 s"),
+            }
+        };
+        assert!(guided);
+        assert!(outcome.matched, "{outcome:?}");
+        assert!(outcome.score > 0.5, "{outcome:?}");
+    }
+
+    #[test]
+    fn dlib_face_step_rejects_another_person_and_a_missing_portrait() {
+        let (d, _frames) = dlib_devices("biden.jpg");
+        d.start_face(Some(portrait("obama.jpg")));
+        match next_session_event(&d) {
+            Event::FaceResult(o) => assert!(!o.matched && !o.live, "{o:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        d.start_face(None);
+        match next_session_event(&d) {
+            Event::FaceResult(o) => assert!(!o.matched && o.score == 0.0, "{o:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_face_guidance_has_a_message_in_every_language() {
+        let cat = crate::i18n::Catalog::embedded().expect("locales");
+        use kiosk_face::Guidance as G;
+        for g in [
+            G::NoFace,
+            G::OneFaceOnly,
+            G::MoveCloser,
+            G::MoveBack,
+            G::FaceCamera,
+            G::HoldStill,
+            G::MoreLight,
+            G::TooBright,
+            G::Good,
+            G::TurnLeft,
+            G::TurnRight,
+            G::LookStraight,
+        ] {
+            for lang in ["vi", "en"] {
+                assert!(cat.has(lang, g.key()), "{lang}: {}", g.key());
+            }
+        }
     }
 }

@@ -453,8 +453,9 @@ pub enum Command {
     UseIdNumber(Personal<String>),
     /// Drop the ID number handed over with [`Command::UseIdNumber`].
     ForgetIdNumber,
-    /// Start the camera and face matcher.
-    StartFaceCapture,
+    /// Start the camera and face matcher against this chip portrait (the DG2 image as read;
+    /// `None` if the chip had none, which the matcher reports as a failed check).
+    StartFaceCapture(Option<Personal<Vec<u8>>>),
     /// Stop them and drop any frame.
     StopFaceCapture,
     /// Hand the dossier to the outbox.
@@ -1132,7 +1133,7 @@ impl Session {
             }
 
             (State::Consent { citizen }, Event::ConsentGiven) => {
-                out.push(Command::StartFaceCapture);
+                out.push(Command::StartFaceCapture(citizen.portrait().cloned()));
                 Self::say(out, keys::FACE_PROMPT);
                 Enter(State::VerifyFace {
                     citizen,
@@ -1198,7 +1199,7 @@ impl Session {
                 },
                 Event::Retry,
             ) => {
-                out.push(Command::StartFaceCapture);
+                out.push(Command::StartFaceCapture(citizen.portrait().cloned()));
                 Self::say(out, keys::FACE_PROMPT);
                 Enter(State::VerifyFace {
                     citizen,

@@ -284,7 +284,7 @@ impl Shell {
             Command::StopIdentify => self.devices.disarm_identify(),
             Command::UseIdNumber(id) => self.devices.use_id_number(id),
             Command::ForgetIdNumber => self.devices.forget_id_number(),
-            Command::StartFaceCapture => self.devices.start_face(),
+            Command::StartFaceCapture(portrait) => self.devices.start_face(portrait),
             Command::StopFaceCapture => {
                 self.devices.stop_face();
                 if let Some(ui) = self.ui.upgrade() {

@@ -50,6 +50,12 @@ face-farther = Step back a little
 face-hold-still = Hold still, taking the photo…
 face-more-light = It is a bit dark, please face the light
 face-ok = Face check passed
+face-one-person = Only one person in front of the camera, please
+face-straight = Look straight ahead and keep your head level
+face-too-bright = Too bright here, please step out of the sunlight
+face-turn-left = Turn your head to YOUR LEFT
+face-turn-right = Turn your head to YOUR RIGHT
+face-look-straight = Now look straight at the camera again
 
 ## Services
 services-title-office = Choose a procedure

@@ -50,6 +50,12 @@ face-farther = Lùi ra xa một chút
 face-hold-still = Giữ yên, đang chụp…
 face-more-light = Chỗ đứng hơi tối, xin nhìn về phía đèn
 face-ok = Đã xác thực khuôn mặt
+face-one-person = Chỉ một người đứng trước camera
+face-straight = Nhìn thẳng, giữ đầu ngay
+face-too-bright = Chỗ đứng quá sáng, xin lùi khỏi nắng
+face-turn-left = Quay đầu sang TRÁI của bạn
+face-turn-right = Quay đầu sang PHẢI của bạn
+face-look-straight = Nhìn thẳng lại vào camera
 
 ## Chọn dịch vụ
 services-title-office = Chọn thủ tục

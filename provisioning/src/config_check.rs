@@ -35,7 +35,10 @@ pub(crate) fn run(
     let (card, card_warnings) = card_status(&cfg);
     let mut warnings = language_warnings(&cfg);
     warnings.extend(card_warnings);
-    let summary = Summary::new(&args.file, &cfg, catalog, card, warnings);
+    let (face, face_warnings) = face_status(&cfg);
+    warnings.extend(face_warnings);
+    let mut summary = Summary::new(&args.file, &cfg, catalog, card, warnings);
+    summary.face = Some(face);
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &summary)?;
         writeln!(out)?;
@@ -130,6 +133,50 @@ fn card_status(cfg: &KioskConfig) -> (CardStatus, Vec<String>) {
     )
 }
 
+/// `[face]`: the verifier, its settings, and whether the model files are in place here.
+#[derive(Debug, Serialize)]
+struct FaceStatus {
+    verifier: &'static str,
+    models_dir: PathBuf,
+    /// The model files are present with their pinned SHA-256 on this machine.
+    models_ok: bool,
+    threshold: f32,
+    liveness_turns: usize,
+    mirrored: bool,
+}
+
+/// Checks the face model files with the kiosk's own check (SHA-256). Missing models are only
+/// a warning: the file may be checked away from the kiosk.
+fn face_status(cfg: &KioskConfig) -> (FaceStatus, Vec<String>) {
+    let mut warnings = Vec::new();
+    let dlib = cfg.face.verifier == kiosk_app::config::FaceVerifierKind::Dlib;
+    let models_ok = if dlib {
+        match kiosk_face::engine::verify_models(&cfg.face.models_dir) {
+            Ok(()) => true,
+            Err(e) => {
+                warnings.push(format!(
+                    "face.models_dir: {e}; on the kiosk the models must be there, or it will \
+                     not start"
+                ));
+                false
+            }
+        }
+    } else {
+        false
+    };
+    (
+        FaceStatus {
+            verifier: if dlib { "dlib" } else { "simulated" },
+            models_dir: cfg.face.models_dir.clone(),
+            models_ok,
+            threshold: cfg.face.threshold,
+            liveness_turns: cfg.face.liveness_turns,
+            mirrored: cfg.face.mirrored,
+        },
+        warnings,
+    )
+}
+
 /// Languages in `[ui]` that the kiosk has no text for: they would show Vietnamese throughout.
 ///
 /// Only warnings: the file may be checked away from the kiosk, where `ui.locales_dir` does not
@@ -185,6 +232,8 @@ struct Summary {
     ui: UiDto,
     catalog: CatalogStatus,
     warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    face: Option<FaceStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -285,6 +334,7 @@ impl Summary {
             },
             catalog,
             warnings,
+            face: None,
         }
     }
 
@@ -335,6 +385,22 @@ impl Summary {
             (Some(f), None) => format!("{} (not checked; add --catalog)", f.display()),
             (None, None) => "built-in".to_owned(),
         };
+        let face = match &self.face {
+            Some(f) if f.verifier == "dlib" => format!(
+                "dlib, threshold {:.2}, {} head turns{}, models {} ({})",
+                f.threshold,
+                f.liveness_turns,
+                if f.mirrored { ", mirrored camera" } else { "" },
+                f.models_dir.display(),
+                if f.models_ok {
+                    "checked"
+                } else {
+                    "not found here"
+                }
+            ),
+            Some(_) => "simulated (demo)".to_owned(),
+            None => "-".to_owned(),
+        };
         let rows: Vec<Vec<String>> = [
             ("site", site),
             ("mode", self.mode.clone()),
@@ -345,6 +411,7 @@ impl Summary {
             ("camera", self.devices.camera.clone()),
             ("qr", self.devices.qr.clone()),
             ("printer", self.devices.printer.clone()),
+            ("face", face),
             ("languages", languages),
             ("catalogue", catalog),
         ]

@@ -92,18 +92,7 @@ fn live_frame(models: &FaceModels, photo: &RgbImage) -> RgbImage {
         .map(|d| d.observation.face)
         .max_by(|a, b| a.area().total_cmp(&b.area()))
         .expect("a face in the photo");
-    let side = f.width().max(f.height()) * 2.2;
-    let (cx, cy) = ((f.left + f.right) / 2.0, (f.top + f.bottom) / 2.0);
-    let x0 = (cx - side / 2.0).max(0.0) as u32;
-    let y0 = (cy - side / 2.0).max(0.0) as u32;
-    let x1 = ((cx + side / 2.0) as u32).min(photo.width);
-    let y1 = ((cy + side / 2.0) as u32).min(photo.height);
-    let mut data = Vec::new();
-    for y in y0..y1 {
-        let row = (y * photo.width) as usize * 3;
-        data.extend_from_slice(&photo.data[row + x0 as usize * 3..row + x1 as usize * 3]);
-    }
-    let crop = RgbImage::new(x1 - x0, y1 - y0, data).expect("crop");
+    let crop = degrade::crop_around(photo, &f, 2.2);
     degrade::in_frame(&crop, 640, 480, 460)
 }
 

@@ -255,7 +255,7 @@ pub(super) fn render(cmds: &[Command]) -> String {
             // The number itself is personal: the table shows its length only.
             Command::UseIdNumber(id) => format!("use-id({})", id.expose().len()),
             Command::ForgetIdNumber => "forget-id".to_owned(),
-            Command::StartFaceCapture => "start-face".to_owned(),
+            Command::StartFaceCapture(_) => "start-face".to_owned(),
             Command::StopFaceCapture => "stop-face".to_owned(),
             Command::Submit(d) => format!("submit({})", d.service()),
             Command::PrintReceipt(r) => format!("print({})", r.lookup_code),
