@@ -193,7 +193,18 @@ fn main() {
     };
     // Our boxes for each image, so that both sides encode the same face.
     let mut args = vec![];
+    let tmp = std::env::temp_dir().join(format!("face-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
     for (k, f) in names.iter().enumerate() {
+        let pixels = tmp.join(format!("{k}.png"));
+        let frame = kiosk_hw::Frame {
+            width: photos[k].width,
+            height: photos[k].height,
+            format: kiosk_hw::PixelFormat::Rgb8,
+            data: photos[k].data.clone(),
+            seq: 0,
+        };
+        std::fs::write(&pixels, frame.to_png().expect("png")).expect("write");
         let img = &photos[k];
         let p = m.prepare(img);
         let d = m.detect_for_photo(&p);
@@ -203,7 +214,8 @@ fn main() {
             .max_by(|a, b| a.area().total_cmp(&b.area()))
             .expect("face");
         args.push(format!(
-            "{}:{}:{}:{}:{}",
+            "{}:{}:{}:{}:{}:{}",
+            pixels.display(),
             images().join(f).display(),
             b.top.round(),
             b.right.round(),
@@ -217,6 +229,7 @@ fn main() {
         .args(&args)
         .output()
         .expect("python runs");
+    let _ = std::fs::remove_dir_all(&tmp);
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         println!("python failed: {}", String::from_utf8_lossy(&out.stderr));

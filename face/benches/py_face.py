@@ -1,7 +1,9 @@
 """Side-by-side reference for benches/face.rs: Python face_recognition 1.3.0 on the same images.
 
-Arguments: PATH:top:right:bottom:left for each image (our detector's box). Prints
-`pair i j distance` with encodings from those boxes (same model, 5-point landmarks), and
+Arguments: PIXELS:FILE:top:right:bottom:left for each image: PIXELS is a PNG of the pixels our
+JPEG decoder produced (JPEG decoders round differently, so both sides must see the same
+pixels), FILE the original photo, and the box our detector found. Prints `pair i j distance`
+with encodings from those pixels and boxes (same model, 5-point landmarks), and
 `pair_ms X`, the median end-to-end time per pair as the package is normally used
 (load_image_file, face_locations, face_encodings for both images, face_distance).
 """
@@ -13,12 +15,12 @@ import face_recognition
 
 items = []
 for arg in sys.argv[1:]:
-    path, top, right, bottom, left = arg.rsplit(":", 4)
-    items.append((path, (int(float(top)), int(float(right)), int(float(bottom)), int(float(left)))))
+    pixels, path, top, right, bottom, left = arg.rsplit(":", 5)
+    items.append((path, (int(float(top)), int(float(right)), int(float(bottom)), int(float(left))), pixels))
 
 encs = []
-for path, box in items:
-    img = face_recognition.load_image_file(path)
+for _, box, pixels in items:
+    img = face_recognition.load_image_file(pixels)
     encs.append(face_recognition.face_encodings(img, known_face_locations=[box], model="small")[0])
 for i in range(len(encs)):
     for j in range(i + 1, len(encs)):
@@ -31,7 +33,7 @@ for k in range(12):
     i, j = pairs[k % len(pairs)]
     t = time.perf_counter()
     out = []
-    for path, _ in (items[i], items[j]):
+    for path, _, _ in (items[i], items[j]):
         img = face_recognition.load_image_file(path)
         locs = face_recognition.face_locations(img)
         out.append(face_recognition.face_encodings(img, known_face_locations=locs[:1], model="small")[0])

@@ -324,6 +324,9 @@ fn bench() -> Result<()> {
         "--locked",
     ]))?;
     run(cargo().args(["bench", "-p", "kiosk-qr", "--bench", "qr", "--locked"]))?; // QR decode
+                                                                                  // Face pipeline; with FACE_BENCH_PYTHON=/path/to/python (face_recognition + dlib) it also
+                                                                                  // runs the side-by-side comparison with the Python package.
+    run(cargo().args(["bench", "-p", "kiosk-face", "--bench", "face", "--locked"]))?;
     eprintln!(
         "xtask: bench done in {:.0} s (build included); record the table in docs/BENCHMARKS.md",
         t.elapsed().as_secs_f64()
