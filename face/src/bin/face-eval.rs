@@ -9,7 +9,8 @@
 //!   of *different* group photos are not compared (the set does not say who is who).
 //!
 //! Synthetic degradations of each genuine photo (blur, low light with noise, 15 degree roll,
-//! and a chip-like portrait: 240 px wide, JPEG 2000 at 20:1 via `opj_compress`, decoded by our
+//! and a chip-like portrait: head and shoulders, 240 px wide, JPEG 2000 at 20:1 via
+//! `opj_compress`, decoded by our
 //! own JPEG 2000 path) are compared with the person's *other* photos.
 //!
 //! ```text
@@ -112,6 +113,15 @@ fn jp2_round_trip(img: &RgbImage, ratio: u32, tmp: &Path) -> Result<RgbImage, St
     portrait::decode(&bytes).map_err(|e| e.to_string())
 }
 
+fn largest_box(models: &FaceModels, img: &RgbImage) -> Option<kiosk_face::geometry::FaceBox> {
+    let p = models.prepare(img);
+    models
+        .detect_for_photo(&p)
+        .iter()
+        .map(|d| d.observation.face)
+        .max_by(|a, b| a.area().total_cmp(&b.area()))
+}
+
 fn largest(models: &FaceModels, img: &RgbImage) -> Option<Embedding> {
     let p = models.prepare(img);
     let dets = models.detect_for_photo(&p);
@@ -164,12 +174,16 @@ fn run() -> Result<bool, String> {
                 true,
             ));
             variants.push((format!("{file}+roll15"), degrade::rotate(&orig, 15.0), true));
-            let chip = degrade::fit(&orig, 240);
-            variants.push((
-                format!("{file}+chip-jp2"),
-                jp2_round_trip(&chip, 20, &tmp)?,
-                true,
-            ));
+            // A chip portrait is head and shoulders (ICAO 9303: the head is 50-75% of the
+            // width): crop around the face, 240 px wide, JPEG 2000 at 20:1.
+            if let Some(face) = largest_box(&models, &orig) {
+                let chip = degrade::fit(&degrade::crop_around(&orig, &face, 1.8), 240);
+                variants.push((
+                    format!("{file}+chip-jp2"),
+                    jp2_round_trip(&chip, 20, &tmp)?,
+                    true,
+                ));
+            }
         }
         for (name, img, degraded) in variants {
             attempts += 1;
