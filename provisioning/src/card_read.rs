@@ -170,19 +170,9 @@ fn now_utc() -> String {
 
 /// A decoded portrait: width, height.
 fn decode_portrait(face: &lds::FaceImage) -> Result<(usize, usize, Vec<u8>), String> {
-    match face.format {
-        lds::ImageFormat::Jpeg => {
-            let mut dec = zune_jpeg::JpegDecoder::new(
-                zune_jpeg::zune_core::bytestream::ZCursor::new(face.data.as_slice()),
-            );
-            let pixels = dec.decode().map_err(|e| format!("JPEG: {e:?}"))?;
-            let (w, h) = dec.dimensions().ok_or("JPEG without dimensions")?;
-            Ok((w, h, pixels))
-        }
-        lds::ImageFormat::Jpeg2000 => {
-            Err("JPEG 2000 decoding is not built in; use --portrait-out FILE.jp2".into())
-        }
-    }
+    // JPEG (zune-jpeg) or JPEG 2000 (hayro-jpeg2000), the same decoder the face check uses.
+    let img = kiosk_face::portrait::decode(face.data.as_slice()).map_err(|e| e.to_string())?;
+    Ok((img.width as usize, img.height as usize, img.data.clone()))
 }
 
 fn redact(show: bool, s: &str) -> String {

@@ -121,6 +121,30 @@ fn kioskctl(args: &[&str]) -> (i32, String, String) {
 
 fn profile_file(dir: &Path, extra: &str) -> Profile {
     let portrait = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw/vcard/fixtures/portrait.jpg");
+    profile_with_portrait(dir, extra, &portrait)
+}
+
+/// The fixture portrait as JPEG 2000 (Debian's opj_compress, installed by `cargo xtask setup`),
+/// as many chips store it.
+fn jp2_portrait(dir: &Path) -> std::path::PathBuf {
+    let jpg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw/vcard/fixtures/portrait.jpg");
+    let img = kiosk_face::portrait::decode(&std::fs::read(jpg).expect("fixture")).expect("jpeg");
+    let ppm = dir.join("portrait.ppm");
+    let jp2 = dir.join("portrait.jp2");
+    std::fs::write(&ppm, kiosk_face::degrade::to_ppm(&img)).expect("write");
+    let out = Command::new("opj_compress")
+        .arg("-i")
+        .arg(&ppm)
+        .arg("-o")
+        .arg(&jp2)
+        .args(["-r", "20"])
+        .output()
+        .expect("opj_compress (libopenjp2-tools)");
+    assert!(out.status.success());
+    jp2
+}
+
+fn profile_with_portrait(dir: &Path, extra: &str, portrait: &Path) -> Profile {
     let text = format!(
         r#"
 [holder]
@@ -203,8 +227,8 @@ fn virtual_cccd_through_pcscd_and_kioskctl() {
     );
     settle(h);
 
-    // 2. --show-personal shows the NFC-normalised name.
-    let p = profile_file(tmp.path(), "");
+    // 2. --show-personal shows the NFC-normalised name. This card's portrait is JPEG 2000.
+    let p = profile_with_portrait(tmp.path(), "", &jp2_portrait(tmp.path()));
     let (h, trust, _d) = insert(&p);
     // The plain-text report redacts every personal field by default.
     let trust_s = trust.to_string_lossy().into_owned();
@@ -235,6 +259,9 @@ fn virtual_cccd_through_pcscd_and_kioskctl() {
     }
     let (code, v, stderr) = read_json(&trust, &["--show-personal"]);
     assert_eq!(code, 0, "{v}\n{stderr}");
+    assert_eq!(v["portrait"]["format"], "Jpeg2000", "{v}");
+    assert_eq!(v["portrait"]["decoded"], true, "{v}");
+    assert!(v["portrait"]["width"].as_u64().unwrap_or(0) > 100, "{v}");
     eprintln!(
         "pcscd + vpcd, no card delay: {} APDUs, read {} ms",
         v["apdus"], v["read_ms"]
