@@ -243,16 +243,16 @@ impl Assembled {
         let (hardware, sim) = hardware(&cfg)?;
         let devices = Devices::start(hardware).context("cannot start device threads")?;
         let (gateway, base_url) = gateway(&cfg)?;
-        let client = GatewayClient::new(&base_url, Duration::from_secs(cfg.gateway.timeout_secs))
-            .map_err(|e| anyhow::anyhow!("gateway.url: {e}"))?;
         let (outbox, queue_dir) = open_outbox(&cfg)?;
-        let queued = QueuedSubmitter::start_loopback(
-            outbox,
-            client,
-            WorkerConfig::default(),
-            Duration::from_secs(cfg.gateway.timeout_secs),
-        )
-        .context("cannot start the submission queue")?;
+        let wait = Duration::from_secs(cfg.gateway.timeout_secs);
+        let queued = if base_url.starts_with("https://") {
+            start_https(&cfg, &base_url, outbox, wait)?
+        } else {
+            let client = GatewayClient::new(&base_url, wait)
+                .map_err(|e| anyhow::anyhow!("gateway.url: {e}"))?;
+            QueuedSubmitter::start_loopback(outbox, client, WorkerConfig::default(), wait)
+                .context("cannot start the submission queue")?
+        };
         let submitter = Arc::new(GatewaySubmitter {
             queued,
             catalog: catalog.clone(),
@@ -422,6 +422,51 @@ fn pcsc_reader(_name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::Ca
         "devices.card_reader: this kiosk was built without PC/SC support (cargo feature `pcsc`); \
          use \"sim\" with demo = true"
     )
+}
+
+/// The production submission path: the outbox worker sends over HTTPS with mutual TLS, trusting
+/// only `gateway.ca_file` (and the optional `gateway.spki_sha256` pin).
+#[cfg(feature = "https")]
+fn start_https(
+    cfg: &KioskConfig,
+    base_url: &str,
+    outbox: Arc<Outbox>,
+    wait: Duration,
+) -> anyhow::Result<QueuedSubmitter> {
+    let g = &cfg.gateway;
+    let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
+        bail!(
+            "gateway: an https gateway needs ca_file, client_cert and client_key (mutual TLS; \
+             `kioskctl config check` names what is missing)"
+        );
+    };
+    let transport = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
+        base_url: base_url.to_owned(),
+        fhir_base_url: None,
+        ca_pem: ca.clone(),
+        client_cert_pem: cert.clone(),
+        client_key_pem: key.clone(),
+        spki_sha256: g.spki_sha256,
+        timeout: wait,
+    })
+    .map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
+    tracing::info!(
+        url = base_url,
+        pinned = g.spki_sha256.is_some(),
+        "HTTPS gateway transport"
+    );
+    QueuedSubmitter::start_with(outbox, Arc::new(transport), WorkerConfig::default(), wait)
+        .context("cannot start the submission queue")
+}
+
+#[cfg(not(feature = "https"))]
+fn start_https(
+    _cfg: &KioskConfig,
+    _base_url: &str,
+    _outbox: Arc<Outbox>,
+    _wait: Duration,
+) -> anyhow::Result<QueuedSubmitter> {
+    bail!("gateway.url: this kiosk was built without the `https` feature; rebuild with it")
 }
 
 fn gateway(cfg: &KioskConfig) -> anyhow::Result<(Option<DemoGateway>, String)> {

@@ -263,6 +263,9 @@ pub struct Gateway {
     pub client_identity: Option<(PathBuf, PathBuf)>,
     /// Request timeout in seconds.
     pub timeout_secs: u64,
+    /// SHA-256 of the gateway certificate's SubjectPublicKeyInfo (`spki_sha256`, 64 hex
+    /// digits), if the deployment pins it.
+    pub spki_sha256: Option<[u8; 32]>,
 }
 
 /// Which card reader to use.
@@ -446,6 +449,8 @@ struct RawGateway {
     client_key: Option<PathBuf>,
     #[serde(default = "default_gateway_timeout")]
     timeout: u64,
+    #[serde(default)]
+    spki_sha256: Option<String>,
 }
 
 /// `sim`, `replay:/path` or `/dev/videoN`; the error is (problem, fix).
@@ -962,11 +967,48 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             "use 1 to 300 seconds, e.g. 15",
         );
     }
+    let spki_sha256 =
+        match g.spki_sha256.as_deref() {
+            None => None,
+            Some(hex) => match parse_sha256_hex(hex) {
+                Some(pin) => Some(pin),
+                None => return bad(
+                    "gateway.spki_sha256",
+                    "spki_sha256 is not 64 hexadecimal digits".into(),
+                    "give the SHA-256 of the gateway's public key (SubjectPublicKeyInfo), e.g. \
+                     from `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | \
+                     sha256sum`, or remove the key",
+                ),
+            },
+        };
+    if url.as_str().starts_with("https://") && !demo {
+        if g.ca_file.is_none() {
+            return Err(missing(
+                path,
+                text,
+                "gateway.ca_file",
+                "an https gateway is trusted only through the deployment's CA".into(),
+                "add `ca_file = \"/etc/kiosk/gateway-ca.pem\"` (from enrolment)".into(),
+            ));
+        }
+        if client_identity.is_none() {
+            return Err(missing(
+                path,
+                text,
+                "gateway.client_cert",
+                "the gateway requires mutual TLS with the kiosk's client certificate".into(),
+                "add `client_cert = \"/etc/kiosk/client.pem\"` and `client_key = \
+                 \"/etc/kiosk/client.key\"` (from enrolment)"
+                    .into(),
+            ));
+        }
+    }
     let gateway = Gateway {
         url,
         ca_file: g.ca_file,
         client_identity,
         timeout_secs: g.timeout,
+        spki_sha256,
     };
 
     // [devices]
@@ -1265,6 +1307,20 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         demo,
         catalog_file: raw.catalog_file,
     })
+}
+
+/// 64 hexadecimal digits (colons allowed between bytes) to 32 bytes.
+fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
+    let digits: Vec<u8> = s.bytes().filter(|&b| b != b':').collect();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let hex = std::str::from_utf8(pair).ok()?;
+        *o = u8::from_str_radix(hex, 16).ok()?;
+    }
+    Some(out)
 }
 
 fn is_language_tag(l: &str) -> bool {

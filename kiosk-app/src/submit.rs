@@ -67,6 +67,21 @@ impl QueuedSubmitter {
         wait: Duration,
     ) -> Result<Self, kiosk_outbox::WorkerError> {
         let transport = Arc::new(Blocking(Arc::new(LoopbackTransport::new(client))));
+        Self::start_with(outbox, transport, config, wait)
+    }
+
+    /// Starts the background worker over any transport (the production one is
+    /// `kiosk_outbox::https::HttpsTransport`).
+    ///
+    /// # Errors
+    ///
+    /// The worker cannot start (another process drains this queue, thread creation).
+    pub fn start_with<T: kiosk_outbox::Transport>(
+        outbox: Arc<Outbox>,
+        transport: Arc<T>,
+        config: WorkerConfig,
+        wait: Duration,
+    ) -> Result<Self, kiosk_outbox::WorkerError> {
         let worker = Background::start(
             Arc::clone(&outbox),
             transport,

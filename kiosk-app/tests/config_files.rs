@@ -75,6 +75,9 @@ name = "Phường A"
 
 [gateway]
 url = "URL"
+ca_file = "/etc/kiosk/tls/ca.pem"
+client_cert = "/var/lib/kiosk/tls/client.pem"
+client_key = "/var/lib/kiosk/tls/client.key"
 
 [card]
 trust_dir = "/etc/kiosk/csca"
@@ -99,6 +102,36 @@ fn good() -> String {
 fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
     use ConfigErrorKind::*;
     vec![
+        (
+            good().replace("ca_file = \"/etc/kiosk/tls/ca.pem\"\n", ""),
+            MissingKey,
+            vec!["gateway.ca_file", "deployment's CA"],
+        ),
+        (
+            good().replace("client_cert = \"/var/lib/kiosk/tls/client.pem\"\nclient_key = \"/var/lib/kiosk/tls/client.key\"\n", ""),
+            MissingKey,
+            vec!["gateway.client_cert", "mutual TLS"],
+        ),
+        (
+            good().replace("[card]", "spki_sha256 = \"abcd\"\n\n[card]"),
+            InvalidValue,
+            vec!["gateway.spki_sha256", "64 hexadecimal digits"],
+        ),
+        (
+            good() + "[face]\nverifier = \"simulated\"\n",
+            InvalidValue,
+            vec!["face.verifier", "demo = false"],
+        ),
+        (
+            good() + "[face]\nthreshold = 0.9\n",
+            InvalidValue,
+            vec!["face.threshold", "0.3 to 0.6"],
+        ),
+        (
+            good() + "[face]\nliveness_turns = 0\n",
+            InvalidValue,
+            vec!["face.liveness_turns", "only in a demo"],
+        ),
         (
             good() + "[timeouts]\nlanguage = 30\ntimout = 5\n",
             UnknownKey,
@@ -207,7 +240,7 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["devices.ir_camera", "simulator"],
         ),
         (
-            good().replace("[gateway]\n", "[gateway]\nclient_cert = \"/c.pem\"\n"),
+            good().replace("client_key = \"/var/lib/kiosk/tls/client.key\"\n", ""),
             InvalidValue,
             vec!["gateway.client_cert", "client_key"],
         ),

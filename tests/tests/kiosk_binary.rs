@@ -197,3 +197,26 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
         );
     }
 }
+
+#[test]
+fn an_https_gateway_goes_through_the_mutual_tls_transport() {
+    // The production path: gateway.url is https, so the outbox worker is built on the mTLS
+    // transport, which reads the deployment CA and the kiosk's certificate at start-up. A
+    // missing CA file must stop the kiosk with a message naming the file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(
+        dir.path(),
+        &[(
+            "url =",
+            "url = \"https://gw.example.invalid/kiosk\"\nca_file = \"/nonexistent/tls/ca.pem\"\n\
+             client_cert = \"/nonexistent/tls/client.pem\"\nclient_key = \"/nonexistent/tls/client.key\"",
+        )],
+    );
+    let out = output(&["--config", cfg.to_str().expect("utf-8 path"), "--headless"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(
+        err.contains("/nonexistent/tls/ca.pem"),
+        "names the file: {err}"
+    );
+}
