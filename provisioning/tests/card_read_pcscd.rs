@@ -88,9 +88,10 @@ fn insert(profile: &Profile) -> (Inserted, PathBuf, tempfile::TempDir) {
     };
     let delay = Duration::from_millis(profile.chip.apdu_delay_ms);
     let remove = profile.faults.remove_after_apdu;
+    let mute = profile.faults.mute_after_apdu;
     let control = stream.try_clone().expect("clone stream");
     let handle = std::thread::spawn(move || {
-        vpcd::serve(&mut stream, &mut card, delay, remove).unwrap_or(Stop::Closed)
+        vpcd::serve_with(&mut stream, &mut card, delay, remove, mute).unwrap_or(Stop::Closed)
     });
     (Inserted { handle, control }, trust_dir, dir)
 }
@@ -306,6 +307,21 @@ fn virtual_cccd_through_pcscd_and_kioskctl() {
     assert!(
         stderr.contains("keep the card on the reader") || stderr.contains("card"),
         "{stderr}"
+    );
+    settle(h);
+
+    // 4b. A chip that stops answering mid-read (still in the field): the reader gives up at
+    // its transmit deadline (5 s) with a clear error instead of hanging.
+    let p = profile_file(tmp.path(), "[faults]\nmute_after_apdu = 12\n");
+    let (h, trust, _d) = insert(&p);
+    let started = Instant::now();
+    let (code, _, stderr) = read_json(&trust, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("did not answer"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
     );
     settle(h);
 

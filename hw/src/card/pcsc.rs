@@ -19,6 +19,7 @@
 //! re-plugged reader is found.
 
 use std::ffi::{CStr, CString};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use super::{CardError, CardErrorKind, CardPresence, CardReader};
@@ -72,11 +73,18 @@ pub struct PcscCardReader {
     ctx: Option<pcsc::Context>,
     name: String,
     cname: CString,
-    card: Option<pcsc::Card>,
+    card: Option<Arc<pcsc::Card>>,
     /// The last event state reported (`None`: nothing reported yet).
     state: Option<pcsc::State>,
     last: CardPresence,
+    deadline: Duration,
 }
+
+/// How long one APDU exchange may take before the reader gives up on the card. A contactless
+/// exchange takes milliseconds; even a large extended-length READ BINARY stays well under a
+/// second. A chip that stops answering (a cracked card, a bad antenna coupling) must not hang
+/// the kiosk.
+pub const TRANSMIT_DEADLINE: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for PcscCardReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,6 +96,11 @@ impl std::fmt::Debug for PcscCardReader {
 }
 
 impl PcscCardReader {
+    /// Changes how long one APDU exchange may take ([`TRANSMIT_DEADLINE`] by default).
+    pub fn set_transmit_deadline(&mut self, d: Duration) {
+        self.deadline = d;
+    }
+
     /// Opens the reader called `name`, or (with `None`) the first reader holding a card, else
     /// the first reader.
     ///
@@ -132,6 +145,7 @@ impl PcscCardReader {
             card: None,
             state: None,
             last: CardPresence::Absent,
+            deadline: TRANSMIT_DEADLINE,
         })
     }
 
@@ -176,7 +190,7 @@ impl PcscCardReader {
             .context()?
             .connect(&cname, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
             .map_err(|e| err(e, "connecting to the card"))?;
-        self.card = Some(card);
+        self.card = Some(Arc::new(card));
         Ok(())
     }
 
@@ -234,17 +248,46 @@ impl CardReader for PcscCardReader {
                 .card
                 .as_ref()
                 .ok_or_else(|| CardError::new(CardErrorKind::NoCard, "no card connected"))?;
-            let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
-            let resp = card
-                .transmit(apdu, &mut buf)
-                .map_err(|e| err(e, "exchanging an APDU"))?;
+            // SCardTransmit has no timeout of its own: run it on a helper thread and stop
+            // waiting at the deadline. A hung exchange keeps its thread until pcscd returns;
+            // the handle is dropped here, so the next read reconnects.
+            let card = Arc::clone(card);
+            let apdu = apdu.to_vec();
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("pcsc-transmit".into())
+                .spawn(move || {
+                    let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+                    let r = card.transmit(&apdu, &mut buf).map(<[u8]>::to_vec);
+                    let _ = tx.send(r);
+                })
+                .map_err(|e| {
+                    CardError::with_source(
+                        CardErrorKind::Transport,
+                        "starting a transmit thread",
+                        e,
+                    )
+                })?;
+            let resp = match rx.recv_timeout(self.deadline) {
+                Ok(r) => r.map_err(|e| err(e, "exchanging an APDU"))?,
+                Err(_) => {
+                    self.card = None;
+                    return Err(CardError::new(
+                        CardErrorKind::Timeout,
+                        format!(
+                            "the card did not answer within {} s (hold it still on the reader)",
+                            self.deadline.as_secs_f32()
+                        ),
+                    ));
+                }
+            };
             if resp.len() < 2 {
                 return Err(CardError::new(
                     CardErrorKind::Transport,
                     "response shorter than SW1 SW2 (card pulled away?)",
                 ));
             }
-            Ok(resp.to_vec())
+            Ok(resp)
         })();
         if let Err(e) = &result {
             self.after_error(e);

@@ -66,11 +66,12 @@ fn main() -> anyhow::Result<()> {
         }
     };
     eprintln!("cccd-vcard: card inserted on vpcd port {}", args.port);
-    let stop = vpcd::serve(
+    let stop = vpcd::serve_with(
         &mut stream,
         &mut card,
         Duration::from_millis(profile.chip.apdu_delay_ms),
         profile.faults.remove_after_apdu,
+        profile.faults.mute_after_apdu,
     )?;
     match stop {
         Stop::Closed => eprintln!("cccd-vcard: vpcd closed the connection"),

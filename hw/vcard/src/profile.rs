@@ -125,6 +125,9 @@ pub struct Faults {
     pub unknown_csca: bool,
     /// Pull the card away after this many APDUs (0: never).
     pub remove_after_apdu: u32,
+    /// Stop answering after this many APDUs, staying in the field (0: never): a chip that
+    /// hangs. The reader must give up on its own deadline.
+    pub mute_after_apdu: u32,
     /// A cloned chip: DG15 holds one key, the chip signs with another.
     pub aa_key_mismatch: bool,
 }

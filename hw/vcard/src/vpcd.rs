@@ -50,6 +50,21 @@ pub fn serve(
     delay: Duration,
     remove_after: u32,
 ) -> io::Result<Stop> {
+    serve_with(stream, card, delay, remove_after, 0)
+}
+
+/// As [`serve`], and after `mute_after` APDUs (0: never) the card stops answering while
+/// staying in the field: every further APDU is read and left without a response.
+///
+/// # Errors
+/// As [`serve`].
+pub fn serve_with(
+    stream: &mut TcpStream,
+    card: &mut VirtualCccd,
+    delay: Duration,
+    remove_after: u32,
+    mute_after: u32,
+) -> io::Result<Stop> {
     stream.set_nodelay(true)?;
     let mut apdus = 0u32;
     while let Some(msg) = read_msg(stream)? {
@@ -63,6 +78,9 @@ pub fn serve(
                     // Closing the connection is what tells vpcd the card left the field.
                     let _ = stream.shutdown(std::net::Shutdown::Both);
                     return Ok(Stop::Removed);
+                }
+                if mute_after != 0 && apdus >= mute_after {
+                    continue;
                 }
                 apdus += 1;
                 let resp = card.process(apdu);
