@@ -47,7 +47,7 @@ pub struct HttpsConfig {
 #[non_exhaustive]
 pub enum HttpsError {
     /// A PEM file is missing, unreadable or holds nothing usable.
-    #[error("{path}: {what}; check the enrolment files (kioskctl enrol)")]
+    #[error("{path}: {what}; check the enrolment files named in [gateway] (ca_file, client_cert, client_key)")]
     Pem {
         /// The file.
         path: PathBuf,
