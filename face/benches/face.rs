@@ -62,15 +62,7 @@ fn photo(name: &str) -> RgbImage {
 
 /// A 640x480 frame with the face about 200 px wide (a citizen at arm's length).
 fn live_frame(m: &FaceModels, photo: &RgbImage) -> RgbImage {
-    let p = m.prepare(photo);
-    let f = m
-        .detect_for_photo(&p)
-        .iter()
-        .map(|d| d.observation.face)
-        .max_by(|a, b| a.area().total_cmp(&b.area()))
-        .expect("face");
-    let crop = degrade::crop_around(photo, &f, 2.2);
-    degrade::in_frame(&crop, 640, 480, 460)
+    kiosk_face::pipeline::framed_person(m, photo, 640, 480).expect("face")
 }
 
 fn main() {

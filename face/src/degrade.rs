@@ -240,6 +240,36 @@ pub fn crop_around(photo: &RgbImage, face: &crate::geometry::FaceBox, factor: f3
     })
 }
 
+/// Encodes as JPEG 2000 (a JP2 file) at `ratio`:1 with Debian's `opj_compress`
+/// (libopenjp2-tools, installed by `cargo xtask setup`), working in `tmp`: how chip-like
+/// portraits are made for tests and the evaluation. Not used by the kiosk itself.
+///
+/// # Errors
+/// `opj_compress` is missing or fails (the message says which).
+pub fn encode_jp2(img: &RgbImage, ratio: u32, tmp: &std::path::Path) -> Result<Vec<u8>, String> {
+    let ppm = tmp.join("encode-jp2.ppm");
+    let jp2 = tmp.join("encode-jp2.jp2");
+    std::fs::write(&ppm, to_ppm(img)).map_err(|e| format!("{}: {e}", ppm.display()))?;
+    let out = std::process::Command::new("opj_compress")
+        .arg("-i")
+        .arg(&ppm)
+        .arg("-o")
+        .arg(&jp2)
+        .args(["-r", &ratio.to_string()])
+        .output()
+        .map_err(|e| format!("opj_compress (Debian libopenjp2-tools): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "opj_compress failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let bytes = std::fs::read(&jp2).map_err(|e| format!("{}: {e}", jp2.display()))?;
+    let _ = std::fs::remove_file(&ppm);
+    let _ = std::fs::remove_file(&jp2);
+    Ok(bytes)
+}
+
 /// Encodes as binary PPM (for external encoders such as `opj_compress`).
 pub fn to_ppm(img: &RgbImage) -> Vec<u8> {
     let mut out = format!("P6\n{} {}\n255\n", img.width, img.height).into_bytes();

@@ -23,6 +23,21 @@ pub fn frame_to_rgb(f: &Frame) -> Option<RgbImage> {
     }
 }
 
+/// The person in `photo` as a `w` x `h` camera frame: cropped around the largest face (2.2
+/// times its size) and scaled to 0.96 of the frame height, so the face is about 200 px wide
+/// at 640x480, a citizen at arm's length. `None` without a face. For tests, the benchmark and
+/// `kioskctl face enroll-test` replays.
+pub fn framed_person(models: &FaceModels, photo: &RgbImage, w: u32, h: u32) -> Option<RgbImage> {
+    let p = models.prepare(photo);
+    let face = models
+        .detect_for_photo(&p)
+        .iter()
+        .map(|d| d.observation.face)
+        .max_by(|a, b| a.area().total_cmp(&b.area()))?;
+    let crop = crate::degrade::crop_around(photo, &face, 2.2);
+    Some(crate::degrade::in_frame(&crop, w, h, h * 24 / 25))
+}
+
 /// Time spent on one frame.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FrameTimings {

@@ -893,14 +893,7 @@ mod tests {
         )
         .expect("face images (run `cargo xtask setup`)");
         let img = kiosk_face::portrait::decode(&bytes).expect("decodes");
-        let p = models.prepare(&img);
-        let face = models.detect_for_photo(&p)[0].observation.face;
-        let framed = kiosk_face::degrade::in_frame(
-            &kiosk_face::degrade::crop_around(&img, &face, 2.2),
-            640,
-            480,
-            460,
-        );
+        let framed = kiosk_face::pipeline::framed_person(&models, &img, 640, 480).expect("a face");
         let frames = tempfile::tempdir().expect("tmp");
         let frame = Frame {
             width: 640,

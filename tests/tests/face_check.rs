@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use kiosk_face::degrade;
 use kiosk_face::liveness::{Challenge, LivenessFailure, Turn};
-use kiosk_face::pipeline::{frame_to_rgb, FaceSession};
+use kiosk_face::pipeline::{frame_to_rgb, framed_person, FaceSession};
 use kiosk_face::portrait::{self, RgbImage};
 use kiosk_face::verify::{CheckFailure, FaceCheck, Outcome, Status, VerifyConfig};
 use kiosk_face::FaceModels;
@@ -42,20 +42,11 @@ fn photo(name: &str) -> RgbImage {
     portrait::decode(&bytes).expect("decodes")
 }
 
-/// A chip-like portrait: 240 px wide, JPEG 2000 at 20:1 (Debian's opj_compress).
+/// A chip-like portrait: 240 px wide, JPEG 2000 at 20:1.
 fn chip_portrait(dir: &Path, photo: &RgbImage) -> PathBuf {
-    let ppm = dir.join("portrait.ppm");
     let jp2 = dir.join("portrait.jp2");
-    std::fs::write(&ppm, degrade::to_ppm(&degrade::fit(photo, 240))).expect("write");
-    let st = std::process::Command::new("opj_compress")
-        .arg("-i")
-        .arg(&ppm)
-        .arg("-o")
-        .arg(&jp2)
-        .args(["-r", "20"])
-        .output()
-        .expect("opj_compress (Debian libopenjp2-tools, installed by cargo xtask setup)");
-    assert!(st.status.success());
+    let bytes = degrade::encode_jp2(&degrade::fit(photo, 240), 20, dir).expect("JPEG 2000");
+    std::fs::write(&jp2, bytes).expect("write");
     jp2
 }
 
@@ -82,18 +73,9 @@ fn portrait_from_chip(portrait_file: PathBuf) -> Vec<u8> {
     face.data.to_vec()
 }
 
-/// A "live" 640x480 frame of the person in `photo`: cropped around the face (2.2 times its
-/// size) and scaled so the face is about 200 px wide, as a citizen at arm's length.
+/// A "live" 640x480 frame of the person in `photo`, as a citizen at arm's length.
 fn live_frame(models: &FaceModels, photo: &RgbImage) -> RgbImage {
-    let p = models.prepare(photo);
-    let det = models.detect_for_photo(&p);
-    let f = det
-        .iter()
-        .map(|d| d.observation.face)
-        .max_by(|a, b| a.area().total_cmp(&b.area()))
-        .expect("a face in the photo");
-    let crop = degrade::crop_around(photo, &f, 2.2);
-    degrade::in_frame(&crop, 640, 480, 460)
+    framed_person(models, photo, 640, 480).expect("a face in the photo")
 }
 
 /// Writes `frames` as a replay folder.
