@@ -8,66 +8,14 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kiosk_vcard::vpcd::{self, Stop};
 use kiosk_vcard::{Profile, VirtualCccd};
 
-const SOCKET: &str = "/run/pcscd/pcscd.comm";
-const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 const READER: &str = "Virtual PCD 00 00";
-
-/// The pcscd we started (killed on drop), or none when one was already running.
-struct Pcscd(Option<Child>);
-
-impl Drop for Pcscd {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn pcscd_binary() -> Option<PathBuf> {
-    ["/usr/sbin/pcscd", "/usr/bin/pcscd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-fn start_pcscd() -> Option<Pcscd> {
-    let Some(bin) = pcscd_binary() else {
-        eprintln!("SKIPPED: pcscd is not installed (apt-get install pcscd vsmartcard-vpcd; `cargo xtask setup` does it)");
-        return None;
-    };
-    if !Path::new(VPCD_DRIVER).exists() {
-        eprintln!("SKIPPED: the vpcd driver is not installed (apt-get install vsmartcard-vpcd)");
-        return None;
-    }
-    // vpcd listening means a pcscd with the driver is up: reuse it.
-    if Path::new(SOCKET).exists() && TcpStream::connect(("127.0.0.1", 35963)).map(drop).is_ok() {
-        return Some(Pcscd(None));
-    }
-    let child = Command::new(bin)
-        .arg("--foreground")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let guard = Pcscd(Some(child));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !Path::new(SOCKET).exists() {
-        if Instant::now() > deadline {
-            eprintln!("SKIPPED: pcscd did not create {SOCKET} within 10 s");
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(guard)
-}
 
 /// Connects the card to vpcd and serves it on a thread.
 fn insert(profile: &Profile) -> (Inserted, PathBuf, tempfile::TempDir) {
@@ -78,7 +26,7 @@ fn insert(profile: &Profile) -> (Inserted, PathBuf, tempfile::TempDir) {
     std::fs::write(trust_dir.join("csca.der"), &trust.csca_der).expect("write csca");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut stream = loop {
-        match TcpStream::connect(("127.0.0.1", 35963)) {
+        match TcpStream::connect(("127.0.0.1", kiosk_tests::pcscd::VPCD_PORT)) {
             Ok(s) => break s,
             Err(e) if Instant::now() > deadline => {
                 panic!("vpcd not listening on 127.0.0.1:35963: {e}")
@@ -196,7 +144,7 @@ fn settle(card: Inserted) {
 
 #[test]
 fn virtual_cccd_through_pcscd_and_kioskctl() {
-    let Some(_pcscd) = start_pcscd() else {
+    let Some(_pcscd) = kiosk_tests::pcscd::start() else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -112,3 +112,78 @@ pub fn wait_for_text(path: &Path, needle: &str, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// pcscd with the vpcd virtual reader driver, for the tests that read a virtual CCCD through
+/// the real PC/SC stack (`tests/tests/identify_pcsc.rs`, kiosk-provisioning's
+/// `card_read_pcscd.rs`).
+pub mod pcscd {
+    use std::net::TcpStream;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// pcscd's socket.
+    pub const SOCKET: &str = "/run/pcscd/pcscd.comm";
+    /// The vpcd driver Debian's vsmartcard-vpcd installs.
+    pub const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+    /// The port vpcd listens on for a virtual card (127.0.0.1).
+    pub const VPCD_PORT: u16 = 35963;
+
+    /// A pcscd started by the test (stopped on drop), or one already running with vpcd.
+    #[derive(Debug)]
+    pub struct Pcscd(Option<Child>);
+
+    impl Drop for Pcscd {
+        fn drop(&mut self) {
+            if let Some(child) = &mut self.0 {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Starts `pcscd --foreground` (no systemd in CI) and waits for its socket; reuses one
+    /// already serving vpcd. `None`, with a SKIPPED line on stderr, when pcscd or the vpcd
+    /// driver is not installed (`cargo xtask setup` installs both).
+    #[must_use]
+    pub fn start() -> Option<Pcscd> {
+        let Some(bin) = ["/usr/sbin/pcscd", "/usr/bin/pcscd"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+        else {
+            eprintln!("SKIPPED: pcscd is not installed (`cargo xtask setup` installs it)");
+            return None;
+        };
+        if !Path::new(VPCD_DRIVER).exists() {
+            eprintln!(
+                "SKIPPED: the vpcd driver is not installed (apt-get install vsmartcard-vpcd)"
+            );
+            return None;
+        }
+        // vpcd listening means a pcscd with the driver is up: reuse it.
+        if Path::new(SOCKET).exists()
+            && TcpStream::connect(("127.0.0.1", VPCD_PORT))
+                .map(drop)
+                .is_ok()
+        {
+            return Some(Pcscd(None));
+        }
+        let child = Command::new(bin)
+            .arg("--foreground")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let guard = Pcscd(Some(child));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new(SOCKET).exists() {
+            if Instant::now() > deadline {
+                eprintln!("SKIPPED: pcscd did not create {SOCKET} within 10 s");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(guard)
+    }
+}

@@ -8,8 +8,6 @@
 //! one may run per machine) or starts its own `pcscd --foreground` and stops it at the end.
 
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kiosk_app::devices::{DeviceEvent, Devices, FaceVerifier, Hardware};
@@ -19,57 +17,8 @@ use kiosk_hw::personal::Personal;
 use kiosk_vcard::vpcd::{self, Stop};
 use kiosk_vcard::VirtualCccd;
 
-const SOCKET: &str = "/run/pcscd/pcscd.comm";
-const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 const READER: &str = "Virtual PCD 00 00";
 const ID: &str = "001090123456";
-
-/// The pcscd we started (killed on drop), or none when one was already running.
-struct Pcscd(Option<Child>);
-
-impl Drop for Pcscd {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_pcscd() -> Option<Pcscd> {
-    let Some(bin) = ["/usr/sbin/pcscd", "/usr/bin/pcscd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-    else {
-        eprintln!("SKIPPED: pcscd is not installed (`cargo xtask setup` installs it)");
-        return None;
-    };
-    if !Path::new(VPCD_DRIVER).exists() {
-        eprintln!("SKIPPED: the vpcd driver is not installed (apt-get install vsmartcard-vpcd)");
-        return None;
-    }
-    // vpcd listening means a pcscd with the driver is up: reuse it.
-    if Path::new(SOCKET).exists() && TcpStream::connect(("127.0.0.1", 35963)).map(drop).is_ok() {
-        return Some(Pcscd(None));
-    }
-    let child = Command::new(bin)
-        .arg("--foreground")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let guard = Pcscd(Some(child));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !Path::new(SOCKET).exists() {
-        if Instant::now() > deadline {
-            eprintln!("SKIPPED: pcscd did not create {SOCKET} within 10 s");
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(guard)
-}
 
 fn next_session_event(d: &Devices) -> Event {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -84,7 +33,7 @@ fn next_session_event(d: &Devices) -> Event {
 
 #[test]
 fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
-    let Some(_pcscd) = start_pcscd() else {
+    let Some(_pcscd) = kiosk_tests::pcscd::start() else {
         return;
     };
     let (mut card, trust) = VirtualCccd::demo().expect("demo card");
@@ -96,7 +45,7 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
     // The card goes onto vpcd's first slot before the reader is opened by name.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut stream = loop {
-        match TcpStream::connect(("127.0.0.1", 35963)) {
+        match TcpStream::connect(("127.0.0.1", kiosk_tests::pcscd::VPCD_PORT)) {
             Ok(s) => break s,
             Err(e) if Instant::now() > deadline => panic!("vpcd not listening: {e}"),
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
