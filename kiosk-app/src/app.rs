@@ -250,8 +250,25 @@ impl Assembled {
         } else {
             let client = GatewayClient::new(&base_url, wait)
                 .map_err(|e| anyhow::anyhow!("gateway.url: {e}"))?;
-            QueuedSubmitter::start_loopback(outbox, client, WorkerConfig::default(), wait)
-                .context("cannot start the submission queue")?
+            match &cfg.gateway.fhir_url {
+                // A hospital's FHIR server on the loopback interface (demo: e.g. sekmet-fhir).
+                Some(f) => {
+                    let fhir = GatewayClient::new(f.as_str(), wait)
+                        .map_err(|e| anyhow::anyhow!("gateway.fhir_url: {e}"))?;
+                    tracing::info!(url = f.as_str(), "clinic registrations go to a FHIR server");
+                    QueuedSubmitter::start_loopback_fhir(
+                        outbox,
+                        client,
+                        fhir,
+                        WorkerConfig::default(),
+                        wait,
+                    )
+                }
+                None => {
+                    QueuedSubmitter::start_loopback(outbox, client, WorkerConfig::default(), wait)
+                }
+            }
+            .context("cannot start the submission queue")?
         };
         let submitter = Arc::new(GatewaySubmitter {
             queued,
@@ -440,9 +457,10 @@ fn start_https(
              `kioskctl config check` names what is missing)"
         );
     };
+    let fhir = g.fhir_url.as_ref().map(|u| u.as_str().to_owned());
     let transport = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
         base_url: base_url.to_owned(),
-        fhir_base_url: None,
+        fhir_base_url: fhir.clone(),
         ca_pem: ca.clone(),
         client_cert_pem: cert.clone(),
         client_key_pem: key.clone(),
@@ -452,11 +470,21 @@ fn start_https(
     .map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
     tracing::info!(
         url = base_url,
+        fhir = fhir.as_deref().unwrap_or("-"),
         pinned = g.spki_sha256.is_some(),
         "HTTPS gateway transport"
     );
-    QueuedSubmitter::start_with(outbox, Arc::new(transport), WorkerConfig::default(), wait)
-        .context("cannot start the submission queue")
+    // Clinic rows sent to a FHIR base come back as transaction-responses: FhirReceipts turns
+    // them into the kiosk's receipt before the outbox keeps anything.
+    let config = WorkerConfig::default();
+    let queued = if fhir.is_some() {
+        let transport = crate::gateway::outbox::FhirReceipts::new(Arc::new(transport));
+        QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
+            .map(QueuedSubmitter::clinic_as_fhir)
+    } else {
+        QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
+    };
+    queued.context("cannot start the submission queue")
 }
 
 #[cfg(not(feature = "https"))]
@@ -655,8 +683,16 @@ fn receipt_doc(
         u8::from(received.month()),
         received.year()
     );
+    let hospital = mode == Mode::Hospital;
     let mut lines = vec![
-        ReceiptLine::large(t("print-dossier-code"), info.dossier_code.clone()),
+        ReceiptLine::large(
+            t(if hospital {
+                "print-registration-code"
+            } else {
+                "print-dossier-code"
+            }),
+            info.dossier_code.clone(),
+        ),
         ReceiptLine::new(
             t(if mode == Mode::Hospital {
                 "print-department"
@@ -681,6 +717,8 @@ fn receipt_doc(
             info.lookup_code.clone(),
         ));
     }
+    let qr = receipt::ReceiptQr::new(&info.dossier_code, &info.lookup_code).ok();
+    let has_qr = qr.is_some();
     receipt::ReceiptDoc {
         office: office.to_string(),
         title: t(if mode == Mode::Hospital {
@@ -690,12 +728,61 @@ fn receipt_doc(
         }),
         big: info.queue_number.clone(),
         lines,
-        qr: receipt::ReceiptQr::new(&info.dossier_code, &info.lookup_code).ok(),
-        footer: vec![t(if info.offline {
-            "receipt-offline"
-        } else {
-            "print-footer-lookup"
+        qr,
+        footer: vec![t(match (info.offline, has_qr, hospital) {
+            (true, _, _) => "receipt-offline",
+            (false, true, _) => "print-footer-lookup",
+            // A hospital's FHIR server gives no lookup code: the HIS calls the patient.
+            (false, false, true) => "print-footer-ticket",
+            (false, false, false) => "print-footer-staff",
         })],
         paper_width: kiosk_hw::printer::PAPER_WIDTH_80MM,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiosk_hw::personal::Personal;
+
+    fn info(catalog: &Catalog, code: &str, lookup: &str, offline: bool) -> ReceiptInfo {
+        ReceiptInfo {
+            dossier_code: code.to_owned(),
+            service: catalog.entries()[0].id.clone(),
+            received_at: time::OffsetDateTime::UNIX_EPOCH,
+            appointment: None,
+            lookup_code: lookup.to_owned(),
+            queue_number: None,
+            applicant_name: Personal::new("NGUYEN VAN AN".to_owned()),
+            offline,
+        }
+    }
+
+    #[test]
+    fn receipt_wording_follows_the_mode_and_what_the_server_gave() {
+        let texts = i18n::Catalog::new(None).expect("texts");
+        let hospital = Catalog::builtin(Mode::Hospital);
+        // A FHIR server's receipt: the Encounter id, no lookup code, so no QR.
+        let fhir = info(&hospital, "70feb9dd-e7df-446f-8482-972ce9a4ba6d", "", false);
+        let doc = receipt_doc("BV", Mode::Hospital, &texts, &hospital, &fhir, "vi");
+        assert!(doc.qr.is_none());
+        assert!(format!("{:?}", doc.lines).contains("Mã đăng ký khám"));
+        assert_eq!(doc.footer, vec![texts.t("vi", "print-footer-ticket")]);
+        let offline = info(&hospital, "KIOSK-0123456789AB", "", true);
+        let doc = receipt_doc("BV", Mode::Hospital, &texts, &hospital, &offline, "en");
+        assert_eq!(doc.footer, vec![texts.t("en", "receipt-offline")]);
+
+        let oss = Catalog::builtin(Mode::OneStopShop);
+        let portal = info(&oss, "000.00.01.H29-260105-0001", "ABCD2345", false);
+        let doc = receipt_doc("UBND", Mode::OneStopShop, &texts, &oss, &portal, "vi");
+        assert!(
+            doc.qr.is_some(),
+            "dossier and lookup codes give the status QR"
+        );
+        assert!(format!("{:?}", doc.lines).contains("Mã hồ sơ"));
+        assert_eq!(doc.footer, vec![texts.t("vi", "print-footer-lookup")]);
+        let no_lookup = info(&oss, "000.00.01.H29-260105-0001", "", false);
+        let doc = receipt_doc("UBND", Mode::OneStopShop, &texts, &oss, &no_lookup, "vi");
+        assert_eq!(doc.footer, vec![texts.t("vi", "print-footer-staff")]);
     }
 }

@@ -266,6 +266,9 @@ pub struct Gateway {
     /// SHA-256 of the gateway certificate's SubjectPublicKeyInfo (`spki_sha256`, 64 hex
     /// digits), if the deployment pins it.
     pub spki_sha256: Option<[u8; 32]>,
+    /// FHIR base URL (`fhir_url`, hospital mode only): clinic registrations go there as FHIR
+    /// R4 transaction Bundles instead of to `url`; same scheme, CA and client certificate.
+    pub fhir_url: Option<GatewayUrl>,
 }
 
 /// Which card reader to use.
@@ -451,6 +454,8 @@ struct RawGateway {
     timeout: u64,
     #[serde(default)]
     spki_sha256: Option<String>,
+    #[serde(default)]
+    fhir_url: Option<String>,
 }
 
 /// `sim`, `replay:/path` or `/dev/videoN`; the error is (problem, fix).
@@ -1003,12 +1008,36 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             ));
         }
     }
+    let fhir_url = match g.fhir_url.as_deref() {
+        None => None,
+        Some(f) => {
+            let f = check_url(f, demo)
+                .map_err(|(problem, fix)| invalid(path, text, "gateway.fhir_url", problem, fix))?;
+            if raw.mode != Mode::Hospital {
+                return bad(
+                    "gateway.fhir_url",
+                    "fhir_url is for clinic registrations, and mode is not \"hospital\"".into(),
+                    "remove fhir_url, or set `mode = \"hospital\"`",
+                );
+            }
+            let scheme = |u: &GatewayUrl| u.as_str().split("://").next().map(str::to_owned);
+            if scheme(&f) != scheme(&url) {
+                return bad(
+                    "gateway.fhir_url",
+                    "fhir_url and url use different schemes".into(),
+                    "use https for both (the same CA and client certificate serve both)",
+                );
+            }
+            Some(f)
+        }
+    };
     let gateway = Gateway {
         url,
         ca_file: g.ca_file,
         client_identity,
         timeout_secs: g.timeout,
         spki_sha256,
+        fhir_url,
     };
 
     // [devices]

@@ -18,6 +18,7 @@ use kiosk_outbox::{
     WorkerConfig,
 };
 
+use crate::gateway::fhir::registration_bundle;
 use crate::gateway::outbox::LoopbackTransport;
 use crate::gateway::{GatewayClient, SubmissionKind, SubmissionReceipt, SubmissionRequest};
 
@@ -51,6 +52,8 @@ pub struct QueuedSubmitter {
     outbox: Arc<Outbox>,
     worker: Background,
     wait: Duration,
+    /// Clinic registrations are queued as FHIR transaction Bundles (for a FHIR base).
+    clinic_as_fhir: bool,
 }
 
 impl QueuedSubmitter {
@@ -68,6 +71,40 @@ impl QueuedSubmitter {
     ) -> Result<Self, kiosk_outbox::WorkerError> {
         let transport = Arc::new(Blocking(Arc::new(LoopbackTransport::new(client))));
         Self::start_with(outbox, transport, config, wait)
+    }
+
+    /// Like [`QueuedSubmitter::start_loopback`], with clinic registrations queued as FHIR
+    /// transaction Bundles and posted to the FHIR base `fhir` is a client for (a hospital's
+    /// FHIR server on the loopback interface, e.g. sekmet-fhir in the demo and tests).
+    ///
+    /// # Errors
+    ///
+    /// As [`QueuedSubmitter::start_loopback`].
+    pub fn start_loopback_fhir(
+        outbox: Arc<Outbox>,
+        client: GatewayClient,
+        fhir: GatewayClient,
+        config: WorkerConfig,
+        wait: Duration,
+    ) -> Result<Self, kiosk_outbox::WorkerError> {
+        let transport = LoopbackTransport::new(client).with_fhir(fhir);
+        let s = Self::start_with(
+            outbox,
+            Arc::new(Blocking(Arc::new(transport))),
+            config,
+            wait,
+        )?;
+        Ok(s.clinic_as_fhir())
+    }
+
+    /// Queues clinic registrations as FHIR transaction Bundles
+    /// ([`crate::gateway::fhir::registration_bundle`]); the transport must send them to a
+    /// FHIR base and turn the answer into a receipt
+    /// ([`crate::gateway::outbox::FhirReceipts`] around `HttpsTransport`).
+    #[must_use]
+    pub fn clinic_as_fhir(mut self) -> Self {
+        self.clinic_as_fhir = true;
+        self
     }
 
     /// Starts the background worker over any transport (the production one is
@@ -92,6 +129,7 @@ impl QueuedSubmitter {
             outbox,
             worker,
             wait,
+            clinic_as_fhir: false,
         })
     }
 
@@ -107,11 +145,17 @@ impl QueuedSubmitter {
     ) -> Result<Submitted, SubmitRefused> {
         let id = Outbox::new_id();
         let request = build(&id.to_string());
-        let payload = serde_json::to_vec(&request).map_err(|_| SubmitRefused::Encoding)?;
         let kind = match request.kind {
             SubmissionKind::Tthc => Kind::Tthc,
             SubmissionKind::Clinic => Kind::Clinic,
         };
+        let payload = if kind == Kind::Clinic && self.clinic_as_fhir {
+            let bundle = registration_bundle(&request).ok_or(SubmitRefused::Encoding)?;
+            serde_json::to_vec(&bundle)
+        } else {
+            serde_json::to_vec(&request)
+        }
+        .map_err(|_| SubmitRefused::Encoding)?;
         // One citizen's submissions stay in order; the key reveals nothing without the queue
         // key.
         let partition = self

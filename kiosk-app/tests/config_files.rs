@@ -53,6 +53,11 @@ fn examples_mean_what_they_say() {
     let hos = config::load(&config_dir().join("example-hospital.toml")).expect("hospital");
     assert_eq!(hos.mode, Mode::Hospital);
     assert_eq!(
+        hos.gateway.fhir_url.as_ref().map(|u| u.as_str()),
+        Some("https://kiosk-gw.bvdk-laocai.example.vn/fhir")
+    );
+    assert_eq!(oss.gateway.fhir_url, None);
+    assert_eq!(
         hos.devices.printer,
         PrinterSpec::Tcp {
             host: "192.168.10.50".into(),
@@ -116,6 +121,25 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             good().replace("[card]", "spki_sha256 = \"abcd\"\n\n[card]"),
             InvalidValue,
             vec!["gateway.spki_sha256", "64 hexadecimal digits"],
+        ),
+        (
+            good().replace("[card]", "fhir_url = \"https://his.example.vn/fhir\"\n\n[card]"),
+            InvalidValue,
+            vec!["gateway.fhir_url", "mode = \"hospital\""],
+        ),
+        (
+            base(true, "http://127.0.0.1:8080")
+                .replace("one-stop-shop", "hospital")
+                .replace("[card]", "fhir_url = \"https://his.example.vn/fhir\"\n\n[card]"),
+            InvalidValue,
+            vec!["gateway.fhir_url", "different schemes"],
+        ),
+        (
+            good()
+                .replace("one-stop-shop", "hospital")
+                .replace("[card]", "fhir_url = \"http://his.example.vn/fhir\"\n\n[card]"),
+            InvalidValue,
+            vec!["gateway.fhir_url", "plain http"],
         ),
         (
             good() + "[face]\nverifier = \"simulated\"\n",

@@ -131,6 +131,9 @@ print-received = Received at
 print-appointment = Result available on
 print-lookup-code = Lookup code
 print-footer-lookup = Check your application's status with this QR code
+print-registration-code = Registration code
+print-footer-ticket = Please wait to be called at the department.
+print-footer-staff = To check on your application, ask the reception staff with this code.
 
 ## Identify: ID number and chip read (issue 3). Own block: new keys only here.
 id-title = Enter your 12-digit ID number

@@ -131,6 +131,9 @@ print-received = Thời gian tiếp nhận
 print-appointment = Ngày hẹn trả kết quả
 print-lookup-code = Mã tra cứu
 print-footer-lookup = Tra cứu tình trạng hồ sơ bằng mã QR này
+print-registration-code = Mã đăng ký khám
+print-footer-ticket = Vui lòng chờ gọi tên tại khoa khám.
+print-footer-staff = Cần tra cứu hồ sơ, vui lòng hỏi cán bộ tiếp nhận với mã hồ sơ này.
 
 ## Nhận diện: số định danh và đọc chip (issue 3). Khối riêng: chỉ thêm khoá mới ở đây.
 id-title = Nhập số định danh (12 số)

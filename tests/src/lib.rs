@@ -3,6 +3,9 @@
 //! files, PNG files, the printed receipts). The tests are in `tests/tests/`; this library holds
 //! their shared helpers.
 
+pub mod sekmet;
+pub mod tls;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

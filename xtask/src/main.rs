@@ -273,8 +273,8 @@ fn test(args: &[String]) -> Result<()> {
     let mut c = cargo();
     c.args(["test", "--workspace", "--locked"]);
     c.args(args);
-    // Clinic registrations against a real FHIR server (sekmet-fhir from PyPI in a venv under
-    // the target folder; about 30 s the first time).
+    // Clinic registrations against a real FHIR server (kiosk-tests' clinic_fhir: sekmet-fhir
+    // from PyPI in a venv under the target folder; about 30 s the first time).
     c.env("OUTBOX_FHIR", "1");
     run(&mut c)?;
     // Face verification error rates on the packaged set must not fall below the baseline.

@@ -7,7 +7,9 @@
 //!
 //! TTHC rows go to `POST {base}/v1/submissions` (see `docs/openapi/kiosk-gateway.yaml`);
 //! clinic rows (FHIR transaction bundles) to `POST {fhir_base}` when a FHIR base is set,
-//! else to the same endpoint. Both carry `Idempotency-Key: <row id>`.
+//! else to the same endpoint. Both carry `Idempotency-Key: <row id>`. The FHIR server's answer
+//! is kept as it comes; the kiosk reduces it to its receipt (`kiosk_app::gateway::outbox::
+//! FhirReceipts`) before the outbox stores it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,7 +165,7 @@ fn request_error(e: &reqwest::Error) -> SendError {
 
 impl Transport for HttpsTransport {
     async fn send(&self, item: Outgoing) -> Result<Delivered, SendError> {
-        let (url, content_type) = match (item.kind, &self.fhir) {
+        let (url, media) = match (item.kind, &self.fhir) {
             (Kind::Clinic, Some(f)) => (f.as_str(), "application/fhir+json"),
             _ => (self.submissions.as_str(), "application/json"),
         };
@@ -171,8 +173,8 @@ impl Transport for HttpsTransport {
             .client
             .post(url)
             .header("Idempotency-Key", item.id.to_string())
-            .header("Content-Type", content_type)
-            .header("Accept", "application/json")
+            .header("Content-Type", media)
+            .header("Accept", media)
             .body(item.payload)
             .send()
             .await
@@ -196,7 +198,12 @@ impl Transport for HttpsTransport {
     }
 
     async fn probe(&self) -> bool {
-        match self.client.get(&self.health).send().await {
+        // A hospital kiosk sends its registrations to the FHIR base: probe that server.
+        let url = match &self.fhir {
+            Some(f) => format!("{f}/metadata"),
+            None => self.health.clone(),
+        };
+        match self.client.get(url).send().await {
             Ok(r) => r.status().is_success(),
             Err(_) => false,
         }

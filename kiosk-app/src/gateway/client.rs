@@ -288,6 +288,36 @@ impl GatewayClient {
             .map(|_| ())
     }
 
+    /// Posts a clinic registration (a FHIR transaction Bundle, see [`super::fhir`]) to this
+    /// client's base URL, which is then a FHIR base (`http://127.0.0.1:PORT/fhir`), with `id`
+    /// as `Idempotency-Key`; the answer is reduced to the kiosk's receipt by
+    /// [`super::fhir::receipt_from_transaction_response`].
+    ///
+    /// # Errors
+    ///
+    /// As [`GatewayClient::submit`]; an answer that is not a transaction-response with an
+    /// Encounter is [`GatewayError::Protocol`].
+    pub fn post_fhir_bundle(&self, id: &str, bundle: &[u8]) -> Result<Accepted, GatewayError> {
+        let headers = [
+            ("Idempotency-Key", id),
+            ("Content-Type", "application/fhir+json"),
+            ("Accept", "application/fhir+json"),
+        ];
+        let (_, body) = self.exchange_raw("POST", "", &headers, bundle)?;
+        super::fhir::receipt_from_transaction_response(&body).map_err(GatewayError::Protocol)
+    }
+
+    /// Checks that the FHIR server at this client's base URL answers `GET metadata`.
+    ///
+    /// # Errors
+    ///
+    /// As [`GatewayClient::submit`].
+    pub fn fhir_health(&self) -> Result<(), GatewayError> {
+        let accept = [("Accept", "application/fhir+json")];
+        self.exchange_raw("GET", "/metadata", &accept, b"")
+            .map(|_| ())
+    }
+
     /// One request, one response; decodes a 2xx body as `T`, turns anything else into an error.
     fn exchange<T: DeserializeOwned>(
         &self,
@@ -296,6 +326,26 @@ impl GatewayClient {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<(u16, T), GatewayError> {
+        let (status, body) = self.exchange_raw(method, path, headers, body)?;
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            GatewayError::Protocol(format!(
+                "response body is not the expected JSON ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        Ok((status, value))
+    }
+
+    /// One request, one response; a 2xx status and its body, anything else an error.
+    fn exchange_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), GatewayError> {
         let unreachable = |stage| {
             move |source| GatewayError::Unreachable {
                 addr: self.addr,
@@ -309,7 +359,10 @@ impl GatewayClient {
             .set_read_timeout(Some(self.timeout))
             .and_then(|()| stream.set_write_timeout(Some(self.timeout)))
             .map_err(unreachable("connect"))?;
-        let target = format!("{}{path}", self.prefix);
+        let mut target = format!("{}{path}", self.prefix);
+        if target.is_empty() {
+            target.push('/');
+        }
         let request = http::write_request(method, &target, &self.host, headers, body);
         stream
             .write_all(&request)
@@ -327,9 +380,14 @@ impl GatewayClient {
             .filter(|s| (100..=599).contains(s))
             .ok_or_else(|| GatewayError::Protocol("bad status line".to_owned()))?;
         if !(200..300).contains(&status) {
-            let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
-                Ok(e) => (e.error, e.message),
-                Err(_) => (String::new(), String::from_utf8_lossy(&body).into_owned()),
+            let (code, message) = if let Ok(e) = serde_json::from_slice::<ErrorBody>(&body) {
+                (e.error, e.message)
+            } else if let Some(codes) = operation_outcome_codes(&body) {
+                // A FHIR server's OperationOutcome: its diagnostics may quote the Patient, so
+                // only the issue codes are kept.
+                (codes, "FHIR server refused the request".to_owned())
+            } else {
+                (String::new(), String::from_utf8_lossy(&body).into_owned())
             };
             return Err(GatewayError::Status {
                 status,
@@ -341,16 +399,23 @@ impl GatewayClient {
                     .map(Duration::from_secs),
             });
         }
-        let value = serde_json::from_slice(&body).map_err(|e| {
-            GatewayError::Protocol(format!(
-                "response body is not the expected JSON ({:?} error at line {} column {})",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        Ok((status, value))
+        Ok((status, body))
     }
+}
+
+/// The `issue[].code`s of a FHIR OperationOutcome (`invalid,duplicate`), if `body` is one.
+fn operation_outcome_codes(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v["resourceType"] != "OperationOutcome" {
+        return None;
+    }
+    let codes: Vec<&str> = v["issue"]
+        .as_array()?
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .filter(|c| c.len() <= 32 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .collect();
+    Some(codes.join(","))
 }
 
 fn truncate(mut s: String) -> String {
