@@ -220,3 +220,99 @@ fn an_https_gateway_goes_through_the_mutual_tls_transport() {
         "names the file: {err}"
     );
 }
+
+/// Runs the headless tour (Vietnamese only: one session per orientation) with `cfg`; returns
+/// how many receipts were printed.
+fn tour_receipts(dir: &std::path::Path, cfg: &std::path::Path) -> usize {
+    let started = Instant::now();
+    let out = Command::new(bin("kiosk"))
+        .args(["--config", cfg.to_str().expect("utf-8"), "--tour"])
+        .arg(dir.join("tour"))
+        .output()
+        .expect("run the tour");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tour failed: {stderr}");
+    eprintln!("tour: {} ms", started.elapsed().as_millis());
+    std::fs::read_dir(dir.join("receipts"))
+        .expect("receipts folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count()
+}
+
+/// `[gateway]` lines for a TLS front, with the kiosk's enrolment files.
+fn mtls_gateway(url: &str, fhir: Option<&str>, id: &kiosk_tests::tls::KioskIdentity) -> String {
+    let mut s = format!(
+        "url = \"{url}\"\nca_file = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
+        id.ca_file.display(),
+        id.client_cert.display(),
+        id.client_key.display()
+    );
+    if let Some(f) = fhir {
+        s.push_str(&format!("\nfhir_url = \"{f}\""));
+    }
+    s
+}
+
+#[test]
+fn the_kiosk_submits_every_dossier_over_mutual_tls_with_enrolment_certificates() {
+    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
+    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let ca = Ca::new("Deployment CA");
+    let front = TlsFront::start(&ca, gw.addr());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-hn-01");
+    let gateway = mtls_gateway(&front.url(), None, &id);
+    let cfg = demo_config(
+        dir.path(),
+        &[
+            ("url =", gateway.as_str()),
+            ("languages =", "languages = [\"vi\"]"),
+        ],
+    );
+    let printed = tour_receipts(dir.path(), &cfg);
+    assert_eq!(printed, 2, "one receipt per session");
+    // Each receipt is the gateway's: both dossiers arrived, through the TLS front.
+    assert_eq!(gw.received(), 2);
+    assert!(front.forwarded() >= 2);
+}
+
+#[test]
+fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
+    use kiosk_app::gateway::fhir::NATIONAL_ID_SYSTEM;
+    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
+    if std::env::var("OUTBOX_FHIR").is_err() {
+        eprintln!("SKIPPED: set OUTBOX_FHIR=1 to run against sekmet-fhir (cargo xtask test does)");
+        return;
+    }
+    let fhir =
+        kiosk_tests::sekmet::Sekmet::start(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let ca = Ca::new("Hospital CA");
+    let gw_front = TlsFront::start(&ca, gw.addr());
+    let fhir_front = TlsFront::start(&ca, fhir.addr());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-bv-01");
+    let fhir_base = format!("{}/fhir", fhir_front.url());
+    let gateway = mtls_gateway(&gw_front.url(), Some(&fhir_base), &id);
+    let cfg = demo_config(
+        dir.path(),
+        &[
+            ("mode =", "mode = \"hospital\""),
+            ("url =", gateway.as_str()),
+            ("languages =", "languages = [\"vi\"]"),
+        ],
+    );
+    let printed = tour_receipts(dir.path(), &cfg);
+    assert_eq!(printed, 2, "one ticket per session");
+    assert_eq!(gw.received(), 0, "registrations go to the FHIR server");
+    // The demo citizen once, with one Encounter per session, as the FHIR server itself finds.
+    let patients = fhir.search_ids(&format!(
+        "/fhir/Patient?identifier={NATIONAL_ID_SYSTEM}%7C001090123456"
+    ));
+    assert_eq!(patients.len(), 1, "{patients:?}");
+    let encounters = fhir.search_ids(&format!("/fhir/Encounter?subject=Patient/{}", patients[0]));
+    assert_eq!(encounters.len(), 2, "{encounters:?}");
+}
