@@ -55,6 +55,12 @@ pub enum Command {
     /// Check the face models, the camera path and the matcher
     #[command(subcommand)]
     Face(crate::face::FaceCommand),
+    /// Get this kiosk's client certificate from the gateway with a one-time token
+    #[command(
+        long_about = "Enrol the kiosk: generate its key pair here (the private key never                       leaves the kiosk), send a certificate request with the technician's                       one-time token to the gateway's /v1/enrolment, trusting only the                       deployment CA given with --ca, and write client.key (mode 0600),                       client.pem and ca.pem into --out for [gateway] client_key, client_cert                       and ca_file.",
+        after_help = "Examples:\n  KIOSK_ENROL_TOKEN=... kioskctl enrol --gateway                       https://kiosk-gw.example.vn --kiosk-id HN-PB-001 --ca /media/usb/ca.pem\n                        kioskctl enrol --gateway http://127.0.0.1:8080 --token T --kiosk-id demo-01                       --out /tmp/tls   (the demo gateway)\n\n                      Exit status:\n  0  enrolled\n  2  refused (token unknown, expired or                       used), unreachable, or the files cannot be written"
+    )]
+    Enrol(crate::enrol::EnrolArgs),
     /// Print the version of kioskctl and the languages built into it
     Version,
 }

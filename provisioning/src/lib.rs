@@ -16,6 +16,7 @@ use std::process::ExitCode;
 pub mod camera_test;
 pub mod card_read;
 pub mod cli;
+pub mod enrol;
 pub mod face;
 pub mod qr_decode;
 pub mod queue;
@@ -66,6 +67,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resul
         Command::Camera(cmd) => camera_test::run(cmd, out, err),
         Command::Card(cmd) => card_read::run(cmd, out, err),
         Command::Face(cmd) => face::run(cmd, out, err),
+        Command::Enrol(args) => enrol::run(args, out, err),
         Command::Version => version(out),
     }
 }

@@ -106,20 +106,7 @@ impl HttpsTransport {
                 return Err(HttpsError::NotHttps(url.clone()));
             }
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        for c in certs(&cfg.ca_pem)? {
-            roots
-                .add(c)
-                .map_err(|e| pem_err(&cfg.ca_pem, e.to_string()))?;
-        }
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| pem_err(&cfg.ca_pem, e.to_string()))?;
-        let verifier = Arc::new(PinningVerifier {
-            inner: webpki,
-            pin: cfg.spki_sha256,
-        });
+        let (provider, verifier) = server_verifier(&cfg.ca_pem, cfg.spki_sha256)?;
         let chain = certs(&cfg.client_cert_pem)?;
         let key = PrivateKeyDer::from_pem_file(&cfg.client_key_pem)
             .map_err(|e| pem_err(&cfg.client_key_pem, e.to_string()))?;
@@ -128,15 +115,7 @@ impl HttpsTransport {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(chain, key)?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .https_only(true)
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout)
-            // The gateway is named by the configuration; no proxy from the environment.
-            .no_proxy()
-            .build()
-            .map_err(|e| HttpsError::Client(e.to_string()))?;
+        let client = client(tls, cfg.timeout)?;
         let base = cfg.base_url.trim_end_matches('/');
         Ok(Self {
             client,
@@ -148,6 +127,87 @@ impl HttpsTransport {
             health: format!("{base}/healthz"),
         })
     }
+}
+
+type Provider = Arc<rustls::crypto::CryptoProvider>;
+
+/// The gateway's certificate checked against the deployment CA only, then the optional pin.
+fn server_verifier(
+    ca_pem: &Path,
+    pin: Option<[u8; 32]>,
+) -> Result<(Provider, Arc<PinningVerifier>), HttpsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    for c in certs(ca_pem)? {
+        roots.add(c).map_err(|e| pem_err(ca_pem, e.to_string()))?;
+    }
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| pem_err(ca_pem, e.to_string()))?;
+    Ok((provider, Arc::new(PinningVerifier { inner: webpki, pin })))
+}
+
+fn client(tls: rustls::ClientConfig, timeout: Duration) -> Result<reqwest::Client, HttpsError> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .https_only(true)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        // The gateway is named by the configuration; no proxy from the environment.
+        .no_proxy()
+        .build()
+        .map_err(|e| HttpsError::Client(e.to_string()))
+}
+
+/// `POST {base_url}/v1/enrolment` for `kioskctl enrol`: the one call made without a client
+/// certificate (the kiosk has none yet); `token` goes as `Authorization: Bearer`. The gateway
+/// is trusted only through `ca_pem` (from the provisioning medium) and the optional pin.
+/// Returns the status and body; blocking (its own small runtime).
+///
+/// # Errors
+///
+/// [`HttpsError`] for the configuration; a [`SendError`]'s message (in `HttpsError::Client`)
+/// when the gateway cannot be reached or the TLS handshake fails.
+pub fn enrol_blocking(
+    base_url: &str,
+    ca_pem: &Path,
+    pin: Option<[u8; 32]>,
+    token: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), HttpsError> {
+    if !base_url.starts_with("https://") {
+        return Err(HttpsError::NotHttps(base_url.to_owned()));
+    }
+    let (provider, verifier) = server_verifier(ca_pem, pin)?;
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    let client = client(tls, timeout)?;
+    let url = format!("{}/v1/enrolment", base_url.trim_end_matches('/'));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HttpsError::Client(e.to_string()))?;
+    rt.block_on(async {
+        let resp = client
+            .post(url)
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| HttpsError::Client(request_error(&e).message))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| HttpsError::Client(request_error(&e).message))?;
+        Ok((status, body.to_vec()))
+    })
 }
 
 fn request_error(e: &reqwest::Error) -> SendError {

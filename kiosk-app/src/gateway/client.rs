@@ -278,6 +278,29 @@ impl GatewayClient {
         self.exchange("GET", &target, &accept, b"").map(|(_, s)| s)
     }
 
+    /// `POST /v1/enrolment` with a technician's token (the demo gateway's plain-HTTP form of
+    /// what `kioskctl enrol` does over TLS).
+    ///
+    /// # Errors
+    ///
+    /// As [`GatewayClient::submit`]; a refused token is status 401.
+    pub fn enrol(
+        &self,
+        token: &str,
+        request: &super::enrol::EnrolmentRequest,
+    ) -> Result<super::enrol::EnrolmentResponse, GatewayError> {
+        let body = serde_json::to_vec(request)
+            .map_err(|_| GatewayError::Protocol("cannot serialise the request".to_owned()))?;
+        let auth = format!("Bearer {token}");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ];
+        self.exchange("POST", "/v1/enrolment", &headers, &body)
+            .map(|(_, r)| r)
+    }
+
     /// Checks that the gateway answers `GET /healthz`.
     ///
     /// # Errors

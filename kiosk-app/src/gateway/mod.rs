@@ -33,6 +33,7 @@
 pub mod client;
 pub mod codes;
 pub mod dto;
+pub mod enrol;
 pub mod fhir;
 pub mod http;
 pub mod outbox;

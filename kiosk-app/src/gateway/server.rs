@@ -20,6 +20,7 @@ use super::codes;
 use super::dto::{
     ErrorBody, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
 };
+use super::enrol::EnrolmentAuthority;
 use super::http::{self, Head, HttpError};
 
 /// How long the server waits for a client to send its request or read the answer. The loop
@@ -159,6 +160,17 @@ pub struct DemoState {
     day_seq: HashMap<Date, u32>,
     /// Last queue number per day and department.
     queue: HashMap<(Date, String), u32>,
+    /// The deployment CA and the outstanding enrolment tokens (`None` if the CA could not be
+    /// made: enrolment then answers 503, everything else works).
+    enrolment: Option<EnrolmentAuthority>,
+}
+
+/// Unix milliseconds (enrolment tokens and certificate validity follow the real clock).
+fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl std::fmt::Debug for DemoState {
@@ -173,6 +185,9 @@ impl std::fmt::Debug for DemoState {
 impl DemoState {
     /// A fresh state.
     pub fn new(config: DemoGatewayConfig) -> Self {
+        let enrolment = EnrolmentAuthority::new("Demo deployment CA")
+            .map_err(|e| tracing::error!(error = %e, "demo gateway: no enrolment CA"))
+            .ok();
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -186,6 +201,7 @@ impl DemoState {
             by_dossier: HashMap::new(),
             day_seq: HashMap::new(),
             queue: HashMap::new(),
+            enrolment,
         }
     }
 
@@ -219,6 +235,8 @@ impl DemoState {
                 Response::json(200, &serde_json::json!({"status": "ok"}))
             }
             "/v1/submissions" if method == "POST" => self.submit(head, body),
+            "/v1/enrolment" if method == "POST" => self.enrol(head, body),
+            "/v1/enrolment" => method_not_allowed("POST"),
             _ if path.starts_with("/v1/submissions/") && method == "GET" => {
                 self.lookup(&path["/v1/submissions/".len()..], query)
             }
@@ -228,6 +246,33 @@ impl DemoState {
             _ if path.starts_with("/v1/submissions/") => method_not_allowed("GET"),
             _ => Response::error(404, "not_found", "no such endpoint"),
         }
+    }
+
+    /// `POST /v1/enrolment`: a technician's token and the kiosk's CSR for a client certificate
+    /// from this gateway's deployment CA ([`DemoState::enrolment_ca_pem`]).
+    fn enrol(&mut self, head: &Head, body: &[u8]) -> Response {
+        let bearer = head
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(authority) = &mut self.enrolment else {
+            return Response::error(503, "enrolment_unavailable", "no enrolment CA");
+        };
+        match authority.enrol(bearer, body, now_ms()) {
+            Ok(r) => Response::json(201, &r),
+            Err(e) => Response::error(e.status, e.code, e.message),
+        }
+    }
+
+    /// A single-use enrolment token for `kioskctl enrol`, valid for 15 minutes; `None` without
+    /// an enrolment CA.
+    pub fn issue_enrolment_token(&mut self) -> Option<String> {
+        self.enrolment.as_mut().map(|a| a.issue_token(now_ms()))
+    }
+
+    /// The deployment CA that signs enrolled kiosks' certificates, PEM.
+    pub fn enrolment_ca_pem(&self) -> Option<String> {
+        self.enrolment.as_ref().map(|a| a.ca_pem().to_owned())
     }
 
     fn submit(&mut self, head: &Head, body: &[u8]) -> Response {
@@ -466,6 +511,16 @@ impl DemoGateway {
     /// The socket address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A single-use enrolment token (what a technician would be given), valid 15 minutes.
+    pub fn issue_enrolment_token(&self) -> Option<String> {
+        self.shared.lock().issue_enrolment_token()
+    }
+
+    /// The deployment CA that signs enrolled kiosks' certificates, PEM.
+    pub fn enrolment_ca_pem(&self) -> Option<String> {
+        self.shared.lock().enrolment_ca_pem()
     }
 
     /// How many distinct submissions were accepted (replays not counted).
@@ -729,5 +784,31 @@ mod tests {
         assert_eq!(r.status, 400);
         let r = s.handle(&head("GET", "/v1/submissions/X?code=ABCDEFGH", &[]), b"");
         assert_eq!(r.status, 404);
+    }
+
+    #[test]
+    fn enrolment_route_takes_a_bearer_token_once() {
+        let mut s = state();
+        let token = s.issue_enrolment_token().expect("token");
+        let (_, csr) = super::super::enrol::new_key_and_csr("kiosk-01").expect("csr");
+        let body = serde_json::json!({"kioskId": "kiosk-01", "csr": csr}).to_string();
+        let auth = format!("Bearer {token}");
+        let post = |s: &mut DemoState, auth: &str| {
+            s.handle(
+                &head("POST", "/v1/enrolment", &[("Authorization", auth)]),
+                body.as_bytes(),
+            )
+        };
+        assert_eq!(post(&mut s, "Bearer wrong").status, 401);
+        let r = post(&mut s, &auth);
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        assert!(v["certificate"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("-----BEGIN CERTIFICATE-----")));
+        assert_eq!(v["caCertificate"].as_str(), s.enrolment_ca_pem().as_deref());
+        assert_eq!(post(&mut s, &auth).status, 401, "single use");
+        let r = s.handle(&head("GET", "/v1/enrolment", &[]), b"");
+        assert_eq!(r.status, 405);
     }
 }
