@@ -24,7 +24,7 @@ use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
 use crate::shell::{Parts, Shell, Submitter};
 use crate::submit::{QueuedSubmitter, Submitted};
 use crate::{i18n, logging, receipt};
-use kiosk_outbox::{KeyFile, KeySource as _, OpenOptions, Outbox, WorkerConfig};
+use kiosk_outbox::{KeyFile, KeySource as _, LinkWatcher, OpenOptions, Outbox};
 
 /// Command line of `kiosk`.
 #[derive(Debug, Parser)]
@@ -172,6 +172,9 @@ fn real_clock() -> crate::shell::Clock {
 pub(crate) struct Assembled {
     pub shell: Rc<std::cell::RefCell<Shell>>,
     pub sim: Option<SimControls>,
+    /// Wakes the submission queue when a network link comes up; stops when dropped (first,
+    /// before the demo gateway and queue folder go).
+    _link: Option<LinkWatcher>,
     /// Kept alive for as long as the kiosk runs (the demo's local gateway).
     _gateway: Option<DemoGateway>,
     /// The demo's throw-away queue folder, removed when the kiosk stops.
@@ -260,12 +263,12 @@ impl Assembled {
                         outbox,
                         client,
                         fhir,
-                        WorkerConfig::default(),
+                        cfg.queue.worker_config(),
                         wait,
                     )
                 }
                 None => {
-                    QueuedSubmitter::start_loopback(outbox, client, WorkerConfig::default(), wait)
+                    QueuedSubmitter::start_loopback(outbox, client, cfg.queue.worker_config(), wait)
                 }
             }
             .context("cannot start the submission queue")?
@@ -278,6 +281,7 @@ impl Assembled {
                 Mode::Hospital => SubmissionKind::Clinic,
             },
         });
+        let link = watch_links(Arc::clone(&submitter));
         let compose = receipt_composer(&cfg, texts.clone(), catalog.clone());
         let mut seed = [0u8; 16];
         rand::fill(&mut seed);
@@ -300,9 +304,28 @@ impl Assembled {
         Ok(Self {
             shell,
             sim,
+            _link: link,
             _gateway: gateway,
             _queue_dir: queue_dir,
         })
+    }
+}
+
+/// The OS link-up hook: a network interface coming up makes the queue retry at once rather
+/// than at its next probe. Without it (no sysfs, no thread) the kiosk still works: the worker
+/// probes an unreachable gateway on its own.
+fn watch_links(submitter: Arc<GatewaySubmitter>) -> Option<LinkWatcher> {
+    match LinkWatcher::start("/sys", kiosk_outbox::link::POLL_INTERVAL, move || {
+        submitter.queued.network_returned()
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "cannot watch the network links: queued submissions are retried on probes only"
+            );
+            None
+        }
     }
 }
 
@@ -476,7 +499,7 @@ fn start_https(
     );
     // Clinic rows sent to a FHIR base come back as transaction-responses: FhirReceipts turns
     // them into the kiosk's receipt before the outbox keeps anything.
-    let config = WorkerConfig::default();
+    let config = cfg.queue.worker_config();
     let queued = if fhir.is_some() {
         let transport = crate::gateway::outbox::FhirReceipts::new(Arc::new(transport));
         QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
@@ -518,7 +541,8 @@ impl Drop for DemoQueueDir {
 }
 
 /// The encrypted outbox: in demo mode a throw-away one; otherwise the provisioned database and
-/// key (`kioskctl queue init-key`), at the paths `kioskctl queue` reads by default.
+/// key (`kioskctl queue init-key`) at `queue.path` and `queue.key_file` (what
+/// `kioskctl queue --config` reads).
 fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQueueDir>)> {
     let (db, key, dir) = if cfg.demo {
         // One folder per kiosk assembled (a queue admits one worker at a time).
@@ -535,13 +559,19 @@ fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQue
         };
         (dir.join("queue.db"), k, Some(guard))
     } else {
-        let k = KeyFile::new("/etc/kiosk/queue.key")
+        let k = KeyFile::new(&cfg.queue.key_file)
             .load()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        (PathBuf::from("/var/lib/kiosk/queue.db"), k, None)
+            .map_err(|e| anyhow::anyhow!("queue.key_file: {e}"))?;
+        (cfg.queue.path.clone(), k, None)
     };
-    let outbox =
-        Outbox::open(&db, &key, &OpenOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outbox = Outbox::open(&db, &key, &OpenOptions::default()).map_err(|e| {
+        let setting = if cfg.demo {
+            "the demo queue"
+        } else {
+            "queue.path"
+        };
+        anyhow::anyhow!("{setting}: {e}")
+    })?;
     Ok((Arc::new(outbox), dir))
 }
 

@@ -9,10 +9,12 @@
 //! (`gateway.url`), what is wrong and how to fix it: the reader is a technician in front of a
 //! kiosk, not the author of this code.
 //!
-//! All durations in the file are whole seconds.
+//! All durations in the file are whole seconds, except where the key names its unit
+//! (`queue.max_age_hours`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -223,6 +225,8 @@ pub struct KioskConfig {
     pub ui: Ui,
     /// Logging.
     pub logging: LoggingSettings,
+    /// The encrypted submission queue and its retry policy.
+    pub queue: QueueSettings,
     /// Demo mode: simulators and a loopback gateway are allowed.
     pub demo: bool,
     /// A catalogue file replacing the built-in one.
@@ -372,6 +376,59 @@ pub struct LoggingSettings {
     pub file: Option<PathBuf>,
 }
 
+/// `[queue]`: the encrypted submission outbox and how its worker retries.
+///
+/// In demo mode `path` and `key_file` are not used (the demo's queue is a throw-away folder
+/// with its own key); the retry settings are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// The SQLCipher database (`path`); default [`DEFAULT_QUEUE_PATH`].
+    pub path: PathBuf,
+    /// The queue key, 64 hex digits, mode 0600 (`key_file`); default
+    /// [`DEFAULT_QUEUE_KEY_FILE`], written by `kioskctl queue init-key`.
+    pub key_file: PathBuf,
+    /// First retry ceiling in seconds (`backoff_base_secs`, 1..=300; default 2).
+    pub backoff_base_secs: u64,
+    /// Largest retry ceiling in seconds (`backoff_cap_secs`, base..=86400; default 900).
+    pub backoff_cap_secs: u64,
+    /// Undelivered submissions older than this many hours become dead letters with an
+    /// operator alert (`max_age_hours`, 1..=720; default 168, a week).
+    pub max_age_hours: u64,
+}
+
+/// Where the kiosk keeps its submission queue unless `queue.path` says otherwise.
+pub const DEFAULT_QUEUE_PATH: &str = "/var/lib/kiosk/queue.db";
+/// Where the queue key is unless `queue.key_file` says otherwise.
+pub const DEFAULT_QUEUE_KEY_FILE: &str = "/etc/kiosk/queue.key";
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from(DEFAULT_QUEUE_PATH),
+            key_file: PathBuf::from(DEFAULT_QUEUE_KEY_FILE),
+            backoff_base_secs: 2,
+            backoff_cap_secs: 15 * 60,
+            max_age_hours: 7 * 24,
+        }
+    }
+}
+
+impl QueueSettings {
+    /// The outbox worker's settings: these retry bounds over the worker's defaults for the
+    /// rest (lease, probe interval, dead-letter retention...).
+    #[must_use]
+    pub fn worker_config(&self) -> kiosk_outbox::WorkerConfig {
+        kiosk_outbox::WorkerConfig {
+            backoff: kiosk_outbox::Backoff {
+                base: Duration::from_secs(self.backoff_base_secs),
+                cap: Duration::from_secs(self.backoff_cap_secs),
+            },
+            max_age: Duration::from_secs(self.max_age_hours * 3600),
+            ..kiosk_outbox::WorkerConfig::default()
+        }
+    }
+}
+
 /// Which face verifier runs the face step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaceVerifierKind {
@@ -425,6 +482,8 @@ struct RawConfig {
     ui: RawUi,
     #[serde(default)]
     logging: RawLogging,
+    #[serde(default)]
+    queue: RawQueue,
     #[serde(default)]
     demo: bool,
     #[serde(default)]
@@ -557,6 +616,16 @@ struct RawLogging {
     #[serde(default)]
     format: LogFormat,
     file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    path: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    backoff_base_secs: Option<u64>,
+    backoff_cap_secs: Option<u64>,
+    max_age_hours: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -905,6 +974,8 @@ pub(crate) fn suggest<'a>(word: &str, candidates: &'a [String]) -> Option<&'a st
 // ---------------------------------------------------------------------------------------------
 
 const MAX_TIMEOUT_SECS: u64 = 3600;
+/// A day: the longest a submission waits between two attempts.
+const MAX_BACKOFF_CAP_SECS: u64 = 24 * 3600;
 
 fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, ConfigError> {
     let bad = |key: &str, problem: String, fix: &str| {
@@ -1318,6 +1389,8 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         file: raw.logging.file,
     };
 
+    let queue = validate_queue(path, text, raw.queue)?;
+
     let site = Site {
         id: site.id,
         name: site.name,
@@ -1333,8 +1406,67 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         session,
         ui,
         logging,
+        queue,
         demo,
         catalog_file: raw.catalog_file,
+    })
+}
+
+/// `[queue]`: every key optional, each bound named in its message.
+fn validate_queue(path: &Path, text: &str, q: RawQueue) -> Result<QueueSettings, ConfigError> {
+    let defaults = QueueSettings::default();
+    let bad = |key: &str, problem: String, fix: String| invalid(path, text, key, problem, fix);
+    let file = |key: &str, value: Option<PathBuf>, default: PathBuf, example: &str| match value {
+        None => Ok(default),
+        Some(p) if p.as_os_str().is_empty() => Err(bad(
+            key,
+            format!("empty {}", key.trim_start_matches("queue.")),
+            format!("give a file path, e.g. \"{example}\", or remove the key for that default"),
+        )),
+        Some(p) => Ok(p),
+    };
+    let db = file("queue.path", q.path, defaults.path, DEFAULT_QUEUE_PATH)?;
+    let key_file = file(
+        "queue.key_file",
+        q.key_file,
+        defaults.key_file,
+        DEFAULT_QUEUE_KEY_FILE,
+    )?;
+    let base = q.backoff_base_secs.unwrap_or(defaults.backoff_base_secs);
+    if !(1..=300).contains(&base) {
+        return Err(bad(
+            "queue.backoff_base_secs",
+            format!("backoff_base_secs = {base} is out of range"),
+            "use 1 to 300 seconds (default 2)".to_owned(),
+        ));
+    }
+    let cap = q.backoff_cap_secs.unwrap_or(defaults.backoff_cap_secs);
+    if cap < base || cap > MAX_BACKOFF_CAP_SECS {
+        return Err(bad(
+            "queue.backoff_cap_secs",
+            format!("backoff_cap_secs = {cap} is out of range"),
+            format!(
+                "use backoff_base_secs ({base}) to {MAX_BACKOFF_CAP_SECS} seconds (default 900, \
+                 15 minutes)"
+            ),
+        ));
+    }
+    let max_age_hours = q.max_age_hours.unwrap_or(defaults.max_age_hours);
+    if !(1..=720).contains(&max_age_hours) {
+        return Err(bad(
+            "queue.max_age_hours",
+            format!("max_age_hours = {max_age_hours} is out of range"),
+            "use 1 to 720 hours (default 168, a week); older undelivered submissions become \
+             dead letters with an operator alert"
+                .to_owned(),
+        ));
+    }
+    Ok(QueueSettings {
+        path: db,
+        key_file,
+        backoff_base_secs: base,
+        backoff_cap_secs: cap,
+        max_age_hours,
     })
 }
 

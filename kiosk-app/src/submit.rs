@@ -193,6 +193,11 @@ impl QueuedSubmitter {
         }
     }
 
+    /// The network is back (a link came up): the worker retries what waited for it at once.
+    pub fn network_returned(&self) {
+        self.worker.network_returned();
+    }
+
     /// The outbox (for the health screen and tests).
     #[must_use]
     pub fn outbox(&self) -> &Arc<Outbox> {

@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use kiosk_app::catalog::Catalog;
+use std::time::Duration;
+
 use kiosk_app::config::{
-    self, CameraSpec, CardReaderSpec, ConfigErrorKind, Mode, PrinterSpec, QrSpec,
+    self, CameraSpec, CardReaderSpec, ConfigErrorKind, Mode, PrinterSpec, QrSpec, QueueSettings,
 };
+use kiosk_outbox::WorkerConfig;
 
 fn config_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
@@ -49,6 +52,11 @@ fn examples_mean_what_they_say() {
     assert!(oss.gateway.client_identity.is_some());
     assert_eq!(oss.session.max_face_attempts, 3);
     assert_eq!(oss.session.languages, ["vi", "en"]);
+    assert_eq!(
+        oss.queue,
+        QueueSettings::default(),
+        "the example spells out the defaults"
+    );
 
     let hos = config::load(&config_dir().join("example-hospital.toml")).expect("hospital");
     assert_eq!(hos.mode, Mode::Hospital);
@@ -68,6 +76,7 @@ fn examples_mean_what_they_say() {
         hos.devices.card_reader,
         CardReaderSpec::Named("ACS ACR1252 1S CL Reader PICC 0".into())
     );
+    assert_eq!(hos.queue, QueueSettings::default());
 }
 
 const BASE: &str = r#"
@@ -335,6 +344,50 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             InvalidValue,
             vec!["logging.level", "\"info\""],
         ),
+        (
+            good() + "[queue]\nbackoff_base_secs = 0\n",
+            InvalidValue,
+            vec!["queue.backoff_base_secs", "1 to 300"],
+        ),
+        (
+            good() + "[queue]\nbackoff_base_secs = 30\nbackoff_cap_secs = 10\n",
+            InvalidValue,
+            vec![
+                "queue.backoff_cap_secs",
+                "backoff_cap_secs = 10 is out of range",
+                "use backoff_base_secs (30) to 86400",
+            ],
+        ),
+        (
+            good() + "[queue]\nbackoff_cap_secs = 86401\n",
+            InvalidValue,
+            vec!["queue.backoff_cap_secs", "86400"],
+        ),
+        (
+            good() + "[queue]\nmax_age_hours = 721\n",
+            InvalidValue,
+            vec!["queue.max_age_hours", "1 to 720 hours", "dead letters"],
+        ),
+        (
+            good() + "[queue]\npath = \"\"\n",
+            InvalidValue,
+            vec!["queue.path", "empty path", "/var/lib/kiosk/queue.db"],
+        ),
+        (
+            good() + "[queue]\nkey_file = \"\"\n",
+            InvalidValue,
+            vec!["queue.key_file", "empty key_file", "/etc/kiosk/queue.key"],
+        ),
+        (
+            good() + "[queue]\nmax_age_hour = 3\n",
+            UnknownKey,
+            vec!["queue.max_age_hour", "did you mean `max_age_hours`?"],
+        ),
+        (
+            good() + "[queue]\nbackoff_cap_secs = -1\n",
+            WrongType,
+            vec!["queue.backoff_cap_secs"],
+        ),
     ]
 }
 
@@ -381,6 +434,53 @@ fn an_ir_camera_is_optional() {
         ir.devices.ir_camera,
         Some(CameraSpec::Device("/dev/video2".into()))
     );
+}
+
+#[test]
+fn the_queue_has_defaults_and_maps_onto_the_worker() {
+    let cfg = config::from_toml(Path::new("good.toml"), &good()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.queue, QueueSettings::default());
+    assert_eq!(cfg.queue.path, Path::new("/var/lib/kiosk/queue.db"));
+    assert_eq!(cfg.queue.key_file, Path::new("/etc/kiosk/queue.key"));
+    assert_eq!(
+        (
+            cfg.queue.backoff_base_secs,
+            cfg.queue.backoff_cap_secs,
+            cfg.queue.max_age_hours
+        ),
+        (2, 900, 168)
+    );
+    // The defaults are the worker's own: a kiosk without [queue] behaves as before.
+    assert_eq!(cfg.queue.worker_config(), WorkerConfig::default());
+
+    let text = good()
+        + "[queue]\npath = \"/data/q.db\"\nkey_file = \"/data/q.key\"\n\
+           backoff_base_secs = 5\nbackoff_cap_secs = 600\nmax_age_hours = 48\n";
+    let cfg = config::from_toml(Path::new("q.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.queue.path, Path::new("/data/q.db"));
+    assert_eq!(cfg.queue.key_file, Path::new("/data/q.key"));
+    let w = cfg.queue.worker_config();
+    assert_eq!(w.backoff.base, Duration::from_secs(5));
+    assert_eq!(w.backoff.cap, Duration::from_secs(600));
+    assert_eq!(w.max_age, Duration::from_secs(48 * 3600));
+    // What [queue] does not set keeps the worker's defaults.
+    let d = WorkerConfig::default();
+    assert_eq!(
+        (w.lease, w.probe_interval, w.dead_retention, w.max_in_flight),
+        (d.lease, d.probe_interval, d.dead_retention, d.max_in_flight)
+    );
+
+    // The edges of each range are accepted.
+    let edges =
+        good() + "[queue]\nbackoff_base_secs = 300\nbackoff_cap_secs = 300\nmax_age_hours = 720\n";
+    let cfg = config::from_toml(Path::new("q.toml"), &edges).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cfg.queue.worker_config().backoff.ceiling(5),
+        Duration::from_secs(300)
+    );
+    let edges =
+        good() + "[queue]\nbackoff_base_secs = 1\nbackoff_cap_secs = 86400\nmax_age_hours = 1\n";
+    config::from_toml(Path::new("q.toml"), &edges).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]

@@ -236,3 +236,92 @@ fn stop_and_drop_end_the_thread_promptly() {
         started.elapsed()
     );
 }
+
+/// The gateway keeps what it received in its SQLite file: stopped and started again on the
+/// same file, it answers a replay with the same receipt (no second dossier), finds the dossier
+/// by its lookup code, and goes on numbering from where it stopped.
+#[test]
+fn a_restarted_gateway_remembers_what_it_received() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = || DemoGatewayConfig {
+        fixed_now: Some(time::macros::datetime!(2026-01-05 09:30:15)),
+        seed: Some(42),
+        db_path: Some(dir.path().join("gateway.db")),
+        ..DemoGatewayConfig::default()
+    };
+    let start = || {
+        let gw = DemoGateway::start_with(config()).expect("gateway starts");
+        let client = GatewayClient::new(&gw.url(), TIMEOUT).expect("loopback URL");
+        (gw, client)
+    };
+    let tthc = request("0190f0a0-0000-7000-8000-0000000000a1", SubmissionKind::Tthc);
+    let clinic = request(
+        "0190f0a0-0000-7000-8000-0000000000a2",
+        SubmissionKind::Clinic,
+    );
+
+    let (gw, client) = start();
+    let first = client.submit_detailed(&tthc).expect("accepted");
+    assert!(first.created);
+    let first_clinic = client.submit(&clinic).expect("accepted");
+    assert_eq!(first_clinic.queue_number, Some(1));
+    assert_eq!(gw.received(), 2);
+    gw.stop();
+
+    let (gw, client) = start();
+    assert_eq!(gw.received(), 2, "the records survived the restart");
+    let again = client.submit_detailed(&tthc).expect("replay accepted");
+    assert!(!again.created, "a replay is 200, not a new dossier");
+    assert_eq!(again.receipt, first.receipt);
+    assert_eq!(client.submit(&clinic).expect("replay"), first_clinic);
+    assert_eq!(gw.received(), 2, "no second dossier");
+    let s = client
+        .status(&first.receipt.dossier_code, &first.receipt.lookup_code)
+        .expect("status after restart");
+    assert_eq!(s.procedure_name, "Đăng ký tạm trú");
+
+    // The same key with another body is still refused after the restart.
+    let mut changed = tthc.clone();
+    changed.procedure_code = "1.000001".to_owned();
+    let err = client.submit(&changed).expect_err("reused key");
+    assert_eq!(err.kind(), GatewayErrorKind::Rejected { status: 422 });
+
+    // New submissions continue the day's sequence and the department's queue.
+    let next = client
+        .submit(&request(
+            "0190f0a0-0000-7000-8000-0000000000a3",
+            SubmissionKind::Tthc,
+        ))
+        .expect("accepted");
+    assert_eq!(next.dossier_code, "000.00.01.H29-260105-0003");
+    let next_clinic = client
+        .submit(&request(
+            "0190f0a0-0000-7000-8000-0000000000a4",
+            SubmissionKind::Clinic,
+        ))
+        .expect("accepted");
+    assert_eq!(next_clinic.queue_number, Some(2));
+    assert_eq!(gw.dossiers().len(), 4);
+    gw.stop();
+}
+
+#[test]
+fn an_unusable_database_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_sqlite = dir.path().join("gateway.db");
+    std::fs::write(
+        &not_sqlite,
+        b"this is not a database, it is a text file of some length",
+    )
+    .expect("write");
+    let err = DemoGateway::start_with(DemoGatewayConfig {
+        db_path: Some(not_sqlite),
+        ..DemoGatewayConfig::default()
+    })
+    .expect_err("not SQLite");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("gateway.db") && msg.contains("writable file path"),
+        "{msg}"
+    );
+}

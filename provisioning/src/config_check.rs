@@ -14,6 +14,7 @@ use kiosk_app::config::{
     PrinterSpec, QrSpec,
 };
 use kiosk_app::i18n;
+use kiosk_outbox::{KeyFile, KeySource as _};
 use serde::Serialize;
 
 use crate::cli::ConfigCheck;
@@ -37,8 +38,11 @@ pub(crate) fn run(
     warnings.extend(card_warnings);
     let (face, face_warnings) = face_status(&cfg);
     warnings.extend(face_warnings);
+    let (queue, queue_warnings) = queue_status(&cfg);
+    warnings.extend(queue_warnings);
     let mut summary = Summary::new(&args.file, &cfg, catalog, card, warnings);
     summary.face = Some(face);
+    summary.queue = Some(queue);
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &summary)?;
         writeln!(out)?;
@@ -177,6 +181,63 @@ fn face_status(cfg: &KioskConfig) -> (FaceStatus, Vec<String>) {
     )
 }
 
+/// `[queue]`: where the outbox and its key are, whether they are in place here, and the
+/// retry policy.
+#[derive(Debug, Serialize)]
+struct QueueStatus {
+    path: PathBuf,
+    /// The database exists on this machine (the kiosk creates it at its first start).
+    database_exists: bool,
+    key_file: PathBuf,
+    /// The key file loads here: present, owner-only (0600 or 0400), 64 hex digits.
+    key_ok: bool,
+    /// The key file's permission bits in octal (`"600"`), when it exists.
+    key_mode: Option<String>,
+    backoff_base_secs: u64,
+    backoff_cap_secs: u64,
+    max_age_hours: u64,
+}
+
+/// Checks the queue key with the kiosk's own loader (`KeyFile::load`: presence, mode 0600,
+/// format). A missing or loose key is only a warning, as for the CSCA folder: the file may be
+/// checked away from the kiosk. A demo kiosk uses a throw-away queue, so nothing is checked.
+fn queue_status(cfg: &KioskConfig) -> (QueueStatus, Vec<String>) {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let q = &cfg.queue;
+    let mut warnings = Vec::new();
+    let key_mode = std::fs::metadata(&q.key_file)
+        .ok()
+        .map(|m| format!("{:o}", m.permissions().mode() & 0o777));
+    let key_ok = if cfg.demo {
+        false
+    } else {
+        match KeyFile::new(&q.key_file).load() {
+            Ok(_) => true,
+            Err(e) => {
+                warnings.push(format!(
+                    "queue.key_file: {e}; on the kiosk the key must be there, or it will not \
+                     start"
+                ));
+                false
+            }
+        }
+    };
+    (
+        QueueStatus {
+            path: q.path.clone(),
+            database_exists: q.path.is_file(),
+            key_file: q.key_file.clone(),
+            key_ok,
+            key_mode,
+            backoff_base_secs: q.backoff_base_secs,
+            backoff_cap_secs: q.backoff_cap_secs,
+            max_age_hours: q.max_age_hours,
+        },
+        warnings,
+    )
+}
+
 /// Languages in `[ui]` that the kiosk has no text for: they would show Vietnamese throughout.
 ///
 /// Only warnings: the file may be checked away from the kiosk, where `ui.locales_dir` does not
@@ -234,6 +295,8 @@ struct Summary {
     warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     face: Option<FaceStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue: Option<QueueStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -335,6 +398,7 @@ impl Summary {
             catalog,
             warnings,
             face: None,
+            queue: None,
         }
     }
 
@@ -401,6 +465,34 @@ impl Summary {
             Some(_) => "simulated (demo)".to_owned(),
             None => "-".to_owned(),
         };
+        let queue = match &self.queue {
+            Some(q) => {
+                let place = if self.demo {
+                    "a throw-away folder (demo; queue.path and queue.key_file unused)".to_owned()
+                } else {
+                    let key = match (&q.key_mode, q.key_ok) {
+                        (Some(m), true) => format!("mode {m}, OK"),
+                        (Some(m), false) => format!("mode {m}, NOT usable: see the warning"),
+                        (None, _) => "not found here".to_owned(),
+                    };
+                    format!(
+                        "{} ({}), key {} ({key})",
+                        q.path.display(),
+                        if q.database_exists {
+                            "exists"
+                        } else {
+                            "not created yet"
+                        },
+                        q.key_file.display(),
+                    )
+                };
+                format!(
+                    "{place}; retry after up to {} s doubling to {} s; dead after {} h",
+                    q.backoff_base_secs, q.backoff_cap_secs, q.max_age_hours
+                )
+            }
+            None => "-".to_owned(),
+        };
         let rows: Vec<Vec<String>> = [
             ("site", site),
             ("mode", self.mode.clone()),
@@ -414,6 +506,7 @@ impl Summary {
             ("face", face),
             ("languages", languages),
             ("catalogue", catalog),
+            ("queue", queue),
         ]
         .into_iter()
         .map(|(k, v)| vec![format!("  {k}"), v])

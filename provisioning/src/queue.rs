@@ -3,11 +3,14 @@
 //! Shows ids, kinds, states, attempts, ages and error classes; never a payload, a partition
 //! key or a receipt, so nothing personal reaches the screen. `status`, `list` and `dead` open
 //! the database read-only (safe while the kiosk runs); `retry` and `init-key` write.
+//! `--config FILE` reads the database and key paths from the kiosk configuration's `[queue]`
+//! (with the kiosk's own loader), so kioskctl opens the queue the kiosk uses.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
+use kiosk_app::config::{self, ConfigError, QueueSettings};
 use kiosk_outbox::{KeyFile, KeySource, OpenOptions, Outbox, State, SystemClock, Uuid};
 
 use crate::Outcome;
@@ -38,12 +41,32 @@ pub enum QueueCommand {
 /// Where the queue and its key are.
 #[derive(Debug, Args)]
 pub struct QueueOpts {
-    /// The queue database
-    #[arg(long, value_name = "FILE", default_value = "/var/lib/kiosk/queue.db")]
-    pub db: PathBuf,
-    /// The queue key file (64 hex digits, mode 0600)
-    #[arg(long, value_name = "FILE", default_value = "/etc/kiosk/queue.key")]
-    pub key: PathBuf,
+    /// Take the queue database and key file from this kiosk configuration (its [queue]
+    /// table); --db and --key still override
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The queue database [default: queue.path of --config, else /var/lib/kiosk/queue.db]
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// The queue key file, 64 hex digits, mode 0600 [default: queue.key_file of --config,
+    /// else /etc/kiosk/queue.key]
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+impl QueueOpts {
+    /// The database and key file: --db/--key, else the configuration's `[queue]`, else the
+    /// kiosk's defaults.
+    fn resolve(&self) -> Result<(PathBuf, PathBuf), ConfigError> {
+        let settings = match &self.config {
+            Some(file) => config::load(file)?.queue,
+            None => QueueSettings::default(),
+        };
+        Ok((
+            self.db.clone().unwrap_or(settings.path),
+            self.key.clone().unwrap_or(settings.key_file),
+        ))
+    }
 }
 
 /// `kioskctl queue list`.
@@ -131,7 +154,17 @@ pub fn run(
         QueueCommand::Retry(a) => (&a.opts, true),
         QueueCommand::InitKey(_) => return Ok(Outcome::Invalid),
     };
-    let outbox = match open(opts, writes) {
+    let (db, key) = match opts.resolve() {
+        Ok(paths) => paths,
+        Err(e) => {
+            writeln!(
+                err,
+                "kioskctl: {e} (check the whole file with `kioskctl config check`)"
+            )?;
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let outbox = match open(&db, &key, writes) {
         Ok(o) => o,
         Err(msg) => {
             writeln!(err, "kioskctl: {msg}")?;
@@ -155,16 +188,17 @@ pub fn run(
     }
 }
 
-fn open(opts: &QueueOpts, writes: bool) -> Result<Outbox, String> {
-    let key = KeyFile::new(&opts.key).load().map_err(|e| e.to_string())?;
-    if !opts.db.exists() {
+fn open(db: &Path, key: &Path, writes: bool) -> Result<Outbox, String> {
+    let key = KeyFile::new(key).load().map_err(|e| e.to_string())?;
+    if !db.exists() {
         return Err(format!(
-            "no queue database at {}: the kiosk creates it at its first start (or pass --db)",
-            opts.db.display()
+            "no queue database at {}: the kiosk creates it at its first start (or pass --db, \
+             or --config with the kiosk's configuration)",
+            db.display()
         ));
     }
     Outbox::open(
-        &opts.db,
+        db,
         &key,
         &OpenOptions {
             read_only: !writes,
@@ -369,8 +403,9 @@ mod tests {
         drop(o);
 
         let opts = || QueueOpts {
-            db: db.clone(),
-            key: key_path.clone(),
+            config: None,
+            db: Some(db.clone()),
+            key: Some(key_path.clone()),
         };
         let mut all = String::new();
         for cmd in [

@@ -335,3 +335,120 @@ fn version_and_help() {
         assert!(r.out.contains(cmd), "{cmd}: {}", r.both());
     }
 }
+
+#[test]
+fn queue_commands_read_the_queue_named_by_the_config() {
+    use kiosk_outbox::{KeyFile, KeySource as _, Kind, NewItem, OpenOptions, Outbox};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("spool/queue.db");
+    let key = dir.path().join("queue.key");
+    std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
+    let r = kioskctl(&["queue", "init-key", s(&key)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    // One pending submission in a queue away from the default paths.
+    let id = {
+        let k = KeyFile::new(&key).load().expect("key");
+        let o = Outbox::open(&db, &k, &OpenOptions::default()).expect("open");
+        let id = Outbox::new_id();
+        o.enqueue(
+            NewItem {
+                id,
+                kind: Kind::Tthc,
+                partition: &o.partition_for(b"001090123456"),
+                payload: b"{}",
+            },
+            0,
+        )
+        .expect("enqueue");
+        id
+    };
+    let example = std::fs::read_to_string(repo().join("config/example-one-stop-shop.toml"))
+        .expect("example config");
+    let with_queue = |path: &Path, key: &Path| {
+        let text = example
+            .replace(
+                "path = \"/var/lib/kiosk/queue.db\"",
+                &format!("path = \"{}\"", path.display()),
+            )
+            .replace(
+                "key_file = \"/etc/kiosk/queue.key\"",
+                &format!("key_file = \"{}\"", key.display()),
+            );
+        assert_ne!(text, example, "the example has a [queue] to edit");
+        text
+    };
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, with_queue(&db, &key)).expect("write config");
+
+    let r = kioskctl(&["queue", "status", "--config", s(&config)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(r.out.contains("pending      1"), "{}", r.both());
+    let r = kioskctl(&["queue", "list", "--config", s(&config)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(r.out.contains(&id.to_string()), "{}", r.both());
+
+    // An explicit --db wins over the configuration.
+    let elsewhere = dir.path().join("elsewhere.db");
+    let r = kioskctl(&[
+        "queue",
+        "dead",
+        "--config",
+        s(&config),
+        "--db",
+        s(&elsewhere),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("elsewhere.db"), "{}", r.both());
+    // So does --key: a key that does not exist is named.
+    let r = kioskctl(&[
+        "queue",
+        "status",
+        "--config",
+        s(&config),
+        "--key",
+        s(&dir.path().join("other.key")),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("other.key"), "{}", r.both());
+
+    // A bad [queue] in the configuration is the loader's message, naming the key.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        with_queue(&db, &key).replace("backoff_cap_secs = 900", "backoff_cap_secs = 1"),
+    )
+    .expect("write");
+    let r = kioskctl(&["queue", "status", "--config", s(&bad)]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("queue.backoff_cap_secs"), "{}", r.both());
+
+    // `config check` shows the queue, and its key as usable.
+    let r = kioskctl(&["config", "check", s(&config)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out.contains(&format!("{} (exists)", db.display()))
+            && r.out.contains("(mode 600, OK)")
+            && r.out.contains("dead after 168 h"),
+        "{}",
+        r.both()
+    );
+    let r = kioskctl(&["config", "check", "--json", s(&config)]);
+    let v: serde_json::Value = serde_json::from_str(&r.out).expect("JSON");
+    assert_eq!(v["queue"]["key_ok"], true, "{}", r.both());
+    assert_eq!(v["queue"]["key_mode"], "600");
+    assert_eq!(v["queue"]["backoff_cap_secs"], 900);
+
+    // A key others may read is named in a warning (the kiosk would refuse it).
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let r = kioskctl(&["config", "check", s(&config)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    assert!(
+        r.out.contains("mode 644, NOT usable")
+            && r.out.contains("warning: queue.key_file")
+            && r.out.contains("chmod 600"),
+        "{}",
+        r.both()
+    );
+}

@@ -11,6 +11,8 @@
 //! - [`transport`]: the [`Transport`] trait the worker sends through, and the retry rules.
 //! - [`worker`]: the tokio sync worker (FIFO per partition, parallel across partitions,
 //!   leases, probes, age bound, graceful shutdown).
+//! - [`link`]: the OS link-up hook ([`LinkWatcher`]): a network interface coming up makes the
+//!   worker retry at once ([`Background::network_returned`]).
 //! - `https` (feature `https`): the production transport, reqwest + rustls with mutual TLS.
 //!
 //! # Guarantees and how they are kept
@@ -32,6 +34,7 @@ pub mod backoff;
 #[cfg(feature = "https")]
 pub mod https;
 pub mod key;
+pub mod link;
 pub mod schema;
 pub mod store;
 pub mod transport;
@@ -39,6 +42,7 @@ pub mod worker;
 
 pub use backoff::Backoff;
 pub use key::{KeyError, KeyFile, KeySource, QueueKey};
+pub use link::LinkWatcher;
 pub use store::{
     Alert, Claimed, Enqueued, ErrorClass, Kind, NewItem, OpenOptions, Outbox, OutboxError, State,
     Stats, Summary,

@@ -11,6 +11,12 @@
 //! waiting only for the network due at once, instead of after its backoff (which can reach
 //! the cap, 15 minutes by default).
 //!
+//! The host can say sooner that the network is back: [`WorkerHandle::network_returned`] (and
+//! [`Background::network_returned`]) does what a successful probe does, at once. The kiosk
+//! calls it from [`crate::link::LinkWatcher`], which sees an interface come up (sysfs carrier
+//! and operstate, polled every second); the probes remain for a link that never went down
+//! (the gateway or the path to it was out).
+//!
 //! Store calls are synchronous SQLite transactions of a few milliseconds (one fsync each),
 //! made directly on the runtime's threads. That is a deliberate shortcut: the worker runs on
 //! its own small runtime in the kiosk, and it keeps tokio's mocked time exact in the tests
@@ -525,6 +531,13 @@ impl Background {
     pub fn wake(&self) {
         if let Some(h) = &self.handle {
             h.wake();
+        }
+    }
+
+    /// See [`WorkerHandle::network_returned`]: retry what waited for the network at once.
+    pub fn network_returned(&self) {
+        if let Some(h) = &self.handle {
+            h.network_returned();
         }
     }
 

@@ -74,7 +74,9 @@ fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
     );
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let state = Arc::new(Mutex::new(DemoState::new(DemoGatewayConfig::default())));
+    let state = Arc::new(Mutex::new(
+        DemoState::open(DemoGatewayConfig::default()).expect("gateway state"),
+    ));
     std::thread::spawn(move || {
         for tcp in listener.incoming() {
             let Ok(tcp) = tcp else { continue };

@@ -410,3 +410,96 @@ async fn parallel_across_partitions_and_one_worker_per_queue() {
     );
     h.shutdown().await;
 }
+
+/// The OS hook end to end, in real time: a fake sysfs interface comes up, the link watcher
+/// calls `Background::network_returned`, and a row backing off for an hour is delivered at
+/// once (no probe is due for hours either).
+#[test]
+fn a_link_coming_up_retries_at_once_through_the_background_worker() {
+    use kiosk_outbox::{Background, LinkWatcher, SystemClock};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Arc::new(
+        Outbox::open(
+            &dir.path().join("q.db"),
+            &QueueKey::from_bytes([2; 32]),
+            &OpenOptions::default(),
+        )
+        .expect("open"),
+    );
+    let gw = FakeGateway::default();
+    gw.with(|s| s.down = true);
+    let cfg = WorkerConfig {
+        backoff: Backoff {
+            base: Duration::from_secs(3600),
+            cap: Duration::from_secs(3600),
+        },
+        probe_interval: Duration::from_secs(6 * 3600),
+        ..config()
+    };
+    let worker = Arc::new(
+        Background::start(
+            Arc::clone(&outbox),
+            Arc::new(gw.clone()),
+            cfg,
+            Arc::new(SystemClock),
+        )
+        .expect("start"),
+    );
+    let wait = |what: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !what() {
+            assert!(Instant::now() < deadline, "condition not reached");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let id = Outbox::new_id();
+    let now = kiosk_outbox::Clock::now_ms(&SystemClock);
+    outbox
+        .enqueue(
+            NewItem {
+                id,
+                kind: Kind::Tthc,
+                partition: "P",
+                payload: b"P|1",
+            },
+            now,
+        )
+        .expect("enqueue");
+    worker.wake();
+    wait(&|| gw.with(|s| s.sends >= 1 && !s.probe_times.is_empty()));
+    assert_eq!(
+        outbox.state(id).expect("state"),
+        State::Pending,
+        "backing off"
+    );
+
+    let net = dir.path().join("sys/class/net/eth0");
+    std::fs::create_dir_all(&net).expect("mkdir");
+    std::fs::write(net.join("carrier"), "0\n").expect("write");
+    std::fs::write(net.join("operstate"), "down\n").expect("write");
+    let w = Arc::clone(&worker);
+    let _watcher = LinkWatcher::start(
+        dir.path().join("sys"),
+        Duration::from_millis(20),
+        move || w.network_returned(),
+    )
+    .expect("watch");
+    std::thread::sleep(Duration::from_millis(100));
+    gw.with(|s| s.down = false);
+    let back = Instant::now();
+    std::fs::write(net.join("carrier"), "1\n").expect("write");
+    std::fs::write(net.join("operstate"), "up\n").expect("write");
+    wait(&|| outbox.state(id).expect("state") == State::Delivered);
+    assert!(
+        back.elapsed() < Duration::from_secs(5),
+        "delivered {:?} after the link came up",
+        back.elapsed()
+    );
+    assert_eq!(
+        gw.with(|s| s.probe_times.len()),
+        1,
+        "no second probe needed"
+    );
+}

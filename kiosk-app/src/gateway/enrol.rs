@@ -319,7 +319,7 @@ mod tests {
         );
         // Single use.
         let again = ca.enrol(Some(&token), &body("kiosk-hn-01", &csr), NOW + 2000);
-        assert_eq!(again.map(|_| ()).unwrap_err().status, 401);
+        assert_eq!(again.map(|_| ()).expect_err("refused").status, 401);
     }
 
     #[test]
@@ -327,7 +327,7 @@ mod tests {
         let mut ca = EnrolmentAuthority::new("Deployment CA").expect("ca");
         let token = ca.issue_token(NOW);
         let (_, csr) = new_key_and_csr("kiosk-01").expect("csr");
-        let status = |r: Result<EnrolmentResponse, Refusal>| r.map(|_| ()).unwrap_err();
+        let status = |r: Result<EnrolmentResponse, Refusal>| r.map(|_| ()).expect_err("refused");
         assert_eq!(
             status(ca.enrol(None, &body("kiosk-01", &csr), NOW)).status,
             401
@@ -349,9 +349,14 @@ mod tests {
         let mut tampered = der.as_ref().to_vec();
         let last = tampered.len() - 3;
         tampered[last] ^= 0x01;
-        assert_eq!(csr_public_key(&tampered).unwrap_err().code, "invalid_csr");
         assert_eq!(
-            csr_public_key(b"\x30\x03\x02\x01\x00").unwrap_err().status,
+            csr_public_key(&tampered).expect_err("refused").code,
+            "invalid_csr"
+        );
+        assert_eq!(
+            csr_public_key(b"\x30\x03\x02\x01\x00")
+                .expect_err("refused")
+                .status,
             400
         );
         // None of that spent the token; an expired one is refused.

@@ -10,8 +10,9 @@
 //!   ([`SubmissionRequest`], [`SubmissionReceipt`], [`SubmissionStatus`], [`ErrorBody`]).
 //! - [`codes`]: dossier codes, lookup codes, appointment dates, portal timestamps (pure).
 //! - [`http`]: the sliver of HTTP/1.1 both sides speak (pure parsing, bounded).
-//! - [`server`]: [`DemoGateway`], an in-memory gateway on `127.0.0.1` for the demo mode and
-//!   tests, with its protocol logic in the socket-free [`server::DemoState`].
+//! - [`server`]: [`DemoGateway`], a gateway on `127.0.0.1` for the demo mode and tests, its
+//!   records in its own SQLite (in memory unless `DemoGatewayConfig::db_path` names a file),
+//!   with its protocol logic in the socket-free [`server::DemoState`].
 //! - [`client`]: [`GatewayClient`], with [`GatewayError::kind`] telling the outbox whether to
 //!   retry ([`GatewayErrorKind`]).
 //!

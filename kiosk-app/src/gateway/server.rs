@@ -1,12 +1,22 @@
-//! [`DemoGateway`]: the kiosk gateway of the demo, in memory, on `127.0.0.1`.
+//! [`DemoGateway`]: the kiosk gateway of the demo, on `127.0.0.1`.
 //!
 //! Split in two like the rest of the kiosk: [`DemoState::handle`] is the protocol (a parsed
 //! request and the time in, a response out; no sockets), and [`DemoGateway`] is the thin loop
 //! that accepts connections on one thread and feeds it.
+//!
+//! What the gateway receives lives in its own SQLite database (through the same rusqlite
+//! build as the outbox, unkeyed, so a plain SQLite file): accepted submissions with their
+//! idempotency keys, `referenceUid`, exact body and receipt, and the per-day dossier sequence
+//! and clinic queue counters. With [`DemoGatewayConfig::db_path`] unset the database is in
+//! memory and goes with the gateway; with a file, a restarted gateway answers replays of what
+//! it accepted before with the same receipt and never issues a dossier code twice. The file
+//! holds the bodies as received (the demo's synthetic citizens): never point a demo gateway
+//! at real people's data.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -14,7 +24,8 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use time::{Date, PrimitiveDateTime};
+use rusqlite::{params, Connection, OptionalExtension as _};
+use time::PrimitiveDateTime;
 
 use super::codes;
 use super::dto::{
@@ -40,6 +51,9 @@ pub struct DemoGatewayConfig {
     pub fixed_now: Option<PrimitiveDateTime>,
     /// Seed of the lookup-code generator; `None` seeds from the OS.
     pub seed: Option<u64>,
+    /// The SQLite file that keeps what the gateway received across restarts; `None` keeps it
+    /// in memory for the gateway's lifetime.
+    pub db_path: Option<PathBuf>,
 }
 
 impl Default for DemoGatewayConfig {
@@ -49,6 +63,7 @@ impl Default for DemoGatewayConfig {
             working_days: 3,
             fixed_now: None,
             seed: None,
+            db_path: None,
         }
     }
 }
@@ -63,6 +78,18 @@ pub enum DemoGatewayError {
     /// Binding the loopback socket or spawning the thread failed.
     #[error("cannot start the demo gateway on 127.0.0.1: {0}")]
     Io(#[from] io::Error),
+    /// The gateway's database cannot be opened or is not one of its databases.
+    #[error(
+        "cannot open the demo gateway's database {path}: {source}; give a writable file \
+         path (a new file is created), or none to keep it in memory"
+    )]
+    Store {
+        /// The file, or `:memory:`.
+        path: String,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
 }
 
 /// A fault the demo gateway injects, for the outbox's tests and for demonstrating offline
@@ -137,29 +164,41 @@ impl Response {
     }
 }
 
-/// One accepted submission.
-struct Stored {
-    /// Kept so the demo behaves like a gateway that has the dossier; wiped on drop (the
-    /// personal fields are `Personal`).
-    request: SubmissionRequest,
-    /// The exact body first received, to tell a replay from a reused key. The IETF draft
-    /// speaks of a fingerprint; the whole body is exact and costs nothing in a demo.
-    body: Vec<u8>,
-    receipt: SubmissionReceipt,
-}
+/// The gateway's tables. `body` is the exact body first received, to tell a replay from a
+/// reused key (the IETF draft speaks of a fingerprint; the whole body is exact and costs
+/// nothing in a demo); `receipt` is the receipt's JSON as first sent, so a replay gets the
+/// same bytes. Several idempotency keys may name one submission (the business-key dedup).
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS submissions (
+        id            INTEGER PRIMARY KEY,
+        reference_uid TEXT NOT NULL UNIQUE,
+        dossier_code  TEXT NOT NULL UNIQUE,
+        lookup_code   TEXT NOT NULL UNIQUE,
+        body          BLOB NOT NULL,
+        receipt       BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key        TEXT PRIMARY KEY,
+        submission INTEGER NOT NULL REFERENCES submissions(id)
+    );
+    CREATE TABLE IF NOT EXISTS day_sequence (
+        day  TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS queue_numbers (
+        day        TEXT NOT NULL,
+        department TEXT NOT NULL,
+        last       INTEGER NOT NULL,
+        PRIMARY KEY (day, department)
+    );
+";
 
-/// The demo gateway's protocol state: pure apart from the clock and generator it is built with.
+/// The demo gateway's protocol state: pure apart from the clock and generator it is built
+/// with, and the SQLite database that keeps what it received.
 pub struct DemoState {
     config: DemoGatewayConfig,
     rng: StdRng,
-    stored: Vec<Stored>,
-    by_key: HashMap<String, usize>,
-    by_uid: HashMap<String, usize>,
-    by_dossier: HashMap<String, usize>,
-    /// Last sequence number per day (dossier codes restart daily).
-    day_seq: HashMap<Date, u32>,
-    /// Last queue number per day and department.
-    queue: HashMap<(Date, String), u32>,
+    db: Connection,
     /// The deployment CA and the outstanding enrolment tokens (`None` if the CA could not be
     /// made: enrolment then answers 503, everything else works).
     enrolment: Option<EnrolmentAuthority>,
@@ -177,14 +216,40 @@ impl std::fmt::Debug for DemoState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DemoState")
             .field("config", &self.config)
-            .field("received", &self.stored.len())
+            .field("received", &self.received())
             .finish_non_exhaustive()
     }
 }
 
 impl DemoState {
-    /// A fresh state.
-    pub fn new(config: DemoGatewayConfig) -> Self {
+    /// Opens the state: the database at `config.db_path` (created if absent, its earlier
+    /// submissions kept), or a fresh one in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`DemoGatewayError::Store`] if the database cannot be opened or set up (a folder that
+    /// does not exist, a file that is not SQLite).
+    pub fn open(config: DemoGatewayConfig) -> Result<Self, DemoGatewayError> {
+        let name = config
+            .db_path
+            .as_ref()
+            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        let store = |source| DemoGatewayError::Store {
+            path: name.clone(),
+            source,
+        };
+        let db = match &config.db_path {
+            Some(p) => Connection::open(p),
+            None => Connection::open_in_memory(),
+        }
+        .map_err(store)?;
+        // Every accepted submission is on disk before its 201 leaves: a replay after a crash
+        // finds it. (`journal_mode` answers a row, hence `query_row`.)
+        db.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(store)?;
+        db.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .and_then(|()| db.execute_batch(SCHEMA))
+            .map_err(store)?;
         let enrolment = EnrolmentAuthority::new("Demo deployment CA")
             .map_err(|e| tracing::error!(error = %e, "demo gateway: no enrolment CA"))
             .ok();
@@ -192,35 +257,36 @@ impl DemoState {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        Self {
+        Ok(Self {
             config,
             rng,
-            stored: Vec::new(),
-            by_key: HashMap::new(),
-            by_uid: HashMap::new(),
-            by_dossier: HashMap::new(),
-            day_seq: HashMap::new(),
-            queue: HashMap::new(),
+            db,
             enrolment,
-        }
+        })
     }
 
     /// How many distinct submissions were accepted.
     pub fn received(&self) -> usize {
-        self.stored.len()
+        self.db
+            .query_row("SELECT COUNT(*) FROM submissions", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_or(0, |n| usize::try_from(n).unwrap_or(0))
     }
 
     /// `referenceUid` to dossier code of every accepted submission.
     pub fn dossiers(&self) -> HashMap<String, String> {
-        self.stored
-            .iter()
-            .map(|s| {
-                (
-                    s.request.reference_uid.clone(),
-                    s.receipt.dossier_code.clone(),
-                )
-            })
-            .collect()
+        let rows = self
+            .db
+            .prepare("SELECT reference_uid, dossier_code FROM submissions")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<HashMap<String, String>, _>>()
+            });
+        rows.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "demo gateway cannot read its database");
+            HashMap::new()
+        })
     }
 
     /// Answers one request.
@@ -276,29 +342,51 @@ impl DemoState {
     }
 
     fn submit(&mut self, head: &Head, body: &[u8]) -> Response {
+        match self.try_submit(head, body) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "demo gateway cannot use its database");
+                Response::error(500, "internal", "the gateway cannot store the submission")
+            }
+        }
+    }
+
+    fn try_submit(&mut self, head: &Head, body: &[u8]) -> rusqlite::Result<Response> {
         let key = match head.header("idempotency-key") {
             None | Some("") => {
-                return Response::error(
+                return Ok(Response::error(
                     400,
                     "missing_idempotency_key",
                     "POST /v1/submissions requires an Idempotency-Key header",
-                )
+                ))
             }
             Some(k) if k.len() > MAX_KEY_LEN => {
-                return Response::error(400, "invalid_idempotency_key", "Idempotency-Key too long")
+                return Ok(Response::error(
+                    400,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key too long",
+                ))
             }
             Some(k) => k.to_owned(),
         };
-        // The key first: a replay is answered from memory without parsing again.
-        if let Some(&i) = self.by_key.get(&key) {
-            return self.replay(i, body, "idempotency_key_reused", "Idempotency-Key");
+        // The key first: a replay is answered from the database without parsing again.
+        let by_key = self
+            .db
+            .query_row(
+                "SELECT submission FROM idempotency_keys WHERE key = ?1",
+                [&key],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        if let Some(id) = by_key {
+            return self.replay(id, body, "idempotency_key_reused", "Idempotency-Key");
         }
         let request: SubmissionRequest = match serde_json::from_slice(body) {
             Ok(r) => r,
             // serde's message may quote the offending value, which may be personal: report
             // the position and category only.
             Err(e) => {
-                return Response::error(
+                return Ok(Response::error(
                     400,
                     "invalid_json",
                     format!(
@@ -307,80 +395,77 @@ impl DemoState {
                         e.line(),
                         e.column()
                     ),
-                )
+                ))
             }
         };
         if let Err(e) = request.validate() {
-            return Response::error(400, "invalid_field", e.to_string());
+            return Ok(Response::error(400, "invalid_field", e.to_string()));
         }
         // The business key: the same submission under a new idempotency key (the kiosk lost
         // its key store, or the gateway forgot an old key) must not make a second dossier.
-        if let Some(&i) = self.by_uid.get(&request.reference_uid) {
-            let response = self.replay(i, body, "reference_uid_reused", "referenceUid");
+        let by_uid = self
+            .db
+            .query_row(
+                "SELECT id FROM submissions WHERE reference_uid = ?1",
+                [&request.reference_uid],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        if let Some(id) = by_uid {
+            let response = self.replay(id, body, "reference_uid_reused", "referenceUid")?;
             if response.status == 200 {
-                self.by_key.insert(key, i);
+                self.db.execute(
+                    "INSERT INTO idempotency_keys (key, submission) VALUES (?1, ?2)",
+                    params![key, id],
+                )?;
             }
-            return response;
+            return Ok(response);
         }
-        let receipt = self.new_receipt(&request);
-        let i = self.stored.len();
-        self.by_key.insert(key, i);
-        self.by_uid.insert(request.reference_uid.clone(), i);
-        self.by_dossier.insert(receipt.dossier_code.clone(), i);
-        tracing::info!(dossier = %receipt.dossier_code, "demo gateway accepted a submission");
+        // Counters, the submission and its key in one transaction: a crash leaves either all
+        // of it or none, so a dossier code is never issued twice.
+        let tx = self.db.transaction()?;
+        let receipt = new_receipt(&tx, &self.config, &mut self.rng, &request)?;
         let response = Response::json(201, &receipt);
-        self.stored.push(Stored {
-            request,
-            body: body.to_vec(),
-            receipt,
-        });
-        response
+        tx.execute(
+            "INSERT INTO submissions (reference_uid, dossier_code, lookup_code, body, receipt)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                request.reference_uid,
+                receipt.dossier_code,
+                receipt.lookup_code,
+                body,
+                response.body
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO idempotency_keys (key, submission) VALUES (?1, ?2)",
+            params![key, id],
+        )?;
+        tx.commit()?;
+        tracing::info!(dossier = %receipt.dossier_code, "demo gateway accepted a submission");
+        Ok(response)
     }
 
-    fn replay(&self, i: usize, body: &[u8], code: &str, what: &str) -> Response {
-        match self.stored.get(i) {
-            Some(s) if s.body == body => Response::json(200, &s.receipt),
-            Some(_) => Response::error(
+    fn replay(&self, id: i64, body: &[u8], code: &str, what: &str) -> rusqlite::Result<Response> {
+        let (first_body, receipt) = self.db.query_row(
+            "SELECT body, receipt FROM submissions WHERE id = ?1",
+            [id],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )?;
+        Ok(if first_body == body {
+            Response {
+                status: 200,
+                headers: Vec::new(),
+                body: receipt,
+            }
+        } else {
+            Response::error(
                 422,
                 code,
                 format!("{what} already used for a different submission"),
-            ),
-            // Indices come from pushes that are never removed.
-            None => Response::error(500, "internal", "index out of sync"),
-        }
-    }
-
-    fn new_receipt(&mut self, request: &SubmissionRequest) -> SubmissionReceipt {
-        let now = self.config.fixed_now.unwrap_or_else(codes::now_vietnam);
-        let day = now.date();
-        let seq = self.day_seq.entry(day).or_insert(0);
-        *seq += 1;
-        let dossier_code = codes::dossier_code(&self.config.agency, day, *seq);
-        let lookup_code = loop {
-            let code = codes::generate_lookup_code(&mut self.rng);
-            if !self.stored.iter().any(|s| s.receipt.lookup_code == code) {
-                break code;
-            }
-        };
-        let queue_number = (request.kind == SubmissionKind::Clinic).then(|| {
-            let n = self
-                .queue
-                .entry((day, request.procedure_code.clone()))
-                .or_insert(0);
-            *n += 1;
-            *n
-        });
-        SubmissionReceipt {
-            dossier_code,
-            received_at: codes::format_portal_time(now),
-            appointment: codes::format_portal_time(codes::appointment(
-                now,
-                request.kind,
-                self.config.working_days,
-            )),
-            lookup_code,
-            queue_number,
-        }
+            )
+        })
     }
 
     fn lookup(&self, dossier: &str, query: &str) -> Response {
@@ -394,20 +479,36 @@ impl DemoState {
         // One answer for "no such dossier" and "wrong code", so the endpoint does not reveal
         // which dossier codes exist.
         let found = self
-            .by_dossier
-            .get(dossier)
-            .and_then(|&i| self.stored.get(i))
-            .filter(|s| s.receipt.lookup_code == code);
-        match found {
-            Some(s) => Response::json(
+            .db
+            .query_row(
+                "SELECT body, receipt FROM submissions WHERE dossier_code = ?1 AND lookup_code = ?2",
+                [dossier, code],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional();
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "demo gateway cannot read its database");
+                return Response::error(500, "internal", "the gateway cannot read its records");
+            }
+        };
+        // Both were written by this gateway from values it had parsed or made.
+        let parsed = found.and_then(|(body, receipt)| {
+            let request = serde_json::from_slice::<SubmissionRequest>(&body).ok()?;
+            let receipt = serde_json::from_slice::<SubmissionReceipt>(&receipt).ok()?;
+            Some((request, receipt))
+        });
+        match parsed {
+            Some((request, receipt)) => Response::json(
                 200,
                 &SubmissionStatus {
-                    dossier_code: s.receipt.dossier_code.clone(),
+                    dossier_code: receipt.dossier_code,
                     status: "received".to_owned(),
-                    procedure_name: s.request.procedure_name.clone(),
-                    received_at: s.receipt.received_at.clone(),
-                    appointment: s.receipt.appointment.clone(),
-                    queue_number: s.receipt.queue_number,
+                    procedure_name: request.procedure_name,
+                    received_at: receipt.received_at,
+                    appointment: receipt.appointment,
+                    queue_number: receipt.queue_number,
                 },
             ),
             None => Response::error(
@@ -417,6 +518,61 @@ impl DemoState {
             ),
         }
     }
+}
+
+/// The next receipt: bumps the day's dossier sequence (and the department's queue number for
+/// a clinic registration) inside the caller's transaction.
+fn new_receipt(
+    tx: &rusqlite::Transaction<'_>,
+    config: &DemoGatewayConfig,
+    rng: &mut StdRng,
+    request: &SubmissionRequest,
+) -> rusqlite::Result<SubmissionReceipt> {
+    let now = config.fixed_now.unwrap_or_else(codes::now_vietnam);
+    let day = now.date();
+    let day_key = day.to_string();
+    let seq: u32 = tx.query_row(
+        "INSERT INTO day_sequence (day, last) VALUES (?1, 1)
+         ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+        [&day_key],
+        |r| r.get(0),
+    )?;
+    let dossier_code = codes::dossier_code(&config.agency, day, seq);
+    let lookup_code = loop {
+        let code = codes::generate_lookup_code(rng);
+        let taken = tx
+            .query_row(
+                "SELECT 1 FROM submissions WHERE lookup_code = ?1",
+                [&code],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !taken {
+            break code;
+        }
+    };
+    let queue_number = if request.kind == SubmissionKind::Clinic {
+        Some(tx.query_row(
+            "INSERT INTO queue_numbers (day, department, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (day, department) DO UPDATE SET last = last + 1 RETURNING last",
+            [&day_key, &request.procedure_code],
+            |r| r.get::<_, u32>(0),
+        )?)
+    } else {
+        None
+    };
+    Ok(SubmissionReceipt {
+        dossier_code,
+        received_at: codes::format_portal_time(now),
+        appointment: codes::format_portal_time(codes::appointment(
+            now,
+            request.kind,
+            config.working_days,
+        )),
+        lookup_code,
+        queue_number,
+    })
 }
 
 fn method_not_allowed(allow: &'static str) -> Response {
@@ -437,13 +593,15 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, DemoState> {
-        // `handle` never panics by design; if it ever did, the maps are still consistent
-        // enough for a demo, so keep serving rather than poison every later request.
+        // `handle` never panics by design; if it ever did, the database is still consistent
+        // (each submission is one transaction), so keep serving rather than poison every
+        // later request.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The demo gateway: an HTTP/1.1 server on `127.0.0.1`, one thread, in memory.
+/// The demo gateway: an HTTP/1.1 server on `127.0.0.1`, one thread, its records in SQLite
+/// ([`DemoGatewayConfig::db_path`], in memory by default).
 ///
 /// Stopped by [`DemoGateway::stop`] or on drop; both wait for the thread to end.
 pub struct DemoGateway {
@@ -484,7 +642,7 @@ impl DemoGateway {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
-            state: Mutex::new(DemoState::new(config)),
+            state: Mutex::new(DemoState::open(config)?),
             down: AtomicBool::new(false),
             faults: Mutex::new(VecDeque::new()),
             posts: AtomicUsize::new(0),
@@ -683,11 +841,12 @@ mod tests {
     }
 
     fn state() -> DemoState {
-        DemoState::new(DemoGatewayConfig {
+        DemoState::open(DemoGatewayConfig {
             fixed_now: Some(time::macros::datetime!(2026-01-09 16:00)),
             seed: Some(7),
             ..DemoGatewayConfig::default()
         })
+        .expect("in-memory database")
     }
 
     fn body(uid: &str, kind: &str, dept: &str) -> Vec<u8> {
