@@ -5,7 +5,9 @@
 //! [`TlsFront`] requires a client certificate from the deployment CA, forwards each request
 //! (one per connection) to its backend and relays the answer. Fault: [`TlsFront::set_untrusted`]
 //! makes it present a certificate from another CA, so every handshake fails on the kiosk's
-//! side (a TLS error, retried like an unreachable gateway).
+//! side (a TLS error, retried like an unreachable gateway). [`TlsFront::start_enrolling`] also
+//! admits clients without a certificate, for `POST /v1/enrolment` only (as a gateway does for
+//! kiosks that have no certificate yet); anything else from them is answered 401.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -123,15 +125,19 @@ pub struct TlsFront {
     forwarded: Arc<AtomicUsize>,
 }
 
-fn server_config(leaf: &Leaf, client_ca: &Ca) -> Arc<rustls::ServerConfig> {
+fn server_config(leaf: &Leaf, client_ca_pem: &str, enrolling: bool) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(client_ca.pem.as_bytes()).expect("CA PEM"))
+        .add(CertificateDer::from_pem_slice(client_ca_pem.as_bytes()).expect("CA PEM"))
         .expect("root");
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .expect("client verifier");
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let builder = if enrolling {
+        builder.allow_unauthenticated()
+    } else {
+        builder
+    };
+    let verifier = builder.build().expect("client verifier");
     Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -153,8 +159,27 @@ impl TlsFront {
     /// When the socket cannot be bound.
     #[must_use]
     pub fn start(ca: &Ca, backend: SocketAddr) -> Self {
-        let good = server_config(&ca.leaf("127.0.0.1"), ca);
-        let rogue = server_config(&Ca::new("Rogue CA").leaf("127.0.0.1"), ca);
+        Self::start_with(ca, &ca.pem, backend, false)
+    }
+
+    /// A gateway's front during enrolment: server certificate from `server_ca`, client
+    /// certificates from `client_ca_pem` (the CA that enrolment issues them from), and clients
+    /// without one admitted to `POST /v1/enrolment` only.
+    ///
+    /// # Panics
+    /// When the socket cannot be bound.
+    #[must_use]
+    pub fn start_enrolling(server_ca: &Ca, client_ca_pem: &str, backend: SocketAddr) -> Self {
+        Self::start_with(server_ca, client_ca_pem, backend, true)
+    }
+
+    fn start_with(ca: &Ca, client_ca_pem: &str, backend: SocketAddr, enrolling: bool) -> Self {
+        let good = server_config(&ca.leaf("127.0.0.1"), client_ca_pem, enrolling);
+        let rogue = server_config(
+            &Ca::new("Rogue CA").leaf("127.0.0.1"),
+            client_ca_pem,
+            enrolling,
+        );
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -228,6 +253,15 @@ fn relay(tcp: TcpStream, config: Arc<rustls::ServerConfig>, backend: SocketAddr)
     let Ok((head, body)) = http::read_message(&mut tls, false) else {
         return false;
     };
+    let anonymous = tls.conn.peer_certificates().is_none_or(<[_]>::is_empty);
+    if anonymous && !(head.first == "POST" && head.second == "/v1/enrolment") {
+        let body = br#"{"error":"client_certificate_required","message":"enrol first"}"#;
+        let answer = http::write_response(401, &[("Content-Type", "application/json")], body);
+        let _ = tls.write_all(&answer);
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        return false;
+    }
     let Ok(mut up) = TcpStream::connect_timeout(&backend, Duration::from_secs(5)) else {
         return false;
     };

@@ -1,0 +1,191 @@
+//! `kioskctl enrol` against the demo gateway's `/v1/enrolment`: over plain HTTP on the loopback
+//! interface, and over TLS behind a front that admits certificate-less clients to enrolment
+//! only; the enrolled identity then carries a dossier over mutual TLS.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiosk_app::gateway::{DemoGateway, SubmissionKind, SubmissionRequest};
+use kiosk_app::submit::{QueuedSubmitter, Submitted};
+use kiosk_hw::personal::Personal;
+use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
+use kiosk_outbox::{OpenOptions, Outbox, QueueKey, WorkerConfig};
+use kiosk_tests::tls::{Ca, TlsFront};
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn enrol(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kioskctl"));
+    c.arg("enrol").args(args).env_remove("KIOSK_ENROL_TOKEN");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("kioskctl runs");
+    Run {
+        code: o.status.code().expect("exited"),
+        out: String::from_utf8_lossy(&o.stdout).into_owned(),
+        err: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+#[test]
+fn a_token_gives_the_kiosk_its_certificate_once() {
+    let gw = DemoGateway::start().expect("gateway");
+    let token = gw.issue_enrolment_token().expect("token");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("tls");
+    let url = gw.url();
+    let args = [
+        "--gateway",
+        url.as_str(),
+        "--kiosk-id",
+        "demo-01",
+        "--out",
+        s(&out),
+    ];
+    let none = enrol(&args, &[]);
+    assert_eq!(none.code, 2, "{}", none.err);
+    assert!(none.err.contains("KIOSK_ENROL_TOKEN"), "{}", none.err);
+
+    let r = enrol(&[&args[..], &["--token", &token]].concat(), &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.contains("enrolled demo-01 until"), "{}", r.out);
+    let key = std::fs::metadata(out.join("client.key")).expect("key written");
+    assert_eq!(
+        key.permissions().mode() & 0o777,
+        0o600,
+        "the key is private"
+    );
+    let cert = std::fs::read_to_string(out.join("client.pem")).expect("certificate");
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("ca.pem")).ok(),
+        gw.enrolment_ca_pem()
+    );
+    // The key never reaches the output.
+    assert!(!r.out.contains("PRIVATE KEY") && !r.err.contains("PRIVATE KEY"));
+
+    // An enrolled kiosk is not overwritten by accident...
+    let again = enrol(&[&args[..], &["--token", &token]].concat(), &[]);
+    assert_eq!(again.code, 2);
+    assert!(again.err.contains("--force"), "{}", again.err);
+    // ...and a token works once.
+    let reused = enrol(&[&args[..], &["--token", &token, "--force"]].concat(), &[]);
+    assert_eq!(reused.code, 2);
+    assert!(reused.err.contains("ask the operator"), "{}", reused.err);
+    assert_eq!(
+        std::fs::read_to_string(out.join("client.pem")).ok(),
+        Some(cert.clone())
+    );
+    // A fresh token from the environment (kept out of the shell history).
+    let fresh = gw.issue_enrolment_token().expect("token");
+    let r = enrol(
+        &[&args[..], &["--force"]].concat(),
+        &[("KIOSK_ENROL_TOKEN", fresh.as_str())],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_ne!(
+        std::fs::read_to_string(out.join("client.pem")).ok(),
+        Some(cert)
+    );
+}
+
+#[test]
+fn an_enrolled_kiosk_submits_over_mutual_tls() {
+    let gw = DemoGateway::start().expect("gateway");
+    let issuing_ca = gw.enrolment_ca_pem().expect("enrolment CA");
+    let server_ca = Ca::new("Gateway server CA");
+    let front = TlsFront::start_enrolling(&server_ca, &issuing_ca, gw.addr());
+    let dir = tempfile::tempdir().expect("tempdir");
+    // What the technician brings on the provisioning medium.
+    let medium_ca = dir.path().join("medium-ca.pem");
+    std::fs::write(&medium_ca, &server_ca.pem).expect("write");
+    let rogue_ca = dir.path().join("rogue-ca.pem");
+    std::fs::write(&rogue_ca, Ca::new("Rogue").pem).expect("write");
+    let out = dir.path().join("tls");
+    let url = front.url();
+    let token = gw.issue_enrolment_token().expect("token");
+    let base = [
+        "--gateway",
+        url.as_str(),
+        "--kiosk-id",
+        "HN-PB-001",
+        "--token",
+        token.as_str(),
+        "--out",
+        s(&out),
+    ];
+
+    // No CA for an https gateway, or the wrong one: nothing is sent, the token is kept.
+    let r = enrol(&base, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("--ca"), "{}", r.err);
+    let r = enrol(&[&base[..], &["--ca", s(&rogue_ca)]].concat(), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.to_lowercase().contains("certificate"), "{}", r.err);
+    assert!(!out.join("client.pem").exists());
+
+    let r = enrol(&[&base[..], &["--ca", s(&medium_ca)]].concat(), &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert_eq!(
+        std::fs::read_to_string(out.join("ca.pem")).ok().as_deref(),
+        Some(server_ca.pem.as_str()),
+        "the trust anchor is the one the technician brought"
+    );
+
+    // The enrolled identity submits a dossier through the mutual-TLS front.
+    let transport = HttpsTransport::new(&HttpsConfig {
+        base_url: url.clone(),
+        fhir_base_url: None,
+        ca_pem: out.join("ca.pem"),
+        client_cert_pem: out.join("client.pem"),
+        client_key_pem: out.join("client.key"),
+        spki_sha256: None,
+        timeout: Duration::from_secs(10),
+    })
+    .expect("transport from the enrolled files");
+    let outbox = Arc::new(
+        Outbox::open(
+            &dir.path().join("q.db"),
+            &QueueKey::from_bytes([3; 32]),
+            &OpenOptions::default(),
+        )
+        .expect("outbox"),
+    );
+    let submitter = QueuedSubmitter::start_with(
+        outbox,
+        Arc::new(transport),
+        WorkerConfig::default(),
+        Duration::from_secs(10),
+    )
+    .expect("submitter");
+    let r = submitter
+        .submit(|uid| SubmissionRequest {
+            reference_uid: uid.to_owned(),
+            kind: SubmissionKind::Tthc,
+            procedure_code: "1.004194".into(),
+            procedure_name: "Đăng ký tạm trú".into(),
+            applicant_name: Personal::new("NGUYEN VAN AN".into()),
+            id_number: Personal::new("001090123456".into()),
+            date_of_birth: Personal::new("01/01/1990".into()),
+            face_matched: true,
+            face_score: 0.9,
+            liveness_passed: true,
+            submitted_at: "20260105093000".into(),
+        })
+        .expect("kept");
+    assert!(matches!(r, Submitted::Delivered(_)), "{r:?}");
+    assert_eq!(gw.received(), 1);
+    submitter.shutdown();
+}
