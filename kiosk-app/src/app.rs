@@ -239,13 +239,14 @@ impl Assembled {
             i18n::Catalog::new(cfg.ui.locales_dir.as_deref())
                 .context("cannot load the translations")?,
         );
+        let (gateway, base_url) = gateway(&cfg)?;
         let catalog = match &cfg.catalog_file {
             Some(p) => Catalog::load(p, cfg.mode).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None if cfg.gateway.catalog_download => downloaded_catalog(&cfg, &base_url),
             None => Catalog::builtin(cfg.mode),
         };
         let (hardware, sim) = hardware(&cfg)?;
         let devices = Devices::start(hardware).context("cannot start device threads")?;
-        let (gateway, base_url) = gateway(&cfg)?;
         let (outbox, queue_dir) = open_outbox(&cfg)?;
         let wait = Duration::from_secs(cfg.gateway.timeout_secs);
         let queued = if base_url.starts_with("https://") {
@@ -518,6 +519,110 @@ fn start_https(
     _wait: Duration,
 ) -> anyhow::Result<QueuedSubmitter> {
     bail!("gateway.url: this kiosk was built without the `https` feature; rebuild with it")
+}
+
+/// The gateway's catalogue (`gateway.catalog_download`): downloaded at start-up (sending the
+/// cached copy's version as `If-None-Match`), checked, and kept in `gateway.catalog_cache`
+/// (written to a temporary file, then renamed). Unreachable gateway or a bad answer: the last
+/// good copy; no copy yet: the built-in catalogue. The kiosk always starts.
+fn downloaded_catalog(cfg: &KioskConfig, base_url: &str) -> Catalog {
+    let cache = &cfg.gateway.catalog_cache;
+    let cached = std::fs::read(cache)
+        .ok()
+        .and_then(|b| Catalog::from_gateway_json(&b, cfg.mode).ok());
+    let etag = cached.as_ref().map(|(_, v)| v.as_str());
+    match fetch_catalog(cfg, base_url, etag) {
+        Ok(Some(body)) => match Catalog::from_gateway_json(&body, cfg.mode) {
+            Ok((catalog, version)) => {
+                let tmp = cache.with_extension("json.tmp");
+                let kept = std::fs::write(&tmp, &body).and_then(|()| std::fs::rename(&tmp, cache));
+                if let Err(e) = kept {
+                    tracing::warn!(path = %cache.display(), error = %e, "gateway.catalog_cache: cannot keep the catalogue");
+                }
+                tracing::info!(%version, entries = catalog.entries().len(), "catalogue downloaded");
+                return catalog;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the gateway's catalogue is invalid: keeping the last good copy")
+            }
+        },
+        Ok(None) => tracing::info!(version = etag.unwrap_or("-"), "catalogue unchanged"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot download the catalogue: using the last good copy")
+        }
+    }
+    match cached {
+        Some((catalog, version)) => {
+            tracing::info!(%version, "catalogue from the cache");
+            catalog
+        }
+        None => {
+            tracing::warn!("no downloaded catalogue yet: using the built-in one");
+            Catalog::builtin(cfg.mode)
+        }
+    }
+}
+
+/// `GET /v1/catalog`: `Ok(None)` when unchanged (304).
+fn fetch_catalog(
+    cfg: &KioskConfig,
+    base_url: &str,
+    etag: Option<&str>,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let timeout = Duration::from_secs(cfg.gateway.timeout_secs.min(10));
+    if !base_url.starts_with("https://") {
+        let client = GatewayClient::new(base_url, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return client
+            .catalog(cfg.mode, etag)
+            .map_err(|e| anyhow::anyhow!("{e}"));
+    }
+    fetch_catalog_https(cfg, base_url, etag, timeout)
+}
+
+#[cfg(feature = "https")]
+fn fetch_catalog_https(
+    cfg: &KioskConfig,
+    base_url: &str,
+    etag: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let g = &cfg.gateway;
+    let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
+        bail!("an https gateway needs ca_file, client_cert and client_key");
+    };
+    let t = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
+        base_url: base_url.to_owned(),
+        fhir_base_url: None,
+        ca_pem: ca.clone(),
+        client_cert_pem: cert.clone(),
+        client_key_pem: key.clone(),
+        spki_sha256: g.spki_sha256,
+        timeout,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let quoted = etag.map(|e| format!("\"{e}\""));
+    let mut headers = vec![("Accept", "application/json")];
+    if let Some(q) = &quoted {
+        headers.push(("If-None-Match", q.as_str()));
+    }
+    let (status, body) = t
+        .get_blocking(&format!("/v1/catalog?mode={}", cfg.mode), &headers)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match status {
+        200 => Ok(Some(body)),
+        304 => Ok(None),
+        s => bail!("the gateway answered {s}"),
+    }
+}
+
+#[cfg(not(feature = "https"))]
+fn fetch_catalog_https(
+    _cfg: &KioskConfig,
+    _base_url: &str,
+    _etag: Option<&str>,
+    _timeout: Duration,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    bail!("this kiosk was built without the `https` feature")
 }
 
 fn gateway(cfg: &KioskConfig) -> anyhow::Result<(Option<DemoGateway>, String)> {

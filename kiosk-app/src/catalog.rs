@@ -288,21 +288,124 @@ impl Catalog {
     /// As [`Catalog::load`].
     pub fn from_toml(path: &Path, text: &str, mode: Mode) -> Result<Self, ConfigError> {
         let raw: RawCatalog = config::parse_strict(path, text)?;
-        let invalid = |key: String, problem: String, fix: &str| {
-            Err(config::invalid(path, text, &key, problem, fix.to_owned()))
+        let (list, table) = match mode {
+            Mode::OneStopShop => (&raw.procedure, "procedure"),
+            Mode::Hospital => (&raw.department, "department"),
         };
-        let list = match mode {
-            Mode::OneStopShop => &raw.procedure,
-            Mode::Hospital => &raw.department,
-        };
-        let table = match mode {
-            Mode::OneStopShop => "procedure",
-            Mode::Hospital => "department",
-        };
+        Self::from_raw(mode, list, table).map_err(|(key, problem, fix)| {
+            config::invalid(path, text, &key, problem, fix.to_owned())
+        })
+    }
+
+    /// Parses the catalogue the gateway serves (`GET /v1/catalog`, JSON with the portal's
+    /// field names: see [`GatewayCatalog`]), checked as strictly as a catalogue file.
+    ///
+    /// # Errors
+    /// A message naming the entry and field at fault (`entries[2].TenTTHC: ...`).
+    pub fn from_gateway_json(bytes: &[u8], mode: Mode) -> Result<(Self, String), String> {
+        let doc: GatewayCatalog = serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "the catalogue is not the documented JSON ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        let list: Vec<RawEntry> = doc
+            .entries
+            .into_iter()
+            .map(|e| RawEntry {
+                // Entries without a kiosk id get one from their code: `1.004194` -> `1-004194`.
+                id: e.id.unwrap_or_else(|| {
+                    e.code
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() {
+                                c.to_ascii_lowercase()
+                            } else {
+                                '-'
+                            }
+                        })
+                        .collect()
+                }),
+                code: e.code,
+                code_verified: e.code_verified,
+                essential: e.essential,
+                title: e.title,
+                component: e
+                    .components
+                    .into_iter()
+                    .map(|c| RawComponent {
+                        code: c.code,
+                        title: c.title,
+                        satisfied_by_identity: c.satisfied_by_identity,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let catalog = Self::from_raw(mode, &list, "entries").map_err(|(key, problem, fix)| {
+            // The gateway's names for the fields.
+            let key = key
+                .replace(".title", ".TenTTHC")
+                .replace(".code", ".MaTTHC")
+                .replace(".component", ".ThanhPhanHoSo");
+            format!("{key}: {problem} ({fix})")
+        })?;
+        Ok((catalog, doc.version))
+    }
+
+    /// This catalogue in the gateway's JSON form, with `version` (what the demo gateway serves).
+    #[must_use]
+    pub fn to_gateway_json(&self, version: &str) -> serde_json::Value {
+        let entries: Vec<GatewayEntry> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let (code, code_verified, essential, components) = match &e.kind {
+                    EntryKind::Procedure {
+                        code,
+                        code_verified,
+                        essential,
+                        components,
+                    } => (
+                        code.clone(),
+                        *code_verified,
+                        *essential,
+                        components.as_slice(),
+                    ),
+                    EntryKind::Department { code } => (code.clone(), true, false, &[][..]),
+                };
+                GatewayEntry {
+                    id: Some(e.id.as_str().to_owned()),
+                    code,
+                    title: e.titles.0.clone(),
+                    code_verified,
+                    essential,
+                    components: components
+                        .iter()
+                        .map(|c| GatewayComponent {
+                            code: c.code.clone(),
+                            title: c.titles.0.clone(),
+                            satisfied_by_identity: c.satisfied_by_identity,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        serde_json::json!({ "version": version, "entries": entries })
+    }
+
+    /// Checks raw entries; the error is (key path, problem, fix).
+    fn from_raw(
+        mode: Mode,
+        list: &[RawEntry],
+        table: &str,
+    ) -> Result<Self, (String, String, &'static str)> {
+        let invalid = |key: String, problem: String, fix: &'static str| Err((key, problem, fix));
         if list.is_empty() {
             return invalid(
                 table.to_owned(),
-                format!("no [[{table}]] entries for mode {mode}"),
+                format!("no {table} entries for mode {mode}"),
                 "add at least one entry, or remove the catalogue file to use the built-in list",
             );
         }
@@ -374,6 +477,48 @@ impl Catalog {
         }
         Ok(Self { mode, entries })
     }
+}
+
+/// `GET /v1/catalog`: the gateway's catalogue (see `docs/openapi/kiosk-gateway.yaml`).
+#[derive(Debug, Deserialize)]
+pub struct GatewayCatalog {
+    /// Changes whenever the content does; also the ETag.
+    pub version: String,
+    entries: Vec<GatewayEntry>,
+}
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct GatewayEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(rename = "MaTTHC")]
+    code: String,
+    #[serde(rename = "TenTTHC")]
+    title: BTreeMap<String, String>,
+    #[serde(rename = "codeVerified", default)]
+    code_verified: bool,
+    #[serde(default)]
+    essential: bool,
+    #[serde(
+        rename = "ThanhPhanHoSo",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    components: Vec<GatewayComponent>,
+}
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct GatewayComponent {
+    #[serde(
+        rename = "MaThanhPhanHoSo",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    code: Option<String>,
+    #[serde(rename = "TenThanhPhanHoSo")]
+    title: BTreeMap<String, String>,
+    #[serde(rename = "satisfiedByIdentity", default)]
+    satisfied_by_identity: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -518,5 +663,31 @@ satisfied_by_identity = true
             Mode::Hospital,
             &["department[0].id", "slug"],
         );
+    }
+
+    #[test]
+    fn the_gateway_form_round_trips_and_is_checked_like_a_file() {
+        for mode in [Mode::OneStopShop, Mode::Hospital] {
+            let c = Catalog::builtin(mode);
+            let json = serde_json::to_vec(&c.to_gateway_json("v7")).expect("json");
+            let (back, version) = Catalog::from_gateway_json(&json, mode).expect("valid");
+            assert_eq!(back, c);
+            assert_eq!(version, "v7");
+        }
+        let ok = r#"{"version":"1","entries":[{"MaTTHC":"1.004194","TenTTHC":{"vi":"Đăng ký tạm trú"}}]}"#;
+        let (c, _) = Catalog::from_gateway_json(ok.as_bytes(), Mode::OneStopShop).expect("minimal");
+        assert_eq!(
+            c.entries()[0].id.as_str(),
+            "1-004194",
+            "id made from the code"
+        );
+        let err = |body: &[u8], mode| Catalog::from_gateway_json(body, mode).expect_err("refused");
+        let no_vi = br#"{"version":"1","entries":[{"MaTTHC":"K1","TenTTHC":{"en":"x"}}]}"#;
+        let e = err(no_vi, Mode::Hospital);
+        assert!(e.contains("entries[0].TenTTHC") && e.contains("vi"), "{e}");
+        let e = err(br#"{"version":"1","entries":[]}"#, Mode::Hospital);
+        assert!(e.contains("at least one"), "{e}");
+        let e = err(b"<html>", Mode::Hospital);
+        assert!(e.contains("not the documented JSON"), "{e}");
     }
 }

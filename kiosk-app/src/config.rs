@@ -273,6 +273,11 @@ pub struct Gateway {
     /// FHIR base URL (`fhir_url`, hospital mode only): clinic registrations go there as FHIR
     /// R4 transaction Bundles instead of to `url`; same scheme, CA and client certificate.
     pub fhir_url: Option<GatewayUrl>,
+    /// Download the service catalogue from `GET /v1/catalog` at start-up (`catalog_download`),
+    /// keeping the last good copy in `catalog_cache`.
+    pub catalog_download: bool,
+    /// Where the last good downloaded catalogue is kept (`catalog_cache`).
+    pub catalog_cache: PathBuf,
 }
 
 /// Which card reader to use.
@@ -515,6 +520,14 @@ struct RawGateway {
     spki_sha256: Option<String>,
     #[serde(default)]
     fhir_url: Option<String>,
+    #[serde(default)]
+    catalog_download: bool,
+    #[serde(default = "default_catalog_cache")]
+    catalog_cache: PathBuf,
+}
+
+fn default_catalog_cache() -> PathBuf {
+    PathBuf::from("/var/lib/kiosk/catalog.json")
 }
 
 /// `sim`, `replay:/path` or `/dev/videoN`; the error is (problem, fix).
@@ -1102,6 +1115,13 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             Some(f)
         }
     };
+    if g.catalog_download && raw.catalog_file.is_some() {
+        return bad(
+            "gateway.catalog_download",
+            "catalog_download and catalog_file both name the catalogue".into(),
+            "keep one: the gateway's catalogue (catalog_download = true) or a local file",
+        );
+    }
     let gateway = Gateway {
         url,
         ca_file: g.ca_file,
@@ -1109,6 +1129,8 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         timeout_secs: g.timeout,
         spki_sha256,
         fhir_url,
+        catalog_download: g.catalog_download,
+        catalog_cache: g.catalog_cache,
     };
 
     // [devices]

@@ -151,6 +151,12 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["gateway.fhir_url", "plain http"],
         ),
         (
+            format!("catalog_file = \"/etc/kiosk/p.toml\"\n{}", good())
+                .replace("[card]", "catalog_download = true\n\n[card]"),
+            InvalidValue,
+            vec!["gateway.catalog_download", "catalog_file"],
+        ),
+        (
             good() + "[face]\nverifier = \"simulated\"\n",
             InvalidValue,
             vec!["face.verifier", "demo = false"],

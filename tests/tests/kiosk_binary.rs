@@ -316,3 +316,74 @@ fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
     let encounters = fhir.search_ids(&format!("/fhir/Encounter?subject=Patient/{}", patients[0]));
     assert_eq!(encounters.len(), 2, "{encounters:?}");
 }
+
+#[test]
+fn the_kiosk_offers_the_gateways_catalogue_and_keeps_the_last_good_copy() {
+    use kiosk_app::catalog::Catalog;
+    use kiosk_app::config::Mode;
+    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
+    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    // The province's catalogue: one procedure the built-in list does not have.
+    let toml = "[[procedure]]\nid = \"birth-registration\"\ncode = \"1.001193\"\n\
+                title = { vi = \"Đăng ký khai sinh\", en = \"Birth registration\" }\n";
+    let province = Catalog::from_toml(
+        std::path::Path::new("province.toml"),
+        toml,
+        Mode::OneStopShop,
+    )
+    .expect("catalogue");
+    gw.set_catalog(province);
+    let ca = Ca::new("Deployment CA");
+    let front = TlsFront::start(&ca, gw.addr());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-hn-02");
+    let cache = dir.path().join("catalog.json");
+    let gateway = format!(
+        "{}\ncatalog_download = true\ncatalog_cache = \"{}\"",
+        mtls_gateway(&front.url(), None, &id),
+        cache.display()
+    );
+    let cfg = demo_config(
+        dir.path(),
+        &[
+            ("url =", gateway.as_str()),
+            ("languages =", "languages = [\"vi\"]"),
+        ],
+    );
+    assert_eq!(tour_receipts(dir.path(), &cfg), 2);
+    // The citizen chose from the gateway's catalogue, and the kiosk kept a copy.
+    assert_eq!(gw.procedure_codes(), vec!["1.001193", "1.001193"]);
+    let kept = std::fs::read_to_string(&cache).expect("cache written");
+    assert!(kept.contains("1.001193"), "{kept}");
+
+    // The gateway unreachable at the next start: the kept copy is offered (the dossiers wait
+    // in the queue; receipts say so).
+    front.set_untrusted(true);
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    // A short wait for the gateway's answer before the offline receipt.
+    let offline = format!("{gateway}\ntimeout = 2");
+    let cfg2 = demo_config(
+        dir2.path(),
+        &[
+            ("url =", offline.as_str()),
+            ("languages =", "languages = [\"vi\"]"),
+            ("level =", "level = \"info\""),
+        ],
+    );
+    let log = dir2.path().join("kiosk.log");
+    let out = Command::new(bin("kiosk"))
+        .args(["--config", cfg2.to_str().expect("utf-8"), "--tour"])
+        .arg(dir2.path().join("tour"))
+        .arg("--log-file")
+        .arg(&log)
+        .output()
+        .expect("run the tour");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("catalogue from the cache"), "{logged}");
+    assert_eq!(gw.received(), 2, "nothing new reached the gateway");
+}

@@ -71,6 +71,7 @@ pub enum HttpsError {
 #[derive(Debug, Clone)]
 pub struct HttpsTransport {
     client: reqwest::Client,
+    base: String,
     submissions: String,
     fhir: Option<String>,
     health: String,
@@ -119,12 +120,43 @@ impl HttpsTransport {
         let base = cfg.base_url.trim_end_matches('/');
         Ok(Self {
             client,
+            base: base.to_owned(),
             submissions: format!("{base}/v1/submissions"),
             fhir: cfg
                 .fhir_base_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
             health: format!("{base}/healthz"),
+        })
+    }
+}
+
+impl HttpsTransport {
+    /// `GET {base}{path_and_query}` over the same mutual TLS, for the gateway's other
+    /// resources (`/v1/catalog`); blocking (its own small runtime), for start-up. Returns the
+    /// status (304 included) and the body.
+    ///
+    /// # Errors
+    ///
+    /// The gateway cannot be reached ([`SendError`] of class unreachable).
+    pub fn get_blocking(
+        &self,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), SendError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SendError::unreachable(e.to_string()))?;
+        rt.block_on(async {
+            let mut req = self.client.get(format!("{}{path_and_query}", self.base));
+            for (n, v) in headers {
+                req = req.header(*n, *v);
+            }
+            let resp = req.send().await.map_err(|e| request_error(&e))?;
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.map_err(|e| request_error(&e))?;
+            Ok((status, body.to_vec()))
         })
     }
 }

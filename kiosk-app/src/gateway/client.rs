@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::codes;
 use super::dto::{ErrorBody, InvalidField, SubmissionReceipt, SubmissionRequest, SubmissionStatus};
 use super::http::{self, HttpError};
+use crate::config::Mode;
 
 /// Longest server error message kept in a [`GatewayError`]: enough to diagnose, short enough
 /// for a log line.
@@ -299,6 +300,25 @@ impl GatewayClient {
         ];
         self.exchange("POST", "/v1/enrolment", &headers, &body)
             .map(|(_, r)| r)
+    }
+
+    /// `GET /v1/catalog?mode=...`; with `etag` (the cached copy's version) an unchanged
+    /// catalogue is `Ok(None)` (304).
+    ///
+    /// # Errors
+    ///
+    /// As [`GatewayClient::submit`].
+    pub fn catalog(&self, mode: Mode, etag: Option<&str>) -> Result<Option<Vec<u8>>, GatewayError> {
+        let quoted = etag.map(|e| format!("\"{e}\""));
+        let mut headers = vec![("Accept", "application/json")];
+        if let Some(q) = &quoted {
+            headers.push(("If-None-Match", q.as_str()));
+        }
+        match self.exchange_raw("GET", &format!("/v1/catalog?mode={mode}"), &headers, b"") {
+            Ok((_, body)) => Ok(Some(body)),
+            Err(GatewayError::Status { status: 304, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks that the gateway answers `GET /healthz`.

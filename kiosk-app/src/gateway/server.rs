@@ -33,6 +33,8 @@ use super::dto::{
 };
 use super::enrol::EnrolmentAuthority;
 use super::http::{self, Head, HttpError};
+use crate::catalog::Catalog;
+use crate::config::Mode;
 
 /// How long the server waits for a client to send its request or read the answer. The loop
 /// serves one connection at a time, so this also bounds how long a stuck client delays others.
@@ -202,6 +204,16 @@ pub struct DemoState {
     /// The deployment CA and the outstanding enrolment tokens (`None` if the CA could not be
     /// made: enrolment then answers 503, everything else works).
     enrolment: Option<EnrolmentAuthority>,
+    /// What `GET /v1/catalog` serves instead of the built-in catalogue, per mode.
+    catalogs: Vec<Catalog>,
+}
+
+/// A catalogue's version: a hash of its gateway form (stable for the same content).
+fn catalog_version(c: &Catalog) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.to_gateway_json("").to_string().hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 /// Unix milliseconds (enrolment tokens and certificate validity follow the real clock).
@@ -262,6 +274,7 @@ impl DemoState {
             rng,
             db,
             enrolment,
+            catalogs: Vec::new(),
         })
     }
 
@@ -289,6 +302,22 @@ impl DemoState {
         })
     }
 
+    /// The procedure code (`MaTTHC`) of every accepted submission, in arrival order.
+    pub fn procedure_codes(&self) -> Vec<String> {
+        let rows = self
+            .db
+            .prepare("SELECT body FROM submissions ORDER BY id")
+            .and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, Vec<u8>>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_default();
+        rows.iter()
+            .filter_map(|b| serde_json::from_slice::<SubmissionRequest>(b).ok())
+            .map(|r| r.procedure_code.clone())
+            .collect()
+    }
+
     /// Answers one request.
     pub fn handle(&mut self, head: &Head, body: &[u8]) -> Response {
         let (path, query) = head
@@ -303,6 +332,8 @@ impl DemoState {
             "/v1/submissions" if method == "POST" => self.submit(head, body),
             "/v1/enrolment" if method == "POST" => self.enrol(head, body),
             "/v1/enrolment" => method_not_allowed("POST"),
+            "/v1/catalog" if method == "GET" => self.catalog(head, query),
+            "/v1/catalog" => method_not_allowed("GET"),
             _ if path.starts_with("/v1/submissions/") && method == "GET" => {
                 self.lookup(&path["/v1/submissions/".len()..], query)
             }
@@ -328,6 +359,50 @@ impl DemoState {
             Ok(r) => Response::json(201, &r),
             Err(e) => Response::error(e.status, e.code, e.message),
         }
+    }
+
+    /// `GET /v1/catalog?mode=...`: the catalogue for the mode (the built-in one unless
+    /// [`DemoState::set_catalog`] replaced it), its version as ETag; 304 for `If-None-Match`
+    /// with the current version.
+    fn catalog(&self, head: &Head, query: &str) -> Response {
+        let mode = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("mode="))
+            .unwrap_or_default();
+        let mode = match mode {
+            "one-stop-shop" => Mode::OneStopShop,
+            "hospital" => Mode::Hospital,
+            _ => {
+                return Response::error(
+                    400,
+                    "invalid_mode",
+                    "mode must be one-stop-shop or hospital",
+                )
+            }
+        };
+        let catalog = self
+            .catalogs
+            .iter()
+            .find(|c| c.mode() == mode)
+            .cloned()
+            .unwrap_or_else(|| Catalog::builtin(mode));
+        let version = catalog_version(&catalog);
+        let etag = format!("\"{version}\"");
+        if head.header("if-none-match") == Some(etag.as_str()) {
+            let mut r = Response::json(304, &serde_json::json!({}));
+            r.body.clear();
+            r.headers.push(("ETag", etag));
+            return r;
+        }
+        let mut r = Response::json(200, &catalog.to_gateway_json(&version));
+        r.headers.push(("ETag", etag));
+        r
+    }
+
+    /// Serves `catalog` at `GET /v1/catalog` for its mode from now on.
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.catalogs.retain(|c| c.mode() != catalog.mode());
+        self.catalogs.push(catalog);
     }
 
     /// A single-use enrolment token for `kioskctl enrol`, valid for 15 minutes; `None` without
@@ -671,6 +746,11 @@ impl DemoGateway {
         self.addr
     }
 
+    /// Serves `catalog` at `GET /v1/catalog` for its mode from now on.
+    pub fn set_catalog(&self, catalog: Catalog) {
+        self.shared.lock().set_catalog(catalog);
+    }
+
     /// A single-use enrolment token (what a technician would be given), valid 15 minutes.
     pub fn issue_enrolment_token(&self) -> Option<String> {
         self.shared.lock().issue_enrolment_token()
@@ -708,6 +788,11 @@ impl DemoGateway {
     /// The dossier codes of the accepted submissions, by `referenceUid` (no personal data).
     pub fn dossiers(&self) -> HashMap<String, String> {
         self.shared.lock().dossiers()
+    }
+
+    /// The procedure code (`MaTTHC`) of every accepted submission, in arrival order.
+    pub fn procedure_codes(&self) -> Vec<String> {
+        self.shared.lock().procedure_codes()
     }
 
     /// Stops the server and waits for its thread (at most one in-flight request, bounded by
@@ -969,5 +1054,52 @@ mod tests {
         assert_eq!(post(&mut s, &auth).status, 401, "single use");
         let r = s.handle(&head("GET", "/v1/enrolment", &[]), b"");
         assert_eq!(r.status, 405);
+    }
+
+    #[test]
+    fn catalogue_route_serves_the_mode_with_an_etag() {
+        let mut s = state();
+        let r = s.handle(&head("GET", "/v1/catalog?mode=hospital", &[]), b"");
+        assert_eq!(r.status, 200);
+        let (c, version) =
+            Catalog::from_gateway_json(&r.body, Mode::Hospital).expect("a valid catalogue");
+        assert_eq!(c, Catalog::builtin(Mode::Hospital));
+        let etag = format!("\"{version}\"");
+        assert!(r.headers.contains(&("ETag", etag.clone())));
+        let r = s.handle(
+            &head(
+                "GET",
+                "/v1/catalog?mode=hospital",
+                &[("If-None-Match", &etag)],
+            ),
+            b"",
+        );
+        assert_eq!((r.status, r.body.len()), (304, 0));
+        // A new catalogue is a new version.
+        let mut one = Catalog::builtin(Mode::Hospital).to_gateway_json("x");
+        one["entries"].as_array_mut().expect("entries").truncate(1);
+        let one = serde_json::to_vec(&one).expect("json");
+        s.set_catalog(
+            Catalog::from_gateway_json(&one, Mode::Hospital)
+                .expect("valid")
+                .0,
+        );
+        let r = s.handle(
+            &head(
+                "GET",
+                "/v1/catalog?mode=hospital",
+                &[("If-None-Match", &etag)],
+            ),
+            b"",
+        );
+        assert_eq!(r.status, 200);
+        let (c, _) = Catalog::from_gateway_json(&r.body, Mode::Hospital).expect("valid");
+        assert_eq!(c.entries().len(), 1);
+        assert_eq!(
+            s.handle(&head("GET", "/v1/catalog?mode=x", &[]), b"")
+                .status,
+            400
+        );
+        assert_eq!(s.handle(&head("POST", "/v1/catalog", &[]), b"").status, 405);
     }
 }
