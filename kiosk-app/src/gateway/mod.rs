@@ -15,13 +15,18 @@
 //!   with its protocol logic in the socket-free [`server::DemoState`].
 //! - [`client`]: [`GatewayClient`], with [`GatewayError::kind`] telling the outbox whether to
 //!   retry ([`GatewayErrorKind`]).
+//! - [`fhir`]: clinic registrations as FHIR R4 transaction Bundles, and the kiosk's receipt
+//!   from the FHIR server's transaction-response.
+//! - [`enrol`]: enrolment (the kiosk's key and certificate request; the gateway's CA side).
+//! - [`outbox`]: the kiosk's transports for the outbox (loopback; FHIR receipts around the
+//!   production one).
 //!
 //! # Scope
 //!
-//! Both sides use the standard library only: plain HTTP/1.1 over a `TcpStream`, one request per
-//! connection, and the client refuses any host but the loopback interface. The production
-//! client (reqwest + rustls with mutual TLS and the deployment's own CA) and a simulator of the
-//! full OpenAPI contract come in a later issue; they keep these DTOs and error kinds.
+//! Both sides here use the standard library only: plain HTTP/1.1 over a `TcpStream`, one
+//! request per connection, and the client refuses any host but the loopback interface. The
+//! production client is `kiosk_outbox::https` (reqwest + rustls with mutual TLS and the
+//! deployment's own CA); it keeps these DTOs and error kinds.
 //!
 //! # Idempotency
 //!
