@@ -35,7 +35,14 @@ impl Drop for Sekmet {
 pub fn install(target_tmp: &Path) -> PathBuf {
     let venv = target_tmp.join("sekmet-venv");
     let bin = venv.join("bin/sekmet");
+    // Tests of one binary run in parallel, and test binaries may too: one installs, the others
+    // wait for it (a venv cannot be built elsewhere and renamed: its scripts name their path).
+    std::fs::create_dir_all(target_tmp).expect("target tmp folder");
+    let lock = std::fs::File::create(target_tmp.join("sekmet-venv.lock")).expect("lock file");
+    lock.lock().expect("lock the venv");
     if !bin.exists() {
+        // A half-built venv from an interrupted run would make `venv` fail.
+        let _ = std::fs::remove_dir_all(&venv);
         let ok = Command::new("python3")
             .args(["-m", "venv"])
             .arg(&venv)
