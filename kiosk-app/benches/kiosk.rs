@@ -677,19 +677,7 @@ fn gateway_submit(b: &mut Bench) -> anyhow::Result<()> {
     let mut n = 0u32;
     let mut request = move || {
         n += 1;
-        SubmissionRequest {
-            reference_uid: format!("bench-{n:08}"),
-            kind: SubmissionKind::Tthc,
-            procedure_code: "1.004194".to_owned(),
-            procedure_name: "Đăng ký tạm trú".to_owned(),
-            applicant_name: Personal::new("NGUYEN VAN AN".to_owned()),
-            id_number: Personal::new("001090123456".to_owned()),
-            date_of_birth: Personal::new("01/01/1990".to_owned()),
-            face_matched: true,
-            face_score: 0.92,
-            liveness_passed: true,
-            submitted_at: "20261125093000".to_owned(),
-        }
+        SubmissionRequest::synthetic(&format!("bench-{n:08}"), SubmissionKind::Tthc)
     };
     b.run("demo_gateway_submit (loopback)", Unit::Us, 20, 300, || {
         let req = request();

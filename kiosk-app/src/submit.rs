@@ -214,23 +214,10 @@ impl QueuedSubmitter {
 mod tests {
     use super::*;
     use crate::gateway::DemoGateway;
-    use kiosk_hw::personal::Personal;
     use kiosk_outbox::{OpenOptions, QueueKey};
 
     fn request(uid: &str) -> SubmissionRequest {
-        SubmissionRequest {
-            reference_uid: uid.to_owned(),
-            kind: SubmissionKind::Tthc,
-            procedure_code: "1.004194".into(),
-            procedure_name: "Đăng ký tạm trú".into(),
-            applicant_name: Personal::new("NGUYEN VAN AN".into()),
-            id_number: Personal::new("001090123456".into()),
-            date_of_birth: Personal::new("01/01/1990".into()),
-            face_matched: true,
-            face_score: 0.91,
-            liveness_passed: true,
-            submitted_at: "20260105093000".into(),
-        }
+        SubmissionRequest::synthetic(uid, SubmissionKind::Tthc)
     }
 
     #[test]

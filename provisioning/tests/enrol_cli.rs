@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use kiosk_app::gateway::{DemoGateway, SubmissionKind, SubmissionRequest};
 use kiosk_app::submit::{QueuedSubmitter, Submitted};
-use kiosk_hw::personal::Personal;
 use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
 use kiosk_outbox::{OpenOptions, Outbox, QueueKey, WorkerConfig};
 use kiosk_tests::tls::{Ca, TlsFront};
@@ -171,19 +170,7 @@ fn an_enrolled_kiosk_submits_over_mutual_tls() {
     )
     .expect("submitter");
     let r = submitter
-        .submit(|uid| SubmissionRequest {
-            reference_uid: uid.to_owned(),
-            kind: SubmissionKind::Tthc,
-            procedure_code: "1.004194".into(),
-            procedure_name: "Đăng ký tạm trú".into(),
-            applicant_name: Personal::new("NGUYEN VAN AN".into()),
-            id_number: Personal::new("001090123456".into()),
-            date_of_birth: Personal::new("01/01/1990".into()),
-            face_matched: true,
-            face_score: 0.9,
-            liveness_passed: true,
-            submitted_at: "20260105093000".into(),
-        })
+        .submit(|uid| SubmissionRequest::synthetic(uid, SubmissionKind::Tthc))
         .expect("kept");
     assert!(matches!(r, Submitted::Delivered(_)), "{r:?}");
     assert_eq!(gw.received(), 1);

@@ -13,7 +13,6 @@ use kiosk_app::gateway::fhir::{NATIONAL_ID_SYSTEM, SUBMISSION_ID_SYSTEM};
 use kiosk_app::gateway::outbox::{FhirReceipts, LoopbackTransport};
 use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
 use kiosk_app::submit::{QueuedSubmitter, Submitted};
-use kiosk_hw::personal::Personal;
 use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
 use kiosk_outbox::{
     BlockingTransport, Kind, OpenOptions, Outbox, Outgoing, QueueKey, State, WorkerConfig,
@@ -35,17 +34,8 @@ fn enabled() -> bool {
 
 fn request(kind: SubmissionKind, code: &str) -> impl FnOnce(&str) -> SubmissionRequest + '_ {
     move |uid| SubmissionRequest {
-        reference_uid: uid.to_owned(),
-        kind,
         procedure_code: code.into(),
-        procedure_name: "Khám bệnh".into(),
-        applicant_name: Personal::new(NAME.into()),
-        id_number: Personal::new(ID_NUMBER.into()),
-        date_of_birth: Personal::new("01/01/1990".into()),
-        face_matched: true,
-        face_score: 0.9,
-        liveness_passed: true,
-        submitted_at: "20260105093000".into(),
+        ..SubmissionRequest::synthetic(uid, kind)
     }
 }
 

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::gateway::outbox::LoopbackTransport;
 use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
-use kiosk_hw::personal::Personal;
 use kiosk_outbox::{
     Backoff, Blocking, Kind, NewItem, OpenOptions, Outbox, QueueKey, SystemClock, Uuid,
     WorkerConfig,
@@ -19,18 +18,9 @@ use kiosk_outbox::{
 
 fn payload(id: Uuid) -> Vec<u8> {
     let r = SubmissionRequest {
-        reference_uid: id.to_string(),
-        kind: SubmissionKind::Tthc,
-        procedure_code: "1.004194".into(),
         // The longest name the gateway accepts (512 characters): about 1 KB of JSON.
         procedure_name: "Đăng ký tạm trú ".repeat(32).trim_end().to_owned(),
-        applicant_name: Personal::new("NGUYEN VAN AN".into()),
-        id_number: Personal::new("001090123456".into()),
-        date_of_birth: Personal::new("01/01/1990".into()),
-        face_matched: true,
-        face_score: 0.91,
-        liveness_passed: true,
-        submitted_at: "20260105093000".into(),
+        ..SubmissionRequest::synthetic(&id.to_string(), SubmissionKind::Tthc)
     };
     serde_json::to_vec(&r).expect("json")
 }

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::gateway::outbox::LoopbackTransport;
 use kiosk_app::gateway::{DemoGateway, Fault, GatewayClient, SubmissionKind, SubmissionRequest};
-use kiosk_hw::personal::Personal;
 use kiosk_outbox::{
     Backoff, Blocking, Kind, NewItem, OpenOptions, Outbox, QueueKey, State, SystemClock, Uuid,
     WorkerConfig,
@@ -31,19 +30,7 @@ fn key() -> QueueKey {
 }
 
 fn request(id: Uuid) -> Vec<u8> {
-    let r = SubmissionRequest {
-        reference_uid: id.to_string(),
-        kind: SubmissionKind::Tthc,
-        procedure_code: "1.004194".into(),
-        procedure_name: "Đăng ký tạm trú".into(),
-        applicant_name: Personal::new("NGUYEN VAN AN".into()),
-        id_number: Personal::new("001090123456".into()),
-        date_of_birth: Personal::new("01/01/1990".into()),
-        face_matched: true,
-        face_score: 0.91,
-        liveness_passed: true,
-        submitted_at: "20260105093000".into(),
-    };
+    let r = SubmissionRequest::synthetic(&id.to_string(), SubmissionKind::Tthc);
     serde_json::to_vec(&r).expect("serialises")
 }
 

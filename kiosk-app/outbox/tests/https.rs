@@ -13,7 +13,6 @@ use std::time::Duration;
 use kiosk_app::gateway::http;
 use kiosk_app::gateway::server::{DemoState, Response};
 use kiosk_app::gateway::{DemoGatewayConfig, SubmissionKind, SubmissionRequest};
-use kiosk_hw::personal::Personal;
 use kiosk_outbox::https::{spki_sha256, HttpsConfig, HttpsTransport};
 use kiosk_outbox::{ErrorClass, Kind, Outbox, Outgoing, Transport};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -125,19 +124,7 @@ fn config(files: &Files, port: u16, trust: &Ca, client: &Ca, pin: Option<[u8; 32
 
 fn item() -> Outgoing {
     let id = Outbox::new_id();
-    let r = SubmissionRequest {
-        reference_uid: id.to_string(),
-        kind: SubmissionKind::Tthc,
-        procedure_code: "1.004194".into(),
-        procedure_name: "Đăng ký tạm trú".into(),
-        applicant_name: Personal::new("NGUYEN VAN AN".into()),
-        id_number: Personal::new("001090123456".into()),
-        date_of_birth: Personal::new("01/01/1990".into()),
-        face_matched: true,
-        face_score: 0.91,
-        liveness_passed: true,
-        submitted_at: "20260105093000".into(),
-    };
+    let r = SubmissionRequest::synthetic(&id.to_string(), SubmissionKind::Tthc);
     Outgoing {
         id,
         kind: Kind::Tthc,

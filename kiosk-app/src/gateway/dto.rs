@@ -82,6 +82,32 @@ pub struct InvalidField {
 }
 
 impl SubmissionRequest {
+    /// A submission of the fixtures' synthetic citizen (NGUYEN VAN AN, 001090123456, born
+    /// 01/01/1990; not a real person), face matched and live, confirmed 05/01/2026 09:30: for
+    /// tests, benchmarks and examples. A procedure (`1.004194`, temporary residence) for
+    /// [`SubmissionKind::Tthc`], a department (`KHAM-NOI`) for [`SubmissionKind::Clinic`];
+    /// change fields with struct update syntax.
+    #[must_use]
+    pub fn synthetic(reference_uid: &str, kind: SubmissionKind) -> Self {
+        let (code, name) = match kind {
+            SubmissionKind::Tthc => ("1.004194", "Đăng ký tạm trú"),
+            SubmissionKind::Clinic => ("KHAM-NOI", "Khám Nội"),
+        };
+        Self {
+            reference_uid: reference_uid.to_owned(),
+            kind,
+            procedure_code: code.to_owned(),
+            procedure_name: name.to_owned(),
+            applicant_name: Personal::new("NGUYEN VAN AN".to_owned()),
+            id_number: Personal::new("001090123456".to_owned()),
+            date_of_birth: Personal::new("01/01/1990".to_owned()),
+            face_matched: true,
+            face_score: 0.91,
+            liveness_passed: true,
+            submitted_at: "20260105093000".to_owned(),
+        }
+    }
+
     /// Checks the shapes the gateway relies on.
     ///
     /// # Errors
@@ -252,19 +278,7 @@ mod tests {
     use super::*;
 
     fn demo_request() -> SubmissionRequest {
-        SubmissionRequest {
-            reference_uid: "0190f0a0-0000-7000-8000-000000000001".into(),
-            kind: SubmissionKind::Tthc,
-            procedure_code: "1.004194".into(),
-            procedure_name: "Đăng ký tạm trú".into(),
-            applicant_name: Personal::new("NGUYEN VAN AN".into()),
-            id_number: Personal::new("001090123456".into()),
-            date_of_birth: Personal::new("01/01/1990".into()),
-            face_matched: true,
-            face_score: 0.91,
-            liveness_passed: true,
-            submitted_at: "20260105093000".into(),
-        }
+        SubmissionRequest::synthetic("0190f0a0-0000-7000-8000-000000000001", SubmissionKind::Tthc)
     }
 
     #[test]

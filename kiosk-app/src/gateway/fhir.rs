@@ -176,23 +176,13 @@ fn encounter_id(location: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::gateway::SubmissionKind;
-    use kiosk_hw::personal::Personal;
 
     #[test]
     fn bundle_shape_and_determinism() {
-        let r = SubmissionRequest {
-            reference_uid: "0190f0a0-0000-7000-8000-000000000001".into(),
-            kind: SubmissionKind::Clinic,
-            procedure_code: "K01".into(),
-            procedure_name: "Khám nội".into(),
-            applicant_name: Personal::new("NGUYEN VAN AN".into()),
-            id_number: Personal::new("001090123456".into()),
-            date_of_birth: Personal::new("01/01/1990".into()),
-            face_matched: true,
-            face_score: 0.9,
-            liveness_passed: true,
-            submitted_at: "20260105093000".into(),
-        };
+        let r = SubmissionRequest::synthetic(
+            "0190f0a0-0000-7000-8000-000000000001",
+            SubmissionKind::Clinic,
+        );
         let b = registration_bundle(&r).expect("bundle");
         assert_eq!(b, registration_bundle(&r).expect("again"));
         let e = &b["entry"];
