@@ -175,6 +175,8 @@ pub(crate) struct Assembled {
     /// Wakes the submission queue when a network link comes up; stops when dropped (first,
     /// before the demo gateway and queue folder go).
     _link: Option<LinkWatcher>,
+    /// The client certificate's renewal check (https gateways); stops when dropped.
+    _renewal: Option<Box<dyn std::any::Any>>,
     /// Kept alive for as long as the kiosk runs (the demo's local gateway).
     _gateway: Option<DemoGateway>,
     /// The demo's throw-away queue folder, removed when the kiosk stops.
@@ -249,8 +251,11 @@ impl Assembled {
         let devices = Devices::start(hardware).context("cannot start device threads")?;
         let (outbox, queue_dir) = open_outbox(&cfg)?;
         let wait = Duration::from_secs(cfg.gateway.timeout_secs);
+        let mut renewal = None;
         let queued = if base_url.starts_with("https://") {
-            start_https(&cfg, &base_url, outbox, wait)?
+            let (queued, r) = start_https(&cfg, &base_url, outbox, wait)?;
+            renewal = r;
+            queued
         } else {
             let client = GatewayClient::new(&base_url, wait)
                 .map_err(|e| anyhow::anyhow!("gateway.url: {e}"))?;
@@ -306,6 +311,7 @@ impl Assembled {
             shell,
             sim,
             _link: link,
+            _renewal: renewal,
             _gateway: gateway,
             _queue_dir: queue_dir,
         })
@@ -473,7 +479,7 @@ fn start_https(
     base_url: &str,
     outbox: Arc<Outbox>,
     wait: Duration,
-) -> anyhow::Result<QueuedSubmitter> {
+) -> anyhow::Result<(QueuedSubmitter, Option<Box<dyn std::any::Any>>)> {
     let g = &cfg.gateway;
     let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
         bail!(
@@ -501,14 +507,24 @@ fn start_https(
     // Clinic rows sent to a FHIR base come back as transaction-responses: FhirReceipts turns
     // them into the kiosk's receipt before the outbox keeps anything.
     let config = cfg.queue.worker_config();
+    let transport = Arc::new(transport);
+    // Renewal two thirds into the certificate's life, checked now and every 6 hours.
+    let renewal =
+        crate::renewal::RenewalThread::start(Arc::clone(&transport), Duration::from_secs(6 * 3600))
+            .map_err(|e| tracing::error!(error = %e, "cannot start the certificate renewal check"))
+            .ok()
+            .map(|r| Box::new(r) as Box<dyn std::any::Any>);
     let queued = if fhir.is_some() {
-        let transport = crate::gateway::outbox::FhirReceipts::new(Arc::new(transport));
+        let transport = crate::gateway::outbox::FhirReceipts::new(transport);
         QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
             .map(QueuedSubmitter::clinic_as_fhir)
     } else {
-        QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
+        QueuedSubmitter::start_with(outbox, transport, config, wait)
     };
-    queued.context("cannot start the submission queue")
+    Ok((
+        queued.context("cannot start the submission queue")?,
+        renewal,
+    ))
 }
 
 #[cfg(not(feature = "https"))]
@@ -517,7 +533,7 @@ fn start_https(
     _base_url: &str,
     _outbox: Arc<Outbox>,
     _wait: Duration,
-) -> anyhow::Result<QueuedSubmitter> {
+) -> anyhow::Result<(QueuedSubmitter, Option<Box<dyn std::any::Any>>)> {
     bail!("gateway.url: this kiosk was built without the `https` feature; rebuild with it")
 }
 

@@ -8,6 +8,8 @@ pub mod i18n;
 pub mod identity;
 pub mod logging;
 pub mod receipt;
+#[cfg(feature = "https")]
+pub mod renewal;
 pub mod session;
 pub mod submit;
 

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use kiosk_app::gateway::enrol::{new_key_and_csr, EnrolmentRequest, EnrolmentResponse};
+use kiosk_app::gateway::enrol::{
+    certifies, new_key_and_csr, write_certificate, write_private_key, EnrolmentRequest,
+    EnrolmentResponse,
+};
 use kiosk_app::gateway::{ErrorBody, GatewayClient, GatewayError};
 
 use crate::Outcome;
@@ -20,15 +23,15 @@ use crate::Outcome;
 #[derive(Debug, Args)]
 pub struct EnrolArgs {
     /// The gateway, as in [gateway] url (https://...; http://127.0.0.1:PORT for the demo)
-    #[arg(long, value_name = "URL")]
-    pub gateway: String,
+    #[arg(long, value_name = "URL", required_unless_present = "renew")]
+    pub gateway: Option<String>,
     /// The one-time enrolment token (or set KIOSK_ENROL_TOKEN, which keeps it out of the
     /// shell history)
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// The kiosk's asset id as printed on its case (becomes the certificate's name)
-    #[arg(long, value_name = "ID")]
-    pub kiosk_id: String,
+    #[arg(long, value_name = "ID", required_unless_present = "renew")]
+    pub kiosk_id: Option<String>,
     /// The deployment CA certificate (PEM) from the provisioning medium: the only trusted root
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
@@ -38,6 +41,14 @@ pub struct EnrolArgs {
     /// Replace an existing certificate and key in --out
     #[arg(long)]
     pub force: bool,
+    /// Renew now, over mutual TLS with the current certificate, instead of enrolling: the
+    /// gateway and files come from --config (the kiosk renews by itself two thirds into the
+    /// certificate's life)
+    #[arg(long, requires = "config", conflicts_with_all = ["gateway", "kiosk_id", "token", "ca", "out"])]
+    pub renew: bool,
+    /// The kiosk configuration, for --renew
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,9 +59,26 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 ///
 /// Only when the report cannot be written.
 pub fn run(args: &EnrolArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if args.renew {
+        return match renew(args) {
+            Ok(not_after) => {
+                writeln!(out, "renewed until {not_after}")?;
+                Ok(Outcome::Ok)
+            }
+            Err(msg) => {
+                writeln!(err, "kioskctl: renewal failed: {msg}")?;
+                Ok(Outcome::Invalid)
+            }
+        };
+    }
     match enrol(args) {
         Ok((r, written)) => {
-            writeln!(out, "enrolled {} until {}", args.kiosk_id, r.not_after)?;
+            writeln!(
+                out,
+                "enrolled {} until {}",
+                args.kiosk_id.as_deref().unwrap_or_default(),
+                r.not_after
+            )?;
             for p in written {
                 writeln!(out, "  wrote {}", p.display())?;
             }
@@ -68,7 +96,46 @@ pub fn run(args: &EnrolArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
     }
 }
 
+#[cfg(feature = "https")]
+fn renew(args: &EnrolArgs) -> Result<String, String> {
+    let path = args
+        .config
+        .as_deref()
+        .ok_or("--renew needs --config FILE")?;
+    let cfg = kiosk_app::config::load(path).map_err(|e| e.to_string())?;
+    let g = &cfg.gateway;
+    let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
+        return Err("[gateway] has no ca_file, client_cert and client_key: enrol first".to_owned());
+    };
+    if !g.url.as_str().starts_with("https://") {
+        return Err("renewal needs an https gateway (mutual TLS)".to_owned());
+    }
+    let transport = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
+        base_url: g.url.as_str().to_owned(),
+        fhir_base_url: None,
+        ca_pem: ca.clone(),
+        client_cert_pem: cert.clone(),
+        client_key_pem: key.clone(),
+        spki_sha256: g.spki_sha256,
+        timeout: TIMEOUT,
+    })
+    .map_err(|e| e.to_string())?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match kiosk_app::renewal::renew_if_due(&transport, now, true)? {
+        kiosk_app::renewal::Renewal::Renewed { not_after } => Ok(not_after),
+        kiosk_app::renewal::Renewal::NotDue { .. } => Err("not renewed".to_owned()),
+    }
+}
+
+#[cfg(not(feature = "https"))]
+fn renew(_args: &EnrolArgs) -> Result<String, String> {
+    Err("this kioskctl was built without the `https` feature".to_owned())
+}
+
 fn enrol(args: &EnrolArgs) -> Result<(EnrolmentResponse, Vec<PathBuf>), String> {
+    let (Some(gateway), Some(kiosk_id)) = (&args.gateway, &args.kiosk_id) else {
+        return Err("--gateway and --kiosk-id are needed to enrol".to_owned());
+    };
     let cert_path = args.out.join("client.pem");
     let key_path = args.out.join("client.key");
     let ca_path = args.out.join("ca.pem");
@@ -90,26 +157,29 @@ fn enrol(args: &EnrolArgs) -> Result<(EnrolmentResponse, Vec<PathBuf>), String> 
                 .to_owned(),
         );
     }
-    let (key_pem, csr) = new_key_and_csr(&args.kiosk_id)?;
+    let (key_pem, csr) = new_key_and_csr(kiosk_id)?;
     let request = EnrolmentRequest {
-        kiosk_id: args.kiosk_id.clone(),
+        kiosk_id: kiosk_id.clone(),
         csr,
     };
-    let response = if args.gateway.starts_with("https://") {
+    let response = if gateway.starts_with("https://") {
         let ca = args.ca.as_deref().ok_or(
             "an https gateway needs --ca FILE: the deployment CA certificate from the \
              provisioning medium",
         )?;
-        enrol_https(&args.gateway, ca, token, &request)?
+        enrol_https(gateway, ca, token, &request)?
     } else {
-        let client = GatewayClient::new(&args.gateway, TIMEOUT).map_err(|e| e.to_string())?;
+        let client = GatewayClient::new(gateway, TIMEOUT).map_err(|e| e.to_string())?;
         client.enrol(token, &request).map_err(|e| explain(&e))?
     };
+    if !certifies(&response.certificate, &key_pem) {
+        return Err("the gateway's certificate does not fit this kiosk's key".to_owned());
+    }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     // The key first, private from the start; the certificate last, so a half-written folder
     // never looks enrolled.
-    write_private(&key_path, key_pem.as_bytes())?;
+    write_private_key(&key_path, &key_pem)?;
     let mut written = vec![key_path];
     if let Some(ca) = &response.ca_certificate {
         // Keep the CA the technician brought if there is one: it is the trust anchor.
@@ -122,24 +192,9 @@ fn enrol(args: &EnrolArgs) -> Result<(EnrolmentResponse, Vec<PathBuf>), String> 
             .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
         written.push(ca_path);
     }
-    std::fs::write(&cert_path, &response.certificate)
-        .map_err(|e| format!("cannot write {}: {e}", cert_path.display()))?;
+    write_certificate(&cert_path, &response.certificate)?;
     written.push(cert_path);
     Ok((response, written))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// What a refused or failed enrolment means for the technician.

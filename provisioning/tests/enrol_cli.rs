@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk_app::gateway::{DemoGateway, SubmissionKind, SubmissionRequest};
+use kiosk_app::renewal::Renewal;
 use kiosk_app::submit::{QueuedSubmitter, Submitted};
 use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
 use kiosk_outbox::{OpenOptions, Outbox, QueueKey, WorkerConfig};
@@ -144,16 +145,8 @@ fn an_enrolled_kiosk_submits_over_mutual_tls() {
     );
 
     // The enrolled identity submits a dossier through the mutual-TLS front.
-    let transport = HttpsTransport::new(&HttpsConfig {
-        base_url: url.clone(),
-        fhir_base_url: None,
-        ca_pem: out.join("ca.pem"),
-        client_cert_pem: out.join("client.pem"),
-        client_key_pem: out.join("client.key"),
-        spki_sha256: None,
-        timeout: Duration::from_secs(10),
-    })
-    .expect("transport from the enrolled files");
+    let transport =
+        HttpsTransport::new(&https_config(&url, &out)).expect("transport from the enrolled files");
     let outbox = Arc::new(
         Outbox::open(
             &dir.path().join("q.db"),
@@ -175,4 +168,126 @@ fn an_enrolled_kiosk_submits_over_mutual_tls() {
     assert!(matches!(r, Submitted::Delivered(_)), "{r:?}");
     assert_eq!(gw.received(), 1);
     submitter.shutdown();
+
+    // A fresh 30-day certificate is not due for renewal...
+    let transport = HttpsTransport::new(&https_config(&url, &out)).expect("transport");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let due = kiosk_app::renewal::renew_if_due(&transport, now, false).expect("checked");
+    assert!(
+        matches!(due, Renewal::NotDue { renew_at } if renew_at > now + 19 * 86_400),
+        "{due:?}"
+    );
+    // ...but the technician can renew now, over mutual TLS with the current certificate.
+    let cfg = kiosk_tests::demo_config(dir.path(), &[("url =", &mtls_lines(&url, &out))]);
+    let old_cert = std::fs::read_to_string(out.join("client.pem")).expect("cert");
+    let old_key = std::fs::read_to_string(out.join("client.key")).expect("key");
+    let r = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(["enrol", "--renew", "--config", s(&cfg)])
+        .output()
+        .expect("kioskctl");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr),
+    );
+    assert!(r.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("renewed until"), "{stdout}");
+    let new_cert = std::fs::read_to_string(out.join("client.pem")).expect("cert");
+    let new_key = std::fs::read_to_string(out.join("client.key")).expect("key");
+    assert_ne!(new_cert, old_cert);
+    assert_ne!(new_key, old_key, "a new key, made on the kiosk");
+    assert!(kiosk_app::gateway::enrol::certifies(&new_cert, &new_key));
+    let meta = std::fs::metadata(out.join("client.key")).expect("key");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    // The renewed identity is accepted: the transport reloads it (what the worker does after
+    // a 401/403).
+    transport.reload().expect("reload");
+    let (status, _) = transport
+        .request_blocking("GET", "/healthz", &[], Vec::new())
+        .expect("reachable");
+    assert_eq!(status, 200);
+}
+
+fn https_config(url: &str, out: &Path) -> HttpsConfig {
+    HttpsConfig {
+        base_url: url.to_owned(),
+        fhir_base_url: None,
+        ca_pem: out.join("ca.pem"),
+        client_cert_pem: out.join("client.pem"),
+        client_key_pem: out.join("client.key"),
+        spki_sha256: None,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+fn mtls_lines(url: &str, out: &Path) -> String {
+    format!(
+        "url = \"{url}\"\nca_file = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
+        out.join("ca.pem").display(),
+        out.join("client.pem").display(),
+        out.join("client.key").display()
+    )
+}
+
+#[test]
+fn the_kiosk_renews_its_certificate_two_thirds_into_its_life() {
+    // A gateway issuing 60-second certificates (backdated 5 minutes, as every certificate it
+    // issues): two thirds of the life have passed at once.
+    let gw = DemoGateway::start_with(kiosk_app::gateway::DemoGatewayConfig {
+        cert_lifetime: Some(Duration::from_secs(60)),
+        ..kiosk_app::gateway::DemoGatewayConfig::default()
+    })
+    .expect("gateway");
+    let server_ca = Ca::new("Gateway server CA");
+    let issuing = gw.enrolment_ca_pem().expect("CA");
+    let front = TlsFront::start_enrolling(&server_ca, &issuing, gw.addr());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let medium_ca = dir.path().join("medium-ca.pem");
+    std::fs::write(&medium_ca, &server_ca.pem).expect("write");
+    let out = dir.path().join("tls");
+    let url = front.url();
+    let token = gw.issue_enrolment_token().expect("token");
+    let r = enrol(
+        &[
+            "--gateway",
+            &url,
+            "--kiosk-id",
+            "HN-PB-002",
+            "--token",
+            &token,
+            "--ca",
+            s(&medium_ca),
+            "--out",
+            s(&out),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    let first = std::fs::read_to_string(out.join("client.pem")).expect("cert");
+
+    // The kiosk's own check (what it runs at start-up and every 6 hours) renews it.
+    let transport = Arc::new(HttpsTransport::new(&https_config(&url, &out)).expect("transport"));
+    let thread =
+        kiosk_app::renewal::RenewalThread::start(Arc::clone(&transport), Duration::from_secs(3600))
+            .expect("thread");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(out.join("client.pem"))
+        .ok()
+        .as_deref()
+        == Some(&first)
+    {
+        assert!(std::time::Instant::now() < until, "not renewed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(thread);
+    let renewed = std::fs::read_to_string(out.join("client.pem")).expect("cert");
+    let info = kiosk_app::gateway::enrol::CertificateInfo::from_pem(&renewed).expect("info");
+    assert_eq!(info.kiosk_id, "HN-PB-002", "renewed for the same kiosk");
+    assert!(kiosk_app::gateway::enrol::certifies(
+        &renewed,
+        &std::fs::read_to_string(out.join("client.key")).expect("key")
+    ));
+    let (status, _) = transport
+        .request_blocking("GET", "/healthz", &[], Vec::new())
+        .expect("reachable with the renewed certificate");
+    assert_eq!(status, 200);
 }

@@ -7,7 +7,9 @@
 //! makes it present a certificate from another CA, so every handshake fails on the kiosk's
 //! side (a TLS error, retried like an unreachable gateway). [`TlsFront::start_enrolling`] also
 //! admits clients without a certificate, for `POST /v1/enrolment` only (as a gateway does for
-//! kiosks that have no certificate yet); anything else from them is answered 401.
+//! kiosks that have no certificate yet); anything else from them is answered 401. The verified
+//! client's kiosk id (its certificate's common name) is passed on in
+//! [`CLIENT_CN_HEADER`], which clients cannot set themselves.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,7 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kiosk_app::gateway::enrol::CertificateInfo;
 use kiosk_app::gateway::http;
+use kiosk_app::gateway::server::CLIENT_CN_HEADER;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -266,16 +270,27 @@ fn relay(tcp: TcpStream, config: Arc<rustls::ServerConfig>, backend: SocketAddr)
         return false;
     };
     let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
-    let headers: Vec<(&str, &str)> = head
+    // The verified client's kiosk id goes to the backend in a header, as reverse proxies pass
+    // the client certificate; a client cannot send it itself.
+    let client_cn = tls
+        .conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|c| CertificateInfo::from_der(c.as_ref()).ok())
+        .map(|i| i.kiosk_id);
+    let mut headers: Vec<(&str, &str)> = head
         .headers
         .iter()
         .filter(|(n, _)| {
-            !["host", "content-length", "connection"]
+            !["host", "content-length", "connection", CLIENT_CN_HEADER]
                 .iter()
                 .any(|h| n.eq_ignore_ascii_case(h))
         })
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
+    if let Some(cn) = &client_cn {
+        headers.push((CLIENT_CN_HEADER, cn.as_str()));
+    }
     let request = http::write_request(
         &head.first,
         &head.second,

@@ -68,9 +68,11 @@ pub enum HttpsError {
 }
 
 /// The production transport.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HttpsTransport {
-    client: reqwest::Client,
+    /// Rebuilt by [`HttpsTransport::reload`] when the enrolment files change (renewal).
+    client: std::sync::RwLock<reqwest::Client>,
+    config: HttpsConfig,
     base: String,
     submissions: String,
     fhir: Option<String>,
@@ -107,6 +109,51 @@ impl HttpsTransport {
                 return Err(HttpsError::NotHttps(url.clone()));
             }
         }
+        let client = Self::build_client(cfg)?;
+        let base = cfg.base_url.trim_end_matches('/');
+        Ok(Self {
+            client: std::sync::RwLock::new(client),
+            config: cfg.clone(),
+            base: base.to_owned(),
+            submissions: format!("{base}/v1/submissions"),
+            fhir: cfg
+                .fhir_base_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            health: format!("{base}/healthz"),
+        })
+    }
+
+    /// Reads the enrolment files again (after a renewal replaced the certificate and key);
+    /// requests after this present the new certificate.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpsTransport::new`]; the previous client stays in use.
+    pub fn reload(&self) -> Result<(), HttpsError> {
+        let fresh = Self::build_client(&self.config)?;
+        let mut guard = self
+            .client
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = fresh;
+        Ok(())
+    }
+
+    /// The settings it was built with.
+    #[must_use]
+    pub fn config(&self) -> &HttpsConfig {
+        &self.config
+    }
+
+    fn client(&self) -> reqwest::Client {
+        self.client
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn build_client(cfg: &HttpsConfig) -> Result<reqwest::Client, HttpsError> {
         let (provider, verifier) = server_verifier(&cfg.ca_pem, cfg.spki_sha256)?;
         let chain = certs(&cfg.client_cert_pem)?;
         let key = PrivateKeyDer::from_pem_file(&cfg.client_key_pem)
@@ -116,18 +163,7 @@ impl HttpsTransport {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(chain, key)?;
-        let client = client(tls, cfg.timeout)?;
-        let base = cfg.base_url.trim_end_matches('/');
-        Ok(Self {
-            client,
-            base: base.to_owned(),
-            submissions: format!("{base}/v1/submissions"),
-            fhir: cfg
-                .fhir_base_url
-                .as_ref()
-                .map(|u| u.trim_end_matches('/').to_owned()),
-            health: format!("{base}/healthz"),
-        })
+        client(tls, cfg.timeout)
     }
 }
 
@@ -144,12 +180,33 @@ impl HttpsTransport {
         path_and_query: &str,
         headers: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), SendError> {
+        self.request_blocking("GET", path_and_query, headers, Vec::new())
+    }
+
+    /// `method {base}{path_and_query}` with `body` over the same mutual TLS (renewal posts
+    /// to `/v1/enrolment/renew`); blocking, from a thread outside any tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpsTransport::get_blocking`].
+    pub fn request_blocking(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), SendError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| SendError::permanent("bad HTTP method"))?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| SendError::unreachable(e.to_string()))?;
         rt.block_on(async {
-            let mut req = self.client.get(format!("{}{path_and_query}", self.base));
+            let mut req = self
+                .client()
+                .request(method, format!("{}{path_and_query}", self.base))
+                .body(body);
             for (n, v) in headers {
                 req = req.header(*n, *v);
             }
@@ -262,7 +319,7 @@ impl Transport for HttpsTransport {
             _ => (self.submissions.as_str(), "application/json"),
         };
         let resp = self
-            .client
+            .client()
             .post(url)
             .header("Idempotency-Key", item.id.to_string())
             .header("Content-Type", media)
@@ -289,13 +346,24 @@ impl Transport for HttpsTransport {
         Err(SendError::status(status, retry_after, text))
     }
 
+    async fn refresh_credentials(&self) -> bool {
+        // After a 401/403: the certificate may have been renewed on disk since start-up.
+        match self.reload() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot reload the enrolment files");
+                false
+            }
+        }
+    }
+
     async fn probe(&self) -> bool {
         // A hospital kiosk sends its registrations to the FHIR base: probe that server.
         let url = match &self.fhir {
             Some(f) => format!("{f}/metadata"),
             None => self.health.clone(),
         };
-        match self.client.get(url).send().await {
+        match self.client().get(url).send().await {
             Ok(r) => r.status().is_success(),
             Err(_) => false,
         }

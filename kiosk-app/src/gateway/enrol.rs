@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use super::codes;
 use kiosk_icao9303::pki::{self, PublicKey, SigAlg};
 use kiosk_icao9303::tlv;
 use rcgen::{
@@ -159,6 +160,8 @@ pub fn csr_public_key(csr_der: &[u8]) -> Result<Vec<u8>, Refusal> {
 pub struct EnrolmentAuthority {
     issuer: Issuer<'static, KeyPair>,
     ca_pem: String,
+    /// Lifetime of the certificates it issues.
+    lifetime: time::Duration,
     /// Token -> expiry (Unix ms). Removed when used.
     tokens: HashMap<String, i64>,
 }
@@ -188,8 +191,17 @@ impl EnrolmentAuthority {
         Ok(Self {
             ca_pem: cert.pem(),
             issuer: Issuer::new(p, key),
+            lifetime: time::Duration::days(CERT_LIFETIME_DAYS),
             tokens: HashMap::new(),
         })
+    }
+
+    /// Issues certificates valid for `lifetime` instead of [`CERT_LIFETIME_DAYS`] (tests of
+    /// renewal).
+    #[must_use]
+    pub fn with_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.lifetime = time::Duration::try_from(lifetime).unwrap_or(self.lifetime);
+        self
     }
 
     /// The deployment CA certificate, PEM.
@@ -244,17 +256,51 @@ impl EnrolmentAuthority {
         if !is_kiosk_id(&req.kiosk_id) {
             return Err(refuse(400, "invalid_kiosk_id", "kioskId is malformed"));
         }
-        let der = CertificateSigningRequestDer::from_pem_slice(req.csr.as_bytes())
+        let issued = self.issue(&req.kiosk_id, &req.csr, now_ms)?;
+        self.tokens.remove(token);
+        Ok(issued)
+    }
+
+    /// Handles `POST /v1/enrolment/renew`: `kiosk_id` is the common name of the client
+    /// certificate the caller authenticated with (mutual TLS, checked by whatever terminates
+    /// TLS), the body a fresh request for a new key.
+    ///
+    /// # Errors
+    ///
+    /// A [`Refusal`]: 401 without an authenticated kiosk, 400 for a malformed body or request.
+    pub fn renew(
+        &mut self,
+        kiosk_id: Option<&str>,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<EnrolmentResponse, Refusal> {
+        let kiosk_id = kiosk_id.filter(|k| is_kiosk_id(k)).ok_or(refuse(
+            401,
+            "client_certificate_required",
+            "renewal needs the kiosk's current certificate (mutual TLS)",
+        ))?;
+        let req: RenewalRequest = serde_json::from_slice(body)
+            .map_err(|_| refuse(400, "invalid_body", "body must be {\"csr\": ...}"))?;
+        self.issue(kiosk_id, &req.csr, now_ms)
+    }
+
+    /// A client certificate for `kiosk_id` and the key of `csr_pem`.
+    fn issue(
+        &self,
+        kiosk_id: &str,
+        csr_pem: &str,
+        now_ms: i64,
+    ) -> Result<EnrolmentResponse, Refusal> {
+        let der = CertificateSigningRequestDer::from_pem_slice(csr_pem.as_bytes())
             .map_err(|_| refuse(400, "invalid_csr", "csr is not a PEM certificate request"))?;
         let point = csr_public_key(der.as_ref())?;
         let now = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
             .map_err(|_| refuse(500, "clock", "gateway clock out of range"))?;
         let mut p = CertificateParams::default();
         p.distinguished_name = DistinguishedName::new();
-        p.distinguished_name
-            .push(DnType::CommonName, req.kiosk_id.as_str());
+        p.distinguished_name.push(DnType::CommonName, kiosk_id);
         p.not_before = now - time::Duration::minutes(5);
-        p.not_after = now + time::Duration::days(CERT_LIFETIME_DAYS);
+        p.not_after = now + self.lifetime;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let serial: [u8; 16] = rand::random();
@@ -266,7 +312,6 @@ impl EnrolmentAuthority {
                 "the gateway could not issue the certificate",
             )
         })?;
-        self.tokens.remove(token);
         let not_after = p
             .not_after
             .format(&time::format_description::well_known::Rfc3339)
@@ -277,6 +322,136 @@ impl EnrolmentAuthority {
             not_after,
         })
     }
+}
+
+/// `POST /v1/enrolment/renew` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalRequest {
+    /// PKCS#10 request for the new key, PEM.
+    pub csr: String,
+}
+
+/// What the kiosk needs to know of its client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The subject's common name: the kiosk id.
+    pub kiosk_id: String,
+    /// Start of validity, Unix seconds.
+    pub not_before: i64,
+    /// End of validity, Unix seconds.
+    pub not_after: i64,
+}
+
+impl CertificateInfo {
+    /// Reads the first certificate of a PEM file's text.
+    ///
+    /// # Errors
+    ///
+    /// Not a certificate, or no common name (message).
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| "no certificate in the file".to_owned())?;
+        Self::from_der(der.as_ref())
+    }
+
+    /// Reads a DER certificate.
+    ///
+    /// # Errors
+    ///
+    /// As [`CertificateInfo::from_pem`].
+    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+        let cert = pki::parse_certificate(der).map_err(|e| format!("certificate: {e}"))?;
+        let unix = |t: &str| {
+            codes::parse_portal_time(t)
+                .map(|t| t.assume_utc().unix_timestamp())
+                .ok_or_else(|| "certificate validity is not a time".to_owned())
+        };
+        Ok(Self {
+            kiosk_id: common_name(cert.subject).ok_or("certificate has no common name")?,
+            not_before: unix(&cert.not_before)?,
+            not_after: unix(&cert.not_after)?,
+        })
+    }
+
+    /// When to renew: two thirds into the validity (the brief's rule for 30-day certificates:
+    /// day 20).
+    #[must_use]
+    pub fn renew_at(&self) -> i64 {
+        self.not_before + (self.not_after - self.not_before) * 2 / 3
+    }
+}
+
+/// Whether `cert_pem`'s first certificate certifies the key in `key_pem` (a gateway's answer
+/// is checked before it replaces a working identity).
+#[must_use]
+pub fn certifies(cert_pem: &str, key_pem: &str) -> bool {
+    let Ok(der) = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes()) else {
+        return false;
+    };
+    let (Ok(cert), Ok(key)) = (
+        pki::parse_certificate(der.as_ref()),
+        KeyPair::from_pem(key_pem),
+    ) else {
+        return false;
+    };
+    matches!(
+        (pki::parse_spki(cert.spki), pki::parse_spki(&key.subject_public_key_info())),
+        (Ok(a), Ok(b)) if a == b
+    )
+}
+
+/// Writes a private key file: created with mode 0600 under a temporary name, synced, then
+/// renamed over `path`, so a crash leaves the old key or the new one, never a torn or
+/// readable one.
+///
+/// # Errors
+///
+/// The file cannot be written (message naming it).
+pub fn write_private_key(path: &std::path::Path, pem: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = path.with_extension("key.new");
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(pem.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes a certificate file under a temporary name, then renames it over `path`.
+///
+/// # Errors
+///
+/// The file cannot be written (message naming it).
+pub fn write_certificate(path: &std::path::Path, pem: &str) -> Result<(), String> {
+    let tmp = path.with_extension("pem.new");
+    std::fs::write(&tmp, pem)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The first common name (2.5.4.3) of an X.501 Name, DER.
+fn common_name(name: &[u8]) -> Option<String> {
+    let (name, _) = tlv::parse_one(name).ok()?;
+    for rdn in name.children().ok()? {
+        for atv in rdn.children().ok()? {
+            let parts = atv.children().ok()?;
+            if let [oid, value, ..] = parts.as_slice() {
+                if oid.value == [0x55, 0x04, 0x03] {
+                    return String::from_utf8(value.value.to_vec()).ok();
+                }
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -369,5 +544,38 @@ mod tests {
         );
         assert_eq!(status(r).status, 401);
         assert!(new_key_and_csr("bad id").is_err());
+    }
+
+    #[test]
+    fn renewal_certifies_a_new_key_for_the_authenticated_kiosk() {
+        let mut ca = EnrolmentAuthority::new("Deployment CA").expect("ca");
+        let (key_pem, csr) = new_key_and_csr("kiosk-hn-01").expect("csr");
+        let body = serde_json::to_vec(&RenewalRequest { csr }).expect("json");
+        // Only a caller that authenticated with its certificate.
+        let r = ca.renew(None, &body, NOW);
+        assert_eq!(r.expect_err("refused").status, 401);
+        let r = ca.renew(Some("kiosk-hn-01"), b"{}", NOW);
+        assert_eq!(r.expect_err("refused").code, "invalid_body");
+        let r = ca.renew(Some("kiosk-hn-01"), &body, NOW).expect("renewed");
+        let info = CertificateInfo::from_pem(&r.certificate).expect("info");
+        assert_eq!(info.kiosk_id, "kiosk-hn-01");
+        assert_eq!(info.not_before, NOW / 1000 - 300);
+        assert_eq!(info.not_after, NOW / 1000 + 30 * 86_400);
+        // Two thirds into 30 days and 5 minutes.
+        assert_eq!(
+            info.renew_at(),
+            info.not_before + (30 * 86_400 + 300) * 2 / 3
+        );
+        assert!(certifies(&r.certificate, &key_pem));
+        let (other_key, _) = new_key_and_csr("kiosk-hn-01").expect("another key");
+        assert!(!certifies(&r.certificate, &other_key));
+        assert!(!certifies("not a certificate", &key_pem));
+        // A shorter lifetime for tests of renewal.
+        let mut short = EnrolmentAuthority::new("CA")
+            .expect("ca")
+            .with_lifetime(std::time::Duration::from_secs(60));
+        let r = short.renew(Some("k-1"), &body, NOW).expect("renewed");
+        let info = CertificateInfo::from_pem(&r.certificate).expect("info");
+        assert_eq!(info.not_after, NOW / 1000 + 60);
     }
 }

@@ -56,6 +56,8 @@ pub struct DemoGatewayConfig {
     /// The SQLite file that keeps what the gateway received across restarts; `None` keeps it
     /// in memory for the gateway's lifetime.
     pub db_path: Option<PathBuf>,
+    /// Lifetime of the client certificates enrolment issues; `None`: 30 days.
+    pub cert_lifetime: Option<Duration>,
 }
 
 impl Default for DemoGatewayConfig {
@@ -66,6 +68,7 @@ impl Default for DemoGatewayConfig {
             fixed_now: None,
             seed: None,
             db_path: None,
+            cert_lifetime: None,
         }
     }
 }
@@ -208,6 +211,10 @@ pub struct DemoState {
     catalogs: Vec<Catalog>,
 }
 
+/// The header in which a TLS terminator in front of the gateway passes the common name of the
+/// client certificate it verified (the kiosk id), as reverse proxies do.
+pub const CLIENT_CN_HEADER: &str = "X-Client-Cert-CN";
+
 /// A catalogue's version: a hash of its gateway form (stable for the same content).
 fn catalog_version(c: &Catalog) -> String {
     use std::hash::{Hash as _, Hasher as _};
@@ -264,7 +271,11 @@ impl DemoState {
             .map_err(store)?;
         let enrolment = EnrolmentAuthority::new("Demo deployment CA")
             .map_err(|e| tracing::error!(error = %e, "demo gateway: no enrolment CA"))
-            .ok();
+            .ok()
+            .map(|a| match config.cert_lifetime {
+                Some(l) => a.with_lifetime(l),
+                None => a,
+            });
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -332,6 +343,8 @@ impl DemoState {
             "/v1/submissions" if method == "POST" => self.submit(head, body),
             "/v1/enrolment" if method == "POST" => self.enrol(head, body),
             "/v1/enrolment" => method_not_allowed("POST"),
+            "/v1/enrolment/renew" if method == "POST" => self.renew(head, body),
+            "/v1/enrolment/renew" => method_not_allowed("POST"),
             "/v1/catalog" if method == "GET" => self.catalog(head, query),
             "/v1/catalog" => method_not_allowed("GET"),
             _ if path.starts_with("/v1/submissions/") && method == "GET" => {
@@ -356,6 +369,19 @@ impl DemoState {
             return Response::error(503, "enrolment_unavailable", "no enrolment CA");
         };
         match authority.enrol(bearer, body, now_ms()) {
+            Ok(r) => Response::json(201, &r),
+            Err(e) => Response::error(e.status, e.code, e.message),
+        }
+    }
+
+    /// `POST /v1/enrolment/renew`: the caller is the kiosk named by [`CLIENT_CN_HEADER`],
+    /// which the TLS terminator in front sets from the verified client certificate (and
+    /// strips from what clients send).
+    fn renew(&mut self, head: &Head, body: &[u8]) -> Response {
+        let Some(authority) = &mut self.enrolment else {
+            return Response::error(503, "enrolment_unavailable", "no enrolment CA");
+        };
+        match authority.renew(head.header(CLIENT_CN_HEADER), body, now_ms()) {
             Ok(r) => Response::json(201, &r),
             Err(e) => Response::error(e.status, e.code, e.message),
         }
