@@ -237,15 +237,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[must_use]
 pub fn pa_time(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::gateway::codes::format_portal_time(time::PrimitiveDateTime::new(t.date(), t.time()))
 }
 
 /// Reads and verifies the chip on `reader` with `key` and builds the citizen: PACE-CAN (or
