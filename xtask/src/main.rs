@@ -77,6 +77,14 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     ("liblapack-dev", "kiosk-face: LAPACK for dlib"),
     (
+        "python3",
+        "setup fetches the pinned face data with it; the FHIR tests run sekmet-fhir on it",
+    ),
+    (
+        "python3-venv",
+        "the FHIR tests install the pinned sekmet-fhir into a virtualenv (python3 -m venv)",
+    ),
+    (
         "libopenjp2-tools",
         "face-eval: opj_compress makes JPEG 2000 chip-like portraits for the evaluation",
     ),
