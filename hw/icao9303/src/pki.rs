@@ -289,37 +289,51 @@ pub fn verify(key: &PublicKey, alg: SigAlg, message: &[u8], sig: &[u8]) -> Resul
             curve.ecdsa_verify_prehash(point, &hash, sig)
         }
         (PublicKey::Rsa { n, e }, SigAlg::RsaPkcs1(h)) => {
-            let em = rsa_public(n, e, sig)?;
-            let digest_info = [
-                tlv::encode(
-                    0x30,
-                    &[tlv::encode(0x06, h.oid()), vec![0x05, 0x00]].concat(),
-                ),
-                tlv::encode(0x04, &hash),
-            ]
-            .concat();
-            // Some signers omit the NULL parameters: accept both encodings.
-            let digest_info_no_null = [
-                tlv::encode(0x30, &tlv::encode(0x06, h.oid())),
-                tlv::encode(0x04, &hash),
-            ]
-            .concat();
-            let ok = [digest_info, digest_info_no_null].iter().any(|t| {
-                let t = tlv::encode(0x30, t);
-                em.len() >= t.len() + 11 && {
-                    let ps_len = em.len() - t.len() - 3;
-                    em[0] == 0
-                        && em[1] == 1
-                        && em[2..2 + ps_len].iter().all(|b| *b == 0xFF)
-                        && em[2 + ps_len] == 0
-                        && em[3 + ps_len..] == t[..]
-                }
+            let key = rsa_key(n, e)?;
+            let sig = pad_to_modulus(&key, sig)?;
+            // The rsa crate's verifier with the DigestInfo prefix of `h`; some signers omit
+            // the NULL parameters, so both encodings are accepted.
+            let ok = [true, false].into_iter().any(|with_null| {
+                let scheme = rsa::Pkcs1v15Sign {
+                    hash_len: Some(hash.len()),
+                    prefix: digest_info_prefix(h, hash.len(), with_null).into_boxed_slice(),
+                };
+                key.verify(scheme, &hash, &sig).is_ok()
             });
             ok.then_some(())
                 .ok_or(Error::Crypto("RSA PKCS#1 v1.5 signature does not verify"))
         }
         (PublicKey::Rsa { n, e }, SigAlg::RsaPss(h, salt_len)) => {
-            pss_verify(n, e, h, salt_len, &hash, sig)
+            let key = rsa_key(n, e)?;
+            let sig = pad_to_modulus(&key, sig)?;
+            // The rsa crate's PSS verifier checks emLen >= hLen + sLen + 2 with checked
+            // arithmetic, so any salt length from the chip is safe here.
+            let result = match h {
+                HashAlg::Sha1 => {
+                    key.verify(rsa::Pss::<sha1::Sha1>::new_with_salt(salt_len), &hash, &sig)
+                }
+                HashAlg::Sha224 => key.verify(
+                    rsa::Pss::<sha2::Sha224>::new_with_salt(salt_len),
+                    &hash,
+                    &sig,
+                ),
+                HashAlg::Sha256 => key.verify(
+                    rsa::Pss::<sha2::Sha256>::new_with_salt(salt_len),
+                    &hash,
+                    &sig,
+                ),
+                HashAlg::Sha384 => key.verify(
+                    rsa::Pss::<sha2::Sha384>::new_with_salt(salt_len),
+                    &hash,
+                    &sig,
+                ),
+                HashAlg::Sha512 => key.verify(
+                    rsa::Pss::<sha2::Sha512>::new_with_salt(salt_len),
+                    &hash,
+                    &sig,
+                ),
+            };
+            result.map_err(|_| Error::Crypto("RSA-PSS signature does not verify"))
         }
         _ => Err(Error::Crypto(
             "key type does not match the signature algorithm",
@@ -327,80 +341,73 @@ pub fn verify(key: &PublicKey, alg: SigAlg, message: &[u8], sig: &[u8]) -> Resul
     }
 }
 
-/// `sig^e mod n`, left-padded to the modulus length.
-fn rsa_public(n: &[u8], e: &[u8], sig: &[u8]) -> Result<Vec<u8>, Error> {
-    let key = rsa::RsaPublicKey::new(
-        rsa::BigUint::from_bytes_be(n),
-        rsa::BigUint::from_bytes_be(e),
-    )
-    .map_err(|_| Error::Crypto("bad RSA public key"))?;
-    let s = rsa::BigUint::from_bytes_be(sig);
-    if sig.len() > n.len() || s >= rsa::BigUint::from_bytes_be(n) {
+/// The `DigestInfo` DER that precedes the hash in a PKCS#1 v1.5 signature.
+fn digest_info_prefix(h: HashAlg, hash_len: usize, with_null: bool) -> Vec<u8> {
+    let mut alg = tlv::encode(0x06, h.oid());
+    if with_null {
+        alg.extend_from_slice(&[0x05, 0x00]);
+    }
+    let alg = tlv::encode(0x30, &alg);
+    let mut full = tlv::encode(0x30, &[alg, tlv::encode(0x04, &vec![0; hash_len])].concat());
+    full.truncate(full.len() - hash_len);
+    full
+}
+
+/// The smallest and largest RSA moduli [`verify`] and [`rsa_public`] accept, in bits. ICAO
+/// 9303 keys in the field are 2048-4096 bits; 1024 is accepted here because old Active
+/// Authentication keys and test material use it. Passive authentication refuses anything
+/// below 2048 bits with its own verdict (see `auth`).
+const RSA_BITS: std::ops::RangeInclusive<usize> = 1024..=8192;
+
+/// An RSA public key from big-endian modulus and exponent.
+fn rsa_key(n: &[u8], e: &[u8]) -> Result<rsa::PublicKey, Error> {
+    let n = rsa::BoxedUint::from_be_slice_vartime(strip_int(n));
+    let e = rsa::BoxedUint::from_be_slice_vartime(strip_int(e));
+    rsa::PublicKey::new_with_size_limits(n, e, RSA_BITS)
+        .map_err(|_| Error::Crypto("bad RSA public key"))
+}
+
+/// The signature left-padded to the modulus length (some signers drop leading zero bytes).
+fn pad_to_modulus(key: &rsa::PublicKey, sig: &[u8]) -> Result<Vec<u8>, Error> {
+    use rsa::traits::PublicKeyParts;
+    let size = key.size();
+    let pad = size
+        .checked_sub(sig.len())
+        .ok_or(Error::Crypto("RSA signature longer than the modulus"))?;
+    let mut out = vec![0u8; pad];
+    out.extend_from_slice(sig);
+    Ok(out)
+}
+
+/// Raw RSA: `sig^e mod n`, left-padded to the modulus length. For ISO/IEC 9796-2 message
+/// recovery (RSA Active Authentication), which has no verifier in the `rsa` crate.
+///
+/// # Errors
+///
+/// [`Error::Crypto`] for a key outside 1024-8192 bits or an even modulus, or a signature not
+/// below the modulus.
+#[allow(
+    dead_code,
+    reason = "RSA Active Authentication (ISO/IEC 9796-2) calls it; tests use it now"
+)]
+pub(crate) fn rsa_public(n: &[u8], e: &[u8], sig: &[u8]) -> Result<Vec<u8>, Error> {
+    use rsa::traits::PublicKeyParts;
+    let key = rsa_key(n, e)?;
+    let sig = pad_to_modulus(&key, sig)?;
+    let s = rsa::BoxedUint::from_be_slice(&sig, key.n_bits_precision())
+        .map_err(|_| Error::Crypto("RSA signature out of range"))?;
+    if s >= *key.n().as_ref() {
         return Err(Error::Crypto("RSA signature out of range"));
     }
     let m =
         rsa::hazmat::rsa_encrypt(&key, &s).map_err(|_| Error::Crypto("RSA operation failed"))?;
-    let mut out = m.to_bytes_be();
-    while out.len() < n.len() {
-        out.insert(0, 0);
-    }
+    let bytes = m.to_be_bytes();
+    let size = key.size();
+    // m < n, so every byte before the modulus length is zero.
+    let start = bytes.len().saturating_sub(size);
+    let mut out = vec![0u8; size.saturating_sub(bytes.len())];
+    out.extend_from_slice(&bytes[start..]);
     Ok(out)
-}
-
-fn mgf1(h: HashAlg, seed: &[u8], len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut counter = 0u32;
-    while out.len() < len {
-        out.extend_from_slice(&h.digest(&[seed, &counter.to_be_bytes()].concat()));
-        counter += 1;
-    }
-    out.truncate(len);
-    out
-}
-
-/// EMSA-PSS verification (RFC 8017 §9.1.2) over the message hash.
-fn pss_verify(
-    n: &[u8],
-    e: &[u8],
-    h: HashAlg,
-    salt_len: usize,
-    m_hash: &[u8],
-    sig: &[u8],
-) -> Result<(), Error> {
-    let bad = Error::Crypto("RSA-PSS signature does not verify");
-    let full = rsa_public(n, e, sig)?;
-    let mod_bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-    let em_bits = mod_bits - 1;
-    let em_len = em_bits.div_ceil(8);
-    let em = &full[full.len() - em_len..];
-    if full[..full.len() - em_len].iter().any(|b| *b != 0) {
-        return Err(bad);
-    }
-    let h_len = m_hash.len();
-    if em_len < h_len + salt_len + 2 || em.last() != Some(&0xBC) {
-        return Err(bad);
-    }
-    let (masked_db, rest) = em.split_at(em_len - h_len - 1);
-    let hh = &rest[..h_len];
-    let top_bits = 8 * em_len - em_bits;
-    if top_bits > 0 && masked_db[0] >> (8 - top_bits) != 0 {
-        return Err(bad);
-    }
-    let mut db: Vec<u8> = masked_db
-        .iter()
-        .zip(mgf1(h, hh, masked_db.len()))
-        .map(|(a, b)| a ^ b)
-        .collect();
-    if top_bits > 0 {
-        db[0] &= 0xFF >> top_bits;
-    }
-    let ps_len = em_len - h_len - salt_len - 2;
-    if db[..ps_len].iter().any(|b| *b != 0) || db[ps_len] != 0x01 {
-        return Err(bad);
-    }
-    let salt = &db[ps_len + 1..];
-    let m_prime = [&[0u8; 8][..], m_hash, salt].concat();
-    (h.digest(&m_prime) == hh).then_some(()).ok_or(bad)
 }
 
 /// An X.509 certificate, borrowing from its DER.
@@ -652,75 +659,69 @@ impl Sod<'_> {
 mod tests {
     use super::*;
 
-    /// A deterministic RNG for key generation in tests (rand_core 0.6, as `rsa` 0.9 wants).
+    /// A deterministic RNG for key generation in tests (rand_core 0.10, as `rsa` 0.10 wants).
     struct TestRng(u64);
 
-    impl rsa::rand_core::RngCore for TestRng {
-        fn next_u32(&mut self) -> u32 {
-            self.next_u64() as u32
+    impl rsa::rand_core::TryRng for TestRng {
+        type Error = std::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(self.try_next_u64()? as u32)
         }
-        fn next_u64(&mut self) -> u64 {
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
-            self.0
+            Ok(self.0)
         }
-        fn fill_bytes(&mut self, dest: &mut [u8]) {
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
             for b in dest {
-                *b = self.next_u64() as u8;
+                *b = self.try_next_u64()? as u8;
             }
-        }
-        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
-            self.fill_bytes(dest);
             Ok(())
         }
     }
 
-    impl rsa::rand_core::CryptoRng for TestRng {}
+    impl rsa::rand_core::TryCryptoRng for TestRng {}
 
     #[test]
     fn rsa_pkcs1_and_pss_verify_and_reject() {
         use rsa::traits::PublicKeyParts;
         let mut rng = TestRng(0x9E37_79B9_7F4A_7C15);
-        let private = rsa::RsaPrivateKey::new(&mut rng, 1024).expect("keygen");
-        let n = private.n().to_bytes_be();
-        let e = private.e().to_bytes_be();
-        let key = PublicKey::Rsa { n: n.clone(), e };
+        let private = rsa::PrivateKey::new(&mut rng, 1024).expect("keygen");
+        let n = private.n_bytes().to_vec();
+        let e = private.e_bytes().to_vec();
+        let key = PublicKey::Rsa {
+            n: strip_int(&n).to_vec(),
+            e: strip_int(&e).to_vec(),
+        };
         let msg = b"LDS security object";
         let hash = HashAlg::Sha256.digest(msg);
 
-        // PKCS#1 v1.5 via the rsa crate's signer with our DigestInfo prefix.
-        let prefix: Vec<u8> = vec![
-            0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-            0x01, 0x05, 0x00, 0x04, 0x20,
-        ];
-        let scheme = rsa::Pkcs1v15Sign {
-            hash_len: Some(32),
-            prefix: prefix.into_boxed_slice(),
-        };
-        let sig = private.sign(scheme, &hash).expect("sign");
+        let sig = private
+            .sign_with_rng(&mut rng, rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hash)
+            .expect("sign");
         let alg = SigAlg::RsaPkcs1(HashAlg::Sha256);
         assert!(verify(&key, alg, msg, &sig).is_ok());
         assert!(verify(&key, alg, b"other", &sig).is_err());
+        assert!(verify(&key, SigAlg::RsaPkcs1(HashAlg::Sha384), msg, &sig).is_err());
 
-        // PSS: encode by hand (RFC 8017 §9.1.1, salt of 32 bytes), sign with the raw private op.
-        let salt = [0x5Au8; 32];
-        let h = HashAlg::Sha256.digest(&[&[0u8; 8][..], &hash, &salt].concat());
-        let em_len = n.len(); // 1024-bit modulus: emBits = 1023, emLen = 128
-        let mut db = vec![0u8; em_len - 32 - 32 - 2];
-        db.push(0x01);
-        db.extend_from_slice(&salt);
-        let mask = mgf1(HashAlg::Sha256, &h, db.len());
-        let mut masked: Vec<u8> = db.iter().zip(mask).map(|(a, b)| a ^ b).collect();
-        masked[0] &= 0x7F;
-        let em = [masked, h, vec![0xBC]].concat();
-        let m = rsa::BigUint::from_bytes_be(&em);
-        let s = rsa::hazmat::rsa_decrypt_and_check(&private, None::<&mut TestRng>, &m)
-            .expect("raw sign");
-        let sig = s.to_bytes_be();
+        // Raw RSA recovers the PKCS#1 v1.5 encoding: 00 01 FF .. FF 00 DigestInfo hash.
+        let em = rsa_public(&n, &e, &sig).expect("raw");
+        assert_eq!(em.len(), 128);
+        assert_eq!(&em[..3], &[0x00, 0x01, 0xFF]);
+        assert!(em.ends_with(&hash));
+        assert!(rsa_public(&n, &e, &n).is_err(), "s = n is out of range");
+
+        let sig = private
+            .sign_with_rng(&mut rng, rsa::Pss::<sha2::Sha256>::new_with_salt(32), &hash)
+            .expect("sign");
         let alg = SigAlg::RsaPss(HashAlg::Sha256, 32);
         assert!(verify(&key, alg, msg, &sig).is_ok());
         assert!(verify(&key, alg, b"other", &sig).is_err());
         assert!(verify(&key, SigAlg::RsaPss(HashAlg::Sha256, 20), msg, &sig).is_err());
+        // A salt longer than the encoding, up to usize::MAX: a clean error, never a panic.
+        for salt in [95, 96, 200, usize::MAX / 2, usize::MAX] {
+            assert!(verify(&key, SigAlg::RsaPss(HashAlg::Sha256, salt), msg, &sig).is_err());
+        }
     }
 }
