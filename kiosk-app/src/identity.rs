@@ -295,6 +295,19 @@ pub fn read_chip(
         PassiveVerdict::CscaUnknown if trust.allow_unknown_csca => {
             tracing::warn!("chip signed by a CSCA outside the trust store: accepted (demo)");
         }
+        // Not the citizen's fault: the technician must update the kiosk. Still refused.
+        PassiveVerdict::UnsupportedAlgorithm(what) => {
+            tracing::error!(
+                what = %what,
+                "passive authentication not possible: this kiosk build does not implement \
+                 the card's signature algorithm (update the kiosk software)"
+            );
+            return Err(IdentifyFailure::NotAuthentic);
+        }
+        PassiveVerdict::WeakAlgorithm(what) => {
+            tracing::warn!(what = %what, "chip refused: SHA-1 or a short RSA key in its PKI");
+            return Err(IdentifyFailure::NotAuthentic);
+        }
         _ => return Err(IdentifyFailure::NotAuthentic),
     }
     if let ActiveVerdict::Failed(why) = &active {

@@ -485,6 +485,26 @@ fn pa_detail(pa: &PassiveVerdict) -> String {
         PassiveVerdict::DsCertificateExpired => {
             "the Document Signer certificate is outside its validity".into()
         }
+        PassiveVerdict::UnsupportedAlgorithm(what) => format!(
+            "this kiosk build cannot check the card's algorithm ({what}): \
+             a software matter, not a forged card"
+        ),
+        PassiveVerdict::WeakAlgorithm(what) => {
+            format!("refused: {what} (too weak to vouch for an identity)")
+        }
+        PassiveVerdict::AlgorithmMismatch(what) => format!("algorithms disagree: {what}"),
+        PassiveVerdict::EContentTypeWrong => {
+            "the SOD's content is not an LDS security object".into()
+        }
+        PassiveVerdict::DsKeyUsage => {
+            "the Document Signer certificate does not allow digitalSignature".into()
+        }
+        PassiveVerdict::CscaExpired => {
+            "the trusted CSCA that signed the Document Signer is outside its validity".into()
+        }
+        PassiveVerdict::CscaNotCa(why) => {
+            format!("the trusted certificate that signed the Document Signer is not a CA: {why}")
+        }
         PassiveVerdict::Verified => String::new(),
         _ => String::new(),
     }

@@ -1,10 +1,17 @@
 //! The slice of X.509 and CMS that passive and active authentication need: certificates,
 //! public keys, signature algorithms, the SOD's SignedData, and signature verification.
 //!
-//! Parsed with this crate's tolerant [`tlv`] reader rather than a strict DER library: real
-//! chips emit SET OF out of DER order, and every hash must be over the exact bytes read.
-//! Supported signatures: ECDSA over P-256 and brainpoolP256r1 (named or explicit curve
-//! parameters), RSA PKCS#1 v1.5 and RSASSA-PSS, with SHA-1/224/256/384/512.
+//! The SOD's CMS is parsed with this crate's tolerant [`tlv`] reader: real chips emit SET OF
+//! out of DER order, and every hash must be over the exact bytes read. CSCA and Document
+//! Signer certificates are parsed strictly as well, with `x509-cert` (RustCrypto), for their
+//! extensions (basicConstraints, keyUsage, key identifiers); the tolerant reader only slices
+//! out the raw bytes that signatures cover.
+//!
+//! Signatures (every ICAO 9303 algorithm): ECDSA over P-256, P-384, P-521, brainpoolP256r1,
+//! brainpoolP384r1 and brainpoolP512r1 (named or explicit curve parameters) through the
+//! `ecdsa` crate; RSA PKCS#1 v1.5 and RSASSA-PSS through the `rsa` crate's verifiers; with
+//! SHA-1/224/256/384/512. Whether SHA-1 or a short RSA key is acceptable is the caller's
+//! decision (passive authentication refuses both).
 
 use std::collections::BTreeMap;
 
@@ -69,6 +76,18 @@ impl HashAlg {
     }
 }
 
+impl std::fmt::Display for HashAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sha1 => "SHA-1",
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+        })
+    }
+}
+
 /// A signature algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -79,6 +98,33 @@ pub enum SigAlg {
     RsaPkcs1(HashAlg),
     /// RSASSA-PSS with the hash (MGF1 with the same hash) and salt length.
     RsaPss(HashAlg, usize),
+}
+
+/// `id-mgf1`: 1.2.840.113549.1.1.8.
+const ID_MGF1: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x08];
+
+/// The hash of a hash AlgorithmIdentifier (`SEQUENCE { OID, NULL? }`).
+fn hash_of_algorithm_identifier(alg: &Tlv<'_>) -> Result<HashAlg, Error> {
+    let oid = alg
+        .children()?
+        .into_iter()
+        .next()
+        .filter(|t| t.tag == 0x06)
+        .ok_or(Error::Malformed("hash AlgorithmIdentifier"))?;
+    HashAlg::from_oid(oid.value).ok_or(Error::Unsupported("hash algorithm"))
+}
+
+/// A non-negative INTEGER that must fit a `usize`, with checked arithmetic (a chip's salt
+/// length of 2^200 is malformed, never an overflow).
+fn small_uint(int: &Tlv<'_>, what: &'static str) -> Result<usize, Error> {
+    if int.tag != 0x02 || int.value.first().is_none_or(|b| b & 0x80 != 0) {
+        return Err(Error::Malformed(what));
+    }
+    strip_int(int.value).iter().try_fold(0usize, |acc, b| {
+        acc.checked_mul(256)
+            .and_then(|v| v.checked_add(usize::from(*b)))
+            .ok_or(Error::Malformed(what))
+    })
 }
 
 /// `ecdsa-with-SHA256` and friends: `1.2.840.10045.4.x`.
@@ -130,30 +176,53 @@ impl SigAlg {
         let (Self::RsaPss(mut hash, mut salt), Some(params)) = (base, parts.get(1)) else {
             return Ok(base);
         };
+        // RSASSA-PSS-params (RFC 4055): [0] hash, [1] MGF1 with a hash, [2] salt length,
+        // [3] trailer field; every one optional with SHA-1 / MGF1-SHA-1 / 20 / 1 as defaults.
+        let mut mgf_hash = HashAlg::Sha1;
         if params.tag == 0x30 {
             for p in params.children()? {
+                let (inner, _) = tlv::parse_one(p.value)?;
                 match p.tag {
-                    0xA0 => {
-                        let (h, _) = tlv::parse_one(p.value)?;
-                        let o = h
-                            .children()?
-                            .into_iter()
-                            .next()
-                            .ok_or(Error::Malformed("PSS hash"))?;
-                        hash = HashAlg::from_oid(o.value).ok_or(Error::Unsupported("PSS hash"))?;
+                    0xA0 => hash = hash_of_algorithm_identifier(&inner)?,
+                    0xA1 => {
+                        let mgf = inner.children()?;
+                        match mgf.as_slice() {
+                            [oid, h, ..] if oid.value == ID_MGF1 => {
+                                mgf_hash = hash_of_algorithm_identifier(h)?;
+                            }
+                            _ => {
+                                return Err(Error::Unsupported(
+                                    "RSA-PSS mask generation other than MGF1",
+                                ))
+                            }
+                        }
                     }
-                    0xA2 => {
-                        let (n, _) = tlv::parse_one(p.value)?;
-                        salt = n
-                            .value
-                            .iter()
-                            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
+                    0xA2 => salt = small_uint(&inner, "RSA-PSS salt length")?,
+                    0xA3 => {
+                        if small_uint(&inner, "RSA-PSS trailer field")? != 1 {
+                            return Err(Error::Unsupported("RSA-PSS trailer field other than 1"));
+                        }
                     }
-                    _ => {}
+                    _ => return Err(Error::Malformed("RSA-PSS parameters")),
                 }
             }
         }
+        if mgf_hash != hash {
+            return Err(Error::Unsupported(
+                "RSA-PSS with an MGF1 hash other than the signature hash",
+            ));
+        }
         Ok(Self::RsaPss(hash, salt))
+    }
+
+    /// Whether `key` is of the type this algorithm signs with (EC for ECDSA, RSA for both
+    /// RSA schemes).
+    pub fn fits(self, key: &PublicKey) -> bool {
+        matches!(
+            (self, key),
+            (Self::Ecdsa(_), PublicKey::Ec { .. })
+                | (Self::RsaPkcs1(_) | Self::RsaPss(..), PublicKey::Rsa { .. })
+        )
     }
 
     /// The hash the signature is computed over.
@@ -177,6 +246,16 @@ impl SigAlg {
     }
 }
 
+impl std::fmt::Display for SigAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ecdsa(h) => write!(f, "ECDSA with {h}"),
+            Self::RsaPkcs1(h) => write!(f, "RSA PKCS#1 v1.5 with {h}"),
+            Self::RsaPss(h, salt) => write!(f, "RSA-PSS with {h} (salt {salt} bytes)"),
+        }
+    }
+}
+
 /// A public key from a SubjectPublicKeyInfo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -197,42 +276,94 @@ pub enum PublicKey {
     },
 }
 
+impl PublicKey {
+    /// The modulus length in bits of an RSA key; `None` for EC keys.
+    pub fn rsa_bits(&self) -> Option<usize> {
+        match self {
+            Self::Rsa { n, .. } => {
+                let lead = n.first().map_or(8, |b| b.leading_zeros() as usize);
+                Some((n.len() * 8).saturating_sub(lead))
+            }
+            Self::Ec { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ec { curve, .. } => write!(f, "EC {}", curve.name()),
+            Self::Rsa { .. } => write!(f, "RSA-{}", self.rsa_bits().unwrap_or(0)),
+        }
+    }
+}
+
 const ID_EC_PUBLIC_KEY: [u8; 7] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
 const RSA_ENCRYPTION: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
 
-/// The field primes of the supported curves, to recognise explicit domain parameters (ICAO
-/// certificates and DG15 often carry the parameters instead of the curve's name).
-const P256_PRIME: [u8; 32] = [
-    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-];
-const BP256R1_PRIME: [u8; 32] = [
-    0xA9, 0xFB, 0x57, 0xDB, 0xA1, 0xEE, 0xA9, 0xBC, 0x3E, 0x66, 0x0A, 0x90, 0x9D, 0x83, 0x8D, 0x72,
-    0x6E, 0x3B, 0xF6, 0x23, 0xD5, 0x26, 0x20, 0x28, 0x20, 0x13, 0x48, 0x1D, 0x1F, 0x6E, 0x53, 0x77,
-];
-
-fn strip_int(v: &[u8]) -> &[u8] {
+pub(crate) fn strip_int(v: &[u8]) -> &[u8] {
     let skip = v.iter().take_while(|b| **b == 0).count();
     &v[skip.min(v.len().saturating_sub(1))..]
 }
 
 fn curve_of_params(params: &Tlv<'_>) -> Result<Curve, Error> {
     match params.tag {
-        0x06 => Curve::from_oid(params.value).ok_or(Error::Unsupported("EC curve")),
-        0x30 => {
-            // ECParameters { version, fieldID { prime-field OID, p }, curve, base, order, ... }
-            let parts = params.children()?;
-            let field = parts.get(1).ok_or(Error::Malformed("EC parameters"))?;
-            let p = field.children()?;
-            let prime = p.get(1).ok_or(Error::Malformed("EC field"))?;
-            match strip_int(prime.value) {
-                v if v == P256_PRIME => Ok(Curve::P256),
-                v if v == BP256R1_PRIME => Ok(Curve::BrainpoolP256r1),
-                _ => Err(Error::Unsupported("EC curve")),
-            }
-        }
+        0x06 => Curve::from_oid(params.value).ok_or(Error::Unsupported(
+            "EC curve other than P-256/384/521 or brainpoolP256r1/384r1/512r1",
+        )),
+        0x30 => curve_of_explicit_params(params),
         _ => Err(Error::Malformed("EC parameters")),
     }
+}
+
+/// `prime-field`: 1.2.840.10045.1.1.
+const PRIME_FIELD: [u8; 7] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x01, 0x01];
+
+/// Explicit `ECParameters { version, fieldID { prime-field, p }, curve { a, b, seed? }, base,
+/// order, cofactor? }` (SEC 1 §C.2), matched against the known curves by every parameter
+/// (a prime alone would let a key on another curve over the same field pass as known).
+fn curve_of_explicit_params(params: &Tlv<'_>) -> Result<Curve, Error> {
+    let parts = params.children()?;
+    let [_version, field, coefficients, base, order, rest @ ..] = parts.as_slice() else {
+        return Err(Error::Malformed("EC parameters"));
+    };
+    let field = field.children()?;
+    let [field_type, prime, ..] = field.as_slice() else {
+        return Err(Error::Malformed("EC field"));
+    };
+    if field_type.value != PRIME_FIELD {
+        return Err(Error::Unsupported("EC curve over a binary field"));
+    }
+    let ab = coefficients.children()?;
+    let [a, b, ..] = ab.as_slice() else {
+        return Err(Error::Malformed("EC curve coefficients"));
+    };
+    let cofactor = match rest.first() {
+        Some(h) => strip_int(h.value),
+        None => &[1],
+    };
+    let unsupported = Error::Unsupported("EC domain parameters of no supported curve");
+    let curve = Curve::ALL
+        .into_iter()
+        .find(|c| {
+            let d = c.domain_parameters();
+            strip_int(prime.value) == strip_int(&d.p)
+                && strip_int(a.value) == strip_int(&d.a)
+                && strip_int(b.value) == strip_int(&d.b)
+                && strip_int(order.value) == strip_int(&d.n)
+                && cofactor == [d.cofactor]
+        })
+        .ok_or(unsupported)?;
+    // The base point may be compressed: compare it decoded.
+    let generator = curve
+        .validate(base.value)
+        .map_err(|_| Error::Unsupported("EC domain parameters of no supported curve"))?;
+    if generator != curve.domain_parameters().generator {
+        return Err(Error::Unsupported(
+            "EC domain parameters of no supported curve",
+        ));
+    }
+    Ok(curve)
 }
 
 /// Parses a SubjectPublicKeyInfo.
@@ -342,7 +473,7 @@ pub fn verify(key: &PublicKey, alg: SigAlg, message: &[u8], sig: &[u8]) -> Resul
 }
 
 /// The `DigestInfo` DER that precedes the hash in a PKCS#1 v1.5 signature.
-fn digest_info_prefix(h: HashAlg, hash_len: usize, with_null: bool) -> Vec<u8> {
+pub(crate) fn digest_info_prefix(h: HashAlg, hash_len: usize, with_null: bool) -> Vec<u8> {
     let mut alg = tlv::encode(0x06, h.oid());
     if with_null {
         alg.extend_from_slice(&[0x05, 0x00]);
@@ -412,6 +543,7 @@ pub(crate) fn rsa_public(n: &[u8], e: &[u8], sig: &[u8]) -> Result<Vec<u8>, Erro
 
 /// An X.509 certificate, borrowing from its DER.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Certificate<'a> {
     /// The whole certificate.
     pub raw: &'a [u8],
@@ -431,6 +563,67 @@ pub struct Certificate<'a> {
     pub not_after: String,
     /// Subject public key info, raw DER.
     pub spki: &'a [u8],
+    /// Whether the signature AlgorithmIdentifier inside the signed part equals the outer one
+    /// byte for byte (RFC 5280 §4.1.1.2).
+    pub algorithms_agree: bool,
+    /// basicConstraints cA; `None` when the extension is absent.
+    pub ca: Option<bool>,
+    /// keyUsage; `None` when the extension is absent.
+    pub key_usage: Option<KeyUsage>,
+    /// subjectKeyIdentifier.
+    pub subject_key_id: Option<Vec<u8>>,
+    /// authorityKeyIdentifier's keyIdentifier.
+    pub authority_key_id: Option<Vec<u8>>,
+}
+
+/// The keyUsage bits passive authentication looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyUsage {
+    /// digitalSignature: what a Document Signer needs.
+    pub digital_signature: bool,
+    /// keyCertSign: what a CSCA needs.
+    pub key_cert_sign: bool,
+}
+
+/// The extensions of a certificate, decoded strictly with `x509-cert`.
+struct Extensions {
+    ca: Option<bool>,
+    key_usage: Option<KeyUsage>,
+    subject_key_id: Option<Vec<u8>>,
+    authority_key_id: Option<Vec<u8>>,
+}
+
+fn strict_extensions(raw: &[u8]) -> Result<Extensions, Error> {
+    use der::Decode as _;
+    use x509_cert::ext::pkix::{
+        AuthorityKeyIdentifier, BasicConstraints, KeyUsage as X509KeyUsage, SubjectKeyIdentifier,
+    };
+    let bad = |_| Error::Malformed("certificate is not DER X.509");
+    let cert = x509_cert::Certificate::from_der(raw).map_err(bad)?;
+    let tbs = cert.tbs_certificate();
+    let ext_bad = |_| Error::Malformed("certificate extension is not DER");
+    Ok(Extensions {
+        ca: tbs
+            .get_extension::<BasicConstraints>()
+            .map_err(ext_bad)?
+            .map(|(_, bc)| bc.ca),
+        key_usage: tbs
+            .get_extension::<X509KeyUsage>()
+            .map_err(ext_bad)?
+            .map(|(_, ku)| KeyUsage {
+                digital_signature: ku.digital_signature(),
+                key_cert_sign: ku.key_cert_sign(),
+            }),
+        subject_key_id: tbs
+            .get_extension::<SubjectKeyIdentifier>()
+            .map_err(ext_bad)?
+            .map(|(_, ski)| ski.0.as_bytes().to_vec()),
+        authority_key_id: tbs
+            .get_extension::<AuthorityKeyIdentifier>()
+            .map_err(ext_bad)?
+            .and_then(|(_, aki)| aki.key_identifier.map(|k| k.as_bytes().to_vec())),
+    })
 }
 
 fn time_of(t: &Tlv<'_>) -> Result<String, Error> {
@@ -449,11 +642,12 @@ fn time_of(t: &Tlv<'_>) -> Result<String, Error> {
     }
 }
 
-/// Parses a certificate.
+/// Parses a certificate: strictly (DER X.509, with `x509-cert`), and slices out the raw
+/// signed part, names and key.
 ///
 /// # Errors
 ///
-/// [`Error::Malformed`] if the structure is wrong.
+/// [`Error::Malformed`] if it is not a DER X.509 certificate.
 pub fn parse_certificate(raw: &[u8]) -> Result<Certificate<'_>, Error> {
     let (cert, _) = tlv::parse_one(raw)?;
     let parts = cert.children()?;
@@ -463,14 +657,20 @@ pub fn parse_certificate(raw: &[u8]) -> Result<Certificate<'_>, Error> {
     let fields = tbs.children()?;
     // Skip the optional [0] version.
     let f: Vec<&Tlv<'_>> = fields.iter().filter(|t| t.tag != 0xA0).collect();
-    let [_serial, _sig, issuer, validity, subject, spki, ..] = f.as_slice() else {
+    let [_serial, inner_alg, issuer, validity, subject, spki, ..] = f.as_slice() else {
         return Err(Error::Malformed("TBSCertificate"));
     };
     let v = validity.children()?;
     let [nb, na] = v.as_slice() else {
         return Err(Error::Malformed("validity"));
     };
+    let ext = strict_extensions(cert.raw)?;
     Ok(Certificate {
+        algorithms_agree: inner_alg.raw == alg.raw,
+        ca: ext.ca,
+        key_usage: ext.key_usage,
+        subject_key_id: ext.subject_key_id,
+        authority_key_id: ext.authority_key_id,
         raw: cert.raw,
         tbs: tbs.raw,
         sig_alg: SigAlg::from_algorithm_identifier(alg),
@@ -511,6 +711,9 @@ pub struct Sod<'a> {
     pub dg_hashes: BTreeMap<u8, Vec<u8>>,
     /// The encapsulated LDSSecurityObject (what messageDigest covers).
     pub econtent: &'a [u8],
+    /// eContentType (OID content bytes): `id-icao-mrtd-security-ldsSecurityObject` on a
+    /// genuine SOD.
+    pub econtent_type: &'a [u8],
     /// Signed attributes (content of the `[0]`), if present.
     pub signed_attrs: Option<Tlv<'a>>,
     /// Digest algorithm of the signer.
@@ -522,6 +725,28 @@ pub struct Sod<'a> {
     /// The Document Signer certificate embedded in the SOD.
     pub ds_certificate: Option<&'a [u8]>,
 }
+
+/// `id-icao-mrtd-security-ldsSecurityObject`: 2.23.136.1.1.1.
+pub const LDS_SECURITY_OBJECT: [u8; 6] = [0x67, 0x81, 0x08, 0x01, 0x01, 0x01];
+
+/// The SignerInfo's signatureAlgorithm. CMS signers often name only the key type there
+/// (`rsaEncryption`, `id-ecPublicKey`); the hash is then the digestAlgorithm's.
+fn signer_sig_alg(alg: &Tlv<'_>, signer_hash: HashAlg) -> Result<SigAlg, Error> {
+    let oid = alg
+        .children()?
+        .into_iter()
+        .next()
+        .filter(|t| t.tag == 0x06)
+        .ok_or(Error::Malformed("AlgorithmIdentifier"))?;
+    match oid.value {
+        v if v == RSA_ENCRYPTION => Ok(SigAlg::RsaPkcs1(signer_hash)),
+        v if v == ID_EC_PUBLIC_KEY => Ok(SigAlg::Ecdsa(signer_hash)),
+        _ => SigAlg::from_algorithm_identifier(alg),
+    }
+}
+
+/// `id-signedData`: 1.2.840.113549.1.7.2.
+const ID_SIGNED_DATA: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02];
 
 /// `id-messageDigest`: 1.2.840.113549.1.9.4.
 const ID_MESSAGE_DIGEST: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x04];
@@ -538,6 +763,9 @@ pub fn parse_sod(raw: &[u8]) -> Result<Sod<'_>, Error> {
     }
     let (ci, _) = tlv::parse_one(sod.value)?;
     let ci = ci.children()?;
+    if ci.first().map(|t| t.value) != Some(&ID_SIGNED_DATA[..]) {
+        return Err(Error::Malformed("EF.SOD is not CMS SignedData"));
+    }
     let signed = ci.get(1).ok_or(Error::Malformed("ContentInfo"))?;
     let (sd, _) = tlv::parse_one(signed.value)?;
     let sd = sd.children()?;
@@ -545,6 +773,13 @@ pub fn parse_sod(raw: &[u8]) -> Result<Sod<'_>, Error> {
         .iter()
         .find(|t| t.tag == 0x30)
         .ok_or(Error::Malformed("encapContentInfo"))?;
+    let econtent_type = encap
+        .children()?
+        .into_iter()
+        .next()
+        .filter(|t| t.tag == 0x06)
+        .ok_or(Error::Malformed("eContentType"))?
+        .value;
     let econtent_wrap = encap.child(0xA0)?;
     let econtent = econtent_wrap.child(0x04)?.value;
     let certificates = sd.iter().find(|t| t.tag == 0xA0);
@@ -611,7 +846,8 @@ pub fn parse_sod(raw: &[u8]) -> Result<Sod<'_>, Error> {
         econtent,
         signed_attrs,
         signer_hash,
-        sig_alg: SigAlg::from_algorithm_identifier(sig_alg),
+        sig_alg: signer_sig_alg(sig_alg, signer_hash),
+        econtent_type,
         signature: signature.value,
         ds_certificate: certificates
             .and_then(|c| tlv::parse_one(c.value).ok())

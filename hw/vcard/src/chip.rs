@@ -291,6 +291,7 @@ impl VirtualCccd {
                     not_after: "20450101000000",
                     spki: &issue::ec_spki(curve, point),
                     ca: true,
+                    ..Default::default()
                 },
                 curve,
                 secret,
@@ -306,6 +307,7 @@ impl VirtualCccd {
                 not_after: "20400101000000",
                 spki: &issue::ec_spki(curve, &ds_point),
                 ca: false,
+                ..Default::default()
             },
             curve,
             &csca_secret,
