@@ -1,4 +1,4 @@
-//! The chip: files built from a [`Profile`], signed by a freshly generated test PKI, and an
+//! The chip: files built from a [`Profile`], signed by a test PKI built from the profile's `[pki]`, and an
 //! APDU processor that behaves like a CCCD (PACE-CAN and BAC, secure messaging, SFI reads,
 //! `6D00` for SELECT MF, `6982` for DG3).
 
@@ -9,6 +9,7 @@ use kiosk_icao9303::apdu::{sw, Command, Response};
 use kiosk_icao9303::ec::Curve;
 use kiosk_icao9303::lds::{self, dg13, Dg13Value, File};
 use kiosk_icao9303::pace::{ChipStep, PaceChip, PaceInfo, Password};
+use kiosk_icao9303::pki::{HashAlg, SigAlg};
 use kiosk_icao9303::sm::SecureChannel;
 use kiosk_icao9303::{auth, bac, issue, tlv};
 use rand::RngCore;
@@ -127,8 +128,97 @@ fn random_key(rng: &mut impl RngCore, curve: Curve) -> (Vec<u8>, Vec<u8>) {
     }
 }
 
+/// The profile's algorithm name, or ECDSA on the chip's curve with SHA-256.
+fn algorithm_name(name: &str, curve: Curve) -> String {
+    match (name, curve) {
+        ("", Curve::P256) => "ecdsa-p256-sha256".into(),
+        ("", _) => "ecdsa-bp256-sha256".into(),
+        (n, _) => n.into(),
+    }
+}
+
+/// The same algorithm with another hash (PSS with that hash's length as salt).
+fn with_hash(alg: SigAlg, hash: HashAlg) -> SigAlg {
+    match alg {
+        SigAlg::RsaPkcs1(_) => SigAlg::RsaPkcs1(hash),
+        SigAlg::RsaPss(..) => SigAlg::RsaPss(hash, hash.digest(&[]).len()),
+        _ => SigAlg::Ecdsa(hash),
+    }
+}
+
+/// Builds the test PKI of profile `p` over `dgs`: the CSCA certificate to export as trusted
+/// and EF.SOD, with the profile's PKI faults built in.
+fn test_pki(
+    p: &Profile,
+    curve: Curve,
+    dgs: &BTreeMap<u8, Vec<u8>>,
+    seed: u64,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut rng = issue::TestRng::new(seed);
+    let named = |which: &str, name: &str, rng: &mut issue::TestRng| {
+        issue::key_and_algorithm(&algorithm_name(name, curve), rng)
+            .map_err(|e| format!("pki.{which} {name:?}: {e}"))
+    };
+    let (csca_key, csca_alg) = named("csca", &p.pki.csca, &mut rng)?;
+    let (ds_key, mut ds_alg) = named("ds", &p.pki.ds, &mut rng)?;
+    let f = &p.faults;
+    let mut faults = issue::ChainFaults::default();
+    faults.csca_not_ca = f.csca_not_ca;
+    faults.ds_no_digital_signature = f.ds_key_usage_wrong;
+    if f.ds_algorithm_mismatch {
+        let other = if csca_alg.hash() == HashAlg::Sha512 {
+            HashAlg::Sha384
+        } else {
+            HashAlg::Sha512
+        };
+        faults.ds_inner_algorithm = Some(with_hash(csca_alg, other));
+    }
+    if f.sod_sha1 {
+        ds_alg = with_hash(ds_alg, HashAlg::Sha1);
+    }
+    if f.pss_huge_salt {
+        let SigAlg::RsaPss(h, _) = ds_alg else {
+            return Err("faults.pss_huge_salt needs an RSA-PSS pki.ds".into());
+        };
+        faults.declared_sod_algorithm = Some(SigAlg::RsaPss(h, usize::MAX));
+    }
+    if f.econtent_type_wrong {
+        // id-data, 1.2.840.113549.1.7.1
+        faults.econtent_type = Some(vec![0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01]);
+    }
+    let csca_validity = if f.csca_expired {
+        ("20150101000000", "20250101000000")
+    } else {
+        ("20200101000000", "20450101000000")
+    };
+    let spec = issue::ChainSpec {
+        csca: (&csca_key, csca_alg),
+        ds: (&ds_key, ds_alg),
+        csca_validity,
+        ds_validity: ("20200101000000", "20400101000000"),
+        dgs,
+        faults,
+    };
+    let chain = issue::chain(&spec, &mut rng).map_err(|e| e.to_string())?;
+    let trusted = if f.unknown_csca {
+        // Same name, other key: the DS certificate does not chain to it.
+        let other = issue::Signer::ec_generate(curve, &mut rng).map_err(|e| e.to_string())?;
+        let other_spec = issue::ChainSpec {
+            csca: (&other, SigAlg::Ecdsa(HashAlg::Sha256)),
+            faults: issue::ChainFaults::default(),
+            ..spec
+        };
+        issue::chain(&other_spec, &mut rng)
+            .map_err(|e| e.to_string())?
+            .csca
+    } else {
+        chain.csca
+    };
+    Ok((trusted, chain.sod))
+}
+
 impl VirtualCccd {
-    /// Builds the chip from a profile: encodes the files, generates a test CSCA and DS, signs
+    /// Builds the chip from a profile: encodes the files, builds a test CSCA and DS, signs
     /// the SOD, applies the fault switches that change files or keys.
     ///
     /// # Errors
@@ -276,52 +366,8 @@ impl VirtualCccd {
         dgs.insert(14, dg14);
         dgs.insert(15, dg15);
 
-        // Test PKI: CSCA -> DS -> SOD, fresh keys every start.
-        let (csca_secret, csca_point) = random_key(&mut rng, curve);
-        let (ds_secret, ds_point) = random_key(&mut rng, curve);
-        let csca_name = issue::name("CSCA Viet Nam TEST");
-        let ds_name = issue::name("Document Signer TEST");
-        let csca_cert = |secret: &[u8], point: &[u8]| {
-            issue::certificate(
-                &issue::CertSpec {
-                    serial: 1,
-                    issuer: &csca_name,
-                    subject: &csca_name,
-                    not_before: "20200101000000",
-                    not_after: "20450101000000",
-                    spki: &issue::ec_spki(curve, point),
-                    ca: true,
-                    ..Default::default()
-                },
-                curve,
-                secret,
-            )
-        };
-        let csca = csca_cert(&csca_secret, &csca_point).map_err(|e| invalid(&e))?;
-        let ds = issue::certificate(
-            &issue::CertSpec {
-                serial: 2,
-                issuer: &csca_name,
-                subject: &ds_name,
-                not_before: "20200101000000",
-                not_after: "20400101000000",
-                spki: &issue::ec_spki(curve, &ds_point),
-                ca: false,
-                ..Default::default()
-            },
-            curve,
-            &csca_secret,
-        )
-        .map_err(|e| invalid(&e))?;
-        let sod =
-            issue::sod(&dgs, &ds, &csca_name, 2, curve, &ds_secret).map_err(|e| invalid(&e))?;
-        let trusted = if p.faults.unknown_csca {
-            // Same name, other key: the DS certificate does not chain to it.
-            let (s, pt) = random_key(&mut rng, curve);
-            csca_cert(&s, &pt).map_err(|e| invalid(&e))?
-        } else {
-            csca
-        };
+        // Test PKI: CSCA -> DS -> SOD; fresh EC keys every start, fixed TEST RSA keys.
+        let (trusted, sod) = test_pki(p, curve, &dgs, rng.next_u64()).map_err(|e| invalid(&e))?;
         if p.faults.tamper_dg2 {
             if let Some(dg2) = dgs.get_mut(&2) {
                 let n = dg2.len();

@@ -14,6 +14,9 @@ pub struct Profile {
     /// Chip behaviour.
     #[serde(default)]
     pub chip: Chip,
+    /// The test PKI's algorithms.
+    #[serde(default)]
+    pub pki: Pki,
     /// Fault switches.
     #[serde(default)]
     pub faults: Faults,
@@ -115,6 +118,20 @@ impl Default for Chip {
     }
 }
 
+/// The test PKI: which key and signature algorithm the CSCA (for its own and the DS
+/// certificate) and the Document Signer (for the SOD) use. Names as
+/// `kiosk_icao9303::issue::key_and_algorithm`: `ecdsa-CURVE-HASH` (CURVE `p256`, `p384`, `p521`,
+/// `bp256`, `bp384`, `bp512`) or `rsa-BITS-SCHEME-HASH` (BITS 2048/3072/4096, SCHEME `pkcs1` or
+/// `pss`); HASH `sha224`, `sha256`, `sha384`, `sha512` (`sha1` only for weak-PKI tests).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pki {
+    /// The CSCA's algorithm; empty: ECDSA on `chip.curve` with SHA-256.
+    pub csca: String,
+    /// The Document Signer's algorithm; empty: ECDSA on `chip.curve` with SHA-256.
+    pub ds: String,
+}
+
 /// Fault switches.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -130,6 +147,24 @@ pub struct Faults {
     pub mute_after_apdu: u32,
     /// A cloned chip: DG15 holds one key, the chip signs with another.
     pub aa_key_mismatch: bool,
+    /// The CSCA certificate expired (2025-01-01) -> `csca_expired`.
+    pub csca_expired: bool,
+    /// The CSCA certificate is not a CA (no basicConstraints, keyUsage digitalSignature)
+    /// -> `csca_not_ca`.
+    pub csca_not_ca: bool,
+    /// The SOD's SignerInfo declares an RSA-PSS salt of 2^64-1 bytes (needs a PSS `pki.ds`)
+    /// -> `signature_invalid`, never a panic.
+    pub pss_huge_salt: bool,
+    /// The SOD (data group hashes and signature) uses SHA-1 -> `weak_algorithm`.
+    pub sod_sha1: bool,
+    /// The SOD's eContentType is id-data instead of the LDS security object
+    /// -> `econtent_type_wrong`.
+    pub econtent_type_wrong: bool,
+    /// The DS certificate's keyUsage lacks digitalSignature -> `ds_key_usage`.
+    pub ds_key_usage_wrong: bool,
+    /// The DS certificate's inner signature algorithm field differs from the outer one
+    /// -> `algorithm_mismatch`.
+    pub ds_algorithm_mismatch: bool,
 }
 
 /// A profile failed to load.
@@ -207,6 +242,7 @@ impl Profile {
                 portrait,
             },
             chip: Chip::default(),
+            pki: Pki::default(),
             faults: Faults::default(),
         }
     }
