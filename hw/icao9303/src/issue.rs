@@ -662,7 +662,6 @@ pub fn key_and_algorithm(name: &str, rng: &mut TestRng) -> Result<(Signer, SigAl
 
 /// Deliberate defects in a [`ChainSpec`]'s chain (all off by default: a genuine chain).
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
 pub struct ChainFaults {
     /// The CSCA certificate is not a CA: no basicConstraints, keyUsage digitalSignature.
     pub csca_not_ca: bool,

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 
 use kiosk_icao9303::apdu::{Command, Response};
 use kiosk_icao9303::crypto::Cipher;
+use kiosk_icao9303::ec::Curve;
 use kiosk_icao9303::lds::{self, Dg13Value};
+use kiosk_icao9303::pki::{self, HashAlg, PublicKey, SigAlg};
 use kiosk_icao9303::sm::SecureChannel;
-use kiosk_icao9303::{auth, tlv};
+use kiosk_icao9303::{auth, issue, tlv};
 
 /// xorshift64*: deterministic, dependency-free.
 struct Rng(u64);
@@ -149,5 +151,248 @@ fn secure_messaging_round_trips_and_rejects_tampering() {
                 .unprotect(&Response::parse(&bad).expect("sw"))
                 .is_err());
         }
+    }
+}
+
+const NOW: &str = "20260101000000";
+
+fn dgs() -> BTreeMap<u8, Vec<u8>> {
+    BTreeMap::from([(1, b"dg1".to_vec()), (2, vec![0x75; 500])])
+}
+
+/// A genuine chain: `csca` and `ds` algorithm names as `issue::key_and_algorithm`.
+fn genuine(csca: &str, ds: &str, faults: issue::ChainFaults) -> (issue::Chain, issue::Signer) {
+    let mut rng = issue::TestRng::new(3);
+    let (csca_key, csca_alg) = issue::key_and_algorithm(csca, &mut rng).expect("csca");
+    let (ds_key, ds_alg) = issue::key_and_algorithm(ds, &mut rng).expect("ds");
+    let chain = issue::chain(
+        &issue::ChainSpec {
+            csca: (&csca_key, csca_alg),
+            ds: (&ds_key, ds_alg),
+            csca_validity: ("20200101000000", "20450101000000"),
+            ds_validity: ("20200101000000", "20400101000000"),
+            dgs: &dgs(),
+            faults,
+        },
+        &mut rng,
+    )
+    .expect("chain");
+    (chain, ds_key)
+}
+
+/// A DER INTEGER with exactly these content bytes (no normalisation: forgeries welcome).
+fn raw_int(v: &[u8]) -> Vec<u8> {
+    tlv::encode(0x02, v)
+}
+
+/// An RSASSA-PSS AlgorithmIdentifier with SHA-256 and these raw salt / trailer INTEGERs.
+fn pss_alg_id(salt: &[u8], trailer: Option<&[u8]>) -> Vec<u8> {
+    let pkcs1 = |n: u8| tlv::encode(0x06, &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, n]);
+    let sha256 = tlv::encode(
+        0x30,
+        &[tlv::encode(0x06, HashAlg::Sha256.oid()), vec![5, 0]].concat(),
+    );
+    let mgf1 = tlv::encode(0x30, &[pkcs1(8), sha256.clone()].concat());
+    let mut params = vec![
+        tlv::encode(0xA0, &sha256),
+        tlv::encode(0xA1, &mgf1),
+        tlv::encode(0xA2, &raw_int(salt)),
+    ];
+    if let Some(t) = trailer {
+        params.push(tlv::encode(0xA3, &raw_int(t)));
+    }
+    tlv::encode(
+        0x30,
+        &[pkcs1(10), tlv::encode(0x30, &params.concat())].concat(),
+    )
+}
+
+#[test]
+fn forged_pss_salts_giant_integers_and_odd_lengths_never_panic() {
+    let (chain, ds_key) = genuine(
+        "rsa-3072-pss-sha384",
+        "rsa-2048-pss-sha256",
+        Default::default(),
+    );
+    let trust = vec![chain.csca.clone()];
+    assert!(auth::passive_authentication(Some(&chain.sod), &dgs(), &trust, NOW).is_verified());
+    let key = ds_key.public_key();
+    let msg = b"signed attributes";
+    let sig = ds_key
+        .sign(
+            SigAlg::RsaPss(HashAlg::Sha256, 32),
+            msg,
+            &mut issue::TestRng::new(9),
+        )
+        .expect("sign");
+
+    // PSS salts and trailers from the chip: huge, negative, empty, 2^200, 1000 bytes.
+    let salts: Vec<Vec<u8>> = vec![
+        vec![32],
+        vec![],
+        vec![0x80],
+        vec![0xFF; 8],
+        vec![0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        [&[0x00][..], &[0xFF; 8]].concat(),
+        [&[0x01][..], &[0x00; 25]].concat(),
+        vec![0x01; 1000],
+        vec![0x00, 0xDF],
+        vec![0x00, 0xE0],
+    ];
+    for salt in &salts {
+        for trailer in [
+            None,
+            Some(&[1u8][..]),
+            Some(&[2u8][..]),
+            Some(&[0xFF; 40][..]),
+        ] {
+            let der = pss_alg_id(salt, trailer);
+            let (t, _) = tlv::parse_one(&der).expect("tlv");
+            if let Ok(alg) = SigAlg::from_algorithm_identifier(&t) {
+                let ok = pki::verify(&key, alg, msg, &sig).is_ok();
+                assert_eq!(ok, alg == SigAlg::RsaPss(HashAlg::Sha256, 32), "{alg:?}");
+            }
+        }
+    }
+    // A SOD declaring a huge salt is a clean "signature invalid".
+    for salt in [usize::MAX, usize::MAX / 2, 1 << 40, 223, 222, 0] {
+        let (forged, _) = genuine(
+            "rsa-3072-pss-sha384",
+            "rsa-2048-pss-sha256",
+            issue::ChainFaults {
+                declared_sod_algorithm: Some(SigAlg::RsaPss(HashAlg::Sha256, salt)),
+                ..Default::default()
+            },
+        );
+        let v = auth::passive_authentication(Some(&forged.sod), &dgs(), &trust, NOW);
+        assert_eq!(v.code(), "signature_invalid", "salt {salt}: {v:?}");
+    }
+
+    // Giant, empty, even and odd-length integers as RSA keys and signatures.
+    let giant = vec![0xFF; 2000];
+    let keys = [
+        PublicKey::Rsa {
+            n: giant.clone(),
+            e: vec![1, 0, 1],
+        },
+        PublicKey::Rsa {
+            n: vec![],
+            e: vec![1, 0, 1],
+        },
+        PublicKey::Rsa {
+            n: vec![0xFE; 256],
+            e: vec![1, 0, 1],
+        },
+        PublicKey::Rsa {
+            n: vec![0xFF; 256],
+            e: vec![],
+        },
+        PublicKey::Rsa {
+            n: vec![0xFF; 256],
+            e: vec![0xFF; 600],
+        },
+        PublicKey::Rsa {
+            n: vec![0xFF; 100],
+            e: vec![3],
+        },
+        key.clone(),
+    ];
+    let sigs: [&[u8]; 5] = [&[], &[0x01], &giant, &sig[1..], &[0xFF; 257]];
+    for k in &keys {
+        for s in sigs {
+            for alg in [
+                SigAlg::RsaPkcs1(HashAlg::Sha256),
+                SigAlg::RsaPss(HashAlg::Sha512, usize::MAX),
+                SigAlg::RsaPss(HashAlg::Sha256, 32),
+                SigAlg::Ecdsa(HashAlg::Sha256),
+            ] {
+                assert!(pki::verify(k, alg, msg, s).is_err());
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_sods_certificates_and_explicit_curves_never_panic() {
+    let mut rng = Rng(11);
+    let cases = [
+        ("rsa-4096-pss-sha512", "rsa-2048-pss-sha256", false),
+        ("ecdsa-bp512-sha512", "ecdsa-bp384-sha384", true),
+        ("ecdsa-p521-sha512", "ecdsa-p256-sha256", true),
+    ];
+    for (csca, ds, explicit) in cases {
+        let (chain, _) = genuine(
+            csca,
+            ds,
+            issue::ChainFaults {
+                ds_explicit_parameters: explicit,
+                ..Default::default()
+            },
+        );
+        let trust = vec![chain.csca.clone()];
+        assert!(auth::passive_authentication(Some(&chain.sod), &dgs(), &trust, NOW).is_verified());
+        for _ in 0..300 {
+            let sod = mutate(&mut rng, &chain.sod);
+            let _ = auth::passive_authentication(Some(&sod), &dgs(), &trust, NOW);
+            let csca = mutate(&mut rng, &chain.csca);
+            let _ = auth::passive_authentication(
+                Some(&chain.sod),
+                &dgs(),
+                std::slice::from_ref(&csca),
+                NOW,
+            );
+            let _ = pki::parse_certificate(&csca);
+            let ds = mutate(&mut rng, &chain.ds);
+            if let Ok(c) = pki::parse_certificate(&ds) {
+                let _ = pki::parse_spki(c.spki);
+            }
+        }
+    }
+    // Explicit parameters with mutated or giant fields.
+    for curve in Curve::ALL {
+        let point = curve.mul_generator(&[7]).expect("point");
+        let spki = issue::ec_spki_explicit(curve, &point);
+        assert!(matches!(pki::parse_spki(&spki), Ok(PublicKey::Ec { curve: c, .. }) if c == curve));
+        for _ in 0..200 {
+            let _ = pki::parse_spki(&mutate(&mut rng, &spki));
+        }
+        // A curve whose prime and order are 600-byte integers: unsupported, not a panic.
+        let d = curve.domain_parameters();
+        let giant = [&[0x7F][..], &[0xFF; 599]].concat();
+        let params = tlv::encode(
+            0x30,
+            &[
+                tlv::encode(0x02, &[1]),
+                tlv::encode(
+                    0x30,
+                    &[
+                        tlv::encode(0x06, &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x01, 0x01]),
+                        tlv::encode(0x02, &giant),
+                    ]
+                    .concat(),
+                ),
+                tlv::encode(
+                    0x30,
+                    &[tlv::encode(0x04, &d.a), tlv::encode(0x04, &d.b)].concat(),
+                ),
+                tlv::encode(0x04, &d.generator),
+                tlv::encode(0x02, &giant),
+            ]
+            .concat(),
+        );
+        let alg = tlv::encode(
+            0x30,
+            &[
+                tlv::encode(0x06, &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]),
+                params,
+            ]
+            .concat(),
+        );
+        let bits = tlv::encode(0x03, &[&[0u8][..], &point].concat());
+        let spki = tlv::encode(0x30, &[alg, bits].concat());
+        assert!(matches!(
+            pki::parse_spki(&spki),
+            Err(kiosk_icao9303::Error::Unsupported(_))
+        ));
     }
 }

@@ -162,9 +162,11 @@ fn test_pki(
     let (csca_key, csca_alg) = named("csca", &p.pki.csca, &mut rng)?;
     let (ds_key, mut ds_alg) = named("ds", &p.pki.ds, &mut rng)?;
     let f = &p.faults;
-    let mut faults = issue::ChainFaults::default();
-    faults.csca_not_ca = f.csca_not_ca;
-    faults.ds_no_digital_signature = f.ds_key_usage_wrong;
+    let mut faults = issue::ChainFaults {
+        csca_not_ca: f.csca_not_ca,
+        ds_no_digital_signature: f.ds_key_usage_wrong,
+        ..Default::default()
+    };
     if f.ds_algorithm_mismatch {
         let other = if csca_alg.hash() == HashAlg::Sha512 {
             HashAlg::Sha384
