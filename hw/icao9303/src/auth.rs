@@ -458,6 +458,16 @@ mod tests {
         }
     }
 
+    /// A row with chain defects.
+    fn faulty(
+        csca: &'static str,
+        ds: &'static str,
+        faults: issue::ChainFaults,
+        expect: &'static str,
+    ) -> Case {
+        with(case(csca, ds, expect), |c| c.faults = faults)
+    }
+
     fn with(mut c: Case, f: impl FnOnce(&mut Case)) -> Case {
         f(&mut c);
         c
@@ -547,14 +557,14 @@ mod tests {
             case("rsa-4096-pss-sha512", "rsa-2048-pss-sha256", "verified"),
             case("rsa-4096-pkcs1-sha384", "ecdsa-bp256-sha224", "verified"),
             case("ecdsa-bp384-sha384", "rsa-3072-pss-sha384", "verified"),
-            with(
-                case("ecdsa-bp384-sha384", "ecdsa-bp384-sha384", "verified"),
-                |c| {
-                    c.faults = F {
-                        ds_explicit_parameters: true,
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-bp384-sha384",
+                "ecdsa-bp384-sha384",
+                F {
+                    ds_explicit_parameters: true,
+                    ..F::default()
                 },
+                "verified",
             ),
             // Trust.
             with(
@@ -585,105 +595,79 @@ mod tests {
                 ),
                 |c| c.ds_not_after = "20250101000000",
             ),
-            with(
-                case("ecdsa-bp384-sha384", "ecdsa-bp256-sha256", "csca_not_ca"),
-                |c| {
-                    c.faults = F {
-                        csca_not_ca: true,
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-bp384-sha384",
+                "ecdsa-bp256-sha256",
+                F {
+                    csca_not_ca: true,
+                    ..F::default()
                 },
+                "csca_not_ca",
             ),
-            with(
-                case("ecdsa-bp384-sha384", "ecdsa-bp256-sha256", "ds_key_usage"),
-                |c| {
-                    c.faults = F {
-                        ds_no_digital_signature: true,
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-bp384-sha384",
+                "ecdsa-bp256-sha256",
+                F {
+                    ds_no_digital_signature: true,
+                    ..F::default()
                 },
+                "ds_key_usage",
             ),
             // Forgeries and disagreements.
-            with(
-                case(
-                    "ecdsa-p384-sha384",
-                    "ecdsa-p256-sha256",
-                    "algorithm_mismatch",
-                ),
-                |c| {
-                    c.faults = F {
-                        ds_inner_algorithm: Some(SigAlg::Ecdsa(HashAlg::Sha512)),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "ecdsa-p256-sha256",
+                F {
+                    ds_inner_algorithm: Some(SigAlg::Ecdsa(HashAlg::Sha512)),
+                    ..F::default()
                 },
+                "algorithm_mismatch",
             ),
-            with(
-                case(
-                    "ecdsa-p384-sha384",
-                    "rsa-2048-pss-sha256",
-                    "algorithm_mismatch",
-                ),
-                |c| {
-                    c.faults = F {
-                        declared_sod_algorithm: Some(SigAlg::Ecdsa(HashAlg::Sha256)),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "rsa-2048-pss-sha256",
+                F {
+                    declared_sod_algorithm: Some(SigAlg::Ecdsa(HashAlg::Sha256)),
+                    ..F::default()
                 },
+                "algorithm_mismatch",
             ),
-            with(
-                case(
-                    "ecdsa-p384-sha384",
-                    "ecdsa-p256-sha256",
-                    "algorithm_mismatch",
-                ),
-                |c| {
-                    c.faults = F {
-                        sod_hash: Some(HashAlg::Sha384),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "ecdsa-p256-sha256",
+                F {
+                    sod_hash: Some(HashAlg::Sha384),
+                    ..F::default()
                 },
+                "algorithm_mismatch",
             ),
-            with(
-                case(
-                    "ecdsa-p384-sha384",
-                    "rsa-2048-pss-sha256",
-                    "signature_invalid",
-                ),
-                |c| {
-                    c.faults = F {
-                        declared_sod_algorithm: Some(SigAlg::RsaPss(HashAlg::Sha256, usize::MAX)),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "rsa-2048-pss-sha256",
+                F {
+                    declared_sod_algorithm: Some(SigAlg::RsaPss(HashAlg::Sha256, usize::MAX)),
+                    ..F::default()
                 },
+                "signature_invalid",
             ),
-            with(
-                case(
-                    "ecdsa-p384-sha384",
-                    "rsa-2048-pss-sha256",
-                    "signature_invalid",
-                ),
-                |c| {
-                    c.faults = F {
-                        declared_sod_algorithm: Some(SigAlg::RsaPss(HashAlg::Sha256, 20)),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "rsa-2048-pss-sha256",
+                F {
+                    declared_sod_algorithm: Some(SigAlg::RsaPss(HashAlg::Sha256, 20)),
+                    ..F::default()
                 },
+                "signature_invalid",
             ),
-            with(
-                case(
-                    "ecdsa-p384-sha384",
-                    "ecdsa-p256-sha256",
-                    "econtent_type_wrong",
-                ),
-                |c| {
-                    c.faults = F {
-                        // id-data, 1.2.840.113549.1.7.1
-                        econtent_type: Some(vec![
-                            0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01,
-                        ]),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "ecdsa-p256-sha256",
+                F {
+                    // id-data, 1.2.840.113549.1.7.1
+                    econtent_type: Some(vec![0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01]),
+                    ..F::default()
                 },
+                "econtent_type_wrong",
             ),
             // Weak: SHA-1 anywhere, RSA under 2048 bits.
             case("ecdsa-p384-sha384", "ecdsa-p256-sha1", "weak_algorithm"),
@@ -694,14 +678,14 @@ mod tests {
                 "weak_algorithm",
             ),
             case("rsa-1024-pss-sha256", "ecdsa-p256-sha256", "weak_algorithm"),
-            with(
-                case("ecdsa-p384-sha384", "ecdsa-p256-sha256", "weak_algorithm"),
-                |c| {
-                    c.faults = F {
-                        sod_hash: Some(HashAlg::Sha1),
-                        ..F::default()
-                    }
+            faulty(
+                "ecdsa-p384-sha384",
+                "ecdsa-p256-sha256",
+                F {
+                    sod_hash: Some(HashAlg::Sha1),
+                    ..F::default()
                 },
+                "weak_algorithm",
             ),
         ];
         for c in &cases {

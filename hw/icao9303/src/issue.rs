@@ -317,24 +317,9 @@ impl Signer {
                 };
                 k.sign_with_rng(rng, scheme, &hash).map_err(failed)
             }
-            (Self::Rsa(k), SigAlg::RsaPss(h, salt)) => match h {
-                HashAlg::Sha1 => {
-                    k.sign_with_rng(rng, rsa::Pss::<sha1::Sha1>::new_with_salt(salt), &hash)
-                }
-                HashAlg::Sha224 => {
-                    k.sign_with_rng(rng, rsa::Pss::<sha2::Sha224>::new_with_salt(salt), &hash)
-                }
-                HashAlg::Sha256 => {
-                    k.sign_with_rng(rng, rsa::Pss::<sha2::Sha256>::new_with_salt(salt), &hash)
-                }
-                HashAlg::Sha384 => {
-                    k.sign_with_rng(rng, rsa::Pss::<sha2::Sha384>::new_with_salt(salt), &hash)
-                }
-                HashAlg::Sha512 => {
-                    k.sign_with_rng(rng, rsa::Pss::<sha2::Sha512>::new_with_salt(salt), &hash)
-                }
+            (Self::Rsa(k), SigAlg::RsaPss(h, salt)) => {
+                pki::with_pss!(h, salt, |pss| k.sign_with_rng(rng, pss, &hash)).map_err(failed)
             }
-            .map_err(failed),
             _ => Err(Error::Crypto(
                 "key type does not match the signature algorithm",
             )),

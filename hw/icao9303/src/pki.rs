@@ -439,31 +439,7 @@ pub fn verify(key: &PublicKey, alg: SigAlg, message: &[u8], sig: &[u8]) -> Resul
             let sig = pad_to_modulus(&key, sig)?;
             // The rsa crate's PSS verifier checks emLen >= hLen + sLen + 2 with checked
             // arithmetic, so any salt length from the chip is safe here.
-            let result = match h {
-                HashAlg::Sha1 => {
-                    key.verify(rsa::Pss::<sha1::Sha1>::new_with_salt(salt_len), &hash, &sig)
-                }
-                HashAlg::Sha224 => key.verify(
-                    rsa::Pss::<sha2::Sha224>::new_with_salt(salt_len),
-                    &hash,
-                    &sig,
-                ),
-                HashAlg::Sha256 => key.verify(
-                    rsa::Pss::<sha2::Sha256>::new_with_salt(salt_len),
-                    &hash,
-                    &sig,
-                ),
-                HashAlg::Sha384 => key.verify(
-                    rsa::Pss::<sha2::Sha384>::new_with_salt(salt_len),
-                    &hash,
-                    &sig,
-                ),
-                HashAlg::Sha512 => key.verify(
-                    rsa::Pss::<sha2::Sha512>::new_with_salt(salt_len),
-                    &hash,
-                    &sig,
-                ),
-            };
+            let result = with_pss!(h, salt_len, |pss| key.verify(pss, &hash, &sig));
             result.map_err(|_| Error::Crypto("RSA-PSS signature does not verify"))
         }
         _ => Err(Error::Crypto(
@@ -471,6 +447,36 @@ pub fn verify(key: &PublicKey, alg: SigAlg, message: &[u8], sig: &[u8]) -> Resul
         )),
     }
 }
+
+/// `$body` with `$pss` bound to the `rsa` crate's PSS scheme for hash `$h` and salt length
+/// `$salt` (the scheme's digest is a type parameter, hence the dispatch).
+macro_rules! with_pss {
+    ($h:expr, $salt:expr, |$pss:ident| $body:expr) => {
+        match $h {
+            HashAlg::Sha1 => {
+                let $pss = rsa::Pss::<sha1::Sha1>::new_with_salt($salt);
+                $body
+            }
+            HashAlg::Sha224 => {
+                let $pss = rsa::Pss::<sha2::Sha224>::new_with_salt($salt);
+                $body
+            }
+            HashAlg::Sha256 => {
+                let $pss = rsa::Pss::<sha2::Sha256>::new_with_salt($salt);
+                $body
+            }
+            HashAlg::Sha384 => {
+                let $pss = rsa::Pss::<sha2::Sha384>::new_with_salt($salt);
+                $body
+            }
+            HashAlg::Sha512 => {
+                let $pss = rsa::Pss::<sha2::Sha512>::new_with_salt($salt);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pss;
 
 /// The `DigestInfo` DER that precedes the hash in a PKCS#1 v1.5 signature.
 pub(crate) fn digest_info_prefix(h: HashAlg, hash_len: usize, with_null: bool) -> Vec<u8> {
@@ -895,34 +901,10 @@ impl Sod<'_> {
 mod tests {
     use super::*;
 
-    /// A deterministic RNG for key generation in tests (rand_core 0.10, as `rsa` 0.10 wants).
-    struct TestRng(u64);
-
-    impl rsa::rand_core::TryRng for TestRng {
-        type Error = std::convert::Infallible;
-        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-            Ok(self.try_next_u64()? as u32)
-        }
-        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            Ok(self.0)
-        }
-        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
-            for b in dest {
-                *b = self.try_next_u64()? as u8;
-            }
-            Ok(())
-        }
-    }
-
-    impl rsa::rand_core::TryCryptoRng for TestRng {}
-
     #[test]
     fn rsa_pkcs1_and_pss_verify_and_reject() {
         use rsa::traits::PublicKeyParts;
-        let mut rng = TestRng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = crate::issue::TestRng::new(0x9E37_79B9_7F4A_7C15);
         let private = rsa::PrivateKey::new(&mut rng, 1024).expect("keygen");
         let n = private.n_bytes().to_vec();
         let e = private.e_bytes().to_vec();
