@@ -257,29 +257,15 @@ pub fn internal_authenticate(challenge: &[u8; 8]) -> Command {
         .with_le(256)
 }
 
-/// Checks the chip's Active Authentication answer with the DG15 key (ECDSA, plain `r || s`
-/// over SHA-256 of the challenge, as BSI TR-03111 and ICAO 9303-11 §6.1 for ECDSA).
+/// Checks the chip's Active Authentication answer with the DG15 key, ECDSA keys with SHA-256.
+/// Prefer [`crate::aa::verify`] with the hash from DG14 ([`crate::aa::hash_for`]), which
+/// [`crate::reader::ChipRead::verify`] uses; RSA keys (ISO/IEC 9796-2) are checked by both.
 pub fn verify_active_authentication(
     dg15_spki: &[u8],
     challenge: &[u8],
     signature: &[u8],
 ) -> ActiveVerdict {
-    let key = match pki::parse_spki(dg15_spki) {
-        Ok(k) => k,
-        Err(e) => return ActiveVerdict::Failed(format!("DG15 key: {e}")),
-    };
-    match key {
-        PublicKey::Ec { curve, point } => {
-            match curve.ecdsa_verify_prehash(&point, &HashAlg::Sha256.digest(challenge), signature)
-            {
-                Ok(()) => ActiveVerdict::Verified,
-                Err(e) => ActiveVerdict::Failed(e.to_string()),
-            }
-        }
-        PublicKey::Rsa { .. } => {
-            ActiveVerdict::NotAttempted("RSA Active Authentication is not implemented")
-        }
-    }
+    crate::aa::verify(dg15_spki, HashAlg::Sha256, challenge, signature)
 }
 
 /// Card side: the Active Authentication signature.

@@ -18,21 +18,31 @@
 //! - [`lds`]: EF.COM, DG1 (TD1 MRZ), DG2 (face image), DG13 (by field number, NFC), DG15.
 //! - [`pki`]: the X.509 / CMS subset for the SOD and its Document Signer certificate.
 //! - [`auth`]: passive authentication verdicts and Active Authentication.
+//! - [`dg14`]: DG14's SecurityInfos (Chip Authentication protocols and keys, the ECDSA Active
+//!   Authentication hash).
+//! - [`aa`]: Active Authentication, ECDSA with the DG14 hash and RSA (ISO/IEC 9796-2 scheme 1).
+//! - [`chip_auth`]: Chip Authentication (ECDH, then new secure-messaging keys), typed states.
+//! - [`policy`]: the one verdict on a read: passive authentication plus the clone checks the
+//!   chip offers, which cannot be skipped ([`policy::ChipVerdict`]).
 //! - [`reader`]: a whole read over a one-method [`reader::Transceive`] transport.
 //! - [`issue`]: CSCA / DS / SOD builders for the virtual card and tests.
 //!
 //! Every public fallible function returns the one [`Error`] enum ([`reader::ReadError`] adds
 //! the transport's own errors).
 
+pub mod aa;
 pub mod apdu;
 pub mod auth;
 pub mod bac;
+pub mod chip_auth;
 pub mod crypto;
+pub mod dg14;
 pub mod ec;
 pub mod issue;
 pub mod lds;
 pub mod pace;
 pub mod pki;
+pub mod policy;
 pub mod reader;
 pub mod sm;
 pub mod tlv;

@@ -1,5 +1,6 @@
-//! A whole chip read over any transport: access control (PACE-CAN, else BAC), then the files,
-//! then Active Authentication, counting APDUs.
+//! A whole chip read over any transport: access control (PACE-CAN, else BAC), the SOD, DG14 and
+//! Chip Authentication when DG14 offers it (so the other files travel on a channel only the
+//! genuine chip can speak), the other data groups, then Active Authentication, counting APDUs.
 //!
 //! The transport is a trait with one method, so this module still does no I/O of its own; the
 //! PC/SC driver, the in-process simulator and test fakes all plug in. Every card operation is
@@ -14,6 +15,8 @@ use zeroize::Zeroizing;
 use crate::apdu::{sw, Command, Response};
 use crate::auth;
 use crate::bac;
+use crate::chip_auth::{AfterSetAt, ChipAuthOutcome, ChipAuthTerminal};
+use crate::dg14;
 use crate::lds::{self, File};
 use crate::pace::{self, PaceInfo, PaceTerminal, Password};
 use crate::pki;
@@ -116,6 +119,8 @@ pub struct ReadOptions {
     pub data_groups: Vec<u8>,
     /// Run Active Authentication when DG15 is present.
     pub active_authentication: bool,
+    /// Run Chip Authentication when DG14 offers it (DG14 is then read first).
+    pub chip_authentication: bool,
     /// Upper bound on APDUs for one read.
     pub max_apdus: u32,
 }
@@ -128,6 +133,7 @@ impl Default for ReadOptions {
             max_extended_read: 0x7FFF,
             data_groups: vec![1, 2, 13, 14, 15],
             active_authentication: true,
+            chip_authentication: true,
             max_apdus: 2000,
         }
     }
@@ -142,6 +148,11 @@ pub struct ChipRead {
     pub files: BTreeMap<File, Zeroizing<Vec<u8>>>,
     /// Active Authentication challenge and the chip's answer.
     pub active_auth: Option<(Vec<u8>, Vec<u8>)>,
+    /// The status word with which the chip refused INTERNAL AUTHENTICATE (`None`: answered,
+    /// or not asked).
+    pub active_auth_status: Option<u16>,
+    /// Chip Authentication (`None`: not run; DG14 absent or offering none, or switched off).
+    pub chip_auth: Option<ChipAuthOutcome>,
     /// APDUs exchanged (including GET RESPONSE).
     pub apdus: u32,
     /// Whether extended-length reads worked.
@@ -160,6 +171,8 @@ impl fmt::Debug for ChipRead {
             .field("file_sizes", &sizes)
             .field("apdus", &self.apdus)
             .field("extended_length_used", &self.extended_length_used)
+            .field("chip_auth", &self.chip_auth)
+            .field("active_auth_status", &self.active_auth_status)
             .finish_non_exhaustive()
     }
 }
@@ -176,7 +189,9 @@ impl ChipRead {
             .collect()
     }
 
-    /// Passive and active authentication verdicts.
+    /// Passive and active authentication verdicts. Active Authentication with an ECDSA key uses
+    /// the hash DG14 names (SHA-256 when it names none); RSA keys per ISO/IEC 9796-2. For the
+    /// decision with the clone checks, use [`ChipRead::chip_verdict`].
     pub fn verify(
         &self,
         trusted_cscas: &[Vec<u8>],
@@ -190,9 +205,19 @@ impl ChipRead {
         );
         let aa = match (self.files.get(&File::Dg(15)), &self.active_auth) {
             (None, _) => auth::ActiveVerdict::NotAttempted("no DG15 on the card"),
+            (Some(_), None) if self.active_auth_status.is_some() => {
+                auth::ActiveVerdict::NotAttempted("the chip refused INTERNAL AUTHENTICATE")
+            }
             (Some(_), None) => auth::ActiveVerdict::NotAttempted("not run"),
             (Some(dg15), Some((challenge, sig))) => match lds::parse_dg15(dg15) {
-                Ok(spki) => auth::verify_active_authentication(&spki, challenge, sig),
+                Ok(spki) => {
+                    let dg14 = self
+                        .files
+                        .get(&File::Dg(14))
+                        .and_then(|d| dg14::parse_dg14(d).ok());
+                    let (hash, _) = crate::aa::hash_for(dg14.as_ref());
+                    crate::aa::verify(&spki, hash, challenge, sig)
+                }
                 Err(e) => auth::ActiveVerdict::Failed(format!("DG15: {e}")),
             },
         };
@@ -407,6 +432,67 @@ fn run_bac<T: Transceive + ?Sized>(
     Ok(pending.finish(r.sw, &r.data)?)
 }
 
+/// Access control: PACE (else BAC) or nothing, then the LDS application selected. Run again
+/// when the chip dropped secure messaging mid-read.
+fn establish<T: Transceive + ?Sized>(
+    s: &mut Session<'_, T>,
+    access: &Access,
+    rand: &mut dyn FnMut(&mut [u8]),
+    out: &mut ChipRead,
+) -> Result<(), ReadError> {
+    // Any previous session is gone (a chip that dropped it mid-read): start plain.
+    s.sm = None;
+    match access {
+        Access::Plain => {
+            s.select_lds()?;
+            out.access = Some(AccessUsed::Plain);
+        }
+        Access::Bac(seed) => {
+            s.select_lds()?;
+            s.sm = Some(run_bac(s, seed, rand)?);
+            out.access = Some(AccessUsed::Bac);
+        }
+        Access::Pace {
+            password,
+            bac_fallback,
+        } => {
+            let card_access = read_card_access(s)?;
+            let info = card_access
+                .as_deref()
+                .and_then(|ca| pace::parse_pace_infos(ca).ok())
+                .and_then(|infos| {
+                    infos
+                        .into_iter()
+                        .find(|i| i.cipher().is_ok() && i.curve().is_ok())
+                });
+            match (info, bac_fallback) {
+                (Some(info), _) => {
+                    if let Some(ca) = card_access {
+                        out.files.insert(File::CardAccess, Zeroizing::new(ca));
+                    }
+                    s.sm = Some(run_pace(s, &info, password, rand)?);
+                    s.select_lds()?;
+                    out.access = Some(AccessUsed::Pace);
+                }
+                (None, Some(seed)) => {
+                    s.select_lds()?;
+                    s.sm = Some(run_bac(s, seed, rand)?);
+                    out.access = Some(AccessUsed::Bac);
+                }
+                (None, None) => {
+                    // Tell "not an eMRTD at all" apart from "an eMRTD without PACE".
+                    s.select_lds()?;
+                    return Err(Error::Unsupported(
+                        "the card offers no supported PACE and no BAC data was given",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the chip: access control, the SOD, the data groups it lists (of those wanted), and
 /// Active Authentication. `rand` fills random bytes (ephemeral keys, challenges).
 ///
@@ -428,54 +514,7 @@ pub fn read_chip<T: Transceive + ?Sized>(
         max_apdus: opts.max_apdus,
     };
     let mut out = ChipRead::default();
-    match access {
-        Access::Plain => {
-            s.select_lds()?;
-            out.access = Some(AccessUsed::Plain);
-        }
-        Access::Bac(seed) => {
-            s.select_lds()?;
-            s.sm = Some(run_bac(&mut s, seed, rand)?);
-            out.access = Some(AccessUsed::Bac);
-        }
-        Access::Pace {
-            password,
-            bac_fallback,
-        } => {
-            let card_access = read_card_access(&mut s)?;
-            let info = card_access
-                .as_deref()
-                .and_then(|ca| pace::parse_pace_infos(ca).ok())
-                .and_then(|infos| {
-                    infos
-                        .into_iter()
-                        .find(|i| i.cipher().is_ok() && i.curve().is_ok())
-                });
-            match (info, bac_fallback) {
-                (Some(info), _) => {
-                    if let Some(ca) = card_access {
-                        out.files.insert(File::CardAccess, Zeroizing::new(ca));
-                    }
-                    s.sm = Some(run_pace(&mut s, &info, password, rand)?);
-                    s.select_lds()?;
-                    out.access = Some(AccessUsed::Pace);
-                }
-                (None, Some(seed)) => {
-                    s.select_lds()?;
-                    s.sm = Some(run_bac(&mut s, seed, rand)?);
-                    out.access = Some(AccessUsed::Bac);
-                }
-                (None, None) => {
-                    // Tell "not an eMRTD at all" apart from "an eMRTD without PACE".
-                    s.select_lds()?;
-                    return Err(Error::Unsupported(
-                        "the card offers no supported PACE and no BAC data was given",
-                    )
-                    .into());
-                }
-            }
-        }
-    }
+    establish(&mut s, access, rand, &mut out)?;
 
     let mut ext_ok = None;
     // The SOD first: it lists the data groups (saving the EF.COM read) and lets a caller stop
@@ -494,22 +533,148 @@ pub fn read_chip<T: Transceive + ?Sized>(
         }
     }
     let listed = listed.unwrap_or_else(|| opts.data_groups.clone());
-    for n in opts.data_groups.iter().filter(|n| listed.contains(n)) {
-        if let Some(data) = s.read_file(File::Dg(*n), opts, &mut ext_ok)? {
-            out.files.insert(File::Dg(*n), Zeroizing::new(data));
+    let mut wanted: Vec<u8> = opts
+        .data_groups
+        .iter()
+        .copied()
+        .filter(|n| listed.contains(n))
+        .collect();
+    // DG14 first: Chip Authentication right after it puts the other files on a channel only the
+    // genuine chip can speak (ICAO 9303-11 §6.2's order).
+    if let Some(i) = wanted.iter().position(|n| *n == 14) {
+        wanted.remove(i);
+        wanted.insert(0, 14);
+    }
+    // Chip Authentication switched keys that no exchange has confirmed yet.
+    let mut ca_unconfirmed = false;
+    for n in wanted {
+        let read = s.read_file(File::Dg(n), opts, &mut ext_ok);
+        let data = confirm_chip_auth(&mut s, &mut ca_unconfirmed, read, access, rand, &mut out)?;
+        let data = match data {
+            Some(d) => d,
+            // Chip Authentication failed and access control ran again: read the file anew.
+            None => s.read_file(File::Dg(n), opts, &mut ext_ok)?,
+        };
+        if let Some(data) = data {
+            out.files.insert(File::Dg(n), Zeroizing::new(data));
         }
+        if n == 14 && opts.chip_authentication {
+            if let Some(raw) = out.files.get(&File::Dg(14)) {
+                let raw = raw.to_vec();
+                ca_unconfirmed = run_chip_auth(&mut s, &raw, access, rand, &mut out)?;
+            }
+        }
+    }
+    if ca_unconfirmed {
+        let r = s.select_lds();
+        confirm_chip_auth(&mut s, &mut ca_unconfirmed, r, access, rand, &mut out)?;
     }
     if opts.active_authentication && out.files.contains_key(&File::Dg(15)) {
         let mut challenge = [0u8; 8];
         rand(&mut challenge);
-        let r = s.send(&auth::internal_authenticate(&challenge))?;
-        if r.sw == sw::OK {
-            out.active_auth = Some((challenge.to_vec(), r.data));
+        match s.send(&auth::internal_authenticate(&challenge)) {
+            Ok(r) if r.sw == sw::OK => out.active_auth = Some((challenge.to_vec(), r.data)),
+            Ok(r) => out.active_auth_status = Some(r.sw),
+            // An error status without secure messaging: the chip refused and dropped the
+            // session; Active Authentication is the last step, so nothing is lost.
+            Err(ReadError::Protocol(Error::SessionLost(sw))) => out.active_auth_status = Some(sw),
+            Err(e) => return Err(e),
         }
     }
     out.apdus = s.apdus;
     out.extended_length_used = ext_ok == Some(true);
     Ok(out)
+}
+
+/// Chip Authentication from DG14 (`raw`), if it offers it; records the outcome in `out`.
+/// Returns whether the session switched to the new, still unconfirmed keys. A chip that refuses
+/// keeps its session when it answers under secure messaging; when it drops the session,
+/// access control runs again.
+fn run_chip_auth<T: Transceive + ?Sized>(
+    s: &mut Session<'_, T>,
+    raw: &[u8],
+    access: &Access,
+    rand: &mut dyn FnMut(&mut [u8]),
+    out: &mut ChipRead,
+) -> Result<bool, ReadError> {
+    // A DG14 that does not parse is for the policy to refuse (`dg14_malformed`).
+    let Ok(infos) = dg14::parse_dg14(raw) else {
+        return Ok(false);
+    };
+    if !infos.offers_chip_auth() {
+        return Ok(false);
+    }
+    let terminal = match ChipAuthTerminal::new(&infos) {
+        Ok(t) => t,
+        Err(Error::Unsupported(why)) => {
+            out.chip_auth = Some(ChipAuthOutcome::Unsupported(why));
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let sk = random_scalar(rand, terminal.curve());
+    let (cmd, state) = terminal.start(&sk)?;
+    // The chip's answer, or the status with which it refused (and whether the session is gone).
+    let exchange = |s: &mut Session<'_, T>, cmd: &Command| match s.send(cmd) {
+        Ok(r) if r.sw == sw::OK => Ok(Ok(r)),
+        Ok(r) => Ok(Err((r.sw, false))),
+        Err(ReadError::Protocol(Error::SessionLost(sw))) => Ok(Err((sw, true))),
+        Err(e) => Err(e),
+    };
+    let unconfirmed = match exchange(s, &cmd)? {
+        Ok(r) => match state.on_response(&r)? {
+            AfterSetAt::Switch(u) => Ok(u),
+            AfterSetAt::KeyAgreement(ga, state) => match exchange(s, &ga)? {
+                Ok(r) => Ok(state.on_response(&r)?),
+                Err(refusal) => Err(refusal),
+            },
+        },
+        Err(refusal) => Err(refusal),
+    };
+    match unconfirmed {
+        Ok(u) => {
+            s.sm = Some(u.channel);
+            Ok(true)
+        }
+        Err((status, lost)) => {
+            out.chip_auth = Some(ChipAuthOutcome::Refused(status));
+            if lost {
+                establish(s, access, rand, out)?;
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// The first exchange after Chip Authentication switched keys (`result`) confirms it: success
+/// records `Verified`; a secure-messaging failure records `Failed` (the chip cannot speak the
+/// new keys: a clone), runs access control again and returns `Ok(None)` so that the caller
+/// repeats the exchange. Without pending keys, `result` passes through.
+fn confirm_chip_auth<T: Transceive + ?Sized, V>(
+    s: &mut Session<'_, T>,
+    pending: &mut bool,
+    result: Result<V, ReadError>,
+    access: &Access,
+    rand: &mut dyn FnMut(&mut [u8]),
+    out: &mut ChipRead,
+) -> Result<Option<V>, ReadError> {
+    if !std::mem::take(pending) {
+        return result.map(Some);
+    }
+    match result {
+        Ok(v) => {
+            out.chip_auth = Some(ChipAuthOutcome::Verified);
+            Ok(Some(v))
+        }
+        Err(ReadError::Protocol(e @ (Error::SessionLost(_) | Error::SecureMessaging(_)))) => {
+            out.chip_auth = Some(ChipAuthOutcome::Failed(format!(
+                "the chip could not use the Chip Authentication keys: {e}"
+            )));
+            establish(s, access, rand, out)?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
