@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use kiosk_icao9303::apdu::{sw, Command, Response};
+use kiosk_icao9303::chip_auth::ChipAuthChip;
+use kiosk_icao9303::dg14::{self, ActiveAuthInfo, ChipAuthInfo, ChipAuthPublicKey};
 use kiosk_icao9303::ec::Curve;
 use kiosk_icao9303::lds::{self, dg13, Dg13Value, File};
 use kiosk_icao9303::pace::{ChipStep, PaceChip, PaceInfo, Password};
 use kiosk_icao9303::pki::{HashAlg, SigAlg};
 use kiosk_icao9303::sm::SecureChannel;
-use kiosk_icao9303::{auth, bac, issue, tlv};
+use kiosk_icao9303::{aa, bac, issue, tlv};
 use rand::RngCore;
 
 use crate::profile::{Profile, ProfileError};
@@ -39,7 +41,10 @@ pub struct VirtualCccd {
     mrz_seed: [u8; 16],
     mrz_info: String,
     curve: Curve,
-    aa_secret: Vec<u8>,
+    /// The key the chip signs INTERNAL AUTHENTICATE with, and the hash.
+    aa_key: Option<(issue::Signer, HashAlg)>,
+    aa_refused: bool,
+    hide_dg15: bool,
     max_read: usize,
     extended_length: bool,
     pace_offered: bool,
@@ -50,6 +55,12 @@ pub struct VirtualCccd {
     sm: Option<SecureChannel>,
     pace: Option<PaceChip>,
     challenge: Option<[u8; 8]>,
+    /// Chip Authentication with the chip's static key (absent: not offered).
+    chip_auth: Option<ChipAuthChip>,
+    /// Keys to switch to after the current answer (Chip Authentication).
+    next_sm: Option<SecureChannel>,
+    /// The rest of an answer longer than a short APDU allows, for GET RESPONSE.
+    pending_out: Vec<u8>,
     rng: rand::rngs::StdRng,
 }
 
@@ -144,6 +155,74 @@ fn with_hash(alg: SigAlg, hash: HashAlg) -> SigAlg {
         SigAlg::RsaPss(..) => SigAlg::RsaPss(hash, hash.digest(&[]).len()),
         _ => SigAlg::Ecdsa(hash),
     }
+}
+
+fn hash_named(name: &str) -> Option<HashAlg> {
+    Some(match name {
+        "sha1" => HashAlg::Sha1,
+        "sha224" => HashAlg::Sha224,
+        "sha256" => HashAlg::Sha256,
+        "sha384" => HashAlg::Sha384,
+        "sha512" => HashAlg::Sha512,
+        _ => return None,
+    })
+}
+
+/// The Active Authentication setup of `chip.aa`.
+struct AaSetup {
+    /// DG15 (the genuine public key).
+    dg15: Vec<u8>,
+    /// The key the chip signs with: DG15's, or another with `aa_key_mismatch`.
+    chip_key: issue::Signer,
+    hash: HashAlg,
+    /// ECDSA: DG14 names the hash.
+    ecdsa: bool,
+}
+
+fn aa_setup(
+    name: &str,
+    curve: Curve,
+    clone: bool,
+    rng: &mut issue::TestRng,
+) -> Result<Option<AaSetup>, String> {
+    let bad = || format!("chip.aa {name:?}: use none, ecdsa[-HASH] or rsa-BITS[-HASH]");
+    let parts: Vec<&str> = name.split('-').collect();
+    let (genuine, other, hash, ecdsa) = match parts.as_slice() {
+        ["none"] => return Ok(None),
+        ["ecdsa", rest @ ..] => {
+            let hash = match rest {
+                [] => HashAlg::Sha256,
+                [h] => hash_named(h).ok_or_else(bad)?,
+                _ => return Err(bad()),
+            };
+            let key = |rng: &mut issue::TestRng| {
+                issue::Signer::ec_generate(curve, rng).map_err(|e| e.to_string())
+            };
+            (key(rng)?, key(rng)?, hash, true)
+        }
+        ["rsa", bits, rest @ ..] => {
+            let hash = match rest {
+                [] => HashAlg::Sha1,
+                [h] => hash_named(h).ok_or_else(bad)?,
+                _ => return Err(bad()),
+            };
+            let bits: usize = bits.parse().map_err(|_| bad())?;
+            let genuine = issue::Signer::test_only_rsa(bits).map_err(|e| e.to_string())?;
+            let other = match (bits, clone) {
+                (2048, _) => aa::test_only_clone_rsa_2048().map_err(|e| e.to_string())?,
+                (_, true) => return Err("faults.aa_key_mismatch with RSA needs rsa-2048".into()),
+                (_, false) => genuine.clone(),
+            };
+            (genuine, other, hash, false)
+        }
+        _ => return Err(bad()),
+    };
+    Ok(Some(AaSetup {
+        dg15: tlv::encode(0x6F, &genuine.spki()),
+        chip_key: if clone { other } else { genuine },
+        hash,
+        ecdsa,
+    }))
 }
 
 /// Builds the test PKI of profile `p` over `dgs`: the CSCA certificate to export as trusted
@@ -348,15 +427,49 @@ impl VirtualCccd {
             .concat(),
         );
         let card_access = tlv::encode(0x31, &pace_info_der);
-        let dg14 = tlv::encode(0x6E, &card_access);
 
-        let (aa_secret, aa_point) = random_key(&mut rng, curve);
-        let dg15 = issue::dg15(curve, &aa_point);
-        let aa_secret = if p.faults.aa_key_mismatch {
-            random_key(&mut rng, curve).0
+        let mut key_rng = issue::TestRng::new(rng.next_u64());
+        let aa = aa_setup(&p.chip.aa, curve, p.faults.aa_key_mismatch, &mut key_rng)
+            .map_err(|e| invalid(&e))?;
+        // DG14: PACEInfo, Chip Authentication (key id 1) and the ECDSA AA hash.
+        let mut infos = vec![pace_info_der];
+        let chip_auth = if p.chip.chip_authentication {
+            let (secret, point) = random_key(&mut rng, curve);
+            infos.push(
+                ChipAuthInfo {
+                    oid: dg14::CA_ECDH_AES_128.to_vec(),
+                    version: 1,
+                    key_id: Some(1),
+                }
+                .encode(),
+            );
+            infos.push(
+                ChipAuthPublicKey {
+                    curve,
+                    point,
+                    key_id: Some(1),
+                }
+                .encode(),
+            );
+            let secret = if p.faults.ca_key_mismatch {
+                random_key(&mut rng, curve).0
+            } else {
+                secret
+            };
+            Some(ChipAuthChip::new(curve, &secret, Some(1)))
         } else {
-            aa_secret
+            None
         };
+        if let Some(a) = aa.as_ref().filter(|a| a.ecdsa) {
+            infos.push(
+                ActiveAuthInfo {
+                    version: 1,
+                    hash: a.hash,
+                }
+                .encode(),
+            );
+        }
+        let dg14 = dg14::encode_dg14(&infos);
         // DG3 exists on real cards (fingerprints behind EAC): hashed in the SOD, never served.
         let dg3 = tlv::encode(0x63, &[0x02, 0x01, 0x00]);
 
@@ -366,7 +479,9 @@ impl VirtualCccd {
         dgs.insert(3, dg3);
         dgs.insert(13, dg13);
         dgs.insert(14, dg14);
-        dgs.insert(15, dg15);
+        if let Some(a) = &aa {
+            dgs.insert(15, a.dg15.clone());
+        }
 
         // Test PKI: CSCA -> DS -> SOD; fresh EC keys every start, fixed TEST RSA keys.
         let (trusted, sod) = test_pki(p, curve, &dgs, rng.next_u64()).map_err(|e| invalid(&e))?;
@@ -377,9 +492,10 @@ impl VirtualCccd {
             }
         }
 
+        let listed: Vec<u8> = dgs.keys().copied().collect();
         let mut files: BTreeMap<File, Vec<u8>> =
             dgs.into_iter().map(|(n, v)| (File::Dg(n), v)).collect();
-        files.insert(File::Com, lds::encode_com(&[1, 2, 3, 13, 14, 15]));
+        files.insert(File::Com, lds::encode_com(&listed));
         files.insert(File::Sod, sod);
         if p.chip.pace {
             files.insert(File::CardAccess, card_access);
@@ -392,7 +508,9 @@ impl VirtualCccd {
                 mrz_seed,
                 mrz_info: mrz_info.to_string(),
                 curve,
-                aa_secret,
+                aa_key: aa.map(|a| (a.chip_key, a.hash)),
+                aa_refused: p.faults.aa_refused,
+                hide_dg15: p.faults.hide_dg15,
                 max_read: p.chip.max_read.clamp(1, 0xFFFF),
                 extended_length: p.chip.extended_length,
                 pace_offered: p.chip.pace,
@@ -402,6 +520,9 @@ impl VirtualCccd {
                 sm: None,
                 pace: None,
                 challenge: None,
+                chip_auth,
+                next_sm: None,
+                pending_out: Vec::new(),
                 rng,
             },
             Trust { csca_der: trusted },
@@ -415,6 +536,8 @@ impl VirtualCccd {
         self.sm = None;
         self.pace = None;
         self.challenge = None;
+        self.next_sm = None;
+        self.pending_out.clear();
     }
 
     fn sw(code: u16) -> Response {
@@ -429,25 +552,62 @@ impl VirtualCccd {
         let Ok(cmd) = Command::parse(apdu) else {
             return sw::WRONG_LENGTH.to_be_bytes().to_vec();
         };
+        if cmd.cla == 0x00 && cmd.ins == 0xC0 {
+            return self.get_response();
+        }
+        self.pending_out.clear();
+        // A short command gets at most 256 bytes; the rest waits for GET RESPONSE (61xx).
+        let short = cmd.le.is_none_or(|le| le <= 256);
+        let wire = self.answer(&cmd);
+        if short && wire.len() > 258 {
+            self.pending_out = wire;
+            return self.get_response();
+        }
+        wire
+    }
+
+    /// The next block of a long answer: up to 256 bytes and `61xx` (xx bytes remain, 00 for
+    /// 256 or more), or the last block with the answer's own status word.
+    fn get_response(&mut self) -> Vec<u8> {
+        if self.pending_out.is_empty() {
+            return sw::CONDITIONS.to_be_bytes().to_vec();
+        }
+        let data_left = self.pending_out.len() - 2;
+        if data_left <= 256 {
+            return std::mem::take(&mut self.pending_out);
+        }
+        let mut out: Vec<u8> = self.pending_out.drain(..256).collect();
+        let remaining = self.pending_out.len() - 2;
+        out.extend_from_slice(&[0x61, remaining.min(256) as u8]);
+        out
+    }
+
+    fn answer(&mut self, cmd: &Command) -> Vec<u8> {
         if cmd.cla & 0x0C == 0x0C {
             let Some(mut sm) = self.sm.take() else {
                 return sw::SM_MISSING.to_be_bytes().to_vec();
             };
-            let inner = match sm.unprotect_command(&cmd) {
+            let inner = match sm.unprotect_command(cmd) {
                 Ok(c) => c,
                 // A bad MAC ends the session, as on real chips.
                 Err(_) => return sw::SM_INCORRECT.to_be_bytes().to_vec(),
             };
             self.sm = Some(sm);
             let resp = self.dispatch(&inner, true);
-            match self.sm.as_mut().map(|sm| sm.protect_response(&resp)) {
+            let wire = match self.sm.as_mut().map(|sm| sm.protect_response(&resp)) {
                 Some(Ok(wire)) => wire,
                 _ => resp.to_bytes(),
+            };
+            // Chip Authentication: the answer went under the old keys, the next command
+            // comes under the new ones.
+            if let Some(next) = self.next_sm.take() {
+                self.sm = Some(next);
             }
+            wire
         } else {
             // A plain command ends secure messaging.
             self.sm = None;
-            self.dispatch(&cmd, false).to_bytes()
+            self.dispatch(cmd, false).to_bytes()
         }
     }
 
@@ -468,17 +628,11 @@ impl VirtualCccd {
                 }
             }
             0x82 if self.bac_offered => self.external_authenticate(cmd),
+            0x22 if protected && cmd.p1 == 0x41 => self.chip_auth_mse(cmd),
+            0x86 if protected && self.chip_auth.is_some() => self.chip_auth_key_agreement(cmd),
             0x22 if self.pace_offered => self.mse_set_at(cmd),
             0x86 if self.pace_offered => self.general_authenticate(cmd),
-            0x88 if protected => {
-                match auth::sign_active_authentication(self.curve, &self.aa_secret, &cmd.data) {
-                    Ok(sig) => Response {
-                        data: sig,
-                        sw: sw::OK,
-                    },
-                    Err(_) => Self::sw(0x6F00),
-                }
-            }
+            0x88 if protected => self.internal_authenticate(cmd),
             0x88 => Self::sw(sw::SECURITY_NOT_SATISFIED),
             _ => Self::sw(sw::INS_NOT_SUPPORTED),
         }
@@ -513,6 +667,9 @@ impl VirtualCccd {
         }
         if file == File::Dg(3) {
             return Self::sw(sw::SECURITY_NOT_SATISFIED);
+        }
+        if file == File::Dg(15) && self.hide_dg15 {
+            return Self::sw(sw::FILE_NOT_FOUND);
         }
         if !self.files.contains_key(&file) {
             return Self::sw(sw::FILE_NOT_FOUND);
@@ -615,6 +772,60 @@ impl VirtualCccd {
                 Self::sw(sw::OK)
             }
             _ => Self::sw(0x6A80),
+        }
+    }
+
+    fn internal_authenticate(&mut self, cmd: &Command) -> Response {
+        let Some((key, hash)) = self.aa_key.as_ref().filter(|_| !self.aa_refused) else {
+            return Self::sw(sw::INS_NOT_SUPPORTED);
+        };
+        let rng = &mut self.rng;
+        match aa::sign(key, *hash, &cmd.data, &mut |b| rng.fill_bytes(b)) {
+            Ok(sig) => Response {
+                data: sig,
+                sw: sw::OK,
+            },
+            Err(_) => Self::sw(0x6F00),
+        }
+    }
+
+    /// `MSE:Set AT` (`41A4`) or `MSE:Set KAT` (`41A6`) for Chip Authentication.
+    fn chip_auth_mse(&mut self, cmd: &Command) -> Response {
+        let Some(ca) = self.chip_auth.as_mut() else {
+            return Self::sw(sw::WRONG_P1P2);
+        };
+        let status = |e| match e {
+            kiosk_icao9303::Error::Status(sw) => sw,
+            _ => 0x6A80,
+        };
+        match cmd.p2 {
+            0xA4 => match ca.set_at(&cmd.data) {
+                Ok(()) => Self::sw(sw::OK),
+                Err(e) => Self::sw(status(e)),
+            },
+            0xA6 => match ca.set_kat(&cmd.data) {
+                Ok(next) => {
+                    self.next_sm = Some(next);
+                    Self::sw(sw::OK)
+                }
+                Err(e) => Self::sw(status(e)),
+            },
+            _ => Self::sw(sw::WRONG_P1P2),
+        }
+    }
+
+    /// `GENERAL AUTHENTICATE` of Chip Authentication (under secure messaging).
+    fn chip_auth_key_agreement(&mut self, cmd: &Command) -> Response {
+        let Some(ca) = self.chip_auth.as_mut() else {
+            return Self::sw(sw::CONDITIONS);
+        };
+        match ca.general_authenticate(&cmd.data) {
+            Ok((data, next)) => {
+                self.next_sm = Some(next);
+                Response { data, sw: sw::OK }
+            }
+            Err(kiosk_icao9303::Error::Status(sw)) => Self::sw(sw),
+            Err(_) => Self::sw(0x6A80),
         }
     }
 

@@ -103,6 +103,14 @@ pub struct Chip {
     pub pace: bool,
     /// Whether BAC is accepted.
     pub bac: bool,
+    /// Whether the chip offers Chip Authentication (DG14 with ChipAuthenticationInfo
+    /// id-CA-ECDH-AES-CBC-CMAC-128 and its public key on `curve`), as CCCD chips do.
+    pub chip_authentication: bool,
+    /// The Active Authentication key: `ecdsa` (on `curve`, SHA-256) or `ecdsa-HASH`, `rsa-BITS`
+    /// (ISO/IEC 9796-2 with SHA-1, trailer `BC`) or `rsa-BITS-HASH` (trailer `xxCC`), BITS 2048,
+    /// 3072 or 4096; `none` for a chip without DG15. HASH: `sha1`, `sha224`, `sha256`,
+    /// `sha384`, `sha512`. An ECDSA key's hash is named in DG14 (ActiveAuthenticationInfo).
+    pub aa: String,
 }
 
 impl Default for Chip {
@@ -114,6 +122,8 @@ impl Default for Chip {
             curve: "brainpoolP256r1".into(),
             pace: true,
             bac: true,
+            chip_authentication: true,
+            aa: "ecdsa".into(),
         }
     }
 }
@@ -145,8 +155,16 @@ pub struct Faults {
     /// Stop answering after this many APDUs, staying in the field (0: never): a chip that
     /// hangs. The reader must give up on its own deadline.
     pub mute_after_apdu: u32,
-    /// A cloned chip: DG15 holds one key, the chip signs with another.
+    /// A cloned chip: DG15 holds one key, the chip signs with another (ECDSA, or RSA-2048
+    /// with a second fixed test key) -> clone verdict `aa_failed`.
     pub aa_key_mismatch: bool,
+    /// The SOD lists DG15 but the chip answers `6A82` for it (a clone hiding its missing
+    /// key) -> `dg_missing`.
+    pub hide_dg15: bool,
+    /// The chip answers INTERNAL AUTHENTICATE with `6D00` -> `aa_refused`.
+    pub aa_refused: bool,
+    /// A cloned chip: DG14's Chip Authentication key is not the chip's -> `ca_failed`.
+    pub ca_key_mismatch: bool,
     /// The CSCA certificate expired (2025-01-01) -> `csca_expired`.
     pub csca_expired: bool,
     /// The CSCA certificate is not a CA (no basicConstraints, keyUsage digitalSignature)

@@ -2,15 +2,10 @@
 //! (`read_chip` over the simulated PC/SC reader, PACE-CAN): the passive authentication
 //! verdict each one is made for. A new profile needs a row here.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use kiosk_hw::card::{CardReader, SimCardReader};
-use kiosk_icao9303::pace::Password;
-use kiosk_icao9303::reader::{read_chip, Access, LinkError, ReadOptions};
+use common::{profiles_dir, read_profile, NOW};
 use kiosk_vcard::{Profile, VirtualCccd};
-
-const NOW: &str = "20260601000000";
 
 /// Profile file -> the verdict code passive authentication must give.
 const EXPECTED: &[(&str, &str)] = &[
@@ -27,28 +22,18 @@ const EXPECTED: &[(&str, &str)] = &[
     ("forged-econtent-type.toml", "econtent_type_wrong"),
     ("forged-ds-key-usage.toml", "ds_key_usage"),
     ("forged-ds-algorithm-mismatch.toml", "algorithm_mismatch"),
+    // The clone profiles (tests/clone_profiles.rs): passive authentication passes them all.
+    ("aa-rsa.toml", "verified"),
+    ("ca.toml", "verified"),
+    ("forged-aa-rsa-clone.toml", "verified"),
+    ("forged-dg15-hidden.toml", "verified"),
+    ("forged-aa-refused.toml", "verified"),
+    ("forged-ca-clone.toml", "verified"),
 ];
 
-fn profiles_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles")
-}
-
 fn verdict_of(file: &str) -> String {
-    let p = Profile::load(&profiles_dir().join(file)).expect("profile loads");
-    let (card, trust) = VirtualCccd::from_profile(&p).expect("profile builds");
-    let mut reader = SimCardReader::new("sim");
-    reader.control().insert(Box::new(card));
-    reader.wait_for_change(Duration::ZERO).expect("presence");
-    let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
-    let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
-    let access = Access::Pace {
-        password: Password::can_from_id(&p.holder.id_number).expect("id"),
-        bac_fallback: None,
-    };
-    let read = read_chip(&mut transport, &access, &ReadOptions::default(), &mut fill)
-        .unwrap_or_else(|e| panic!("{file}: read fails: {e}"));
-    let (pa, _) = read.verify(&[trust.csca_der], NOW);
+    let (read, trust) = read_profile(file);
+    let (pa, _) = read.verify(&trust, NOW);
     pa.code().to_string()
 }
 

@@ -1,0 +1,104 @@
+//! The clone profiles under `profiles/`, each built in-process and read through the real
+//! reader (`read_chip`, PACE-CAN, default options): the policy verdict
+//! (`ChipRead::chip_verdict`) each one is made for. Every one passes passive authentication;
+//! only the clone checks tell the genuine chips from the clones.
+
+mod common;
+
+use common::{read_profile, NOW};
+use kiosk_icao9303::auth::ActiveVerdict;
+use kiosk_icao9303::chip_auth::ChipAuthOutcome;
+use kiosk_icao9303::lds::File;
+use kiosk_icao9303::policy::{CloneReason, CloneVerdict};
+
+/// Profile file -> the clone verdict code, and whether the card is accepted.
+const EXPECTED: &[(&str, &str, bool)] = &[
+    ("demo.toml", "verified", true),
+    ("aa-rsa.toml", "verified", true),
+    ("ca.toml", "verified", true),
+    ("forged-aa-rsa-clone.toml", "aa_failed", false),
+    ("forged-dg15-hidden.toml", "dg_missing", false),
+    ("forged-aa-refused.toml", "aa_refused", false),
+    ("forged-ca-clone.toml", "ca_failed", false),
+];
+
+#[test]
+fn every_clone_profile_gives_its_policy_verdict() {
+    for (file, code, accepted) in EXPECTED {
+        let (read, trust) = read_profile(file);
+        let v = read.chip_verdict(&trust, NOW);
+        assert!(v.passive.is_verified(), "{file}: {:?}", v.passive);
+        assert_eq!(v.clone.code(), *code, "{file}: {:?}", v.clone);
+        assert_eq!(v.accepted(), *accepted, "{file}");
+        assert_eq!(v.possibly_cloned(), !*accepted, "{file}");
+        // DG14 names the ECDSA hash on every profile: nothing assumed.
+        assert!(v.notes.is_empty(), "{file}: {:?}", v.notes);
+    }
+}
+
+#[test]
+fn genuine_chips_pass_each_check_they_offer() {
+    // The demo card: Chip Authentication, then the files under its keys, then ECDSA AA.
+    let (read, trust) = read_profile("demo.toml");
+    let v = read.chip_verdict(&trust, NOW);
+    assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Verified));
+    assert_eq!(
+        v.clone,
+        CloneVerdict::Verified {
+            active_auth: true,
+            chip_auth: true
+        }
+    );
+    // RSA-2048 AA: the 256-byte signature comes back through GET RESPONSE.
+    let (read, trust) = read_profile("aa-rsa.toml");
+    let (challenge, sig) = read.active_auth.clone().expect("AA answered");
+    assert_eq!((challenge.len(), sig.len()), (8, 256));
+    assert_eq!(read.verify(&trust, NOW).1, ActiveVerdict::Verified);
+    // CA without DG15.
+    let (read, trust) = read_profile("ca.toml");
+    assert!(!read.files.contains_key(&File::Dg(15)));
+    assert_eq!(
+        read.chip_verdict(&trust, NOW).clone,
+        CloneVerdict::Verified {
+            active_auth: false,
+            chip_auth: true
+        }
+    );
+}
+
+#[test]
+fn clones_are_read_to_the_end_and_refused_for_the_right_reason() {
+    // The CA clone cannot speak the new keys: the reader runs PACE again and reads on, so
+    // every data group is there and AA (with the genuine AA key) verifies, yet it is refused.
+    let (read, trust) = read_profile("forged-ca-clone.toml");
+    assert!(matches!(read.chip_auth, Some(ChipAuthOutcome::Failed(_))));
+    for n in [1, 2, 13, 14, 15] {
+        assert!(read.files.contains_key(&File::Dg(n)), "DG{n}");
+    }
+    let v = read.chip_verdict(&trust, NOW);
+    assert_eq!(v.active, ActiveVerdict::Verified);
+    assert!(matches!(
+        v.clone,
+        CloneVerdict::PossiblyCloned(CloneReason::CaFailed(_))
+    ));
+
+    let (read, trust) = read_profile("forged-dg15-hidden.toml");
+    assert!(!read.files.contains_key(&File::Dg(15)));
+    assert_eq!(
+        read.chip_verdict(&trust, NOW).clone,
+        CloneVerdict::PossiblyCloned(CloneReason::DgMissing(15))
+    );
+
+    let (read, trust) = read_profile("forged-aa-refused.toml");
+    assert_eq!(read.active_auth_status, Some(0x6D00));
+    assert_eq!(
+        read.chip_verdict(&trust, NOW).clone,
+        CloneVerdict::PossiblyCloned(CloneReason::AaRefused(0x6D00))
+    );
+
+    let (read, trust) = read_profile("forged-aa-rsa-clone.toml");
+    assert!(matches!(
+        read.verify(&trust, NOW).1,
+        ActiveVerdict::Failed(_)
+    ));
+}
