@@ -44,6 +44,7 @@ pub struct VirtualCccd {
     /// The key the chip signs INTERNAL AUTHENTICATE with, and the hash.
     aa_key: Option<(issue::Signer, HashAlg)>,
     aa_refused: bool,
+    ca_refused: bool,
     hide_dg15: bool,
     max_read: usize,
     extended_length: bool,
@@ -510,6 +511,7 @@ impl VirtualCccd {
                 curve,
                 aa_key: aa.map(|a| (a.chip_key, a.hash)),
                 aa_refused: p.faults.aa_refused,
+                ca_refused: p.faults.ca_refused,
                 hide_dg15: p.faults.hide_dg15,
                 max_read: p.chip.max_read.clamp(1, 0xFFFF),
                 extended_length: p.chip.extended_length,
@@ -794,6 +796,9 @@ impl VirtualCccd {
         let Some(ca) = self.chip_auth.as_mut() else {
             return Self::sw(sw::WRONG_P1P2);
         };
+        if self.ca_refused {
+            return Self::sw(0x6A80);
+        }
         let status = |e| match e {
             kiosk_icao9303::Error::Status(sw) => sw,
             _ => 0x6A80,

@@ -165,6 +165,9 @@ pub struct Faults {
     pub aa_refused: bool,
     /// A cloned chip: DG14's Chip Authentication key is not the chip's -> `ca_failed`.
     pub ca_key_mismatch: bool,
+    /// The chip answers Chip Authentication's MSE:Set AT with `6A80` under secure messaging
+    /// (the session survives) -> `ca_refused`.
+    pub ca_refused: bool,
     /// The CSCA certificate expired (2025-01-01) -> `csca_expired`.
     pub csca_expired: bool,
     /// The CSCA certificate is not a CA (no basicConstraints, keyUsage digitalSignature)

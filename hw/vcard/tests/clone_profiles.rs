@@ -9,7 +9,10 @@ use common::{read_profile, NOW};
 use kiosk_icao9303::auth::ActiveVerdict;
 use kiosk_icao9303::chip_auth::ChipAuthOutcome;
 use kiosk_icao9303::lds::File;
+use kiosk_icao9303::pace::Password;
 use kiosk_icao9303::policy::{CloneReason, CloneVerdict};
+use kiosk_icao9303::reader::{read_chip, Access, ChipRead, LinkError, ReadOptions};
+use kiosk_vcard::{Profile, VirtualCccd};
 
 /// Profile file -> the clone verdict code, and whether the card is accepted.
 const EXPECTED: &[(&str, &str, bool)] = &[
@@ -101,4 +104,66 @@ fn clones_are_read_to_the_end_and_refused_for_the_right_reason() {
         read.verify(&trust, NOW).1,
         ActiveVerdict::Failed(_)
     ));
+}
+
+/// Reads the demo card driven directly (no simulated reader), with `intercept` answering some
+/// commands in the card's place.
+fn read_demo_with(
+    faults: impl FnOnce(&mut Profile),
+    intercept: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> (ChipRead, Vec<Vec<u8>>) {
+    let mut p = Profile::load(&common::profiles_dir().join("demo.toml")).expect("profile");
+    faults(&mut p);
+    let (mut card, trust) = VirtualCccd::from_profile(&p).expect("card");
+    let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> {
+        Ok(intercept(apdu).unwrap_or_else(|| card.process(apdu)))
+    };
+    let mut rng = rand::rng();
+    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let access = Access::Pace {
+        password: Password::can_from_id("001090123456").expect("id"),
+        bac_fallback: None,
+    };
+    let read = read_chip(&mut transport, &access, &ReadOptions::default(), &mut fill)
+        .expect("the read goes on after a refused Chip Authentication");
+    (read, vec![trust.csca_der])
+}
+
+#[test]
+fn a_chip_that_refuses_chip_authentication_is_read_on_and_refused() {
+    // Refused under secure messaging: the session survives, the read goes on on the PACE keys.
+    let (read, trust) = read_demo_with(|p| p.faults.ca_refused = true, |_| None);
+    assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Refused(0x6A80)));
+    let v = read.chip_verdict(&trust, NOW);
+    assert_eq!(v.active, ActiveVerdict::Verified);
+    assert_eq!(
+        v.clone,
+        CloneVerdict::PossiblyCloned(CloneReason::CaRefused(0x6A80))
+    );
+    let direct_apdus = read.apdus;
+
+    // Refused with a plain status word (the chip dropped secure messaging): PACE runs again.
+    let (read, trust) = read_demo_with(
+        |_| {},
+        |apdu| {
+            apdu.starts_with(&[0x0C, 0x22, 0x41, 0xA4])
+                .then(|| vec![0x69, 0x85])
+        },
+    );
+    assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Refused(0x6985)));
+    for n in [1, 2, 13, 14, 15] {
+        assert!(read.files.contains_key(&File::Dg(n)), "DG{n}");
+    }
+    assert!(read.apdus > direct_apdus, "access control ran again");
+    assert_eq!(read.chip_verdict(&trust, NOW).clone.code(), "ca_refused");
+
+    // A read that skipped Chip Authentication: the policy still asks for it.
+    let (read, trust) = read_demo_with(|_| {}, |_| None);
+    assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Verified));
+    let mut skipped = read.clone();
+    skipped.chip_auth = None;
+    assert_eq!(
+        skipped.chip_verdict(&trust, NOW).clone,
+        CloneVerdict::PossiblyCloned(CloneReason::CaNotPerformed)
+    );
 }

@@ -73,6 +73,12 @@ fn pace_can_full_read_is_verified_with_dg13_and_portrait() {
     let (pa, aa) = read.verify(&r.trust, NOW);
     assert_eq!(pa, PassiveVerdict::Verified);
     assert_eq!(aa, ActiveVerdict::Verified);
+    let verdict = read.chip_verdict(&r.trust, NOW);
+    assert!(verdict.accepted(), "{verdict:?}");
+    assert_eq!(
+        read.chip_auth,
+        Some(kiosk_icao9303::chip_auth::ChipAuthOutcome::Verified)
+    );
     let mrz = lds::parse_dg1(&read.files[&File::Dg(1)]).expect("dg1");
     assert_eq!(mrz.cccd_id_number(), Some("001090123456"));
     let d13 = lds::parse_dg13(&read.files[&File::Dg(13)]).expect("dg13");
@@ -103,6 +109,7 @@ fn benchmark_20ms_per_apdu_short_and_extended() {
             0,
         );
         let read = r.result.expect("read succeeds");
+        assert!(read.chip_verdict(&r.trust, NOW).accepted());
         let cpu = Instant::now();
         let (pa, _) = read.verify(&r.trust, NOW);
         let verify = cpu.elapsed();
@@ -187,9 +194,11 @@ fn fault_switches_yield_their_verdicts() {
     let mut p = profile();
     p.faults.aa_key_mismatch = true;
     let r = run(&p, &can(), &ReadOptions::default(), Duration::ZERO, 0);
-    let (pa, aa) = r.result.expect("read").verify(&r.trust, NOW);
+    let read = r.result.expect("read");
+    let (pa, aa) = read.verify(&r.trust, NOW);
     assert_eq!(pa, PassiveVerdict::Verified);
     assert!(matches!(aa, ActiveVerdict::Failed(_)));
+    assert_eq!(read.chip_verdict(&r.trust, NOW).clone.code(), "aa_failed");
 }
 
 #[test]
