@@ -1,6 +1,6 @@
 //! The chip: files built from a [`Profile`], signed by a test PKI built from the profile's `[pki]`, and an
 //! APDU processor that behaves like a CCCD (PACE-CAN and BAC, secure messaging, SFI reads,
-//! `6D00` for SELECT MF, `6982` for DG3).
+//! `6D00` for SELECT MF, `6982` for DG3, Chip and Active Authentication, GET RESPONSE).
 
 use std::collections::BTreeMap;
 use std::fmt;
