@@ -119,7 +119,8 @@ pub struct ReadOptions {
     pub data_groups: Vec<u8>,
     /// Run Active Authentication when DG15 is present.
     pub active_authentication: bool,
-    /// Run Chip Authentication when DG14 offers it (DG14 is then read first).
+    /// Run Chip Authentication when DG14 offers it (DG14 is then read first). Off, the clone
+    /// policy refuses such a chip (`ca_not_performed`): for diagnostics only.
     pub chip_authentication: bool,
     /// Upper bound on APDUs for one read.
     pub max_apdus: u32,

@@ -396,3 +396,54 @@ fn mutated_sods_certificates_and_explicit_curves_never_panic() {
         ));
     }
 }
+
+#[test]
+fn dg14_parser_and_active_authentication_never_panic_on_mutations() {
+    use kiosk_icao9303::dg14::{self, ActiveAuthInfo, ChipAuthInfo, ChipAuthPublicKey};
+    use kiosk_icao9303::{aa, chip_auth};
+    let mut rng = Rng(14);
+    let curve = Curve::BrainpoolP256r1;
+    let point = curve.mul_generator(&[0x07; 32]).expect("point");
+    let infos = [
+        ChipAuthInfo {
+            oid: dg14::CA_ECDH_AES_128.to_vec(),
+            version: 1,
+            key_id: Some(1),
+        }
+        .encode(),
+        ChipAuthPublicKey {
+            curve,
+            point,
+            key_id: Some(1),
+        }
+        .encode(),
+        ActiveAuthInfo {
+            version: 1,
+            hash: HashAlg::Sha256,
+        }
+        .encode(),
+    ];
+    let dg14_raw = dg14::encode_dg14(&infos);
+    let rsa = issue::Signer::test_only_rsa(2048).expect("key");
+    let rsa_spki = rsa.spki();
+    let challenge = [9u8; 8];
+    let sig = aa::sign(&rsa, HashAlg::Sha256, &challenge, &mut |b| b.fill(3)).expect("sign");
+    for _ in 0..CASES / 3 {
+        // A mutated DG14 parses or errs; whatever parses drives CA without panicking.
+        if let Ok(parsed) = dg14::parse_dg14(&mutate(&mut rng, &dg14_raw)) {
+            if let Ok(t) = chip_auth::ChipAuthTerminal::new(&parsed) {
+                let _ = t.start(&[0x11; 32]);
+            }
+        }
+        // Mutated RSA AA answers never verify (a mutation that changes nothing aside).
+        let m = mutate(&mut rng, &sig);
+        let v = aa::verify(&rsa_spki, HashAlg::Sha256, &challenge, &m);
+        assert!(m == sig || v != auth::ActiveVerdict::Verified);
+        let _ = aa::verify(
+            &mutate(&mut rng, &rsa_spki),
+            HashAlg::Sha1,
+            &challenge,
+            &sig,
+        );
+    }
+}

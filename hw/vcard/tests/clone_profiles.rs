@@ -8,7 +8,7 @@ mod common;
 use common::{read_profile, NOW};
 use kiosk_icao9303::auth::ActiveVerdict;
 use kiosk_icao9303::chip_auth::ChipAuthOutcome;
-use kiosk_icao9303::lds::File;
+use kiosk_icao9303::lds::{self, File};
 use kiosk_icao9303::pace::Password;
 use kiosk_icao9303::policy::{CloneReason, CloneVerdict};
 use kiosk_icao9303::reader::{read_chip, Access, ChipRead, LinkError, ReadOptions};
@@ -166,4 +166,17 @@ fn a_chip_that_refuses_chip_authentication_is_read_on_and_refused() {
         skipped.chip_verdict(&trust, NOW).clone,
         CloneVerdict::PossiblyCloned(CloneReason::CaNotPerformed)
     );
+}
+
+#[test]
+fn ecdsa_active_authentication_uses_the_hash_dg14_names() {
+    let (read, trust) = read_demo_with(|p| p.chip.aa = "ecdsa-sha512".into(), |_| None);
+    assert!(read.chip_verdict(&trust, NOW).accepted());
+    // The same answer checked with SHA-256 (DG14 ignored) fails.
+    let dg15 = lds::parse_dg15(&read.files[&File::Dg(15)]).expect("dg15");
+    let (challenge, sig) = read.active_auth.clone().expect("AA answered");
+    assert!(matches!(
+        kiosk_icao9303::auth::verify_active_authentication(&dg15, &challenge, &sig),
+        ActiveVerdict::Failed(_)
+    ));
 }
