@@ -192,8 +192,9 @@ pub fn clone_verdict(read: &ChipRead, active: &ActiveVerdict) -> CloneVerdict {
     }
 }
 
-/// Everything the kiosk decides on, from one read.
+/// Everything the kiosk decides on, from one read (made only by [`ChipRead::chip_verdict`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChipVerdict {
     /// Passive authentication.
     pub passive: PassiveVerdict,

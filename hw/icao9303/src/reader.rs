@@ -615,18 +615,24 @@ fn run_chip_auth<T: Transceive + ?Sized>(
     };
     let sk = random_scalar(rand, terminal.curve());
     let (cmd, state) = terminal.start(&sk)?;
-    // The chip's answer, or the status with which it refused (and whether the session is gone).
+    // The chip's answer, or the outcome of its refusal and whether the session is gone.
     let exchange = |s: &mut Session<'_, T>, cmd: &Command| match s.send(cmd) {
         Ok(r) if r.sw == sw::OK => Ok(Ok(r)),
-        Ok(r) => Ok(Err((r.sw, false))),
-        Err(ReadError::Protocol(Error::SessionLost(sw))) => Ok(Err((sw, true))),
+        Ok(r) => Ok(Err((ChipAuthOutcome::Refused(r.sw), false))),
+        Err(ReadError::Protocol(Error::SessionLost(sw))) => {
+            Ok(Err((ChipAuthOutcome::Refused(sw), true)))
+        }
         Err(e) => Err(e),
     };
     let unconfirmed = match exchange(s, &cmd)? {
         Ok(r) => match state.on_response(&r)? {
             AfterSetAt::Switch(u) => Ok(u),
             AfterSetAt::KeyAgreement(ga, state) => match exchange(s, &ga)? {
-                Ok(r) => Ok(state.on_response(&r)?),
+                // A malformed answer: the chip may have switched keys already, so the session
+                // is not trusted any more.
+                Ok(r) => state
+                    .on_response(&r)
+                    .map_err(|e| (ChipAuthOutcome::Failed(e.to_string()), true)),
                 Err(refusal) => Err(refusal),
             },
         },
@@ -637,8 +643,8 @@ fn run_chip_auth<T: Transceive + ?Sized>(
             s.sm = Some(u.channel);
             Ok(true)
         }
-        Err((status, lost)) => {
-            out.chip_auth = Some(ChipAuthOutcome::Refused(status));
+        Err((outcome, lost)) => {
+            out.chip_auth = Some(outcome);
             if lost {
                 establish(s, access, rand, out)?;
             }
