@@ -2,7 +2,7 @@
 //! uncompressed SEC 1 bytes. PACE and Chip Authentication run on the curves CCCD chips use
 //! (brainpoolP256r1, NIST P-256); ECDSA signatures (CSCA, Document Signer, Active
 //! Authentication) also on the larger curves ICAO 9303 PKIs use: NIST P-384 and P-521,
-//! brainpoolP384r1 and brainpoolP512r1 (the last defined in [`bp512`]).
+//! brainpoolP384r1 and brainpoolP512r1 (the last defined in the private `bp512` module).
 //!
 //! Points cross this module's boundary as bytes so that the protocol code does not carry the
 //! curve as a type parameter; every decoded point is checked to lie on the curve and not to be
