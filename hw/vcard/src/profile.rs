@@ -92,6 +92,14 @@ pub struct Chip {
     pub max_read: usize,
     /// Whether extended-length READ BINARY is accepted.
     pub extended_length: bool,
+    /// Where a card that accepts extended length says so: `"ef.atr/info"` (EF.ATR/INFO with
+    /// card capabilities and `7F66`), `"atr"` (the card capabilities in the ATR's historical
+    /// bytes), `"both"`, or `"none"` (it works, but the card does not tell).
+    pub extended_length_info: String,
+    /// How the chip answers a protected command it cannot carry out because of the APDU's form
+    /// (an extended Le it does not support): `"plain"` (ICAO 9303-11: a plain `6700`, secure
+    /// messaging ended) or `"protected"` (a protected `6700`, the session kept).
+    pub wrong_length_answer: String,
     /// Delay before every response, in milliseconds (a real reader's round trip is 15-30 ms).
     pub apdu_delay_ms: u64,
     /// `brainpoolP256r1` (CCCD) or `P-256`, for PACE, the PKI and Active Authentication.
@@ -107,6 +115,8 @@ impl Default for Chip {
         Self {
             max_read: 223,
             extended_length: false,
+            extended_length_info: "ef.atr/info".into(),
+            wrong_length_answer: "plain".into(),
             apdu_delay_ms: 0,
             curve: "brainpoolP256r1".into(),
             pace: true,
@@ -130,6 +140,8 @@ pub struct Faults {
     pub mute_after_apdu: u32,
     /// A cloned chip: DG15 holds one key, the chip signs with another.
     pub aa_key_mismatch: bool,
+    /// The card claims extended length (in EF.ATR/INFO and the ATR) although it refuses it.
+    pub claims_extended_length: bool,
 }
 
 /// A profile failed to load.
