@@ -417,6 +417,13 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         _ => json!(null),
     };
     let verified = pa.is_verified() && !matches!(aa, ActiveVerdict::Failed(_));
+    let reason = if !pa.is_verified() {
+        Some(pa.code())
+    } else if matches!(aa, ActiveVerdict::Failed(_)) {
+        Some("aa_failed")
+    } else {
+        None
+    };
     let report = json!({
         "reader": reader.name(),
         "access": format!("{:?}", read.access.unwrap_or(reader::AccessUsed::Plain)),
@@ -433,6 +440,7 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         "passive_authentication": { "verdict": pa.code(), "detail": pa_detail(&pa) },
         "active_authentication": { "verdict": aa.code(), "detail": aa_detail(&aa) },
         "verified": verified,
+        "reason": reason,
     });
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;

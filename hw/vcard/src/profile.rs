@@ -17,6 +17,22 @@ pub struct Profile {
     /// Fault switches.
     #[serde(default)]
     pub faults: Faults,
+    /// What a reader must conclude about this card (for tests and demonstrations; the card
+    /// itself ignores it).
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// The verdict a correct reader reaches on a profile's card.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `"verified"` (a genuine card) or `"refused"` (a forgery or a clone).
+    pub outcome: String,
+    /// For `"refused"`: the verdict code that refuses it, as `kioskctl card read --json`
+    /// names it (e.g. `"hash_mismatch"`, `"csca_unknown"`, `"aa_failed"`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// The card holder (synthetic data only).
@@ -144,6 +160,18 @@ pub struct Faults {
     pub claims_extended_length: bool,
 }
 
+/// `over`'s keys replace `base`'s, table by table.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
 /// A profile failed to load.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -177,21 +205,56 @@ impl Profile {
     /// # Errors
     ///
     /// [`ProfileError`] naming the file and the problem.
+    ///
+    /// A profile may start from another one: `extends = "demo.toml"` (relative to the profile's
+    /// folder) takes every table of that file, and this file's keys replace its keys one by
+    /// one. Chains are followed up to 8 files deep.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let value = Self::load_table(path, 0)?;
+        value.try_into().map_err(|source| ProfileError::Toml {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// The profile's TOML table with `extends` resolved and the portrait path made relative to
+    /// the file that names it.
+    fn load_table(path: &Path, depth: u8) -> Result<toml::Table, ProfileError> {
+        if depth > 8 {
+            return Err(ProfileError::Invalid(format!(
+                "{}: `extends` chain deeper than 8 files (a loop?)",
+                path.display()
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
             path: path.to_owned(),
             source,
         })?;
-        let mut p: Self = toml::from_str(&text).map_err(|source| ProfileError::Toml {
-            path: path.to_owned(),
-            source,
-        })?;
-        if p.holder.portrait.is_relative() {
-            if let Some(dir) = path.parent() {
-                p.holder.portrait = dir.join(&p.holder.portrait);
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|source| ProfileError::Toml {
+                path: path.to_owned(),
+                source,
+            })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if let Some(toml::Value::String(portrait)) =
+            table.get_mut("holder").and_then(|h| h.get_mut("portrait"))
+        {
+            if Path::new(portrait.as_str()).is_relative() {
+                *portrait = dir.join(portrait.as_str()).to_string_lossy().into_owned();
             }
         }
-        Ok(p)
+        match table.remove("extends") {
+            None => Ok(table),
+            Some(toml::Value::String(base)) => {
+                let mut merged = Self::load_table(&dir.join(base), depth + 1)?;
+                merge(&mut merged, table);
+                Ok(merged)
+            }
+            Some(_) => Err(ProfileError::Invalid(format!(
+                "{}: `extends` must be a file name",
+                path.display()
+            ))),
+        }
     }
 
     /// The synthetic demo citizen of the test suite with the bundled portrait.
@@ -220,6 +283,7 @@ impl Profile {
             },
             chip: Chip::default(),
             faults: Faults::default(),
+            expect: None,
         }
     }
 }
