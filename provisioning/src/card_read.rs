@@ -15,7 +15,9 @@ use clap::{ArgGroup, Args, Subcommand};
 use kiosk_icao9303::auth::{ActiveVerdict, PassiveVerdict};
 use kiosk_icao9303::lds::{self, File};
 use kiosk_icao9303::pace::Password;
-use kiosk_icao9303::reader::{self, Access, LinkError, ReadError, ReadOptions};
+use kiosk_icao9303::reader::{
+    self, Access, ExtendedLength, ExtendedLengthSource, LinkError, ReadError, ReadOptions,
+};
 use kiosk_icao9303::{bac, Error as ProtoError};
 use serde_json::json;
 
@@ -80,9 +82,25 @@ pub struct CardRead {
     /// Largest block per READ BINARY
     #[arg(long, default_value_t = 223)]
     pub max_read: usize,
-    /// Do not try extended-length reads
-    #[arg(long)]
+    /// Extended-length reads: `auto` uses them only when the card says it supports them (ATR or
+    /// EF.ATR/INFO), `on` tries them anyway, `off` never; a refused read always falls back to
+    /// short reads
+    #[arg(long, value_enum, default_value_t = Extended::Auto)]
+    pub extended: Extended,
+    /// Same as `--extended off`
+    #[arg(long, conflicts_with = "extended")]
     pub no_extended: bool,
+}
+
+/// `--extended`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Extended {
+    /// Only when the card says it supports extended length
+    Auto,
+    /// Try extended-length reads whatever the card says
+    On,
+    /// Short reads only
+    Off,
 }
 
 /// Runs a `card` command.
@@ -126,6 +144,17 @@ fn readers(_out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Outcome>
         "this kioskctl was built without PC/SC support (cargo feature `pcsc`)"
     )?;
     Ok(Outcome::Invalid)
+}
+
+/// Where the card said it supports extended length, for the report.
+fn ext_source(s: Option<ExtendedLengthSource>) -> &'static str {
+    match s {
+        Some(ExtendedLengthSource::Atr) => "atr",
+        Some(ExtendedLengthSource::EfAtrInfo) => "ef.atr/info",
+        Some(ExtendedLengthSource::Forced) => "not asked (--extended on)",
+        Some(_) => "other",
+        None => "nothing",
+    }
 }
 
 /// The exit status for "read but not verified" (between Ok and Invalid).
@@ -256,9 +285,9 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
     };
     // Wait briefly for a card, so that "put the card on now" works.
     let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    let atr = loop {
         match reader.wait_for_change(Duration::from_millis(500)) {
-            Ok(p) if p.is_present() => break,
+            Ok(kiosk_hw::card::CardPresence::Present { atr }) => break atr,
             Ok(_) if Instant::now() < deadline => {}
             Ok(_) => {
                 writeln!(
@@ -273,10 +302,15 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
                 return Ok(Outcome::Invalid);
             }
         }
-    }
+    };
     let opts = ReadOptions {
         max_read: args.max_read,
-        extended_length: !args.no_extended,
+        extended_length: match (args.no_extended, args.extended) {
+            (true, _) | (false, Extended::Off) => ExtendedLength::Off,
+            (false, Extended::On) => ExtendedLength::On,
+            (false, Extended::Auto) => ExtendedLength::Auto,
+        },
+        atr: Some(atr),
         ..ReadOptions::default()
     };
     let mut rng = rand::rng();
@@ -383,11 +417,20 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         _ => json!(null),
     };
     let verified = pa.is_verified() && !matches!(aa, ActiveVerdict::Failed(_));
+    let reason = if !pa.is_verified() {
+        Some(pa.code())
+    } else if matches!(aa, ActiveVerdict::Failed(_)) {
+        Some("aa_failed")
+    } else {
+        None
+    };
     let report = json!({
         "reader": reader.name(),
         "access": format!("{:?}", read.access.unwrap_or(reader::AccessUsed::Plain)),
         "apdus": read.apdus,
         "extended_length": read.extended_length_used,
+        "extended_length_source": ext_source(read.extended_length_source),
+        "secure_messaging_restarts": read.sm_restarts,
         "read_ms": read_time.as_millis() as u64,
         "verify_ms": verify_time.as_millis() as u64,
         "files": files,
@@ -397,6 +440,7 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         "passive_authentication": { "verdict": pa.code(), "detail": pa_detail(&pa) },
         "active_authentication": { "verdict": aa.code(), "detail": aa_detail(&aa) },
         "verified": verified,
+        "reason": reason,
     });
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
@@ -404,10 +448,12 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         writeln!(out, "reader:   {}", reader.name())?;
         writeln!(
             out,
-            "access:   {}   APDUs: {}   extended length: {}",
+            "access:   {}   APDUs: {}   extended length: {} (card says: {})   secure messaging restarts: {}",
             report["access"].as_str().unwrap_or_default(),
             read.apdus,
-            read.extended_length_used
+            read.extended_length_used,
+            ext_source(read.extended_length_source),
+            read.sm_restarts
         )?;
         writeln!(
             out,

@@ -142,8 +142,14 @@ fn settle(card: Inserted) {
     std::thread::sleep(Duration::from_millis(1000));
 }
 
+/// One pcscd and one vpcd slot: the tests of this file take turns.
+static PCSCD_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn virtual_cccd_through_pcscd_and_kioskctl() {
+    let _turn = PCSCD_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(_pcscd) = kiosk_tests::pcscd::start() else {
         return;
     };
@@ -281,4 +287,76 @@ fn virtual_cccd_through_pcscd_and_kioskctl() {
     assert_eq!(code, 2);
     assert!(stderr.contains("access denied"), "{stderr}");
     settle(h);
+}
+
+/// Every profile in hw/vcard/profiles, read by `kioskctl card read` at default settings
+/// through pcscd: the genuine cards verify (exit 0), every forgery and clone is refused (exit
+/// 1) with the reason its `[expect]` names. A profile added to the folder is tested here.
+#[test]
+fn every_card_profile_gets_its_verdict_from_kioskctl() {
+    let _turn = PCSCD_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(_pcscd) = kiosk_tests::pcscd::start() else {
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw/vcard/profiles");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("profiles folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 8, "{paths:?}");
+    let mut table = Vec::new();
+    for path in &paths {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        let p = Profile::load(path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expect = p
+            .expect
+            .clone()
+            .unwrap_or_else(|| panic!("{name} has no [expect]"));
+        let (h, trust, _d) = insert(&p);
+        let (code, v, stderr) = read_json(&trust, &[]);
+        settle(h);
+        match expect.outcome.as_str() {
+            "verified" => {
+                assert_eq!(code, 0, "{name}: {v}\n{stderr}");
+                assert_eq!(v["verified"], true, "{name}: {v}");
+            }
+            "refused" => {
+                assert_eq!(code, 1, "{name}: {v}\n{stderr}");
+                assert_eq!(v["verified"], false, "{name}: {v}");
+                assert_eq!(
+                    v["reason"].as_str(),
+                    expect.reason.as_deref(),
+                    "{name}: {v}"
+                );
+            }
+            other => panic!("{name}: [expect] outcome {other:?}"),
+        }
+        table.push(format!(
+            "{name:<32} exit {code}  {:<8} APDUs {:>3}  read {:>4} ms  extended {} ({})  restarts {}  {}",
+            if code == 0 { "verified" } else { "refused" },
+            v["apdus"],
+            v["read_ms"],
+            v["extended_length"],
+            v["extended_length_source"].as_str().unwrap_or("-"),
+            v["secure_messaging_restarts"],
+            v["reason"].as_str().unwrap_or("")
+        ));
+    }
+    // The independent card's behaviour forced: extended length on against a chip without it.
+    let p = Profile::load(&dir.join("no-ext-plain-6700.toml")).expect("profile");
+    let (h, trust, _d) = insert(&p);
+    let (code, v, stderr) = read_json(&trust, &["--extended", "on"]);
+    settle(h);
+    assert_eq!(code, 0, "{v}\n{stderr}");
+    assert_eq!(v["secure_messaging_restarts"], 1, "{v}");
+    assert_eq!(v["extended_length"], false, "{v}");
+    eprintln!("kioskctl card read through pcscd + vpcd, no card delay:");
+    for line in table {
+        eprintln!("  {line}");
+    }
 }

@@ -33,6 +33,9 @@ fn next_session_event(d: &Devices) -> Event {
 
 #[test]
 fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
+    let _turn = PCSCD_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(_pcscd) = kiosk_tests::pcscd::start() else {
         return;
     };
@@ -43,37 +46,13 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
     let certs = CscaTrust::load_dir(dir.path()).expect("trust folder");
 
     // The card goes onto vpcd's first slot before the reader is opened by name.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stream = loop {
-        match TcpStream::connect(("127.0.0.1", kiosk_tests::pcscd::VPCD_PORT)) {
-            Ok(s) => break s,
-            Err(e) if Instant::now() > deadline => panic!("vpcd not listening: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    };
+    let mut stream = connect_vpcd();
     let control = stream.try_clone().expect("clone");
     let served = std::thread::spawn(move || {
         vpcd::serve(&mut stream, &mut card, Duration::ZERO, 0).unwrap_or(Stop::Closed)
     });
 
-    let reader = kiosk_hw::card::pcsc::PcscCardReader::open(Some(READER)).expect("the reader");
-    let sim = kiosk_hw::sim::SimHardware::demo_in(dir.path().join("receipts"));
-    let devices = Devices::start(Hardware {
-        card_reader: Box::new(reader),
-        card_trust: CscaTrust::new(certs, false),
-        qr: Box::new(sim.qr_scanner),
-        camera: Box::new(sim.camera),
-        printer: Box::new(sim.printer),
-        face: FaceVerifier::Simulated {
-            capture: Duration::from_millis(50),
-            outcome: FaceOutcome {
-                matched: true,
-                score: 0.9,
-                live: true,
-            },
-        },
-    })
-    .expect("workers");
+    let devices = start_devices(certs, dir.path());
     devices.arm_identify();
     // Wrong number first: the chip refuses the CAN and the citizen is asked again.
     devices.use_id_number(Personal::new("001090123457".into()));
@@ -95,7 +74,7 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
             other => panic!("unexpected {other:?}"),
         }
     };
-    // About 85 APDUs; vpcd on a loaded 2-core VM takes ~50 ms each, a real reader 15-30 ms.
+    // About 90 APDUs: well under a second through vpcd; a real reader takes 15-30 ms each.
     eprintln!(
         "identify worker over pcscd + vpcd: read and verified in {} ms",
         started.elapsed().as_millis()
@@ -111,4 +90,102 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
     drop(devices);
     let _ = control.shutdown(std::net::Shutdown::Both);
     let _ = served.join();
+}
+
+/// Every profile in hw/vcard/profiles through pcscd and the kiosk's identify worker: the
+/// genuine cards become a citizen, every forgery and clone is refused as not authentic (the
+/// citizen is sent to the counter). The same cards and answers as `kioskctl card read` in
+/// provisioning's card_read_pcscd test.
+#[test]
+fn the_identify_worker_gives_every_card_profile_its_verdict() {
+    let _turn = PCSCD_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(_pcscd) = kiosk_tests::pcscd::start() else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw/vcard/profiles");
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("profiles folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    for path in &paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let profile = kiosk_vcard::Profile::load(path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expect = profile.expect.clone().expect("[expect]");
+        let (mut card, trust) = VirtualCccd::from_profile(&profile).expect("card");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        std::fs::write(tmp.path().join("csca.der"), &trust.csca_der).expect("write");
+        let certs = CscaTrust::load_dir(tmp.path()).expect("trust folder");
+        let mut stream = connect_vpcd();
+        let control = stream.try_clone().expect("clone");
+        let served = std::thread::spawn(move || {
+            vpcd::serve(&mut stream, &mut card, Duration::ZERO, 0).unwrap_or(Stop::Closed)
+        });
+        let devices = start_devices(certs, tmp.path());
+        devices.arm_identify();
+        devices.use_id_number(Personal::new(ID.into()));
+        let outcome = loop {
+            match next_session_event(&devices) {
+                Event::IdentityRead(c) => break Ok(c),
+                Event::IdentityFailed(f) => break Err(f),
+                Event::CardInserted => {}
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        };
+        match (expect.outcome.as_str(), outcome) {
+            ("verified", Ok(c)) => assert_eq!(c.id_number().expose(), ID, "{name}"),
+            ("refused", Err(f)) => assert_eq!(f, IdentifyFailure::NotAuthentic, "{name}"),
+            (want, got) => panic!(
+                "{name}: expected {want}, got {:?}",
+                got.map(|_| "a citizen")
+            ),
+        }
+        drop(devices);
+        let _ = control.shutdown(std::net::Shutdown::Both);
+        let _ = served.join();
+        // Let pcscd notice the removal before the next card goes on.
+        std::thread::sleep(Duration::from_millis(1000));
+    }
+}
+
+/// The tests of this file share pcscd and vpcd's first slot: they take turns.
+static PCSCD_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn connect_vpcd() -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpStream::connect(("127.0.0.1", kiosk_tests::pcscd::VPCD_PORT)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => panic!("vpcd not listening: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The identify worker on `PcscCardReader` with the simulated camera, QR and printer.
+fn start_devices(certs: Vec<Vec<u8>>, dir: &std::path::Path) -> Devices {
+    let reader = kiosk_hw::card::pcsc::PcscCardReader::open(Some(READER)).expect("the reader");
+    let sim = kiosk_hw::sim::SimHardware::demo_in(dir.join("receipts"));
+    Devices::start(Hardware {
+        card_reader: Box::new(reader),
+        card_trust: CscaTrust::new(certs, false),
+        qr: Box::new(sim.qr_scanner),
+        camera: Box::new(sim.camera),
+        printer: Box::new(sim.printer),
+        face: FaceVerifier::Simulated {
+            capture: Duration::from_millis(50),
+            outcome: FaceOutcome {
+                matched: true,
+                score: 0.9,
+                live: true,
+            },
+        },
+    })
+    .expect("workers")
 }

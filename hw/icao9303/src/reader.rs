@@ -105,16 +105,38 @@ pub enum AccessUsed {
     Plain,
 }
 
+/// When to use extended-length READ BINARY (ISO/IEC 7816-4: Le over 256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExtendedLength {
+    /// Only when the card says it supports extended length: the "extended Lc and Le fields" bit
+    /// of the card capabilities in its ATR historical bytes or in EF.ATR/INFO, or an extended
+    /// length information object (`7F66`) in EF.ATR/INFO. Many chips do not support it, and a
+    /// chip that meets an APDU form it does not accept ends secure messaging.
+    #[default]
+    Auto,
+    /// Try it whatever the card says (still falls back to short reads when refused).
+    On,
+    /// Never: short reads only.
+    Off,
+}
+
 /// Read settings.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// Largest plaintext block per short READ BINARY (223 fits secure messaging in 256 bytes).
     pub max_read: usize,
-    /// Try one extended-length READ BINARY for the rest of a file; fall back to short reads if
-    /// the card or reader refuses.
-    pub extended_length: bool,
-    /// Largest extended read.
+    /// Whether to read the rest of a file with one extended-length READ BINARY. Whatever the
+    /// setting, a refused extended read falls back to short reads, re-opening secure messaging
+    /// if the chip dropped it.
+    pub extended_length: ExtendedLength,
+    /// Largest extended read (lowered to what the card's `7F66` allows).
     pub max_extended_read: usize,
+    /// The card's ATR (for contactless cards the reader builds it from the ATS): its historical
+    /// bytes may carry the card capabilities. `None` if the transport does not tell.
+    pub atr: Option<Vec<u8>>,
+    /// How many times one read may re-open secure messaging after the chip ended it (a plain
+    /// status word to a protected command, ICAO 9303-11 §9.8.6.2).
+    pub max_restarts: u32,
     /// Data groups wanted (read only if the SOD or EF.COM lists them).
     pub data_groups: Vec<u8>,
     /// Run Active Authentication when DG15 is present.
@@ -130,8 +152,10 @@ impl Default for ReadOptions {
     fn default() -> Self {
         Self {
             max_read: 223,
-            extended_length: true,
+            extended_length: ExtendedLength::Auto,
             max_extended_read: 0x7FFF,
+            atr: None,
+            max_restarts: 3,
             data_groups: vec![1, 2, 13, 14, 15],
             active_authentication: true,
             chip_authentication: true,
@@ -158,6 +182,22 @@ pub struct ChipRead {
     pub apdus: u32,
     /// Whether extended-length reads worked.
     pub extended_length_used: bool,
+    /// Where the read learnt that the card supports extended length (`None`: it did not).
+    pub extended_length_source: Option<ExtendedLengthSource>,
+    /// How many times secure messaging was re-opened after the chip ended it.
+    pub sm_restarts: u32,
+}
+
+/// Where the card told that it supports extended-length APDUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExtendedLengthSource {
+    /// The card capabilities in the ATR's historical bytes.
+    Atr,
+    /// EF.ATR/INFO (card capabilities `47` or extended length information `7F66`).
+    EfAtrInfo,
+    /// Not asked: [`ExtendedLength::On`].
+    Forced,
 }
 
 impl fmt::Debug for ChipRead {
@@ -174,6 +214,8 @@ impl fmt::Debug for ChipRead {
             .field("extended_length_used", &self.extended_length_used)
             .field("chip_auth", &self.chip_auth)
             .field("active_auth_status", &self.active_auth_status)
+            .field("extended_length_source", &self.extended_length_source)
+            .field("sm_restarts", &self.sm_restarts)
             .finish_non_exhaustive()
     }
 }
@@ -226,11 +268,30 @@ impl ChipRead {
     }
 }
 
+/// How to open secure messaging again after the chip ended it.
+#[derive(Clone)]
+enum Reopen {
+    Pace(PaceInfo, Password),
+    Bac(Zeroizing<[u8; 16]>),
+}
+
 struct Session<'t, T: Transceive + ?Sized> {
     t: &'t mut T,
     sm: Option<SecureChannel>,
     apdus: u32,
     max_apdus: u32,
+    /// Set once access control succeeded: what re-opens secure messaging.
+    reopen: Option<Reopen>,
+    restarts: u32,
+    max_restarts: u32,
+}
+
+/// What one protected exchange gave when the chip may have ended secure messaging.
+struct Exchanged {
+    response: Response,
+    /// The chip answered in plain (ending secure messaging) and the session was re-opened: the
+    /// response holds that plain status word, and no file is selected any more.
+    restarted: bool,
 }
 
 impl<T: Transceive + ?Sized> Session<'_, T> {
@@ -273,9 +334,71 @@ impl<T: Transceive + ?Sized> Session<'_, T> {
                     .sm
                     .as_mut()
                     .ok_or(Error::SecureMessaging("session lost"))?;
-                Ok(sm.unprotect(&r)?)
+                match sm.unprotect(&r) {
+                    Ok(r) => Ok(r),
+                    Err(e) => {
+                        // Whatever went wrong, these session keys are spent: the chip ends
+                        // secure messaging on any error it sees, and a bad MAC from the chip
+                        // means the channel cannot be trusted.
+                        self.sm = None;
+                        Err(e.into())
+                    }
+                }
             }
         }
+    }
+
+    /// As [`Session::send`], but when the chip answers a protected command in plain (it ended
+    /// secure messaging: ICAO 9303-11 §9.8.6.2, e.g. `6700` for an APDU form it does not
+    /// accept), access control is run again and the plain status word is returned with
+    /// `restarted` set, for the caller to decide (skip the file, retry shorter, retry).
+    fn exchange(
+        &mut self,
+        cmd: &Command,
+        rand: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Exchanged, ReadError> {
+        match self.send(cmd) {
+            Ok(response) => Ok(Exchanged {
+                response,
+                restarted: false,
+            }),
+            Err(ReadError::Protocol(Error::SessionLost(sw))) if self.reopen.is_some() => {
+                self.restart(sw, rand)?;
+                Ok(Exchanged {
+                    response: Response {
+                        data: Vec::new(),
+                        sw,
+                    },
+                    restarted: true,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens secure messaging again with the access control that opened it first, then
+    /// selects the LDS application. Bounded by `max_restarts`.
+    fn restart(&mut self, sw: u16, rand: &mut dyn FnMut(&mut [u8])) -> Result<(), ReadError> {
+        let Some(reopen) = self.reopen.clone() else {
+            return Err(Error::SessionLost(sw).into());
+        };
+        if self.restarts >= self.max_restarts {
+            return Err(Error::SessionLost(sw).into());
+        }
+        self.restarts += 1;
+        self.sm = None;
+        match reopen {
+            Reopen::Pace(info, password) => {
+                self.sm = Some(run_pace(self, &info, &password, rand)?);
+                self.select_lds()?;
+            }
+            Reopen::Bac(seed) => {
+                // BAC runs inside the selected application.
+                self.select_lds()?;
+                self.sm = Some(run_bac(self, &seed, rand)?);
+            }
+        }
+        Ok(())
     }
 
     fn select_lds(&mut self) -> Result<(), ReadError> {
@@ -289,35 +412,70 @@ impl<T: Transceive + ?Sized> Session<'_, T> {
         }
     }
 
+    /// Selects `file` by FID so that READ BINARY by offset reads it; `Ok(false)` if the card
+    /// says it does not exist or is protected.
+    fn select_ef(
+        &mut self,
+        file: File,
+        rand: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<bool, ReadError> {
+        for _ in 0..2 {
+            let s = self.exchange(
+                &Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(file.fid().to_vec()),
+                rand,
+            )?;
+            match s.response.sw {
+                sw::OK if !s.restarted => return Ok(true),
+                sw::FILE_NOT_FOUND | sw::SECURITY_NOT_SATISFIED => return Ok(false),
+                // Secure messaging was re-opened: select again on the new session.
+                _ if s.restarted => {}
+                other => return Err(Error::Status(other).into()),
+            }
+        }
+        Err(Error::SessionLost(0x6987).into())
+    }
+
     /// Reads a whole file; `Ok(None)` if the card says it does not exist or is protected.
+    ///
+    /// Short reads of `max_read` bytes, or, where `ext` allows, one extended read for the rest
+    /// of the file. A refused extended read turns extended length off for the rest of the
+    /// chip read; a chip that ended secure messaging is re-opened and the read goes on from
+    /// the offset it had reached.
     fn read_file(
         &mut self,
         file: File,
         opts: &ReadOptions,
-        ext_ok: &mut Option<bool>,
+        ext: &mut ExtState,
+        rand: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Option<Vec<u8>>, ReadError> {
         // First block by short file identifier: selects the file and reads its header in one APDU.
         let first = opts.max_read.clamp(8, 256);
-        let r = self.send(&Command::new(0x00, 0xB0, 0x80 | file.sfi(), 0x00).with_le(first))?;
-        let mut data = match r.sw {
-            sw::OK | sw::END_OF_FILE => r.data,
-            sw::FILE_NOT_FOUND | sw::SECURITY_NOT_SATISFIED | sw::CONDITIONS => return Ok(None),
-            // Some chips refuse SFI reads: select by FID, then read by offset.
-            sw::WRONG_P1P2 | sw::INS_NOT_SUPPORTED | 0x6981 => {
-                let s = self
-                    .send(&Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(file.fid().to_vec()))?;
-                match s.sw {
-                    sw::OK => {}
-                    sw::FILE_NOT_FOUND | sw::SECURITY_NOT_SATISFIED => return Ok(None),
-                    other => return Err(Error::Status(other).into()),
+        let mut data = loop {
+            let r = self.exchange(
+                &Command::new(0x00, 0xB0, 0x80 | file.sfi(), 0x00).with_le(first),
+                rand,
+            )?;
+            match r.response.sw {
+                sw::OK | sw::END_OF_FILE if !r.restarted => break r.response.data,
+                sw::FILE_NOT_FOUND | sw::SECURITY_NOT_SATISFIED | sw::CONDITIONS => {
+                    return Ok(None)
                 }
-                let r = self.send(&Command::new(0x00, 0xB0, 0x00, 0x00).with_le(first))?;
-                if !matches!(r.sw, sw::OK | sw::END_OF_FILE) {
-                    return Err(Error::Status(r.sw).into());
+                // Some chips refuse SFI reads: select by FID, then read by offset.
+                sw::WRONG_P1P2 | sw::INS_NOT_SUPPORTED | 0x6981 => {
+                    if !self.select_ef(file, rand)? {
+                        return Ok(None);
+                    }
+                    let r = self.send(&Command::new(0x00, 0xB0, 0x00, 0x00).with_le(first))?;
+                    if !matches!(r.sw, sw::OK | sw::END_OF_FILE) {
+                        return Err(Error::Status(r.sw).into());
+                    }
+                    break r.data;
                 }
-                r.data
+                // The chip ended secure messaging on something else: read again on the new
+                // session (bounded by the restart limit).
+                _ if r.restarted => {}
+                other => return Err(Error::Status(other).into()),
             }
-            other => return Err(Error::Status(other).into()),
         };
         if data.is_empty() {
             return Err(Error::Malformed("empty file").into());
@@ -327,41 +485,188 @@ impl<T: Transceive + ?Sized> Session<'_, T> {
             return Err(Error::Unsupported("files over 32 KB (odd-INS READ BINARY)").into());
         }
         data.truncate(total);
+        // After a restart no file is selected: select this one before reading by offset.
+        let mut selected = true;
         while data.len() < total {
             let offset = data.len();
             let remaining = total - offset;
-            let try_ext =
-                opts.extended_length && *ext_ok != Some(false) && remaining > opts.max_read;
+            let try_ext = ext.allowed() && remaining > opts.max_read;
             let want = if try_ext {
-                remaining.min(opts.max_extended_read)
+                remaining.min(ext.max_read.min(opts.max_extended_read))
             } else {
                 remaining.min(opts.max_read)
             };
-            let cmd =
-                Command::new(0x00, 0xB0, (offset >> 8) as u8 & 0x7F, offset as u8).with_le(want);
-            let r = match self.send(&cmd) {
-                Ok(r) => r,
-                Err(ReadError::Protocol(Error::SessionLost(_))) if try_ext => {
-                    // The card dropped secure messaging over the extended APDU: not recoverable
-                    // within this session.
-                    return Err(Error::SessionLost(0x6700).into());
+            if !selected {
+                if !self.select_ef(file, rand)? {
+                    return Err(Error::Status(sw::FILE_NOT_FOUND).into());
                 }
-                Err(e) => return Err(e),
-            };
+                selected = true;
+            }
+            let [hi, lo] = u16::try_from(offset)
+                .map_err(|_| Error::Malformed("file offset"))?
+                .to_be_bytes();
+            let cmd = Command::new(0x00, 0xB0, hi & 0x7F, lo).with_le(want);
+            let r = self.exchange(&cmd, rand)?;
+            if r.restarted {
+                selected = false;
+                if try_ext {
+                    ext.refused();
+                }
+                continue;
+            }
+            let r = r.response;
             match r.sw {
                 sw::OK | sw::END_OF_FILE if !r.data.is_empty() => {
                     if try_ext {
-                        *ext_ok = Some(true);
+                        ext.worked();
                     }
                     data.extend_from_slice(&r.data[..r.data.len().min(remaining)]);
                 }
                 sw::WRONG_LENGTH | sw::INS_NOT_SUPPORTED | 0x6A80 | 0x6A87 if try_ext => {
-                    *ext_ok = Some(false);
+                    ext.refused();
                 }
                 other => return Err(Error::Status(other).into()),
             }
         }
         Ok(Some(data))
+    }
+}
+
+/// Whether extended-length reads are in use for this chip read.
+#[derive(Debug, Clone, Copy)]
+struct ExtState {
+    /// `None`: not tried yet; `Some(true)`: worked; `Some(false)`: refused or not offered.
+    ok: Option<bool>,
+    /// Largest plaintext an extended read may ask for.
+    max_read: usize,
+}
+
+impl ExtState {
+    fn allowed(&self) -> bool {
+        self.ok != Some(false)
+    }
+    fn worked(&mut self) {
+        self.ok = Some(true);
+    }
+    fn refused(&mut self) {
+        self.ok = Some(false);
+    }
+}
+
+/// Secure messaging's overhead on a response: DO87 header (tag, up to 3 length bytes, padding
+/// indicator) and up to one block of padding, DO99 (4), DO8E (10), SW (2).
+const SM_RESPONSE_OVERHEAD: usize = 1 + 3 + 1 + 16 + 4 + 10 + 2;
+
+/// What the card's ATR says about extended length: the card capabilities (compact-TLV tag 7)
+/// in its historical bytes, third software function table, bit b7 "extended Lc and Le fields"
+/// (ISO/IEC 7816-4 §12.1.1.9). `None` when the ATR carries no card capabilities.
+#[must_use]
+pub fn atr_extended_length(atr: &[u8]) -> Option<bool> {
+    let (&t0, rest) = atr.split_first()?.1.split_first()?;
+    let historical_len = usize::from(t0 & 0x0F);
+    // Skip the interface bytes: each TDi says which of TA/TB/TC/TD(i+1) follow.
+    let mut y = t0 >> 4;
+    let mut pos = 0usize;
+    loop {
+        let count = (y & 0x0F).count_ones() as usize;
+        let has_td = y & 0x08 != 0;
+        pos = pos.checked_add(count)?;
+        if !has_td {
+            break;
+        }
+        y = *rest.get(pos.checked_sub(1)?)? >> 4;
+    }
+    let historical = rest.get(pos..pos.checked_add(historical_len)?)?;
+    let (&category, mut objects) = historical.split_first()?;
+    match category {
+        0x80 => {}
+        // Category 00: the last three bytes are the status indicator.
+        0x00 => objects = objects.get(..objects.len().checked_sub(3)?)?,
+        _ => return None,
+    }
+    while let Some((&head, tail)) = objects.split_first() {
+        let len = usize::from(head & 0x0F);
+        let value = tail.get(..len)?;
+        if head >> 4 == 0x7 {
+            return value.get(2).map(|b| b & 0x40 != 0);
+        }
+        objects = &tail[len..];
+    }
+    None
+}
+
+/// What EF.ATR/INFO says about extended length: `Some(max response bytes)` when it carries the
+/// extended length information (`7F66 { 02 max command, 02 max response }`), or card
+/// capabilities (`47`) with the "extended Lc and Le fields" bit (then the response size is not
+/// stated: 0x7FFF is assumed); `Some(0)` when it says no; `None` when it says nothing.
+#[must_use]
+pub fn ef_atr_info_extended_length(data: &[u8]) -> Option<usize> {
+    let objects = tlv::parse_all(data).ok()?;
+    let mut capabilities = None;
+    for o in &objects {
+        match o.tag {
+            0x7F66 => {
+                let ints = o.children().ok()?;
+                let response = ints.iter().filter(|t| t.tag == 0x02).nth(1)?;
+                if response.value.len() > 4 {
+                    return None;
+                }
+                let max = response
+                    .value
+                    .iter()
+                    .fold(0usize, |a, b| (a << 8) | usize::from(*b));
+                return Some(if max > 256 { max } else { 0 });
+            }
+            0x47 => capabilities = o.value.get(2).map(|b| b & 0x40 != 0),
+            _ => {}
+        }
+    }
+    capabilities.map(|yes| if yes { 0x7FFF } else { 0 })
+}
+
+/// Reads EF.ATR/INFO (FID 2F01, SFI 01, under the master file) in plain, before any
+/// application is selected. `None` if the card has none or refuses.
+fn read_ef_atr_info<T: Transceive + ?Sized>(
+    s: &mut Session<'_, T>,
+) -> Result<Option<Vec<u8>>, ReadError> {
+    let r = s.send(&Command::new(0x00, 0xB0, 0x81, 0x00).with_le(256))?;
+    Ok((matches!(r.sw, sw::OK | sw::END_OF_FILE) && !r.data.is_empty()).then_some(r.data))
+}
+
+/// Decides whether this read may use extended length, asking the card only when needed.
+fn extended_length_decision<T: Transceive + ?Sized>(
+    s: &mut Session<'_, T>,
+    opts: &ReadOptions,
+) -> Result<(ExtState, Option<ExtendedLengthSource>), ReadError> {
+    let off = ExtState {
+        ok: Some(false),
+        max_read: 0,
+    };
+    let on = |max_response: usize| ExtState {
+        ok: None,
+        max_read: max_response.saturating_sub(SM_RESPONSE_OVERHEAD),
+    };
+    match opts.extended_length {
+        ExtendedLength::Off => Ok((off, None)),
+        ExtendedLength::On => Ok((on(0x7FFF), Some(ExtendedLengthSource::Forced))),
+        ExtendedLength::Auto => {
+            if opts.atr.as_deref().and_then(atr_extended_length) == Some(true) {
+                // The ATR tells support, not the buffer size: EF.ATR/INFO may still lower it.
+                let max = read_ef_atr_info(s)?
+                    .as_deref()
+                    .and_then(ef_atr_info_extended_length)
+                    .filter(|m| *m > 0)
+                    .unwrap_or(0x7FFF);
+                return Ok((on(max), Some(ExtendedLengthSource::Atr)));
+            }
+            match read_ef_atr_info(s)?
+                .as_deref()
+                .and_then(ef_atr_info_extended_length)
+            {
+                Some(max) if max > 256 => Ok((on(max), Some(ExtendedLengthSource::EfAtrInfo))),
+                _ => Ok((off, None)),
+            }
+        }
     }
 }
 
@@ -433,67 +738,6 @@ fn run_bac<T: Transceive + ?Sized>(
     Ok(pending.finish(r.sw, &r.data)?)
 }
 
-/// Access control: PACE (else BAC) or nothing, then the LDS application selected. Run again
-/// when the chip dropped secure messaging mid-read.
-fn establish<T: Transceive + ?Sized>(
-    s: &mut Session<'_, T>,
-    access: &Access,
-    rand: &mut dyn FnMut(&mut [u8]),
-    out: &mut ChipRead,
-) -> Result<(), ReadError> {
-    // Any previous session is gone (a chip that dropped it mid-read): start plain.
-    s.sm = None;
-    match access {
-        Access::Plain => {
-            s.select_lds()?;
-            out.access = Some(AccessUsed::Plain);
-        }
-        Access::Bac(seed) => {
-            s.select_lds()?;
-            s.sm = Some(run_bac(s, seed, rand)?);
-            out.access = Some(AccessUsed::Bac);
-        }
-        Access::Pace {
-            password,
-            bac_fallback,
-        } => {
-            let card_access = read_card_access(s)?;
-            let info = card_access
-                .as_deref()
-                .and_then(|ca| pace::parse_pace_infos(ca).ok())
-                .and_then(|infos| {
-                    infos
-                        .into_iter()
-                        .find(|i| i.cipher().is_ok() && i.curve().is_ok())
-                });
-            match (info, bac_fallback) {
-                (Some(info), _) => {
-                    if let Some(ca) = card_access {
-                        out.files.insert(File::CardAccess, Zeroizing::new(ca));
-                    }
-                    s.sm = Some(run_pace(s, &info, password, rand)?);
-                    s.select_lds()?;
-                    out.access = Some(AccessUsed::Pace);
-                }
-                (None, Some(seed)) => {
-                    s.select_lds()?;
-                    s.sm = Some(run_bac(s, seed, rand)?);
-                    out.access = Some(AccessUsed::Bac);
-                }
-                (None, None) => {
-                    // Tell "not an eMRTD at all" apart from "an eMRTD without PACE".
-                    s.select_lds()?;
-                    return Err(Error::Unsupported(
-                        "the card offers no supported PACE and no BAC data was given",
-                    )
-                    .into());
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Reads the chip: access control, the SOD, the data groups it lists (of those wanted), and
 /// Active Authentication. `rand` fills random bytes (ephemeral keys, challenges).
 ///
@@ -513,22 +757,91 @@ pub fn read_chip<T: Transceive + ?Sized>(
         sm: None,
         apdus: 0,
         max_apdus: opts.max_apdus,
+        reopen: None,
+        restarts: 0,
+        max_restarts: opts.max_restarts,
     };
     let mut out = ChipRead::default();
-    establish(&mut s, access, rand, &mut out)?;
+    // EF.ATR/INFO sits under the master file and is read in plain, so the decision comes
+    // before access control (PACE needs no application selected; BAC does).
+    let decide = |s: &mut Session<'_, T>| match access {
+        // Demo cards without access control: extended length only when asked for.
+        Access::Plain => Ok((
+            ExtState {
+                ok: (opts.extended_length != ExtendedLength::On).then_some(false),
+                max_read: 0x7FFF,
+            },
+            (opts.extended_length == ExtendedLength::On).then_some(ExtendedLengthSource::Forced),
+        )),
+        _ => extended_length_decision(s, opts),
+    };
+    let mut ext;
+    match access {
+        Access::Plain => {
+            (ext, out.extended_length_source) = decide(&mut s)?;
+            s.select_lds()?;
+            out.access = Some(AccessUsed::Plain);
+        }
+        Access::Bac(seed) => {
+            (ext, out.extended_length_source) = decide(&mut s)?;
+            s.select_lds()?;
+            s.sm = Some(run_bac(&mut s, seed, rand)?);
+            s.reopen = Some(Reopen::Bac(seed.clone()));
+            out.access = Some(AccessUsed::Bac);
+        }
+        Access::Pace {
+            password,
+            bac_fallback,
+        } => {
+            let card_access = read_card_access(&mut s)?;
+            (ext, out.extended_length_source) = decide(&mut s)?;
+            let info = card_access
+                .as_deref()
+                .and_then(|ca| pace::parse_pace_infos(ca).ok())
+                .and_then(|infos| {
+                    infos
+                        .into_iter()
+                        .find(|i| i.cipher().is_ok() && i.curve().is_ok())
+                });
+            match (info, bac_fallback) {
+                (Some(info), _) => {
+                    if let Some(ca) = card_access {
+                        out.files.insert(File::CardAccess, Zeroizing::new(ca));
+                    }
+                    s.sm = Some(run_pace(&mut s, &info, password, rand)?);
+                    s.select_lds()?;
+                    s.reopen = Some(Reopen::Pace(info, password.clone()));
+                    out.access = Some(AccessUsed::Pace);
+                }
+                (None, Some(seed)) => {
+                    s.select_lds()?;
+                    s.sm = Some(run_bac(&mut s, seed, rand)?);
+                    s.reopen = Some(Reopen::Bac(seed.clone()));
+                    out.access = Some(AccessUsed::Bac);
+                }
+                (None, None) => {
+                    // Tell "not an eMRTD at all" apart from "an eMRTD without PACE".
+                    s.select_lds()?;
+                    return Err(Error::Unsupported(
+                        "the card offers no supported PACE and no BAC data was given",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
 
-    let mut ext_ok = None;
     // The SOD first: it lists the data groups (saving the EF.COM read) and lets a caller stop
     // early on a hash mismatch.
     let mut listed: Option<Vec<u8>> = None;
-    if let Some(sod) = s.read_file(File::Sod, opts, &mut ext_ok)? {
+    if let Some(sod) = s.read_file(File::Sod, opts, &mut ext, rand)? {
         listed = pki::parse_sod(&sod)
             .ok()
             .map(|p| p.dg_hashes.keys().copied().collect());
         out.files.insert(File::Sod, Zeroizing::new(sod));
     }
     if listed.is_none() {
-        if let Some(com) = s.read_file(File::Com, opts, &mut ext_ok)? {
+        if let Some(com) = s.read_file(File::Com, opts, &mut ext, rand)? {
             listed = lds::parse_com(&com).ok().map(|c| c.data_groups);
             out.files.insert(File::Com, Zeroizing::new(com));
         }
@@ -546,29 +859,16 @@ pub fn read_chip<T: Transceive + ?Sized>(
         wanted.remove(i);
         wanted.insert(0, 14);
     }
-    // Chip Authentication switched keys that no exchange has confirmed yet.
-    let mut ca_unconfirmed = false;
     for n in wanted {
-        let read = s.read_file(File::Dg(n), opts, &mut ext_ok);
-        let data = confirm_chip_auth(&mut s, &mut ca_unconfirmed, read, access, rand, &mut out)?;
-        let data = match data {
-            Some(d) => d,
-            // Chip Authentication failed and access control ran again: read the file anew.
-            None => s.read_file(File::Dg(n), opts, &mut ext_ok)?,
-        };
-        if let Some(data) = data {
+        if let Some(data) = s.read_file(File::Dg(n), opts, &mut ext, rand)? {
             out.files.insert(File::Dg(n), Zeroizing::new(data));
         }
         if n == 14 && opts.chip_authentication {
             if let Some(raw) = out.files.get(&File::Dg(14)) {
                 let raw = raw.to_vec();
-                ca_unconfirmed = run_chip_auth(&mut s, &raw, access, rand, &mut out)?;
+                run_chip_auth(&mut s, &raw, rand, &mut out)?;
             }
         }
-    }
-    if ca_unconfirmed {
-        let r = s.select_lds();
-        confirm_chip_auth(&mut s, &mut ca_unconfirmed, r, access, rand, &mut out)?;
     }
     if opts.active_authentication && out.files.contains_key(&File::Dg(15)) {
         let mut challenge = [0u8; 8];
@@ -583,105 +883,108 @@ pub fn read_chip<T: Transceive + ?Sized>(
         }
     }
     out.apdus = s.apdus;
-    out.extended_length_used = ext_ok == Some(true);
+    out.extended_length_used = ext.ok == Some(true);
+    out.sm_restarts = s.restarts;
     Ok(out)
 }
 
 /// Chip Authentication from DG14 (`raw`), if it offers it; records the outcome in `out`.
-/// Returns whether the session switched to the new, still unconfirmed keys. A chip that refuses
-/// keeps its session when it answers under secure messaging; when it drops the session,
-/// access control runs again.
+///
+/// A chip that refuses keeps its session when it answers under secure messaging; when it ends
+/// secure messaging, the session is re-opened ([`Session::restart`]). After the switch to the
+/// new keys the next exchange, made here at once, confirms them: a one-byte READ BINARY of
+/// DG14 (just read, so readable) sent with [`Session::send`], which never re-opens the session
+/// by itself. A chip that cannot speak the new keys is recorded as failed (a clone) and the
+/// session re-opened, so the read goes on and the policy refuses the card; no retry further on
+/// can hide the failure.
 fn run_chip_auth<T: Transceive + ?Sized>(
     s: &mut Session<'_, T>,
     raw: &[u8],
-    access: &Access,
     rand: &mut dyn FnMut(&mut [u8]),
     out: &mut ChipRead,
-) -> Result<bool, ReadError> {
+) -> Result<(), ReadError> {
     // A DG14 that does not parse is for the policy to refuse (`dg14_malformed`).
     let Ok(infos) = dg14::parse_dg14(raw) else {
-        return Ok(false);
+        return Ok(());
     };
     if !infos.offers_chip_auth() {
-        return Ok(false);
+        return Ok(());
+    }
+    if s.sm.is_none() {
+        out.chip_auth = Some(ChipAuthOutcome::Unsupported(
+            "Chip Authentication needs secure messaging (no access control ran)",
+        ));
+        return Ok(());
     }
     let terminal = match ChipAuthTerminal::new(&infos) {
         Ok(t) => t,
         Err(Error::Unsupported(why)) => {
             out.chip_auth = Some(ChipAuthOutcome::Unsupported(why));
-            return Ok(false);
+            return Ok(());
         }
         Err(e) => return Err(e.into()),
     };
     let sk = random_scalar(rand, terminal.curve());
     let (cmd, state) = terminal.start(&sk)?;
-    // The chip's answer, or the outcome of its refusal and whether the session is gone.
+    // The chip's answer, or the outcome of its refusal and the status word if it ended
+    // secure messaging.
     let exchange = |s: &mut Session<'_, T>, cmd: &Command| match s.send(cmd) {
         Ok(r) if r.sw == sw::OK => Ok(Ok(r)),
-        Ok(r) => Ok(Err((ChipAuthOutcome::Refused(r.sw), false))),
+        Ok(r) => Ok(Err((ChipAuthOutcome::Refused(r.sw), None))),
         Err(ReadError::Protocol(Error::SessionLost(sw))) => {
-            Ok(Err((ChipAuthOutcome::Refused(sw), true)))
+            Ok(Err((ChipAuthOutcome::Refused(sw), Some(sw))))
         }
         Err(e) => Err(e),
     };
-    let unconfirmed = match exchange(s, &cmd)? {
+    let switched = match exchange(s, &cmd)? {
         Ok(r) => match state.on_response(&r)? {
             AfterSetAt::Switch(u) => Ok(u),
             AfterSetAt::KeyAgreement(ga, state) => match exchange(s, &ga)? {
                 // A malformed answer: the chip may have switched keys already, so the session
                 // is not trusted any more.
-                Ok(r) => state
-                    .on_response(&r)
-                    .map_err(|e| (ChipAuthOutcome::Failed(e.to_string()), true)),
+                Ok(r) => state.on_response(&r).map_err(|e| {
+                    (
+                        ChipAuthOutcome::Failed(e.to_string()),
+                        Some(sw::SM_INCORRECT),
+                    )
+                }),
                 Err(refusal) => Err(refusal),
             },
         },
         Err(refusal) => Err(refusal),
     };
-    match unconfirmed {
+    let lost = match switched {
         Ok(u) => {
             s.sm = Some(u.channel);
-            Ok(true)
+            let probe = Command::new(0x00, 0xB0, 0x80 | File::Dg(14).sfi(), 0x00).with_le(1);
+            match s.send(&probe) {
+                Ok(_) => {
+                    out.chip_auth = Some(ChipAuthOutcome::Verified);
+                    None
+                }
+                Err(ReadError::Protocol(
+                    e @ (Error::SessionLost(_) | Error::SecureMessaging(_)),
+                )) => {
+                    out.chip_auth = Some(ChipAuthOutcome::Failed(format!(
+                        "the chip could not use the Chip Authentication keys: {e}"
+                    )));
+                    Some(match e {
+                        Error::SessionLost(sw) => sw,
+                        _ => sw::SM_INCORRECT,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
         }
         Err((outcome, lost)) => {
             out.chip_auth = Some(outcome);
-            if lost {
-                establish(s, access, rand, out)?;
-            }
-            Ok(false)
+            lost
         }
+    };
+    if let Some(status) = lost {
+        s.restart(status, rand)?;
     }
-}
-
-/// The first exchange after Chip Authentication switched keys (`result`) confirms it: success
-/// records `Verified`; a secure-messaging failure records `Failed` (the chip cannot speak the
-/// new keys: a clone), runs access control again and returns `Ok(None)` so that the caller
-/// repeats the exchange. Without pending keys, `result` passes through.
-fn confirm_chip_auth<T: Transceive + ?Sized, V>(
-    s: &mut Session<'_, T>,
-    pending: &mut bool,
-    result: Result<V, ReadError>,
-    access: &Access,
-    rand: &mut dyn FnMut(&mut [u8]),
-    out: &mut ChipRead,
-) -> Result<Option<V>, ReadError> {
-    if !std::mem::take(pending) {
-        return result.map(Some);
-    }
-    match result {
-        Ok(v) => {
-            out.chip_auth = Some(ChipAuthOutcome::Verified);
-            Ok(Some(v))
-        }
-        Err(ReadError::Protocol(e @ (Error::SessionLost(_) | Error::SecureMessaging(_)))) => {
-            out.chip_auth = Some(ChipAuthOutcome::Failed(format!(
-                "the chip could not use the Chip Authentication keys: {e}"
-            )));
-            establish(s, access, rand, out)?;
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -718,5 +1021,64 @@ mod tests {
         };
         let r = read_chip(&mut t, &can(), &opts, &mut |_| {});
         assert!(matches!(r, Err(ReadError::TooManyApdus(50))), "{r:?}");
+    }
+
+    #[test]
+    fn extended_length_from_the_atr() {
+        // 3B 85 80 01 | 80 73 80 01 40 | TCK: card capabilities with "extended Lc and Le".
+        let mut atr = vec![0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x80, 0x01, 0x40];
+        atr.push(atr[1..].iter().fold(0, |a, b| a ^ b));
+        assert_eq!(atr_extended_length(&atr), Some(true));
+        let mut no = atr.clone();
+        no[8] = 0x00;
+        assert_eq!(atr_extended_length(&no), Some(false));
+        // Category 00: the status indicator's three bytes close the historical bytes.
+        let cat00 = [
+            0x3B, 0x88, 0x80, 0x01, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x90, 0x00,
+        ];
+        assert_eq!(atr_extended_length(&cat00), Some(true));
+        // No card capabilities, a truncated object, and junk: nothing is claimed.
+        let demo = [
+            0x3B, 0x86, 0x80, 0x01, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x84, 0x4F,
+        ];
+        assert_eq!(atr_extended_length(&demo), None);
+        for cut in 0..atr.len() {
+            let _ = atr_extended_length(&atr[..cut]);
+        }
+        assert_eq!(atr_extended_length(&[0x3B, 0xFF, 0xFF, 0xFF]), None);
+    }
+
+    #[test]
+    fn extended_length_from_ef_atr_info() {
+        let info = |resp: &[u8]| {
+            [
+                tlv::encode(0x47, &[0x80, 0x01, 0x40]),
+                tlv::encode(
+                    0x7F66,
+                    &[tlv::encode(0x02, &[0x04, 0x00]), tlv::encode(0x02, resp)].concat(),
+                ),
+            ]
+            .concat()
+        };
+        assert_eq!(
+            ef_atr_info_extended_length(&info(&[0x10, 0x00])),
+            Some(0x1000)
+        );
+        // 7F66 with a response size that fits a short APDU: no.
+        assert_eq!(ef_atr_info_extended_length(&info(&[0x01, 0x00])), Some(0));
+        // Card capabilities alone.
+        let caps = tlv::encode(0x47, &[0x80, 0x01, 0x40]);
+        assert_eq!(ef_atr_info_extended_length(&caps), Some(0x7FFF));
+        assert_eq!(
+            ef_atr_info_extended_length(&tlv::encode(0x47, &[0x80, 0x01, 0x00])),
+            Some(0)
+        );
+        // Nothing about it, garbage, giant integers: nothing claimed, no panic.
+        assert_eq!(
+            ef_atr_info_extended_length(&tlv::encode(0x5F52, &[1])),
+            None
+        );
+        assert_eq!(ef_atr_info_extended_length(&[0xFF, 0xFF]), None);
+        assert_eq!(ef_atr_info_extended_length(&info(&[0xFF; 9])), None);
     }
 }

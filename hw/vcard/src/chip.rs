@@ -18,10 +18,40 @@ use rand::RngCore;
 
 use crate::profile::{Profile, ProfileError};
 
-/// The contactless pseudo-ATR the chip reports.
+/// The contactless pseudo-ATR the chip reports when its ATR says nothing about extended length.
 pub const ATR: [u8; 11] = [
     0x3B, 0x86, 0x80, 0x01, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x84, 0x4F,
 ];
+
+/// A contactless pseudo-ATR (`3B 8N 80 01`, historical bytes, TCK) whose historical bytes carry
+/// the card capabilities (compact-TLV tag 7), with "extended Lc and Le fields" (third software
+/// function table, b7) set.
+#[must_use]
+pub fn atr_with_extended_length() -> Vec<u8> {
+    let historical = [0x80, 0x73, 0x80, 0x01, 0x40];
+    let mut atr = vec![0x3B, 0x80 | historical.len() as u8, 0x80, 0x01];
+    atr.extend_from_slice(&historical);
+    let tck = atr[1..].iter().fold(0u8, |a, b| a ^ b);
+    atr.push(tck);
+    atr
+}
+
+/// EF.ATR/INFO (ISO/IEC 7816-4): card capabilities (`47`, "extended Lc and Le fields") and
+/// the extended length information (`7F66 { 02 max command bytes, 02 max response bytes }`).
+fn ef_atr_info(max_response: u16) -> Vec<u8> {
+    [
+        tlv::encode(0x47, &[0x80, 0x01, 0x40]),
+        tlv::encode(
+            0x7F66,
+            &[
+                tlv::encode(0x02, &[0x04, 0x00]),
+                tlv::encode(0x02, &max_response.to_be_bytes()),
+            ]
+            .concat(),
+        ),
+    ]
+    .concat()
+}
 
 /// The demo citizen's portrait (`fixtures/portrait.jpg`, a synthetic face), compiled in.
 pub const DEMO_PORTRAIT: &[u8] = include_bytes!("../fixtures/portrait.jpg");
@@ -48,6 +78,12 @@ pub struct VirtualCccd {
     hide_dg15: bool,
     max_read: usize,
     extended_length: bool,
+    /// The ATR reported to the reader.
+    atr: Vec<u8>,
+    /// EF.ATR/INFO under the master file (SFI 01 before the LDS application is selected).
+    atr_info: Option<Vec<u8>>,
+    /// Answer a protected command with the wrong APDU form in plain, ending secure messaging.
+    plain_wrong_length: bool,
     pace_offered: bool,
     bac_offered: bool,
     // Session state.
@@ -502,6 +538,33 @@ impl VirtualCccd {
             files.insert(File::CardAccess, card_access);
         }
         let mrz_seed = *bac::key_seed(&mrz_info);
+        let claims = p.chip.extended_length || p.faults.claims_extended_length;
+        let (in_atr, in_file) = match p.chip.extended_length_info.as_str() {
+            "ef.atr/info" => (false, true),
+            "atr" => (true, false),
+            "both" => (true, true),
+            "none" => (false, false),
+            other => {
+                return Err(ProfileError::Invalid(format!(
+                    "chip.extended_length_info {other:?}: use \"ef.atr/info\", \"atr\", \"both\" or \"none\""
+                )))
+            }
+        };
+        let plain_wrong_length = match p.chip.wrong_length_answer.as_str() {
+            "plain" => true,
+            "protected" => false,
+            other => {
+                return Err(ProfileError::Invalid(format!(
+                    "chip.wrong_length_answer {other:?}: use \"plain\" or \"protected\""
+                )))
+            }
+        };
+        let atr = if claims && in_atr {
+            atr_with_extended_length()
+        } else {
+            ATR.to_vec()
+        };
+        let atr_info = (claims && in_file).then(|| ef_atr_info(0x1000));
         Ok((
             Self {
                 files,
@@ -515,6 +578,9 @@ impl VirtualCccd {
                 hide_dg15: p.faults.hide_dg15,
                 max_read: p.chip.max_read.clamp(1, 0xFFFF),
                 extended_length: p.chip.extended_length,
+                atr,
+                atr_info,
+                plain_wrong_length,
                 pace_offered: p.chip.pace,
                 bac_offered: p.chip.bac,
                 app_selected: false,
@@ -529,6 +595,12 @@ impl VirtualCccd {
             },
             Trust { csca_der: trusted },
         ))
+    }
+
+    /// The ATR the chip reports (its historical bytes may tell extended length support).
+    #[must_use]
+    pub fn atr(&self) -> Vec<u8> {
+        self.atr.clone()
     }
 
     /// Back to the state after power-on (secure messaging dropped).
@@ -595,6 +667,16 @@ impl VirtualCccd {
                 Err(_) => return sw::SM_INCORRECT.to_be_bytes().to_vec(),
             };
             self.sm = Some(sm);
+            if inner.ins == 0xB0
+                && inner.le.is_some_and(|le| le > 256)
+                && !self.extended_length
+                && self.plain_wrong_length
+            {
+                // ICAO 9303-11 §9.8.6.2: an error the chip meets ends secure messaging, and
+                // the status word goes back in plain.
+                self.sm = None;
+                return sw::WRONG_LENGTH.to_be_bytes().to_vec();
+            }
             let resp = self.dispatch(&inner, true);
             let wire = match self.sm.as_mut().map(|sm| sm.protect_response(&resp)) {
                 Some(Ok(wire)) => wire,
@@ -681,6 +763,20 @@ impl VirtualCccd {
     }
 
     fn read_binary(&mut self, cmd: &Command, protected: bool) -> Response {
+        if cmd.p1 == 0x81 && !self.app_selected && !protected {
+            // EF.ATR/INFO (SFI 01) under the master file, readable in plain.
+            return match &self.atr_info {
+                Some(info) => {
+                    let start = usize::from(cmd.p2).min(info.len());
+                    let end = info.len().min(start + cmd.le.unwrap_or(256));
+                    Response {
+                        data: info[start..end].to_vec(),
+                        sw: sw::OK,
+                    }
+                }
+                None => Self::sw(sw::FILE_NOT_FOUND),
+            };
+        }
         let (file, offset) = if cmd.p1 & 0x80 != 0 {
             let sfi = cmd.p1 & 0x1F;
             let file = match sfi {
@@ -857,7 +953,7 @@ impl VirtualCccd {
 
 impl kiosk_hw::card::VirtualCard for VirtualCccd {
     fn atr(&self) -> Vec<u8> {
-        ATR.to_vec()
+        VirtualCccd::atr(self)
     }
 
     fn process(&mut self, apdu: &[u8]) -> Vec<u8> {

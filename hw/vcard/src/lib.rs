@@ -13,4 +13,4 @@ pub mod profile;
 pub mod vpcd;
 
 pub use chip::{Trust, VirtualCccd, DEMO_PORTRAIT};
-pub use profile::{Profile, ProfileError};
+pub use profile::{Expect, Profile, ProfileError};

@@ -20,6 +20,22 @@ pub struct Profile {
     /// Fault switches.
     #[serde(default)]
     pub faults: Faults,
+    /// What a reader must conclude about this card (for tests and demonstrations; the card
+    /// itself ignores it).
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// The verdict a correct reader reaches on a profile's card.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `"verified"` (a genuine card) or `"refused"` (a forgery or a clone).
+    pub outcome: String,
+    /// For `"refused"`: the verdict code that refuses it, as `kioskctl card read --json`
+    /// names it (e.g. `"hash_mismatch"`, `"csca_unknown"`, `"aa_failed"`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// The card holder (synthetic data only).
@@ -95,6 +111,14 @@ pub struct Chip {
     pub max_read: usize,
     /// Whether extended-length READ BINARY is accepted.
     pub extended_length: bool,
+    /// Where a card that accepts extended length says so: `"ef.atr/info"` (EF.ATR/INFO with
+    /// card capabilities and `7F66`), `"atr"` (the card capabilities in the ATR's historical
+    /// bytes), `"both"`, or `"none"` (it works, but the card does not tell).
+    pub extended_length_info: String,
+    /// How the chip answers a protected command it cannot carry out because of the APDU's form
+    /// (an extended Le it does not support): `"plain"` (ICAO 9303-11: a plain `6700`, secure
+    /// messaging ended) or `"protected"` (a protected `6700`, the session kept).
+    pub wrong_length_answer: String,
     /// Delay before every response, in milliseconds (a real reader's round trip is 15-30 ms).
     pub apdu_delay_ms: u64,
     /// `brainpoolP256r1` (CCCD) or `P-256`, for PACE, the PKI and Active Authentication.
@@ -118,6 +142,8 @@ impl Default for Chip {
         Self {
             max_read: 223,
             extended_length: false,
+            extended_length_info: "ef.atr/info".into(),
+            wrong_length_answer: "plain".into(),
             apdu_delay_ms: 0,
             curve: "brainpoolP256r1".into(),
             pace: true,
@@ -186,6 +212,20 @@ pub struct Faults {
     /// The DS certificate's inner signature algorithm field differs from the outer one
     /// -> `algorithm_mismatch`.
     pub ds_algorithm_mismatch: bool,
+    /// The card claims extended length (in EF.ATR/INFO and the ATR) although it refuses it.
+    pub claims_extended_length: bool,
+}
+
+/// `over`'s keys replace `base`'s, table by table.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
 }
 
 /// A profile failed to load.
@@ -221,21 +261,56 @@ impl Profile {
     /// # Errors
     ///
     /// [`ProfileError`] naming the file and the problem.
+    ///
+    /// A profile may start from another one: `extends = "demo.toml"` (relative to the profile's
+    /// folder) takes every table of that file, and this file's keys replace its keys one by
+    /// one. Chains are followed up to 8 files deep.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let value = Self::load_table(path, 0)?;
+        value.try_into().map_err(|source| ProfileError::Toml {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// The profile's TOML table with `extends` resolved and the portrait path made relative to
+    /// the file that names it.
+    fn load_table(path: &Path, depth: u8) -> Result<toml::Table, ProfileError> {
+        if depth > 8 {
+            return Err(ProfileError::Invalid(format!(
+                "{}: `extends` chain deeper than 8 files (a loop?)",
+                path.display()
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
             path: path.to_owned(),
             source,
         })?;
-        let mut p: Self = toml::from_str(&text).map_err(|source| ProfileError::Toml {
-            path: path.to_owned(),
-            source,
-        })?;
-        if p.holder.portrait.is_relative() {
-            if let Some(dir) = path.parent() {
-                p.holder.portrait = dir.join(&p.holder.portrait);
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|source| ProfileError::Toml {
+                path: path.to_owned(),
+                source,
+            })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if let Some(toml::Value::String(portrait)) =
+            table.get_mut("holder").and_then(|h| h.get_mut("portrait"))
+        {
+            if Path::new(portrait.as_str()).is_relative() {
+                *portrait = dir.join(portrait.as_str()).to_string_lossy().into_owned();
             }
         }
-        Ok(p)
+        match table.remove("extends") {
+            None => Ok(table),
+            Some(toml::Value::String(base)) => {
+                let mut merged = Self::load_table(&dir.join(base), depth + 1)?;
+                merge(&mut merged, table);
+                Ok(merged)
+            }
+            Some(_) => Err(ProfileError::Invalid(format!(
+                "{}: `extends` must be a file name",
+                path.display()
+            ))),
+        }
     }
 
     /// The synthetic demo citizen of the test suite with the bundled portrait.
@@ -265,6 +340,7 @@ impl Profile {
             chip: Chip::default(),
             pki: Pki::default(),
             faults: Faults::default(),
+            expect: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::chip::{VirtualCccd, ATR};
+use crate::chip::VirtualCccd;
 
 /// Why the card stopped serving.
 #[derive(Debug, PartialEq, Eq)]
@@ -16,6 +16,18 @@ pub enum Stop {
     Closed,
     /// The `remove_after_apdu` fault pulled the card away.
     Removed,
+}
+
+/// Acknowledge at once what vpcd sends next.
+///
+/// vpcd writes each message as two sends, the 2-byte length and then the payload, on a socket
+/// with Nagle's algorithm on: the payload waits until the length is acknowledged. Linux delays
+/// that acknowledgement (about 40 ms) while the card has nothing to send, which cost ~44 ms per
+/// APDU. Quick-ack mode is not sticky (the kernel leaves it after the card answers), so it is
+/// switched on again before every message.
+fn quickack(stream: &TcpStream) {
+    // Best effort: on a system without the option the card still works, only slower.
+    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
 }
 
 fn read_msg(s: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
@@ -67,11 +79,15 @@ pub fn serve_with(
 ) -> io::Result<Stop> {
     stream.set_nodelay(true)?;
     let mut apdus = 0u32;
-    while let Some(msg) = read_msg(stream)? {
+    loop {
+        quickack(stream);
+        let Some(msg) = read_msg(stream)? else {
+            break;
+        };
         match msg.as_slice() {
             [0] => card.reset(),
             [1] | [2] => card.reset(),
-            [4] => write_msg(stream, &ATR)?,
+            [4] => write_msg(stream, &card.atr())?,
             [_] => {}
             apdu => {
                 if remove_after != 0 && apdus >= remove_after {

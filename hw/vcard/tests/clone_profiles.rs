@@ -39,6 +39,34 @@ fn every_clone_profile_gives_its_policy_verdict() {
     }
 }
 
+/// Every profile's `[expect]`, checked in-process with the policy: `verified` when
+/// `ChipVerdict::accepted`, else the reason `kioskctl card read --json` gives (the passive
+/// authentication code if it failed, else the clone verdict's code).
+#[test]
+fn every_profile_expectation_holds_under_the_policy() {
+    let mut files: Vec<String> = std::fs::read_dir(common::profiles_dir())
+        .expect("profiles dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".toml"))
+        .collect();
+    files.sort();
+    for file in &files {
+        let p = Profile::load(&common::profiles_dir().join(file)).expect("profile loads");
+        let expect = p.expect.unwrap_or_else(|| panic!("{file} has no [expect]"));
+        let (read, trust) = read_profile(file);
+        let v = read.chip_verdict(&trust, NOW);
+        let (outcome, reason) = if v.accepted() {
+            ("verified", None)
+        } else if !v.passive.is_verified() {
+            ("refused", Some(v.passive.code()))
+        } else {
+            ("refused", Some(v.clone.code()))
+        };
+        assert_eq!(outcome, expect.outcome, "{file}: {v:?}");
+        assert_eq!(reason, expect.reason.as_deref(), "{file}: {v:?}");
+    }
+}
+
 #[test]
 fn genuine_chips_pass_each_check_they_offer() {
     // The demo card: Chip Authentication, then the files under its keys, then ECDSA AA.

@@ -4,12 +4,15 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kiosk_hw::card::{CardReader, SimCardReader};
+use kiosk_hw::card::{CardPresence, CardReader, SimCardReader};
 use kiosk_icao9303::auth::{ActiveVerdict, PassiveVerdict};
 use kiosk_icao9303::bac;
 use kiosk_icao9303::lds::{self, dg13, File};
 use kiosk_icao9303::pace::Password;
-use kiosk_icao9303::reader::{read_chip, Access, AccessUsed, LinkError, ReadError, ReadOptions};
+use kiosk_icao9303::reader::{
+    read_chip, Access, AccessUsed, ExtendedLength, ExtendedLengthSource, LinkError, ReadError,
+    ReadOptions,
+};
 use kiosk_vcard::{Profile, VirtualCccd};
 
 fn profile() -> Profile {
@@ -39,7 +42,12 @@ fn run(
     if remove_after > 0 {
         ctl.remove_after_apdus(remove_after);
     }
-    reader.wait_for_change(Duration::ZERO).expect("presence");
+    let presence = reader.wait_for_change(Duration::ZERO).expect("presence");
+    let mut opts = opts.clone();
+    if let (None, CardPresence::Present { atr }) = (&opts.atr, presence) {
+        opts.atr = Some(atr);
+    }
+    let opts = &opts;
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let mut rng = rand::rng();
     let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
@@ -96,8 +104,120 @@ fn pace_can_full_read_is_verified_with_dg13_and_portrait() {
     );
 }
 
+/// Reads `p` with `opts` and checks that the identity verifies; returns the read.
+fn verified_read(p: &Profile, opts: &ReadOptions) -> kiosk_icao9303::reader::ChipRead {
+    let r = run(p, &can(), opts, Duration::ZERO, 0);
+    let read = r.result.expect("read succeeds");
+    let (pa, aa) = read.verify(&r.trust, NOW);
+    assert_eq!(pa, PassiveVerdict::Verified);
+    assert_eq!(aa, ActiveVerdict::Verified);
+    read
+}
+
 #[test]
-fn benchmark_20ms_per_apdu_short_and_extended() {
+fn extended_length_is_used_only_when_the_card_says_so() {
+    let auto = ReadOptions::default();
+    // A chip without extended length (the default profile): short reads, no restart.
+    let short = verified_read(&profile(), &auto);
+    assert!(!short.extended_length_used);
+    assert_eq!(short.extended_length_source, None);
+    assert_eq!(short.sm_restarts, 0);
+    for (info, source) in [
+        ("ef.atr/info", ExtendedLengthSource::EfAtrInfo),
+        ("atr", ExtendedLengthSource::Atr),
+        ("both", ExtendedLengthSource::Atr),
+    ] {
+        let mut p = profile();
+        p.chip.extended_length = true;
+        p.chip.extended_length_info = info.into();
+        let read = verified_read(&p, &auto);
+        assert!(read.extended_length_used, "{info}");
+        assert_eq!(read.extended_length_source, Some(source), "{info}");
+        assert!(read.apdus < short.apdus / 2, "{info}: {} APDUs", read.apdus);
+    }
+    // Supported but not told: the reader does not guess.
+    let mut p = profile();
+    p.chip.extended_length = true;
+    p.chip.extended_length_info = "none".into();
+    let read = verified_read(&p, &auto);
+    assert!(!read.extended_length_used);
+    assert_eq!(read.apdus, short.apdus);
+    // Off means off, even for a card that offers it.
+    p.chip.extended_length_info = "both".into();
+    let off = ReadOptions {
+        extended_length: ExtendedLength::Off,
+        ..ReadOptions::default()
+    };
+    assert!(!verified_read(&p, &off).extended_length_used);
+}
+
+#[test]
+fn a_chip_that_drops_secure_messaging_on_an_extended_read_is_read_to_the_end() {
+    // The independent card's behaviour: a plain 6700 to the first extended READ BINARY, secure
+    // messaging ended. Forced on, and as a card that claims support it does not have.
+    let forced = ReadOptions {
+        extended_length: ExtendedLength::On,
+        ..ReadOptions::default()
+    };
+    let read = verified_read(&profile(), &forced);
+    assert!(!read.extended_length_used);
+    assert_eq!(read.sm_restarts, 1, "one PACE again, then short reads");
+    let mut liar = profile();
+    liar.faults.claims_extended_length = true;
+    let read = verified_read(&liar, &ReadOptions::default());
+    assert_eq!(
+        read.extended_length_source,
+        Some(ExtendedLengthSource::EfAtrInfo)
+    );
+    assert!(!read.extended_length_used);
+    assert_eq!(read.sm_restarts, 1);
+    // BAC re-opens with BAC.
+    let mut bac_liar = liar.clone();
+    bac_liar.chip.pace = false;
+    let seed = bac::key_seed(&bac::mrz_information("090123456", "900101", "300101").expect("mrz"));
+    let r = run(
+        &bac_liar,
+        &Access::Bac(seed),
+        &ReadOptions::default(),
+        Duration::ZERO,
+        0,
+    );
+    let read = r.result.expect("BAC read succeeds");
+    assert_eq!(read.verify(&r.trust, NOW).0, PassiveVerdict::Verified);
+    assert_eq!(read.sm_restarts, 1);
+    // A chip that keeps the session and answers a protected 6700 needs no restart.
+    let mut kept = profile();
+    kept.chip.wrong_length_answer = "protected".into();
+    let read = verified_read(&kept, &forced);
+    assert_eq!(read.sm_restarts, 0);
+    assert!(!read.extended_length_used);
+}
+
+#[test]
+fn restarts_are_bounded() {
+    // A chip that ends secure messaging on every extended read would loop without the bound;
+    // with a limit of 0 restarts the read fails cleanly instead.
+    let opts = ReadOptions {
+        extended_length: ExtendedLength::On,
+        max_restarts: 0,
+        ..ReadOptions::default()
+    };
+    let r = run(&profile(), &can(), &opts, Duration::ZERO, 0);
+    assert!(
+        matches!(
+            r.result,
+            Err(ReadError::Protocol(kiosk_icao9303::Error::SessionLost(
+                0x6700
+            )))
+        ),
+        "{:?}",
+        r.result.map(|_| ())
+    );
+}
+
+#[test]
+fn timings_20ms_per_apdu_short_and_extended() {
+    // Numbers for docs/BENCHMARKS.md (print only; speed is not asserted in tests).
     let mut p = profile();
     for ext in [false, true] {
         p.chip.extended_length = ext;
@@ -119,7 +239,6 @@ fn benchmark_20ms_per_apdu_short_and_extended() {
             "extended_length={ext}: {} APDUs, read {:?} with 20 ms/APDU, verify {:?}",
             read.apdus, r.elapsed, verify
         );
-        assert!(r.elapsed < Duration::from_millis(2500) || !ext);
     }
 }
 

@@ -29,6 +29,14 @@ const EXPECTED: &[(&str, &str)] = &[
     ("forged-dg15-hidden.toml", "verified"),
     ("forged-aa-refused.toml", "verified"),
     ("forged-ca-clone.toml", "verified"),
+    ("clone-ecdsa-aa.toml", "verified"),
+    // Extended-length behaviour (reader options), and the PKI forgeries of the demo card.
+    ("claims-ext.toml", "verified"),
+    ("ext-atr.toml", "verified"),
+    ("ext-ef-atr-info.toml", "verified"),
+    ("no-ext-plain-6700.toml", "verified"),
+    ("forged-tamper-dg2.toml", "hash_mismatch"),
+    ("forged-unknown-csca.toml", "csca_unknown"),
 ];
 
 fn verdict_of(file: &str) -> String {
