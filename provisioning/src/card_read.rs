@@ -15,6 +15,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use kiosk_icao9303::auth::{ActiveVerdict, PassiveVerdict};
 use kiosk_icao9303::lds::{self, File};
 use kiosk_icao9303::pace::Password;
+use kiosk_icao9303::policy::CloneVerdict;
 use kiosk_icao9303::reader::{
     self, Access, ExtendedLength, ExtendedLengthSource, LinkError, ReadError, ReadOptions,
 };
@@ -342,7 +343,9 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
     };
     let read_time = start.elapsed();
     let cpu = Instant::now();
-    let (pa, aa) = read.verify(&trust, &now_utc());
+    // Passive authentication plus the clone checks the chip offers (kiosk_icao9303::policy).
+    let verdict = read.chip_verdict(&trust, &now_utc());
+    let (pa, aa) = (&verdict.passive, &verdict.active);
     let show = args.show_personal;
 
     let mrz = read.files.get(&File::Dg(1)).map(|d| lds::parse_dg1(d));
@@ -416,13 +419,17 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         (Some(Err(e)), _) => json!({ "error": e.to_string() }),
         _ => json!(null),
     };
-    let verified = pa.is_verified() && !matches!(aa, ActiveVerdict::Failed(_));
+    let verified = verdict.accepted();
     let reason = if !pa.is_verified() {
         Some(pa.code())
-    } else if matches!(aa, ActiveVerdict::Failed(_)) {
-        Some("aa_failed")
+    } else if verdict.possibly_cloned() {
+        Some(verdict.clone.code())
     } else {
         None
+    };
+    let clone_detail = match &verdict.clone {
+        CloneVerdict::PossiblyCloned(why) => format!("possibly cloned: {why}"),
+        _ => String::new(),
     };
     let report = json!({
         "reader": reader.name(),
@@ -437,8 +444,10 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         "mrz": mrz_json,
         "dg13": dg13_json,
         "portrait": portrait_json,
-        "passive_authentication": { "verdict": pa.code(), "detail": pa_detail(&pa) },
-        "active_authentication": { "verdict": aa.code(), "detail": aa_detail(&aa) },
+        "passive_authentication": { "verdict": pa.code(), "detail": pa_detail(pa) },
+        "active_authentication": { "verdict": aa.code(), "detail": aa_detail(aa) },
+        "chip_authentication": verdict.chip_auth.as_ref().map(|c| c.code()),
+        "clone_checks": { "verdict": verdict.clone.code(), "detail": clone_detail, "notes": verdict.notes },
         "verified": verified,
         "reason": reason,
     });
@@ -499,13 +508,24 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
             out,
             "passive authentication: {} {}",
             pa.code(),
-            pa_detail(&pa)
+            pa_detail(pa)
         )?;
         writeln!(
             out,
             "active authentication:  {} {}",
             aa.code(),
-            aa_detail(&aa)
+            aa_detail(aa)
+        )?;
+        writeln!(
+            out,
+            "chip authentication:    {}",
+            verdict.chip_auth.as_ref().map_or("not run", |c| c.code())
+        )?;
+        writeln!(
+            out,
+            "clone checks:           {} {}",
+            verdict.clone.code(),
+            clone_detail
         )?;
         writeln!(
             out,
