@@ -208,3 +208,17 @@ fn ecdsa_active_authentication_uses_the_hash_dg14_names() {
         ActiveVerdict::Failed(_)
     ));
 }
+
+#[test]
+fn chip_authentication_costs_three_apdus() {
+    // MSE:Set AT, GENERAL AUTHENTICATE, and the one-byte read that confirms the new keys.
+    let (with_ca, _) = read_demo_with(|_| {}, |_| None);
+    let (without_ca, _) = read_demo_with(|p| p.chip.chip_authentication = false, |_| None);
+    assert_eq!(with_ca.chip_auth, Some(ChipAuthOutcome::Verified));
+    assert_eq!(without_ca.chip_auth, None);
+    assert_eq!(with_ca.apdus, without_ca.apdus + 3);
+    eprintln!(
+        "demo card, PACE-CAN, 223-byte reads: {} APDUs with Chip Authentication, {} without",
+        with_ca.apdus, without_ca.apdus
+    );
+}
