@@ -472,9 +472,20 @@ impl VirtualCccd {
         let mut infos = vec![pace_info_der];
         let chip_auth = if p.chip.chip_authentication {
             let (secret, point) = random_key(&mut rng, curve);
+            let cipher_arc = match p.chip.chip_auth_cipher.as_str() {
+                "3des" => 1,
+                "aes128" => 2,
+                "aes192" => 3,
+                "aes256" => 4,
+                other => {
+                    return Err(ProfileError::Invalid(format!(
+                        "chip.chip_auth_cipher {other:?}: use aes128, aes192, aes256 or 3des"
+                    )))
+                }
+            };
             infos.push(
                 ChipAuthInfo {
-                    oid: dg14::CA_ECDH_AES_128.to_vec(),
+                    oid: [&dg14::ID_CA_ECDH[..], &[cipher_arc]].concat(),
                     version: 1,
                     key_id: Some(1),
                 }

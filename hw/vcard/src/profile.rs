@@ -130,6 +130,9 @@ pub struct Chip {
     /// Whether the chip offers Chip Authentication (DG14 with ChipAuthenticationInfo
     /// id-CA-ECDH-AES-CBC-CMAC-128 and its public key on `curve`), as CCCD chips do.
     pub chip_authentication: bool,
+    /// The Chip Authentication cipher DG14 names: `aes128` (CCCD), `aes192`, `aes256` or
+    /// `3des` (MSE:Set KAT instead of GENERAL AUTHENTICATE).
+    pub chip_auth_cipher: String,
     /// The Active Authentication key: `ecdsa` (on `curve`, SHA-256) or `ecdsa-HASH`, `rsa-BITS`
     /// (ISO/IEC 9796-2 with SHA-1, trailer `BC`) or `rsa-BITS-HASH` (trailer `xxCC`), BITS 2048,
     /// 3072 or 4096; `none` for a chip without DG15. HASH: `sha1`, `sha224`, `sha256`,
@@ -149,6 +152,7 @@ impl Default for Chip {
             pace: true,
             bac: true,
             chip_authentication: true,
+            chip_auth_cipher: "aes128".into(),
             aa: "ecdsa".into(),
         }
     }

@@ -222,3 +222,24 @@ fn chip_authentication_costs_three_apdus() {
         with_ca.apdus, without_ca.apdus
     );
 }
+
+#[test]
+fn chip_authentication_with_every_cipher() {
+    for cipher in ["3des", "aes128", "aes192", "aes256"] {
+        let (read, trust) = read_demo_with(|p| p.chip.chip_auth_cipher = cipher.into(), |_| None);
+        assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Verified), "{cipher}");
+        assert!(read.chip_verdict(&trust, NOW).accepted(), "{cipher}");
+        let (read, _) = read_demo_with(
+            |p| {
+                p.chip.chip_auth_cipher = cipher.into();
+                p.faults.ca_key_mismatch = true;
+            },
+            |_| None,
+        );
+        assert!(
+            matches!(read.chip_auth, Some(ChipAuthOutcome::Failed(_))),
+            "{cipher}: {:?}",
+            read.chip_auth
+        );
+    }
+}
