@@ -74,13 +74,13 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
         },
     })
     .expect("workers");
-    devices.arm_identify();
+    devices.arm_identify(kiosk_app::session::Generation(1));
     // Wrong number first: the chip refuses the CAN and the citizen is asked again.
     devices.use_id_number(Personal::new("001090123457".into()));
     let mut events = Vec::new();
     let failure = loop {
         match next_session_event(&devices) {
-            Event::IdentityFailed(f) => break f,
+            Event::IdentityFailed(_, f) => break f,
             e => events.push(format!("{e:?}")),
         }
     };
@@ -90,8 +90,8 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
     devices.use_id_number(Personal::new(ID.into()));
     let citizen = loop {
         match next_session_event(&devices) {
-            Event::IdentityRead(c) => break c,
-            Event::CardInserted => {}
+            Event::IdentityRead(_, c) => break c,
+            Event::CardInserted(_) => {}
             other => panic!("unexpected {other:?}"),
         }
     };
