@@ -1290,7 +1290,7 @@ mod tests {
         }
 
         /// Attract to "place your card" with the demo number, as citizen A does.
-        fn to_place_card(&mut self, d: &Devices) {
+        fn walk_to_place_card(&mut self, d: &Devices) {
             self.feed(d, Event::Start);
             self.feed(d, Event::LanguageChosen("vi".into()));
             let g = self.s.generation();
@@ -1314,7 +1314,7 @@ mod tests {
             trust,
         );
         let mut sh = MiniShell::new();
-        sh.to_place_card(&d);
+        sh.walk_to_place_card(&d);
         let a = sh.s.generation();
         ctl.insert(card);
         let e = next_session_event(&d);
@@ -1361,7 +1361,7 @@ mod tests {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _dir) = devices_with_reader(|r| Box::new(r), trust);
         let mut sh = MiniShell::new();
-        sh.to_place_card(&d);
+        sh.walk_to_place_card(&d);
         ctl.insert(card);
         let e = next_session_event(&d);
         sh.feed(&d, e);
@@ -1535,6 +1535,37 @@ mod tests {
             d.wait(Duration::from_secs(10)),
             Some(DeviceEvent::Printed)
         ));
+    }
+
+    /// A panic on a worker thread is logged with the worker and location, never its message.
+    #[test]
+    fn a_worker_panic_is_logged_without_its_message() {
+        use crate::config::{LogFormat, LogLevel, LoggingSettings};
+        withhold_worker_panic_messages();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kiosk.log");
+        let cfg = LoggingSettings {
+            level: LogLevel::Info,
+            format: LogFormat::Text,
+            file: Some(path.clone()),
+        };
+        let survived = std::thread::Builder::new()
+            .name(IDENTIFY_THREAD.into())
+            .spawn(move || {
+                let _log = crate::logging::init_scoped(&cfg).expect("logging starts");
+                let r: Option<()> = supervised("identify", || panic!("bad DG13 of {ID}"));
+                r.is_none()
+            })
+            .expect("thread")
+            .join()
+            .expect("the thread itself did not die");
+        assert!(survived);
+        let text = std::fs::read_to_string(&path).expect("log written");
+        assert!(text.contains("worker panicked"), "{text}");
+        assert!(text.contains("kiosk-identify"), "{text}");
+        assert!(text.contains("devices.rs"), "the location: {text}");
+        assert!(text.contains("keeps serving"), "{text}");
+        assert!(!text.contains(ID) && !text.contains("bad DG13"), "{text}");
     }
 
     #[test]

@@ -404,7 +404,7 @@ pub enum IdentifyFailure {
     /// lift it, place it flat again, or ask staff.
     ReadTimedOut,
     /// The kiosk's own reading code failed (a panic caught by the identify worker's
-    /// supervisor; nothing of it is logged but the worker's name): try again.
+    /// supervisor; only the worker and the code location are logged): try again.
     Internal,
 }
 
