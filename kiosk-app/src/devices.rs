@@ -882,17 +882,17 @@ mod tests {
         (Box::new(card), CscaTrust::new(vec![trust.csca_der], false))
     }
 
-    /// Devices over the simulators; the card reader trusts `trust`.
-    fn devices_trusting(
+    /// The simulators (receipts into `dir`, a test-pattern camera, the simulated face check),
+    /// the card reader trusting `trust`, and the controls of the card and QR simulators.
+    fn sim_hardware(
+        dir: &std::path::Path,
         trust: CscaTrust,
     ) -> (
-        Devices,
+        Hardware,
         kiosk_hw::card::SimCardControl,
         kiosk_hw::qr::SimQrControl,
-        tempfile::TempDir,
     ) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let sim = SimHardware::demo_in(dir.path());
+        let sim = SimHardware::demo_in(dir);
         let card = sim.card.clone();
         let qr = sim.qr.clone();
         let hw = Hardware {
@@ -903,6 +903,20 @@ mod tests {
             printer: Box::new(sim.printer),
             face: simulated_face(),
         };
+        (hw, card, qr)
+    }
+
+    /// Devices over the simulators; the card reader trusts `trust`.
+    fn devices_trusting(
+        trust: CscaTrust,
+    ) -> (
+        Devices,
+        kiosk_hw::card::SimCardControl,
+        kiosk_hw::qr::SimQrControl,
+        tempfile::TempDir,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (hw, card, qr) = sim_hardware(dir.path(), trust);
         (Devices::start(hw).expect("threads"), card, qr, dir)
     }
 
@@ -917,6 +931,33 @@ mod tests {
 
     fn id(s: &str) -> Personal<String> {
         Personal::new(s.to_owned())
+    }
+
+    /// Arms with [`G`], gives `number`, puts `card` on the reader and returns what the read
+    /// gave. The card may be reported twice (once if the worker saw it before the number,
+    /// once as it reads): every report must carry `G`.
+    fn tap(
+        d: &Devices,
+        ctl: &kiosk_hw::card::SimCardControl,
+        card: Box<VirtualCccd>,
+        number: &str,
+    ) -> Event {
+        d.arm_identify(G);
+        d.use_id_number(id(number));
+        ctl.insert(card);
+        let mut reported = false;
+        loop {
+            match next_session_event(d) {
+                Event::CardInserted(g) => {
+                    assert_eq!(g, G);
+                    reported = true;
+                }
+                e => {
+                    assert!(reported, "the card is reported before its read: {e:?}");
+                    return e;
+                }
+            }
+        }
     }
 
     fn next_session_event(d: &Devices) -> Event {
@@ -964,12 +1005,8 @@ mod tests {
     fn a_wrong_id_number_asks_for_it_again_and_the_next_reads_the_same_card() {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices_trusting(trust);
-        d.arm_identify(G);
-        d.use_id_number(id("001090123457"));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         assert_eq!(
-            next_session_event(&d),
+            tap(&d, &ctl, card, "001090123457"),
             Event::IdentityFailed(G, IdentifyFailure::WrongIdNumber)
         );
         std::thread::sleep(Duration::from_millis(300));
@@ -983,12 +1020,8 @@ mod tests {
     fn a_chip_outside_the_trust_store_is_not_authentic() {
         let (card, _trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices();
-        d.arm_identify(G);
-        d.use_id_number(id(ID));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         assert_eq!(
-            next_session_event(&d),
+            tap(&d, &ctl, card, ID),
             Event::IdentityFailed(G, IdentifyFailure::NotAuthentic)
         );
     }
@@ -1021,11 +1054,7 @@ mod tests {
     fn a_card_swapped_between_polls_is_read_for_the_next_session() {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices_trusting(trust.clone());
-        d.arm_identify(G);
-        d.use_id_number(id(ID));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted(G));
-        assert!(matches!(next_session_event(&d), Event::IdentityRead(..)));
+        assert!(matches!(tap(&d, &ctl, card, ID), Event::IdentityRead(..)));
         d.disarm_identify();
         // Lifted and put back faster than the worker polls (the same chip, powered up anew).
         let (again, _) = virtual_cccd();
@@ -1189,16 +1218,17 @@ mod tests {
         }
     }
 
-    /// A reader whose first APDU waits until the test opens the gate: a chip read as slow as
-    /// the test wants, without timing.
-    struct Gated {
+    /// A simulated reader that runs `first` before its first APDU: waiting at a gate (a chip
+    /// read as slow as the test wants, without timing) or panicking (as a careless parser
+    /// might). Later APDUs go through.
+    struct BeforeFirstApdu {
         inner: kiosk_hw::card::SimCardReader,
-        gate: Option<Receiver<()>>,
+        first: Option<Box<dyn FnOnce() + Send>>,
     }
 
-    impl CardReader for Gated {
+    impl CardReader for BeforeFirstApdu {
         fn name(&self) -> &str {
-            "gated"
+            "before-first-apdu"
         }
         fn wait_for_change(
             &mut self,
@@ -1207,55 +1237,24 @@ mod tests {
             self.inner.wait_for_change(timeout)
         }
         fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, kiosk_hw::card::CardError> {
-            if let Some(gate) = self.gate.take() {
-                let _ = gate.recv();
+            if let Some(first) = self.first.take() {
+                first();
             }
             self.inner.transmit(apdu)
         }
     }
 
-    /// A reader whose first APDU panics, with a message quoting the ID number as a careless
-    /// parser might; later APDUs go through.
-    struct PanicsOnce {
-        inner: kiosk_hw::card::SimCardReader,
-        panicked: bool,
-    }
-
-    impl CardReader for PanicsOnce {
-        fn name(&self) -> &str {
-            "panics-once"
-        }
-        fn wait_for_change(
-            &mut self,
-            timeout: Duration,
-        ) -> Result<CardPresence, kiosk_hw::card::CardError> {
-            self.inner.wait_for_change(timeout)
-        }
-        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, kiosk_hw::card::CardError> {
-            if !std::mem::replace(&mut self.panicked, true) {
-                panic!("bad tag in DG13 of {ID}");
-            }
-            self.inner.transmit(apdu)
-        }
-    }
-
-    /// Devices over the simulators with `reader` in place of the simulated card reader (whose
+    /// Devices over the simulators with `reader` wrapped around a simulated card reader (whose
     /// control is returned) and `trust`.
     fn devices_with_reader(
         reader: impl FnOnce(kiosk_hw::card::SimCardReader) -> Box<dyn CardReader + Send>,
         trust: CscaTrust,
     ) -> (Devices, kiosk_hw::card::SimCardControl, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let sim = SimHardware::demo_in(dir.path());
-        let card = sim.card.clone();
-        let hw = Hardware {
-            card_reader: reader(sim.card_reader),
-            card_trust: trust,
-            qr: Box::new(sim.qr_scanner),
-            camera: Box::new(kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern")),
-            printer: Box::new(sim.printer),
-            face: simulated_face(),
-        };
+        let (mut hw, _, _) = sim_hardware(dir.path(), trust);
+        let inner = kiosk_hw::card::SimCardReader::new("sim");
+        let card = inner.control();
+        hw.card_reader = reader(inner);
         (Devices::start(hw).expect("threads"), card, dir)
     }
 
@@ -1306,9 +1305,11 @@ mod tests {
         let (open, gate) = mpsc::channel();
         let (d, ctl, _dir) = devices_with_reader(
             |inner| {
-                Box::new(Gated {
+                Box::new(BeforeFirstApdu {
                     inner,
-                    gate: Some(gate),
+                    first: Some(Box::new(move || {
+                        let _ = gate.recv();
+                    })),
                 })
             },
             trust,
@@ -1363,10 +1364,14 @@ mod tests {
         let mut sh = MiniShell::new();
         sh.walk_to_place_card(&d);
         ctl.insert(card);
-        let e = next_session_event(&d);
-        sh.feed(&d, e);
-        // A's identity arrives, but the shell has not drained it yet when A cancels.
-        let in_flight = next_session_event(&d);
+        // A's identity arrives, but the shell has not drained it yet when A cancels. (The
+        // card may be reported twice: once before the worker took the number, once as it reads.)
+        let in_flight = loop {
+            match next_session_event(&d) {
+                e @ Event::CardInserted(_) => sh.feed(&d, e),
+                e => break e,
+            }
+        };
         assert!(
             matches!(in_flight, Event::IdentityRead(..)),
             "{in_flight:?}"
@@ -1386,19 +1391,16 @@ mod tests {
         let lenient = CscaTrust::new(Vec::new(), true);
         let (d, ctl, _dir) = devices_with_reader(
             |inner| {
-                Box::new(PanicsOnce {
+                Box::new(BeforeFirstApdu {
                     inner,
-                    panicked: false,
+                    // The message quotes the ID number: it must not reach the log.
+                    first: Some(Box::new(|| panic!("bad tag in DG13 of {ID}"))),
                 })
             },
             lenient,
         );
-        d.arm_identify(G);
-        d.use_id_number(id(ID));
-        ctl.insert(virtual_cccd().0);
-        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         assert_eq!(
-            next_session_event(&d),
+            tap(&d, &ctl, virtual_cccd().0, ID),
             Event::IdentityFailed(G, IdentifyFailure::Internal)
         );
         // Lifted and placed again: the worker, still alive, reads it normally.
@@ -1419,28 +1421,15 @@ mod tests {
     fn a_slow_chip_is_stopped_by_the_read_deadline() {
         let (card, trust) = virtual_cccd();
         let dir = tempfile::tempdir().expect("tempdir");
-        let sim = SimHardware::demo_in(dir.path());
-        let ctl = sim.card.clone();
+        let (hw, ctl, _) = sim_hardware(dir.path(), trust);
         // 30 ms per APDU: a whole read (about 85) cannot fit in 200 ms.
         ctl.set_apdu_delay(Duration::from_millis(30));
-        let hw = Hardware {
-            card_reader: Box::new(sim.card_reader),
-            card_trust: trust,
-            qr: Box::new(sim.qr_scanner),
-            camera: Box::new(kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern")),
-            printer: Box::new(sim.printer),
-            face: simulated_face(),
-        };
         let settings = DeviceSettings {
             read_deadline: Duration::from_millis(200),
         };
         let d = Devices::start_with(hw, settings).expect("threads");
-        d.arm_identify(G);
-        d.use_id_number(id(ID));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         assert_eq!(
-            next_session_event(&d),
+            tap(&d, &ctl, card, ID),
             Event::IdentityFailed(G, IdentifyFailure::ReadTimedOut)
         );
     }
@@ -1465,18 +1454,11 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let sim = SimHardware::demo_in(dir.path());
-        let hw = Hardware {
-            card_reader: Box::new(sim.card_reader),
-            card_trust: CscaTrust::default(),
-            qr: Box::new(sim.qr_scanner),
-            camera: Box::new(PanicsOnceCamera {
-                inner: kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern"),
-                panicked: false,
-            }),
-            printer: Box::new(sim.printer),
-            face: simulated_face(),
-        };
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.camera = Box::new(PanicsOnceCamera {
+            inner: kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern"),
+            panicked: false,
+        });
         let d = Devices::start(hw).expect("threads");
         d.start_face(G, None);
         assert_eq!(next_session_event(&d), Event::FaceFailed(G));
@@ -1509,18 +1491,11 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let sim = SimHardware::demo_in(dir.path());
-        let hw = Hardware {
-            card_reader: Box::new(sim.card_reader),
-            card_trust: CscaTrust::default(),
-            qr: Box::new(sim.qr_scanner),
-            camera: Box::new(kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern")),
-            printer: Box::new(PanicsOncePrinter {
-                inner: Box::new(sim.printer),
-                panicked: false,
-            }),
-            face: simulated_face(),
-        };
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.printer = Box::new(PanicsOncePrinter {
+            inner: Box::new(SimHardware::demo_in(dir.path()).printer),
+            panicked: false,
+        });
         let d = Devices::start(hw).expect("threads");
         let mut job = kiosk_hw::printer::escpos::EscPos::new();
         job.init().feed(1).cut();

@@ -1269,14 +1269,7 @@ impl Session {
                 } else {
                     keys::FACE_NOT_LIVE
                 };
-                out.push(Command::ShowNotice(key.to_owned()));
-                Self::say(out, key);
-                Enter(State::FaceRetry {
-                    citizen,
-                    consent,
-                    failed,
-                    key,
-                })
+                Enter(Self::face_retry(citizen, consent, failed, key, out))
             }
             (
                 State::VerifyFace {
@@ -1289,14 +1282,7 @@ impl Session {
                 // Not the citizen's failure: offer a retry without counting an attempt.
                 out.push(Command::StopFaceCapture);
                 let key = keys::FACE_TRY_AGAIN;
-                out.push(Command::ShowNotice(key.to_owned()));
-                Self::say(out, key);
-                Enter(State::FaceRetry {
-                    citizen,
-                    consent,
-                    failed,
-                    key,
-                })
+                Enter(Self::face_retry(citizen, consent, failed, key, out))
             }
             (State::VerifyFace { citizen, .. }, Event::Back) => {
                 out.push(Command::StopFaceCapture);
@@ -1398,6 +1384,24 @@ impl Session {
             }
 
             (state, _) => Stay(state),
+        }
+    }
+
+    /// The notice offering another face capture, saying why (`key`).
+    fn face_retry(
+        citizen: Citizen,
+        consent: ConsentGiven,
+        failed: u8,
+        key: &'static str,
+        out: &mut Vec<Command>,
+    ) -> State {
+        out.push(Command::ShowNotice(key.to_owned()));
+        Self::say(out, key);
+        State::FaceRetry {
+            citizen,
+            consent,
+            failed,
+            key,
         }
     }
 
