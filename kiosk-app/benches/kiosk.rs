@@ -31,7 +31,7 @@ use kiosk_app::i18n;
 use kiosk_app::identity;
 use kiosk_app::receipt::{self, ReceiptDoc, ReceiptFonts, ReceiptLine, ReceiptQr};
 use kiosk_app::session::{
-    Citizen, Dossier, Event, FaceOutcome, IdentitySource, Millis, ReceiptInfo, Session,
+    Citizen, Dossier, Event, FaceOutcome, Generation, IdentitySource, Millis, ReceiptInfo, Session,
     SessionConfig, Step, SubmitFailure,
 };
 use kiosk_app::shell::{Parts, Shell, Submitter};
@@ -491,21 +491,35 @@ fn demo_receipt() -> ReceiptInfo {
     }
 }
 
+/// `ev` addressed to the session's current arming, as a worker armed by it would send it.
+fn addressed(ev: Event, g: Generation) -> Event {
+    match ev {
+        Event::IdNumberScanned(_, id) => Event::IdNumberScanned(g, id),
+        Event::CardInserted(_) => Event::CardInserted(g),
+        Event::IdentityRead(_, c) => Event::IdentityRead(g, c),
+        Event::FaceResult(_, o) => Event::FaceResult(g, o),
+        other => other,
+    }
+}
+
 /// One whole citizen session, Attract to Attract, through `Session::handle`. The events are
 /// built (cloned) outside the timer; the commands the session returns are dropped inside it.
 fn session_transition(b: &mut Bench) {
     let events = vec![
         Event::Start,
         Event::LanguageChosen("vi".into()),
-        Event::IdNumberScanned(Personal::new("001090123456".into())),
-        Event::CardInserted,
-        Event::IdentityRead(demo_citizen()),
+        Event::IdNumberScanned(Generation(0), Personal::new("001090123456".into())),
+        Event::CardInserted(Generation(0)),
+        Event::IdentityRead(Generation(0), demo_citizen()),
         Event::ConsentGiven,
-        Event::FaceResult(FaceOutcome {
-            matched: true,
-            score: 0.92,
-            live: true,
-        }),
+        Event::FaceResult(
+            Generation(0),
+            FaceOutcome {
+                matched: true,
+                score: 0.92,
+                live: true,
+            },
+        ),
         Event::ServiceChosen(ServiceId::new("temporary-residence")),
         Event::Confirmed,
         Event::SubmitDone(demo_receipt()),
@@ -517,6 +531,7 @@ fn session_transition(b: &mut Bench) {
     let mut steps = Vec::new();
     for ev in events.clone() {
         now += 1_000;
+        let ev = addressed(ev, session.generation());
         black_box(session.handle(ev, Millis(now)));
         steps.push(session.step());
     }
@@ -535,6 +550,7 @@ fn session_transition(b: &mut Bench) {
             let t = Instant::now();
             for ev in batch {
                 now += 1_000;
+                let ev = addressed(ev, session.generation());
                 black_box(session.handle(ev, Millis(now)));
             }
             (t.elapsed(), 1)
@@ -597,8 +613,15 @@ fn chip_read(b: &mut Bench) {
         }
         let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
         timed(|| {
-            identity::read_chip(reader, &key, &trust, "20260601000000", &mut fill)
-                .expect("the demo card reads")
+            identity::read_chip(
+                reader,
+                &key,
+                &trust,
+                "20260601000000",
+                &mut fill,
+                Instant::now() + identity::READ_DEADLINE,
+            )
+            .expect("the demo card reads")
         })
     };
     b.run(

@@ -6,7 +6,23 @@
 //! UI-thread timer, so no device code ever runs on the UI thread and the session stays
 //! single-threaded. Every worker stops at [`Devices::shutdown`] (or drop), finishing the call it
 //! is in.
+//!
+//! # Safety of results and supervision
+//!
+//! - Every arming carries the session's [`Generation`] and every result goes back with it, so
+//!   the session can drop a result of an earlier arming. The identify worker also checks, when a
+//!   read finishes, whether it was disarmed or re-armed meanwhile, and then drops the result
+//!   itself: another citizen's identity does not even cross the channel.
+//! - One chip read has an overall deadline ([`DeviceSettings::read_deadline`]).
+//! - No input can stop a worker: each unit of work (one pass of the identify loop, which holds
+//!   the chip read and passive authentication; one face capture; one print job) runs under
+//!   [`std::panic::catch_unwind`]. A panic is logged with the worker's name and the code
+//!   location only (a parser's panic message could quote card data, so the panic hook withholds
+//!   it), the citizen is told to try again ([`IdentifyFailure::Internal`],
+//!   [`Event::FaceFailed`], [`Event::PrinterFailed`]), and the worker goes on with the same
+//!   hardware.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,7 +34,7 @@ use kiosk_hw::printer::ReceiptPrinter;
 use kiosk_hw::qr::QrScanner;
 
 use crate::identity::{self, ChipKey, CscaTrust};
-use crate::session::{Event, FaceOutcome, IdentifyFailure};
+use crate::session::{Event, FaceOutcome, Generation, IdentifyFailure};
 
 /// What the workers report to the shell.
 #[derive(Debug)]
@@ -39,7 +55,7 @@ pub enum DeviceEvent {
 }
 
 enum IdentifyCmd {
-    Arm,
+    Arm(Generation),
     Disarm,
     UseId(Personal<String>),
     ForgetId,
@@ -47,7 +63,7 @@ enum IdentifyCmd {
 }
 
 enum FaceCmd {
-    Start(Option<Personal<Vec<u8>>>),
+    Start(Generation, Option<Personal<Vec<u8>>>),
     Stop,
     Quit,
 }
@@ -120,6 +136,27 @@ pub struct DlibVerifier {
     pub config: kiosk_face::VerifyConfig,
 }
 
+/// Settings of the workers; [`Default`] is what the kiosk runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSettings {
+    /// Overall deadline of one chip read ([`identity::READ_DEADLINE`]); the reader's per-APDU
+    /// timeout bounds one exchange only.
+    pub read_deadline: Duration,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self {
+            read_deadline: identity::READ_DEADLINE,
+        }
+    }
+}
+
+/// The worker threads' names; the panic hook recognises them.
+const IDENTIFY_THREAD: &str = "kiosk-identify";
+const FACE_THREAD: &str = "kiosk-face";
+const PRINTER_THREAD: &str = "kiosk-printer";
+
 /// Handles on the running workers.
 pub struct Devices {
     events: Receiver<DeviceEvent>,
@@ -138,11 +175,20 @@ impl std::fmt::Debug for Devices {
 }
 
 impl Devices {
-    /// Starts one worker per device family.
+    /// Starts one worker per device family, with the default [`DeviceSettings`].
     ///
     /// # Errors
     /// The OS refused to start a thread.
     pub fn start(hw: Hardware) -> std::io::Result<Self> {
+        Self::start_with(hw, DeviceSettings::default())
+    }
+
+    /// Starts one worker per device family.
+    ///
+    /// # Errors
+    /// The OS refused to start a thread.
+    pub fn start_with(hw: Hardware, settings: DeviceSettings) -> std::io::Result<Self> {
+        withhold_worker_panic_messages();
         let (ev_tx, events) = mpsc::channel();
         let (identify, id_rx) = mpsc::channel();
         let (face, face_rx) = mpsc::channel();
@@ -159,18 +205,21 @@ impl Devices {
         let tx = ev_tx.clone();
         threads.push(
             std::thread::Builder::new()
-                .name("kiosk-identify".into())
-                .spawn(move || identify_worker(card_reader, card_trust, qr, id_rx, tx))?,
+                .name(IDENTIFY_THREAD.into())
+                .spawn(move || {
+                    let w = IdentifyWorker::new(card_reader, card_trust, qr, tx, &settings);
+                    w.run(&id_rx);
+                })?,
         );
         let tx = ev_tx.clone();
         threads.push(
             std::thread::Builder::new()
-                .name("kiosk-face".into())
+                .name(FACE_THREAD.into())
                 .spawn(move || face_worker(camera, verifier, face_rx, tx))?,
         );
         threads.push(
             std::thread::Builder::new()
-                .name("kiosk-printer".into())
+                .name(PRINTER_THREAD.into())
                 .spawn(move || print_worker(printer, print_rx, ev_tx))?,
         );
         Ok(Self {
@@ -182,9 +231,9 @@ impl Devices {
         })
     }
 
-    /// Arms card and QR reading for the identify step.
-    pub fn arm_identify(&self) {
-        let _ = self.identify.send(IdentifyCmd::Arm);
+    /// Arms card and QR reading for the identify step; every result carries `generation`.
+    pub fn arm_identify(&self, generation: Generation) {
+        let _ = self.identify.send(IdentifyCmd::Arm(generation));
     }
     /// Stops reading identities (card removal is still reported) and drops the ID number.
     pub fn disarm_identify(&self) {
@@ -199,9 +248,10 @@ impl Devices {
     pub fn forget_id_number(&self) {
         let _ = self.identify.send(IdentifyCmd::ForgetId);
     }
-    /// Starts the camera and the face verdict against `portrait` (the chip's DG2 image).
-    pub fn start_face(&self, portrait: Option<Personal<Vec<u8>>>) {
-        let _ = self.face.send(FaceCmd::Start(portrait));
+    /// Starts the camera and the face verdict against `portrait` (the chip's DG2 image); the
+    /// verdict carries `generation`.
+    pub fn start_face(&self, generation: Generation, portrait: Option<Personal<Vec<u8>>>) {
+        let _ = self.face.send(FaceCmd::Start(generation, portrait));
     }
     /// Stops the camera; frames in flight are dropped.
     pub fn stop_face(&self) {
@@ -239,85 +289,216 @@ impl Drop for Devices {
     }
 }
 
+/// Installs (once per process) a panic hook that, on the worker threads, logs the worker and
+/// the code location but never the panic message: a parser fed by a chip could put card data
+/// into it. Panics on other threads go to the hook that was there before.
+fn withhold_worker_panic_messages() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            match thread.name() {
+                Some(name @ (IDENTIFY_THREAD | FACE_THREAD | PRINTER_THREAD)) => {
+                    let location = info
+                        .location()
+                        .map(|l| format!("{}:{}", l.file(), l.line()))
+                        .unwrap_or_default();
+                    tracing::error!(
+                        worker = name,
+                        location = %location,
+                        "worker panicked (message withheld: it may quote card data)"
+                    );
+                }
+                _ => previous(info),
+            }
+        }));
+    });
+}
+
+/// Runs one unit of a worker's work; `None` when it panicked (the hook logged where). The
+/// panic payload is dropped unread: it may quote card data.
+fn supervised<T>(worker: &'static str, unit: impl FnOnce() -> T) -> Option<T> {
+    match panic::catch_unwind(AssertUnwindSafe(unit)) {
+        Ok(v) => Some(v),
+        Err(payload) => {
+            drop(payload);
+            tracing::error!(worker, "worker recovered from a panic and keeps serving");
+            None
+        }
+    }
+}
+
+/// Whether a worker goes on.
+enum Go {
+    On,
+    Stop,
+}
+
 /// The identify worker: card presence, the chip read once the session has handed over the ID
 /// number, and the card's QR code, which supplies that number.
 ///
 /// A card on the reader without an ID number is reported once ([`Event::CardInserted`]: the
 /// session asks for the number) and read as soon as the number arrives, without lifting it.
 /// A number the chip refuses is dropped; the next one reads the same card again.
-fn identify_worker(
-    mut reader: Box<dyn CardReader + Send>,
+struct IdentifyWorker {
+    reader: Box<dyn CardReader + Send>,
     trust: CscaTrust,
-    mut qr: Box<dyn QrScanner + Send>,
-    cmds: Receiver<IdentifyCmd>,
+    qr: Box<dyn QrScanner + Send>,
     tx: Sender<DeviceEvent>,
-) {
-    let send = |e: Event| tx.send(DeviceEvent::Session(e)).is_ok();
-    let mut armed = false;
-    // What the worker believes is on the reader, and whether that card was already read for
-    // the current arming and key. A card pulled and put back between two polls looks
-    // "present" both times, so reading is driven by `read_done`, not by the edge alone.
-    let mut present = false;
-    let mut read_done = false;
-    // The card without a key was reported (the session asked for the number).
-    let mut prompted = false;
-    let mut reader_down_reported = false;
-    let mut key: Option<ChipKey> = None;
-    // The card QR scanned in this arming: its date of birth gives the BAC fallback.
-    let mut scanned: Option<kiosk_qr::CccdQr> = None;
-    let mut rng = rand::rng();
-    loop {
-        for cmd in cmds.try_iter() {
-            match cmd {
-                IdentifyCmd::Arm => {
-                    armed = true;
-                    read_done = false;
-                    prompted = false;
-                    reader_down_reported = false;
-                    key = None;
-                    scanned = None;
-                }
-                IdentifyCmd::Disarm => {
-                    armed = false;
-                    key = None;
-                    scanned = None;
-                }
-                IdentifyCmd::UseId(id) => {
-                    key = ChipKey::from_id(&id).map(|k| match &scanned {
-                        Some(q) => k.with_qr(q),
-                        None => k,
-                    });
-                    read_done = false;
-                }
-                IdentifyCmd::ForgetId => key = None,
-                IdentifyCmd::Stop => return,
-            }
+    read_deadline: Duration,
+    armed: bool,
+    /// The arming's generation, carried by every result.
+    generation: Generation,
+    /// What the worker believes is on the reader, and whether that card was already read for
+    /// the current arming and key. A card pulled and put back between two polls looks
+    /// "present" both times, so reading is driven by `read_done`, not by the edge alone.
+    present: bool,
+    read_done: bool,
+    /// The card without a key was reported (the session asked for the number).
+    prompted: bool,
+    reader_down_reported: bool,
+    key: Option<ChipKey>,
+    /// The card QR scanned in this arming: its date of birth gives the BAC fallback.
+    scanned: Option<kiosk_qr::CccdQr>,
+    /// A chip read is under way (so a panic is reported to the citizen as a failed read).
+    reading: bool,
+}
+
+impl IdentifyWorker {
+    fn new(
+        reader: Box<dyn CardReader + Send>,
+        trust: CscaTrust,
+        qr: Box<dyn QrScanner + Send>,
+        tx: Sender<DeviceEvent>,
+        settings: &DeviceSettings,
+    ) -> Self {
+        Self {
+            reader,
+            trust,
+            qr,
+            tx,
+            read_deadline: settings.read_deadline,
+            armed: false,
+            generation: Generation(0),
+            present: false,
+            read_done: false,
+            prompted: false,
+            reader_down_reported: false,
+            key: None,
+            scanned: None,
+            reading: false,
         }
-        match reader.wait_for_change(Duration::from_millis(100)) {
-            Ok(CardPresence::Present { .. }) => {
-                if !present {
-                    tracing::debug!("card present");
-                }
-                present = true;
-            }
-            Ok(CardPresence::Absent) => {
-                if present {
-                    tracing::debug!("card removed");
-                    if !send(Event::CardRemoved) {
+    }
+
+    /// The supervisor: one pass of the loop at a time, each under `catch_unwind`, with the same
+    /// hardware and state after a panic.
+    fn run(mut self, cmds: &Receiver<IdentifyCmd>) {
+        loop {
+            match supervised("identify", || self.pass(cmds)) {
+                Some(Go::On) => {}
+                Some(Go::Stop) => return,
+                None => {
+                    if !self.recover() {
                         return;
                     }
                 }
-                present = false;
-                read_done = false;
-                prompted = false;
+            }
+        }
+    }
+
+    /// After a panic: a read that was under way is reported as failed (the card must be lifted
+    /// and placed again); a panic elsewhere (a driver) is not the citizen's, and a short pause
+    /// keeps a repeating one from spinning. `false` when the shell is gone.
+    fn recover(&mut self) -> bool {
+        if std::mem::take(&mut self.reading) {
+            self.read_done = true;
+            if self.armed {
+                return self.send(Event::IdentityFailed(
+                    self.generation,
+                    IdentifyFailure::Internal,
+                ));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        true
+    }
+
+    fn send(&self, e: Event) -> bool {
+        self.tx.send(DeviceEvent::Session(e)).is_ok()
+    }
+
+    /// Applies the commands waiting; [`Go::Stop`] on `Stop` or when the shell is gone.
+    fn apply_commands(&mut self, cmds: &Receiver<IdentifyCmd>) -> Go {
+        loop {
+            let cmd = match cmds.try_recv() {
+                Ok(c) => c,
+                Err(mpsc::TryRecvError::Empty) => return Go::On,
+                Err(mpsc::TryRecvError::Disconnected) => return Go::Stop,
+            };
+            match cmd {
+                IdentifyCmd::Arm(generation) => {
+                    self.armed = true;
+                    self.generation = generation;
+                    self.read_done = false;
+                    self.prompted = false;
+                    self.reader_down_reported = false;
+                    self.key = None;
+                    self.scanned = None;
+                }
+                IdentifyCmd::Disarm => {
+                    self.armed = false;
+                    self.key = None;
+                    self.scanned = None;
+                }
+                IdentifyCmd::UseId(id) => {
+                    self.key = ChipKey::from_id(&id).map(|k| match &self.scanned {
+                        Some(q) => k.with_qr(q),
+                        None => k,
+                    });
+                    self.read_done = false;
+                }
+                IdentifyCmd::ForgetId => self.key = None,
+                IdentifyCmd::Stop => return Go::Stop,
+            }
+        }
+    }
+
+    /// One pass: commands, card presence, a chip read when due, one QR poll.
+    fn pass(&mut self, cmds: &Receiver<IdentifyCmd>) -> Go {
+        let stop_unless = |ok: bool| if ok { Go::On } else { Go::Stop };
+        if let Go::Stop = self.apply_commands(cmds) {
+            return Go::Stop;
+        }
+        match self.reader.wait_for_change(Duration::from_millis(100)) {
+            Ok(CardPresence::Present { .. }) => {
+                if !self.present {
+                    tracing::debug!("card present");
+                }
+                self.present = true;
+            }
+            Ok(CardPresence::Absent) => {
+                if self.present {
+                    tracing::debug!("card removed");
+                    if !self.send(Event::CardRemoved) {
+                        return Go::Stop;
+                    }
+                }
+                self.present = false;
+                self.read_done = false;
+                self.prompted = false;
             }
             Err(e) => {
                 let failure = identity::card_failure(e.kind());
-                if armed && !reader_down_reported && failure == IdentifyFailure::ReaderMissing {
+                if self.armed
+                    && !self.reader_down_reported
+                    && failure == IdentifyFailure::ReaderMissing
+                {
                     tracing::warn!(error = %e, "card reader unavailable");
-                    reader_down_reported = true;
-                    if !send(Event::IdentityFailed(failure)) {
-                        return;
+                    self.reader_down_reported = true;
+                    if !self.send(Event::IdentityFailed(self.generation, failure)) {
+                        return Go::Stop;
                     }
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -325,72 +506,103 @@ fn identify_worker(
         }
         // The citizen may have put the card down before the screen asked: read whenever armed,
         // keyed, and this card has not been read yet.
-        if armed && present && !read_done {
-            match &key {
-                None if !prompted => {
-                    prompted = true;
-                    if !send(Event::CardInserted) {
-                        return;
-                    }
+        if self.armed && self.present && !self.read_done {
+            if self.key.is_some() {
+                if let Go::Stop = self.read(cmds) {
+                    return Go::Stop;
                 }
-                None => {}
-                Some(k) => {
-                    if !send(Event::CardInserted) {
-                        return;
-                    }
-                    let started = Instant::now();
-                    let now = identity::pa_time(time::OffsetDateTime::now_utc());
-                    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
-                    let r = identity::read_chip(reader.as_mut(), k, &trust, &now, &mut fill);
-                    tracing::info!(
-                        ms = started.elapsed().as_millis() as u64,
-                        ok = r.is_ok(),
-                        "chip read"
-                    );
-                    let ev = match r {
-                        Ok(c) => {
-                            read_done = true;
-                            Event::IdentityRead(c)
-                        }
-                        Err(f) => {
-                            match f {
-                                // Gone mid-read: the next "present" is a fresh tap to read again.
-                                IdentifyFailure::CardRemovedDuringRead => present = false,
-                                // The number is wrong for this card: wait for another one.
-                                IdentifyFailure::WrongIdNumber => {
-                                    key = None;
-                                    read_done = true;
-                                }
-                                // Do not hammer the same card; lifting it re-arms.
-                                _ => read_done = true,
-                            }
-                            Event::IdentityFailed(f)
-                        }
-                    };
-                    if !send(ev) {
-                        return;
-                    }
+            } else if !self.prompted {
+                self.prompted = true;
+                if !self.send(Event::CardInserted(self.generation)) {
+                    return Go::Stop;
                 }
             }
         }
-        if armed {
-            match qr.poll(Duration::ZERO) {
+        if self.armed {
+            match self.qr.poll(Duration::ZERO) {
                 Ok(Some(scan)) => {
                     let ev = match identity::card_qr_from_scan(scan.text.expose()) {
                         Ok(q) => {
                             let id = q.id_number().clone();
-                            scanned = Some(q);
-                            Event::IdNumberScanned(id)
+                            self.scanned = Some(q);
+                            Event::IdNumberScanned(self.generation, id)
                         }
-                        Err(f) => Event::IdentityFailed(f),
+                        Err(f) => Event::IdentityFailed(self.generation, f),
                     };
-                    if !send(ev) {
-                        return;
-                    }
+                    return stop_unless(self.send(ev));
                 }
                 Ok(None) => {}
                 Err(e) => tracing::debug!(error = %e, "QR scanner"),
             }
+        }
+        Go::On
+    }
+
+    /// Reads the chip on the reader with the key given, within the read deadline, and reports
+    /// the result unless the arming changed meanwhile.
+    fn read(&mut self, cmds: &Receiver<IdentifyCmd>) -> Go {
+        let Some(key) = self.key.clone() else {
+            return Go::On;
+        };
+        let generation = self.generation;
+        if !self.send(Event::CardInserted(generation)) {
+            return Go::Stop;
+        }
+        let started = Instant::now();
+        let deadline = started + self.read_deadline;
+        let now = identity::pa_time(time::OffsetDateTime::now_utc());
+        let mut rng = rand::rng();
+        let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+        self.reading = true;
+        let r = identity::read_chip(
+            self.reader.as_mut(),
+            &key,
+            &self.trust,
+            &now,
+            &mut fill,
+            deadline,
+        );
+        self.reading = false;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            ok = r.is_ok(),
+            "chip read"
+        );
+        let ev = match r {
+            Ok(c) => {
+                self.read_done = true;
+                Event::IdentityRead(generation, c)
+            }
+            Err(f) => {
+                match f {
+                    // Gone mid-read: the next "present" is a fresh tap to read again.
+                    IdentifyFailure::CardRemovedDuringRead => self.present = false,
+                    // The number is wrong for this card: wait for another one.
+                    IdentifyFailure::WrongIdNumber => {
+                        self.key = None;
+                        self.read_done = true;
+                    }
+                    // Do not hammer the same card; lifting it re-arms.
+                    _ => self.read_done = true,
+                }
+                Event::IdentityFailed(generation, f)
+            }
+        };
+        // A read takes seconds: the session may have ended (disarm) or moved on to another
+        // citizen (a new arming) meanwhile. Their identity must not reach the next session.
+        if let Go::Stop = self.apply_commands(cmds) {
+            return Go::Stop;
+        }
+        if !self.armed || self.generation != generation {
+            tracing::info!("chip read finished after its arming ended: result dropped");
+            // Dropping the event zeroizes the citizen's fields.
+            drop(ev);
+            return Go::On;
+        }
+        if self.send(ev) {
+            Go::On
+        } else {
+            Go::Stop
         }
     }
 }
@@ -403,28 +615,27 @@ fn face_worker(
 ) {
     loop {
         // Idle: block until told to start.
-        let portrait = match cmds.recv() {
-            Ok(FaceCmd::Start(p)) => p,
+        let (generation, portrait) = match cmds.recv() {
+            Ok(FaceCmd::Start(g, p)) => (g, p),
             Ok(FaceCmd::Stop) => continue,
             Ok(FaceCmd::Quit) | Err(_) => return,
         };
-        let flow = match &verifier {
+        // One capture is the unit of work: a panic in it (the portrait decoder, the face
+        // pipeline) ends that capture only; the camera and models stay.
+        let flow = supervised("face", || match &verifier {
             FaceVerifier::Simulated { capture, outcome } => {
                 simulated_capture(camera.as_mut(), *capture, *outcome, &cmds, &tx)
             }
             FaceVerifier::Dlib(d) => dlib_capture(d, camera.as_mut(), portrait, &cmds, &tx),
+        });
+        let ev = match flow {
+            Some(Flow::Decided(outcome)) => Event::FaceResult(generation, outcome),
+            None => Event::FaceFailed(generation),
+            Some(Flow::Stopped) => continue,
+            Some(Flow::Quit) => return,
         };
-        match flow {
-            Flow::Decided(outcome) => {
-                if tx
-                    .send(DeviceEvent::Session(Event::FaceResult(outcome)))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Flow::Stopped => {}
-            Flow::Quit => return,
+        if tx.send(DeviceEvent::Session(ev)).is_err() {
+            return;
         }
     }
 }
@@ -441,7 +652,7 @@ fn face_interrupted(cmds: &Receiver<FaceCmd>) -> Option<Flow> {
     match cmds.try_recv() {
         Ok(FaceCmd::Stop) => Some(Flow::Stopped),
         Ok(FaceCmd::Quit) | Err(mpsc::TryRecvError::Disconnected) => Some(Flow::Quit),
-        Ok(FaceCmd::Start(_)) | Err(mpsc::TryRecvError::Empty) => None,
+        Ok(FaceCmd::Start(..)) | Err(mpsc::TryRecvError::Empty) => None,
     }
 }
 
@@ -603,28 +814,15 @@ fn print_worker(
     loop {
         match cmds.recv_timeout(Duration::from_secs(3600)) {
             Ok(PrintCmd::Print(job)) => {
-                let r = printer.status().and_then(|s| {
-                    if s.can_print() {
-                        printer.print(&job)
-                    } else {
-                        Err(kiosk_hw::printer::PrinterError::new(
-                            if s.cover_open {
-                                kiosk_hw::printer::PrinterErrorKind::CoverOpen
-                            } else if !s.online {
-                                kiosk_hw::printer::PrinterErrorKind::Offline
-                            } else {
-                                kiosk_hw::printer::PrinterErrorKind::PaperOut
-                            },
-                            "printer not ready",
-                        ))
-                    }
-                });
-                let ev = match r {
-                    Ok(()) => DeviceEvent::Printed,
-                    Err(e) => {
+                // One job is the unit of work: a panic in the driver fails this receipt (the
+                // citizen is told to note the code), not the printer worker.
+                let ev = match supervised("printer", || print_job(printer.as_mut(), &job)) {
+                    Some(Ok(())) => DeviceEvent::Printed,
+                    Some(Err(e)) => {
                         tracing::warn!(error = %e, "receipt printer");
                         DeviceEvent::Session(Event::PrinterFailed)
                     }
+                    None => DeviceEvent::Session(Event::PrinterFailed),
                 };
                 if tx.send(ev).is_err() {
                     return;
@@ -636,6 +834,27 @@ fn print_worker(
     }
 }
 
+/// Checks the printer's status and prints one whole ESC/POS job.
+fn print_job(
+    printer: &mut (dyn ReceiptPrinter + Send),
+    job: &[u8],
+) -> Result<(), kiosk_hw::printer::PrinterError> {
+    let s = printer.status()?;
+    if s.can_print() {
+        return printer.print(job);
+    }
+    Err(kiosk_hw::printer::PrinterError::new(
+        if s.cover_open {
+            kiosk_hw::printer::PrinterErrorKind::CoverOpen
+        } else if !s.online {
+            kiosk_hw::printer::PrinterErrorKind::Offline
+        } else {
+            kiosk_hw::printer::PrinterErrorKind::PaperOut
+        },
+        "printer not ready",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +862,8 @@ mod tests {
     use kiosk_vcard::VirtualCccd;
 
     const ID: &str = "001090123456";
+    /// The generation the tests arm with.
+    const G: Generation = Generation(7);
 
     fn simulated_face() -> FaceVerifier {
         FaceVerifier::Simulated {
@@ -661,17 +882,17 @@ mod tests {
         (Box::new(card), CscaTrust::new(vec![trust.csca_der], false))
     }
 
-    /// Devices over the simulators; the card reader trusts `trust`.
-    fn devices_trusting(
+    /// The simulators (receipts into `dir`, a test-pattern camera, the simulated face check),
+    /// the card reader trusting `trust`, and the controls of the card and QR simulators.
+    fn sim_hardware(
+        dir: &std::path::Path,
         trust: CscaTrust,
     ) -> (
-        Devices,
+        Hardware,
         kiosk_hw::card::SimCardControl,
         kiosk_hw::qr::SimQrControl,
-        tempfile::TempDir,
     ) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let sim = SimHardware::demo_in(dir.path());
+        let sim = SimHardware::demo_in(dir);
         let card = sim.card.clone();
         let qr = sim.qr.clone();
         let hw = Hardware {
@@ -682,6 +903,20 @@ mod tests {
             printer: Box::new(sim.printer),
             face: simulated_face(),
         };
+        (hw, card, qr)
+    }
+
+    /// Devices over the simulators; the card reader trusts `trust`.
+    fn devices_trusting(
+        trust: CscaTrust,
+    ) -> (
+        Devices,
+        kiosk_hw::card::SimCardControl,
+        kiosk_hw::qr::SimQrControl,
+        tempfile::TempDir,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (hw, card, qr) = sim_hardware(dir.path(), trust);
         (Devices::start(hw).expect("threads"), card, qr, dir)
     }
 
@@ -698,6 +933,33 @@ mod tests {
         Personal::new(s.to_owned())
     }
 
+    /// Arms with [`G`], gives `number`, puts `card` on the reader and returns what the read
+    /// gave. The card may be reported twice (once if the worker saw it before the number,
+    /// once as it reads): every report must carry `G`.
+    fn tap(
+        d: &Devices,
+        ctl: &kiosk_hw::card::SimCardControl,
+        card: Box<VirtualCccd>,
+        number: &str,
+    ) -> Event {
+        d.arm_identify(G);
+        d.use_id_number(id(number));
+        ctl.insert(card);
+        let mut reported = false;
+        loop {
+            match next_session_event(d) {
+                Event::CardInserted(g) => {
+                    assert_eq!(g, G);
+                    reported = true;
+                }
+                e => {
+                    assert!(reported, "the card is reported before its read: {e:?}");
+                    return e;
+                }
+            }
+        }
+    }
+
     fn next_session_event(d: &Devices) -> Event {
         loop {
             match d.wait(Duration::from_secs(10)) {
@@ -712,10 +974,10 @@ mod tests {
     fn the_virtual_cccd_is_read_once_the_id_is_given_and_verified_with_its_portrait() {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices_trusting(trust);
-        d.arm_identify();
+        d.arm_identify(G);
         // Tapped before the number is known: reported once (the session asks for it), not read.
         ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         std::thread::sleep(Duration::from_millis(300));
         assert!(
             d.drain().is_empty(),
@@ -723,9 +985,9 @@ mod tests {
         );
         // The number arrives: the card that stayed on the reader is read.
         d.use_id_number(id(ID));
-        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         match next_session_event(&d) {
-            Event::IdentityRead(c) => {
+            Event::IdentityRead(_, c) => {
                 assert_eq!(c.id_number().expose(), ID);
                 assert_eq!(c.full_name().expose(), "Nguyễn Văn An");
                 assert_eq!(c.source(), crate::session::IdentitySource::Chip);
@@ -743,32 +1005,24 @@ mod tests {
     fn a_wrong_id_number_asks_for_it_again_and_the_next_reads_the_same_card() {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices_trusting(trust);
-        d.arm_identify();
-        d.use_id_number(id("001090123457"));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted);
         assert_eq!(
-            next_session_event(&d),
-            Event::IdentityFailed(IdentifyFailure::WrongIdNumber)
+            tap(&d, &ctl, card, "001090123457"),
+            Event::IdentityFailed(G, IdentifyFailure::WrongIdNumber)
         );
         std::thread::sleep(Duration::from_millis(300));
         assert!(d.drain().is_empty(), "the refused number is not retried");
         d.use_id_number(id(ID));
-        assert_eq!(next_session_event(&d), Event::CardInserted);
-        assert!(matches!(next_session_event(&d), Event::IdentityRead(_)));
+        assert_eq!(next_session_event(&d), Event::CardInserted(G));
+        assert!(matches!(next_session_event(&d), Event::IdentityRead(..)));
     }
 
     #[test]
     fn a_chip_outside_the_trust_store_is_not_authentic() {
         let (card, _trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices();
-        d.arm_identify();
-        d.use_id_number(id(ID));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted);
         assert_eq!(
-            next_session_event(&d),
-            Event::IdentityFailed(IdentifyFailure::NotAuthentic)
+            tap(&d, &ctl, card, ID),
+            Event::IdentityFailed(G, IdentifyFailure::NotAuthentic)
         );
     }
 
@@ -776,12 +1030,12 @@ mod tests {
     fn disarming_drops_the_number() {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices_trusting(trust);
-        d.arm_identify();
+        d.arm_identify(G);
         d.use_id_number(id(ID));
         d.disarm_identify();
-        d.arm_identify();
+        d.arm_identify(G);
         ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted);
+        assert_eq!(next_session_event(&d), Event::CardInserted(G));
         std::thread::sleep(Duration::from_millis(300));
         assert!(d.drain().is_empty(), "re-armed without a number: no read");
     }
@@ -800,28 +1054,24 @@ mod tests {
     fn a_card_swapped_between_polls_is_read_for_the_next_session() {
         let (card, trust) = virtual_cccd();
         let (d, ctl, _qr, _dir) = devices_trusting(trust.clone());
-        d.arm_identify();
-        d.use_id_number(id(ID));
-        ctl.insert(card);
-        assert_eq!(next_session_event(&d), Event::CardInserted);
-        assert!(matches!(next_session_event(&d), Event::IdentityRead(_)));
+        assert!(matches!(tap(&d, &ctl, card, ID), Event::IdentityRead(..)));
         d.disarm_identify();
         // Lifted and put back faster than the worker polls (the same chip, powered up anew).
         let (again, _) = virtual_cccd();
         ctl.remove();
         ctl.insert(again);
-        d.arm_identify();
+        d.arm_identify(G);
         d.use_id_number(id(ID));
         loop {
             match next_session_event(&d) {
                 // Another virtual chip is another test PKI: outside this trust store, but
                 // read, which is what this test is about.
-                Event::IdentityFailed(IdentifyFailure::NotAuthentic) => break,
-                Event::IdentityRead(c) => {
+                Event::IdentityFailed(G, IdentifyFailure::NotAuthentic) => break,
+                Event::IdentityRead(_, c) => {
                     assert_eq!(c.id_number().expose(), ID);
                     break;
                 }
-                Event::CardInserted | Event::CardRemoved | Event::IdentityFailed(_) => {}
+                Event::CardInserted(_) | Event::CardRemoved | Event::IdentityFailed(..) => {}
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -830,21 +1080,21 @@ mod tests {
     #[test]
     fn the_cards_qr_gives_the_id_number_only() {
         let (d, _card, qr, _dir) = devices();
-        d.arm_identify();
+        d.arm_identify(G);
         qr.present(kiosk_hw::sim::DEMO_QR);
         match next_session_event(&d) {
-            Event::IdNumberScanned(n) => assert_eq!(n.expose(), ID),
+            Event::IdNumberScanned(_, n) => assert_eq!(n.expose(), ID),
             other => panic!("unexpected {other:?}"),
         }
         qr.present("not a cccd");
         assert_eq!(
             next_session_event(&d),
-            Event::IdentityFailed(IdentifyFailure::QrNotCard)
+            Event::IdentityFailed(G, IdentifyFailure::QrNotCard)
         );
         qr.present("001090123456||A|31021990|Nam|x|01012021");
         assert_eq!(
             next_session_event(&d),
-            Event::IdentityFailed(IdentifyFailure::Unreadable)
+            Event::IdentityFailed(G, IdentifyFailure::Unreadable)
         );
     }
 
@@ -867,9 +1117,9 @@ mod tests {
             face: simulated_face(),
         };
         let d = Devices::start(hw).expect("threads");
-        d.arm_identify();
+        d.arm_identify(G);
         match next_session_event(&d) {
-            Event::IdNumberScanned(n) => assert_eq!(n.expose(), ID),
+            Event::IdNumberScanned(_, n) => assert_eq!(n.expose(), ID),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -877,8 +1127,8 @@ mod tests {
     #[test]
     fn face_step_reports_the_verdict_and_stops() {
         let (d, _card, _qr, _dir) = devices();
-        d.start_face(None);
-        assert!(matches!(next_session_event(&d), Event::FaceResult(o) if o.matched && o.live));
+        d.start_face(G, None);
+        assert!(matches!(next_session_event(&d), Event::FaceResult(_, o) if o.matched && o.live));
     }
 
     /// A replay camera showing `photo` (from the packaged face images) framed as a citizen at
@@ -935,7 +1185,7 @@ mod tests {
     #[test]
     fn dlib_face_step_matches_the_citizen_and_guides_meanwhile() {
         let (d, _frames) = dlib_devices("obama2.jpg");
-        d.start_face(Some(portrait("obama.jpg")));
+        d.start_face(G, Some(portrait("obama.jpg")));
         let mut guided = false;
         let outcome = loop {
             match d.wait(Duration::from_secs(20)) {
@@ -943,7 +1193,7 @@ mod tests {
                     assert!(key.starts_with("face-"));
                     guided = true;
                 }
-                Some(DeviceEvent::Session(Event::FaceResult(o))) => break o,
+                Some(DeviceEvent::Session(Event::FaceResult(_, o))) => break o,
                 Some(_) => {}
                 None => panic!("no face result within 20 s"),
             }
@@ -956,16 +1206,341 @@ mod tests {
     #[test]
     fn dlib_face_step_rejects_another_person_and_a_missing_portrait() {
         let (d, _frames) = dlib_devices("biden.jpg");
-        d.start_face(Some(portrait("obama.jpg")));
+        d.start_face(G, Some(portrait("obama.jpg")));
         match next_session_event(&d) {
-            Event::FaceResult(o) => assert!(!o.matched && !o.live, "{o:?}"),
+            Event::FaceResult(_, o) => assert!(!o.matched && !o.live, "{o:?}"),
             other => panic!("unexpected {other:?}"),
         }
-        d.start_face(None);
+        d.start_face(G, None);
         match next_session_event(&d) {
-            Event::FaceResult(o) => assert!(!o.matched && o.score == 0.0, "{o:?}"),
+            Event::FaceResult(_, o) => assert!(!o.matched && o.score == 0.0, "{o:?}"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// A simulated reader that runs `first` before its first APDU: waiting at a gate (a chip
+    /// read as slow as the test wants, without timing) or panicking (as a careless parser
+    /// might). Later APDUs go through.
+    struct BeforeFirstApdu {
+        inner: kiosk_hw::card::SimCardReader,
+        first: Option<Box<dyn FnOnce() + Send>>,
+    }
+
+    impl CardReader for BeforeFirstApdu {
+        fn name(&self) -> &str {
+            "before-first-apdu"
+        }
+        fn wait_for_change(
+            &mut self,
+            timeout: Duration,
+        ) -> Result<CardPresence, kiosk_hw::card::CardError> {
+            self.inner.wait_for_change(timeout)
+        }
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, kiosk_hw::card::CardError> {
+            if let Some(first) = self.first.take() {
+                first();
+            }
+            self.inner.transmit(apdu)
+        }
+    }
+
+    /// Devices over the simulators with `reader` wrapped around a simulated card reader (whose
+    /// control is returned) and `trust`.
+    fn devices_with_reader(
+        reader: impl FnOnce(kiosk_hw::card::SimCardReader) -> Box<dyn CardReader + Send>,
+        trust: CscaTrust,
+    ) -> (Devices, kiosk_hw::card::SimCardControl, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut hw, _, _) = sim_hardware(dir.path(), trust);
+        let inner = kiosk_hw::card::SimCardReader::new("sim");
+        let card = inner.control();
+        hw.card_reader = reader(inner);
+        (Devices::start(hw).expect("threads"), card, dir)
+    }
+
+    /// The shell's part for these tests: a session, and its device commands carried out.
+    struct MiniShell {
+        s: crate::session::Session,
+        t: u64,
+    }
+
+    impl MiniShell {
+        fn new() -> Self {
+            Self {
+                s: crate::session::Session::new(crate::session::SessionConfig::default(), 11),
+                t: 0,
+            }
+        }
+
+        fn feed(&mut self, d: &Devices, e: Event) {
+            use crate::session::Command as C;
+            self.t += 500;
+            for c in self.s.handle(e, crate::session::Millis(self.t)) {
+                match c {
+                    C::StartIdentify(g) => d.arm_identify(g),
+                    C::StopIdentify => d.disarm_identify(),
+                    C::UseIdNumber(id) => d.use_id_number(id),
+                    C::ForgetIdNumber => d.forget_id_number(),
+                    C::StartFaceCapture(g, p) => d.start_face(g, p),
+                    C::StopFaceCapture => d.stop_face(),
+                    _ => {}
+                }
+            }
+        }
+
+        /// Attract to "place your card" with the demo number, as citizen A does.
+        fn walk_to_place_card(&mut self, d: &Devices) {
+            self.feed(d, Event::Start);
+            self.feed(d, Event::LanguageChosen("vi".into()));
+            let g = self.s.generation();
+            self.feed(d, Event::IdNumberScanned(g, id(ID)));
+        }
+    }
+
+    /// Citizen A's read is slow; A cancels while it runs and citizen B starts. Whatever the
+    /// worker sends from then on, B's session never holds A's identity.
+    #[test]
+    fn a_cancelled_slow_read_never_reaches_the_next_citizen() {
+        let (card, trust) = virtual_cccd();
+        let (open, gate) = mpsc::channel();
+        let (d, ctl, _dir) = devices_with_reader(
+            |inner| {
+                Box::new(BeforeFirstApdu {
+                    inner,
+                    first: Some(Box::new(move || {
+                        let _ = gate.recv();
+                    })),
+                })
+            },
+            trust,
+        );
+        let mut sh = MiniShell::new();
+        sh.walk_to_place_card(&d);
+        let a = sh.s.generation();
+        ctl.insert(card);
+        let e = next_session_event(&d);
+        assert_eq!(e, Event::CardInserted(a));
+        sh.feed(&d, e);
+        assert_eq!(
+            sh.s.view().identify,
+            Some(crate::session::IdentifyPhase::Reading)
+        );
+        // A gives up mid-read; B walks up and reaches the identify step.
+        sh.feed(&d, Event::Cancel);
+        sh.feed(&d, Event::Start);
+        sh.feed(&d, Event::LanguageChosen("en".into()));
+        let b = sh.s.generation();
+        assert_ne!(a, b);
+        // A's chip finally answers.
+        open.send(()).expect("gate");
+        // The worker re-arms for B and prompts for B's number (A's card still lies there).
+        loop {
+            let e = next_session_event(&d);
+            assert!(
+                !matches!(e, Event::IdentityRead(..)),
+                "A's identity crossed to the shell: {e:?}"
+            );
+            let prompt = e == Event::CardInserted(b);
+            sh.feed(&d, e);
+            assert!(sh.s.view().citizen.is_none());
+            if prompt {
+                break;
+            }
+        }
+        assert_eq!(sh.s.step(), crate::session::Step::Identify);
+        assert_eq!(
+            sh.s.view().identify,
+            Some(crate::session::IdentifyPhase::AwaitingId)
+        );
+        assert!(!sh.s.holds_personal_data());
+    }
+
+    /// The same, when A's result is already on its way to the shell as A cancels: the session
+    /// drops it by its generation.
+    #[test]
+    fn a_result_in_flight_from_the_previous_session_is_dropped_by_the_session() {
+        let (card, trust) = virtual_cccd();
+        let (d, ctl, _dir) = devices_with_reader(|r| Box::new(r), trust);
+        let mut sh = MiniShell::new();
+        sh.walk_to_place_card(&d);
+        ctl.insert(card);
+        // A's identity arrives, but the shell has not drained it yet when A cancels. (The
+        // card may be reported twice: once before the worker took the number, once as it reads.)
+        let in_flight = loop {
+            match next_session_event(&d) {
+                e @ Event::CardInserted(_) => sh.feed(&d, e),
+                e => break e,
+            }
+        };
+        assert!(
+            matches!(in_flight, Event::IdentityRead(..)),
+            "{in_flight:?}"
+        );
+        sh.feed(&d, Event::Cancel);
+        sh.feed(&d, Event::Start);
+        sh.feed(&d, Event::LanguageChosen("vi".into()));
+        sh.feed(&d, in_flight);
+        assert_eq!(sh.s.step(), crate::session::Step::Identify);
+        assert!(sh.s.view().citizen.is_none());
+        assert!(!sh.s.holds_personal_data());
+    }
+
+    #[test]
+    fn a_panicking_read_asks_to_try_again_and_the_next_card_is_read() {
+        // Lenient trust: each fresh virtual card has its own test CSCA.
+        let lenient = CscaTrust::new(Vec::new(), true);
+        let (d, ctl, _dir) = devices_with_reader(
+            |inner| {
+                Box::new(BeforeFirstApdu {
+                    inner,
+                    // The message quotes the ID number: it must not reach the log.
+                    first: Some(Box::new(|| panic!("bad tag in DG13 of {ID}"))),
+                })
+            },
+            lenient,
+        );
+        assert_eq!(
+            tap(&d, &ctl, virtual_cccd().0, ID),
+            Event::IdentityFailed(G, IdentifyFailure::Internal)
+        );
+        // Lifted and placed again: the worker, still alive, reads it normally.
+        ctl.remove();
+        assert_eq!(next_session_event(&d), Event::CardRemoved);
+        ctl.insert(virtual_cccd().0);
+        assert_eq!(next_session_event(&d), Event::CardInserted(G));
+        match next_session_event(&d) {
+            Event::IdentityRead(g, c) => {
+                assert_eq!(g, G);
+                assert_eq!(c.id_number().expose(), ID);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_slow_chip_is_stopped_by_the_read_deadline() {
+        let (card, trust) = virtual_cccd();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (hw, ctl, _) = sim_hardware(dir.path(), trust);
+        // 30 ms per APDU: a whole read (about 85) cannot fit in 200 ms.
+        ctl.set_apdu_delay(Duration::from_millis(30));
+        let settings = DeviceSettings {
+            read_deadline: Duration::from_millis(200),
+        };
+        let d = Devices::start_with(hw, settings).expect("threads");
+        assert_eq!(
+            tap(&d, &ctl, card, ID),
+            Event::IdentityFailed(G, IdentifyFailure::ReadTimedOut)
+        );
+    }
+
+    /// A face pipeline that panics once: the capture fails with "try again", the next one
+    /// decides normally.
+    #[test]
+    fn a_panicking_face_capture_asks_to_try_again_and_the_worker_goes_on() {
+        struct PanicsOnceCamera {
+            inner: kiosk_hw::camera::PatternSource,
+            panicked: bool,
+        }
+        impl FrameSource for PanicsOnceCamera {
+            fn info(&self) -> kiosk_hw::SourceInfo {
+                self.inner.info()
+            }
+            fn next_frame(&mut self, timeout: Duration) -> Result<Frame, kiosk_hw::CameraError> {
+                if !std::mem::replace(&mut self.panicked, true) {
+                    panic!("frame decoder");
+                }
+                self.inner.next_frame(timeout)
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.camera = Box::new(PanicsOnceCamera {
+            inner: kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern"),
+            panicked: false,
+        });
+        let d = Devices::start(hw).expect("threads");
+        d.start_face(G, None);
+        assert_eq!(next_session_event(&d), Event::FaceFailed(G));
+        let again = Generation(8);
+        d.start_face(again, None);
+        assert!(matches!(
+            next_session_event(&d),
+            Event::FaceResult(g, o) if g == again && o.matched
+        ));
+    }
+
+    #[test]
+    fn a_panicking_printer_fails_the_receipt_and_the_next_job_prints() {
+        struct PanicsOncePrinter {
+            inner: Box<dyn ReceiptPrinter + Send>,
+            panicked: bool,
+        }
+        impl ReceiptPrinter for PanicsOncePrinter {
+            fn status(
+                &mut self,
+            ) -> Result<kiosk_hw::printer::PrinterStatus, kiosk_hw::printer::PrinterError>
+            {
+                self.inner.status()
+            }
+            fn print(&mut self, job: &[u8]) -> Result<(), kiosk_hw::printer::PrinterError> {
+                if !std::mem::replace(&mut self.panicked, true) {
+                    panic!("driver bug");
+                }
+                self.inner.print(job)
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.printer = Box::new(PanicsOncePrinter {
+            inner: Box::new(SimHardware::demo_in(dir.path()).printer),
+            panicked: false,
+        });
+        let d = Devices::start(hw).expect("threads");
+        let mut job = kiosk_hw::printer::escpos::EscPos::new();
+        job.init().feed(1).cut();
+        let job = job.into_bytes();
+        d.print(job.clone());
+        assert!(matches!(
+            d.wait(Duration::from_secs(10)),
+            Some(DeviceEvent::Session(Event::PrinterFailed))
+        ));
+        d.print(job);
+        assert!(matches!(
+            d.wait(Duration::from_secs(10)),
+            Some(DeviceEvent::Printed)
+        ));
+    }
+
+    /// A panic on a worker thread is logged with the worker and location, never its message.
+    #[test]
+    fn a_worker_panic_is_logged_without_its_message() {
+        use crate::config::{LogFormat, LogLevel, LoggingSettings};
+        withhold_worker_panic_messages();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kiosk.log");
+        let cfg = LoggingSettings {
+            level: LogLevel::Info,
+            format: LogFormat::Text,
+            file: Some(path.clone()),
+        };
+        let survived = std::thread::Builder::new()
+            .name(IDENTIFY_THREAD.into())
+            .spawn(move || {
+                let _log = crate::logging::init_scoped(&cfg).expect("logging starts");
+                let r: Option<()> = supervised("identify", || panic!("bad DG13 of {ID}"));
+                r.is_none()
+            })
+            .expect("thread")
+            .join()
+            .expect("the thread itself did not die");
+        assert!(survived);
+        let text = std::fs::read_to_string(&path).expect("log written");
+        assert!(text.contains("worker panicked"), "{text}");
+        assert!(text.contains("kiosk-identify"), "{text}");
+        assert!(text.contains("devices.rs"), "the location: {text}");
+        assert!(text.contains("keeps serving"), "{text}");
+        assert!(!text.contains(ID) && !text.contains("bad DG13"), "{text}");
     }
 
     #[test]

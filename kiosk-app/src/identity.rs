@@ -8,8 +8,14 @@
 //! certificates ([`CscaTrust`]) and Active Authentication when the card has DG15. Only a
 //! verified chip becomes a [`Citizen`]. Everything here is pure apart from the APDU exchange,
 //! which goes through the [`CardReader`] trait; time and randomness are passed in.
+//!
+//! One read has an overall deadline ([`READ_DEADLINE`] in the kiosk): the reader's per-APDU
+//! timeout bounds one exchange, but a chip that answers every APDU slowly would otherwise hold
+//! the kiosk for as long as it likes. `kiosk_icao9303` has no clock by design, so the deadline
+//! is checked here, at the edge, before each APDU goes out.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use kiosk_hw::card::{CardError, CardErrorKind, CardReader};
 use kiosk_hw::personal::Personal;
@@ -233,6 +239,16 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// How long one chip read may take in all (PACE, every data group, Active Authentication),
+/// retry included. A CCCD reads in 2-4 s on a real reader; past this the citizen is asked to
+/// place the card again ([`IdentifyFailure::ReadTimedOut`]).
+pub const READ_DEADLINE: Duration = Duration::from_secs(15);
+
+/// The transport error of an APDU that was not sent because the read's deadline had passed.
+#[derive(Debug, thiserror::Error)]
+#[error("the chip read passed its overall deadline")]
+struct DeadlinePassed;
+
 /// `YYYYMMDDHHMMSS` (UTC), the clock passive authentication checks certificates against.
 #[must_use]
 pub fn pa_time(t: time::OffsetDateTime) -> String {
@@ -243,19 +259,23 @@ pub fn pa_time(t: time::OffsetDateTime) -> String {
 /// Reads and verifies the chip on `reader` with `key` and builds the citizen: PACE-CAN (or
 /// BAC), the SOD and data groups, passive authentication against `trust` at `now`
 /// (`YYYYMMDDHHMMSS`, UTC), Active Authentication when DG15 is present. `rand` fills random
-/// bytes (ephemeral keys, challenges). Logs name verdicts and sizes, never a personal field.
+/// bytes (ephemeral keys, challenges). No APDU is sent after `deadline` (the kiosk passes
+/// [`READ_DEADLINE`] from the start of the read). Logs name verdicts and sizes, never a
+/// personal field.
 ///
 /// # Errors
 /// An [`IdentifyFailure`] the session can explain: [`IdentifyFailure::WrongIdNumber`] when
 /// the chip refuses the CAN, [`IdentifyFailure::NotAuthentic`] when a verification fails,
 /// [`IdentifyFailure::CardRemovedDuringRead`] / [`IdentifyFailure::ReaderMissing`] for the
-/// reader's errors, [`IdentifyFailure::Unreadable`] for anything else.
+/// reader's errors, [`IdentifyFailure::ReadTimedOut`] past the deadline,
+/// [`IdentifyFailure::Unreadable`] for anything else.
 pub fn read_chip(
     reader: &mut dyn CardReader,
     key: &ChipKey,
     trust: &CscaTrust,
     now: &str,
     rand: &mut dyn FnMut(&mut [u8]),
+    deadline: Instant,
 ) -> Result<Citizen, IdentifyFailure> {
     let access = key.access()?;
     // DG1 (MRZ), DG2 (portrait), DG13 (Vietnamese fields) and DG15 (Active Authentication
@@ -266,6 +286,9 @@ pub fn read_chip(
         ..ReadOptions::default()
     };
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> {
+        if Instant::now() >= deadline {
+            return Err(Box::new(DeadlinePassed));
+        }
         reader.transmit(apdu).map_err(|e| Box::new(e) as LinkError)
     };
     let mut result = reader::read_chip(&mut transport, &access, &opts, rand);
@@ -327,6 +350,7 @@ fn link_kind(e: &ReadError) -> Option<CardErrorKind> {
 /// What the citizen is told about a failed read.
 fn read_failure(e: &ReadError) -> IdentifyFailure {
     match e {
+        ReadError::Link(l) if l.is::<DeadlinePassed>() => IdentifyFailure::ReadTimedOut,
         ReadError::Link(_) => link_kind(e).map_or(IdentifyFailure::Unreadable, card_failure),
         ReadError::Protocol(ProtoError::AccessDenied(_)) => IdentifyFailure::WrongIdNumber,
         // A truncated answer: seen when the card leaves the field mid-exchange.
@@ -587,6 +611,11 @@ mod tests {
         (reader, CscaTrust::new(vec![trust.csca_der], false))
     }
 
+    /// The kiosk's deadline from now: far beyond what a virtual card needs.
+    fn soon() -> Instant {
+        Instant::now() + READ_DEADLINE
+    }
+
     fn key(id: &str) -> ChipKey {
         ChipKey::from_id(&Personal::new(id.to_owned())).expect("12 digits")
     }
@@ -594,7 +623,8 @@ mod tests {
     #[test]
     fn the_virtual_cccd_gives_the_verified_citizen_with_portrait_and_dg13() {
         let (mut reader, trust) = reader_with(|_| {});
-        let c = read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).expect("verified");
+        let c = read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon())
+            .expect("verified");
         assert_eq!(c.source(), IdentitySource::Chip);
         assert_eq!(c.id_number().expose(), ID);
         assert_eq!(c.full_name().expose(), "Nguyễn Văn An");
@@ -633,6 +663,7 @@ mod tests {
             &trust,
             NOW,
             &mut rand_fill(),
+            soon(),
         );
         assert_eq!(got.err(), Some(IdentifyFailure::WrongIdNumber));
     }
@@ -642,28 +673,44 @@ mod tests {
         let (mut reader, _) = reader_with(|_| {});
         let empty = CscaTrust::default();
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &empty, NOW, &mut rand_fill()).err(),
+            read_chip(&mut reader, &key(ID), &empty, NOW, &mut rand_fill(), soon()).err(),
             Some(IdentifyFailure::NotAuthentic),
             "no CSCA trusted"
         );
         // The demo switch accepts an unknown CSCA, but nothing else.
         let lenient = CscaTrust::new(Vec::new(), true);
-        assert!(read_chip(&mut reader, &key(ID), &lenient, NOW, &mut rand_fill()).is_ok());
+        assert!(read_chip(
+            &mut reader,
+            &key(ID),
+            &lenient,
+            NOW,
+            &mut rand_fill(),
+            soon()
+        )
+        .is_ok());
         let (mut reader, trust) = reader_with(|p| p.faults.tamper_dg2 = true);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
             Some(IdentifyFailure::NotAuthentic),
             "tampered DG2"
         );
         let (mut reader, _) = reader_with(|p| p.faults.tamper_dg2 = true);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &lenient, NOW, &mut rand_fill()).err(),
+            read_chip(
+                &mut reader,
+                &key(ID),
+                &lenient,
+                NOW,
+                &mut rand_fill(),
+                soon()
+            )
+            .err(),
             Some(IdentifyFailure::NotAuthentic),
             "a hash mismatch is never allowed"
         );
         let (mut reader, trust) = reader_with(|p| p.faults.aa_key_mismatch = true);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
             Some(IdentifyFailure::NotAuthentic),
             "cloned chip (Active Authentication)"
         );
@@ -673,14 +720,14 @@ mod tests {
     fn bac_from_the_qr_opens_a_card_without_pace() {
         let (mut reader, trust) = reader_with(|p| p.chip.pace = false);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
             Some(IdentifyFailure::Unreadable),
             "typed number only: no BAC data"
         );
         // The demo QR's issue date (2021) and birth date (1990) give the 2030 expiry (age 40).
         let qr = card_qr_from_scan(kiosk_hw::sim::DEMO_QR).expect("card QR");
         let k = key(ID).with_qr(&qr);
-        let c = read_chip(&mut reader, &k, &trust, NOW, &mut rand_fill()).expect("BAC");
+        let c = read_chip(&mut reader, &k, &trust, NOW, &mut rand_fill(), soon()).expect("BAC");
         assert_eq!(c.id_number().expose(), ID);
     }
 
@@ -689,9 +736,72 @@ mod tests {
         let (mut reader, trust) = reader_with(|_| {});
         reader.control().remove_after_apdus(5);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill()).err(),
+            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
             Some(IdentifyFailure::CardRemovedDuringRead)
         );
+    }
+
+    /// A reader that takes `delay` over every APDU: a chip that answers, slowly, forever.
+    struct Slow {
+        inner: SimCardReader,
+        delay: std::time::Duration,
+        apdus: u32,
+    }
+
+    impl CardReader for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        fn wait_for_change(
+            &mut self,
+            timeout: std::time::Duration,
+        ) -> Result<kiosk_hw::card::CardPresence, CardError> {
+            self.inner.wait_for_change(timeout)
+        }
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, CardError> {
+            self.apdus += 1;
+            std::thread::sleep(self.delay);
+            self.inner.transmit(apdu)
+        }
+    }
+
+    #[test]
+    fn a_chip_slower_than_the_deadline_times_out_with_its_own_failure() {
+        let (inner, trust) = reader_with(|_| {});
+        let mut reader = Slow {
+            inner,
+            delay: std::time::Duration::from_millis(20),
+            apdus: 0,
+        };
+        // A whole read is about 85 APDUs: at 20 ms each it cannot fit in 100 ms.
+        let deadline = Instant::now() + std::time::Duration::from_millis(100);
+        let got = read_chip(
+            &mut reader,
+            &key(ID),
+            &trust,
+            NOW,
+            &mut rand_fill(),
+            deadline,
+        );
+        assert_eq!(got.err(), Some(IdentifyFailure::ReadTimedOut));
+        // APDU n goes out no earlier than 20 * (n - 1) ms: at most 5 fit before the deadline.
+        assert!(
+            reader.apdus <= 5,
+            "{} APDUs after the deadline",
+            reader.apdus
+        );
+        // A deadline already passed sends nothing at all.
+        reader.apdus = 0;
+        let got = read_chip(
+            &mut reader,
+            &key(ID),
+            &trust,
+            NOW,
+            &mut rand_fill(),
+            Instant::now(),
+        );
+        assert_eq!(got.err(), Some(IdentifyFailure::ReadTimedOut));
+        assert_eq!(reader.apdus, 0);
     }
 
     #[test]
@@ -702,7 +812,8 @@ mod tests {
             &key(ID),
             &CscaTrust::default(),
             NOW,
-            &mut rand_fill()
+            &mut rand_fill(),
+            soon()
         )
         .is_err());
         assert!(ChipKey::from_id(&Personal::new("12345".into())).is_none());

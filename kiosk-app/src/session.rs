@@ -58,6 +58,17 @@
 //! A card tapped before the number is known is not an error: the citizen is asked for the
 //! number and the card can stay where it is. A number the chip refuses
 //! ([`IdentifyFailure::WrongIdNumber`]) sends the citizen back to the keypad.
+//!
+//! # Generations
+//!
+//! A chip read can outlive the session that asked for it (a slow card, a citizen who cancels
+//! mid-read). So every arming of a device carries a [`Generation`] chosen here
+//! ([`Command::StartIdentify`], [`Command::StartFaceCapture`]) and every result the workers
+//! send back carries it again ([`Event::generation`]). The counter moves whenever the identify
+//! step is (re-)entered, a face capture starts, or the session returns to `Attract` (ended,
+//! cancelled, timed out). A result whose generation is not the current one is dropped before
+//! any transition; dropping it zeroizes its personal fields ([`Personal`]), and only the fact
+//! is logged.
 
 use std::fmt;
 
@@ -204,6 +215,11 @@ impl Default for SessionConfig {
         }
     }
 }
+
+/// Which arming of a device a result belongs to: see the module docs' "Generations". Chosen
+/// by the session, carried by the arming command and by every result the workers send back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Generation(pub u64);
 
 /// Identifies one citizen session (also the idempotency anchor of its submission).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -384,6 +400,12 @@ pub enum IdentifyFailure {
     /// The chip refused the CAN derived from the ID number given (PACE failed: a mistyped
     /// number, or another person's QR code): type the number again.
     WrongIdNumber,
+    /// The chip did not finish within the overall read deadline (it answers, but too slowly):
+    /// lift it, place it flat again, or ask staff.
+    ReadTimedOut,
+    /// The kiosk's own reading code failed (a panic caught by the identify worker's
+    /// supervisor; only the worker and the code location are logged): try again.
+    Internal,
 }
 
 /// Where the identify step is; see the module docs.
@@ -444,8 +466,8 @@ pub struct ReceiptInfo {
 /// What the shell must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Arm the card reader and the QR scanner.
-    StartIdentify,
+    /// Arm the card reader and the QR scanner; their results carry this generation.
+    StartIdentify(Generation),
     /// Disarm them.
     StopIdentify,
     /// Open the chip with this 12-digit ID number (PACE-CAN with its last 6 digits) as soon as
@@ -454,8 +476,9 @@ pub enum Command {
     /// Drop the ID number handed over with [`Command::UseIdNumber`].
     ForgetIdNumber,
     /// Start the camera and face matcher against this chip portrait (the DG2 image as read;
-    /// `None` if the chip had none, which the matcher reports as a failed check).
-    StartFaceCapture(Option<Personal<Vec<u8>>>),
+    /// `None` if the chip had none, which the matcher reports as a failed check). The verdict
+    /// carries this generation.
+    StartFaceCapture(Generation, Option<Personal<Vec<u8>>>),
     /// Stop them and drop any frame.
     StopFaceCapture,
     /// Hand the dossier to the outbox.
@@ -500,7 +523,7 @@ pub enum Event {
     LanguageChosen(String),
     /// A card is on the reader: reading starts if the reader has the ID number, else the
     /// citizen is asked for it.
-    CardInserted,
+    CardInserted(Generation),
     /// A digit (0-9) pressed on the identify keypad.
     KeypadDigit(u8),
     /// The keypad's erase key (removes the last digit).
@@ -508,11 +531,11 @@ pub enum Event {
     /// The keypad's OK key.
     KeypadSubmit,
     /// The ID number read from the card's QR code.
-    IdNumberScanned(Personal<String>),
+    IdNumberScanned(Generation, Personal<String>),
     /// Identity read from the chip or the QR.
-    IdentityRead(Citizen),
+    IdentityRead(Generation, Citizen),
     /// Identification failed.
-    IdentityFailed(IdentifyFailure),
+    IdentityFailed(Generation, IdentifyFailure),
     /// The card left the reader.
     CardRemoved,
     /// Consent to face capture given.
@@ -520,7 +543,10 @@ pub enum Event {
     /// Consent declined.
     ConsentDeclined,
     /// The face matcher's verdict.
-    FaceResult(FaceOutcome),
+    FaceResult(Generation, FaceOutcome),
+    /// The face check could not decide because the kiosk's own code failed (a panic caught by
+    /// the face worker's supervisor): the citizen may try again; no attempt is counted.
+    FaceFailed(Generation),
     /// A service picked.
     ServiceChosen(ServiceId),
     /// The back button.
@@ -541,6 +567,23 @@ pub enum Event {
     Cancel,
     /// Periodic tick (every few hundred ms): fires timeouts.
     Tick,
+}
+
+impl Event {
+    /// The device arming this event answers (`None` for touches, timers and events that do
+    /// not depend on an arming, such as a card leaving the reader).
+    #[must_use]
+    pub fn generation(&self) -> Option<Generation> {
+        match self {
+            Self::CardInserted(g)
+            | Self::IdNumberScanned(g, _)
+            | Self::IdentityRead(g, _)
+            | Self::IdentityFailed(g, _)
+            | Self::FaceResult(g, _)
+            | Self::FaceFailed(g) => Some(*g),
+            _ => None,
+        }
+    }
 }
 
 /// The submission handed to the outbox. Only the session builds one, from a verified face.
@@ -613,6 +656,10 @@ pub mod keys {
     pub const ID_NEEDED_FIRST: &str = "id-needed-first";
     pub const ID_INCOMPLETE: &str = "id-incomplete";
     pub const WRONG_ID: &str = "wrong-id";
+    // Session safety and supervised workers (issue 11).
+    pub const CARD_TOO_SLOW: &str = "card-too-slow";
+    pub const READ_TRY_AGAIN: &str = "read-try-again";
+    pub const FACE_TRY_AGAIN: &str = "face-try-again";
 }
 
 /// Everything the UI needs to draw the current screen.
@@ -800,6 +847,7 @@ pub struct Session {
     id: Option<SessionId>,
     id_seed: u128,
     sessions_started: u64,
+    generation: Generation,
     deadline: Option<u64>,
     warned: bool,
     now: u64,
@@ -820,6 +868,7 @@ impl Session {
             id: None,
             id_seed,
             sessions_started: 0,
+            generation: Generation(0),
             deadline: None,
             warned: false,
             now: 0,
@@ -837,6 +886,12 @@ impl Session {
     #[must_use]
     pub fn session_id(&self) -> Option<SessionId> {
         self.id
+    }
+
+    /// The current generation: device results carrying another one are dropped.
+    #[must_use]
+    pub fn generation(&self) -> Generation {
+        self.generation
     }
 
     /// True while the session holds any personal data (citizen, face verdict, receipt).
@@ -928,8 +983,10 @@ impl Session {
 
     fn enter(&mut self, state: State) {
         if matches!(state, State::Attract) {
-            // A fresh start: nothing of the previous citizen survives, not even the language.
+            // A fresh start: nothing of the previous citizen survives, not even the language,
+            // and no result of a device armed for them is accepted any more.
             self.id = None;
+            self.next_generation();
             self.language = self.cfg.default_language.clone();
         }
         self.deadline = self.timeout_ms(&state).map(|t| self.now.saturating_add(t));
@@ -954,6 +1011,24 @@ impl Session {
                 self.warned = false;
             }
         }
+    }
+
+    /// Moves to a new generation and returns it.
+    fn next_generation(&mut self) -> Generation {
+        self.generation = Generation(self.generation.0.wrapping_add(1));
+        self.generation
+    }
+
+    /// Arms the identify worker under a new generation.
+    fn start_identify(&mut self, out: &mut Vec<Command>) {
+        let g = self.next_generation();
+        out.push(Command::StartIdentify(g));
+    }
+
+    /// Starts a face capture under a new generation.
+    fn start_face(&mut self, citizen: &Citizen, out: &mut Vec<Command>) {
+        let g = self.next_generation();
+        out.push(Command::StartFaceCapture(g, citizen.portrait().cloned()));
     }
 
     fn next_id(&mut self) -> SessionId {
@@ -992,6 +1067,20 @@ impl Session {
 
     fn transition(&mut self, state: State, ev: Event, out: &mut Vec<Command>) -> Next {
         use Next::{Enter, Stay};
+
+        // A result of an earlier arming (another citizen's slow read, a cancelled capture) is
+        // never looked at: dropping it here zeroizes its personal fields.
+        if let Some(g) = ev.generation() {
+            if g != self.generation {
+                tracing::info!(
+                    got = g.0,
+                    current = self.generation.0,
+                    "stale device result dropped"
+                );
+                drop(ev);
+                return Stay(state);
+            }
+        }
 
         // Rules that apply at every step first.
         match (&state, &ev) {
@@ -1040,7 +1129,7 @@ impl Session {
                 if self.cfg.languages.contains(&lang) =>
             {
                 self.language = lang;
-                out.push(Command::StartIdentify);
+                self.start_identify(out);
                 Self::say(out, keys::ID_PROMPT);
                 Enter(State::Identify(Identify::start()))
             }
@@ -1060,21 +1149,21 @@ impl Session {
             }
             (
                 State::Identify(Identify::AwaitingId { .. } | Identify::AwaitingCard { .. }),
-                Event::IdNumberScanned(id),
+                Event::IdNumberScanned(_, id),
             ) if is_id_number(id.expose()) => Enter(Self::use_id(id, out)),
-            (State::Identify(Identify::AwaitingId { typed }), Event::CardInserted) => {
+            (State::Identify(Identify::AwaitingId { typed }), Event::CardInserted(_)) => {
                 // Not an error: ask for the number; the card may stay on the reader.
                 let state = State::Identify(Identify::AwaitingId { typed });
                 self.banner(&state, out, keys::ID_NEEDED_FIRST);
                 Stay(state)
             }
-            (State::Identify(Identify::AwaitingCard { id }), Event::CardInserted) => {
+            (State::Identify(Identify::AwaitingCard { id }), Event::CardInserted(_)) => {
                 let state = State::Identify(Identify::Reading { id });
                 self.touch(&state);
                 self.banner = None;
                 Stay(state)
             }
-            (State::Identify(_), Event::IdentityRead(citizen))
+            (State::Identify(_), Event::IdentityRead(_, citizen))
                 if citizen.source == IdentitySource::Chip =>
             {
                 // A passively authenticated chip identity, whatever the phase: the number
@@ -1083,14 +1172,18 @@ impl Session {
                 Self::say(out, keys::CONSENT_PROMPT);
                 Enter(State::Consent { citizen })
             }
-            (State::Identify(i), Event::IdentityFailed(f)) => match f {
+            (State::Identify(i), Event::IdentityFailed(_, f)) => match f {
                 IdentifyFailure::CardRemovedDuringRead
                 | IdentifyFailure::Unreadable
-                | IdentifyFailure::QrNotCard => {
+                | IdentifyFailure::QrNotCard
+                | IdentifyFailure::ReadTimedOut
+                | IdentifyFailure::Internal => {
                     // Recoverable: stay, say why, let the citizen tap again.
                     let key = match f {
                         IdentifyFailure::Unreadable => keys::CARD_UNREADABLE,
                         IdentifyFailure::QrNotCard => keys::QR_NOT_CARD,
+                        IdentifyFailure::ReadTimedOut => keys::CARD_TOO_SLOW,
+                        IdentifyFailure::Internal => keys::READ_TRY_AGAIN,
                         _ => keys::CARD_REMOVED_DURING_READ,
                     };
                     let i = match i {
@@ -1133,7 +1226,7 @@ impl Session {
             }
 
             (State::Consent { citizen }, Event::ConsentGiven) => {
-                out.push(Command::StartFaceCapture(citizen.portrait().cloned()));
+                self.start_face(&citizen, out);
                 Self::say(out, keys::FACE_PROMPT);
                 Enter(State::VerifyFace {
                     citizen,
@@ -1148,7 +1241,7 @@ impl Session {
             (State::Consent { .. }, Event::Back) => {
                 // Going back to Identify discards the identity read so far.
                 out.push(Command::Wipe(WipeReason::Cancelled));
-                out.push(Command::StartIdentify);
+                self.start_identify(out);
                 Self::say(out, keys::ID_PROMPT);
                 Enter(State::Identify(Identify::start()))
             }
@@ -1159,7 +1252,7 @@ impl Session {
                     consent,
                     failed,
                 },
-                Event::FaceResult(outcome),
+                Event::FaceResult(_, outcome),
             ) => {
                 out.push(Command::StopFaceCapture);
                 if let Some(face) = FaceVerified::check(outcome) {
@@ -1176,14 +1269,20 @@ impl Session {
                 } else {
                     keys::FACE_NOT_LIVE
                 };
-                out.push(Command::ShowNotice(key.to_owned()));
-                Self::say(out, key);
-                Enter(State::FaceRetry {
+                Enter(Self::face_retry(citizen, consent, failed, key, out))
+            }
+            (
+                State::VerifyFace {
                     citizen,
                     consent,
                     failed,
-                    key,
-                })
+                },
+                Event::FaceFailed(_),
+            ) => {
+                // Not the citizen's failure: offer a retry without counting an attempt.
+                out.push(Command::StopFaceCapture);
+                let key = keys::FACE_TRY_AGAIN;
+                Enter(Self::face_retry(citizen, consent, failed, key, out))
             }
             (State::VerifyFace { citizen, .. }, Event::Back) => {
                 out.push(Command::StopFaceCapture);
@@ -1199,7 +1298,7 @@ impl Session {
                 },
                 Event::Retry,
             ) => {
-                out.push(Command::StartFaceCapture(citizen.portrait().cloned()));
+                self.start_face(&citizen, out);
                 Self::say(out, keys::FACE_PROMPT);
                 Enter(State::VerifyFace {
                     citizen,
@@ -1285,6 +1384,24 @@ impl Session {
             }
 
             (state, _) => Stay(state),
+        }
+    }
+
+    /// The notice offering another face capture, saying why (`key`).
+    fn face_retry(
+        citizen: Citizen,
+        consent: ConsentGiven,
+        failed: u8,
+        key: &'static str,
+        out: &mut Vec<Command>,
+    ) -> State {
+        out.push(Command::ShowNotice(key.to_owned()));
+        Self::say(out, key);
+        State::FaceRetry {
+            citizen,
+            consent,
+            failed,
+            key,
         }
     }
 

@@ -280,11 +280,13 @@ impl Shell {
 
     fn execute(&mut self, c: Command) {
         match c {
-            Command::StartIdentify => self.devices.arm_identify(),
+            Command::StartIdentify(generation) => self.devices.arm_identify(generation),
             Command::StopIdentify => self.devices.disarm_identify(),
             Command::UseIdNumber(id) => self.devices.use_id_number(id),
             Command::ForgetIdNumber => self.devices.forget_id_number(),
-            Command::StartFaceCapture(portrait) => self.devices.start_face(portrait),
+            Command::StartFaceCapture(generation, portrait) => {
+                self.devices.start_face(generation, portrait);
+            }
             Command::StopFaceCapture => {
                 self.devices.stop_face();
                 if let Some(ui) = self.ui.upgrade() {

@@ -149,3 +149,11 @@ say-place-card = Now place your ID card on the reader and hold it still.
 say-id-needed-first = Please enter your ID number first. You can leave the card on the reader.
 say-id-incomplete = The ID number has 12 digits.
 say-wrong-id = This ID number does not match the card. Please enter it again.
+
+## Session safety and supervised devices (issue 11). Own block: new keys only here.
+notice-card-too-slow = The card took too long to answer. Please lift it and place it flat on the reader again, or ask at the counter.
+notice-read-try-again = The kiosk could not read the card this time. Please lift the card and place it again to try again.
+notice-face-try-again = The kiosk could not check your face this time. Please press Try again.
+say-card-too-slow = The card took too long to answer. Please lift it and place it flat on the reader again, or ask staff.
+say-read-try-again = The card could not be read. Please lift it and place it again.
+say-face-try-again = Your face could not be checked. Please press Try again.

@@ -149,3 +149,11 @@ say-place-card = Mời đặt thẻ căn cước lên đầu đọc và giữ y�
 say-id-needed-first = Vui lòng nhập số định danh trước. Thẻ cứ để yên trên đầu đọc.
 say-id-incomplete = Số định danh cần đủ 12 chữ số.
 say-wrong-id = Số định danh không khớp với thẻ. Vui lòng nhập lại.
+
+## Session safety and supervised devices (issue 11). Own block: new keys only here.
+notice-card-too-slow = Thẻ phản hồi quá lâu. Vui lòng nhấc thẻ lên rồi đặt lại nằm phẳng trên đầu đọc, hoặc hỏi cán bộ tại quầy.
+notice-read-try-again = Chưa đọc được thẻ do lỗi của máy. Vui lòng nhấc thẻ lên rồi đặt lại để thử lại.
+notice-face-try-again = Chưa kiểm tra được khuôn mặt do lỗi của máy. Vui lòng bấm Thử lại.
+say-card-too-slow = Thẻ phản hồi quá lâu. Vui lòng nhấc thẻ lên rồi đặt lại nằm phẳng trên đầu đọc, hoặc hỏi cán bộ.
+say-read-try-again = Chưa đọc được thẻ. Vui lòng nhấc thẻ lên rồi đặt lại.
+say-face-try-again = Chưa kiểm tra được khuôn mặt. Vui lòng bấm Thử lại.

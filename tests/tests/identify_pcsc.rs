@@ -53,13 +53,13 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
     });
 
     let devices = start_devices(certs, dir.path());
-    devices.arm_identify();
+    devices.arm_identify(kiosk_app::session::Generation(1));
     // Wrong number first: the chip refuses the CAN and the citizen is asked again.
     devices.use_id_number(Personal::new("001090123457".into()));
     let mut events = Vec::new();
     let failure = loop {
         match next_session_event(&devices) {
-            Event::IdentityFailed(f) => break f,
+            Event::IdentityFailed(_, f) => break f,
             e => events.push(format!("{e:?}")),
         }
     };
@@ -69,8 +69,8 @@ fn the_identify_worker_reads_and_verifies_a_cccd_through_pcscd() {
     devices.use_id_number(Personal::new(ID.into()));
     let citizen = loop {
         match next_session_event(&devices) {
-            Event::IdentityRead(c) => break c,
-            Event::CardInserted => {}
+            Event::IdentityRead(_, c) => break c,
+            Event::CardInserted(_) => {}
             other => panic!("unexpected {other:?}"),
         }
     };
@@ -128,13 +128,13 @@ fn the_identify_worker_gives_every_card_profile_its_verdict() {
             vpcd::serve(&mut stream, &mut card, Duration::ZERO, 0).unwrap_or(Stop::Closed)
         });
         let devices = start_devices(certs, tmp.path());
-        devices.arm_identify();
+        devices.arm_identify(kiosk_app::session::Generation(1));
         devices.use_id_number(Personal::new(ID.into()));
         let outcome = loop {
             match next_session_event(&devices) {
-                Event::IdentityRead(c) => break Ok(c),
-                Event::IdentityFailed(f) => break Err(f),
-                Event::CardInserted => {}
+                Event::IdentityRead(_, c) => break Ok(c),
+                Event::IdentityFailed(_, f) => break Err(f),
+                Event::CardInserted(_) => {}
                 other => panic!("{name}: unexpected {other:?}"),
             }
         };

@@ -9,6 +9,27 @@ fn p(s: &str) -> Personal<String> {
 /// The synthetic citizen's ID number (cccd.md's vector: CAN 123456).
 const ID: &str = "001090123456";
 
+/// Device results in these tests are written for "the current arming": [`Driver::ev`] gives
+/// them the session's generation as it feeds them, as a worker armed by the last command
+/// would.
+const CUR: Generation = Generation(u64::MAX);
+/// A generation no session in these tests reaches: a result from some earlier arming.
+const OLD: Generation = Generation(u64::MAX - 1);
+
+/// `e` with [`CUR`] replaced by `g`.
+fn stamp(e: Event, g: Generation) -> Event {
+    let s = |x: Generation| if x == CUR { g } else { x };
+    match e {
+        Event::CardInserted(x) => Event::CardInserted(s(x)),
+        Event::IdNumberScanned(x, id) => Event::IdNumberScanned(s(x), id),
+        Event::IdentityRead(x, c) => Event::IdentityRead(s(x), c),
+        Event::IdentityFailed(x, f) => Event::IdentityFailed(s(x), f),
+        Event::FaceResult(x, o) => Event::FaceResult(s(x), o),
+        Event::FaceFailed(x) => Event::FaceFailed(s(x)),
+        other => other,
+    }
+}
+
 pub(super) fn citizen(source: IdentitySource) -> Citizen {
     Citizen::new(
         source,
@@ -57,51 +78,73 @@ fn events() -> Vec<(&'static str, Event)> {
         ("Start", Event::Start),
         ("Lang(en)", Event::LanguageChosen("en".into())),
         ("Lang(fr)", Event::LanguageChosen("fr".into())),
-        ("CardInserted", Event::CardInserted),
+        ("CardInserted", Event::CardInserted(CUR)),
         ("Digit(7)", Event::KeypadDigit(7)),
         ("Digit(10)", Event::KeypadDigit(10)),
         ("Erase", Event::KeypadErase),
         ("Submit", Event::KeypadSubmit),
-        ("Scanned", Event::IdNumberScanned(p(ID))),
-        ("Scanned(short)", Event::IdNumberScanned(p("12345"))),
+        ("Scanned", Event::IdNumberScanned(CUR, p(ID))),
+        ("Scanned(short)", Event::IdNumberScanned(CUR, p("12345"))),
         (
             "IdentityRead",
-            Event::IdentityRead(citizen(IdentitySource::Chip)),
+            Event::IdentityRead(CUR, citizen(IdentitySource::Chip)),
         ),
         (
             "IdentityRead(Qr)",
-            Event::IdentityRead(citizen(IdentitySource::Qr)),
+            Event::IdentityRead(CUR, citizen(IdentitySource::Qr)),
         ),
         (
             "Fail(Removed)",
-            Event::IdentityFailed(IdentifyFailure::CardRemovedDuringRead),
+            Event::IdentityFailed(CUR, IdentifyFailure::CardRemovedDuringRead),
         ),
         (
             "Fail(Unreadable)",
-            Event::IdentityFailed(IdentifyFailure::Unreadable),
+            Event::IdentityFailed(CUR, IdentifyFailure::Unreadable),
         ),
         (
             "Fail(QrNotCard)",
-            Event::IdentityFailed(IdentifyFailure::QrNotCard),
+            Event::IdentityFailed(CUR, IdentifyFailure::QrNotCard),
         ),
         (
             "Fail(WrongId)",
-            Event::IdentityFailed(IdentifyFailure::WrongIdNumber),
+            Event::IdentityFailed(CUR, IdentifyFailure::WrongIdNumber),
         ),
         (
             "Fail(NotAuthentic)",
-            Event::IdentityFailed(IdentifyFailure::NotAuthentic),
+            Event::IdentityFailed(CUR, IdentifyFailure::NotAuthentic),
         ),
         (
             "Fail(NoReader)",
-            Event::IdentityFailed(IdentifyFailure::ReaderMissing),
+            Event::IdentityFailed(CUR, IdentifyFailure::ReaderMissing),
+        ),
+        (
+            "Fail(TimedOut)",
+            Event::IdentityFailed(CUR, IdentifyFailure::ReadTimedOut),
+        ),
+        (
+            "Fail(Internal)",
+            Event::IdentityFailed(CUR, IdentifyFailure::Internal),
+        ),
+        // Results of an earlier arming: never looked at.
+        ("CardInserted(old)", Event::CardInserted(OLD)),
+        ("Scanned(old)", Event::IdNumberScanned(OLD, p(ID))),
+        (
+            "IdentityRead(old)",
+            Event::IdentityRead(OLD, citizen(IdentitySource::Chip)),
+        ),
+        (
+            "Fail(WrongId,old)",
+            Event::IdentityFailed(OLD, IdentifyFailure::WrongIdNumber),
         ),
         ("CardRemoved", Event::CardRemoved),
         ("ConsentGiven", Event::ConsentGiven),
         ("ConsentDeclined", Event::ConsentDeclined),
-        ("Face(match)", Event::FaceResult(MATCH)),
-        ("Face(nomatch)", Event::FaceResult(NO_MATCH)),
-        ("Face(notlive)", Event::FaceResult(NOT_LIVE)),
+        ("Face(match)", Event::FaceResult(CUR, MATCH)),
+        ("Face(nomatch)", Event::FaceResult(CUR, NO_MATCH)),
+        ("Face(notlive)", Event::FaceResult(CUR, NOT_LIVE)),
+        ("FaceFailed", Event::FaceFailed(CUR)),
+        ("Face(match,old)", Event::FaceResult(OLD, MATCH)),
+        ("FaceFailed(old)", Event::FaceFailed(OLD)),
         (
             "ServiceChosen",
             Event::ServiceChosen(ServiceId::new("temporary-residence")),
@@ -143,6 +186,7 @@ impl Driver {
 
     pub(super) fn ev(&mut self, e: Event) -> Vec<Command> {
         self.t += STEP_MS;
+        let e = stamp(e, self.s.generation());
         self.s.handle(e, Millis(self.t))
     }
 
@@ -150,7 +194,7 @@ impl Driver {
     pub(super) fn at(setup: &str) -> Self {
         let mut d = Self::new();
         let path: &[Event] = &[];
-        let chip = || Event::IdentityRead(citizen(IdentitySource::Chip));
+        let chip = || Event::IdentityRead(CUR, citizen(IdentitySource::Chip));
         let to_lang = [Event::Start];
         let to_identify = [Event::Start, Event::LanguageChosen("vi".into())];
         let typed = |digits: &str| -> Vec<Event> {
@@ -158,7 +202,7 @@ impl Driver {
             v.extend(digits.bytes().map(|b| Event::KeypadDigit(b - b'0')));
             v
         };
-        let to_card = [&to_identify[..], &[Event::IdNumberScanned(p(ID))]].concat();
+        let to_card = [&to_identify[..], &[Event::IdNumberScanned(CUR, p(ID))]].concat();
         let prefix: Vec<Event> = match setup {
             "Attract" => path.to_vec(),
             "Language" => to_lang.to_vec(),
@@ -166,17 +210,21 @@ impl Driver {
             "IdentifyTyped" => typed("00109"),
             "IdentifyTyped12" => typed(ID),
             "IdentifyAwaitCard" => to_card.clone(),
-            "IdentifyReading" => [&to_card[..], &[Event::CardInserted]].concat(),
-            "Consent" => [&to_card[..], &[Event::CardInserted, chip()]].concat(),
+            "IdentifyReading" => [&to_card[..], &[Event::CardInserted(CUR)]].concat(),
+            "Consent" => [&to_card[..], &[Event::CardInserted(CUR), chip()]].concat(),
             "VerifyFace" => [&to_identify[..], &[chip(), Event::ConsentGiven]].concat(),
             "FaceRetry" => [
                 &to_identify[..],
-                &[chip(), Event::ConsentGiven, Event::FaceResult(NO_MATCH)],
+                &[
+                    chip(),
+                    Event::ConsentGiven,
+                    Event::FaceResult(CUR, NO_MATCH),
+                ],
             ]
             .concat(),
             "ChooseService" => [
                 &to_identify[..],
-                &[chip(), Event::ConsentGiven, Event::FaceResult(MATCH)],
+                &[chip(), Event::ConsentGiven, Event::FaceResult(CUR, MATCH)],
             ]
             .concat(),
             "Confirm" => [
@@ -184,7 +232,7 @@ impl Driver {
                 &[
                     chip(),
                     Event::ConsentGiven,
-                    Event::FaceResult(MATCH),
+                    Event::FaceResult(CUR, MATCH),
                     Event::ServiceChosen(ServiceId::new("temporary-residence")),
                 ],
             ]
@@ -217,9 +265,9 @@ impl Driver {
         vec![
             Event::Start,
             Event::LanguageChosen("vi".into()),
-            Event::IdentityRead(citizen(IdentitySource::Chip)),
+            Event::IdentityRead(CUR, citizen(IdentitySource::Chip)),
             Event::ConsentGiven,
-            Event::FaceResult(MATCH),
+            Event::FaceResult(CUR, MATCH),
             Event::ServiceChosen(ServiceId::new("temporary-residence")),
         ]
     }
@@ -250,12 +298,12 @@ pub(super) fn render(cmds: &[Command]) -> String {
     let parts: Vec<String> = cmds
         .iter()
         .map(|c| match c {
-            Command::StartIdentify => "start-identify".to_owned(),
+            Command::StartIdentify(_) => "start-identify".to_owned(),
             Command::StopIdentify => "stop-identify".to_owned(),
             // The number itself is personal: the table shows its length only.
             Command::UseIdNumber(id) => format!("use-id({})", id.expose().len()),
             Command::ForgetIdNumber => "forget-id".to_owned(),
-            Command::StartFaceCapture(_) => "start-face".to_owned(),
+            Command::StartFaceCapture(..) => "start-face".to_owned(),
             Command::StopFaceCapture => "stop-face".to_owned(),
             Command::Submit(d) => format!("submit({})", d.service()),
             Command::PrintReceipt(r) => format!("print({})", r.lookup_code),
@@ -335,12 +383,21 @@ Attract | Fail(QrNotCard) | Attract | -
 Attract | Fail(WrongId) | Attract | -
 Attract | Fail(NotAuthentic) | Attract | -
 Attract | Fail(NoReader) | Attract | -
+Attract | Fail(TimedOut) | Attract | -
+Attract | Fail(Internal) | Attract | -
+Attract | CardInserted(old) | Attract | -
+Attract | Scanned(old) | Attract | -
+Attract | IdentityRead(old) | Attract | -
+Attract | Fail(WrongId,old) | Attract | -
 Attract | CardRemoved | Attract | -
 Attract | ConsentGiven | Attract | -
 Attract | ConsentDeclined | Attract | -
 Attract | Face(match) | Attract | -
 Attract | Face(nomatch) | Attract | -
 Attract | Face(notlive) | Attract | -
+Attract | FaceFailed | Attract | -
+Attract | Face(match,old) | Attract | -
+Attract | FaceFailed(old) | Attract | -
 Attract | ServiceChosen | Attract | -
 Attract | Back | Attract | -
 Attract | Confirmed | Attract | -
@@ -371,12 +428,21 @@ Language | Fail(QrNotCard) | Language | -
 Language | Fail(WrongId) | Language | -
 Language | Fail(NotAuthentic) | Language | -
 Language | Fail(NoReader) | Language | -
+Language | Fail(TimedOut) | Language | -
+Language | Fail(Internal) | Language | -
+Language | CardInserted(old) | Language | -
+Language | Scanned(old) | Language | -
+Language | IdentityRead(old) | Language | -
+Language | Fail(WrongId,old) | Language | -
 Language | CardRemoved | Language | -
 Language | ConsentGiven | Language | -
 Language | ConsentDeclined | Language | -
 Language | Face(match) | Language | -
 Language | Face(nomatch) | Language | -
 Language | Face(notlive) | Language | -
+Language | FaceFailed | Language | -
+Language | Face(match,old) | Language | -
+Language | FaceFailed(old) | Language | -
 Language | ServiceChosen | Language | -
 Language | Back | Attract | -
 Language | Confirmed | Language | -
@@ -407,12 +473,21 @@ Identify | Fail(QrNotCard) | Identify(AwaitingId:0) | notice:qr-not-card say:qr-
 Identify | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 Identify | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 Identify | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+Identify | Fail(TimedOut) | Identify(AwaitingId:0) | notice:card-too-slow say:card-too-slow
+Identify | Fail(Internal) | Identify(AwaitingId:0) | notice:read-try-again say:read-try-again
+Identify | CardInserted(old) | Identify(AwaitingId:0) | -
+Identify | Scanned(old) | Identify(AwaitingId:0) | -
+Identify | IdentityRead(old) | Identify(AwaitingId:0) | -
+Identify | Fail(WrongId,old) | Identify(AwaitingId:0) | -
 Identify | CardRemoved | Identify(AwaitingId:0) | -
 Identify | ConsentGiven | Identify(AwaitingId:0) | -
 Identify | ConsentDeclined | Identify(AwaitingId:0) | -
 Identify | Face(match) | Identify(AwaitingId:0) | -
 Identify | Face(nomatch) | Identify(AwaitingId:0) | -
 Identify | Face(notlive) | Identify(AwaitingId:0) | -
+Identify | FaceFailed | Identify(AwaitingId:0) | -
+Identify | Face(match,old) | Identify(AwaitingId:0) | -
+Identify | FaceFailed(old) | Identify(AwaitingId:0) | -
 Identify | ServiceChosen | Identify(AwaitingId:0) | -
 Identify | Back | Language | stop-identify say:choose-language
 Identify | Confirmed | Identify(AwaitingId:0) | -
@@ -443,12 +518,21 @@ IdentifyTyped | Fail(QrNotCard) | Identify(AwaitingId:5) | notice:qr-not-card sa
 IdentifyTyped | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 IdentifyTyped | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyTyped | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyTyped | Fail(TimedOut) | Identify(AwaitingId:5) | notice:card-too-slow say:card-too-slow
+IdentifyTyped | Fail(Internal) | Identify(AwaitingId:5) | notice:read-try-again say:read-try-again
+IdentifyTyped | CardInserted(old) | Identify(AwaitingId:5) | -
+IdentifyTyped | Scanned(old) | Identify(AwaitingId:5) | -
+IdentifyTyped | IdentityRead(old) | Identify(AwaitingId:5) | -
+IdentifyTyped | Fail(WrongId,old) | Identify(AwaitingId:5) | -
 IdentifyTyped | CardRemoved | Identify(AwaitingId:5) | -
 IdentifyTyped | ConsentGiven | Identify(AwaitingId:5) | -
 IdentifyTyped | ConsentDeclined | Identify(AwaitingId:5) | -
 IdentifyTyped | Face(match) | Identify(AwaitingId:5) | -
 IdentifyTyped | Face(nomatch) | Identify(AwaitingId:5) | -
 IdentifyTyped | Face(notlive) | Identify(AwaitingId:5) | -
+IdentifyTyped | FaceFailed | Identify(AwaitingId:5) | -
+IdentifyTyped | Face(match,old) | Identify(AwaitingId:5) | -
+IdentifyTyped | FaceFailed(old) | Identify(AwaitingId:5) | -
 IdentifyTyped | ServiceChosen | Identify(AwaitingId:5) | -
 IdentifyTyped | Back | Language | stop-identify say:choose-language
 IdentifyTyped | Confirmed | Identify(AwaitingId:5) | -
@@ -479,12 +563,21 @@ IdentifyTyped12 | Fail(QrNotCard) | Identify(AwaitingId:12) | notice:qr-not-card
 IdentifyTyped12 | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 IdentifyTyped12 | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyTyped12 | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyTyped12 | Fail(TimedOut) | Identify(AwaitingId:12) | notice:card-too-slow say:card-too-slow
+IdentifyTyped12 | Fail(Internal) | Identify(AwaitingId:12) | notice:read-try-again say:read-try-again
+IdentifyTyped12 | CardInserted(old) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Scanned(old) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | IdentityRead(old) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Fail(WrongId,old) | Identify(AwaitingId:12) | -
 IdentifyTyped12 | CardRemoved | Identify(AwaitingId:12) | -
 IdentifyTyped12 | ConsentGiven | Identify(AwaitingId:12) | -
 IdentifyTyped12 | ConsentDeclined | Identify(AwaitingId:12) | -
 IdentifyTyped12 | Face(match) | Identify(AwaitingId:12) | -
 IdentifyTyped12 | Face(nomatch) | Identify(AwaitingId:12) | -
 IdentifyTyped12 | Face(notlive) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | FaceFailed | Identify(AwaitingId:12) | -
+IdentifyTyped12 | Face(match,old) | Identify(AwaitingId:12) | -
+IdentifyTyped12 | FaceFailed(old) | Identify(AwaitingId:12) | -
 IdentifyTyped12 | ServiceChosen | Identify(AwaitingId:12) | -
 IdentifyTyped12 | Back | Language | stop-identify say:choose-language
 IdentifyTyped12 | Confirmed | Identify(AwaitingId:12) | -
@@ -515,12 +608,21 @@ IdentifyAwaitCard | Fail(QrNotCard) | Identify(AwaitingCard:12) | notice:qr-not-
 IdentifyAwaitCard | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 IdentifyAwaitCard | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyAwaitCard | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyAwaitCard | Fail(TimedOut) | Identify(AwaitingCard:12) | notice:card-too-slow say:card-too-slow
+IdentifyAwaitCard | Fail(Internal) | Identify(AwaitingCard:12) | notice:read-try-again say:read-try-again
+IdentifyAwaitCard | CardInserted(old) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Scanned(old) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | IdentityRead(old) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Fail(WrongId,old) | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | CardRemoved | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | ConsentGiven | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | ConsentDeclined | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | Face(match) | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | Face(nomatch) | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | Face(notlive) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | FaceFailed | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | Face(match,old) | Identify(AwaitingCard:12) | -
+IdentifyAwaitCard | FaceFailed(old) | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | ServiceChosen | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | Back | Identify(AwaitingId:12) | forget-id say:id-prompt
 IdentifyAwaitCard | Confirmed | Identify(AwaitingCard:12) | -
@@ -551,12 +653,21 @@ IdentifyReading | Fail(QrNotCard) | Identify(AwaitingCard:12) | notice:qr-not-ca
 IdentifyReading | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
 IdentifyReading | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyReading | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
+IdentifyReading | Fail(TimedOut) | Identify(AwaitingCard:12) | notice:card-too-slow say:card-too-slow
+IdentifyReading | Fail(Internal) | Identify(AwaitingCard:12) | notice:read-try-again say:read-try-again
+IdentifyReading | CardInserted(old) | Identify(Reading:12) | -
+IdentifyReading | Scanned(old) | Identify(Reading:12) | -
+IdentifyReading | IdentityRead(old) | Identify(Reading:12) | -
+IdentifyReading | Fail(WrongId,old) | Identify(Reading:12) | -
 IdentifyReading | CardRemoved | Identify(AwaitingCard:12) | -
 IdentifyReading | ConsentGiven | Identify(Reading:12) | -
 IdentifyReading | ConsentDeclined | Identify(Reading:12) | -
 IdentifyReading | Face(match) | Identify(Reading:12) | -
 IdentifyReading | Face(nomatch) | Identify(Reading:12) | -
 IdentifyReading | Face(notlive) | Identify(Reading:12) | -
+IdentifyReading | FaceFailed | Identify(Reading:12) | -
+IdentifyReading | Face(match,old) | Identify(Reading:12) | -
+IdentifyReading | FaceFailed(old) | Identify(Reading:12) | -
 IdentifyReading | ServiceChosen | Identify(Reading:12) | -
 IdentifyReading | Back | Identify(Reading:12) | -
 IdentifyReading | Confirmed | Identify(Reading:12) | -
@@ -587,12 +698,21 @@ Consent | Fail(QrNotCard) | Consent | -
 Consent | Fail(WrongId) | Consent | -
 Consent | Fail(NotAuthentic) | Consent | -
 Consent | Fail(NoReader) | Consent | -
+Consent | Fail(TimedOut) | Consent | -
+Consent | Fail(Internal) | Consent | -
+Consent | CardInserted(old) | Consent | -
+Consent | Scanned(old) | Consent | -
+Consent | IdentityRead(old) | Consent | -
+Consent | Fail(WrongId,old) | Consent | -
 Consent | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
 Consent | ConsentGiven | VerifyFace | start-face say:face-prompt
 Consent | ConsentDeclined | Notice | wipe:ConsentDeclined notice:consent-declined say:consent-declined
 Consent | Face(match) | Consent | -
 Consent | Face(nomatch) | Consent | -
 Consent | Face(notlive) | Consent | -
+Consent | FaceFailed | Consent | -
+Consent | Face(match,old) | Consent | -
+Consent | FaceFailed(old) | Consent | -
 Consent | ServiceChosen | Consent | -
 Consent | Back | Identify(AwaitingId:0) | wipe:Cancelled start-identify say:id-prompt
 Consent | Confirmed | Consent | -
@@ -623,12 +743,21 @@ VerifyFace | Fail(QrNotCard) | VerifyFace | -
 VerifyFace | Fail(WrongId) | VerifyFace | -
 VerifyFace | Fail(NotAuthentic) | VerifyFace | -
 VerifyFace | Fail(NoReader) | VerifyFace | -
+VerifyFace | Fail(TimedOut) | VerifyFace | -
+VerifyFace | Fail(Internal) | VerifyFace | -
+VerifyFace | CardInserted(old) | VerifyFace | -
+VerifyFace | Scanned(old) | VerifyFace | -
+VerifyFace | IdentityRead(old) | VerifyFace | -
+VerifyFace | Fail(WrongId,old) | VerifyFace | -
 VerifyFace | CardRemoved | Notice | stop-face wipe:CardRemoved notice:card-removed say:card-removed
 VerifyFace | ConsentGiven | VerifyFace | -
 VerifyFace | ConsentDeclined | VerifyFace | -
 VerifyFace | Face(match) | ChooseService | stop-face say:choose-service
 VerifyFace | Face(nomatch) | Notice | stop-face notice:face-not-matched say:face-not-matched
 VerifyFace | Face(notlive) | Notice | stop-face notice:face-not-live say:face-not-live
+VerifyFace | FaceFailed | Notice | stop-face notice:face-try-again say:face-try-again
+VerifyFace | Face(match,old) | VerifyFace | -
+VerifyFace | FaceFailed(old) | VerifyFace | -
 VerifyFace | ServiceChosen | VerifyFace | -
 VerifyFace | Back | Consent | stop-face say:consent-prompt
 VerifyFace | Confirmed | VerifyFace | -
@@ -659,12 +788,21 @@ FaceRetry | Fail(QrNotCard) | Notice | -
 FaceRetry | Fail(WrongId) | Notice | -
 FaceRetry | Fail(NotAuthentic) | Notice | -
 FaceRetry | Fail(NoReader) | Notice | -
+FaceRetry | Fail(TimedOut) | Notice | -
+FaceRetry | Fail(Internal) | Notice | -
+FaceRetry | CardInserted(old) | Notice | -
+FaceRetry | Scanned(old) | Notice | -
+FaceRetry | IdentityRead(old) | Notice | -
+FaceRetry | Fail(WrongId,old) | Notice | -
 FaceRetry | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
 FaceRetry | ConsentGiven | Notice | -
 FaceRetry | ConsentDeclined | Notice | -
 FaceRetry | Face(match) | Notice | -
 FaceRetry | Face(nomatch) | Notice | -
 FaceRetry | Face(notlive) | Notice | -
+FaceRetry | FaceFailed | Notice | -
+FaceRetry | Face(match,old) | Notice | -
+FaceRetry | FaceFailed(old) | Notice | -
 FaceRetry | ServiceChosen | Notice | -
 FaceRetry | Back | Notice | -
 FaceRetry | Confirmed | Notice | -
@@ -695,12 +833,21 @@ ChooseService | Fail(QrNotCard) | ChooseService | -
 ChooseService | Fail(WrongId) | ChooseService | -
 ChooseService | Fail(NotAuthentic) | ChooseService | -
 ChooseService | Fail(NoReader) | ChooseService | -
+ChooseService | Fail(TimedOut) | ChooseService | -
+ChooseService | Fail(Internal) | ChooseService | -
+ChooseService | CardInserted(old) | ChooseService | -
+ChooseService | Scanned(old) | ChooseService | -
+ChooseService | IdentityRead(old) | ChooseService | -
+ChooseService | Fail(WrongId,old) | ChooseService | -
 ChooseService | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
 ChooseService | ConsentGiven | ChooseService | -
 ChooseService | ConsentDeclined | ChooseService | -
 ChooseService | Face(match) | ChooseService | -
 ChooseService | Face(nomatch) | ChooseService | -
 ChooseService | Face(notlive) | ChooseService | -
+ChooseService | FaceFailed | ChooseService | -
+ChooseService | Face(match,old) | ChooseService | -
+ChooseService | FaceFailed(old) | ChooseService | -
 ChooseService | ServiceChosen | Confirm | say:confirm-prompt
 ChooseService | Back | ChooseService | -
 ChooseService | Confirmed | ChooseService | -
@@ -731,12 +878,21 @@ Confirm | Fail(QrNotCard) | Confirm | -
 Confirm | Fail(WrongId) | Confirm | -
 Confirm | Fail(NotAuthentic) | Confirm | -
 Confirm | Fail(NoReader) | Confirm | -
+Confirm | Fail(TimedOut) | Confirm | -
+Confirm | Fail(Internal) | Confirm | -
+Confirm | CardInserted(old) | Confirm | -
+Confirm | Scanned(old) | Confirm | -
+Confirm | IdentityRead(old) | Confirm | -
+Confirm | Fail(WrongId,old) | Confirm | -
 Confirm | CardRemoved | Notice | wipe:CardRemoved notice:card-removed say:card-removed
 Confirm | ConsentGiven | Confirm | -
 Confirm | ConsentDeclined | Confirm | -
 Confirm | Face(match) | Confirm | -
 Confirm | Face(nomatch) | Confirm | -
 Confirm | Face(notlive) | Confirm | -
+Confirm | FaceFailed | Confirm | -
+Confirm | Face(match,old) | Confirm | -
+Confirm | FaceFailed(old) | Confirm | -
 Confirm | ServiceChosen | Confirm | -
 Confirm | Back | ChooseService | say:choose-service
 Confirm | Confirmed | Submitting | submit(temporary-residence) say:submitting
@@ -767,12 +923,21 @@ Submitting | Fail(QrNotCard) | Submitting | -
 Submitting | Fail(WrongId) | Submitting | -
 Submitting | Fail(NotAuthentic) | Submitting | -
 Submitting | Fail(NoReader) | Submitting | -
+Submitting | Fail(TimedOut) | Submitting | -
+Submitting | Fail(Internal) | Submitting | -
+Submitting | CardInserted(old) | Submitting | -
+Submitting | Scanned(old) | Submitting | -
+Submitting | IdentityRead(old) | Submitting | -
+Submitting | Fail(WrongId,old) | Submitting | -
 Submitting | CardRemoved | Submitting | -
 Submitting | ConsentGiven | Submitting | -
 Submitting | ConsentDeclined | Submitting | -
 Submitting | Face(match) | Submitting | -
 Submitting | Face(nomatch) | Submitting | -
 Submitting | Face(notlive) | Submitting | -
+Submitting | FaceFailed | Submitting | -
+Submitting | Face(match,old) | Submitting | -
+Submitting | FaceFailed(old) | Submitting | -
 Submitting | ServiceChosen | Submitting | -
 Submitting | Back | Submitting | -
 Submitting | Confirmed | Submitting | -
@@ -803,12 +968,21 @@ Receipt | Fail(QrNotCard) | Receipt | -
 Receipt | Fail(WrongId) | Receipt | -
 Receipt | Fail(NotAuthentic) | Receipt | -
 Receipt | Fail(NoReader) | Receipt | -
+Receipt | Fail(TimedOut) | Receipt | -
+Receipt | Fail(Internal) | Receipt | -
+Receipt | CardInserted(old) | Receipt | -
+Receipt | Scanned(old) | Receipt | -
+Receipt | IdentityRead(old) | Receipt | -
+Receipt | Fail(WrongId,old) | Receipt | -
 Receipt | CardRemoved | Receipt | -
 Receipt | ConsentGiven | Receipt | -
 Receipt | ConsentDeclined | Receipt | -
 Receipt | Face(match) | Receipt | -
 Receipt | Face(nomatch) | Receipt | -
 Receipt | Face(notlive) | Receipt | -
+Receipt | FaceFailed | Receipt | -
+Receipt | Face(match,old) | Receipt | -
+Receipt | FaceFailed(old) | Receipt | -
 Receipt | ServiceChosen | Receipt | -
 Receipt | Back | Receipt | -
 Receipt | Confirmed | Receipt | -
@@ -839,12 +1013,21 @@ Notice | Fail(QrNotCard) | Notice | -
 Notice | Fail(WrongId) | Notice | -
 Notice | Fail(NotAuthentic) | Notice | -
 Notice | Fail(NoReader) | Notice | -
+Notice | Fail(TimedOut) | Notice | -
+Notice | Fail(Internal) | Notice | -
+Notice | CardInserted(old) | Notice | -
+Notice | Scanned(old) | Notice | -
+Notice | IdentityRead(old) | Notice | -
+Notice | Fail(WrongId,old) | Notice | -
 Notice | CardRemoved | Notice | -
 Notice | ConsentGiven | Notice | -
 Notice | ConsentDeclined | Notice | -
 Notice | Face(match) | Notice | -
 Notice | Face(nomatch) | Notice | -
 Notice | Face(notlive) | Notice | -
+Notice | FaceFailed | Notice | -
+Notice | Face(match,old) | Notice | -
+Notice | FaceFailed(old) | Notice | -
 Notice | ServiceChosen | Notice | -
 Notice | Back | Notice | -
 Notice | Confirmed | Notice | -
@@ -875,12 +1058,21 @@ AttractAgain | Fail(QrNotCard) | Attract | -
 AttractAgain | Fail(WrongId) | Attract | -
 AttractAgain | Fail(NotAuthentic) | Attract | -
 AttractAgain | Fail(NoReader) | Attract | -
+AttractAgain | Fail(TimedOut) | Attract | -
+AttractAgain | Fail(Internal) | Attract | -
+AttractAgain | CardInserted(old) | Attract | -
+AttractAgain | Scanned(old) | Attract | -
+AttractAgain | IdentityRead(old) | Attract | -
+AttractAgain | Fail(WrongId,old) | Attract | -
 AttractAgain | CardRemoved | Attract | -
 AttractAgain | ConsentGiven | Attract | -
 AttractAgain | ConsentDeclined | Attract | -
 AttractAgain | Face(match) | Attract | -
 AttractAgain | Face(nomatch) | Attract | -
 AttractAgain | Face(notlive) | Attract | -
+AttractAgain | FaceFailed | Attract | -
+AttractAgain | Face(match,old) | Attract | -
+AttractAgain | FaceFailed(old) | Attract | -
 AttractAgain | ServiceChosen | Attract | -
 AttractAgain | Back | Attract | -
 AttractAgain | Confirmed | Attract | -
@@ -1141,7 +1333,7 @@ fn face_attempts_are_bounded() {
     let mut d = Driver::at("VerifyFace");
     assert_eq!(d.s.view().face_attempts_left, Some(3));
     for left in [2u8, 1] {
-        d.ev(Event::FaceResult(NO_MATCH));
+        d.ev(Event::FaceResult(CUR, NO_MATCH));
         let v = d.s.view();
         assert_eq!(
             (v.step, v.can_retry, v.face_attempts_left),
@@ -1150,7 +1342,7 @@ fn face_attempts_are_bounded() {
         assert!(d.s.holds_personal_data(), "kept for the retry");
         assert_eq!(render(&d.ev(Event::Retry)), "start-face say:face-prompt");
     }
-    let cmds = d.ev(Event::FaceResult(NOT_LIVE));
+    let cmds = d.ev(Event::FaceResult(CUR, NOT_LIVE));
     assert_eq!(
         render(&cmds),
         "stop-face wipe:FaceRejected notice:face-rejected say:face-rejected"
@@ -1216,15 +1408,16 @@ fn language_choice_is_kept_for_the_session_only() {
 #[test]
 fn identify_banner_and_reading_flag() {
     let mut d = Driver::at("IdentifyAwaitCard");
-    d.ev(Event::CardInserted);
+    d.ev(Event::CardInserted(CUR));
     assert!(d.s.view().card_reading);
     d.ev(Event::IdentityFailed(
+        CUR,
         IdentifyFailure::CardRemovedDuringRead,
     ));
     let v = d.s.view();
     assert!(!v.card_reading);
     assert_eq!(v.notice.as_deref(), Some(keys::CARD_REMOVED_DURING_READ));
-    d.ev(Event::CardInserted);
+    d.ev(Event::CardInserted(CUR));
     assert_eq!(
         d.s.view().notice,
         None,
@@ -1237,12 +1430,12 @@ fn a_qr_that_is_not_the_cards_says_so_and_stays() {
     assert_eq!(
         run(
             "Identify",
-            Event::IdentityFailed(IdentifyFailure::QrNotCard)
+            Event::IdentityFailed(CUR, IdentifyFailure::QrNotCard)
         ),
         "Identify(AwaitingId:0) | notice:qr-not-card say:qr-not-card"
     );
     let mut d = Driver::at("Identify");
-    d.ev(Event::IdentityFailed(IdentifyFailure::QrNotCard));
+    d.ev(Event::IdentityFailed(CUR, IdentifyFailure::QrNotCard));
     assert_eq!(d.s.view().notice.as_deref(), Some(keys::QR_NOT_CARD));
 }
 
@@ -1309,15 +1502,15 @@ fn typed_number_then_card_then_wrong_number_then_retyped() {
     let mut events = digits("001090123457");
     events.extend([
         Event::KeypadSubmit,
-        Event::CardInserted,
-        Event::IdentityFailed(IdentifyFailure::WrongIdNumber),
+        Event::CardInserted(CUR),
+        Event::IdentityFailed(CUR, IdentifyFailure::WrongIdNumber),
     ]);
     events.extend(digits(ID));
     events.extend([
         Event::KeypadSubmit,
         // The card stayed on the reader: the worker reads again with the new number.
-        Event::CardInserted,
-        Event::IdentityRead(citizen(IdentitySource::Chip)),
+        Event::CardInserted(CUR),
+        Event::IdentityRead(CUR, citizen(IdentitySource::Chip)),
     ]);
     let got = script("Identify", events);
     assert_eq!(got[11], "Identify(AwaitingId:12) | -");
@@ -1365,10 +1558,10 @@ fn a_card_tapped_before_the_number_is_asked_for_it_then_read() {
     let got = script(
         "Identify",
         vec![
-            Event::CardInserted,
-            Event::IdNumberScanned(p(ID)),
+            Event::CardInserted(CUR),
+            Event::IdNumberScanned(CUR, p(ID)),
             // The worker starts reading the card that stayed on the reader.
-            Event::CardInserted,
+            Event::CardInserted(CUR),
         ],
     );
     assert_eq!(
@@ -1392,7 +1585,7 @@ fn the_cards_qr_alone_is_not_an_identity() {
         let mut d = Driver::at(setup);
         let before = shown(&d.s.view());
         assert!(d
-            .ev(Event::IdentityRead(citizen(IdentitySource::Qr)))
+            .ev(Event::IdentityRead(CUR, citizen(IdentitySource::Qr)))
             .is_empty());
         assert_eq!(shown(&d.s.view()), before, "{setup}");
         assert!(d.s.view().citizen.is_none(), "{setup}");
@@ -1425,4 +1618,140 @@ fn the_chip_portrait_and_dg13_details_travel_with_the_citizen() {
     assert!(citizen(IdentitySource::Chip).portrait().is_none());
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("255") && !dbg.contains("Hà Nội"), "{dbg}");
+}
+
+/// Citizen B's session at the identify step after citizen A's ended by `how`; returns the
+/// driver and A's generation.
+fn next_citizen_after(how: &str) -> (Driver, Generation) {
+    let mut d = Driver::at("IdentifyReading");
+    let a = d.s.generation();
+    match how {
+        "cancel" => {
+            d.ev(Event::Cancel);
+        }
+        "timeout" => {
+            d.t += StepTimeouts::default().identify_ms;
+            d.ev(Event::Tick);
+        }
+        "card removed" => {
+            // A lifts the card mid-read and walks away: the step times out.
+            d.ev(Event::CardRemoved);
+            d.t += StepTimeouts::default().identify_ms;
+            d.ev(Event::Tick);
+        }
+        other => panic!("unknown ending {other}"),
+    }
+    assert_eq!(d.s.step(), Step::Attract, "{how}");
+    d.ev(Event::Start);
+    d.ev(Event::LanguageChosen("vi".into()));
+    assert_eq!(d.s.step(), Step::Identify, "{how}");
+    (d, a)
+}
+
+#[test]
+fn a_stale_identity_is_refused_after_cancel_timeout_or_card_removal() {
+    for how in ["cancel", "timeout", "card removed"] {
+        let (mut d, a) = next_citizen_after(how);
+        assert_ne!(d.s.generation(), a, "{how}");
+        for stale in [
+            Event::CardInserted(a),
+            Event::IdentityRead(a, citizen(IdentitySource::Chip)),
+            Event::IdentityFailed(a, IdentifyFailure::WrongIdNumber),
+            Event::IdNumberScanned(a, p(ID)),
+        ] {
+            let cmds = d.ev(stale);
+            assert_eq!(render(&cmds), "-", "{how}");
+            assert_eq!(shown(&d.s.view()), "Identify(AwaitingId:0)", "{how}");
+            assert!(!d.s.holds_personal_data(), "{how}");
+        }
+        // B's own read is accepted.
+        let b = d.s.generation();
+        let cmds = d.ev(Event::IdentityRead(b, citizen(IdentitySource::Chip)));
+        assert_eq!(
+            format!("{} | {}", shown(&d.s.view()), render(&cmds)),
+            "Consent | stop-identify say:consent-prompt",
+            "{how}"
+        );
+    }
+}
+
+#[test]
+fn every_arming_has_a_new_generation_and_results_are_matched_to_it() {
+    let mut d = Driver::at("Language");
+    let cmds = d.ev(Event::LanguageChosen("vi".into()));
+    let Some(Command::StartIdentify(first)) = cmds.first() else {
+        panic!("start-identify expected: {cmds:?}")
+    };
+    assert_eq!(*first, d.s.generation());
+    let first = *first;
+    // Identity read, then Back: the identify step is re-entered under a new generation, and a
+    // second copy of the first read is not accepted.
+    d.ev(Event::IdentityRead(first, citizen(IdentitySource::Chip)));
+    let cmds = d.ev(Event::Back);
+    let again = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::StartIdentify(g) => Some(*g),
+            _ => None,
+        })
+        .expect("re-armed");
+    assert_ne!(again, first);
+    assert!(d
+        .ev(Event::IdentityRead(first, citizen(IdentitySource::Chip)))
+        .is_empty());
+    assert_eq!(d.s.step(), Step::Identify);
+    // Face: Back from the capture and a new start; the first capture's verdict is stale.
+    d.ev(Event::IdentityRead(again, citizen(IdentitySource::Chip)));
+    let cmds = d.ev(Event::ConsentGiven);
+    let Some(Command::StartFaceCapture(face1, _)) = cmds.first() else {
+        panic!("start-face expected: {cmds:?}")
+    };
+    let face1 = *face1;
+    d.ev(Event::Back);
+    let cmds = d.ev(Event::ConsentGiven);
+    let Some(Command::StartFaceCapture(face2, _)) = cmds.first() else {
+        panic!("start-face expected: {cmds:?}")
+    };
+    let face2 = *face2;
+    assert_ne!(face1, face2);
+    assert!(d.ev(Event::FaceResult(face1, MATCH)).is_empty());
+    assert!(d.ev(Event::FaceFailed(face1)).is_empty());
+    assert_eq!(d.s.step(), Step::VerifyFace);
+    d.ev(Event::FaceResult(face2, MATCH));
+    assert_eq!(d.s.step(), Step::ChooseService);
+}
+
+#[test]
+fn a_face_worker_fault_offers_a_retry_without_counting_an_attempt() {
+    let mut d = Driver::at("VerifyFace");
+    let before = d.s.view().face_attempts_left;
+    assert_eq!(
+        render(&d.ev(Event::FaceFailed(CUR))),
+        "stop-face notice:face-try-again say:face-try-again"
+    );
+    let v = d.s.view();
+    assert!(v.can_retry);
+    assert_eq!(v.face_attempts_left, before);
+    assert_eq!(
+        render(&d.ev(Event::Retry)),
+        "start-face say:face-prompt",
+        "the retry starts a new capture"
+    );
+}
+
+#[test]
+fn the_new_messages_exist_in_vi_and_en() {
+    let cat = crate::i18n::Catalog::embedded().expect("locales");
+    for key in [
+        keys::CARD_TOO_SLOW,
+        keys::READ_TRY_AGAIN,
+        keys::FACE_TRY_AGAIN,
+    ] {
+        for lang in ["vi", "en"] {
+            for prefix in ["notice", "say"] {
+                let id = format!("{prefix}-{key}");
+                assert!(cat.has(lang, &id), "{lang}: {id}");
+            }
+        }
+    }
 }
