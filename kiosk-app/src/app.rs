@@ -269,13 +269,16 @@ impl Assembled {
                         outbox,
                         client,
                         fhir,
-                        cfg.queue.worker_config(),
+                        cfg.queue.worker_config(wait),
                         wait,
                     )
                 }
-                None => {
-                    QueuedSubmitter::start_loopback(outbox, client, cfg.queue.worker_config(), wait)
-                }
+                None => QueuedSubmitter::start_loopback(
+                    outbox,
+                    client,
+                    cfg.queue.worker_config(wait),
+                    wait,
+                ),
             }
             .context("cannot start the submission queue")?
         };
@@ -506,7 +509,7 @@ fn start_https(
     );
     // Clinic rows sent to a FHIR base come back as transaction-responses: FhirReceipts turns
     // them into the kiosk's receipt before the outbox keeps anything.
-    let config = cfg.queue.worker_config();
+    let config = cfg.queue.worker_config(wait);
     let transport = Arc::new(transport);
     // Renewal two thirds into the certificate's life, checked now and every 6 hours.
     let renewal =

@@ -419,11 +419,13 @@ impl Default for QueueSettings {
 }
 
 impl QueueSettings {
-    /// The outbox worker's settings: these retry bounds over the worker's defaults for the
-    /// rest (lease, probe interval, dead-letter retention...).
+    /// The outbox worker's settings: these retry bounds and `send_timeout` (the transport's
+    /// timeout, `gateway.timeout`, from which the worker derives its lease) over the worker's
+    /// defaults for the rest (probe interval, dead-letter retention...).
     #[must_use]
-    pub fn worker_config(&self) -> kiosk_outbox::WorkerConfig {
+    pub fn worker_config(&self, send_timeout: Duration) -> kiosk_outbox::WorkerConfig {
         kiosk_outbox::WorkerConfig {
+            send_timeout,
             backoff: kiosk_outbox::Backoff {
                 base: Duration::from_secs(self.backoff_base_secs),
                 cap: Duration::from_secs(self.backoff_cap_secs),

@@ -88,8 +88,10 @@ impl Clock for TokioClock {
 pub struct WorkerConfig {
     /// Retry backoff.
     pub backoff: Backoff,
-    /// How long a claimed row is leased: longer than the transport's timeout.
-    pub lease: Duration,
+    /// The transport's timeout for one send (the kiosk's `gateway.timeout`). The lease of a
+    /// claimed row is derived from it ([`WorkerConfig::lease`]), and the worker abandons a
+    /// send that outlives it by [`SEND_GRACE`].
+    pub send_timeout: Duration,
     /// Undelivered rows older than this become dead with an alert.
     pub max_age: Duration,
     /// Dead letters keep their payload this long for a technician's retry, then it is erased.
@@ -98,7 +100,7 @@ pub struct WorkerConfig {
     pub max_in_flight: usize,
     /// How often to probe an unreachable gateway.
     pub probe_interval: Duration,
-    /// Longest sleep when nothing is due (housekeeping: age bound, expired leases).
+    /// Longest sleep when nothing is due (housekeeping: age bound, dead-letter retention).
     pub idle_interval: Duration,
 }
 
@@ -106,13 +108,52 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             backoff: Backoff::default(),
-            lease: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(15),
             max_age: Duration::from_secs(7 * 24 * 3600),
             dead_retention: Duration::from_secs(30 * 24 * 3600),
             max_in_flight: 4,
             probe_interval: Duration::from_secs(10),
             idle_interval: Duration::from_secs(60),
         }
+    }
+}
+
+/// How long past [`WorkerConfig::send_timeout`] the worker waits for a send before it
+/// abandons it: the transport's own timeout should fire first (its error says more).
+pub const SEND_GRACE: Duration = Duration::from_secs(10);
+
+/// The least time between the end of the longest send and the end of its row's lease: room
+/// for recording the outcome (one fsync'd transaction) on a loaded kiosk.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+impl WorkerConfig {
+    /// A configuration for a transport whose sends time out after `send_timeout`, the rest
+    /// defaults.
+    #[must_use]
+    pub fn for_send_timeout(send_timeout: Duration) -> Self {
+        Self {
+            send_timeout,
+            ..Self::default()
+        }
+    }
+
+    /// The longest a send may run before the worker abandons it:
+    /// [`WorkerConfig::send_timeout`] plus [`SEND_GRACE`].
+    #[must_use]
+    pub fn send_limit(&self) -> Duration {
+        self.send_timeout.saturating_add(SEND_GRACE)
+    }
+
+    /// How long a claimed row is leased: twice the send timeout plus [`LEASE_MARGIN`], so
+    /// always at least [`LEASE_MARGIN`] past [`WorkerConfig::send_limit`]. Housekeeping hands
+    /// an expired lease back to the queue; were the lease shorter than a send can last (it
+    /// was a fixed 120 s while `gateway.timeout` may be 300 s), a slow gateway would see a
+    /// second, concurrent send of the same row.
+    #[must_use]
+    pub fn lease(&self) -> Duration {
+        self.send_timeout
+            .saturating_mul(2)
+            .saturating_add(LEASE_MARGIN)
     }
 }
 
@@ -295,7 +336,7 @@ pub fn spawn<T: Transport>(
 
 async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker: TaskTracker) {
     let cfg = s.config;
-    let lease_ms = millis(cfg.lease);
+    let lease_ms = millis(cfg.lease());
     let mut next_housekeeping = i64::MIN;
     let mut next_probe = i64::MIN;
     loop {
@@ -312,6 +353,13 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
             if s.transport.probe().await {
                 back_online(&s);
             }
+        }
+        // Expired leases go back at once, not at the next housekeeping: the earliest lease
+        // end is what `next_due` wakes the loop for, and leaving it in place until
+        // housekeeping would make the loop spin until then. (An UPDATE that changes no row
+        // writes nothing, so this costs no fsync.)
+        if let Err(e) = s.outbox.recover_leases(s.clock.now_ms(), false) {
+            tracing::warn!(error = %e, "cannot recover expired leases");
         }
         let free = cfg
             .max_in_flight
@@ -375,9 +423,6 @@ fn reschedule_waiting_for_network<T>(s: &Shared<T>) {
 
 fn housekeeping<T>(s: &Shared<T>, now: i64) {
     let cfg = s.config;
-    if let Err(e) = s.outbox.recover_leases(now, false) {
-        tracing::warn!(error = %e, "cannot recover expired leases");
-    }
     match s.outbox.expire(now, millis(cfg.max_age)) {
         Ok(ids) => {
             for id in ids {
@@ -393,17 +438,28 @@ fn housekeeping<T>(s: &Shared<T>, now: i64) {
 
 async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
     let id = c.id;
-    let result = s
-        .transport
-        .send(Outgoing {
-            id,
-            kind: c.kind,
-            payload: c.payload,
-            attempt: c.attempts,
-        })
-        .await;
-    let event = match result {
-        Ok(d) => {
+    let send = s.transport.send(Outgoing {
+        id,
+        kind: c.kind,
+        payload: c.payload,
+        attempt: c.attempts,
+    });
+    let limit = s.config.send_limit();
+    let event = match tokio::time::timeout(limit, send).await {
+        // A transport that ignores its own timeout (a gateway trickling its answer byte by
+        // byte past per-read timeouts). Dropping the future cancels an async request (a
+        // `Blocking` transport's thread runs on until its own socket timeouts end it). The
+        // row stays leased, so it is sent again only once its lease has ended, at least
+        // LEASE_MARGIN from now, never alongside this attempt.
+        Err(_elapsed) => {
+            tracing::warn!(
+                %id,
+                limit_secs = limit.as_secs(),
+                "send abandoned after its time limit: retried when its lease ends"
+            );
+            Some(WorkerEvent::Retrying(id))
+        }
+        Ok(Ok(d)) => {
             back_online(&s);
             match s.outbox.ack(id, &d.receipt, s.clock.now_ms()) {
                 Ok(_) => Some(WorkerEvent::Delivered(id)),
@@ -415,7 +471,7 @@ async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
                 }
             }
         }
-        Err(e) => on_failure(&s, id, c.attempts, c.last_error.as_deref(), e).await,
+        Ok(Err(e)) => on_failure(&s, id, c.attempts, c.last_error.as_deref(), e).await,
     };
     if let Some(ev) = event {
         let _ = s.events.send(ev);
