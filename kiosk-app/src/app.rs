@@ -507,8 +507,8 @@ fn start_https(
         pinned = g.spki_sha256.is_some(),
         "HTTPS gateway transport"
     );
-    // Clinic rows sent to a FHIR base come back as transaction-responses: FhirReceipts turns
-    // them into the kiosk's receipt before the outbox keeps anything.
+    // Answers are checked and reduced to the kiosk's receipt before the outbox keeps anything
+    // (GatewayReceipts; clinic rows sent to a FHIR base come back as transaction-responses).
     let config = cfg.queue.worker_config(wait);
     let transport = Arc::new(transport);
     // Renewal two thirds into the certificate's life, checked now and every 6 hours.
@@ -517,12 +517,12 @@ fn start_https(
             .map_err(|e| tracing::error!(error = %e, "cannot start the certificate renewal check"))
             .ok()
             .map(|r| Box::new(r) as Box<dyn std::any::Any>);
+    let receipts = crate::gateway::outbox::GatewayReceipts::new(transport);
     let queued = if fhir.is_some() {
-        let transport = crate::gateway::outbox::FhirReceipts::new(transport);
-        QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
+        QueuedSubmitter::start_with(outbox, Arc::new(receipts.clinic_to_fhir()), config, wait)
             .map(QueuedSubmitter::clinic_as_fhir)
     } else {
-        QueuedSubmitter::start_with(outbox, transport, config, wait)
+        QueuedSubmitter::start_with(outbox, Arc::new(receipts), config, wait)
     };
     Ok((
         queued.context("cannot start the submission queue")?,

@@ -100,7 +100,7 @@ impl QueuedSubmitter {
     /// Queues clinic registrations as FHIR transaction Bundles
     /// ([`crate::gateway::fhir::registration_bundle`]); the transport must send them to a
     /// FHIR base and turn the answer into a receipt
-    /// ([`crate::gateway::outbox::FhirReceipts`] around `HttpsTransport`).
+    /// ([`crate::gateway::outbox::GatewayReceipts::clinic_to_fhir`] around `HttpsTransport`).
     #[must_use]
     pub fn clinic_as_fhir(mut self) -> Self {
         self.clinic_as_fhir = true;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_app::gateway::fhir::{NATIONAL_ID_SYSTEM, SUBMISSION_ID_SYSTEM};
-use kiosk_app::gateway::outbox::{FhirReceipts, LoopbackTransport};
+use kiosk_app::gateway::outbox::{GatewayReceipts, LoopbackTransport};
 use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
 use kiosk_app::submit::{QueuedSubmitter, Submitted};
 use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
@@ -192,7 +192,7 @@ fn over_mutual_tls_registrations_go_to_fhir_and_dossiers_to_the_gateway() {
     let outbox = outbox(dir.path());
     let s = QueuedSubmitter::start_with(
         Arc::clone(&outbox),
-        Arc::new(FhirReceipts::new(Arc::new(transport))),
+        Arc::new(GatewayReceipts::new(Arc::new(transport)).clinic_to_fhir()),
         worker_config(),
         // How long "Submit" waits for an answer before printing an offline receipt.
         Duration::from_secs(5),
