@@ -372,8 +372,8 @@ impl Transport for HttpsTransport {
                 created: status == 201,
             });
         }
-        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-        Err(SendError::status(status, retry_after, text))
+        // Status and error codes only: the body's text may echo patient data.
+        Err(crate::transport::status_error(status, retry_after, &body))
     }
 
     async fn refresh_credentials(&self) -> bool {

@@ -48,7 +48,8 @@ pub use store::{
     Stats, Summary,
 };
 pub use transport::{
-    classify_status, Blocking, BlockingTransport, Delivered, Outgoing, SendError, Transport,
+    classify_status, error_codes, status_error, Blocking, BlockingTransport, Delivered, Outgoing,
+    SendError, Transport,
 };
 pub use uuid::Uuid;
 pub use worker::{

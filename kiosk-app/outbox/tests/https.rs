@@ -348,3 +348,36 @@ fn receipts_are_validated_and_reduced_to_the_kiosks_fields() {
     assert_eq!(e.class, ErrorClass::Transient);
     assert!(!e.message.contains("001099000001"), "{e}");
 }
+
+/// An error answer is kept as its status and error codes: a FHIR OperationOutcome's
+/// diagnostics (or any body's text) may echo the patient and would end in logs and the row.
+#[test]
+fn error_answers_keep_status_and_codes_only() {
+    let files = files();
+    let deployment = ca("Deployment CA");
+    let rt = rt();
+    let outcome = serde_json::json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid",
+                   "diagnostics": "Patient Nguyễn Văn Tổng Hợp, 001099000001: bad birthDate"}],
+    });
+    let answers = Arc::new(Mutex::new(vec![
+        answer(422, serde_json::to_vec(&outcome).expect("json")),
+        answer(
+            500,
+            b"Nguyen Van Tong Hop 001099000001 caused a NullPointerException".to_vec(),
+        ),
+    ]));
+    let (port, _) = serve_with(&deployment, &deployment, move |_, _| {
+        answers.lock().expect("lock").remove(0)
+    });
+    let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+        .expect("transport");
+    let e = rt.block_on(t.send(item())).expect_err("422");
+    assert_eq!(e.to_string(), "Permanent (HTTP 422): gateway error invalid");
+    let e = rt.block_on(t.send(item())).expect_err("500");
+    assert_eq!(
+        e.to_string(),
+        "Transient (HTTP 500): gateway error without a code"
+    );
+}

@@ -154,14 +154,52 @@ impl<T: Transport> Transport for GatewayReceipts<T> {
     }
 }
 
+/// What the worker logs and stores of a failed send: for an error status, the status and the
+/// gateway's error code only (as `kiosk_outbox::status_error` for the HTTPS transport), never
+/// its free text.
 fn to_send_error(e: &GatewayError) -> SendError {
     let message = e.to_string();
     match (e.kind(), e) {
         (GatewayErrorKind::Unreachable, _) => SendError::unreachable(message),
-        (_, GatewayError::Status { status, .. }) => {
+        (_, GatewayError::Status { status, code, .. }) => {
+            let message = if code.is_empty() {
+                "gateway error without a code".to_owned()
+            } else {
+                format!("gateway error {code}")
+            };
             SendError::status(*status, e.retry_after(), message)
         }
         (GatewayErrorKind::Invalid, _) => SendError::permanent(message),
         _ => SendError::protocol(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored last error of a refused send holds the status and code, not the message.
+    #[test]
+    fn send_errors_keep_status_and_code_only() {
+        let e = to_send_error(&GatewayError::Status {
+            status: 422,
+            code: "invalid,duplicate".to_owned(),
+            message: "Patient Nguyễn Văn Tổng Hợp 001099000001".to_owned(),
+            retry_after: None,
+        });
+        assert_eq!(
+            e.to_string(),
+            "Permanent (HTTP 422): gateway error invalid,duplicate"
+        );
+        let e = to_send_error(&GatewayError::Status {
+            status: 503,
+            code: String::new(),
+            message: "Nguyễn Văn Tổng Hợp".to_owned(),
+            retry_after: None,
+        });
+        assert_eq!(
+            e.to_string(),
+            "Transient (HTTP 503): gateway error without a code"
+        );
     }
 }
