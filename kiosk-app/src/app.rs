@@ -24,7 +24,7 @@ use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
 use crate::shell::{Parts, Shell, Submitter};
 use crate::submit::{QueuedSubmitter, Submitted};
 use crate::{i18n, logging, receipt};
-use kiosk_outbox::{KeyFile, KeySource as _, LinkWatcher, OpenOptions, Outbox};
+use kiosk_outbox::{KeyFile, KeySource as _, LinkWatcher, Outbox};
 
 /// Command line of `kiosk`.
 #[derive(Debug, Parser)]
@@ -688,7 +688,7 @@ fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQue
             .map_err(|e| anyhow::anyhow!("queue.key_file: {e}"))?;
         (cfg.queue.path.clone(), k, None)
     };
-    let outbox = Outbox::open(&db, &key, &OpenOptions::default()).map_err(|e| {
+    let outbox = Outbox::open(&db, &key, &cfg.queue.open_options()).map_err(|e| {
         let setting = if cfg.demo {
             "the demo queue"
         } else {

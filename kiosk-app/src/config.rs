@@ -399,7 +399,14 @@ pub struct QueueSettings {
     /// Undelivered submissions older than this many hours become dead letters with an
     /// operator alert (`max_age_hours`, 1..=720; default 168, a week).
     pub max_age_hours: u64,
+    /// The queue database's size limit in MiB (`max_size_mb`, 16..=65536; default 512): a
+    /// full queue refuses new submissions (the citizen is sent to the counter) before the
+    /// data partition is full. Set it below the partition's free space.
+    pub max_size_mb: u32,
 }
+
+/// SQLCipher's page size: 4 KiB, 256 pages to the MiB.
+const QUEUE_PAGES_PER_MB: u32 = 256;
 
 /// Where the kiosk keeps its submission queue unless `queue.path` says otherwise.
 pub const DEFAULT_QUEUE_PATH: &str = "/var/lib/kiosk/queue.db";
@@ -414,11 +421,22 @@ impl Default for QueueSettings {
             backoff_base_secs: 2,
             backoff_cap_secs: 15 * 60,
             max_age_hours: 7 * 24,
+            max_size_mb: 512,
         }
     }
 }
 
 impl QueueSettings {
+    /// How the kiosk opens its queue: with the `max_size_mb` limit as SQLite's page limit.
+    #[must_use]
+    pub fn open_options(&self) -> kiosk_outbox::OpenOptions {
+        kiosk_outbox::OpenOptions {
+            // Validated to 16..=65536 MiB: at most 2^24 pages, so the product fits.
+            max_pages: self.max_size_mb.checked_mul(QUEUE_PAGES_PER_MB),
+            ..kiosk_outbox::OpenOptions::default()
+        }
+    }
+
     /// The outbox worker's settings: these retry bounds and `send_timeout` (the transport's
     /// timeout, `gateway.timeout`, from which the worker derives its lease) over the worker's
     /// defaults for the rest (probe interval, dead-letter retention...).
@@ -641,6 +659,7 @@ struct RawQueue {
     backoff_base_secs: Option<u64>,
     backoff_cap_secs: Option<u64>,
     max_age_hours: Option<u64>,
+    max_size_mb: Option<u32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1485,12 +1504,23 @@ fn validate_queue(path: &Path, text: &str, q: RawQueue) -> Result<QueueSettings,
                 .to_owned(),
         ));
     }
+    let max_size_mb = q.max_size_mb.unwrap_or(defaults.max_size_mb);
+    if !(16..=65536).contains(&max_size_mb) {
+        return Err(bad(
+            "queue.max_size_mb",
+            format!("max_size_mb = {max_size_mb} is out of range"),
+            "use 16 to 65536 MiB (default 512), below the data partition's free space: a \
+             full queue refuses new submissions before the disk fills"
+                .to_owned(),
+        ));
+    }
     Ok(QueueSettings {
         path: db,
         key_file,
         backoff_base_secs: base,
         backoff_cap_secs: cap,
         max_age_hours,
+        max_size_mb,
     })
 }
 

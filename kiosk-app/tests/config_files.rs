@@ -375,6 +375,16 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["queue.max_age_hours", "1 to 720 hours", "dead letters"],
         ),
         (
+            good() + "[queue]\nmax_size_mb = 8\n",
+            InvalidValue,
+            vec!["queue.max_size_mb", "16 to 65536 MiB", "before the disk fills"],
+        ),
+        (
+            good() + "[queue]\nmax_size_mb = 4294967296\n",
+            WrongType,
+            vec!["queue.max_size_mb"],
+        ),
+        (
             good() + "[queue]\npath = \"\"\n",
             InvalidValue,
             vec!["queue.path", "empty path", "/var/lib/kiosk/queue.db"],

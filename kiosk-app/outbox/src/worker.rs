@@ -96,6 +96,8 @@ pub struct WorkerConfig {
     pub max_age: Duration,
     /// Dead letters keep their payload this long for a technician's retry, then it is erased.
     pub dead_retention: Duration,
+    /// Delivered rows (receipt and payload hash) are deleted this long after delivery.
+    pub delivered_retention: Duration,
     /// Sends at once (across partitions).
     pub max_in_flight: usize,
     /// How often to probe an unreachable gateway.
@@ -111,6 +113,7 @@ impl Default for WorkerConfig {
             send_timeout: Duration::from_secs(15),
             max_age: Duration::from_secs(7 * 24 * 3600),
             dead_retention: Duration::from_secs(30 * 24 * 3600),
+            delivered_retention: Duration::from_secs(30 * 24 * 3600),
             max_in_flight: 4,
             probe_interval: Duration::from_secs(10),
             idle_interval: Duration::from_secs(60),
@@ -238,6 +241,8 @@ struct Shared<T> {
     wake: Notify,
     in_flight: AtomicUsize,
     offline: AtomicBool,
+    /// A payload was erased (delivered, purged, pruned) since the last WAL checkpoint.
+    erased: AtomicBool,
     events: broadcast::Sender<WorkerEvent>,
     /// Held for as long as the loop or a send task runs, not just as long as the handle.
     _lock: std::sync::Mutex<WorkerLock>,
@@ -313,6 +318,8 @@ pub fn spawn<T: Transport>(
         wake: Notify::new(),
         in_flight: AtomicUsize::new(0),
         offline: AtomicBool::new(false),
+        // A previous run may have stopped between an erasure and its checkpoint.
+        erased: AtomicBool::new(true),
         events: events.clone(),
         _lock: std::sync::Mutex::new(lock),
     });
@@ -352,6 +359,20 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
             next_probe = now.saturating_add(millis(cfg.probe_interval));
             if s.transport.probe().await {
                 back_online(&s);
+            }
+        }
+        // Erased payloads leave the WAL too (encrypted there, but minimisation says gone):
+        // a TRUNCATE checkpoint copies the log into the database, where secure_delete has
+        // zeroed the freed pages, and empties it. A reader (kioskctl) holding an old snapshot
+        // keeps it from finishing: tried again at the next turn of the loop.
+        if s.erased.swap(false, Ordering::SeqCst) {
+            match s.outbox.checkpoint() {
+                Ok(true) => {}
+                Ok(false) => s.erased.store(true, Ordering::SeqCst),
+                Err(e) => {
+                    s.erased.store(true, Ordering::SeqCst);
+                    tracing::warn!(error = %e, "cannot checkpoint the queue's log");
+                }
             }
         }
         // Expired leases go back at once, not at the next housekeeping: the earliest lease
@@ -431,8 +452,18 @@ fn housekeeping<T>(s: &Shared<T>, now: i64) {
         }
         Err(e) => tracing::warn!(error = %e, "cannot apply the age bound"),
     }
-    if let Err(e) = s.outbox.purge_dead(now, millis(cfg.dead_retention)) {
-        tracing::warn!(error = %e, "cannot erase old dead letters");
+    match s.outbox.purge_dead(now, millis(cfg.dead_retention)) {
+        Ok(n) if n > 0 => s.erased.store(true, Ordering::SeqCst),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot erase old dead letters"),
+    }
+    match s
+        .outbox
+        .prune_delivered(now, millis(cfg.delivered_retention))
+    {
+        Ok(n) if n > 0 => s.erased.store(true, Ordering::SeqCst),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot delete old delivered submissions"),
     }
 }
 
@@ -462,7 +493,10 @@ async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
         Ok(Ok(d)) => {
             back_online(&s);
             match s.outbox.ack(id, &d.receipt, s.clock.now_ms()) {
-                Ok(_) => Some(WorkerEvent::Delivered(id)),
+                Ok(_) => {
+                    s.erased.store(true, Ordering::SeqCst);
+                    Some(WorkerEvent::Delivered(id))
+                }
                 Err(e) => {
                     // The lease expires and the row is sent again: the gateway answers the
                     // replay with the same receipt.

@@ -622,3 +622,54 @@ async fn a_send_past_its_limit_is_abandoned_and_retried_only_after_its_lease() {
     }
     h.shutdown().await;
 }
+
+fn wal_len(r: &Rig) -> u64 {
+    let wal = r.outbox.path().with_extension("db-wal");
+    std::fs::metadata(wal).map_or(0, |m| m.len())
+}
+
+/// A delivered payload leaves the WAL at once (a TRUNCATE checkpoint), and the delivered row
+/// itself is deleted after its retention.
+#[tokio::test(start_paused = true)]
+async fn delivered_payloads_leave_the_log_and_rows_are_pruned_after_retention() {
+    let r = rig();
+    let cfg = WorkerConfig {
+        delivered_retention: Duration::from_secs(2 * 24 * 3600),
+        idle_interval: Duration::from_secs(3600),
+        ..config()
+    };
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        cfg,
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let mut events = h.subscribe();
+    let id = enqueue(&r, "P", 0);
+    assert!(wal_len(&r) > 0, "the enqueue is in the log");
+    h.wake();
+    assert_eq!(
+        events.recv().await.expect("event"),
+        WorkerEvent::Delivered(id)
+    );
+    wait_for(&r, |r| wal_len(r) == 0).await;
+    assert_eq!(r.outbox.state(id).expect("kept a while"), State::Delivered);
+
+    tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    assert_eq!(
+        r.outbox.state(id).expect("within retention"),
+        State::Delivered
+    );
+    tokio::time::sleep(Duration::from_secs(2 * 3600 + 24 * 3600)).await;
+    assert!(
+        matches!(
+            r.outbox.state(id),
+            Err(kiosk_outbox::OutboxError::NotFound(_))
+        ),
+        "pruned after retention"
+    );
+    assert_eq!(r.outbox.stats().expect("stats").delivered, 0);
+    assert_eq!(wal_len(&r), 0, "the deletion left the log too");
+    h.shutdown().await;
+}
