@@ -44,8 +44,8 @@ pub use backoff::Backoff;
 pub use key::{KeyError, KeyFile, KeySource, QueueKey};
 pub use link::LinkWatcher;
 pub use store::{
-    Alert, Claimed, Enqueued, ErrorClass, Kind, NewItem, OpenOptions, Outbox, OutboxError, State,
-    Stats, Summary,
+    Alert, Claimed, Durability, Enqueued, ErrorClass, Kind, NewItem, OpenOptions, Outbox,
+    OutboxError, State, Stats, Summary,
 };
 pub use transport::{
     classify_status, error_codes, status_error, Blocking, BlockingTransport, Delivered, Outgoing,

@@ -228,6 +228,20 @@ pub struct Stats {
     pub open_alerts: u64,
 }
 
+/// The durability settings in force on the outbox's connection, read back from SQLite
+/// ([`Outbox::durability`]): what makes "received" survive a power cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// `journal_mode`: `wal`.
+    pub journal_mode: String,
+    /// `synchronous`: 2 (`FULL`: the WAL is fsync'd at every commit).
+    pub synchronous: i64,
+    /// `secure_delete`: 1 (freed pages are zeroed).
+    pub secure_delete: i64,
+    /// `max_page_count`: the size limit in pages.
+    pub max_page_count: i64,
+}
+
 /// Options of [`Outbox::open`].
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
@@ -998,6 +1012,27 @@ impl Outbox {
             tracing::info!(count = n, "delivered submissions past retention: deleted");
         }
         Ok(n)
+    }
+
+    /// The durability settings in force, read back from the connection (not from what
+    /// [`Outbox::open`] meant to set), for tests and `kioskctl`.
+    ///
+    /// # Errors
+    ///
+    /// SQLite errors.
+    pub fn durability(&self) -> Result<Durability> {
+        let conn = self.lock();
+        let text = |p: &str| conn.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, String>(0));
+        let int = |p: &str| conn.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, i64>(0));
+        let d = (|| {
+            Ok::<_, rusqlite::Error>(Durability {
+                journal_mode: text("journal_mode")?.to_ascii_lowercase(),
+                synchronous: int("synchronous")?,
+                secure_delete: int("secure_delete")?,
+                max_page_count: int("max_page_count")?,
+            })
+        })();
+        d.map_err(|e| self.err(e))
     }
 
     /// Runs a WAL checkpoint that truncates the log, so erased payloads leave the `-wal` file
