@@ -283,8 +283,10 @@ fn the_kiosk_submits_every_dossier_over_mutual_tls_with_enrolment_certificates()
 fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
     use kiosk_app::gateway::fhir::NATIONAL_ID_SYSTEM;
     use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
-    if std::env::var("OUTBOX_FHIR").is_err() {
-        eprintln!("SKIPPED: set OUTBOX_FHIR=1 to run against sekmet-fhir (cargo xtask test does)");
+    if !kiosk_tests::require_env(
+        "OUTBOX_FHIR",
+        "set OUTBOX_FHIR=1 to run against sekmet-fhir (`cargo xtask test` does)",
+    ) {
         return;
     }
     let fhir =
