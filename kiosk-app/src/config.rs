@@ -448,7 +448,8 @@ impl QueueSettings {
                 base: Duration::from_secs(self.backoff_base_secs),
                 cap: Duration::from_secs(self.backoff_cap_secs),
             },
-            max_age: Duration::from_secs(self.max_age_hours * 3600),
+            // Validated to at most 720 h; saturating for a hand-built QueueSettings.
+            max_age: Duration::from_secs(self.max_age_hours.saturating_mul(3600)),
             ..kiosk_outbox::WorkerConfig::default()
         }
     }
@@ -1315,7 +1316,19 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     let secs = |key: &str, v: Option<u64>, default_ms: u64| -> Result<u64, ConfigError> {
         match v {
             None => Ok(default_ms),
-            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Ok(s * 1000),
+            // In range, so the product cannot overflow; checked all the same, like every
+            // value from the file that is multiplied.
+            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => {
+                s.checked_mul(1000).ok_or_else(|| {
+                    invalid(
+                        path,
+                        text,
+                        &format!("timeouts.{key}"),
+                        format!("{key} = {s} is too large"),
+                        format!("use 1 to {MAX_TIMEOUT_SECS} seconds"),
+                    )
+                })
+            }
             Some(s) => Err(invalid(
                 path,
                 text,
@@ -1343,7 +1356,18 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     let session_defaults = SessionConfig::default();
     let warn_before_ms = match t.warn_before {
         None => session_defaults.warn_before_ms,
-        Some(s) => s * 1000,
+        // Unchecked, a huge value wrapped to a few milliseconds in a release build and was
+        // accepted (and panicked in a debug build).
+        Some(s) => match s.checked_mul(1000) {
+            Some(ms) => ms,
+            None => {
+                return bad(
+                    "timeouts.warn_before",
+                    format!("warn_before = {s} is too large"),
+                    "use a few seconds, shorter than the shortest step timeout (e.g. 10)",
+                )
+            }
+        },
     };
     let shortest = timeouts.shortest_inactivity_ms();
     if warn_before_ms >= shortest {

@@ -294,6 +294,13 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["timeouts.warn_before", "lower warn_before"],
         ),
         (
+            // 18446744073709552 * 1000 wraps to 384 (ms) in u64: it must be refused, not
+            // accepted as a 0.4 s warning (or panic in a debug build).
+            good() + "[timeouts]\nwarn_before = 18446744073709552\n",
+            InvalidValue,
+            vec!["timeouts.warn_before", "too large"],
+        ),
+        (
             good() + "[timeouts]\nconfirm = \"long\"\n",
             WrongType,
             vec!["timeouts.confirm", "invalid type"],
