@@ -59,6 +59,11 @@ pub mod exit {
 
 /// Runs the kiosk; returns the process exit code.
 pub fn main_with(args: Args) -> u8 {
+    // Before anything personal or secret is in memory.
+    if let Err(e) = crate::hardening::forbid_core_dumps() {
+        eprintln!("kiosk: cannot disable core dumps: {e}");
+        return exit::FAILURE;
+    }
     let mut cfg = match config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {

@@ -75,6 +75,18 @@ fn sigterm_shuts_down_cleanly() {
     );
     wait_for_text(&log, "kiosk ready", Duration::from_secs(30));
     let pid = kiosk.0.id().to_string();
+    // No core dumps (kiosk_app::hardening): a crash must not write portraits and keys to
+    // disk. /proc/PID/limits stays world-readable for a non-dumpable process.
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("core limit listed");
+    assert_eq!(
+        core.split_whitespace().collect::<Vec<_>>()[4..6],
+        ["0", "0"],
+        "{core}"
+    );
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
         .status()

@@ -164,7 +164,10 @@ impl HttpsTransport {
     fn build_client(cfg: &HttpsConfig) -> Result<reqwest::Client, HttpsError> {
         let (provider, verifier) = server_verifier(&cfg.ca_pem, cfg.spki_sha256)?;
         let chain = certs(&cfg.client_cert_pem)?;
-        let key = PrivateKeyDer::from_pem_file(&cfg.client_key_pem)
+        // One open, checked (owner, mode) on the open file, then read from it.
+        let pem = crate::key::read_private_file(&cfg.client_key_pem)
+            .map_err(|e| pem_err(&cfg.client_key_pem, e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(&pem)
             .map_err(|e| pem_err(&cfg.client_key_pem, e.to_string()))?;
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?

@@ -41,7 +41,7 @@ pub mod transport;
 pub mod worker;
 
 pub use backoff::Backoff;
-pub use key::{KeyError, KeyFile, KeySource, QueueKey};
+pub use key::{read_private_file, KeyError, KeyFile, KeySource, PrivateFileError, QueueKey};
 pub use link::LinkWatcher;
 pub use store::{
     Alert, Claimed, Durability, Enqueued, ErrorClass, Kind, NewItem, OpenOptions, Outbox,

@@ -113,8 +113,11 @@ struct Files {
 
 impl Files {
     fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).expect("write");
+        // The transport refuses a key group or others can read.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         p
     }
 }
@@ -228,6 +231,15 @@ fn configuration_errors_name_the_file() {
     cfg.ca_pem = Path::new("/nonexistent/ca.pem").to_owned();
     let e = HttpsTransport::new(&cfg).expect_err("missing CA");
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    // The TLS key is checked like the queue key: no access for group or others.
+    let cfg = config(&files, 1, &deployment, &deployment, None);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&cfg.client_key_pem, std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    let e = HttpsTransport::new(&cfg).expect_err("world-readable key");
+    assert!(e.to_string().contains("chmod 600"), "{e}");
 }
 
 fn files() -> Files {
