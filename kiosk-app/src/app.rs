@@ -24,7 +24,7 @@ use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
 use crate::shell::{Parts, Shell, Submitter};
 use crate::submit::{QueuedSubmitter, Submitted};
 use crate::{i18n, logging, receipt};
-use kiosk_outbox::{KeyFile, KeySource as _, LinkWatcher, OpenOptions, Outbox};
+use kiosk_outbox::{KeyFile, KeySource as _, LinkWatcher, Outbox};
 
 /// Command line of `kiosk`.
 #[derive(Debug, Parser)]
@@ -59,6 +59,11 @@ pub mod exit {
 
 /// Runs the kiosk; returns the process exit code.
 pub fn main_with(args: Args) -> u8 {
+    // Before anything personal or secret is in memory.
+    if let Err(e) = crate::hardening::forbid_core_dumps() {
+        eprintln!("kiosk: cannot disable core dumps: {e}");
+        return exit::FAILURE;
+    }
     let mut cfg = match config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -269,13 +274,16 @@ impl Assembled {
                         outbox,
                         client,
                         fhir,
-                        cfg.queue.worker_config(),
+                        cfg.queue.worker_config(wait),
                         wait,
                     )
                 }
-                None => {
-                    QueuedSubmitter::start_loopback(outbox, client, cfg.queue.worker_config(), wait)
-                }
+                None => QueuedSubmitter::start_loopback(
+                    outbox,
+                    client,
+                    cfg.queue.worker_config(wait),
+                    wait,
+                ),
             }
             .context("cannot start the submission queue")?
         };
@@ -504,9 +512,9 @@ fn start_https(
         pinned = g.spki_sha256.is_some(),
         "HTTPS gateway transport"
     );
-    // Clinic rows sent to a FHIR base come back as transaction-responses: FhirReceipts turns
-    // them into the kiosk's receipt before the outbox keeps anything.
-    let config = cfg.queue.worker_config();
+    // Answers are checked and reduced to the kiosk's receipt before the outbox keeps anything
+    // (GatewayReceipts; clinic rows sent to a FHIR base come back as transaction-responses).
+    let config = cfg.queue.worker_config(wait);
     let transport = Arc::new(transport);
     // Renewal two thirds into the certificate's life, checked now and every 6 hours.
     let renewal =
@@ -514,12 +522,12 @@ fn start_https(
             .map_err(|e| tracing::error!(error = %e, "cannot start the certificate renewal check"))
             .ok()
             .map(|r| Box::new(r) as Box<dyn std::any::Any>);
+    let receipts = crate::gateway::outbox::GatewayReceipts::new(transport);
     let queued = if fhir.is_some() {
-        let transport = crate::gateway::outbox::FhirReceipts::new(transport);
-        QueuedSubmitter::start_with(outbox, Arc::new(transport), config, wait)
+        QueuedSubmitter::start_with(outbox, Arc::new(receipts.clinic_to_fhir()), config, wait)
             .map(QueuedSubmitter::clinic_as_fhir)
     } else {
-        QueuedSubmitter::start_with(outbox, transport, config, wait)
+        QueuedSubmitter::start_with(outbox, Arc::new(receipts), config, wait)
     };
     Ok((
         queued.context("cannot start the submission queue")?,
@@ -685,7 +693,7 @@ fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQue
             .map_err(|e| anyhow::anyhow!("queue.key_file: {e}"))?;
         (cfg.queue.path.clone(), k, None)
     };
-    let outbox = Outbox::open(&db, &key, &OpenOptions::default()).map_err(|e| {
+    let outbox = Outbox::open(&db, &key, &cfg.queue.open_options()).map_err(|e| {
         let setting = if cfg.demo {
             "the demo queue"
         } else {

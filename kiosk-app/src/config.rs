@@ -399,7 +399,14 @@ pub struct QueueSettings {
     /// Undelivered submissions older than this many hours become dead letters with an
     /// operator alert (`max_age_hours`, 1..=720; default 168, a week).
     pub max_age_hours: u64,
+    /// The queue database's size limit in MiB (`max_size_mb`, 16..=65536; default 512): a
+    /// full queue refuses new submissions (the citizen is sent to the counter) before the
+    /// data partition is full. Set it below the partition's free space.
+    pub max_size_mb: u32,
 }
+
+/// SQLCipher's page size: 4 KiB, 256 pages to the MiB.
+const QUEUE_PAGES_PER_MB: u32 = 256;
 
 /// Where the kiosk keeps its submission queue unless `queue.path` says otherwise.
 pub const DEFAULT_QUEUE_PATH: &str = "/var/lib/kiosk/queue.db";
@@ -414,21 +421,35 @@ impl Default for QueueSettings {
             backoff_base_secs: 2,
             backoff_cap_secs: 15 * 60,
             max_age_hours: 7 * 24,
+            max_size_mb: 512,
         }
     }
 }
 
 impl QueueSettings {
-    /// The outbox worker's settings: these retry bounds over the worker's defaults for the
-    /// rest (lease, probe interval, dead-letter retention...).
+    /// How the kiosk opens its queue: with the `max_size_mb` limit as SQLite's page limit.
     #[must_use]
-    pub fn worker_config(&self) -> kiosk_outbox::WorkerConfig {
+    pub fn open_options(&self) -> kiosk_outbox::OpenOptions {
+        kiosk_outbox::OpenOptions {
+            // Validated to 16..=65536 MiB: at most 2^24 pages, so the product fits.
+            max_pages: self.max_size_mb.checked_mul(QUEUE_PAGES_PER_MB),
+            ..kiosk_outbox::OpenOptions::default()
+        }
+    }
+
+    /// The outbox worker's settings: these retry bounds and `send_timeout` (the transport's
+    /// timeout, `gateway.timeout`, from which the worker derives its lease) over the worker's
+    /// defaults for the rest (probe interval, dead-letter retention...).
+    #[must_use]
+    pub fn worker_config(&self, send_timeout: Duration) -> kiosk_outbox::WorkerConfig {
         kiosk_outbox::WorkerConfig {
+            send_timeout,
             backoff: kiosk_outbox::Backoff {
                 base: Duration::from_secs(self.backoff_base_secs),
                 cap: Duration::from_secs(self.backoff_cap_secs),
             },
-            max_age: Duration::from_secs(self.max_age_hours * 3600),
+            // Validated to at most 720 h; saturating for a hand-built QueueSettings.
+            max_age: Duration::from_secs(self.max_age_hours.saturating_mul(3600)),
             ..kiosk_outbox::WorkerConfig::default()
         }
     }
@@ -639,6 +660,7 @@ struct RawQueue {
     backoff_base_secs: Option<u64>,
     backoff_cap_secs: Option<u64>,
     max_age_hours: Option<u64>,
+    max_size_mb: Option<u32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1294,7 +1316,19 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     let secs = |key: &str, v: Option<u64>, default_ms: u64| -> Result<u64, ConfigError> {
         match v {
             None => Ok(default_ms),
-            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Ok(s * 1000),
+            // In range, so the product cannot overflow; checked all the same, like every
+            // value from the file that is multiplied.
+            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => {
+                s.checked_mul(1000).ok_or_else(|| {
+                    invalid(
+                        path,
+                        text,
+                        &format!("timeouts.{key}"),
+                        format!("{key} = {s} is too large"),
+                        format!("use 1 to {MAX_TIMEOUT_SECS} seconds"),
+                    )
+                })
+            }
             Some(s) => Err(invalid(
                 path,
                 text,
@@ -1322,7 +1356,18 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     let session_defaults = SessionConfig::default();
     let warn_before_ms = match t.warn_before {
         None => session_defaults.warn_before_ms,
-        Some(s) => s * 1000,
+        // Unchecked, a huge value wrapped to a few milliseconds in a release build and was
+        // accepted (and panicked in a debug build).
+        Some(s) => match s.checked_mul(1000) {
+            Some(ms) => ms,
+            None => {
+                return bad(
+                    "timeouts.warn_before",
+                    format!("warn_before = {s} is too large"),
+                    "use a few seconds, shorter than the shortest step timeout (e.g. 10)",
+                )
+            }
+        },
     };
     let shortest = timeouts.shortest_inactivity_ms();
     if warn_before_ms >= shortest {
@@ -1483,12 +1528,23 @@ fn validate_queue(path: &Path, text: &str, q: RawQueue) -> Result<QueueSettings,
                 .to_owned(),
         ));
     }
+    let max_size_mb = q.max_size_mb.unwrap_or(defaults.max_size_mb);
+    if !(16..=65536).contains(&max_size_mb) {
+        return Err(bad(
+            "queue.max_size_mb",
+            format!("max_size_mb = {max_size_mb} is out of range"),
+            "use 16 to 65536 MiB (default 512), below the data partition's free space: a \
+             full queue refuses new submissions before the disk fills"
+                .to_owned(),
+        ));
+    }
     Ok(QueueSettings {
         path: db,
         key_file,
         backoff_base_secs: base,
         backoff_cap_secs: cap,
         max_age_hours,
+        max_size_mb,
     })
 }
 

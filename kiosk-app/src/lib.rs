@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod config;
 pub mod devices;
 pub mod gateway;
+pub mod hardening;
 pub mod i18n;
 pub mod identity;
 pub mod logging;

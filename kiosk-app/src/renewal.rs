@@ -3,10 +3,13 @@
 //! a certificate for a new key made on the kiosk. The kiosk checks at start-up and every few
 //! hours; `kioskctl enrol --renew` does it on demand.
 //!
-//! The new key and certificate are checked to belong together before they replace the files
-//! (key first, each by an atomic rename), then the transport reloads them. A failed renewal
-//! changes nothing: the current certificate keeps working until it expires, and the next check
-//! tries again.
+//! The new key and certificate are checked to belong together, then installed as one pair
+//! ([`pair::install`]: a new folder, fsync'd, swapped in by one rename of a `current`
+//! symlink), and the transport reloads them; the old pair is kept until the new one loads. A
+//! crash at any point leaves a pair that connects. A failed renewal changes nothing: the
+//! current certificate keeps working until it expires, and the next check tries again.
+
+pub mod pair;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,8 +19,7 @@ use std::time::Duration;
 use kiosk_outbox::https::HttpsTransport;
 
 use crate::gateway::enrol::{
-    certifies, new_key_and_csr, write_certificate, write_private_key, CertificateInfo,
-    EnrolmentResponse, RenewalRequest,
+    certifies, new_key_and_csr, CertificateInfo, EnrolmentResponse, RenewalRequest,
 };
 
 /// What [`renew_if_due`] did.
@@ -74,11 +76,17 @@ pub fn renew_if_due(transport: &HttpsTransport, now: i64, force: bool) -> Result
     if issued.kiosk_id != info.kiosk_id || !certifies(&r.certificate, &key_pem) {
         return Err("the gateway's certificate does not fit this kiosk's new key".to_owned());
     }
-    write_private_key(&cfg.client_key_pem, &key_pem)?;
-    write_certificate(&cfg.client_cert_pem, &r.certificate)?;
-    transport
-        .reload()
-        .map_err(|e| format!("renewed, but the new files do not load: {e}"))?;
+    pair::install(
+        &cfg.client_key_pem,
+        &cfg.client_cert_pem,
+        &key_pem,
+        &r.certificate,
+        || {
+            transport.reload().map_err(|e| {
+                format!("renewed, but the new files do not load (the old ones stay): {e}")
+            })
+        },
+    )?;
     Ok(Renewal::Renewed {
         not_after: r.not_after,
     })

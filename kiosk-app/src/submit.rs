@@ -100,7 +100,7 @@ impl QueuedSubmitter {
     /// Queues clinic registrations as FHIR transaction Bundles
     /// ([`crate::gateway::fhir::registration_bundle`]); the transport must send them to a
     /// FHIR base and turn the answer into a receipt
-    /// ([`crate::gateway::outbox::FhirReceipts`] around `HttpsTransport`).
+    /// ([`crate::gateway::outbox::GatewayReceipts::clinic_to_fhir`] around `HttpsTransport`).
     #[must_use]
     pub fn clinic_as_fhir(mut self) -> Self {
         self.clinic_as_fhir = true;
@@ -271,5 +271,64 @@ mod tests {
         }
         assert_eq!(gw.received(), 2);
         s2.shutdown();
+    }
+
+    /// A queue at its size limit refuses the submission with `Full` (the kiosk's
+    /// `SubmitFailure::Storage`: "ask at the counter"); what it had accepted is kept.
+    #[test]
+    fn a_full_queue_refuses_submissions_and_keeps_the_accepted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = crate::config::QueueSettings {
+            max_size_mb: 16,
+            ..crate::config::QueueSettings::default()
+        };
+        let mut options = settings.open_options();
+        assert_eq!(
+            options.max_pages,
+            Some(16 * 256),
+            "queue.max_size_mb in pages"
+        );
+        // A few pages stand in for 16 MiB, to keep the test small.
+        options.max_pages = Some(16);
+        let outbox = Arc::new(
+            Outbox::open(
+                &dir.path().join("q.db"),
+                &QueueKey::from_bytes([6; 32]),
+                &options,
+            )
+            .expect("open"),
+        );
+        let gw = DemoGateway::start().expect("gateway");
+        gw.set_down(true);
+        let client = GatewayClient::new(&gw.url(), Duration::from_secs(2)).expect("client");
+        let s = QueuedSubmitter::start_loopback(
+            Arc::clone(&outbox),
+            client,
+            WorkerConfig::default(),
+            Duration::ZERO,
+        )
+        .expect("start");
+        let mut accepted = Vec::new();
+        let refused = loop {
+            match s.submit(request) {
+                Ok(Submitted::Queued(id)) => accepted.push(id),
+                Ok(other) => panic!("{other:?} while the gateway is down"),
+                Err(e) => break e,
+            }
+            assert!(accepted.len() < 1000, "the size limit was never reached");
+        };
+        assert!(
+            matches!(refused, SubmitRefused::Storage(OutboxError::Full)),
+            "{refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("queue.max_size_mb"),
+            "{refused}"
+        );
+        assert!(!accepted.is_empty());
+        for id in accepted {
+            assert_eq!(outbox.state(id).expect("kept"), State::Pending);
+        }
+        s.shutdown();
     }
 }

@@ -294,6 +294,13 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["timeouts.warn_before", "lower warn_before"],
         ),
         (
+            // 18446744073709552 * 1000 wraps to 384 (ms) in u64: it must be refused, not
+            // accepted as a 0.4 s warning (or panic in a debug build).
+            good() + "[timeouts]\nwarn_before = 18446744073709552\n",
+            InvalidValue,
+            vec!["timeouts.warn_before", "too large"],
+        ),
+        (
             good() + "[timeouts]\nconfirm = \"long\"\n",
             WrongType,
             vec!["timeouts.confirm", "invalid type"],
@@ -375,6 +382,16 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             vec!["queue.max_age_hours", "1 to 720 hours", "dead letters"],
         ),
         (
+            good() + "[queue]\nmax_size_mb = 8\n",
+            InvalidValue,
+            vec!["queue.max_size_mb", "16 to 65536 MiB", "before the disk fills"],
+        ),
+        (
+            good() + "[queue]\nmax_size_mb = 4294967296\n",
+            WrongType,
+            vec!["queue.max_size_mb"],
+        ),
+        (
             good() + "[queue]\npath = \"\"\n",
             InvalidValue,
             vec!["queue.path", "empty path", "/var/lib/kiosk/queue.db"],
@@ -442,6 +459,25 @@ fn an_ir_camera_is_optional() {
     );
 }
 
+/// The lease of a claimed row outlasts the longest send `gateway.timeout` allows (300 s):
+/// it is derived from the timeout, not fixed (it was 120 s).
+#[test]
+fn the_outbox_lease_outlasts_the_gateway_timeout() {
+    let text = good().replace("[gateway]\n", "[gateway]\ntimeout = 300\n");
+    let cfg = config::from_toml(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.gateway.timeout_secs, 300);
+    let w = cfg
+        .queue
+        .worker_config(Duration::from_secs(cfg.gateway.timeout_secs));
+    assert_eq!(w.send_timeout, Duration::from_secs(300));
+    assert!(w.send_limit() > w.send_timeout);
+    assert!(
+        w.lease() >= w.send_limit() + kiosk_outbox::worker::LEASE_MARGIN,
+        "lease {:?} for a 300 s timeout",
+        w.lease()
+    );
+}
+
 #[test]
 fn the_queue_has_defaults_and_maps_onto_the_worker() {
     let cfg = config::from_toml(Path::new("good.toml"), &good()).unwrap_or_else(|e| panic!("{e}"));
@@ -457,7 +493,8 @@ fn the_queue_has_defaults_and_maps_onto_the_worker() {
         (2, 900, 168)
     );
     // The defaults are the worker's own: a kiosk without [queue] behaves as before.
-    assert_eq!(cfg.queue.worker_config(), WorkerConfig::default());
+    let timeout = Duration::from_secs(cfg.gateway.timeout_secs);
+    assert_eq!(cfg.queue.worker_config(timeout), WorkerConfig::default());
 
     let text = good()
         + "[queue]\npath = \"/data/q.db\"\nkey_file = \"/data/q.key\"\n\
@@ -465,15 +502,25 @@ fn the_queue_has_defaults_and_maps_onto_the_worker() {
     let cfg = config::from_toml(Path::new("q.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.queue.path, Path::new("/data/q.db"));
     assert_eq!(cfg.queue.key_file, Path::new("/data/q.key"));
-    let w = cfg.queue.worker_config();
+    let w = cfg.queue.worker_config(timeout);
     assert_eq!(w.backoff.base, Duration::from_secs(5));
     assert_eq!(w.backoff.cap, Duration::from_secs(600));
     assert_eq!(w.max_age, Duration::from_secs(48 * 3600));
     // What [queue] does not set keeps the worker's defaults.
     let d = WorkerConfig::default();
     assert_eq!(
-        (w.lease, w.probe_interval, w.dead_retention, w.max_in_flight),
-        (d.lease, d.probe_interval, d.dead_retention, d.max_in_flight)
+        (
+            w.lease(),
+            w.probe_interval,
+            w.dead_retention,
+            w.max_in_flight
+        ),
+        (
+            d.lease(),
+            d.probe_interval,
+            d.dead_retention,
+            d.max_in_flight
+        )
     );
 
     // The edges of each range are accepted.
@@ -481,7 +528,7 @@ fn the_queue_has_defaults_and_maps_onto_the_worker() {
         good() + "[queue]\nbackoff_base_secs = 300\nbackoff_cap_secs = 300\nmax_age_hours = 720\n";
     let cfg = config::from_toml(Path::new("q.toml"), &edges).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        cfg.queue.worker_config().backoff.ceiling(5),
+        cfg.queue.worker_config(timeout).backoff.ceiling(5),
         Duration::from_secs(300)
     );
     let edges =

@@ -35,8 +35,14 @@ pub enum CardCommand {
                       a CSCA certificate from --trust, every data group hash) and Active \
                       Authentication when the card has DG15.\n\n\
                       Personal fields are shown as <redacted> unless --show-personal is given.",
-        after_help = "Examples:\n  kioskctl card read --id 001090123456 --trust /etc/kiosk/csca\n  \
+        after_help = "Examples:\n  kioskctl card read --id - --trust /etc/kiosk/csca   (asks for the ID \
+                      number)\n  \
+                      echo \"$ID\" | kioskctl card read --id - --json\n  \
                       kioskctl card read --doc 090123456 --dob 900101 --expiry 300101 --json\n\n\
+                      An ID number given as `--id 0010...` is visible to every user in the \
+                      process list and stays in the shell history: prefer `--id -` (or `--id` \
+                      alone), which reads it from standard input, with a prompt on a \
+                      terminal.\n\n\
                       Exit status:\n  0  identity verified\n  \
                       1  read, but not verified (see the verdicts)\n  \
                       2  the card could not be read (the message says why and what to do)"
@@ -50,8 +56,9 @@ pub enum CardCommand {
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("key").required(true).args(["id", "can", "doc"])))]
 pub struct CardRead {
-    /// The 12-digit ID number (PACE with its last 6 digits as CAN)
-    #[arg(long, value_name = "12 DIGITS")]
+    /// The 12-digit ID number (PACE with its last 6 digits as CAN); `-` or no value: read it
+    /// from standard input (prompted on a terminal), out of the process list and history
+    #[arg(long, value_name = "12 DIGITS|-", num_args = 0..=1, default_missing_value = "-")]
     pub id: Option<String>,
     /// The 6-digit card access number
     #[arg(long, value_name = "6 DIGITS")]
@@ -163,14 +170,41 @@ fn not_verified() -> Outcome {
     Outcome::Warnings
 }
 
-fn access(args: &CardRead) -> Result<Access, String> {
+/// `--id`'s value: the argument itself, or for `-` one line of `input` (after `prompt` on
+/// standard error when standard input is a terminal).
+fn id_number(
+    value: &str,
+    input: &mut dyn std::io::BufRead,
+    prompt: Option<&mut dyn Write>,
+) -> Result<String, String> {
+    if value != "-" {
+        return Ok(value.to_owned());
+    }
+    if let Some(p) = prompt {
+        let _ = write!(p, "ID number (12 digits): ");
+        let _ = p.flush();
+    }
+    use std::io::BufRead as _;
+    let mut line = String::new();
+    // Bounded: an ID number is 12 digits; a runaway pipe is not read whole.
+    std::io::Read::take(input, 256)
+        .read_line(&mut line)
+        .map_err(|e| format!("--id -: cannot read standard input: {e}"))?;
+    let id = line.trim();
+    if id.is_empty() {
+        return Err("--id -: no ID number on standard input".to_owned());
+    }
+    Ok(id.to_owned())
+}
+
+fn access(args: &CardRead, id: Option<&str>) -> Result<Access, String> {
     let bac_seed = match (&args.doc, &args.dob, &args.expiry) {
         (Some(doc), Some(dob), Some(exp)) => Some(bac::key_seed(
             &bac::mrz_information(doc, dob, exp).map_err(|e| format!("BAC data: {e}"))?,
         )),
         _ => None,
     };
-    let password = match (&args.id, &args.can) {
+    let password = match (id, &args.can) {
         (Some(id), _) => Some(Password::can_from_id(id).map_err(|e| format!("--id: {e}"))?),
         (None, Some(can)) => Some(Password::can(can).map_err(|e| format!("--can: {e}"))?),
         _ => None,
@@ -260,7 +294,22 @@ fn open_reader(_name: Option<&str>) -> Result<Box<dyn kiosk_hw::CardReader>, kio
 }
 
 fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let access = match access(args) {
+    let id = match args.id.as_deref().map(|v| {
+        use std::io::IsTerminal as _;
+        let stdin = std::io::stdin();
+        let terminal = stdin.is_terminal();
+        let mut stderr = std::io::stderr();
+        let prompt: Option<&mut dyn Write> = if terminal { Some(&mut stderr) } else { None };
+        id_number(v, &mut stdin.lock(), prompt)
+    }) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => {
+            writeln!(err, "{e}")?;
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let access = match access(args, id.as_deref()) {
         Ok(a) => a,
         Err(e) => {
             writeln!(err, "{e}")?;
@@ -601,4 +650,38 @@ fn write_png(path: &Path, w: usize, h: usize, rgb: &[u8]) -> anyhow::Result<()> 
     enc.set_depth(png::BitDepth::Eight);
     enc.write_header()?.write_image_data(rgb)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    /// The ID number can stay off the command line: `--id -` (or `--id` alone) reads it from
+    /// standard input, with a prompt only on a terminal.
+    #[test]
+    fn the_id_number_can_come_from_standard_input() {
+        let mut prompt = Vec::new();
+        let id = id_number("-", &mut &b"001090123456\nrest"[..], Some(&mut prompt));
+        assert_eq!(id.as_deref(), Ok("001090123456"));
+        assert_eq!(String::from_utf8_lossy(&prompt), "ID number (12 digits): ");
+        assert_eq!(
+            id_number("001090123456", &mut &b""[..], None).as_deref(),
+            Ok("001090123456")
+        );
+        let e = id_number("-", &mut &b"\n"[..], None).expect_err("empty");
+        assert!(e.contains("no ID number"), "{e}");
+
+        // `--id` with no value means standard input too.
+        for args in [
+            &["kioskctl", "card", "read", "--id"][..],
+            &["kioskctl", "card", "read", "--id", "-"],
+        ] {
+            let cli = crate::cli::Cli::try_parse_from(args).expect("parses");
+            let crate::cli::Command::Card(CardCommand::Read(r)) = cli.command else {
+                panic!("not card read");
+            };
+            assert_eq!(r.id.as_deref(), Some("-"));
+        }
+    }
 }

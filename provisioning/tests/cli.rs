@@ -452,3 +452,28 @@ fn queue_commands_read_the_queue_named_by_the_config() {
         r.both()
     );
 }
+
+/// `card read --id -` takes the ID number from standard input (not the command line, where
+/// every user sees it), and the help says so.
+#[test]
+fn card_read_takes_the_id_number_from_standard_input() {
+    let help = kioskctl(&["card", "read", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.both());
+    assert!(help.out.contains("--id -"), "{}", help.out);
+    assert!(help.out.contains("process list"), "{}", help.out);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+        .args(["card", "read", "--id", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kioskctl runs");
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), b"12345\n").expect("write");
+    let output = child.wait_with_output().expect("exits");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    // The number read from standard input is the one checked (and refused: 5 digits).
+    assert!(err.contains("--id"), "{err}");
+    assert!(!err.contains("no ID number"), "{err}");
+}

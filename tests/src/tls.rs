@@ -108,8 +108,12 @@ impl KioskIdentity {
     pub fn write(dir: &Path, ca: &Ca, kiosk_id: &str) -> Self {
         let leaf = ca.leaf(kiosk_id);
         let write = |name: &str, text: &str| {
+            use std::os::unix::fs::PermissionsExt as _;
             let p = dir.join(name);
             std::fs::write(&p, text).expect("write PEM");
+            // As `kioskctl enrol` writes them: the kiosk refuses a key others can read.
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod PEM");
             p
         };
         Self {

@@ -75,6 +75,18 @@ fn sigterm_shuts_down_cleanly() {
     );
     wait_for_text(&log, "kiosk ready", Duration::from_secs(30));
     let pid = kiosk.0.id().to_string();
+    // No core dumps (kiosk_app::hardening): a crash must not write portraits and keys to
+    // disk. /proc/PID/limits stays world-readable for a non-dumpable process.
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("core limit listed");
+    assert_eq!(
+        core.split_whitespace().collect::<Vec<_>>()[4..6],
+        ["0", "0"],
+        "{core}"
+    );
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -283,8 +295,10 @@ fn the_kiosk_submits_every_dossier_over_mutual_tls_with_enrolment_certificates()
 fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
     use kiosk_app::gateway::fhir::NATIONAL_ID_SYSTEM;
     use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
-    if std::env::var("OUTBOX_FHIR").is_err() {
-        eprintln!("SKIPPED: set OUTBOX_FHIR=1 to run against sekmet-fhir (cargo xtask test does)");
+    if !kiosk_tests::require_env(
+        "OUTBOX_FHIR",
+        "set OUTBOX_FHIR=1 to run against sekmet-fhir (`cargo xtask test` does)",
+    ) {
         return;
     }
     let fhir =

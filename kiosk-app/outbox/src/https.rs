@@ -7,9 +7,12 @@
 //!
 //! TTHC rows go to `POST {base}/v1/submissions` (see `docs/openapi/kiosk-gateway.yaml`);
 //! clinic rows (FHIR transaction bundles) to `POST {fhir_base}` when a FHIR base is set,
-//! else to the same endpoint. Both carry `Idempotency-Key: <row id>`. The FHIR server's answer
-//! is kept as it comes; the kiosk reduces it to its receipt (`kiosk_app::gateway::outbox::
-//! FhirReceipts`) before the outbox stores it.
+//! else to the same endpoint. Both carry `Idempotency-Key: <row id>`. Answers are returned as
+//! they come, at most [`MAX_BODY`] bytes (a longer one is an error, not a truncated receipt);
+//! the kiosk validates them and keeps only its receipt's fields
+//! (`kiosk_app::gateway::outbox::GatewayReceipts`) before the outbox stores anything.
+//! Redirects are never followed: the gateway is named by the configuration, and a redirect
+//! is answered as the error status it is.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +27,11 @@ use sha2::{Digest, Sha256};
 
 use crate::store::Kind;
 use crate::transport::{Delivered, Outgoing, SendError, Transport};
+
+/// Largest response body read, as the loopback client's limit
+/// (`kiosk_app::gateway::http::MAX_BODY`): a receipt is a few hundred bytes, a FHIR
+/// transaction-response a few kilobytes.
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Settings of [`HttpsTransport`].
 #[derive(Debug, Clone)]
@@ -156,7 +164,10 @@ impl HttpsTransport {
     fn build_client(cfg: &HttpsConfig) -> Result<reqwest::Client, HttpsError> {
         let (provider, verifier) = server_verifier(&cfg.ca_pem, cfg.spki_sha256)?;
         let chain = certs(&cfg.client_cert_pem)?;
-        let key = PrivateKeyDer::from_pem_file(&cfg.client_key_pem)
+        // One open, checked (owner, mode) on the open file, then read from it.
+        let pem = crate::key::read_private_file(&cfg.client_key_pem)
+            .map_err(|e| pem_err(&cfg.client_key_pem, e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(&pem)
             .map_err(|e| pem_err(&cfg.client_key_pem, e.to_string()))?;
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
@@ -212,8 +223,8 @@ impl HttpsTransport {
             }
             let resp = req.send().await.map_err(|e| request_error(&e))?;
             let status = resp.status().as_u16();
-            let body = resp.bytes().await.map_err(|e| request_error(&e))?;
-            Ok((status, body.to_vec()))
+            let body = read_body(resp).await?;
+            Ok((status, body))
         })
     }
 }
@@ -242,6 +253,9 @@ fn client(tls: rustls::ClientConfig, timeout: Duration) -> Result<reqwest::Clien
         .https_only(true)
         .timeout(timeout)
         .connect_timeout(timeout)
+        // reqwest follows up to 10 redirects by default: a gateway (or whoever answers in its
+        // name) could send the kiosk's submission elsewhere. A 3xx is an error status here.
+        .redirect(reqwest::redirect::Policy::none())
         // The gateway is named by the configuration; no proxy from the environment.
         .no_proxy()
         .build()
@@ -291,12 +305,31 @@ pub fn enrol_blocking(
             .await
             .map_err(|e| HttpsError::Client(request_error(&e).message))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
+        let body = read_body(resp)
             .await
-            .map_err(|e| HttpsError::Client(request_error(&e).message))?;
-        Ok((status, body.to_vec()))
+            .map_err(|e| HttpsError::Client(e.message))?;
+        Ok((status, body))
     })
+}
+
+/// The body of `resp`, refused (not truncated) beyond [`MAX_BODY`]: a peer cannot make the
+/// kiosk buffer more, whatever `Content-Length` says or omits.
+async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, SendError> {
+    let too_large = || SendError::protocol(format!("response body longer than {MAX_BODY} bytes"));
+    if resp
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_BODY))
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| request_error(&e))? {
+        if chunk.len() > MAX_BODY.saturating_sub(body.len()) {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn request_error(e: &reqwest::Error) -> SendError {
@@ -335,15 +368,15 @@ impl Transport for HttpsTransport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = resp.bytes().await.map_err(|e| request_error(&e))?;
+        let body = read_body(resp).await?;
         if (200..300).contains(&status) {
             return Ok(Delivered {
-                receipt: body.to_vec(),
+                receipt: body,
                 created: status == 201,
             });
         }
-        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-        Err(SendError::status(status, retry_after, text))
+        // Status and error codes only: the body's text may echo patient data.
+        Err(crate::transport::status_error(status, retry_after, &body))
     }
 
     async fn refresh_credentials(&self) -> bool {

@@ -6,8 +6,8 @@
 //! [`KeySource`] and nothing else changes.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use zeroize::{Zeroize, Zeroizing};
@@ -64,6 +64,78 @@ fn push_hex(s: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Largest private file [`read_private_file`] reads: a key is a few hundred bytes.
+pub const MAX_PRIVATE_FILE: u64 = 64 * 1024;
+
+/// Why [`read_private_file`] refused a file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrivateFileError {
+    /// It cannot be opened or read.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Group or others may read or write it.
+    #[error(
+        "mode {mode:o}: group and others must have no access; fix with `chmod 600` (and check \
+         who may have copied it)"
+    )]
+    Permissions {
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Owned by another user than the kiosk's (or root).
+    #[error(
+        "owned by uid {uid}, not by this process's user (uid {euid}) or root: another user \
+         could have written it; fix with `chown` to the kiosk's user after checking it"
+    )]
+    Owner {
+        /// The file's owner.
+        uid: u32,
+        /// This process's effective user.
+        euid: u32,
+    },
+    /// Longer than [`MAX_PRIVATE_FILE`].
+    #[error("longer than {MAX_PRIVATE_FILE} bytes: not a key file")]
+    TooLarge,
+}
+
+/// Reads a file that must be private to the kiosk's user (the queue key, the TLS key). It is
+/// opened once; the checks run on the open file (fstat): the owner is this process's
+/// effective user or root, group and others have no access; then it is read from that same
+/// open file. (Checking the path, then opening it, left a gap in which the file could be
+/// swapped.) Symlinks are followed (the TLS key is one, see kiosk-app's `renewal::pair`): what
+/// is checked is the file read.
+///
+/// # Errors
+///
+/// [`PrivateFileError`] saying what to fix.
+pub fn read_private_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, PrivateFileError> {
+    let file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    check_private(meta.uid(), meta.mode(), rustix::process::geteuid().as_raw())?;
+    if meta.len() > MAX_PRIVATE_FILE {
+        return Err(PrivateFileError::TooLarge);
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_PRIVATE_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PRIVATE_FILE {
+        return Err(PrivateFileError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// The owner and mode rule of [`read_private_file`] (pure).
+fn check_private(uid: u32, mode: u32, euid: u32) -> Result<(), PrivateFileError> {
+    if uid != euid && uid != 0 {
+        return Err(PrivateFileError::Owner { uid, euid });
+    }
+    let mode = mode & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(PrivateFileError::Permissions { mode });
+    }
+    Ok(())
+}
+
 /// Why a key could not be had. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -87,6 +159,15 @@ pub enum KeyError {
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
+    },
+    /// Owned by another user than the kiosk's (or root).
+    #[error("queue key {path}: {source}")]
+    Unsafe {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: PrivateFileError,
     },
     /// Not 64 hex digits.
     #[error("queue key {path} is malformed: expected 64 hexadecimal digits and a newline")]
@@ -174,19 +255,22 @@ impl KeySource for KeyFile {
             path: self.path.clone(),
             source,
         };
-        let meta = fs::metadata(&self.path).map_err(io)?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::Permissions {
+        let bytes = read_private_file(&self.path).map_err(|e| match e {
+            PrivateFileError::Io(e) => io(e),
+            PrivateFileError::Permissions { mode } => KeyError::Permissions {
                 path: self.path.clone(),
                 mode,
-            });
-        }
-        let text = Zeroizing::new(fs::read_to_string(&self.path).map_err(io)?);
-        let hex = text.trim_end_matches(['\n', '\r']);
+            },
+            e => KeyError::Unsafe {
+                path: self.path.clone(),
+                source: e,
+            },
+        })?;
         let malformed = || KeyError::Malformed {
             path: self.path.clone(),
         };
+        let text = std::str::from_utf8(&bytes).map_err(|_| malformed())?;
+        let hex = text.trim_end_matches(['\n', '\r']);
         if hex.len() != 2 * KEY_LEN {
             return Err(malformed());
         }
@@ -211,6 +295,55 @@ impl KeySource for KeyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    /// Owner as well as mode: a key another user owns is refused even at mode 0600 (it could
+    /// have written it); the kiosk's own user and root may own it.
+    #[test]
+    fn private_files_need_the_right_owner_and_mode() {
+        assert!(check_private(1000, 0o100_600, 1000).is_ok());
+        assert!(check_private(0, 0o100_400, 1000).is_ok(), "root-owned");
+        assert!(matches!(
+            check_private(1001, 0o100_600, 1000),
+            Err(PrivateFileError::Owner {
+                uid: 1001,
+                euid: 1000
+            })
+        ));
+        assert!(matches!(
+            check_private(1000, 0o100_640, 1000),
+            Err(PrivateFileError::Permissions { mode: 0o640 })
+        ));
+        let e = check_private(1001, 0o100_600, 1000).expect_err("owner");
+        assert!(e.to_string().contains("chown"), "{e}");
+
+        // The real file, checked through the open handle.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("k");
+        fs::write(&p, "secret").expect("write");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(&read_private_file(&p).expect("read")[..], b"secret");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o604)).expect("chmod");
+        assert!(matches!(
+            read_private_file(&p),
+            Err(PrivateFileError::Permissions { mode: 0o604 })
+        ));
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).expect("chmod");
+        fs::write(&p, vec![b'x'; 64 * 1024 + 1]).expect("write");
+        assert!(matches!(
+            read_private_file(&p),
+            Err(PrivateFileError::TooLarge)
+        ));
+        // Owned by someone else: only root can arrange that here.
+        if rustix::process::geteuid().is_root() {
+            fs::write(&p, "secret").expect("write");
+            std::os::unix::fs::chown(&p, Some(65534), None).expect("chown");
+            assert!(matches!(
+                read_private_file(&p),
+                Err(PrivateFileError::Owner { uid: 65534, .. })
+            ));
+        }
+    }
 
     #[test]
     fn create_load_and_refuse_loose_permissions() {

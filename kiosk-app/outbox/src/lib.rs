@@ -41,14 +41,15 @@ pub mod transport;
 pub mod worker;
 
 pub use backoff::Backoff;
-pub use key::{KeyError, KeyFile, KeySource, QueueKey};
+pub use key::{read_private_file, KeyError, KeyFile, KeySource, PrivateFileError, QueueKey};
 pub use link::LinkWatcher;
 pub use store::{
-    Alert, Claimed, Enqueued, ErrorClass, Kind, NewItem, OpenOptions, Outbox, OutboxError, State,
-    Stats, Summary,
+    Alert, Claimed, Durability, Enqueued, ErrorClass, Kind, NewItem, OpenOptions, Outbox,
+    OutboxError, State, Stats, Summary,
 };
 pub use transport::{
-    classify_status, Blocking, BlockingTransport, Delivered, Outgoing, SendError, Transport,
+    classify_status, error_codes, status_error, Blocking, BlockingTransport, Delivered, Outgoing,
+    SendError, Transport,
 };
 pub use uuid::Uuid;
 pub use worker::{

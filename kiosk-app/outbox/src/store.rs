@@ -228,6 +228,20 @@ pub struct Stats {
     pub open_alerts: u64,
 }
 
+/// The durability settings in force on the outbox's connection, read back from SQLite
+/// ([`Outbox::durability`]): what makes "received" survive a power cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// `journal_mode`: `wal`.
+    pub journal_mode: String,
+    /// `synchronous`: 2 (`FULL`: the WAL is fsync'd at every commit).
+    pub synchronous: i64,
+    /// `secure_delete`: 1 (freed pages are zeroed).
+    pub secure_delete: i64,
+    /// `max_page_count`: the size limit in pages.
+    pub max_page_count: i64,
+}
+
 /// Options of [`Outbox::open`].
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
@@ -256,8 +270,9 @@ pub enum OutboxError {
     },
     /// The disk (or the queue's quota) is full: new submissions are refused.
     #[error(
-        "queue storage is full: new submissions are refused until space is freed; \
-         check `df` on the data partition and `kioskctl queue status`"
+        "queue storage is full (its size limit, `queue.max_size_mb`, or the disk): new \
+         submissions are refused until space is freed; check `kioskctl queue status` (are \
+         submissions being delivered?) and `df` on the data partition"
     )]
     Full,
     /// The database is read-only (file mode, read-only file system, failing disk).
@@ -978,16 +993,62 @@ impl Outbox {
         Ok(n)
     }
 
+    /// Deletes delivered rows delivered before `now_ms - retention_ms` (their receipt and
+    /// payload hash have served: the citizen has their receipt, the gateway its dossier).
+    /// Returns how many.
+    ///
+    /// # Errors
+    ///
+    /// SQLite errors.
+    pub fn prune_delivered(&self, now_ms: i64, retention_ms: i64) -> Result<usize> {
+        let conn = self.lock();
+        let n = conn
+            .execute(
+                "DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?1",
+                [now_ms.saturating_sub(retention_ms)],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            tracing::info!(count = n, "delivered submissions past retention: deleted");
+        }
+        Ok(n)
+    }
+
+    /// The durability settings in force, read back from the connection (not from what
+    /// [`Outbox::open`] meant to set), for tests and `kioskctl`.
+    ///
+    /// # Errors
+    ///
+    /// SQLite errors.
+    pub fn durability(&self) -> Result<Durability> {
+        let conn = self.lock();
+        let text = |p: &str| conn.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, String>(0));
+        let int = |p: &str| conn.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, i64>(0));
+        let d = (|| {
+            Ok::<_, rusqlite::Error>(Durability {
+                journal_mode: text("journal_mode")?.to_ascii_lowercase(),
+                synchronous: int("synchronous")?,
+                secure_delete: int("secure_delete")?,
+                max_page_count: int("max_page_count")?,
+            })
+        })();
+        d.map_err(|e| self.err(e))
+    }
+
     /// Runs a WAL checkpoint that truncates the log, so erased payloads leave the `-wal` file
     /// too (they are encrypted there, but minimisation says: gone).
     ///
     /// # Errors
     ///
     /// SQLite errors.
-    pub fn checkpoint(&self) -> Result<()> {
+    /// Returns `false` if a reader holding an old snapshot kept it from completing.
+    pub fn checkpoint(&self) -> Result<bool> {
         let conn = self.lock();
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(|e| self.err(e))
+        // One row: (busy, log frames, frames checkpointed); busy is 1 if it could not finish.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0).map(|busy| busy == 0)
+        })
+        .map_err(|e| self.err(e))
     }
 
     fn exists_locked(&self, conn: &Connection, id: Uuid) -> Result<()> {

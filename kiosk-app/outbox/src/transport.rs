@@ -103,6 +103,50 @@ pub fn classify_status(status: u16) -> ErrorClass {
     }
 }
 
+/// The most codes [`error_codes`] keeps, and the longest code.
+const MAX_CODES: usize = 8;
+const MAX_CODE_LEN: usize = 64;
+
+/// The machine-readable codes of a gateway's error body, and nothing else: the kiosk
+/// gateway's `{"error": "<code>", ...}` gives its `error`; a FHIR OperationOutcome gives its
+/// `issue[].code`s (`invalid,duplicate`). Any other body (text, HTML, other JSON) gives none.
+/// Free text is never kept: an OperationOutcome's `diagnostics` can echo the Patient, and a
+/// body's text ends up in logs and in the row's stored last error. Codes are at most
+/// 64 characters of `A-Z a-z 0-9 - _ .`, at most 8 of them, joined by commas.
+#[must_use]
+pub fn error_codes(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let is_code = |c: &&str| {
+        !c.is_empty()
+            && c.len() <= MAX_CODE_LEN
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    let codes: Vec<&str> = if v["resourceType"] == "OperationOutcome" {
+        v["issue"]
+            .as_array()?
+            .iter()
+            .filter_map(|i| i["code"].as_str())
+            .filter(is_code)
+            .take(MAX_CODES)
+            .collect()
+    } else {
+        v["error"].as_str().filter(is_code).into_iter().collect()
+    };
+    (!codes.is_empty()).then(|| codes.join(","))
+}
+
+/// The [`SendError`] for an HTTP error answer: its status, `Retry-After` and [`error_codes`]
+/// only, never the body's text.
+#[must_use]
+pub fn status_error(status: u16, retry_after: Option<Duration>, body: &[u8]) -> SendError {
+    let message = match error_codes(body) {
+        Some(codes) => format!("gateway error {codes}"),
+        None => "gateway error without a code".to_owned(),
+    };
+    SendError::status(status, retry_after, message)
+}
+
 /// A gateway client as the worker sees it. Two implementations: the loopback demo client
 /// (in `kiosk-app`) and [`crate::https::HttpsTransport`] (feature `https`).
 pub trait Transport: Send + Sync + 'static {
@@ -173,5 +217,48 @@ mod tests {
         check(&[400, 404, 405, 413, 422], ErrorClass::Permanent);
         let e = SendError::status(429, Some(Duration::from_secs(7)), "slow down");
         assert_eq!(e.to_string(), "Transient (HTTP 429): slow down");
+    }
+
+    /// Error bodies give codes only; the synthetic citizen's name and number never survive.
+    #[test]
+    fn error_bodies_keep_codes_only() {
+        let check = |body: &str, want: Option<&str>| {
+            assert_eq!(error_codes(body.as_bytes()).as_deref(), want, "{body}");
+            let e = status_error(422, None, body.as_bytes());
+            for personal in ["Nguyễn", "001099000001", "Tổng"] {
+                assert!(!e.to_string().contains(personal), "{e}");
+            }
+            assert!(e.to_string().contains("HTTP 422"), "{e}");
+        };
+        check(
+            r#"{"resourceType":"OperationOutcome","issue":[
+                {"severity":"error","code":"invalid",
+                 "diagnostics":"Patient Nguyễn Văn Tổng Hợp 001099000001: bad birthDate"},
+                {"severity":"error","code":"duplicate"}]}"#,
+            Some("invalid,duplicate"),
+        );
+        check(
+            r#"{"error":"invalid_field","message":"HoTen Nguyễn Văn Tổng Hợp is too long"}"#,
+            Some("invalid_field"),
+        );
+        check("Patient Nguyễn Văn Tổng Hợp 001099000001 rejected", None);
+        check(r#"{"error":"Nguyễn Văn Tổng Hợp"}"#, None);
+        check(
+            r#"{"resourceType":"OperationOutcome","issue":[{"code":"001099000001 x"}]}"#,
+            None,
+        );
+        check(r#"["invalid"]"#, None);
+        let many = format!(
+            r#"{{"resourceType":"OperationOutcome","issue":[{}]}}"#,
+            vec![r#"{"code":"invalid"}"#; 20].join(",")
+        );
+        assert_eq!(
+            error_codes(many.as_bytes()).map(|c| c.split(',').count()),
+            Some(MAX_CODES)
+        );
+        assert_eq!(
+            status_error(500, None, b"<html>oops</html>").message,
+            "gateway error without a code"
+        );
     }
 }

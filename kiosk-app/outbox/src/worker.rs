@@ -88,17 +88,21 @@ impl Clock for TokioClock {
 pub struct WorkerConfig {
     /// Retry backoff.
     pub backoff: Backoff,
-    /// How long a claimed row is leased: longer than the transport's timeout.
-    pub lease: Duration,
+    /// The transport's timeout for one send (the kiosk's `gateway.timeout`). The lease of a
+    /// claimed row is derived from it ([`WorkerConfig::lease`]), and the worker abandons a
+    /// send that outlives it by [`SEND_GRACE`].
+    pub send_timeout: Duration,
     /// Undelivered rows older than this become dead with an alert.
     pub max_age: Duration,
     /// Dead letters keep their payload this long for a technician's retry, then it is erased.
     pub dead_retention: Duration,
+    /// Delivered rows (receipt and payload hash) are deleted this long after delivery.
+    pub delivered_retention: Duration,
     /// Sends at once (across partitions).
     pub max_in_flight: usize,
     /// How often to probe an unreachable gateway.
     pub probe_interval: Duration,
-    /// Longest sleep when nothing is due (housekeeping: age bound, expired leases).
+    /// Longest sleep when nothing is due (housekeeping: age bound, dead-letter retention).
     pub idle_interval: Duration,
 }
 
@@ -106,13 +110,53 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             backoff: Backoff::default(),
-            lease: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(15),
             max_age: Duration::from_secs(7 * 24 * 3600),
             dead_retention: Duration::from_secs(30 * 24 * 3600),
+            delivered_retention: Duration::from_secs(30 * 24 * 3600),
             max_in_flight: 4,
             probe_interval: Duration::from_secs(10),
             idle_interval: Duration::from_secs(60),
         }
+    }
+}
+
+/// How long past [`WorkerConfig::send_timeout`] the worker waits for a send before it
+/// abandons it: the transport's own timeout should fire first (its error says more).
+pub const SEND_GRACE: Duration = Duration::from_secs(10);
+
+/// The least time between the end of the longest send and the end of its row's lease: room
+/// for recording the outcome (one fsync'd transaction) on a loaded kiosk.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+impl WorkerConfig {
+    /// A configuration for a transport whose sends time out after `send_timeout`, the rest
+    /// defaults.
+    #[must_use]
+    pub fn for_send_timeout(send_timeout: Duration) -> Self {
+        Self {
+            send_timeout,
+            ..Self::default()
+        }
+    }
+
+    /// The longest a send may run before the worker abandons it:
+    /// [`WorkerConfig::send_timeout`] plus [`SEND_GRACE`].
+    #[must_use]
+    pub fn send_limit(&self) -> Duration {
+        self.send_timeout.saturating_add(SEND_GRACE)
+    }
+
+    /// How long a claimed row is leased: twice the send timeout plus [`LEASE_MARGIN`], so
+    /// always at least [`LEASE_MARGIN`] past [`WorkerConfig::send_limit`]. Housekeeping hands
+    /// an expired lease back to the queue; were the lease shorter than a send can last (it
+    /// was a fixed 120 s while `gateway.timeout` may be 300 s), a slow gateway would see a
+    /// second, concurrent send of the same row.
+    #[must_use]
+    pub fn lease(&self) -> Duration {
+        self.send_timeout
+            .saturating_mul(2)
+            .saturating_add(LEASE_MARGIN)
     }
 }
 
@@ -197,6 +241,8 @@ struct Shared<T> {
     wake: Notify,
     in_flight: AtomicUsize,
     offline: AtomicBool,
+    /// A payload was erased (delivered, purged, pruned) since the last WAL checkpoint.
+    erased: AtomicBool,
     events: broadcast::Sender<WorkerEvent>,
     /// Held for as long as the loop or a send task runs, not just as long as the handle.
     _lock: std::sync::Mutex<WorkerLock>,
@@ -272,6 +318,8 @@ pub fn spawn<T: Transport>(
         wake: Notify::new(),
         in_flight: AtomicUsize::new(0),
         offline: AtomicBool::new(false),
+        // A previous run may have stopped between an erasure and its checkpoint.
+        erased: AtomicBool::new(true),
         events: events.clone(),
         _lock: std::sync::Mutex::new(lock),
     });
@@ -295,7 +343,7 @@ pub fn spawn<T: Transport>(
 
 async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker: TaskTracker) {
     let cfg = s.config;
-    let lease_ms = millis(cfg.lease);
+    let lease_ms = millis(cfg.lease());
     let mut next_housekeeping = i64::MIN;
     let mut next_probe = i64::MIN;
     loop {
@@ -312,6 +360,27 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
             if s.transport.probe().await {
                 back_online(&s);
             }
+        }
+        // Erased payloads leave the WAL too (encrypted there, but minimisation says gone):
+        // a TRUNCATE checkpoint copies the log into the database, where secure_delete has
+        // zeroed the freed pages, and empties it. A reader (kioskctl) holding an old snapshot
+        // keeps it from finishing: tried again at the next turn of the loop.
+        if s.erased.swap(false, Ordering::SeqCst) {
+            match s.outbox.checkpoint() {
+                Ok(true) => {}
+                Ok(false) => s.erased.store(true, Ordering::SeqCst),
+                Err(e) => {
+                    s.erased.store(true, Ordering::SeqCst);
+                    tracing::warn!(error = %e, "cannot checkpoint the queue's log");
+                }
+            }
+        }
+        // Expired leases go back at once, not at the next housekeeping: the earliest lease
+        // end is what `next_due` wakes the loop for, and leaving it in place until
+        // housekeeping would make the loop spin until then. (An UPDATE that changes no row
+        // writes nothing, so this costs no fsync.)
+        if let Err(e) = s.outbox.recover_leases(s.clock.now_ms(), false) {
+            tracing::warn!(error = %e, "cannot recover expired leases");
         }
         let free = cfg
             .max_in_flight
@@ -375,9 +444,6 @@ fn reschedule_waiting_for_network<T>(s: &Shared<T>) {
 
 fn housekeeping<T>(s: &Shared<T>, now: i64) {
     let cfg = s.config;
-    if let Err(e) = s.outbox.recover_leases(now, false) {
-        tracing::warn!(error = %e, "cannot recover expired leases");
-    }
     match s.outbox.expire(now, millis(cfg.max_age)) {
         Ok(ids) => {
             for id in ids {
@@ -386,27 +452,51 @@ fn housekeeping<T>(s: &Shared<T>, now: i64) {
         }
         Err(e) => tracing::warn!(error = %e, "cannot apply the age bound"),
     }
-    if let Err(e) = s.outbox.purge_dead(now, millis(cfg.dead_retention)) {
-        tracing::warn!(error = %e, "cannot erase old dead letters");
+    match s.outbox.purge_dead(now, millis(cfg.dead_retention)) {
+        Ok(n) if n > 0 => s.erased.store(true, Ordering::SeqCst),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot erase old dead letters"),
+    }
+    match s
+        .outbox
+        .prune_delivered(now, millis(cfg.delivered_retention))
+    {
+        Ok(n) if n > 0 => s.erased.store(true, Ordering::SeqCst),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot delete old delivered submissions"),
     }
 }
 
 async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
     let id = c.id;
-    let result = s
-        .transport
-        .send(Outgoing {
-            id,
-            kind: c.kind,
-            payload: c.payload,
-            attempt: c.attempts,
-        })
-        .await;
-    let event = match result {
-        Ok(d) => {
+    let send = s.transport.send(Outgoing {
+        id,
+        kind: c.kind,
+        payload: c.payload,
+        attempt: c.attempts,
+    });
+    let limit = s.config.send_limit();
+    let event = match tokio::time::timeout(limit, send).await {
+        // A transport that ignores its own timeout (a gateway trickling its answer byte by
+        // byte past per-read timeouts). Dropping the future cancels an async request (a
+        // `Blocking` transport's thread runs on until its own socket timeouts end it). The
+        // row stays leased, so it is sent again only once its lease has ended, at least
+        // LEASE_MARGIN from now, never alongside this attempt.
+        Err(_elapsed) => {
+            tracing::warn!(
+                %id,
+                limit_secs = limit.as_secs(),
+                "send abandoned after its time limit: retried when its lease ends"
+            );
+            Some(WorkerEvent::Retrying(id))
+        }
+        Ok(Ok(d)) => {
             back_online(&s);
             match s.outbox.ack(id, &d.receipt, s.clock.now_ms()) {
-                Ok(_) => Some(WorkerEvent::Delivered(id)),
+                Ok(_) => {
+                    s.erased.store(true, Ordering::SeqCst);
+                    Some(WorkerEvent::Delivered(id))
+                }
                 Err(e) => {
                     // The lease expires and the row is sent again: the gateway answers the
                     // replay with the same receipt.
@@ -415,7 +505,7 @@ async fn deliver<T: Transport>(s: Arc<Shared<T>>, c: Claimed) {
                 }
             }
         }
-        Err(e) => on_failure(&s, id, c.attempts, c.last_error.as_deref(), e).await,
+        Ok(Err(e)) => on_failure(&s, id, c.attempts, c.last_error.as_deref(), e).await,
     };
     if let Some(ev) = event {
         let _ = s.events.send(ev);

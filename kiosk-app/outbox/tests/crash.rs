@@ -41,7 +41,7 @@ fn worker_config() -> WorkerConfig {
             cap: Duration::from_millis(200),
         },
         probe_interval: Duration::from_millis(50),
-        lease: Duration::from_secs(10),
+        send_timeout: Duration::from_secs(5),
         ..WorkerConfig::default()
     }
 }

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiosk_app::gateway::http;
+use kiosk_app::gateway::outbox::GatewayReceipts;
 use kiosk_app::gateway::server::{DemoState, Response};
 use kiosk_app::gateway::{DemoGatewayConfig, SubmissionKind, SubmissionRequest};
-use kiosk_outbox::https::{spki_sha256, HttpsConfig, HttpsTransport};
+use kiosk_outbox::https::{spki_sha256, HttpsConfig, HttpsTransport, MAX_BODY};
 use kiosk_outbox::{ErrorClass, Kind, Outbox, Outgoing, Transport};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -51,6 +52,18 @@ fn leaf(ca: &Ca, san: &str) -> (String, CertificateDer<'static>, String, Vec<u8>
 
 /// A gateway on 127.0.0.1 that requires a client certificate from `client_ca`.
 fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
+    let state = Mutex::new(DemoState::open(DemoGatewayConfig::default()).expect("gateway state"));
+    serve_with(server_ca, client_ca, move |head, body| {
+        state.lock().expect("lock").handle(head, body)
+    })
+}
+
+/// As [`serve`], answering every request with `handler`.
+fn serve_with(
+    server_ca: &Ca,
+    client_ca: &Ca,
+    handler: impl Fn(&http::Head, &[u8]) -> Response + Send + 'static,
+) -> (u16, CertificateDer<'static>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (_, cert_der, _, key_der) = leaf(server_ca, "127.0.0.1");
     let mut roots = rustls::RootCertStore::empty();
@@ -73,9 +86,6 @@ fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
     );
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let state = Arc::new(Mutex::new(
-        DemoState::open(DemoGatewayConfig::default()).expect("gateway state"),
-    ));
     std::thread::spawn(move || {
         for tcp in listener.incoming() {
             let Ok(tcp) = tcp else { continue };
@@ -85,7 +95,7 @@ fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
             };
             let mut tls = rustls::StreamOwned::new(conn, tcp);
             let response = match http::read_message(&mut tls, false) {
-                Ok((head, body)) => state.lock().expect("lock").handle(&head, &body),
+                Ok((head, body)) => handler(&head, &body),
                 // Handshake refused (no or untrusted client certificate) or a bad request.
                 Err(_) => continue,
             };
@@ -103,8 +113,11 @@ struct Files {
 
 impl Files {
     fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).expect("write");
+        // The transport refuses a key group or others can read.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         p
     }
 }
@@ -218,4 +231,165 @@ fn configuration_errors_name_the_file() {
     cfg.ca_pem = Path::new("/nonexistent/ca.pem").to_owned();
     let e = HttpsTransport::new(&cfg).expect_err("missing CA");
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    // The TLS key is checked like the queue key: no access for group or others.
+    let cfg = config(&files, 1, &deployment, &deployment, None);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&cfg.client_key_pem, std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    let e = HttpsTransport::new(&cfg).expect_err("world-readable key");
+    assert!(e.to_string().contains("chmod 600"), "{e}");
+}
+
+fn files() -> Files {
+    Files {
+        dir: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+fn answer(status: u16, body: Vec<u8>) -> Response {
+    Response {
+        status,
+        headers: Vec::new(),
+        body,
+    }
+}
+
+/// A body over 1 MiB (success or error) is refused, never buffered whole or kept as a receipt.
+#[test]
+fn response_bodies_are_capped() {
+    let files = files();
+    let deployment = ca("Deployment CA");
+    let rt = rt();
+    for status in [201, 500] {
+        let (port, _) = serve_with(&deployment, &deployment, move |_, _| {
+            answer(status, vec![b'x'; MAX_BODY + 1])
+        });
+        let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+            .expect("transport");
+        // (No `expect_err`: it would print a megabyte.)
+        let e = match rt.block_on(t.send(item())) {
+            Ok(d) => panic!("a {}-byte answer was delivered", d.receipt.len()),
+            Err(e) => e,
+        };
+        assert_eq!(e.class, ErrorClass::Transient, "{e}");
+        assert!(e.message.contains("longer than"), "{e}");
+        let e = match t.get_blocking("/v1/catalog", &[]) {
+            Ok((_, body)) => panic!("a {}-byte answer was read", body.len()),
+            Err(e) => e,
+        };
+        assert!(e.message.contains("longer than"), "{e}");
+    }
+    // Exactly the limit is read.
+    let (port, _) = serve_with(&deployment, &deployment, |_, _| {
+        answer(201, vec![b'x'; MAX_BODY])
+    });
+    let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+        .expect("transport");
+    let d = rt.block_on(t.send(item())).expect("at the limit");
+    assert_eq!(d.receipt.len(), MAX_BODY);
+}
+
+/// A redirect is an answer, not an instruction: the submission is not sent on to its target.
+#[test]
+fn redirects_are_not_followed() {
+    let files = files();
+    let deployment = ca("Deployment CA");
+    let rt = rt();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&seen);
+    let (port, _) = serve_with(&deployment, &deployment, move |head, _| {
+        log.lock().expect("lock").push(head.second.clone());
+        let mut r = answer(307, Vec::new());
+        r.headers.push(("Location", "/elsewhere".to_owned()));
+        r
+    });
+    let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+        .expect("transport");
+    let e = rt.block_on(t.send(item())).expect_err("a redirect");
+    assert_eq!(e.status, Some(307), "{e}");
+    assert_eq!(e.class, ErrorClass::Permanent);
+    let (status, _) = t.get_blocking("/v1/catalog", &[]).expect("an answer");
+    assert_eq!(status, 307);
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        ["/v1/submissions", "/v1/catalog"],
+        "nothing sent to /elsewhere"
+    );
+}
+
+/// Through the kiosk's `GatewayReceipts`: a receipt that fails the loopback client's checks
+/// is not delivered (retried), and fields the kiosk does not use are not kept.
+#[test]
+fn receipts_are_validated_and_reduced_to_the_kiosks_fields() {
+    let files = files();
+    let deployment = ca("Deployment CA");
+    let rt = rt();
+    let good = serde_json::json!({
+        "MaHoSo": "000.00.00.H01-261205-0001",
+        "NgayTiepNhan": "20261205101500",
+        "NgayHenTra": "20261208101500",
+        "MaTraCuu": "ABCD2345",
+        "ChuHoSo": {"HoTen": "Nguyễn Văn Tổng Hợp", "SoCCCD": "001099000001"},
+    });
+    let mut bad = good.clone();
+    bad["MaHoSo"] = serde_json::json!("not a dossier code");
+    let answers = Arc::new(Mutex::new(vec![
+        serde_json::to_vec(&good).expect("json"),
+        serde_json::to_vec(&bad).expect("json"),
+        b"{\"MaHoSo\": 001099000001}".to_vec(),
+    ]));
+    let (port, _) = serve_with(&deployment, &deployment, move |_, _| {
+        answer(201, answers.lock().expect("lock").remove(0))
+    });
+    let t = GatewayReceipts::new(Arc::new(
+        HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+            .expect("transport"),
+    ));
+    let d = rt.block_on(t.send(item())).expect("a valid receipt");
+    let kept: serde_json::Value = serde_json::from_slice(&d.receipt).expect("json");
+    let mut want = good.clone();
+    want.as_object_mut().expect("object").remove("ChuHoSo");
+    assert_eq!(kept, want, "only the receipt's fields are kept");
+    assert!(d.created);
+    let e = rt.block_on(t.send(item())).expect_err("invalid receipt");
+    assert_eq!(e.class, ErrorClass::Transient);
+    assert!(e.message.contains("MaHoSo"), "{e}");
+    let e = rt.block_on(t.send(item())).expect_err("not JSON");
+    assert_eq!(e.class, ErrorClass::Transient);
+    assert!(!e.message.contains("001099000001"), "{e}");
+}
+
+/// An error answer is kept as its status and error codes: a FHIR OperationOutcome's
+/// diagnostics (or any body's text) may echo the patient and would end in logs and the row.
+#[test]
+fn error_answers_keep_status_and_codes_only() {
+    let files = files();
+    let deployment = ca("Deployment CA");
+    let rt = rt();
+    let outcome = serde_json::json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid",
+                   "diagnostics": "Patient Nguyễn Văn Tổng Hợp, 001099000001: bad birthDate"}],
+    });
+    let answers = Arc::new(Mutex::new(vec![
+        answer(422, serde_json::to_vec(&outcome).expect("json")),
+        answer(
+            500,
+            b"Nguyen Van Tong Hop 001099000001 caused a NullPointerException".to_vec(),
+        ),
+    ]));
+    let (port, _) = serve_with(&deployment, &deployment, move |_, _| {
+        answers.lock().expect("lock").remove(0)
+    });
+    let t = HttpsTransport::new(&config(&files, port, &deployment, &deployment, None))
+        .expect("transport");
+    let e = rt.block_on(t.send(item())).expect_err("422");
+    assert_eq!(e.to_string(), "Permanent (HTTP 422): gateway error invalid");
+    let e = rt.block_on(t.send(item())).expect_err("500");
+    assert_eq!(
+        e.to_string(),
+        "Transient (HTTP 500): gateway error without a code"
+    );
 }

@@ -375,3 +375,31 @@ fn privacy_raw_files_never_show_the_citizen_and_delivery_erases() {
         .iter()
         .all(|s| !s.has_payload && s.payload_sha256 != [0; 32]));
 }
+
+/// What "received" rests on across a power cut (SIGKILL cannot test fsync, so the settings
+/// themselves are pinned): WAL, `synchronous=FULL` (the log is fsync'd at every commit,
+/// before `enqueue` returns), `secure_delete` (erased payloads leave no free pages behind),
+/// and the size limit. Read back from the connection, on a new and on a reopened database.
+#[test]
+fn durability_pragmas_are_in_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("q.db");
+    let options = OpenOptions {
+        max_pages: Some(4096),
+        ..OpenOptions::default()
+    };
+    for round in ["new", "reopened"] {
+        let o = Outbox::open(&path, &key(), &options).expect("open");
+        enqueue(&o, "A", 1, 0);
+        assert_eq!(
+            o.durability().expect("pragmas"),
+            kiosk_outbox::Durability {
+                journal_mode: "wal".into(),
+                synchronous: 2,
+                secure_delete: 1,
+                max_page_count: 4096,
+            },
+            "{round} database"
+        );
+    }
+}

@@ -503,3 +503,173 @@ fn a_link_coming_up_retries_at_once_through_the_background_worker() {
         "no second probe needed"
     );
 }
+
+/// A gateway that takes `delay` to answer each send (`None`: never answers), counting the
+/// sends of one row that run at the same time.
+#[derive(Clone)]
+struct SlowGateway {
+    delay: Option<Duration>,
+    state: Arc<Mutex<SlowState>>,
+}
+
+#[derive(Default)]
+struct SlowState {
+    running: usize,
+    most_at_once: usize,
+    starts: Vec<tokio::time::Instant>,
+}
+
+/// Counts a send as running until its future ends or is dropped (abandoned by the worker).
+struct Running(Arc<Mutex<SlowState>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.lock().expect("lock").running -= 1;
+    }
+}
+
+impl Transport for SlowGateway {
+    async fn send(&self, _item: Outgoing) -> Result<Delivered, SendError> {
+        let _running = {
+            let mut s = self.state.lock().expect("lock");
+            s.running += 1;
+            s.most_at_once = s.most_at_once.max(s.running);
+            s.starts.push(tokio::time::Instant::now());
+            Running(Arc::clone(&self.state))
+        };
+        match self.delay {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+        Ok(Delivered {
+            receipt: b"receipt".to_vec(),
+            created: true,
+        })
+    }
+
+    async fn probe(&self) -> bool {
+        true
+    }
+}
+
+/// `gateway.timeout` may be 300 s: a gateway answering just inside it must see each row once
+/// at a time. (With the old fixed 120 s lease, housekeeping handed the live lease back after
+/// two minutes and a second send of the same row started.)
+#[tokio::test(start_paused = true)]
+async fn a_slow_gateway_near_the_timeout_never_sees_a_second_concurrent_send() {
+    let r = rig();
+    let timeout = Duration::from_secs(300);
+    let gw = SlowGateway {
+        delay: Some(timeout - Duration::from_secs(1)),
+        state: Arc::default(),
+    };
+    let cfg = WorkerConfig::for_send_timeout(timeout);
+    assert!(cfg.lease() > cfg.send_limit() && cfg.send_limit() > timeout);
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(gw.clone()),
+        cfg,
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let ids: Vec<Uuid> = (0..3).map(|n| enqueue(&r, &format!("P{n}"), n)).collect();
+    h.wake();
+    wait_for(&r, |r| delivered(r) == 3).await;
+    let (most_at_once, starts) = {
+        let s = gw.state.lock().expect("lock");
+        (s.most_at_once, s.starts.clone())
+    };
+    assert_eq!(most_at_once, 3, "one send per row, in parallel across rows");
+    assert_eq!(starts.len(), 3, "each row sent once: {starts:?}");
+    for id in ids {
+        assert_eq!(r.outbox.state(id).expect("state"), State::Delivered);
+    }
+    h.shutdown().await;
+}
+
+/// A transport that ignores its own timeout is abandoned at the send limit; its row is sent
+/// again only after its lease has ended, never while the first attempt runs.
+#[tokio::test(start_paused = true)]
+async fn a_send_past_its_limit_is_abandoned_and_retried_only_after_its_lease() {
+    let r = rig();
+    let gw = SlowGateway {
+        delay: None,
+        state: Arc::default(),
+    };
+    let cfg = WorkerConfig::for_send_timeout(Duration::from_secs(60));
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(gw.clone()),
+        cfg,
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let mut events = h.subscribe();
+    let id = enqueue(&r, "P", 0);
+    h.wake();
+    assert_eq!(
+        events.recv().await.expect("event"),
+        WorkerEvent::Retrying(id)
+    );
+    assert_eq!(gw.state.lock().expect("lock").running, 0, "abandoned");
+    wait_for(&r, |_| gw.state.lock().expect("lock").starts.len() >= 3).await;
+    {
+        let s = gw.state.lock().expect("lock");
+        assert_eq!(s.most_at_once, 1);
+        for w in s.starts.windows(2) {
+            assert!(w[1] - w[0] >= cfg.lease(), "{:?} < lease", w[1] - w[0]);
+        }
+    }
+    h.shutdown().await;
+}
+
+fn wal_len(r: &Rig) -> u64 {
+    let wal = r.outbox.path().with_extension("db-wal");
+    std::fs::metadata(wal).map_or(0, |m| m.len())
+}
+
+/// A delivered payload leaves the WAL at once (a TRUNCATE checkpoint), and the delivered row
+/// itself is deleted after its retention.
+#[tokio::test(start_paused = true)]
+async fn delivered_payloads_leave_the_log_and_rows_are_pruned_after_retention() {
+    let r = rig();
+    let cfg = WorkerConfig {
+        delivered_retention: Duration::from_secs(2 * 24 * 3600),
+        idle_interval: Duration::from_secs(3600),
+        ..config()
+    };
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        cfg,
+        Arc::new(r.clock),
+    )
+    .expect("spawn");
+    let mut events = h.subscribe();
+    let id = enqueue(&r, "P", 0);
+    assert!(wal_len(&r) > 0, "the enqueue is in the log");
+    h.wake();
+    assert_eq!(
+        events.recv().await.expect("event"),
+        WorkerEvent::Delivered(id)
+    );
+    wait_for(&r, |r| wal_len(r) == 0).await;
+    assert_eq!(r.outbox.state(id).expect("kept a while"), State::Delivered);
+
+    tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    assert_eq!(
+        r.outbox.state(id).expect("within retention"),
+        State::Delivered
+    );
+    tokio::time::sleep(Duration::from_secs(2 * 3600 + 24 * 3600)).await;
+    assert!(
+        matches!(
+            r.outbox.state(id),
+            Err(kiosk_outbox::OutboxError::NotFound(_))
+        ),
+        "pruned after retention"
+    );
+    assert_eq!(r.outbox.stats().expect("stats").delivered, 0);
+    assert_eq!(wal_len(&r), 0, "the deletion left the log too");
+    h.shutdown().await;
+}

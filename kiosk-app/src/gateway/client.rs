@@ -423,15 +423,17 @@ impl GatewayClient {
             .filter(|s| (100..=599).contains(s))
             .ok_or_else(|| GatewayError::Protocol("bad status line".to_owned()))?;
         if !(200..300).contains(&status) {
-            let (code, message) = if let Ok(e) = serde_json::from_slice::<ErrorBody>(&body) {
-                (e.error, e.message)
-            } else if let Some(codes) = operation_outcome_codes(&body) {
-                // A FHIR server's OperationOutcome: its diagnostics may quote the Patient, so
-                // only the issue codes are kept.
-                (codes, "FHIR server refused the request".to_owned())
-            } else {
-                (String::new(), String::from_utf8_lossy(&body).into_owned())
+            // The kiosk gateway's ErrorBody keeps its message (its contract: fields are named,
+            // never their values). Anything else keeps its codes only (an OperationOutcome's
+            // issue codes): a FHIR server's diagnostics, or any other body, may quote the
+            // Patient.
+            let codes = kiosk_outbox::error_codes(&body);
+            let message = match serde_json::from_slice::<ErrorBody>(&body) {
+                Ok(e) => e.message,
+                Err(_) if codes.is_some() => "FHIR server refused the request".to_owned(),
+                Err(_) => "error body without a code (not kept)".to_owned(),
             };
+            let code = codes.unwrap_or_default();
             return Err(GatewayError::Status {
                 status,
                 code: truncate(code),
@@ -444,21 +446,6 @@ impl GatewayClient {
         }
         Ok((status, body))
     }
-}
-
-/// The `issue[].code`s of a FHIR OperationOutcome (`invalid,duplicate`), if `body` is one.
-fn operation_outcome_codes(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    if v["resourceType"] != "OperationOutcome" {
-        return None;
-    }
-    let codes: Vec<&str> = v["issue"]
-        .as_array()?
-        .iter()
-        .filter_map(|i| i["code"].as_str())
-        .filter(|c| c.len() <= 32 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .collect();
-    Some(codes.join(","))
 }
 
 fn truncate(mut s: String) -> String {

@@ -378,7 +378,12 @@ impl CertificateInfo {
     /// day 20).
     #[must_use]
     pub fn renew_at(&self) -> i64 {
-        self.not_before + (self.not_after - self.not_before) * 2 / 3
+        // Saturating: the times come from a certificate (a file, the network).
+        let life = self.not_after.saturating_sub(self.not_before);
+        self.not_before
+            .saturating_add(life / 3)
+            .saturating_add(life / 3)
+            .saturating_add(life % 3 * 2 / 3)
     }
 }
 
