@@ -20,6 +20,7 @@ pub mod escpos;
 mod font;
 pub mod render;
 mod sim;
+pub mod status;
 
 use std::fmt;
 
@@ -43,7 +44,8 @@ pub enum PaperState {
     Out,
 }
 
-/// The printer's state, as read before a job.
+/// The printer's state, as read before and after a job (decoded from `DLE EOT 1..4` by
+/// [`status::decode`]). [`PrinterStatus::fault`] says whether, and why not, it can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PrinterStatus {
     /// The printer accepts data.
@@ -52,12 +54,18 @@ pub struct PrinterStatus {
     pub paper: PaperState,
     /// The paper cover is open.
     pub cover_open: bool,
+    /// The autocutter failed (usually a paper jam); clears when the jam is removed.
+    pub cutter_error: bool,
+    /// A hardware fault the printer cannot recover from (needs service).
+    pub unrecoverable_error: bool,
+    /// An error that clears by itself, such as an overheated print head.
+    pub auto_recoverable_error: bool,
 }
 
 impl PrinterStatus {
     /// Whether a job can be printed now.
     pub fn can_print(&self) -> bool {
-        self.online && !self.cover_open && self.paper != PaperState::Out
+        self.fault().is_none()
     }
 }
 
@@ -77,6 +85,14 @@ pub enum PrinterErrorKind {
     Io,
     /// The job itself is malformed (a bug in the code that built it, not a printer fault).
     InvalidJob,
+    /// The autocutter failed, usually a paper jam: a technician clears it.
+    CutterError,
+    /// The printer reports a hardware fault it cannot recover from.
+    HardwareError,
+    /// The printer stopped for an error that clears by itself (an overheated head): retry later.
+    Recovering,
+    /// The printer did not accept data or answer within the configured time.
+    Timeout,
 }
 
 impl fmt::Display for PrinterErrorKind {
@@ -88,6 +104,10 @@ impl fmt::Display for PrinterErrorKind {
             Self::CoverOpen => "receipt printer cover open",
             Self::Io => "receipt printer I/O error",
             Self::InvalidJob => "malformed print job",
+            Self::CutterError => "receipt printer cutter error",
+            Self::HardwareError => "receipt printer hardware error",
+            Self::Recovering => "receipt printer recovering from an error",
+            Self::Timeout => "receipt printer did not answer in time",
         })
     }
 }

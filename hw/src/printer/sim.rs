@@ -62,11 +62,7 @@ impl fmt::Debug for SimPrinter {
 impl SimPrinter {
     /// A connected, online printer with paper, writing to `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        let status = PrinterStatus {
-            online: true,
-            paper: PaperState::Ok,
-            cover_open: false,
-        };
+        let status = PrinterStatus::READY;
         Self {
             dir: dir.into(),
             width: PAPER_WIDTH_80MM,
@@ -135,23 +131,8 @@ impl ReceiptPrinter for SimPrinter {
 
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
         let status = self.status()?;
-        if !status.online {
-            return Err(PrinterError::new(
-                PrinterErrorKind::Offline,
-                "printer offline; check its power and error LED",
-            ));
-        }
-        if status.cover_open {
-            return Err(PrinterError::new(
-                PrinterErrorKind::CoverOpen,
-                "close the paper cover",
-            ));
-        }
-        if status.paper == PaperState::Out {
-            return Err(PrinterError::new(
-                PrinterErrorKind::PaperOut,
-                "load a new paper roll",
-            ));
+        if let Some(kind) = status.fault() {
+            return Err(PrinterError::new(kind, status.advice()));
         }
 
         std::fs::create_dir_all(&self.dir)
