@@ -13,9 +13,11 @@
 //! - [`SimPrinter`] (here): writes each job and a PNG rendering of it to a folder, with status
 //!   faults injected through [`SimPrinterControl`]. The rendering is done by
 //!   [`render::render`], an interpreter of exactly the commands [`escpos::EscPos`] emits.
-//! - The real drivers, ESC/POS over USB (`/dev/usb/lp0`) and raw TCP port 9100 with
-//!   `DLE EOT n` status queries, come in a later issue as `printer::usb` and `printer::tcp`.
+//! - [`EscPosPrinter`]: the real driver over raw TCP (port 9100), a USB printer-class device
+//!   (`/dev/usb/lp0`) or a serial port, checking the status with `DLE EOT 1..4`
+//!   ([`status`]) before and after every job, with timeouts on every read and write.
 
+mod driver;
 pub mod escpos;
 mod font;
 pub mod render;
@@ -24,6 +26,10 @@ pub mod status;
 
 use std::fmt;
 
+pub use driver::{
+    DeviceParseError, EscPosPrinter, PaperWidth, PrinterDevice, PrinterOptions,
+    PAPER_WIDTH_80MM_SAFE,
+};
 pub use sim::{PrintedJob, SimPrinter, SimPrinterControl};
 
 use crate::error::hw_error;
@@ -137,6 +143,13 @@ pub trait ReceiptPrinter {
     /// [`PrinterErrorKind::NoDevice`] / [`PrinterErrorKind::Io`] for connection failures,
     /// [`PrinterErrorKind::InvalidJob`] when a driver can tell the job is malformed.
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError>;
+
+    /// The status read by the last [`Self::status`] or [`Self::print`] call, if any: after a
+    /// successful job it tells whether the paper is nearly used up. Drivers that cannot tell
+    /// return `None`.
+    fn last_status(&self) -> Option<PrinterStatus> {
+        None
+    }
 }
 
 impl<P: ReceiptPrinter + ?Sized> ReceiptPrinter for Box<P> {
@@ -146,5 +159,9 @@ impl<P: ReceiptPrinter + ?Sized> ReceiptPrinter for Box<P> {
 
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
         (**self).print(job)
+    }
+
+    fn last_status(&self) -> Option<PrinterStatus> {
+        (**self).last_status()
     }
 }
