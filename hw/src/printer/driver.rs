@@ -188,7 +188,7 @@ impl EscPosPrinter {
                     .map_err(|e| {
                         let kind = match e.kind() {
                             serialport::ErrorKind::NoDevice => PrinterErrorKind::NoDevice,
-                            serialport::ErrorKind::Io(k) if k == io::ErrorKind::NotFound => {
+                            serialport::ErrorKind::Io(io::ErrorKind::NotFound) => {
                                 PrinterErrorKind::NoDevice
                             }
                             _ => PrinterErrorKind::Io,
@@ -541,6 +541,21 @@ mod tests {
         assert!(err.to_string().contains("576 dots"), "{err}");
         let err = check_job(b"\x1b@\x1dv0\x00", 576).expect_err("truncated");
         assert_eq!(err.kind(), PrinterErrorKind::InvalidJob);
+    }
+
+    #[test]
+    fn a_usb_device_that_never_answers_times_out() {
+        // A regular file stands in for a printer-class device without a back channel: writes
+        // land in it, reads find nothing.
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        let options = PrinterOptions {
+            status_timeout: Duration::from_millis(30),
+            ..PrinterOptions::default()
+        };
+        let mut p = EscPosPrinter::new(PrinterDevice::Usb(file.path().into()), options);
+        let err = p.status().expect_err("no answer");
+        assert_eq!(err.kind(), PrinterErrorKind::Timeout, "{err}");
+        assert_eq!(std::fs::read(file.path()).expect("read"), [0x10, 0x04, 1]);
     }
 
     #[test]

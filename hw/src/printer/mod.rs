@@ -16,8 +16,12 @@
 //! - [`EscPosPrinter`]: the real driver over raw TCP (port 9100), a USB printer-class device
 //!   (`/dev/usb/lp0`) or a serial port, checking the status with `DLE EOT 1..4`
 //!   ([`status`]) before and after every job, with timeouts on every read and write.
+//! - [`VirtualPrinter`]: not a driver but a printer: a TCP 9100 listener interpreting what the
+//!   driver sends, with fault switches, writing one PNG per receipt. Tests and the demo print
+//!   to it through [`EscPosPrinter`].
 
 mod driver;
+pub mod emulator;
 pub mod escpos;
 mod font;
 pub mod render;
@@ -30,6 +34,7 @@ pub use driver::{
     DeviceParseError, EscPosPrinter, PaperWidth, PrinterDevice, PrinterOptions,
     PAPER_WIDTH_80MM_SAFE,
 };
+pub use emulator::{VirtualPrinter, VirtualPrinterControl};
 pub use sim::{PrintedJob, SimPrinter, SimPrinterControl};
 
 use crate::error::hw_error;
