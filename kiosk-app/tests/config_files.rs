@@ -39,8 +39,9 @@ fn examples_mean_what_they_say() {
     assert_eq!(demo.devices.qr, QrSpec::Sim);
     assert_eq!(
         demo.devices.printer,
-        PrinterSpec::Sim("/tmp/kiosk-receipts".into())
+        PrinterSpec::Virtual("/tmp/kiosk-receipts".into())
     );
+    assert_eq!(demo.devices.printer_dots(), 576, "80 mm by default");
     assert_eq!(demo.gateway.url.as_str(), "http://127.0.0.1:0");
     assert_eq!(demo.session.timeouts.language_ms, 30_000);
     assert_eq!(demo.session.timeouts.submitting_ms, 30_000, "default kept");
@@ -72,6 +73,8 @@ fn examples_mean_what_they_say() {
             port: 9100
         }
     );
+    assert_eq!(hos.devices.printer_dots(), 512, "safe area");
+    assert_eq!(oss.devices.printer_dots(), 576);
     assert_eq!(
         hos.devices.card_reader,
         CardReaderSpec::Named("ACS ACR1252 1S CL Reader PICC 0".into())
@@ -262,6 +265,24 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             good().replace("usb:/dev/usb/lp0", "tcp:printer"),
             InvalidValue,
             vec!["devices.printer", "tcp:host:9100"],
+        ),
+        (
+            good().replace("usb:/dev/usb/lp0", "virtual:/tmp/r"),
+            InvalidValue,
+            vec!["devices.printer", "simulator", "set `demo = true`"],
+        ),
+        (
+            good().replace("usb:/dev/usb/lp0\"", "usb:/dev/usb/lp0\"\nprinter_width = \"76mm\""),
+            InvalidValue,
+            vec!["devices.printer_width", "\"80mm\" or \"58mm\""],
+        ),
+        (
+            good().replace(
+                "usb:/dev/usb/lp0\"",
+                "usb:/dev/usb/lp0\"\nprinter_width = \"58mm\"\nprinter_safe_area = true",
+            ),
+            InvalidValue,
+            vec!["devices.printer_safe_area", "80 mm"],
         ),
         (
             good().replace("qr = \"camera\"", "qr = \"usb\""),
