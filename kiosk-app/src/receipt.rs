@@ -224,10 +224,7 @@ pub struct ReceiptDoc {
 /// [`ReceiptError::PaperWidth`] for an unsupported width; [`ReceiptError::Encode`] only on a
 /// layout bug.
 pub fn compose(doc: &ReceiptDoc, fonts: &ReceiptFonts) -> Result<Vec<u8>, ReceiptError> {
-    let width = doc.paper_width;
-    if !width.is_multiple_of(8) || !(128..=832).contains(&width) {
-        return Err(ReceiptError::PaperWidth(width));
-    }
+    let width = checked_width(doc.paper_width)?;
     let mut head = Sheet::new(width);
     head.paragraph(
         fonts,
@@ -277,6 +274,47 @@ pub fn compose(doc: &ReceiptDoc, fonts: &ReceiptFonts) -> Result<Vec<u8>, Receip
         foot.paragraph(fonts, &[Span::regular(text, SIZE_FOOTER)], Align::Center);
     }
     foot.emit(&mut job)?;
+    job.feed(3).cut();
+    Ok(job.into_bytes())
+}
+
+/// `width` if the layout supports it.
+fn checked_width(width: u32) -> Result<u32, ReceiptError> {
+    if !width.is_multiple_of(8) || !(128..=832).contains(&width) {
+        return Err(ReceiptError::PaperWidth(width));
+    }
+    Ok(width)
+}
+
+/// A plain page: a bold centred title, text lines (each wrapped at word boundaries), and a QR
+/// code of any text; fed and cut. `kioskctl printer test` prints its test page with it.
+///
+/// # Errors
+///
+/// As [`compose`]; [`ReceiptError::Encode`] also when `qr` is too long for a QR code.
+pub fn compose_plain(
+    width: u32,
+    title: &str,
+    lines: &[String],
+    qr: Option<&str>,
+    fonts: &ReceiptFonts,
+) -> Result<Vec<u8>, ReceiptError> {
+    let width = checked_width(width)?;
+    let mut sheet = Sheet::new(width);
+    sheet.paragraph(fonts, &[Span::bold(title, SIZE_TITLE)], Align::Center);
+    sheet.rule(width / 3);
+    for line in lines {
+        sheet.paragraph(fonts, &[Span::regular(line, SIZE_TEXT)], Align::Left);
+    }
+    sheet.grow(GAP);
+    let mut job = EscPos::new();
+    job.init().align(Align::Left);
+    sheet.emit(&mut job)?;
+    if let Some(text) = qr {
+        job.align(Align::Center)
+            .qr(text.as_bytes())?
+            .align(Align::Left);
+    }
     job.feed(3).cut();
     Ok(job.into_bytes())
 }
