@@ -828,6 +828,7 @@ fn receipt_composer(
     let office = cfg.site.name.clone();
     let mode = cfg.mode;
     let paper_width = cfg.devices.printer_dots();
+    let lookup_url = cfg.site.lookup_url.clone();
     // Fonts load once; a kiosk without them still serves citizens (the receipt shows on
     // screen) and the failure is logged for the technician.
     let fonts = match receipt::ReceiptFonts::load_default() {
@@ -841,6 +842,7 @@ fn receipt_composer(
         let fonts = fonts.as_ref()?;
         let mut doc = receipt_doc(&office, mode, &texts, &catalog, info, lang);
         doc.paper_width = paper_width;
+        doc.qr = doc.qr.map(|qr| qr.with_lookup_url(lookup_url.clone()));
         match receipt::compose(&doc, fonts) {
             Ok(job) => Some(job),
             Err(e) => {

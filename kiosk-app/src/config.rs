@@ -242,6 +242,10 @@ pub struct Site {
     pub name: String,
     /// Two-digit province code (e.g. `01` Hà Nội).
     pub province_code: Option<String>,
+    /// The portal's status-lookup page the receipt's QR code links to, with the dossier and
+    /// lookup codes filled in (`lookup_url`); without it the QR holds the kiosk's own
+    /// `VNKIOSK1` payload.
+    pub lookup_url: Option<crate::receipt::LookupUrl>,
 }
 
 /// A gateway URL checked to be https, or http to loopback in demo mode.
@@ -555,6 +559,8 @@ struct RawSite {
     name: String,
     #[serde(default)]
     province_code: Option<String>,
+    #[serde(default)]
+    lookup_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1083,6 +1089,22 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             );
         }
     }
+    let lookup_url = match site
+        .lookup_url
+        .as_deref()
+        .map(crate::receipt::LookupUrl::new)
+    {
+        None => None,
+        Some(Ok(url)) => Some(url),
+        Some(Err(e)) => {
+            return bad(
+                "site.lookup_url",
+                e.to_string(),
+                "use the portal's https status page with {dossier} (and {lookup}) where the \
+                 codes go, e.g. \"https://dichvucong.example.gov.vn/tra-cuu?maHoSo={dossier}&maTraCuu={lookup}\"",
+            );
+        }
+    };
 
     // [gateway]
     let g = raw.gateway;
@@ -1494,6 +1516,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         id: site.id,
         name: site.name,
         province_code: site.province_code,
+        lookup_url,
     };
     Ok(KioskConfig {
         site,

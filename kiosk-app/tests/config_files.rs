@@ -50,6 +50,10 @@ fn examples_mean_what_they_say() {
     assert_eq!(oss.mode, Mode::OneStopShop);
     assert!(!oss.demo);
     assert_eq!(oss.site.province_code.as_deref(), Some("01"));
+    assert_eq!(
+        oss.site.lookup_url.as_ref().map(|u| u.as_str()),
+        Some("https://dichvucong.example.gov.vn/tra-cuu?maHoSo={dossier}&maTraCuu={lookup}")
+    );
     assert!(oss.gateway.client_identity.is_some());
     assert_eq!(oss.session.max_face_attempts, 3);
     assert_eq!(oss.session.languages, ["vi", "en"]);
@@ -265,6 +269,11 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             good().replace("usb:/dev/usb/lp0", "tcp:printer"),
             InvalidValue,
             vec!["devices.printer", "tcp:host:9100"],
+        ),
+        (
+            good().replace("[gateway]", "lookup_url = \"http://dvc.example.vn/{dossier}\"\n\n[gateway]"),
+            InvalidValue,
+            vec!["site.lookup_url", "https://", "{dossier}"],
         ),
         (
             good().replace("usb:/dev/usb/lp0", "virtual:/tmp/r"),
