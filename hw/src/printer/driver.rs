@@ -183,7 +183,7 @@ impl EscPosPrinter {
             PrinterDevice::Usb(path) => Ok(Box::new(FileLink::open(path, o)?)),
             PrinterDevice::Serial { path, baud } => {
                 let port = serialport::new(path.to_string_lossy(), *baud)
-                    .timeout(o.status_timeout.max(o.write_timeout))
+                    .timeout(o.status_timeout)
                     .open()
                     .map_err(|e| {
                         let kind = match e.kind() {
@@ -199,7 +199,11 @@ impl EscPosPrinter {
                             e.description,
                         )
                     })?;
-                Ok(Box::new(SerialLink(port)))
+                Ok(Box::new(SerialLink {
+                    port,
+                    write_timeout: o.write_timeout,
+                    read_timeout: o.status_timeout,
+                }))
             }
         }
     }
@@ -452,22 +456,29 @@ impl Link for FileLink {
     }
 }
 
-struct SerialLink(Box<dyn serialport::SerialPort>);
+/// A serial port: one timeout for reads and writes, so it is set before each.
+struct SerialLink {
+    port: Box<dyn serialport::SerialPort>,
+    write_timeout: Duration,
+    read_timeout: Duration,
+}
 
 impl Link for SerialLink {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         // The port's timeout bounds each write call, i.e. a stall.
-        self.0.write_all(bytes)?;
-        self.0.flush()
+        self.port.set_timeout(self.write_timeout)?;
+        self.port.write_all(bytes)?;
+        self.port.flush()
     }
 
     fn read_byte(&mut self) -> io::Result<u8> {
-        read_one(&mut self.0)
+        self.port.set_timeout(self.read_timeout)?;
+        read_one(&mut self.port)
     }
 
     fn drain(&mut self) {
         // Stale input only; a failure shows up on the next read.
-        let _ = self.0.clear(serialport::ClearBuffer::Input);
+        let _ = self.port.clear(serialport::ClearBuffer::Input);
     }
 }
 

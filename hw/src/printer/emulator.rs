@@ -30,6 +30,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9100";
 
 /// How often the server thread looks at its stop flag while idle.
 const TICK: Duration = Duration::from_millis(20);
+/// A connection silent this long is closed, so a client that hangs cannot block the printer.
+const IDLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 struct State {
@@ -240,10 +242,12 @@ impl<'a> Connection<'a> {
         stream.set_nonblocking(false)?;
         stream.set_read_timeout(Some(TICK))?;
         let mut buf = vec![0u8; 64 * 1024];
+        let mut idle = Duration::ZERO;
         loop {
             match stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
+                    idle = Duration::ZERO;
                     self.pending
                         .extend_from_slice(buf.get(..n).unwrap_or_default());
                     if let Err(e) = self.process(&mut stream) {
@@ -260,7 +264,8 @@ impl<'a> Connection<'a> {
                             | io::ErrorKind::Interrupted
                     ) =>
                 {
-                    if stop.load(Ordering::Relaxed) {
+                    idle += TICK;
+                    if stop.load(Ordering::Relaxed) || idle >= IDLE {
                         break;
                     }
                 }
