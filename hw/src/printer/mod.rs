@@ -143,10 +143,13 @@ pub trait ReceiptPrinter {
     ///
     /// # Errors
     ///
-    /// [`PrinterErrorKind::PaperOut`], [`PrinterErrorKind::CoverOpen`],
-    /// [`PrinterErrorKind::Offline`] when the printer cannot print now (nothing is printed),
-    /// [`PrinterErrorKind::NoDevice`] / [`PrinterErrorKind::Io`] for connection failures,
-    /// [`PrinterErrorKind::InvalidJob`] when a driver can tell the job is malformed.
+    /// The kind of [`PrinterStatus::fault`] (paper out, cover open, cutter, hardware,
+    /// recovering, offline) when the printer cannot print: before the job nothing is sent; a
+    /// fault reported after it means the receipt is incomplete, and the job is not printed.
+    /// [`PrinterErrorKind::NoDevice`] / [`PrinterErrorKind::Io`] /
+    /// [`PrinterErrorKind::Timeout`] for connection failures,
+    /// [`PrinterErrorKind::InvalidJob`] when a driver can tell the job is malformed (or wider
+    /// than the paper).
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError>;
 
     /// The status read by the last [`Self::status`] or [`Self::print`] call, if any: after a
