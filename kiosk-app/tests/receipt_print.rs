@@ -109,6 +109,43 @@ fn form01_prints_over_tcp_at_every_width_and_its_qr_is_the_lookup_url() {
 }
 
 #[test]
+fn a_clinic_ticket_prints_its_queue_number_large() {
+    let fonts = ReceiptFonts::load_default().unwrap_or_else(|e| panic!("{e}"));
+    let ticket = ReceiptDoc {
+        office: "BỆNH VIỆN ĐA KHOA TỈNH".into(),
+        title: "PHIẾU SỐ THỨ TỰ KHÁM BỆNH".into(),
+        big: Some("0042".into()),
+        lines: vec![
+            ReceiptLine::large("Khoa khám", "Khoa Nội tổng hợp"),
+            ReceiptLine::personal("Người bệnh", Personal::new("TRẦN THỊ BÌNH".into())),
+        ],
+        qr: None,
+        footer: vec!["Vui lòng chờ gọi tên tại khoa khám.".into()],
+        paper_width: 576,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let printer = VirtualPrinter::start(SocketAddr::from(([127, 0, 0, 1], 0)), dir.path(), 576)
+        .expect("virtual printer");
+    let mut driver = EscPosPrinter::new(printer.device(), PrinterOptions::default());
+    let job = compose(&ticket, &fonts).expect("composes");
+    driver.print(&job).expect("prints");
+    let printed = printer.control().printed();
+    assert_eq!(printed.len(), 1);
+    // The tallest run of inked rows is the queue number, over 80 dots (10 mm) high: body
+    // text lines are about 30 dots.
+    let receipt = kiosk_hw::printer::render::render(&job, 576).expect("renders");
+    let inked: Vec<bool> = (0..receipt.height)
+        .map(|y| (0..receipt.width).any(|x| receipt.is_black(x, y)))
+        .collect();
+    let tallest = inked
+        .split(|ink| !ink)
+        .map(<[bool]>::len)
+        .max()
+        .unwrap_or(0);
+    assert!(tallest > 80, "tallest ink run {tallest} dots");
+}
+
+#[test]
 fn an_80mm_receipt_does_not_fit_a_512_dot_printer() {
     let fonts = ReceiptFonts::load_default().unwrap_or_else(|e| panic!("{e}"));
     let job = compose(&form01(576), &fonts).expect("composes");
