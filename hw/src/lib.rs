@@ -13,7 +13,10 @@
 //! - [`camera`]: frames, the frame source trait, replay (PNG folder) and test-pattern sources.
 //! - [`qr`]: the QR scanner trait and a simulated scanner.
 //! - [`printer`]: the receipt printer trait, the pure ESC/POS encoder ([`printer::escpos`]), the
-//!   ESC/POS-to-image interpreter ([`printer::render`]) and the simulated printer.
+//!   ESC/POS-to-image interpreter ([`printer::render`]), the `DLE EOT` status decoding
+//!   ([`printer::status`]), the ESC/POS driver over TCP, USB and serial
+//!   ([`printer::EscPosPrinter`]), the virtual network printer ([`printer::VirtualPrinter`])
+//!   and the simulated printer.
 //! - [`sim`]: [`sim::SimHardware`], every simulator wired together for the kiosk's demo mode.
 //!
 //! # Conventions (after embedded-hal)
@@ -24,8 +27,8 @@
 //! - Each module has one error type carrying a rich, technician-facing message and a
 //!   `kind()`: a small `#[non_exhaustive]` enum that generic code (the UI) matches on to pick
 //!   the translated message for the citizen. Error messages never contain personal data.
-//! - Every trait has a simulator today. Real drivers (PC/SC, V4L2, ESC/POS over USB/TCP) land in
-//!   later issues, next to the simulators, in the modules named in each module's docs.
+//! - Every trait has a simulator. Real drivers (PC/SC, V4L2, ESC/POS over TCP/USB/serial) live
+//!   next to the simulators, in the modules named in each module's docs.
 
 pub mod camera;
 pub mod card;

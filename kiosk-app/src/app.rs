@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use clap::Parser;
 use kiosk_hw::card::{SimCardControl, VirtualCard};
+use kiosk_hw::printer::{EscPosPrinter, PrinterOptions, ReceiptPrinter, VirtualPrinter};
 use kiosk_hw::sim::SimHardware;
 use kiosk_ui::{AppWindow, Kiosk};
 use kiosk_vcard::VirtualCccd;
@@ -195,6 +196,43 @@ pub(crate) struct SimControls {
     pub qr: kiosk_hw::qr::SimQrControl,
     /// The demo's virtual CCCD (the synthetic citizen of `kiosk_hw::sim::DEMO_QR`).
     pub chip: DemoChip,
+    /// The demo's virtual ESC/POS printer (`printer = "virtual:DIR"`), listening for as long
+    /// as the kiosk runs.
+    pub _printer: Option<Arc<VirtualPrinter>>,
+}
+
+/// A configured printer driver (`None`: the simulators' own) and the virtual printer it talks
+/// to, if the kiosk started one.
+type PrinterParts = (
+    Option<Box<dyn ReceiptPrinter + Send>>,
+    Option<VirtualPrinter>,
+);
+
+/// The receipt printer the configuration names: the ESC/POS driver for a real printer, or for
+/// `virtual:DIR` the virtual printer started here on 127.0.0.1 (a free port) with the same TCP
+/// driver pointed at it. `None` for `sim:DIR` (the simulators' printer).
+fn receipt_printer(d: &config::Devices) -> anyhow::Result<PrinterParts> {
+    let options = PrinterOptions {
+        width_dots: d.printer_dots(),
+        ..PrinterOptions::default()
+    };
+    if let Some(device) = d.printer.device() {
+        tracing::info!(%device, width_dots = options.width_dots, "receipt printer");
+        return Ok((Some(Box::new(EscPosPrinter::new(device, options))), None));
+    }
+    let out = match &d.printer {
+        PrinterSpec::Virtual(dir) => dir,
+        _ => return Ok((None, None)),
+    };
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let printer = VirtualPrinter::start(listen, out, options.width_dots).with_context(|| {
+        format!(
+            "devices.printer: cannot start the virtual printer in {}",
+            out.display()
+        )
+    })?;
+    let driver = EscPosPrinter::new(printer.device(), options);
+    Ok((Some(Box::new(driver)), Some(printer)))
 }
 
 /// The demo's one virtual CCCD chip (kiosk-vcard, the demo profile): every tap puts the same
@@ -354,8 +392,8 @@ fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
     k.on_demo_show_qr(move || qr.present(kiosk_hw::sim::DEMO_QR));
 }
 
-/// Builds the devices the configuration names. Only simulators exist so far; a real device
-/// in the configuration is refused with the issue that brings its driver.
+/// Builds the devices the configuration names. The receipt printer may be real (ESC/POS over
+/// USB, TCP or serial); a real camera is still refused with the issue that brings its driver.
 fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)> {
     let d = &cfg.devices;
     // Chips are verified against `card.trust_dir`; the demo card's generated test CSCA is
@@ -381,20 +419,21 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
             bail!("devices.camera: the V4L2 driver is not built yet (camera/QR issue); use \"sim\" or \"replay:DIR\"")
         }
     };
+    let (printer, virtual_printer) = receipt_printer(d)?;
+    // The simulators' own printer writes next to the receipts it would print (unused when a
+    // real or virtual printer is configured).
     let out = match &d.printer {
         PrinterSpec::Sim(dir) => dir.clone(),
-        _ => {
-            bail!("devices.printer: the USB/TCP ESC/POS drivers are not built yet; use \"sim:DIR\"")
-        }
+        _ => std::env::temp_dir().join("kiosk-sim-printer"),
     };
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("devices.printer: cannot create {}", out.display()))?;
     let sim = SimHardware::demo_in(&out);
     let controls = SimControls {
         card: sim.card.clone(),
         qr: sim.qr.clone(),
         chip,
+        _printer: virtual_printer.map(Arc::new),
     };
+    let printer = printer.unwrap_or_else(|| Box::new(sim.printer));
     let card_reader: Box<dyn kiosk_hw::card::CardReader + Send> = match &d.card_reader {
         CardReaderSpec::Sim => Box::new(sim.card_reader),
         CardReaderSpec::Auto => pcsc_reader(None)?,
@@ -418,7 +457,7 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         card_trust: trust,
         qr,
         camera,
-        printer: Box::new(sim.printer),
+        printer,
         face: face_verifier(&cfg.face)?,
     };
     Ok((hw, Some(controls)))
@@ -796,6 +835,8 @@ fn receipt_composer(
 ) -> crate::shell::ReceiptComposer {
     let office = cfg.site.name.clone();
     let mode = cfg.mode;
+    let paper_width = cfg.devices.printer_dots();
+    let lookup_url = cfg.site.lookup_url.clone();
     // Fonts load once; a kiosk without them still serves citizens (the receipt shows on
     // screen) and the failure is logged for the technician.
     let fonts = match receipt::ReceiptFonts::load_default() {
@@ -807,7 +848,9 @@ fn receipt_composer(
     };
     Box::new(move |info: &ReceiptInfo, lang: &str| {
         let fonts = fonts.as_ref()?;
-        let doc = receipt_doc(&office, mode, &texts, &catalog, info, lang);
+        let mut doc = receipt_doc(&office, mode, &texts, &catalog, info, lang);
+        doc.paper_width = paper_width;
+        doc.qr = doc.qr.map(|qr| qr.with_lookup_url(lookup_url.clone()));
         match receipt::compose(&doc, fonts) {
             Ok(job) => Some(job),
             Err(e) => {

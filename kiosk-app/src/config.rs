@@ -242,6 +242,10 @@ pub struct Site {
     pub name: String,
     /// Two-digit province code (e.g. `01` Hà Nội).
     pub province_code: Option<String>,
+    /// The portal's status-lookup page the receipt's QR code links to, with the dossier and
+    /// lookup codes filled in (`lookup_url`); without it the QR holds the kiosk's own
+    /// `VNKIOSK1` payload.
+    pub lookup_url: Option<crate::receipt::LookupUrl>,
 }
 
 /// A gateway URL checked to be https, or http to loopback in demo mode.
@@ -316,6 +320,9 @@ pub enum QrSpec {
 pub enum PrinterSpec {
     /// Receipts written as files to a directory (demo only).
     Sim(PathBuf),
+    /// The virtual ESC/POS printer on 127.0.0.1, started by the kiosk, writing its receipts to
+    /// a directory; the kiosk prints to it through the real TCP driver (demo only).
+    Virtual(PathBuf),
     /// A USB line printer device such as `/dev/usb/lp0`.
     Usb(PathBuf),
     /// A network printer (raw port, usually 9100).
@@ -325,6 +332,44 @@ pub enum PrinterSpec {
         /// TCP port.
         port: u16,
     },
+    /// A serial printer such as `/dev/ttyUSB0` at a baud rate.
+    Serial {
+        /// The serial device.
+        path: PathBuf,
+        /// Baud rate.
+        baud: u32,
+    },
+}
+
+impl PrinterSpec {
+    /// The ESC/POS device of a real printer; `None` for the simulators.
+    pub fn device(&self) -> Option<kiosk_hw::printer::PrinterDevice> {
+        use kiosk_hw::printer::PrinterDevice;
+        match self {
+            Self::Sim(_) | Self::Virtual(_) => None,
+            Self::Usb(path) => Some(PrinterDevice::Usb(path.clone())),
+            Self::Tcp { host, port } => Some(PrinterDevice::Tcp {
+                host: host.clone(),
+                port: *port,
+            }),
+            Self::Serial { path, baud } => Some(PrinterDevice::Serial {
+                path: path.clone(),
+                baud: *baud,
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for PrinterSpec {
+    /// The configuration's spelling, e.g. `tcp:192.168.10.50:9100`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self, self.device()) {
+            (Self::Sim(dir), _) => write!(f, "sim:{}", dir.display()),
+            (Self::Virtual(dir), _) => write!(f, "virtual:{}", dir.display()),
+            (_, Some(device)) => device.fmt(f),
+            (_, None) => Ok(()),
+        }
+    }
 }
 
 /// `[devices]`.
@@ -341,6 +386,18 @@ pub struct Devices {
     pub qr: QrSpec,
     /// Receipt printer.
     pub printer: PrinterSpec,
+    /// Paper roll width (`printer_width`, "80mm" by default).
+    pub printer_width: kiosk_hw::printer::PaperWidth,
+    /// Print within 512 dots on 80 mm paper (`printer_safe_area`), for printers that print
+    /// less than 576 dots.
+    pub printer_safe_area: bool,
+}
+
+impl Devices {
+    /// Printable width of receipts in dots: 576, 512 (80 mm with the safe area) or 384.
+    pub fn printer_dots(&self) -> u32 {
+        self.printer_width.dots(self.printer_safe_area)
+    }
 }
 
 /// `[card]`: how the chip is verified.
@@ -523,6 +580,8 @@ struct RawSite {
     name: String,
     #[serde(default)]
     province_code: Option<String>,
+    #[serde(default)]
+    lookup_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -590,6 +649,10 @@ struct RawDevices {
     ir_camera: Option<String>,
     qr: String,
     printer: String,
+    #[serde(default)]
+    printer_width: Option<String>,
+    #[serde(default)]
+    printer_safe_area: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -1048,6 +1111,22 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             );
         }
     }
+    let lookup_url = match site
+        .lookup_url
+        .as_deref()
+        .map(crate::receipt::LookupUrl::new)
+    {
+        None => None,
+        Some(Ok(url)) => Some(url),
+        Some(Err(e)) => {
+            return bad(
+                "site.lookup_url",
+                e.to_string(),
+                "use the portal's https status page with {dossier} (and {lookup}) where the \
+                 codes go, e.g. \"https://dichvucong.example.gov.vn/tra-cuu?maHoSo={dossier}&maTraCuu={lookup}\"",
+            );
+        }
+    };
 
     // [gateway]
     let g = raw.gateway;
@@ -1218,8 +1297,26 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
     let printer = parse_printer(&d.printer).map_err(|(problem, fix)| {
         invalid(path, text, "devices.printer", problem, fix.to_owned())
     })?;
-    if matches!(printer, PrinterSpec::Sim(_)) && !demo {
+    if matches!(printer, PrinterSpec::Sim(_) | PrinterSpec::Virtual(_)) && !demo {
         return demo_only("devices.printer", &d.printer);
+    }
+    let printer_width = match d.printer_width.as_deref() {
+        None | Some("80mm") => kiosk_hw::printer::PaperWidth::Mm80,
+        Some("58mm") => kiosk_hw::printer::PaperWidth::Mm58,
+        Some(other) => {
+            return bad(
+                "devices.printer_width",
+                format!("printer_width = {other:?} is not valid"),
+                "use \"80mm\" or \"58mm\" (the paper roll's width)",
+            );
+        }
+    };
+    if d.printer_safe_area && printer_width == kiosk_hw::printer::PaperWidth::Mm58 {
+        return bad(
+            "devices.printer_safe_area",
+            "the 512-dot safe area is for 80 mm paper; 58 mm printers print 384 dots".to_owned(),
+            "remove printer_safe_area or set printer_width = \"80mm\"",
+        );
     }
     let devices = Devices {
         card_reader,
@@ -1227,6 +1324,8 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         ir_camera,
         qr,
         printer,
+        printer_width,
+        printer_safe_area: d.printer_safe_area,
     };
 
     // [card]
@@ -1462,6 +1561,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         id: site.id,
         name: site.name,
         province_code: site.province_code,
+        lookup_url,
     };
     Ok(KioskConfig {
         site,
@@ -1618,27 +1718,22 @@ fn check_url(url: &str, demo: bool) -> Result<GatewayUrl, (String, String)> {
 }
 
 fn parse_printer(s: &str) -> Result<PrinterSpec, (String, &'static str)> {
-    const FIX: &str = "use \"sim:/out/dir\", \"usb:/dev/usb/lp0\" or \"tcp:host:9100\"";
+    use kiosk_hw::printer::PrinterDevice;
+    const FIX: &str =
+        "use \"usb:/dev/usb/lp0\", \"tcp:host:9100\", \"serial:/dev/ttyUSB0:19200\", \
+                       or in a demo \"virtual:/out/dir\" or \"sim:/out/dir\"";
     let bad = || Err((format!("printer = {s:?} is not valid"), FIX));
-    let Some((kind, rest)) = s.split_once(':') else {
-        return bad();
-    };
-    match kind {
-        "sim" if !rest.is_empty() => Ok(PrinterSpec::Sim(PathBuf::from(rest))),
-        "usb" if rest.starts_with("/dev/") => Ok(PrinterSpec::Usb(PathBuf::from(rest))),
-        "tcp" => {
-            let Some((host, port)) = rest.rsplit_once(':') else {
-                return bad();
-            };
-            match port.parse::<u16>() {
-                Ok(port) if port != 0 && !host.is_empty() => Ok(PrinterSpec::Tcp {
-                    host: host.to_owned(),
-                    port,
-                }),
-                _ => bad(),
-            }
+    match s.split_once(':') {
+        Some(("sim", rest)) if !rest.is_empty() => Ok(PrinterSpec::Sim(PathBuf::from(rest))),
+        Some(("virtual", rest)) if !rest.is_empty() => {
+            Ok(PrinterSpec::Virtual(PathBuf::from(rest)))
         }
-        _ => bad(),
+        _ => match s.parse::<PrinterDevice>() {
+            Ok(PrinterDevice::Usb(path)) => Ok(PrinterSpec::Usb(path)),
+            Ok(PrinterDevice::Tcp { host, port }) => Ok(PrinterSpec::Tcp { host, port }),
+            Ok(PrinterDevice::Serial { path, baud }) => Ok(PrinterSpec::Serial { path, baud }),
+            Err(_) => bad(),
+        },
     }
 }
 
@@ -1689,5 +1784,28 @@ mod tests {
         );
         assert!(parse_printer("tcp:host").is_err());
         assert!(parse_printer("lp0").is_err());
+        assert_eq!(
+            parse_printer("serial:/dev/ttyUSB0:19200"),
+            Ok(PrinterSpec::Serial {
+                path: "/dev/ttyUSB0".into(),
+                baud: 19200
+            })
+        );
+        assert_eq!(
+            parse_printer("virtual:/tmp/r"),
+            Ok(PrinterSpec::Virtual("/tmp/r".into()))
+        );
+        assert!(parse_printer("serial:/dev/ttyUSB0").is_err());
+        assert!(parse_printer("virtual:").is_err());
+        for text in [
+            "tcp:10.0.0.5:9100",
+            "usb:/dev/usb/lp0",
+            "serial:/dev/ttyS0:9600",
+            "sim:/tmp/r",
+            "virtual:/tmp/r",
+        ] {
+            let spec = parse_printer(text).expect("valid");
+            assert_eq!(spec.to_string(), text);
+        }
     }
 }

@@ -224,10 +224,7 @@ pub struct ReceiptDoc {
 /// [`ReceiptError::PaperWidth`] for an unsupported width; [`ReceiptError::Encode`] only on a
 /// layout bug.
 pub fn compose(doc: &ReceiptDoc, fonts: &ReceiptFonts) -> Result<Vec<u8>, ReceiptError> {
-    let width = doc.paper_width;
-    if !width.is_multiple_of(8) || !(128..=832).contains(&width) {
-        return Err(ReceiptError::PaperWidth(width));
-    }
+    let width = checked_width(doc.paper_width)?;
     let mut head = Sheet::new(width);
     head.paragraph(
         fonts,
@@ -277,6 +274,47 @@ pub fn compose(doc: &ReceiptDoc, fonts: &ReceiptFonts) -> Result<Vec<u8>, Receip
         foot.paragraph(fonts, &[Span::regular(text, SIZE_FOOTER)], Align::Center);
     }
     foot.emit(&mut job)?;
+    job.feed(3).cut();
+    Ok(job.into_bytes())
+}
+
+/// `width` if the layout supports it.
+fn checked_width(width: u32) -> Result<u32, ReceiptError> {
+    if !width.is_multiple_of(8) || !(128..=832).contains(&width) {
+        return Err(ReceiptError::PaperWidth(width));
+    }
+    Ok(width)
+}
+
+/// A plain page: a bold centred title, text lines (each wrapped at word boundaries), and a QR
+/// code of any text; fed and cut. `kioskctl printer test` prints its test page with it.
+///
+/// # Errors
+///
+/// As [`compose`]; [`ReceiptError::Encode`] also when `qr` is too long for a QR code.
+pub fn compose_plain(
+    width: u32,
+    title: &str,
+    lines: &[String],
+    qr: Option<&str>,
+    fonts: &ReceiptFonts,
+) -> Result<Vec<u8>, ReceiptError> {
+    let width = checked_width(width)?;
+    let mut sheet = Sheet::new(width);
+    sheet.paragraph(fonts, &[Span::bold(title, SIZE_TITLE)], Align::Center);
+    sheet.rule(width / 3);
+    for line in lines {
+        sheet.paragraph(fonts, &[Span::regular(line, SIZE_TEXT)], Align::Left);
+    }
+    sheet.grow(GAP);
+    let mut job = EscPos::new();
+    job.init().align(Align::Left);
+    sheet.emit(&mut job)?;
+    if let Some(text) = qr {
+        job.align(Align::Center)
+            .qr(text.as_bytes())?
+            .align(Align::Left);
+    }
     job.feed(3).cut();
     Ok(job.into_bytes())
 }
@@ -585,6 +623,64 @@ pub const QR_TYPE_RECEIPT: &str = "R";
 pub struct ReceiptQr {
     dossier_code: String,
     lookup_code: String,
+    /// The public status-lookup page the code points a phone to, when configured.
+    lookup_url: Option<LookupUrl>,
+}
+
+/// The status-lookup page of a province's portal as a template (`site.lookup_url`), e.g.
+/// `https://dichvucong.example.gov.vn/tra-cuu?maHoSo={dossier}&maTraCuu={lookup}`: an https
+/// URL with `{dossier}` and optionally `{lookup}`, which are replaced by the receipt's codes.
+/// Nothing else can be put in: the printed QR never holds personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LookupUrl(String);
+
+/// Why a lookup URL template was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("lookup URL {0}")]
+pub struct LookupUrlError(&'static str);
+
+/// Longest accepted template: the QR code must stay small enough to scan from paper.
+const MAX_LOOKUP_URL: usize = 200;
+
+impl LookupUrl {
+    /// Checks a template.
+    ///
+    /// # Errors
+    ///
+    /// [`LookupUrlError`] saying what is wrong: not https, no host, spaces or non-ASCII
+    /// characters, a fragment or user name, no `{dossier}`, another `{...}`, or too long.
+    pub fn new(template: &str) -> Result<Self, LookupUrlError> {
+        let rest = template
+            .strip_prefix("https://")
+            .ok_or(LookupUrlError("must start with https://"))?;
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        if host.is_empty() || host.contains('@') {
+            return Err(LookupUrlError("needs a host name and no user name"));
+        }
+        if !template.bytes().all(|b| b.is_ascii_graphic()) || template.contains('#') {
+            return Err(LookupUrlError(
+                "must be ASCII without spaces or a #fragment",
+            ));
+        }
+        if template.len() > MAX_LOOKUP_URL {
+            return Err(LookupUrlError("is longer than 200 characters"));
+        }
+        if !template.contains("{dossier}") {
+            return Err(LookupUrlError("must contain {dossier}"));
+        }
+        let stripped = template.replace("{dossier}", "").replace("{lookup}", "");
+        if stripped.contains(['{', '}']) {
+            return Err(LookupUrlError(
+                "may contain only the placeholders {dossier} and {lookup}",
+            ));
+        }
+        Ok(Self(template.to_owned()))
+    }
+
+    /// The template.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Why a scanned text is not a receipt QR code.
@@ -618,7 +714,16 @@ impl ReceiptQr {
         Ok(Self {
             dossier_code: dossier_code.to_owned(),
             lookup_code: lookup_code.to_owned(),
+            lookup_url: None,
         })
+    }
+
+    /// The same codes, printed as a link to the status-lookup page `url` instead of the
+    /// kiosk's own `VNKIOSK1` payload.
+    #[must_use]
+    pub fn with_lookup_url(mut self, url: Option<LookupUrl>) -> Self {
+        self.lookup_url = url;
+        self
     }
 
     /// The QR content for a gateway receipt.
@@ -642,12 +747,21 @@ impl ReceiptQr {
     }
 }
 
-/// The QR payload: `VNKIOSK1|R|<MaHoSo>|<MaTraCuu>`.
+/// The QR payload: the status-lookup URL with the two codes when one is configured, else
+/// `VNKIOSK1|R|<MaHoSo>|<MaTraCuu>`.
 pub fn format_receipt_qr(qr: &ReceiptQr) -> String {
-    format!(
-        "{QR_PREFIX}|{QR_TYPE_RECEIPT}|{}|{}",
-        qr.dossier_code, qr.lookup_code
-    )
+    match &qr.lookup_url {
+        // Both codes are checked to be URL-safe (letters, digits, '.' and '-'), so they go
+        // into the query unescaped.
+        Some(url) => url
+            .0
+            .replace("{dossier}", &qr.dossier_code)
+            .replace("{lookup}", &qr.lookup_code),
+        None => format!(
+            "{QR_PREFIX}|{QR_TYPE_RECEIPT}|{}|{}",
+            qr.dossier_code, qr.lookup_code
+        ),
+    }
 }
 
 /// Parses a scanned receipt QR payload. A trailing CR/LF (which some scanners append) is
@@ -684,6 +798,43 @@ pub fn parse_receipt_qr(text: &str) -> Result<ReceiptQr, ReceiptQrError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_urls_hold_the_codes_only() {
+        let url = LookupUrl::new("https://dvc.example.gov.vn/tra-cuu?hs={dossier}&ma={lookup}")
+            .expect("valid");
+        let qr = ReceiptQr::new("000.00.01.H29-260105-0001", "7KQ2MZ4P")
+            .expect("valid")
+            .with_lookup_url(Some(url));
+        assert_eq!(
+            format_receipt_qr(&qr),
+            "https://dvc.example.gov.vn/tra-cuu?hs=000.00.01.H29-260105-0001&ma=7KQ2MZ4P"
+        );
+        let only_dossier =
+            LookupUrl::new("https://dvc.example.gov.vn/hs/{dossier}").expect("valid");
+        let qr = qr.with_lookup_url(Some(only_dossier));
+        assert_eq!(
+            format_receipt_qr(&qr),
+            "https://dvc.example.gov.vn/hs/000.00.01.H29-260105-0001"
+        );
+        for (bad, why) in [
+            ("http://dvc.example.gov.vn/{dossier}", "https://"),
+            ("https:///{dossier}", "host"),
+            ("https://user@dvc.example.gov.vn/{dossier}", "host"),
+            ("https://dvc.example.gov.vn/tra cứu/{dossier}", "ASCII"),
+            ("https://dvc.example.gov.vn/#{dossier}", "fragment"),
+            ("https://dvc.example.gov.vn/tra-cuu", "{dossier}"),
+            (
+                "https://dvc.example.gov.vn/{dossier}?ten={name}",
+                "only the placeholders",
+            ),
+        ] {
+            let err = LookupUrl::new(bad).expect_err(bad);
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
+        let long = format!("https://dvc.example.gov.vn/{}{{dossier}}", "a".repeat(200));
+        assert!(LookupUrl::new(&long).is_err());
+    }
 
     #[test]
     fn qr_round_trip_and_classification() {

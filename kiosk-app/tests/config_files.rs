@@ -39,8 +39,9 @@ fn examples_mean_what_they_say() {
     assert_eq!(demo.devices.qr, QrSpec::Sim);
     assert_eq!(
         demo.devices.printer,
-        PrinterSpec::Sim("/tmp/kiosk-receipts".into())
+        PrinterSpec::Virtual("/tmp/kiosk-receipts".into())
     );
+    assert_eq!(demo.devices.printer_dots(), 576, "80 mm by default");
     assert_eq!(demo.gateway.url.as_str(), "http://127.0.0.1:0");
     assert_eq!(demo.session.timeouts.language_ms, 30_000);
     assert_eq!(demo.session.timeouts.submitting_ms, 30_000, "default kept");
@@ -49,6 +50,10 @@ fn examples_mean_what_they_say() {
     assert_eq!(oss.mode, Mode::OneStopShop);
     assert!(!oss.demo);
     assert_eq!(oss.site.province_code.as_deref(), Some("01"));
+    assert_eq!(
+        oss.site.lookup_url.as_ref().map(|u| u.as_str()),
+        Some("https://dichvucong.example.gov.vn/tra-cuu?maHoSo={dossier}&maTraCuu={lookup}")
+    );
     assert!(oss.gateway.client_identity.is_some());
     assert_eq!(oss.session.max_face_attempts, 3);
     assert_eq!(oss.session.languages, ["vi", "en"]);
@@ -72,6 +77,8 @@ fn examples_mean_what_they_say() {
             port: 9100
         }
     );
+    assert_eq!(hos.devices.printer_dots(), 512, "safe area");
+    assert_eq!(oss.devices.printer_dots(), 576);
     assert_eq!(
         hos.devices.card_reader,
         CardReaderSpec::Named("ACS ACR1252 1S CL Reader PICC 0".into())
@@ -262,6 +269,29 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             good().replace("usb:/dev/usb/lp0", "tcp:printer"),
             InvalidValue,
             vec!["devices.printer", "tcp:host:9100"],
+        ),
+        (
+            good().replace("[gateway]", "lookup_url = \"http://dvc.example.vn/{dossier}\"\n\n[gateway]"),
+            InvalidValue,
+            vec!["site.lookup_url", "https://", "{dossier}"],
+        ),
+        (
+            good().replace("usb:/dev/usb/lp0", "virtual:/tmp/r"),
+            InvalidValue,
+            vec!["devices.printer", "simulator", "set `demo = true`"],
+        ),
+        (
+            good().replace("usb:/dev/usb/lp0\"", "usb:/dev/usb/lp0\"\nprinter_width = \"76mm\""),
+            InvalidValue,
+            vec!["devices.printer_width", "\"80mm\" or \"58mm\""],
+        ),
+        (
+            good().replace(
+                "usb:/dev/usb/lp0\"",
+                "usb:/dev/usb/lp0\"\nprinter_width = \"58mm\"\nprinter_safe_area = true",
+            ),
+            InvalidValue,
+            vec!["devices.printer_safe_area", "80 mm"],
         ),
         (
             good().replace("qr = \"camera\"", "qr = \"usb\""),

@@ -49,6 +49,9 @@ pub enum Command {
     /// Test the camera: format, resolution, measured frame rate, QR codes seen
     #[command(subcommand)]
     Camera(crate::camera_test::CameraCommand),
+    /// Read the receipt printer's status and print a test page (Vietnamese, QR)
+    #[command(subcommand)]
+    Printer(crate::printer::PrinterCommand),
     /// Read and verify a CCCD chip through a PC/SC reader; list readers
     #[command(subcommand)]
     Card(crate::card_read::CardCommand),

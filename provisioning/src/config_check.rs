@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use kiosk_app::catalog::Catalog;
 use kiosk_app::config::{
     self, CameraSpec, CardReaderSpec, ConfigError, ConfigErrorKind, KioskConfig, Orientation,
-    PrinterSpec, QrSpec,
+    QrSpec,
 };
 use kiosk_app::i18n;
 use kiosk_outbox::{KeyFile, KeySource as _};
@@ -323,6 +323,8 @@ struct DevicesDto {
     camera: String,
     qr: String,
     printer: String,
+    /// Printable receipt width in dots (paper width and safe area).
+    printer_width_dots: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -379,11 +381,8 @@ impl Summary {
                     QrSpec::Sim => "sim",
                 }
                 .to_owned(),
-                printer: match &cfg.devices.printer {
-                    PrinterSpec::Sim(p) => format!("sim:{}", p.display()),
-                    PrinterSpec::Usb(p) => format!("usb:{}", p.display()),
-                    PrinterSpec::Tcp { host, port } => format!("tcp:{host}:{port}"),
-                },
+                printer: cfg.devices.printer.to_string(),
+                printer_width_dots: cfg.devices.printer_dots(),
             },
             card,
             ui: UiDto {
@@ -502,7 +501,13 @@ impl Summary {
             ("CSCA trust", csca),
             ("camera", self.devices.camera.clone()),
             ("qr", self.devices.qr.clone()),
-            ("printer", self.devices.printer.clone()),
+            (
+                "printer",
+                format!(
+                    "{}, {} dots wide",
+                    self.devices.printer, self.devices.printer_width_dots
+                ),
+            ),
             ("face", face),
             ("languages", languages),
             ("catalogue", catalog),

@@ -5,10 +5,10 @@
 //! message ids line by line and `table` prints aligned plain-text columns. The binary only
 //! parses the arguments, calls [`run`] and turns the [`Outcome`] into its exit status.
 //!
-//! The commands read files and print reports. They never touch hardware or the network and
-//! none of them handles personal data. Validation itself is `kiosk-app`'s (`config::load`,
-//! `catalog::Catalog::load`, `i18n::Catalog`), so a file kioskctl accepts is a file the kiosk
-//! accepts.
+//! The commands read files and print reports; the device tests (`camera test`, `card read`,
+//! `printer test`) talk to the hardware they name. None of them prints personal data.
+//! Validation itself is `kiosk-app`'s (`config::load`, `catalog::Catalog::load`,
+//! `i18n::Catalog`), so a file kioskctl accepts is a file the kiosk accepts.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,6 +18,7 @@ pub mod card_read;
 pub mod cli;
 pub mod enrol;
 pub mod face;
+pub mod printer;
 pub mod qr_decode;
 pub mod queue;
 
@@ -65,6 +66,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resul
         Command::Queue(cmd) => queue::run(cmd, out, err),
         Command::Qr(cmd) => qr_decode::run(cmd, out, err),
         Command::Camera(cmd) => camera_test::run(cmd, out, err),
+        Command::Printer(cmd) => printer::run(cmd, out, err),
         Command::Card(cmd) => card_read::run(cmd, out, err),
         Command::Face(cmd) => face::run(cmd, out, err),
         Command::Enrol(args) => enrol::run(args, out, err),

@@ -95,6 +95,10 @@ fn config_check_json_summarises() {
     assert_eq!(v["demo"], false);
     assert_eq!(v["site"]["id"], "bv-dakhoa-lc-01");
     assert_eq!(v["devices"]["printer"], "tcp:192.168.10.50:9100");
+    assert_eq!(
+        v["devices"]["printer_width_dots"], 512,
+        "80 mm with the safe area"
+    );
     assert_eq!(v["ui"]["languages"], serde_json::json!(["vi", "en"]));
     assert_eq!(v["catalog"]["entries"], 7);
     assert_eq!(v["card"]["trust_dir"], "/etc/kiosk/csca");

@@ -13,16 +13,28 @@
 //! - [`SimPrinter`] (here): writes each job and a PNG rendering of it to a folder, with status
 //!   faults injected through [`SimPrinterControl`]. The rendering is done by
 //!   [`render::render`], an interpreter of exactly the commands [`escpos::EscPos`] emits.
-//! - The real drivers, ESC/POS over USB (`/dev/usb/lp0`) and raw TCP port 9100 with
-//!   `DLE EOT n` status queries, come in a later issue as `printer::usb` and `printer::tcp`.
+//! - [`EscPosPrinter`]: the real driver over raw TCP (port 9100), a USB printer-class device
+//!   (`/dev/usb/lp0`) or a serial port, checking the status with `DLE EOT 1..4`
+//!   ([`status`]) before and after every job, with timeouts on every read and write.
+//! - [`VirtualPrinter`]: not a driver but a printer: a TCP 9100 listener interpreting what the
+//!   driver sends, with fault switches, writing one PNG per receipt. Tests and the demo print
+//!   to it through [`EscPosPrinter`].
 
+mod driver;
+pub mod emulator;
 pub mod escpos;
 mod font;
 pub mod render;
 mod sim;
+pub mod status;
 
 use std::fmt;
 
+pub use driver::{
+    DeviceParseError, EscPosPrinter, PaperWidth, PrinterDevice, PrinterOptions,
+    PAPER_WIDTH_80MM_SAFE,
+};
+pub use emulator::{VirtualPrinter, VirtualPrinterControl};
 pub use sim::{PrintedJob, SimPrinter, SimPrinterControl};
 
 use crate::error::hw_error;
@@ -43,7 +55,8 @@ pub enum PaperState {
     Out,
 }
 
-/// The printer's state, as read before a job.
+/// The printer's state, as read before and after a job (decoded from `DLE EOT 1..4` by
+/// [`status::decode`]). [`PrinterStatus::fault`] says whether, and why not, it can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PrinterStatus {
     /// The printer accepts data.
@@ -52,12 +65,18 @@ pub struct PrinterStatus {
     pub paper: PaperState,
     /// The paper cover is open.
     pub cover_open: bool,
+    /// The autocutter failed (usually a paper jam); clears when the jam is removed.
+    pub cutter_error: bool,
+    /// A hardware fault the printer cannot recover from (needs service).
+    pub unrecoverable_error: bool,
+    /// An error that clears by itself, such as an overheated print head.
+    pub auto_recoverable_error: bool,
 }
 
 impl PrinterStatus {
     /// Whether a job can be printed now.
     pub fn can_print(&self) -> bool {
-        self.online && !self.cover_open && self.paper != PaperState::Out
+        self.fault().is_none()
     }
 }
 
@@ -77,6 +96,14 @@ pub enum PrinterErrorKind {
     Io,
     /// The job itself is malformed (a bug in the code that built it, not a printer fault).
     InvalidJob,
+    /// The autocutter failed, usually a paper jam: a technician clears it.
+    CutterError,
+    /// The printer reports a hardware fault it cannot recover from.
+    HardwareError,
+    /// The printer stopped for an error that clears by itself (an overheated head): retry later.
+    Recovering,
+    /// The printer did not accept data or answer within the configured time.
+    Timeout,
 }
 
 impl fmt::Display for PrinterErrorKind {
@@ -88,6 +115,10 @@ impl fmt::Display for PrinterErrorKind {
             Self::CoverOpen => "receipt printer cover open",
             Self::Io => "receipt printer I/O error",
             Self::InvalidJob => "malformed print job",
+            Self::CutterError => "receipt printer cutter error",
+            Self::HardwareError => "receipt printer hardware error",
+            Self::Recovering => "receipt printer recovering from an error",
+            Self::Timeout => "receipt printer did not answer in time",
         })
     }
 }
@@ -112,11 +143,21 @@ pub trait ReceiptPrinter {
     ///
     /// # Errors
     ///
-    /// [`PrinterErrorKind::PaperOut`], [`PrinterErrorKind::CoverOpen`],
-    /// [`PrinterErrorKind::Offline`] when the printer cannot print now (nothing is printed),
-    /// [`PrinterErrorKind::NoDevice`] / [`PrinterErrorKind::Io`] for connection failures,
-    /// [`PrinterErrorKind::InvalidJob`] when a driver can tell the job is malformed.
+    /// The kind of [`PrinterStatus::fault`] (paper out, cover open, cutter, hardware,
+    /// recovering, offline) when the printer cannot print: before the job nothing is sent; a
+    /// fault reported after it means the receipt is incomplete, and the job is not printed.
+    /// [`PrinterErrorKind::NoDevice`] / [`PrinterErrorKind::Io`] /
+    /// [`PrinterErrorKind::Timeout`] for connection failures,
+    /// [`PrinterErrorKind::InvalidJob`] when a driver can tell the job is malformed (or wider
+    /// than the paper).
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError>;
+
+    /// The status read by the last [`Self::status`] or [`Self::print`] call, if any: after a
+    /// successful job it tells whether the paper is nearly used up. Drivers that cannot tell
+    /// return `None`.
+    fn last_status(&self) -> Option<PrinterStatus> {
+        None
+    }
 }
 
 impl<P: ReceiptPrinter + ?Sized> ReceiptPrinter for Box<P> {
@@ -126,5 +167,9 @@ impl<P: ReceiptPrinter + ?Sized> ReceiptPrinter for Box<P> {
 
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
         (**self).print(job)
+    }
+
+    fn last_status(&self) -> Option<PrinterStatus> {
+        (**self).last_status()
     }
 }

@@ -7,12 +7,17 @@
 //!
 //! Rendering rules (approximations of a real 203 dpi printer, good enough to eyeball a layout):
 //! ASCII text uses a built-in 5x8 font doubled to 10x16 dots in a 12x24 cell (48 characters per
-//! 576-dot line), long lines wrap; raster images are drawn dot for dot; a QR code is drawn as a
-//! framed box, of the size the printer would print it, labelled "QR" (decoding it back comes
-//! with the printer driver issue); a cut is a dashed line.
+//! 576-dot line), long lines wrap; raster images are drawn dot for dot; a QR code is drawn
+//! module for module (encoded again with rxing at level M, so a test can decode it from the
+//! image; its version may differ from a real printer's); a cut is a dashed line; `DLE EOT n`
+//! status requests print nothing.
+
+use ::rxing::qrcode::QRCodeWriter;
+use ::rxing::{BarcodeFormat, EncodeHints, Writer as _};
 
 use super::escpos::{qr_version_for, ESC, GS, LF};
 use super::font::{glyph, GLYPH_COLUMNS, GLYPH_ROWS};
+use super::status::{DLE, EOT};
 
 /// Font scale factor: 5x8 font pixels become 10x16 dots.
 const SCALE: usize = 2;
@@ -48,6 +53,18 @@ impl std::fmt::Debug for Receipt {
 }
 
 impl Receipt {
+    /// The receipt as a grey camera frame, e.g. to decode its QR code with
+    /// [`crate::qr::QrDecoder`].
+    pub fn to_frame(&self) -> crate::camera::Frame {
+        crate::camera::Frame {
+            width: self.width,
+            height: self.height,
+            format: crate::camera::PixelFormat::Luma8,
+            data: self.pixels.clone(),
+            seq: 0,
+        }
+    }
+
     /// Whether the dot at (`x`, `y`) is black; `false` outside the receipt.
     pub fn is_black(&self, x: u32, y: u32) -> bool {
         x < self.width
@@ -92,7 +109,7 @@ pub enum RenderError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alignment {
+pub(crate) enum Alignment {
     Left,
     Center,
     Right,
@@ -106,7 +123,7 @@ struct Canvas {
     align: Alignment,
     line: Vec<u8>,
     qr_module: usize,
-    qr_data: Option<usize>,
+    qr_data: Option<Vec<u8>>,
     cuts: Vec<u32>,
 }
 
@@ -219,33 +236,58 @@ impl Canvas {
         Ok(())
     }
 
-    fn qr(&mut self, data_len: usize, offset: usize) -> Result<(), RenderError> {
-        let Some(version) = qr_version_for(data_len) else {
-            return Err(RenderError::Unsupported {
-                offset,
-                command: "GS ( k",
-                detail: format!("{data_len} bytes do not fit a QR code at level M"),
-            });
+    /// Draws the stored symbol as its real modules (encoded with rxing at level M, as the
+    /// printer was told), so a test can decode it back from the rendered image.
+    fn qr(&mut self, data: &[u8], offset: usize) -> Result<(), RenderError> {
+        let unsupported = |detail: String| RenderError::Unsupported {
+            offset,
+            command: "GS ( k",
+            detail,
         };
+        if qr_version_for(data.len()).is_none() {
+            return Err(unsupported(format!(
+                "{} bytes do not fit a QR code at level M",
+                data.len()
+            )));
+        }
+        let text = std::str::from_utf8(data)
+            .map_err(|_| unsupported("QR data is not UTF-8 text".into()))?;
+        let hints = EncodeHints {
+            // ASCII stays in rxing's default modes; other text is encoded as UTF-8 bytes.
+            CharacterSet: (!text.is_ascii()).then(|| "UTF-8".into()),
+            ErrorCorrection: Some("M".into()),
+            Margin: Some("0".into()),
+            ..EncodeHints::default()
+        };
+        let matrix = QRCodeWriter
+            .encode_with_hints(text, &BarcodeFormat::QR_CODE, 0, 0, &hints)
+            .map_err(|e| unsupported(format!("cannot encode the QR code: {e}")))?;
+        let modules = matrix.getWidth() as usize;
+        if modules * self.qr_module > self.width {
+            return Err(unsupported(format!(
+                "{modules} modules of {} dots are wider than the {}-dot paper",
+                self.qr_module, self.width
+            )));
+        }
         self.flush_line(false, offset)?;
-        let side = (17 + 4 * version) * self.qr_module;
-        let side = side.min(self.width);
+        let side = modules * self.qr_module;
         let x0 = self.x_for(side);
         let y0 = self.y;
         self.advance(side, offset)?;
-        const FRAME: usize = 3;
-        for y in 0..side {
-            for x in 0..side {
-                if x < FRAME || y < FRAME || x + FRAME >= side || y + FRAME >= side {
-                    self.set_black(x0 + x, y0 + y);
+        for my in 0..modules {
+            for mx in 0..modules {
+                // Both indices are below the matrix width, which is a u32.
+                if matrix.get(mx as u32, my as u32) {
+                    for dy in 0..self.qr_module {
+                        for dx in 0..self.qr_module {
+                            self.set_black(
+                                x0 + mx * self.qr_module + dx,
+                                y0 + my * self.qr_module + dy,
+                            );
+                        }
+                    }
                 }
             }
-        }
-        let label_width = 2 * CELL_WIDTH;
-        if side > label_width {
-            let label_x = x0 + (side - label_width) / 2;
-            let label_y = y0 + side.saturating_sub(GLYPH_ROWS * SCALE) / 2;
-            self.draw_text(label_x, label_y, b"QR");
         }
         Ok(())
     }
@@ -260,6 +302,171 @@ impl Canvas {
         self.cuts.push(u32::try_from(y).unwrap_or(u32::MAX));
         Ok(())
     }
+}
+
+/// One command of the subset this interpreter knows, borrowed from the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command<'a> {
+    /// A printable ASCII character, buffered into the current line.
+    Char(u8),
+    /// `LF`: prints the line.
+    LineFeed,
+    /// `ESC @`.
+    Init,
+    /// `ESC a n`.
+    Align(Alignment),
+    /// `ESC d n`.
+    Feed(u8),
+    /// `GS v 0 m xL xH yL yH d...`.
+    Raster {
+        row_bytes: usize,
+        height: usize,
+        bits: &'a [u8],
+    },
+    /// `GS ( k pL pH cn fn ...`: the body from `cn` on.
+    Symbol(&'a [u8]),
+    /// `GS V m [n]`.
+    Cut,
+    /// `DLE EOT n`: a real-time status request.
+    Status(u8),
+}
+
+/// The command starting at `start` and its length in bytes.
+///
+/// [`RenderError::Truncated`] means the job ends inside the command: a streaming reader (the
+/// virtual printer) waits for more bytes then.
+pub(crate) fn next_command(job: &[u8], start: usize) -> Result<(Command<'_>, usize), RenderError> {
+    // Bytes of the command starting at `start`, or a truncation error.
+    let take = |n: usize, command: &'static str| {
+        start
+            .checked_add(n)
+            .and_then(|end| job.get(start..end))
+            .ok_or(RenderError::Truncated {
+                offset: start,
+                command,
+            })
+    };
+    let Some(&byte) = job.get(start) else {
+        return Err(RenderError::Truncated {
+            offset: start,
+            command: "command",
+        });
+    };
+    Ok(match byte {
+        b' '..=b'~' => (Command::Char(byte), 1),
+        LF => (Command::LineFeed, 1),
+        DLE => {
+            let cmd = take(3, "DLE EOT")?;
+            if cmd[1] != EOT || !(1..=4).contains(&cmd[2]) {
+                return Err(RenderError::Unsupported {
+                    offset: start,
+                    command: "DLE",
+                    detail: format!("DLE 0x{:02X} {}", cmd[1], cmd[2]),
+                });
+            }
+            (Command::Status(cmd[2]), 3)
+        }
+        ESC => {
+            let cmd = take(2, "ESC")?;
+            match cmd[1] {
+                b'@' => (Command::Init, 2),
+                b'a' => {
+                    let n = take(3, "ESC a")?[2];
+                    let align = match n {
+                        0 | 48 => Alignment::Left,
+                        1 | 49 => Alignment::Center,
+                        2 | 50 => Alignment::Right,
+                        _ => {
+                            return Err(RenderError::Unsupported {
+                                offset: start,
+                                command: "ESC a",
+                                detail: format!("alignment {n}"),
+                            })
+                        }
+                    };
+                    (Command::Align(align), 3)
+                }
+                b'd' => (Command::Feed(take(3, "ESC d")?[2]), 3),
+                _ => {
+                    return Err(RenderError::UnknownCommand {
+                        offset: start + 1,
+                        byte: cmd[1],
+                    })
+                }
+            }
+        }
+        GS => {
+            let cmd = take(2, "GS")?;
+            match cmd[1] {
+                b'v' => {
+                    let head = take(8, "GS v 0")?;
+                    if head[2] != b'0' {
+                        return Err(RenderError::UnknownCommand {
+                            offset: start + 2,
+                            byte: head[2],
+                        });
+                    }
+                    if !matches!(head[3], 0 | 48) {
+                        return Err(RenderError::Unsupported {
+                            offset: start,
+                            command: "GS v 0",
+                            detail: format!("scaling mode {}", head[3]),
+                        });
+                    }
+                    let row_bytes = usize::from(u16::from_le_bytes([head[4], head[5]]));
+                    let height = usize::from(u16::from_le_bytes([head[6], head[7]]));
+                    // Both factors are below 2^16, so the product fits a usize.
+                    let total = 8 + row_bytes * height;
+                    let all = take(total, "GS v 0")?;
+                    let raster = Command::Raster {
+                        row_bytes,
+                        height,
+                        bits: &all[8..],
+                    };
+                    (raster, total)
+                }
+                b'(' => {
+                    let head = take(5, "GS ( k")?;
+                    if head[2] != b'k' {
+                        return Err(RenderError::UnknownCommand {
+                            offset: start + 2,
+                            byte: head[2],
+                        });
+                    }
+                    let len = usize::from(u16::from_le_bytes([head[3], head[4]]));
+                    let all = take(5 + len, "GS ( k")?;
+                    (Command::Symbol(&all[5..]), 5 + len)
+                }
+                b'V' => {
+                    let m = take(3, "GS V")?[2];
+                    let len = match m {
+                        0 | 1 | 48 | 49 => 3,
+                        65 | 66 => take(4, "GS V")?.len(),
+                        _ => {
+                            return Err(RenderError::Unsupported {
+                                offset: start,
+                                command: "GS V",
+                                detail: format!("cut mode {m}"),
+                            })
+                        }
+                    };
+                    (Command::Cut, len)
+                }
+                _ => {
+                    return Err(RenderError::UnknownCommand {
+                        offset: start + 1,
+                        byte: cmd[1],
+                    })
+                }
+            }
+        }
+        _ => {
+            return Err(RenderError::UnknownCommand {
+                offset: start,
+                byte,
+            })
+        }
+    })
 }
 
 /// Renders `job` on paper `width_dots` wide (576 for 80 mm).
@@ -279,130 +486,31 @@ pub fn render(job: &[u8], width_dots: u32) -> Result<Receipt, RenderError> {
         cuts: Vec::new(),
     };
     let mut i = 0;
-    while let Some(&byte) = job.get(i) {
+    while i < job.len() {
         let start = i;
-        // Bytes of the command starting at `start`, or a truncation error.
-        let take = |n: usize, command: &'static str| {
-            job.get(start..start + n).ok_or(RenderError::Truncated {
-                offset: start,
-                command,
-            })
-        };
-        match byte {
-            b' '..=b'~' => {
-                c.line.push(byte);
-                i += 1;
+        let (command, len) = next_command(job, start)?;
+        i += len;
+        match command {
+            Command::Char(byte) => c.line.push(byte),
+            Command::LineFeed => c.flush_line(true, start)?,
+            Command::Init => {
+                c.align = Alignment::Left;
+                c.line.clear();
             }
-            LF => {
-                c.flush_line(true, start)?;
-                i += 1;
+            Command::Align(align) => c.align = align,
+            Command::Feed(n) => {
+                c.flush_line(false, start)?;
+                c.advance(usize::from(n) * LINE_HEIGHT, start)?;
             }
-            ESC => {
-                let cmd = take(2, "ESC")?;
-                match cmd[1] {
-                    b'@' => {
-                        c.align = Alignment::Left;
-                        c.line.clear();
-                        i += 2;
-                    }
-                    b'a' => {
-                        let n = take(3, "ESC a")?[2];
-                        c.align = match n {
-                            0 | 48 => Alignment::Left,
-                            1 | 49 => Alignment::Center,
-                            2 | 50 => Alignment::Right,
-                            _ => {
-                                return Err(RenderError::Unsupported {
-                                    offset: start,
-                                    command: "ESC a",
-                                    detail: format!("alignment {n}"),
-                                })
-                            }
-                        };
-                        i += 3;
-                    }
-                    b'd' => {
-                        let n = take(3, "ESC d")?[2];
-                        c.flush_line(false, start)?;
-                        c.advance(usize::from(n) * LINE_HEIGHT, start)?;
-                        i += 3;
-                    }
-                    _ => {
-                        return Err(RenderError::UnknownCommand {
-                            offset: start + 1,
-                            byte: cmd[1],
-                        })
-                    }
-                }
-            }
-            GS => {
-                let cmd = take(2, "GS")?;
-                match cmd[1] {
-                    b'v' => {
-                        let head = take(8, "GS v 0")?;
-                        if head[2] != b'0' {
-                            return Err(RenderError::UnknownCommand {
-                                offset: start + 2,
-                                byte: head[2],
-                            });
-                        }
-                        if !matches!(head[3], 0 | 48) {
-                            return Err(RenderError::Unsupported {
-                                offset: start,
-                                command: "GS v 0",
-                                detail: format!("scaling mode {}", head[3]),
-                            });
-                        }
-                        let row_bytes = usize::from(u16::from_le_bytes([head[4], head[5]]));
-                        let height = usize::from(u16::from_le_bytes([head[6], head[7]]));
-                        let total = 8 + row_bytes * height;
-                        let all = take(total, "GS v 0")?;
-                        c.raster(row_bytes * 8, height, &all[8..], start)?;
-                        i += total;
-                    }
-                    b'(' => {
-                        let head = take(5, "GS ( k")?;
-                        if head[2] != b'k' {
-                            return Err(RenderError::UnknownCommand {
-                                offset: start + 2,
-                                byte: head[2],
-                            });
-                        }
-                        let len = usize::from(u16::from_le_bytes([head[3], head[4]]));
-                        let all = take(5 + len, "GS ( k")?;
-                        qr_function(&mut c, &all[5..], start)?;
-                        i += 5 + len;
-                    }
-                    b'V' => {
-                        let m = take(3, "GS V")?[2];
-                        let len = match m {
-                            0 | 1 | 48 | 49 => 3,
-                            65 | 66 => take(4, "GS V")?.len(),
-                            _ => {
-                                return Err(RenderError::Unsupported {
-                                    offset: start,
-                                    command: "GS V",
-                                    detail: format!("cut mode {m}"),
-                                })
-                            }
-                        };
-                        c.cut(start)?;
-                        i += len;
-                    }
-                    _ => {
-                        return Err(RenderError::UnknownCommand {
-                            offset: start + 1,
-                            byte: cmd[1],
-                        })
-                    }
-                }
-            }
-            _ => {
-                return Err(RenderError::UnknownCommand {
-                    offset: start,
-                    byte,
-                })
-            }
+            Command::Raster {
+                row_bytes,
+                height,
+                bits,
+            } => c.raster(row_bytes * 8, height, bits, start)?,
+            Command::Symbol(body) => qr_function(&mut c, body, start)?,
+            Command::Cut => c.cut(start)?,
+            // Real-time status requests print nothing.
+            Command::Status(_) => {}
         }
     }
     c.flush_line(false, job.len())?;
@@ -438,14 +546,16 @@ fn qr_function(c: &mut Canvas, body: &[u8], offset: usize) -> Result<(), RenderE
         (65, [50, _]) => {} // model 2
         (67, [n @ 1..=16]) => c.qr_module = usize::from(*n),
         (69, [48..=51]) => {} // error correction level
-        (80, [48, data @ ..]) => c.qr_data = Some(data.len()),
+        (80, [48, data @ ..]) => c.qr_data = Some(data.to_vec()),
         (81, [48]) => {
-            let Some(len) = c.qr_data else {
+            let Some(data) = c.qr_data.take() else {
                 return Err(unsupported(
                     "print requested before any QR data was stored".into(),
                 ));
             };
-            c.qr(len, offset)?;
+            c.qr(&data, offset)?;
+            // The printer keeps the symbol until it is replaced; so does this interpreter.
+            c.qr_data = Some(data);
         }
         _ => {
             return Err(unsupported(format!(
@@ -462,6 +572,7 @@ mod tests {
     use super::*;
     use crate::printer::escpos::{Align, EscPos};
     use crate::printer::PAPER_WIDTH_80MM;
+    use crate::qr::{FrameDecode, QrDecodeOptions, QrDecoder};
 
     #[test]
     fn text_lines_have_line_height_and_ink() {
@@ -491,15 +602,39 @@ mod tests {
     }
 
     #[test]
-    fn qr_box_cut_and_feed() {
+    fn qr_modules_decode_back_cut_and_feed() {
         let mut b = EscPos::new();
         b.qr(b"001090123456").expect("qr").feed(2).cut();
         let r = render(b.as_bytes(), 576).expect("renders");
-        // 12 bytes fit version 1 (21 modules) at 6 dots per module.
+        // 12 digits fit version 1 (21 modules) at 6 dots per module; the three finder
+        // patterns put black modules in three corners, the fourth corner is data.
         let side = 21 * 6;
-        assert!(r.is_black(0, 0) && r.is_black(side as u32 - 1, side as u32 - 1));
+        let last = side as u32 - 1;
+        assert!(r.is_black(0, 0) && r.is_black(last, 0) && r.is_black(0, last));
         assert!(!r.is_black(side as u32, 0));
         assert_eq!(r.cuts, vec![(side + 2 * 24 + 4) as u32]);
+        let decoded = QrDecoder::new(QrDecodeOptions::default()).decode(&r.to_frame());
+        let FrameDecode::Found(scan) = decoded else {
+            panic!("the rendered QR does not decode: {decoded:?}");
+        };
+        assert_eq!(scan.text.expose(), "001090123456");
+    }
+
+    #[test]
+    fn status_requests_print_nothing_and_are_checked() {
+        let r = render(b"A\x10\x04\x04\n", 576).expect("renders");
+        assert_eq!(r.height, 24);
+        assert!(matches!(
+            render(b"\x10\x04\x05", 576),
+            Err(RenderError::Unsupported { offset: 0, .. })
+        ));
+        assert_eq!(
+            render(b"\x10\x04", 576),
+            Err(RenderError::Truncated {
+                offset: 0,
+                command: "DLE EOT"
+            })
+        );
     }
 
     #[test]

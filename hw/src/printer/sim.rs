@@ -62,11 +62,7 @@ impl fmt::Debug for SimPrinter {
 impl SimPrinter {
     /// A connected, online printer with paper, writing to `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        let status = PrinterStatus {
-            online: true,
-            paper: PaperState::Ok,
-            cover_open: false,
-        };
+        let status = PrinterStatus::READY;
         Self {
             dir: dir.into(),
             width: PAPER_WIDTH_80MM,
@@ -96,25 +92,6 @@ impl SimPrinter {
         PrinterError::with_source(PrinterErrorKind::Io, what, e)
     }
 
-    /// The next free job number in the output folder.
-    fn next_number(&self) -> Result<u32, PrinterError> {
-        let entries = std::fs::read_dir(&self.dir)
-            .map_err(|e| self.io_error(format!("listing {}", self.dir.display()), e))?;
-        let mut max = 0;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let number = name
-                .to_str()
-                .and_then(|n| n.strip_prefix("receipt-"))
-                .and_then(|n| n.strip_suffix(".bin"))
-                .and_then(|n| n.parse::<u32>().ok());
-            if let Some(n) = number {
-                max = max.max(n);
-            }
-        }
-        Ok(max.saturating_add(1))
-    }
-
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), PrinterError> {
         std::fs::write(path, bytes)
             .map_err(|e| self.io_error(format!("writing {}", path.display()), e))
@@ -133,30 +110,20 @@ impl ReceiptPrinter for SimPrinter {
         Ok(st.status)
     }
 
+    fn last_status(&self) -> Option<PrinterStatus> {
+        Some(self.shared.lock().status)
+    }
+
     fn print(&mut self, job: &[u8]) -> Result<(), PrinterError> {
         let status = self.status()?;
-        if !status.online {
-            return Err(PrinterError::new(
-                PrinterErrorKind::Offline,
-                "printer offline; check its power and error LED",
-            ));
-        }
-        if status.cover_open {
-            return Err(PrinterError::new(
-                PrinterErrorKind::CoverOpen,
-                "close the paper cover",
-            ));
-        }
-        if status.paper == PaperState::Out {
-            return Err(PrinterError::new(
-                PrinterErrorKind::PaperOut,
-                "load a new paper roll",
-            ));
+        if let Some(kind) = status.fault() {
+            return Err(PrinterError::new(kind, status.advice()));
         }
 
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| self.io_error(format!("creating {}", self.dir.display()), e))?;
-        let n = self.next_number()?;
+        let n = next_number(&self.dir)
+            .map_err(|e| self.io_error(format!("listing {}", self.dir.display()), e))?;
         let bin = self.dir.join(format!("receipt-{n:04}.bin"));
         let png = self.dir.join(format!("receipt-{n:04}.png"));
         self.write(&bin, job)?;
@@ -168,20 +135,40 @@ impl ReceiptPrinter for SimPrinter {
                 e,
             )
         })?;
-        let encoded = encode_png(
-            receipt.width,
-            receipt.height,
-            png::ColorType::Grayscale,
-            &receipt.pixels,
-        )
-        .map_err(|e| {
-            PrinterError::with_source(PrinterErrorKind::Io, "encoding the receipt PNG", e)
-        })?;
+        let encoded = receipt_png(&receipt)?;
         self.write(&png, &encoded)?;
         tracing::debug!(job = %bin.display(), bytes = job.len(), height = receipt.height, "simulated print");
         self.shared.lock().printed.push(PrintedJob { bin, png });
         Ok(())
     }
+}
+
+/// The next free receipt number in `dir`: one more than the highest `receipt-NNNN.bin`.
+pub(crate) fn next_number(dir: &Path) -> std::io::Result<u32> {
+    let mut max = 0;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let number = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("receipt-"))
+            .and_then(|n| n.strip_suffix(".bin"))
+            .and_then(|n| n.parse::<u32>().ok());
+        if let Some(n) = number {
+            max = max.max(n);
+        }
+    }
+    Ok(max.saturating_add(1))
+}
+
+/// A rendered receipt as PNG bytes.
+pub(crate) fn receipt_png(receipt: &super::render::Receipt) -> Result<Vec<u8>, PrinterError> {
+    encode_png(
+        receipt.width,
+        receipt.height,
+        png::ColorType::Grayscale,
+        &receipt.pixels,
+    )
+    .map_err(|e| PrinterError::with_source(PrinterErrorKind::Io, "encoding the receipt PNG", e))
 }
 
 /// Remote control of a [`SimPrinter`]: cheap to clone, usable from any thread.
