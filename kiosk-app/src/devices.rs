@@ -354,6 +354,9 @@ struct IdentifyWorker {
     /// the current arming and key. A card pulled and put back between two polls looks
     /// "present" both times, so reading is driven by `read_done`, not by the edge alone.
     present: bool,
+    /// The answer to reset of the card on the reader (its card capabilities tell whether
+    /// extended-length reads are allowed).
+    atr: Option<Vec<u8>>,
     read_done: bool,
     /// The card without a key was reported (the session asked for the number).
     prompted: bool,
@@ -382,6 +385,7 @@ impl IdentifyWorker {
             armed: false,
             generation: Generation(0),
             present: false,
+            atr: None,
             read_done: false,
             prompted: false,
             reader_down_reported: false,
@@ -472,11 +476,12 @@ impl IdentifyWorker {
             return Go::Stop;
         }
         match self.reader.wait_for_change(Duration::from_millis(100)) {
-            Ok(CardPresence::Present { .. }) => {
+            Ok(CardPresence::Present { atr }) => {
                 if !self.present {
                     tracing::debug!("card present");
                 }
                 self.present = true;
+                self.atr = Some(atr);
             }
             Ok(CardPresence::Absent) => {
                 if self.present {
@@ -486,6 +491,7 @@ impl IdentifyWorker {
                     }
                 }
                 self.present = false;
+                self.atr = None;
                 self.read_done = false;
                 self.prompted = false;
             }
@@ -560,6 +566,7 @@ impl IdentifyWorker {
             &self.trust,
             &now,
             &mut fill,
+            self.atr.as_deref(),
             deadline,
         );
         self.reading = false;

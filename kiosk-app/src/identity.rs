@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use kiosk_hw::card::{CardError, CardErrorKind, CardReader};
 use kiosk_hw::personal::Personal;
-use kiosk_icao9303::auth::{ActiveVerdict, PassiveVerdict};
+use kiosk_icao9303::auth::PassiveVerdict;
 use kiosk_icao9303::lds::{self, dg13, File};
 use kiosk_icao9303::pace::Password;
+use kiosk_icao9303::policy::CloneVerdict;
 use kiosk_icao9303::reader::{self, Access, LinkError, ReadError, ReadOptions};
 use kiosk_icao9303::{bac, Error as ProtoError};
 use zeroize::Zeroizing;
@@ -258,8 +259,11 @@ pub fn pa_time(t: time::OffsetDateTime) -> String {
 
 /// Reads and verifies the chip on `reader` with `key` and builds the citizen: PACE-CAN (or
 /// BAC), the SOD and data groups, passive authentication against `trust` at `now`
-/// (`YYYYMMDDHHMMSS`, UTC), Active Authentication when DG15 is present. `rand` fills random
-/// bytes (ephemeral keys, challenges). No APDU is sent after `deadline` (the kiosk passes
+/// (`YYYYMMDDHHMMSS`, UTC) and the clone checks (Chip Authentication when DG14 offers it,
+/// Active Authentication when the SOD lists DG15; `kiosk_icao9303::policy`). `rand` fills
+/// random bytes (ephemeral keys, challenges). `atr` is the card's answer to reset as the reader
+/// reported it: extended-length reads are used only when it or EF.ATR/INFO says the card
+/// supports them. No APDU is sent after `deadline` (the kiosk passes
 /// [`READ_DEADLINE`] from the start of the read). Logs name verdicts and sizes, never a
 /// personal field.
 ///
@@ -275,14 +279,15 @@ pub fn read_chip(
     trust: &CscaTrust,
     now: &str,
     rand: &mut dyn FnMut(&mut [u8]),
+    atr: Option<&[u8]>,
     deadline: Instant,
 ) -> Result<Citizen, IdentifyFailure> {
     let access = key.access()?;
-    // DG1 (MRZ), DG2 (portrait), DG13 (Vietnamese fields) and DG15 (Active Authentication
-    // key). DG14 is left out: the kiosk does not run Chip Authentication, and every block read
-    // costs a round trip (15-30 ms on a real reader).
+    // DG1 (MRZ), DG2 (portrait), DG13 (Vietnamese fields), DG14 (Chip Authentication and the
+    // Active Authentication hash) and DG15 (Active Authentication key): the clone checks of
+    // `chip_verdict` need DG14 and DG15 whenever the SOD lists them.
     let opts = ReadOptions {
-        data_groups: vec![1, 2, 13, 15],
+        atr: atr.map(<[u8]>::to_vec),
         ..ReadOptions::default()
     };
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> {
@@ -305,15 +310,21 @@ pub fn read_chip(
         tracing::info!(error = %e, failure = ?f, "chip read failed");
         f
     })?;
-    let (passive, active) = read.verify(&trust.certificates, now);
+    let verdict = read.chip_verdict(&trust.certificates, now);
     tracing::info!(
         access = ?read.access,
         apdus = read.apdus,
-        passive = passive.code(),
-        active = active.code(),
+        sm_restarts = read.sm_restarts,
+        extended_length = read.extended_length_used,
+        passive = verdict.passive.code(),
+        active = verdict.active.code(),
+        clone_checks = verdict.clone.code(),
         "chip verified"
     );
-    match passive {
+    for note in &verdict.notes {
+        tracing::info!(note, "chip verdict");
+    }
+    match &verdict.passive {
         PassiveVerdict::Verified => {}
         PassiveVerdict::CscaUnknown if trust.allow_unknown_csca => {
             tracing::warn!("chip signed by a CSCA outside the trust store: accepted (demo)");
@@ -333,8 +344,11 @@ pub fn read_chip(
         }
         _ => return Err(IdentifyFailure::NotAuthentic),
     }
-    if let ActiveVerdict::Failed(why) = &active {
-        tracing::warn!(why = %why, "Active Authentication failed: possible cloned chip");
+    // Passive authentication proves the data, not the chip: a copy of the files on another
+    // chip is refused here (Chip Authentication or Active Authentication failed, refused or
+    // avoided by hiding DG14/DG15).
+    if let CloneVerdict::PossiblyCloned(why) = &verdict.clone {
+        tracing::warn!(reason = why.code(), detail = %why, "chip refused: possibly cloned");
         return Err(IdentifyFailure::NotAuthentic);
     }
     citizen_from_chip(&read, now)
@@ -623,8 +637,16 @@ mod tests {
     #[test]
     fn the_virtual_cccd_gives_the_verified_citizen_with_portrait_and_dg13() {
         let (mut reader, trust) = reader_with(|_| {});
-        let c = read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon())
-            .expect("verified");
+        let c = read_chip(
+            &mut reader,
+            &key(ID),
+            &trust,
+            NOW,
+            &mut rand_fill(),
+            None,
+            soon(),
+        )
+        .expect("verified");
         assert_eq!(c.source(), IdentitySource::Chip);
         assert_eq!(c.id_number().expose(), ID);
         assert_eq!(c.full_name().expose(), "Nguyễn Văn An");
@@ -663,6 +685,7 @@ mod tests {
             &trust,
             NOW,
             &mut rand_fill(),
+            None,
             soon(),
         );
         assert_eq!(got.err(), Some(IdentifyFailure::WrongIdNumber));
@@ -673,7 +696,16 @@ mod tests {
         let (mut reader, _) = reader_with(|_| {});
         let empty = CscaTrust::default();
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &empty, NOW, &mut rand_fill(), soon()).err(),
+            read_chip(
+                &mut reader,
+                &key(ID),
+                &empty,
+                NOW,
+                &mut rand_fill(),
+                None,
+                soon()
+            )
+            .err(),
             Some(IdentifyFailure::NotAuthentic),
             "no CSCA trusted"
         );
@@ -685,12 +717,22 @@ mod tests {
             &lenient,
             NOW,
             &mut rand_fill(),
+            None,
             soon()
         )
         .is_ok());
         let (mut reader, trust) = reader_with(|p| p.faults.tamper_dg2 = true);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
+            read_chip(
+                &mut reader,
+                &key(ID),
+                &trust,
+                NOW,
+                &mut rand_fill(),
+                None,
+                soon()
+            )
+            .err(),
             Some(IdentifyFailure::NotAuthentic),
             "tampered DG2"
         );
@@ -702,6 +744,7 @@ mod tests {
                 &lenient,
                 NOW,
                 &mut rand_fill(),
+                None,
                 soon()
             )
             .err(),
@@ -710,7 +753,16 @@ mod tests {
         );
         let (mut reader, trust) = reader_with(|p| p.faults.aa_key_mismatch = true);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
+            read_chip(
+                &mut reader,
+                &key(ID),
+                &trust,
+                NOW,
+                &mut rand_fill(),
+                None,
+                soon()
+            )
+            .err(),
             Some(IdentifyFailure::NotAuthentic),
             "cloned chip (Active Authentication)"
         );
@@ -720,14 +772,24 @@ mod tests {
     fn bac_from_the_qr_opens_a_card_without_pace() {
         let (mut reader, trust) = reader_with(|p| p.chip.pace = false);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
+            read_chip(
+                &mut reader,
+                &key(ID),
+                &trust,
+                NOW,
+                &mut rand_fill(),
+                None,
+                soon()
+            )
+            .err(),
             Some(IdentifyFailure::Unreadable),
             "typed number only: no BAC data"
         );
         // The demo QR's issue date (2021) and birth date (1990) give the 2030 expiry (age 40).
         let qr = card_qr_from_scan(kiosk_hw::sim::DEMO_QR).expect("card QR");
         let k = key(ID).with_qr(&qr);
-        let c = read_chip(&mut reader, &k, &trust, NOW, &mut rand_fill(), soon()).expect("BAC");
+        let c =
+            read_chip(&mut reader, &k, &trust, NOW, &mut rand_fill(), None, soon()).expect("BAC");
         assert_eq!(c.id_number().expose(), ID);
     }
 
@@ -736,7 +798,16 @@ mod tests {
         let (mut reader, trust) = reader_with(|_| {});
         reader.control().remove_after_apdus(5);
         assert_eq!(
-            read_chip(&mut reader, &key(ID), &trust, NOW, &mut rand_fill(), soon()).err(),
+            read_chip(
+                &mut reader,
+                &key(ID),
+                &trust,
+                NOW,
+                &mut rand_fill(),
+                None,
+                soon()
+            )
+            .err(),
             Some(IdentifyFailure::CardRemovedDuringRead)
         );
     }
@@ -781,6 +852,7 @@ mod tests {
             &trust,
             NOW,
             &mut rand_fill(),
+            None,
             deadline,
         );
         assert_eq!(got.err(), Some(IdentifyFailure::ReadTimedOut));
@@ -798,6 +870,7 @@ mod tests {
             &trust,
             NOW,
             &mut rand_fill(),
+            None,
             Instant::now(),
         );
         assert_eq!(got.err(), Some(IdentifyFailure::ReadTimedOut));
@@ -813,6 +886,7 @@ mod tests {
             &CscaTrust::default(),
             NOW,
             &mut rand_fill(),
+            None,
             soon()
         )
         .is_err());

@@ -284,6 +284,12 @@ struct Session<'t, T: Transceive + ?Sized> {
     reopen: Option<Reopen>,
     restarts: u32,
     max_restarts: u32,
+    /// DG14, once Chip Authentication verified: a re-opened session runs it again, so no file
+    /// after it is read over keys a clone could share (PACE/BAC keys come from the printed
+    /// CAN or MRZ).
+    chip_auth_dg14: Option<Vec<u8>>,
+    /// Chip Authentication run again after a restart and not verified: the read's outcome.
+    chip_auth_lost: Option<ChipAuthOutcome>,
 }
 
 /// What one protected exchange gave when the chip may have ended secure messaging.
@@ -396,6 +402,19 @@ impl<T: Transceive + ?Sized> Session<'_, T> {
                 // BAC runs inside the selected application.
                 self.select_lds()?;
                 self.sm = Some(run_bac(self, &seed, rand)?);
+            }
+        }
+        if let Some(dg14) = self.chip_auth_dg14.take() {
+            match chip_auth_once(self, &dg14, rand)? {
+                (ChipAuthOutcome::Verified, _) => self.chip_auth_dg14 = Some(dg14),
+                (outcome, lost) => {
+                    // Not the chip that authenticated before: recorded for the policy, and the
+                    // session re-opened without Chip Authentication so the read can end.
+                    self.chip_auth_lost = Some(outcome);
+                    if let Some(sw) = lost {
+                        return self.restart(sw, rand);
+                    }
+                }
             }
         }
         Ok(())
@@ -760,6 +779,8 @@ pub fn read_chip<T: Transceive + ?Sized>(
         reopen: None,
         restarts: 0,
         max_restarts: opts.max_restarts,
+        chip_auth_dg14: None,
+        chip_auth_lost: None,
     };
     let mut out = ChipRead::default();
     // EF.ATR/INFO sits under the master file and is read in plain, so the decision comes
@@ -882,6 +903,11 @@ pub fn read_chip<T: Transceive + ?Sized>(
             Err(e) => return Err(e),
         }
     }
+    // Chip Authentication ran again when secure messaging was re-opened after it: a chip that
+    // failed it then is what the read reports.
+    if let Some(lost) = s.chip_auth_lost.take() {
+        out.chip_auth = Some(lost);
+    }
     out.apdus = s.apdus;
     out.extended_length_used = ext.ok == Some(true);
     out.sm_restarts = s.restarts;
@@ -916,12 +942,33 @@ fn run_chip_auth<T: Transceive + ?Sized>(
         ));
         return Ok(());
     }
+    let (outcome, lost) = chip_auth_once(s, raw, rand)?;
+    if outcome == ChipAuthOutcome::Verified {
+        s.chip_auth_dg14 = Some(raw.to_vec());
+    }
+    out.chip_auth = Some(outcome);
+    if let Some(status) = lost {
+        s.restart(status, rand)?;
+    }
+    Ok(())
+}
+
+/// One run of Chip Authentication with DG14 `raw` on a session under secure messaging: the
+/// outcome, and the status word with which the chip ended secure messaging if it did (the
+/// caller re-opens the session). Verified means the chip spoke the new keys on the exchange
+/// right after the switch; the session then runs on them.
+fn chip_auth_once<T: Transceive + ?Sized>(
+    s: &mut Session<'_, T>,
+    raw: &[u8],
+    rand: &mut dyn FnMut(&mut [u8]),
+) -> Result<(ChipAuthOutcome, Option<u16>), ReadError> {
+    let infos = match dg14::parse_dg14(raw) {
+        Ok(i) => i,
+        Err(e) => return Ok((ChipAuthOutcome::Failed(format!("DG14: {e}")), None)),
+    };
     let terminal = match ChipAuthTerminal::new(&infos) {
         Ok(t) => t,
-        Err(Error::Unsupported(why)) => {
-            out.chip_auth = Some(ChipAuthOutcome::Unsupported(why));
-            return Ok(());
-        }
+        Err(Error::Unsupported(why)) => return Ok((ChipAuthOutcome::Unsupported(why), None)),
         Err(e) => return Err(e.into()),
     };
     let sk = random_scalar(rand, terminal.curve());
@@ -953,38 +1000,30 @@ fn run_chip_auth<T: Transceive + ?Sized>(
         },
         Err(refusal) => Err(refusal),
     };
-    let lost = match switched {
+    let done = match switched {
         Ok(u) => {
             s.sm = Some(u.channel);
             let probe = Command::new(0x00, 0xB0, 0x80 | File::Dg(14).sfi(), 0x00).with_le(1);
             match s.send(&probe) {
-                Ok(_) => {
-                    out.chip_auth = Some(ChipAuthOutcome::Verified);
-                    None
-                }
+                Ok(_) => (ChipAuthOutcome::Verified, None),
                 Err(ReadError::Protocol(
                     e @ (Error::SessionLost(_) | Error::SecureMessaging(_)),
                 )) => {
-                    out.chip_auth = Some(ChipAuthOutcome::Failed(format!(
+                    let failed = ChipAuthOutcome::Failed(format!(
                         "the chip could not use the Chip Authentication keys: {e}"
-                    )));
-                    Some(match e {
+                    ));
+                    let sw = match e {
                         Error::SessionLost(sw) => sw,
                         _ => sw::SM_INCORRECT,
-                    })
+                    };
+                    (failed, Some(sw))
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err((outcome, lost)) => {
-            out.chip_auth = Some(outcome);
-            lost
-        }
+        Err(refusal) => refusal,
     };
-    if let Some(status) = lost {
-        s.restart(status, rand)?;
-    }
-    Ok(())
+    Ok(done)
 }
 
 #[cfg(test)]

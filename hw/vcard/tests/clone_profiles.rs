@@ -243,3 +243,58 @@ fn chip_authentication_with_every_cipher() {
         );
     }
 }
+
+/// A chip that ends secure messaging after Chip Authentication (a plain status word to a
+/// protected READ BINARY): the read re-opens the session with PACE and runs Chip
+/// Authentication again before it reads on, so no file comes over keys a clone could share.
+/// If the re-opened session's Chip Authentication is refused, that refusal is the verdict.
+#[test]
+fn chip_authentication_runs_again_when_secure_messaging_is_reopened() {
+    use std::cell::Cell;
+    const CA_SET_AT: [u8; 4] = [0x0C, 0x22, 0x41, 0xA4];
+    let read_with = |refuse_second_ca: bool| {
+        let ca_runs = Cell::new(0u32);
+        let dropped = Cell::new(false);
+        let (read, trust) = read_demo_with(
+            |_| {},
+            |apdu| {
+                if apdu.starts_with(&CA_SET_AT) {
+                    ca_runs.set(ca_runs.get() + 1);
+                    if refuse_second_ca && ca_runs.get() == 2 {
+                        return Some(vec![0x69, 0x85]);
+                    }
+                }
+                // The first protected READ BINARY by offset after Chip Authentication (DG2's
+                // second block) is answered in plain.
+                let by_offset = apdu.len() > 3 && apdu[..2] == [0x0C, 0xB0] && apdu[2] & 0x80 == 0;
+                if ca_runs.get() == 1 && by_offset && !dropped.get() {
+                    dropped.set(true);
+                    return Some(vec![0x69, 0x88]);
+                }
+                None
+            },
+        );
+        assert!(
+            dropped.get(),
+            "the chip dropped secure messaging after Chip Authentication"
+        );
+        (read, trust, ca_runs.get())
+    };
+
+    let (read, trust, ca_runs) = read_with(false);
+    assert_eq!(
+        ca_runs, 2,
+        "Chip Authentication ran again on the re-opened session"
+    );
+    assert!(read.sm_restarts >= 1);
+    assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Verified));
+    for n in [1, 2, 13, 14, 15] {
+        assert!(read.files.contains_key(&File::Dg(n)), "DG{n}");
+    }
+    assert!(read.chip_verdict(&trust, NOW).accepted());
+
+    let (read, trust, _) = read_with(true);
+    assert_eq!(read.chip_auth, Some(ChipAuthOutcome::Refused(0x6985)));
+    assert!(read.files.contains_key(&File::Dg(2)), "read to the end");
+    assert_eq!(read.chip_verdict(&trust, NOW).clone.code(), "ca_refused");
+}
