@@ -619,6 +619,7 @@ fn chip_read(b: &mut Bench) {
                 &trust,
                 "20260601000000",
                 &mut fill,
+                None,
                 Instant::now() + identity::READ_DEADLINE,
             )
             .expect("the demo card reads")
