@@ -1,20 +1,30 @@
-//! [`ThreadedSource`]: a [`FrameSource`] over a blocking camera device, with a capture thread,
-//! a drop-oldest frame queue and reopening after an unplug.
+//! [`CameraHub`]: one camera stream fanned out to several consumers.
+//!
+//! The kiosk films two things with one camera: the QR code on the citizen's card (the identify
+//! worker) and the citizen's face (the face worker). A V4L2 device streams to one reader at a
+//! time, so the hub is that reader and every worker takes a [`CameraFeed`] from it.
+//!
+//! - **One reader thread** opens the device (by an [`Opener`], on that thread: a driver's
+//!   handle need not be `Send`), captures, and publishes each frame as an `Arc<Frame>` into a
+//!   one-frame slot. Consumers never block it: publishing replaces the slot under a short lock.
+//! - **Latest-frame semantics**: a feed hands out the newest frame it has not seen yet, never a
+//!   queue of old ones. A slow consumer (a face model at 150 ms a frame) skips frames; a fast
+//!   one (QR at 2 ms) sees them all. Neither slows the reader or the other consumer.
+//! - **No copy per consumer**: every feed gets the same allocation
+//!   ([`FrameSource::next_shared`]); a worker copies only what it keeps (its luma or RGB
+//!   working copy).
+//! - **Recovery is the hub's**: when the device fails ([`CaptureError::Gone`], an unplug), stops
+//!   delivering frames for [`HubSettings::stall_after`], or the capture code panics, the hub
+//!   records the problem ([`HubState::Down`]), drops the device and reopens it every
+//!   [`HubSettings::reopen_interval`] until it streams again; no consumer has to ask. While it
+//!   is down every feed answers at once with the problem's [`CameraErrorKind`]
+//!   (`Unplugged`, `Stalled`, `BadFormat`, `NoDevice`, ...), so the UI can tell the citizen.
 //!
 //! The V4L2 driver (`camera::v4l2`, feature `v4l2`) is a [`CaptureDevice`] plugged in here;
-//! keeping the thread, queue and recovery logic apart from nokhwa lets the default build test
-//! them with a fake device.
-//!
-//! - The device is opened *on* the capture thread (nokhwa's camera handle is not `Send`) by an
-//!   [`Opener`], which reports what the device agreed to deliver ([`Negotiated`]).
-//! - Frames go into a queue of `queue_len` frames that drops the oldest when full, so a slow
-//!   consumer (a QR decode, a face model) gets a fresh frame instead of building latency.
-//! - When the device fails for good ([`CaptureError::Gone`]) the thread ends; the next
-//!   [`FrameSource::next_frame`] reports the error once ([`CameraErrorKind::Unplugged`], which
-//!   the UI can show), and later calls reopen the device, at most once per reopen interval,
-//!   so the source recovers when the camera comes back without restarting the app.
+//! [`CameraHub::from_source`] puts any [`FrameSource`] (the replay and pattern simulators)
+//! behind the same fan-out, so the demo and the tests run the kiosk's real wiring.
 
-use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -22,10 +32,10 @@ use std::time::{Duration, Instant};
 
 use super::{CameraError, CameraErrorKind, Frame, FrameSource, SourceInfo};
 
-/// Least time between two attempts to reopen an unplugged camera, by default.
+/// Least time between two attempts to reopen a camera that is down, by default.
 pub const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
-/// How long opening a device may take before it counts as failed.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A streaming camera that delivers no frame for this long counts as stalled, by default.
+pub const STALL_AFTER: Duration = Duration::from_secs(3);
 
 /// What a device agreed to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,426 +46,529 @@ pub struct Negotiated {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// Frames per second.
+    /// Frames per second (0 when unknown or unpaced).
     pub fps: u32,
-    /// Wire format, e.g. `MJPEG` or `YUYV`.
+    /// Wire format, e.g. `MJPG` or `YUYV`.
     pub format: String,
 }
 
-/// Why a capture failed.
+impl std::fmt::Display for Negotiated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}x{} @ {} fps ({})",
+            self.format, self.width, self.height, self.fps, self.name
+        )
+    }
+}
+
+/// Why one capture call returned no frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaptureError {
+    /// No frame within the device's poll interval. Not an error by itself: the reader checks
+    /// for a stall and for shutdown, then asks again.
+    NoFrame,
     /// One bad frame (a corrupt MJPEG frame on a flaky cable): skip it and go on.
     Skip(String),
-    /// The device stopped working (unplugged, I/O error): stop and report `kind`.
+    /// The device stopped working (unplugged, I/O error): drop it and report `kind`.
     Gone(CameraErrorKind, String),
 }
 
-/// An open camera, used only on the capture thread.
+/// An open camera, used only on the hub's reader thread.
 pub trait CaptureDevice {
-    /// Blocks until the next frame.
+    /// Waits for the next frame, returning within about a poll interval (a few hundred ms at
+    /// most) so that the reader notices a stall or a shutdown.
     ///
     /// # Errors
     ///
-    /// [`CaptureError`]: skip one frame, or the device is gone.
+    /// [`CaptureError`]: no frame yet, skip one frame, or the device is gone.
     fn capture(&mut self) -> Result<Frame, CaptureError>;
 }
 
-/// Opens the device (on the capture thread) and says what it agreed to deliver.
+/// Opens the device (on the reader thread) and says what it agreed to deliver; called again
+/// for every reopen.
 pub type Opener = Arc<
     dyn Fn() -> Result<(Box<dyn CaptureDevice>, Negotiated), CameraError> + Send + Sync + 'static,
 >;
 
-#[derive(Default)]
-struct Queue {
-    frames: VecDeque<Frame>,
-    /// Set by the capture thread when it stops on an error.
-    failed: Option<(CameraErrorKind, String)>,
-    dropped: u64,
+/// Timing of the hub's recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubSettings {
+    /// Least time between two attempts to (re)open the device.
+    pub reopen_interval: Duration,
+    /// No frame for this long while streaming: the camera has stalled and is reopened.
+    pub stall_after: Duration,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self {
+            reopen_interval: REOPEN_INTERVAL,
+            stall_after: STALL_AFTER,
+        }
+    }
+}
+
+/// What the hub's reader is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HubState {
+    /// Opening the device for the first time.
+    Opening,
+    /// Frames are flowing in this format.
+    Streaming(Negotiated),
+    /// The camera is not usable; the reader retries every reopen interval.
+    Down {
+        /// Why, as the UI reacts to it.
+        kind: CameraErrorKind,
+        /// For the technician's log (never personal data: frames are not described).
+        detail: String,
+    },
+    /// The hub was shut down.
+    Closed,
+}
+
+/// Counters of a hub, for logs, `kioskctl` and the benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    /// Frames published to the feeds.
+    pub published: u64,
+    /// Frames the device delivered broken ([`CaptureError::Skip`]).
+    pub skipped: u64,
+    /// Times the camera went down (unplug, stall, failed open, panic).
+    pub outages: u64,
+    /// Successful opens (the first one and every reopen).
+    pub opens: u64,
+}
+
+struct Slot {
+    /// The newest frame; `None` before the first one and while the camera is down.
+    latest: Option<Arc<Frame>>,
+    state: HubState,
+    /// The last known format, kept while down so [`FrameSource::info`] stays meaningful.
+    last_format: Option<Negotiated>,
+    stats: HubStats,
 }
 
 struct Shared {
-    queue: Mutex<Queue>,
-    ready: Condvar,
+    slot: Mutex<Slot>,
+    changed: Condvar,
     stop: AtomicBool,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
         // Nothing under this lock panics half-way; recover from poisoning.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Sleeps up to `d`, waking early on shutdown.
+    fn pause(&self, d: Duration) {
+        let deadline = Instant::now().checked_add(d);
+        let mut slot = self.lock();
+        while !self.stopped() {
+            let left = deadline.map_or(Duration::MAX, |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+            if left.is_zero() {
+                break;
+            }
+            slot = self
+                .changed
+                .wait_timeout(slot, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn publish(&self, mut frame: Frame) {
+        let mut slot = self.lock();
+        // Sequence numbers run over the hub's life, across reopens; 0 means "none yet" to a
+        // feed, so the first frame is 1.
+        slot.stats.published = slot.stats.published.saturating_add(1);
+        frame.seq = slot.stats.published;
+        slot.latest = Some(Arc::new(frame));
+        drop(slot);
+        self.changed.notify_all();
+    }
+
+    fn set_state(&self, state: HubState) {
+        let mut slot = self.lock();
+        match &state {
+            HubState::Streaming(n) => {
+                slot.stats.opens = slot.stats.opens.saturating_add(1);
+                slot.last_format = Some(n.clone());
+            }
+            HubState::Down { .. } => {
+                // Frames from before the outage are stale: nobody gets them afterwards.
+                slot.latest = None;
+                if !matches!(slot.state, HubState::Down { .. }) {
+                    slot.stats.outages = slot.stats.outages.saturating_add(1);
+                }
+            }
+            HubState::Opening | HubState::Closed => {}
+        }
+        slot.state = state;
+        drop(slot);
+        self.changed.notify_all();
     }
 }
 
-/// A [`FrameSource`] fed by a capture thread; see the module docs.
-pub struct ThreadedSource {
+/// Owns the reader thread; the last handle (hub or feed) to go stops and joins it.
+struct Inner {
     name: String,
-    opener: Opener,
-    queue_len: usize,
-    reopen_interval: Duration,
-    negotiated: Negotiated,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-    last_reopen: Option<Instant>,
-    seq: u64,
-    dropped_before: u64,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl std::fmt::Debug for ThreadedSource {
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.changed.notify_all();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = handle {
+            // The reader returns within a capture poll; a panic there was already reported.
+            let _ = t.join();
+        }
+    }
+}
+
+/// One camera stream shared by several consumers; see the module docs.
+#[derive(Clone)]
+pub struct CameraHub {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for CameraHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ThreadedSource")
-            .field("name", &self.name)
-            .field("negotiated", &self.negotiated)
-            .field("queue_len", &self.queue_len)
+        f.debug_struct("CameraHub")
+            .field("name", &self.inner.name)
+            .field("state", &self.state())
             .finish_non_exhaustive()
     }
 }
 
-impl ThreadedSource {
-    /// Opens the device through `opener` and starts capturing; `name` is for logs and
-    /// [`SourceInfo::name`], `queue_len` (at least 1) the frames kept for the consumer.
+impl CameraHub {
+    /// Starts the reader thread, which opens the device through `opener` and keeps it open.
+    /// Returns at once: a camera that is missing at start-up is a [`HubState::Down`] that
+    /// recovers when it is plugged in, not an error here.
     ///
     /// # Errors
     ///
-    /// The opener's error, or [`CameraErrorKind::Timeout`] when opening takes over 10 s.
-    pub fn open(
+    /// The OS refused to start a thread.
+    pub fn start(
         name: impl Into<String>,
         opener: Opener,
-        queue_len: usize,
-    ) -> Result<Self, CameraError> {
+        settings: HubSettings,
+    ) -> std::io::Result<Self> {
         let name = name.into();
-        let (shared, thread, negotiated) = start(&name, &opener, queue_len.max(1))?;
+        let shared = Arc::new(Shared {
+            slot: Mutex::new(Slot {
+                latest: None,
+                state: HubState::Opening,
+                last_format: None,
+                stats: HubStats::default(),
+            }),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let thread = {
+            let shared = Arc::clone(&shared);
+            let name = name.clone();
+            std::thread::Builder::new()
+                .name("kiosk-camera".into())
+                .spawn(move || reader(&name, &opener, settings, &shared))?
+        };
         Ok(Self {
-            name,
-            opener,
-            queue_len: queue_len.max(1),
-            reopen_interval: REOPEN_INTERVAL,
-            negotiated,
-            shared,
-            thread: Some(thread),
-            last_reopen: None,
-            seq: 0,
-            dropped_before: 0,
+            inner: Arc::new(Inner {
+                name,
+                shared,
+                thread: Mutex::new(Some(thread)),
+            }),
         })
     }
 
-    /// Changes the least time between reopen attempts (tests use a short one).
-    #[must_use]
-    pub fn with_reopen_interval(mut self, interval: Duration) -> Self {
-        self.reopen_interval = interval;
-        self
+    /// The fan-out over any [`FrameSource`] (the replay and pattern simulators): the reader
+    /// pulls from it as it would from a camera.
+    ///
+    /// # Errors
+    ///
+    /// The OS refused to start a thread.
+    pub fn from_source<S: FrameSource + Send + 'static>(
+        source: S,
+        settings: HubSettings,
+    ) -> std::io::Result<Self> {
+        let info = source.info();
+        let negotiated = Negotiated {
+            name: info.name.clone(),
+            width: info.width,
+            height: info.height,
+            fps: info.fps,
+            format: "simulated".into(),
+        };
+        // A simulator is opened once; a "reopen" hands the same source out again.
+        let source = Arc::new(Mutex::new(source));
+        let opener: Opener = Arc::new(move || {
+            let device = SourceDevice(Arc::clone(&source));
+            Ok((Box::new(device) as Box<dyn CaptureDevice>, negotiated.clone()))
+        });
+        Self::start(info.name, opener, settings)
     }
 
-    /// What the device agreed to deliver (updated after a reopen).
-    pub fn negotiated(&self) -> &Negotiated {
-        &self.negotiated
-    }
-
-    /// Frames dropped because the consumer was slower than the camera.
-    pub fn dropped_frames(&self) -> u64 {
-        self.dropped_before + self.shared.lock().dropped
-    }
-
-    fn stop_thread(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            // A capture thread that panicked has nothing more to report.
-            let _ = t.join();
+    /// A new consumer of the stream. It sees frames published from now on.
+    pub fn feed(&self) -> CameraFeed {
+        let last_seen = self.inner.shared.lock().stats.published;
+        CameraFeed {
+            inner: Arc::clone(&self.inner),
+            last_seen,
+            missed: 0,
         }
     }
 
-    /// After a failure: opens the device again, at most once per reopen interval.
-    fn try_reopen(&mut self) -> Result<(), CameraError> {
-        if self
-            .last_reopen
-            .is_some_and(|t| t.elapsed() < self.reopen_interval)
-        {
-            return Err(CameraError::new(
-                CameraErrorKind::Unplugged,
-                format!("{} is gone; waiting to retry", self.name),
-            ));
-        }
-        self.last_reopen = Some(Instant::now());
-        self.stop_thread();
-        let (shared, thread, negotiated) = start(&self.name, &self.opener, self.queue_len)
-            .map_err(|e| {
-                CameraError::with_source(
-                    CameraErrorKind::Unplugged,
-                    format!("{} did not come back yet", self.name),
-                    e,
-                )
-            })?;
-        tracing::info!(camera = %self.name, "camera reopened");
-        self.dropped_before += self.shared.lock().dropped;
-        self.shared = shared;
-        self.thread = Some(thread);
-        self.negotiated = negotiated;
-        Ok(())
-    }
-}
-
-impl Drop for ThreadedSource {
-    fn drop(&mut self) {
-        self.stop_thread();
-    }
-}
-
-impl FrameSource for ThreadedSource {
-    fn info(&self) -> SourceInfo {
-        SourceInfo {
-            name: format!("{} ({})", self.name, self.negotiated.name),
-            width: self.negotiated.width,
-            height: self.negotiated.height,
-            fps: self.negotiated.fps,
-        }
+    /// What the reader is doing now.
+    pub fn state(&self) -> HubState {
+        self.inner.shared.lock().state.clone()
     }
 
-    fn next_frame(&mut self, timeout: Duration) -> Result<Frame, CameraError> {
-        let running = self.thread.as_ref().is_some_and(|t| !t.is_finished());
-        if !running && self.shared.lock().frames.is_empty() {
-            let failed = self.shared.lock().failed.take();
-            if let Some((kind, detail)) = failed {
-                // Reported once; the calls after it try to reopen.
-                return Err(CameraError::new(kind, detail));
-            }
-            self.try_reopen()?;
-        }
+    /// Counters since start.
+    pub fn stats(&self) -> HubStats {
+        self.inner.shared.lock().stats
+    }
+
+    /// Waits until the camera streams (or fails its first open), at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// The camera's problem when it is down, [`CameraErrorKind::Timeout`] when it is still
+    /// opening after `timeout`.
+    pub fn wait_streaming(&self, timeout: Duration) -> Result<Negotiated, CameraError> {
+        let shared = &self.inner.shared;
         let deadline = Instant::now().checked_add(timeout);
-        let mut q = self.shared.lock();
+        let mut slot = shared.lock();
         loop {
-            if let Some(mut f) = q.frames.pop_front() {
-                f.seq = self.seq;
-                self.seq += 1;
-                return Ok(f);
+            match &slot.state {
+                HubState::Streaming(n) => return Ok(n.clone()),
+                HubState::Down { kind, detail } => {
+                    return Err(CameraError::new(
+                        *kind,
+                        format!("{}: {detail}", self.inner.name),
+                    ))
+                }
+                HubState::Closed => return Err(closed(&self.inner.name)),
+                HubState::Opening => {}
             }
-            if let Some((kind, detail)) = q.failed.take() {
-                return Err(CameraError::new(kind, detail));
-            }
-            let remaining = deadline.map_or(Duration::MAX, |d| {
-                d.saturating_duration_since(Instant::now())
+            let left = deadline.map_or(Duration::MAX, |t| {
+                t.saturating_duration_since(Instant::now())
             });
-            if remaining.is_zero() {
+            if left.is_zero() {
                 return Err(CameraError::new(
                     CameraErrorKind::Timeout,
-                    format!("no frame from {} within {timeout:?}", self.name),
+                    format!("{} did not start streaming within {timeout:?}", self.inner.name),
                 ));
             }
-            q = self
-                .shared
-                .ready
-                .wait_timeout(q, remaining)
+            slot = shared
+                .changed
+                .wait_timeout(slot, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
     }
 }
 
-type Started = (Arc<Shared>, JoinHandle<()>, Negotiated);
+fn closed(name: &str) -> CameraError {
+    CameraError::new(CameraErrorKind::NoDevice, format!("{name}: camera closed"))
+}
 
-/// Starts the capture thread and waits for it to report the negotiated format (or why not).
-fn start(name: &str, opener: &Opener, queue_len: usize) -> Result<Started, CameraError> {
-    let shared = Arc::new(Shared {
-        queue: Mutex::new(Queue::default()),
-        ready: Condvar::new(),
-        stop: AtomicBool::new(false),
-    });
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let thread_shared = Arc::clone(&shared);
-    let opener = Arc::clone(opener);
-    let label = name.to_owned();
-    let thread = std::thread::Builder::new()
-        .name("camera-capture".into())
-        .spawn(move || capture(&label, &opener, queue_len, &thread_shared, &tx))
-        .map_err(|e| {
-            CameraError::with_source(CameraErrorKind::Io, "spawning the capture thread", e)
-        })?;
-    match rx.recv_timeout(OPEN_TIMEOUT) {
-        Ok(Ok(n)) => Ok((shared, thread, n)),
-        Ok(Err(e)) => {
-            // The thread ends right after reporting; nothing more to learn from it.
-            let _ = thread.join();
-            Err(e)
-        }
-        Err(_) => {
-            shared.stop.store(true, Ordering::Relaxed);
-            Err(CameraError::new(
-                CameraErrorKind::Timeout,
-                format!("{name} did not start streaming within {OPEN_TIMEOUT:?}"),
-            ))
+/// One consumer's view of a [`CameraHub`]: a [`FrameSource`] of the newest frames.
+pub struct CameraFeed {
+    inner: Arc<Inner>,
+    /// Sequence number of the last frame handed out (0: none).
+    last_seen: u64,
+    missed: u64,
+}
+
+impl std::fmt::Debug for CameraFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CameraFeed")
+            .field("camera", &self.inner.name)
+            .field("last_seen", &self.last_seen)
+            .field("missed", &self.missed)
+            .finish()
+    }
+}
+
+impl CameraFeed {
+    /// Frames this consumer skipped because newer ones came before it asked again.
+    pub fn missed_frames(&self) -> u64 {
+        self.missed
+    }
+
+    /// The hub this feed reads from.
+    pub fn hub(&self) -> CameraHub {
+        CameraHub {
+            inner: Arc::clone(&self.inner),
         }
     }
 }
 
-/// The capture thread: opens the device, reports the format, then fills the queue until
-/// stopped or the device is gone.
-fn capture(
-    name: &str,
-    opener: &Opener,
-    cap: usize,
-    shared: &Shared,
-    ready: &std::sync::mpsc::SyncSender<Result<Negotiated, CameraError>>,
-) {
-    let mut device = match opener() {
-        Ok((device, negotiated)) => {
-            tracing::info!(camera = %name, ?negotiated, "camera streaming");
-            if ready.send(Ok(negotiated)).is_err() {
-                return;
+impl FrameSource for CameraFeed {
+    fn info(&self) -> SourceInfo {
+        let slot = self.inner.shared.lock();
+        let n = slot.last_format.as_ref();
+        SourceInfo {
+            name: match n {
+                Some(n) if n.name != self.inner.name => format!("{} ({})", self.inner.name, n.name),
+                _ => self.inner.name.clone(),
+            },
+            width: n.map_or(0, |n| n.width),
+            height: n.map_or(0, |n| n.height),
+            fps: n.map_or(0, |n| n.fps),
+        }
+    }
+
+    /// A copy of the newest frame (a real copy only while another consumer holds it too):
+    /// prefer [`FrameSource::next_shared`].
+    fn next_frame(&mut self, timeout: Duration) -> Result<Frame, CameraError> {
+        self.next_shared(timeout).map(Arc::unwrap_or_clone)
+    }
+
+    /// The newest frame this feed has not handed out yet, waiting up to `timeout` for one.
+    /// While the camera is down it answers at once with the problem.
+    fn next_shared(&mut self, timeout: Duration) -> Result<Arc<Frame>, CameraError> {
+        let shared = &self.inner.shared;
+        let deadline = Instant::now().checked_add(timeout);
+        let mut slot = shared.lock();
+        loop {
+            match &slot.state {
+                HubState::Down { kind, detail } => {
+                    return Err(CameraError::new(
+                        *kind,
+                        format!("{}: {detail}", self.inner.name),
+                    ))
+                }
+                HubState::Closed => return Err(closed(&self.inner.name)),
+                HubState::Opening | HubState::Streaming(_) => {}
             }
-            device
+            if let Some(frame) = slot.latest.as_ref().filter(|f| f.seq > self.last_seen) {
+                if self.last_seen > 0 {
+                    // seq > last_seen, so this cannot underflow.
+                    self.missed = self
+                        .missed
+                        .saturating_add(frame.seq - self.last_seen - 1);
+                }
+                self.last_seen = frame.seq;
+                return Ok(Arc::clone(frame));
+            }
+            let left = deadline.map_or(Duration::MAX, |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+            if left.is_zero() {
+                return Err(CameraError::new(
+                    CameraErrorKind::Timeout,
+                    format!("no frame from {} within {timeout:?}", self.inner.name),
+                ));
+            }
+            slot = shared
+                .changed
+                .wait_timeout(slot, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
-        Err(e) => {
-            // The receiver may have given up waiting; then nobody needs the error.
-            let _ = ready.send(Err(e));
-            return;
+    }
+}
+
+/// The reader thread: open, stream until the device fails, stalls or panics, record why,
+/// wait, open again; until shutdown.
+fn reader(name: &str, opener: &Opener, settings: HubSettings, shared: &Shared) {
+    let mut last_problem: Option<(CameraErrorKind, String)> = None;
+    while !shared.stopped() {
+        // One open-and-stream is the unit of work: a panic in the driver or a decoder ends it
+        // like an unplug would, and the reader opens the device again.
+        let ended = panic::catch_unwind(AssertUnwindSafe(|| stream_once(opener, settings, shared)))
+            .unwrap_or_else(|_| {
+                Some((CameraErrorKind::Io, "the capture code panicked".to_owned()))
+            });
+        let Some((kind, detail)) = ended else {
+            break;
+        };
+        // Log transitions, not every failed reopen of an unplugged camera.
+        if last_problem.as_ref().map(|(k, _)| *k) != Some(kind) {
+            tracing::warn!(camera = %name, %kind, detail, "camera down; reopening by itself");
+        } else {
+            tracing::debug!(camera = %name, %kind, detail, "camera still down");
         }
+        last_problem = Some((kind, detail.clone()));
+        shared.set_state(HubState::Down { kind, detail });
+        shared.pause(settings.reopen_interval);
+    }
+    shared.set_state(HubState::Closed);
+}
+
+/// Opens the device and publishes its frames. `None` on shutdown, else why it ended.
+fn stream_once(
+    opener: &Opener,
+    settings: HubSettings,
+    shared: &Shared,
+) -> Option<(CameraErrorKind, String)> {
+    let (mut device, negotiated) = match opener() {
+        Ok(d) => d,
+        Err(e) => return Some((e.kind(), e.to_string())),
     };
-    while !shared.stop.load(Ordering::Relaxed) {
+    tracing::info!(?negotiated, "camera streaming");
+    shared.set_state(HubState::Streaming(negotiated));
+    let mut last_frame = Instant::now();
+    while !shared.stopped() {
         match device.capture() {
             Ok(frame) => {
-                let mut q = shared.lock();
-                while q.frames.len() >= cap {
-                    q.frames.pop_front();
-                    q.dropped += 1;
-                }
-                q.frames.push_back(frame);
-                drop(q);
-                shared.ready.notify_all();
+                last_frame = Instant::now();
+                shared.publish(frame);
             }
+            Err(CaptureError::NoFrame) => {}
             Err(CaptureError::Skip(why)) => {
-                tracing::debug!(camera = %name, why, "frame skipped");
+                let mut slot = shared.lock();
+                slot.stats.skipped = slot.stats.skipped.saturating_add(1);
+                drop(slot);
+                tracing::debug!(why, "camera frame skipped");
             }
-            Err(CaptureError::Gone(kind, detail)) => {
-                tracing::warn!(camera = %name, detail, "camera stopped");
-                shared.lock().failed = Some((kind, format!("{name}: {detail}")));
-                shared.ready.notify_all();
-                break;
-            }
+            Err(CaptureError::Gone(kind, detail)) => return Some((kind, detail)),
+        }
+        if last_frame.elapsed() >= settings.stall_after {
+            return Some((
+                CameraErrorKind::Stalled,
+                format!(
+                    "no usable frame for {:?} (check the cable and the camera's format)",
+                    settings.stall_after
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// A [`FrameSource`] as a capture device (the simulators behind the fan-out).
+struct SourceDevice<S>(Arc<Mutex<S>>);
+
+/// How long the reader waits on a simulated source per call (to notice a shutdown).
+const SOURCE_POLL: Duration = Duration::from_millis(100);
+
+impl<S: FrameSource> CaptureDevice for SourceDevice<S> {
+    fn capture(&mut self) -> Result<Frame, CaptureError> {
+        let mut source = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match source.next_frame(SOURCE_POLL) {
+            Ok(f) => Ok(f),
+            Err(e) if e.kind() == CameraErrorKind::Timeout => Err(CaptureError::NoFrame),
+            Err(e) => Err(CaptureError::Gone(e.kind(), e.to_string())),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::camera::PixelFormat;
-    use std::sync::atomic::AtomicU64;
-
-    /// A fake camera: numbered 2x2 frames every `period`, gone when `plugged` is cleared.
-    struct Fake {
-        plugged: Arc<AtomicBool>,
-        counter: Arc<AtomicU64>,
-        period: Duration,
-    }
-
-    impl CaptureDevice for Fake {
-        fn capture(&mut self) -> Result<Frame, CaptureError> {
-            std::thread::sleep(self.period);
-            if !self.plugged.load(Ordering::SeqCst) {
-                return Err(CaptureError::Gone(
-                    CameraErrorKind::Unplugged,
-                    "unplugged".into(),
-                ));
-            }
-            let n = self.counter.fetch_add(1, Ordering::SeqCst);
-            if n % 5 == 4 {
-                return Err(CaptureError::Skip("corrupt".into()));
-            }
-            Ok(Frame {
-                width: 2,
-                height: 2,
-                format: PixelFormat::Luma8,
-                data: vec![(n % 256) as u8; 4],
-                seq: 0,
-            })
-        }
-    }
-
-    fn fake(period: Duration) -> (Opener, Arc<AtomicBool>, Arc<AtomicU64>) {
-        let plugged = Arc::new(AtomicBool::new(true));
-        let counter = Arc::new(AtomicU64::new(0));
-        let (p, c) = (Arc::clone(&plugged), Arc::clone(&counter));
-        let opener: Opener = Arc::new(move || {
-            if !p.load(Ordering::SeqCst) {
-                return Err(CameraError::new(
-                    CameraErrorKind::NoDevice,
-                    "no such device",
-                ));
-            }
-            let negotiated = Negotiated {
-                name: "fake".into(),
-                width: 2,
-                height: 2,
-                fps: 100,
-                format: "GREY".into(),
-            };
-            let device = Fake {
-                plugged: Arc::clone(&p),
-                counter: Arc::clone(&c),
-                period,
-            };
-            Ok((Box::new(device) as Box<dyn CaptureDevice>, negotiated))
-        });
-        (opener, plugged, counter)
-    }
-
-    #[test]
-    fn a_slow_consumer_gets_fresh_frames_and_the_old_ones_are_dropped() {
-        let (opener, _plugged, counter) = fake(Duration::from_millis(2));
-        let mut src = ThreadedSource::open("fake0", opener, 2).expect("opens");
-        assert_eq!(src.info().width, 2);
-        std::thread::sleep(Duration::from_millis(200));
-        let f = src.next_frame(Duration::from_secs(1)).expect("frame");
-        assert_eq!(f.seq, 0);
-        assert!(src.dropped_frames() > 3, "dropped {}", src.dropped_frames());
-        // The frame handed out is recent: at most the queue length behind the camera.
-        let latest = counter.load(Ordering::SeqCst);
-        assert!(
-            latest - u64::from(f.data[0]) <= 8,
-            "{latest} vs {}",
-            f.data[0]
-        );
-    }
-
-    #[test]
-    fn unplug_is_reported_then_the_source_recovers() {
-        let (opener, plugged, _) = fake(Duration::from_millis(1));
-        let mut src = ThreadedSource::open("fake1", opener, 1)
-            .expect("opens")
-            .with_reopen_interval(Duration::from_millis(20));
-        src.next_frame(Duration::from_secs(1)).expect("streaming");
-        plugged.store(false, Ordering::SeqCst);
-        let kinds: Vec<CameraErrorKind> = (0..20)
-            .filter_map(|_| {
-                src.next_frame(Duration::from_millis(50))
-                    .err()
-                    .map(|e| e.kind())
-            })
-            .collect();
-        assert!(kinds.contains(&CameraErrorKind::Unplugged), "{kinds:?}");
-        // Still unplugged: reopening fails, as Unplugged, without blocking.
-        assert_eq!(
-            src.next_frame(Duration::from_millis(10))
-                .map_err(|e| e.kind())
-                .err(),
-            Some(CameraErrorKind::Unplugged)
-        );
-        plugged.store(true, Ordering::SeqCst);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let frame = loop {
-            match src.next_frame(Duration::from_millis(50)) {
-                Ok(f) => break f,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => panic!("did not recover: {e}"),
-            }
-        };
-        assert_eq!(frame.width, 2);
-    }
-
-    #[test]
-    fn a_device_that_does_not_open_is_an_error() {
-        let (opener, plugged, _) = fake(Duration::from_millis(1));
-        plugged.store(false, Ordering::SeqCst);
-        let err = ThreadedSource::open("fake2", opener, 1).expect_err("unplugged");
-        assert_eq!(err.kind(), CameraErrorKind::NoDevice);
-    }
-}
+mod tests;

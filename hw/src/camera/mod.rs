@@ -9,10 +9,17 @@
 //! - [`ReplaySource`] (here): a folder of PNG images played in name order, looping, for tests
 //!   and for reproducing what a kiosk saw in the field.
 //! - [`PatternSource`] (here): a synthetic moving test pattern for the demo mode.
-//! - `v4l2::V4l2Source` (feature `v4l2`): a V4L2 camera through `nokhwa` (`input-v4l`, which
-//!   needs `libclang-dev` and `nasm` at build time), on top of [`capture::ThreadedSource`]
-//!   (capture thread, drop-oldest queue, reopen after unplug). nokhwa has no replay source,
-//!   hence this trait.
+//! - `v4l2` (feature `v4l2`): a V4L2 camera (`/dev/videoN`, or `auto`) through the `v4l`
+//!   crate (its bindgen step needs `libclang-dev` at build time), MJPEG decoded with the
+//!   pure-Rust `zune-jpeg`, YUYV converted here; [`capture::CameraHub`] around it.
+//!
+//! # One camera, several consumers
+//!
+//! [`capture::CameraHub`] is the one reader of a camera: it publishes each frame as an
+//! `Arc<Frame>` and every worker reads the newest one through its own [`capture::CameraFeed`]
+//! (latest-frame semantics, no copy per consumer: [`FrameSource::next_shared`]). The hub also
+//! owns recovery: an unplugged or stalled camera is reported to every feed
+//! ([`CameraErrorKind::Unplugged`], [`CameraErrorKind::Stalled`]) and reopened by itself.
 //!
 //! Frames are paced by the source's frame rate; `fps = 0` means "as fast as asked", which keeps
 //! tests free of sleeps.
@@ -24,6 +31,7 @@ mod replay;
 pub mod v4l2;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use pattern::PatternSource;
@@ -163,6 +171,9 @@ pub enum CameraErrorKind {
     Unplugged,
     /// No frame arrived within the timeout.
     Timeout,
+    /// The camera is open but stopped delivering usable frames (a stalled stream, or frames
+    /// in a format the kiosk cannot decode).
+    Stalled,
     /// The camera or file delivers an unusable format.
     BadFormat,
     /// Any other I/O failure.
@@ -176,6 +187,7 @@ impl fmt::Display for CameraErrorKind {
             Self::DeviceBusy => "camera is in use by another process",
             Self::Unplugged => "camera unplugged",
             Self::Timeout => "camera timed out",
+            Self::Stalled => "camera stopped delivering frames",
             Self::BadFormat => "unusable image format",
             Self::Io => "camera I/O error",
         })
@@ -200,6 +212,17 @@ pub trait FrameSource {
     /// [`CameraErrorKind::Timeout`] when no frame is due within `timeout`; device errors
     /// ([`CameraErrorKind::Unplugged`], [`CameraErrorKind::Io`], ...) otherwise.
     fn next_frame(&mut self, timeout: Duration) -> Result<Frame, CameraError>;
+
+    /// The next frame, shared: a source that fans one stream out to several consumers
+    /// ([`capture::CameraFeed`]) hands every consumer the same allocation, so a worker that
+    /// only reads a frame never copies it. Other sources wrap [`FrameSource::next_frame`].
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameSource::next_frame`].
+    fn next_shared(&mut self, timeout: Duration) -> Result<Arc<Frame>, CameraError> {
+        self.next_frame(timeout).map(Arc::new)
+    }
 }
 
 impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
@@ -209,6 +232,10 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 
     fn next_frame(&mut self, timeout: Duration) -> Result<Frame, CameraError> {
         (**self).next_frame(timeout)
+    }
+
+    fn next_shared(&mut self, timeout: Duration) -> Result<Arc<Frame>, CameraError> {
+        (**self).next_shared(timeout)
     }
 }
 

@@ -206,7 +206,8 @@ impl<S: FrameSource> QrScanner for CameraQrScanner<S> {
                 Some(d) => d.saturating_duration_since(Instant::now()),
                 None => Duration::MAX,
             };
-            let frame = match self.source.next_frame(remaining) {
+            // Shared: behind the camera hub this is the same frame the face worker sees.
+            let frame = match self.source.next_shared(remaining) {
                 Ok(f) => f,
                 Err(e) if e.kind() == CameraErrorKind::Timeout => break,
                 Err(e) => {
