@@ -29,6 +29,7 @@ mod pattern;
 mod replay;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;
+pub mod wire;
 
 use std::fmt;
 use std::sync::Arc;
