@@ -392,8 +392,9 @@ fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
     k.on_demo_show_qr(move || qr.present(kiosk_hw::sim::DEMO_QR));
 }
 
-/// Builds the devices the configuration names. The receipt printer may be real (ESC/POS over
-/// USB, TCP or serial); a real camera is still refused with the issue that brings its driver.
+/// Builds the devices the configuration names. The camera is one stream (a
+/// `kiosk_hw::camera::capture::CameraHub`: V4L2, or a simulator in a demo) with one feed for
+/// the QR scanner and one for the face worker.
 fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)> {
     let d = &cfg.devices;
     // Chips are verified against `card.trust_dir`; the demo card's generated test CSCA is
@@ -412,13 +413,8 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         trust.add(demo_csca);
     }
     tracing::info!(certificates = trust.len(), "CSCA trust store loaded");
-    let camera: Box<dyn kiosk_hw::camera::FrameSource + Send> = match &d.camera {
-        CameraSpec::Sim => Box::new(kiosk_hw::camera::PatternSource::new(640, 480, 15)?),
-        CameraSpec::Replay(dir) => Box::new(kiosk_hw::camera::ReplaySource::open(dir, 15)?),
-        CameraSpec::Device(_) => {
-            bail!("devices.camera: the V4L2 driver is not built yet (camera/QR issue); use \"sim\" or \"replay:DIR\"")
-        }
-    };
+    let hub = camera_hub(&d.camera)?;
+    let camera: Box<dyn kiosk_hw::camera::FrameSource + Send> = Box::new(hub.feed());
     let (printer, virtual_printer) = receipt_printer(d)?;
     // The simulators' own printer writes next to the receipts it would print (unused when a
     // real or virtual printer is configured).
@@ -439,18 +435,10 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         CardReaderSpec::Auto => pcsc_reader(None)?,
         CardReaderSpec::Named(name) => pcsc_reader(Some(name))?,
     };
-    let qr: Box<dyn kiosk_hw::qr::QrScanner + Send> = match (&d.qr, &d.camera) {
-        (QrSpec::Sim, _) => Box::new(sim.qr_scanner),
-        // The QR scanner films its own replay of the folder (the face worker has the other):
-        // a replay opens twice; a V4L2 device will need one stream shared by both workers.
-        (QrSpec::Camera, CameraSpec::Replay(dir)) => Box::new(kiosk_hw::qr::CameraQrScanner::new(
-            kiosk_hw::camera::ReplaySource::open(dir, 15)?,
-        )),
-        (QrSpec::Camera, _) => bail!(
-            "devices.qr: \"camera\" needs camera = \"replay:DIR\" in the demo (a folder of frames, \
-             e.g. from `cargo run -p kiosk-qr --example qr_frames -- DIR`); the V4L2 camera is \
-             not wired into the kiosk yet"
-        ),
+    let qr: Box<dyn kiosk_hw::qr::QrScanner + Send> = match &d.qr {
+        QrSpec::Sim => Box::new(sim.qr_scanner),
+        // The same stream as the face worker's: one reader, a feed each.
+        QrSpec::Camera => Box::new(kiosk_hw::qr::CameraQrScanner::new(hub.feed())),
     };
     let hw = Hardware {
         card_reader,
@@ -461,6 +449,53 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         face: face_verifier(&cfg.face)?,
     };
     Ok((hw, Some(controls)))
+}
+
+/// The one camera stream of the kiosk. It starts even when the camera is missing or
+/// unusable: the hub reports that to the workers (the citizen is told at the face step) and
+/// opens the camera when it appears.
+fn camera_hub(spec: &CameraSpec) -> anyhow::Result<kiosk_hw::camera::capture::CameraHub> {
+    use kiosk_hw::camera::capture::{CameraHub, HubSettings};
+    let settings = HubSettings::default();
+    let hub = match spec {
+        CameraSpec::Sim => CameraHub::from_source(
+            kiosk_hw::camera::PatternSource::new(640, 480, 15)?,
+            settings,
+        )?,
+        CameraSpec::Replay(dir) => {
+            CameraHub::from_source(kiosk_hw::camera::ReplaySource::open(dir, 15)?, settings)?
+        }
+        CameraSpec::Device(path) => v4l2_hub(Some(path), settings)?,
+        CameraSpec::Auto => v4l2_hub(None, settings)?,
+    };
+    // Say at start-up what the camera does, without holding the start-up up for long.
+    match hub.wait_streaming(Duration::from_secs(2)) {
+        Ok(n) => tracing::info!(camera = %n, "camera ready"),
+        Err(e) => tracing::warn!(error = %e, "camera not ready yet; the kiosk retries by itself"),
+    }
+    Ok(hub)
+}
+
+/// A V4L2 camera hub (`path` `None`: `auto`), 1280x720 at 30 fps wanted.
+#[cfg(feature = "v4l2")]
+fn v4l2_hub(
+    path: Option<&std::path::Path>,
+    settings: kiosk_hw::camera::capture::HubSettings,
+) -> anyhow::Result<kiosk_hw::camera::capture::CameraHub> {
+    use kiosk_hw::camera::v4l2::{self, V4l2Config, V4l2Device};
+    let device = path.map_or(V4l2Device::Auto, |p| V4l2Device::Path(p.to_owned()));
+    Ok(v4l2::hub(V4l2Config::new(device), settings)?)
+}
+
+#[cfg(not(feature = "v4l2"))]
+fn v4l2_hub(
+    _path: Option<&std::path::Path>,
+    _settings: kiosk_hw::camera::capture::HubSettings,
+) -> anyhow::Result<kiosk_hw::camera::capture::CameraHub> {
+    bail!(
+        "devices.camera: this kiosk was built without the `v4l2` feature (on by default); \
+         rebuild with it, or use \"sim\" or \"replay:DIR\" in a demo"
+    )
 }
 
 /// The face verifier the configuration names. The dlib models are loaded (and their SHA-256

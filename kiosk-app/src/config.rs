@@ -304,6 +304,9 @@ pub enum CameraSpec {
     Replay(PathBuf),
     /// A V4L2 device such as `/dev/video0`.
     Device(PathBuf),
+    /// The first V4L2 capture device offering MJPG or YUYV (`auto`), looked up whenever the
+    /// camera is (re)opened.
+    Auto,
 }
 
 /// Where QR codes come from.
@@ -610,10 +613,13 @@ fn default_catalog_cache() -> PathBuf {
     PathBuf::from("/var/lib/kiosk/catalog.json")
 }
 
-/// `sim`, `replay:/path` or `/dev/videoN`; the error is (problem, fix).
+/// `sim`, `replay:/path`, `/dev/videoN` or `auto`; the error is (problem, fix).
 fn parse_camera(value: &str) -> Result<CameraSpec, (String, &'static str)> {
     if value == "sim" {
         return Ok(CameraSpec::Sim);
+    }
+    if value == "auto" {
+        return Ok(CameraSpec::Auto);
     }
     if let Some(p) = value.strip_prefix("replay:") {
         if p.is_empty() {
@@ -632,7 +638,7 @@ fn parse_camera(value: &str) -> Result<CameraSpec, (String, &'static str)> {
     }
     Err((
         format!("camera = {value:?} is not valid"),
-        "use \"sim\", \"replay:/path\" or a V4L2 device such as \"/dev/video0\"",
+        "use \"auto\", a V4L2 device such as \"/dev/video0\", or in a demo \"sim\" or \"replay:/path\"",
     ))
 }
 

@@ -24,25 +24,27 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kiosk_hw::camera::{Frame, FrameSource};
+use kiosk_hw::camera::{CameraError, CameraErrorKind, Frame, FrameSource};
 use kiosk_hw::card::{CardPresence, CardReader};
 use kiosk_hw::personal::Personal;
 use kiosk_hw::printer::ReceiptPrinter;
 use kiosk_hw::qr::QrScanner;
 
 use crate::identity::{self, ChipKey, CscaTrust};
-use crate::session::{Event, FaceOutcome, Generation, IdentifyFailure};
+use crate::session::{CameraProblem, Event, FaceOutcome, Generation, IdentifyFailure};
 
 /// What the workers report to the shell.
 #[derive(Debug)]
 pub enum DeviceEvent {
     /// An input for the session.
     Session(Event),
-    /// A camera frame for the face step's preview (never stored, dropped after display).
-    FramePreview(Frame),
+    /// A camera frame for the face step's preview (never stored, dropped after display). Shared
+    /// with the face worker's own use of it, not copied.
+    FramePreview(Arc<Frame>),
     /// Guidance for the citizen during face capture: a message key and progress 0..1.
     FaceGuidance {
         /// Fluent key, e.g. `face-look`.
@@ -81,7 +83,8 @@ pub struct Hardware {
     pub card_trust: CscaTrust,
     /// QR scanner (the card's QR).
     pub qr: Box<dyn QrScanner + Send>,
-    /// Camera for the face step.
+    /// Camera for the face step: in the kiosk, a feed of the same camera hub as the QR
+    /// scanner's (`kiosk_hw::camera::capture::CameraHub`).
     pub camera: Box<dyn FrameSource + Send>,
     /// Receipt printer.
     pub printer: Box<dyn ReceiptPrinter + Send>,
@@ -637,6 +640,7 @@ fn face_worker(
         });
         let ev = match flow {
             Some(Flow::Decided(outcome)) => Event::FaceResult(generation, outcome),
+            Some(Flow::CameraDown(problem)) => Event::CameraUnavailable(generation, problem),
             None => Event::FaceFailed(generation),
             Some(Flow::Stopped) => continue,
             Some(Flow::Quit) => return,
@@ -650,6 +654,8 @@ fn face_worker(
 /// How a capture ended.
 enum Flow {
     Decided(FaceOutcome),
+    /// The camera is unplugged, stalled or unusable: the citizen is told, no attempt counted.
+    CameraDown(CameraProblem),
     Stopped,
     Quit,
 }
@@ -665,12 +671,29 @@ fn face_interrupted(cmds: &Receiver<FaceCmd>) -> Option<Flow> {
 
 /// Sends a preview frame at most every 100 ms (about 10 a second are plenty for guidance and
 /// cheap to draw). `false` when the shell is gone.
-fn preview(tx: &Sender<DeviceEvent>, last: &mut Instant, frame: &Frame) -> bool {
+fn preview(tx: &Sender<DeviceEvent>, last: &mut Instant, frame: &Arc<Frame>) -> bool {
     if last.elapsed() < Duration::from_millis(100) {
         return true;
     }
     *last = Instant::now();
-    tx.send(DeviceEvent::FramePreview(frame.clone())).is_ok()
+    tx.send(DeviceEvent::FramePreview(Arc::clone(frame))).is_ok()
+}
+
+/// How long the face step waits without a frame (while the camera says nothing worse than
+/// "not yet") before telling the citizen the camera is unavailable.
+pub const CAMERA_PATIENCE: Duration = Duration::from_secs(3);
+
+/// What a camera error means for the face step: `Some` ends the capture with a notice.
+/// `last_frame` is when the capture last got a frame (or started).
+fn camera_trouble(e: &CameraError, last_frame: Instant) -> Option<CameraProblem> {
+    let problem = match e.kind() {
+        CameraErrorKind::Timeout if last_frame.elapsed() < CAMERA_PATIENCE => return None,
+        CameraErrorKind::BadFormat => CameraProblem::WrongFormat,
+        _ => CameraProblem::Unavailable,
+    };
+    // The camera's error names the device and the fix; it never holds personal data.
+    tracing::warn!(error = %e, ?problem, "camera unavailable for the face check");
+    Some(problem)
 }
 
 fn simulated_capture(
@@ -682,6 +705,7 @@ fn simulated_capture(
 ) -> Flow {
     let started = Instant::now();
     let mut last_preview = Instant::now() - Duration::from_secs(1);
+    let mut last_frame = Instant::now();
     loop {
         if let Some(f) = face_interrupted(cmds) {
             return f;
@@ -690,15 +714,18 @@ fn simulated_capture(
         if elapsed >= capture {
             return Flow::Decided(outcome);
         }
-        match camera.next_frame(Duration::from_millis(200)) {
+        match camera.next_shared(Duration::from_millis(200)) {
             Ok(frame) => {
+                last_frame = Instant::now();
                 if !preview(tx, &mut last_preview, &frame) {
                     return Flow::Quit;
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "camera");
-                std::thread::sleep(Duration::from_millis(100));
+                if let Some(problem) = camera_trouble(&e, last_frame) {
+                    return Flow::CameraDown(problem);
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
         let progress = (elapsed.as_secs_f32() / capture.as_secs_f32()).min(1.0);
@@ -764,15 +791,22 @@ fn dlib_capture(
     let mut session = FaceSession::new(reference, kiosk_face::FaceCheck::new(d.config, challenge));
     let started = Instant::now();
     let mut last_preview = Instant::now() - Duration::from_secs(1);
+    let mut last_frame = Instant::now();
     loop {
         if let Some(f) = face_interrupted(cmds) {
             return f;
         }
-        let frame = match camera.next_frame(Duration::from_millis(200)) {
-            Ok(f) => f,
+        // Shared with the QR scanner's feed: this worker copies only its RGB working image.
+        let frame = match camera.next_shared(Duration::from_millis(200)) {
+            Ok(f) => {
+                last_frame = Instant::now();
+                f
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "camera");
-                std::thread::sleep(Duration::from_millis(100));
+                if let Some(problem) = camera_trouble(&e, last_frame) {
+                    return Flow::CameraDown(problem);
+                }
+                std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
         };
@@ -1475,6 +1509,92 @@ mod tests {
             next_session_event(&d),
             Event::FaceResult(g, o) if g == again && o.matched
         ));
+    }
+
+    /// The kiosk's camera wiring: one hub, a feed for the QR scanner and one for the face
+    /// worker. Unplugged, the face step says so (no verdict, no attempt counted by the
+    /// session); replugged, the hub has reopened by itself and the next capture decides. A
+    /// camera in a format the kiosk cannot use is the other notice.
+    #[test]
+    fn an_unplugged_camera_is_announced_and_the_next_capture_works_once_it_is_back() {
+        use kiosk_hw::camera::capture::{
+            CameraHub, CaptureDevice, CaptureError, HubSettings, HubState, Negotiated, Opener,
+        };
+        use kiosk_hw::camera::PixelFormat;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        struct Fake(Arc<AtomicBool>);
+        impl CaptureDevice for Fake {
+            fn capture(&mut self) -> Result<Frame, CaptureError> {
+                std::thread::sleep(Duration::from_millis(5));
+                if self.0.load(Ordering::SeqCst) {
+                    return Err(CaptureError::Gone(CameraErrorKind::Unplugged, "ENODEV".into()));
+                }
+                Ok(Frame {
+                    width: 4,
+                    height: 2,
+                    format: PixelFormat::Rgb8,
+                    data: vec![9; 24],
+                    seq: 0,
+                })
+            }
+        }
+        let negotiated = Negotiated {
+            name: "fake".into(),
+            width: 4,
+            height: 2,
+            fps: 200,
+            format: "MJPG".into(),
+        };
+        let settings = HubSettings {
+            reopen_interval: Duration::from_millis(20),
+            stall_after: Duration::from_secs(2),
+        };
+        let unplugged = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&unplugged);
+        let opener: Opener = Arc::new(move || {
+            if flag.load(Ordering::SeqCst) {
+                return Err(kiosk_hw::CameraError::new(CameraErrorKind::NoDevice, "gone"));
+            }
+            Ok((Box::new(Fake(Arc::clone(&flag))) as Box<dyn CaptureDevice>, negotiated.clone()))
+        });
+        let hub = CameraHub::start("fake", opener, settings).expect("hub");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.camera = Box::new(hub.feed());
+        hw.qr = Box::new(kiosk_hw::qr::CameraQrScanner::new(hub.feed()));
+        let d = Devices::start(hw).expect("threads");
+        d.arm_identify(G);
+        d.start_face(G, None);
+        assert!(matches!(next_session_event(&d), Event::FaceResult(g, o) if g == G && o.matched));
+        unplugged.store(true, Ordering::SeqCst);
+        let g2 = Generation(8);
+        d.start_face(g2, None);
+        assert_eq!(
+            next_session_event(&d),
+            Event::CameraUnavailable(g2, CameraProblem::Unavailable)
+        );
+        unplugged.store(false, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !matches!(hub.state(), HubState::Streaming(_)) {
+            assert!(Instant::now() < deadline, "the hub did not reopen by itself");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let g3 = Generation(9);
+        d.start_face(g3, None);
+        assert!(matches!(next_session_event(&d), Event::FaceResult(g, o) if g == g3 && o.matched));
+
+        let wrong: Opener = Arc::new(|| {
+            Err(kiosk_hw::CameraError::new(CameraErrorKind::BadFormat, "offers only H264"))
+        });
+        let hub = CameraHub::start("h264", wrong, settings).expect("hub");
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.camera = Box::new(hub.feed());
+        let d = Devices::start(hw).expect("threads");
+        d.start_face(G, None);
+        assert_eq!(
+            next_session_event(&d),
+            Event::CameraUnavailable(G, CameraProblem::WrongFormat)
+        );
     }
 
     #[test]

@@ -547,6 +547,10 @@ pub enum Event {
     /// The face check could not decide because the kiosk's own code failed (a panic caught by
     /// the face worker's supervisor): the citizen may try again; no attempt is counted.
     FaceFailed(Generation),
+    /// The camera is unplugged, stalled or delivers an unusable format: the face check
+    /// stops, the citizen is told (and may try again once it is back: the camera reopens by
+    /// itself); no attempt is counted and the verified identity is kept.
+    CameraUnavailable(Generation, CameraProblem),
     /// A service picked.
     ServiceChosen(ServiceId),
     /// The back button.
@@ -580,10 +584,20 @@ impl Event {
             | Self::IdentityRead(g, _)
             | Self::IdentityFailed(g, _)
             | Self::FaceResult(g, _)
-            | Self::FaceFailed(g) => Some(*g),
+            | Self::FaceFailed(g)
+            | Self::CameraUnavailable(g, _) => Some(*g),
             _ => None,
         }
     }
+}
+
+/// Why the camera cannot serve the face check, as the citizen is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CameraProblem {
+    /// Unplugged, stalled or not answering: it usually comes back by itself.
+    Unavailable,
+    /// It delivers a format the kiosk cannot use: staff must fix it.
+    WrongFormat,
 }
 
 /// The submission handed to the outbox. Only the session builds one, from a verified face.
@@ -660,6 +674,9 @@ pub mod keys {
     pub const CARD_TOO_SLOW: &str = "card-too-slow";
     pub const READ_TRY_AGAIN: &str = "read-try-again";
     pub const FACE_TRY_AGAIN: &str = "face-try-again";
+    // The camera in the kiosk (issue 12).
+    pub const CAMERA_UNAVAILABLE: &str = "camera-unavailable";
+    pub const CAMERA_UNUSABLE: &str = "camera-unusable";
 }
 
 /// Everything the UI needs to draw the current screen.
@@ -1282,6 +1299,23 @@ impl Session {
                 // Not the citizen's failure: offer a retry without counting an attempt.
                 out.push(Command::StopFaceCapture);
                 let key = keys::FACE_TRY_AGAIN;
+                Enter(Self::face_retry(citizen, consent, failed, key, out))
+            }
+            (
+                State::VerifyFace {
+                    citizen,
+                    consent,
+                    failed,
+                },
+                Event::CameraUnavailable(_, problem),
+            ) => {
+                // Nor is a camera that went away: the identity stays, no attempt is counted,
+                // and "try again" starts a new capture on the reopened stream.
+                out.push(Command::StopFaceCapture);
+                let key = match problem {
+                    CameraProblem::Unavailable => keys::CAMERA_UNAVAILABLE,
+                    CameraProblem::WrongFormat => keys::CAMERA_UNUSABLE,
+                };
                 Enter(Self::face_retry(citizen, consent, failed, key, out))
             }
             (State::VerifyFace { citizen, .. }, Event::Back) => {

@@ -157,3 +157,9 @@ notice-face-try-again = The kiosk could not check your face this time. Please pr
 say-card-too-slow = The card took too long to answer. Please lift it and place it flat on the reader again, or ask staff.
 say-read-try-again = The card could not be read. Please lift it and place it again.
 say-face-try-again = Your face could not be checked. Please press Try again.
+
+## The camera in the kiosk (issue 12). Own block: new keys only here.
+notice-camera-unavailable = The camera is not working right now. Please wait a moment and press Try again, or ask at the counter for help.
+notice-camera-unusable = The camera is not set up correctly. Please ask at the counter for help.
+say-camera-unavailable = The camera is not working right now. Please wait a moment and press Try again.
+say-camera-unusable = The camera is not set up correctly. Please ask at the counter for help.

@@ -157,3 +157,9 @@ notice-face-try-again = Chưa kiểm tra được khuôn mặt do lỗi của m�
 say-card-too-slow = Thẻ phản hồi quá lâu. Vui lòng nhấc thẻ lên rồi đặt lại nằm phẳng trên đầu đọc, hoặc hỏi cán bộ.
 say-read-try-again = Chưa đọc được thẻ. Vui lòng nhấc thẻ lên rồi đặt lại.
 say-face-try-again = Chưa kiểm tra được khuôn mặt. Vui lòng bấm Thử lại.
+
+## The camera in the kiosk (issue 12). Own block: new keys only here.
+notice-camera-unavailable = Máy ảnh đang tạm thời không hoạt động. Vui lòng chờ một lát rồi bấm Thử lại, hoặc đến quầy để được hỗ trợ.
+notice-camera-unusable = Máy ảnh chưa được cài đặt đúng. Vui lòng đến quầy để được hỗ trợ.
+say-camera-unavailable = Máy ảnh đang tạm thời không hoạt động. Vui lòng chờ một lát rồi bấm Thử lại.
+say-camera-unusable = Máy ảnh chưa được cài đặt đúng. Vui lòng đến quầy để được hỗ trợ.

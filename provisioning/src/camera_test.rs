@@ -83,6 +83,7 @@ pub fn run(
             }
         },
         (None, Some(d)) if d == "sim" => CameraSpec::Sim,
+        (None, Some(d)) if d == "auto" => CameraSpec::Auto,
         (None, Some(d)) => match d.strip_prefix("replay:") {
             Some(p) => CameraSpec::Replay(PathBuf::from(p)),
             None => CameraSpec::Device(PathBuf::from(d)),
@@ -115,36 +116,35 @@ pub(crate) fn open(spec: &CameraSpec, w: u32, h: u32, fps: u32) -> Result<Opened
         CameraSpec::Replay(dir) => ReplaySource::open(dir, fps)
             .map(|s| (Box::new(s) as Box<dyn FrameSource>, None))
             .map_err(|e| e.to_string()),
-        CameraSpec::Device(path) => open_v4l2(path, w, h, fps),
+        CameraSpec::Device(path) => open_v4l2(Some(path), w, h, fps),
+        CameraSpec::Auto => open_v4l2(None, w, h, fps),
     }
 }
 
+/// `path` `None`: `auto`.
 #[cfg(feature = "v4l2")]
-fn open_v4l2(path: &std::path::Path, w: u32, h: u32, fps: u32) -> Result<Opened, String> {
-    use kiosk_hw::camera::v4l2::{V4l2Config, V4l2Source};
+fn open_v4l2(path: Option<&std::path::Path>, w: u32, h: u32, fps: u32) -> Result<Opened, String> {
+    use kiosk_hw::camera::v4l2::{V4l2Config, V4l2Device, V4l2Source};
+    let device = path.map_or(V4l2Device::Auto, |p| V4l2Device::Path(p.to_owned()));
     let cfg = V4l2Config {
         width: w,
         height: h,
         fps,
-        ..V4l2Config::new(path)
+        ..V4l2Config::new(device)
     };
     let src = V4l2Source::open(cfg).map_err(|e| {
         format!("{e}; check the cable, `ls /dev/video*`, and that no other program uses it")
     })?;
-    let n = src.negotiated();
-    let text = format!(
-        "{} {}x{} @ {} fps ({})",
-        n.format, n.width, n.height, n.fps, n.name
-    );
+    let text = src.negotiated().to_string();
     Ok((Box::new(src), Some(text)))
 }
 
 #[cfg(not(feature = "v4l2"))]
-fn open_v4l2(path: &std::path::Path, _w: u32, _h: u32, _fps: u32) -> Result<Opened, String> {
+fn open_v4l2(path: Option<&std::path::Path>, _w: u32, _h: u32, _fps: u32) -> Result<Opened, String> {
     Err(format!(
         "{}: this kioskctl was built without V4L2 support; rebuild with \
-         `cargo build -p kiosk-provisioning --features v4l2` (needs libclang-dev and nasm)",
-        path.display()
+         `cargo build -p kiosk-provisioning --features v4l2` (needs libclang-dev)",
+        path.map_or("auto".into(), |p| p.display().to_string())
     ))
 }
 

@@ -375,6 +375,7 @@ impl Summary {
                     CameraSpec::Sim => "sim".to_owned(),
                     CameraSpec::Replay(p) => format!("replay:{}", p.display()),
                     CameraSpec::Device(p) => p.display().to_string(),
+                    CameraSpec::Auto => "auto".to_owned(),
                 },
                 qr: match cfg.devices.qr {
                     QrSpec::Camera => "camera",

@@ -163,6 +163,8 @@ fn enroll_test(
     };
     let spec = if a.device == "sim" {
         CameraSpec::Sim
+    } else if a.device == "auto" {
+        CameraSpec::Auto
     } else if let Some(p) = a.device.strip_prefix("replay:") {
         CameraSpec::Replay(PathBuf::from(p))
     } else {

@@ -26,6 +26,7 @@ fn stamp(e: Event, g: Generation) -> Event {
         Event::IdentityFailed(x, f) => Event::IdentityFailed(s(x), f),
         Event::FaceResult(x, o) => Event::FaceResult(s(x), o),
         Event::FaceFailed(x) => Event::FaceFailed(s(x)),
+        Event::CameraUnavailable(x, p) => Event::CameraUnavailable(s(x), p),
         other => other,
     }
 }
@@ -1746,6 +1747,8 @@ fn the_new_messages_exist_in_vi_and_en() {
         keys::CARD_TOO_SLOW,
         keys::READ_TRY_AGAIN,
         keys::FACE_TRY_AGAIN,
+        keys::CAMERA_UNAVAILABLE,
+        keys::CAMERA_UNUSABLE,
     ] {
         for lang in ["vi", "en"] {
             for prefix in ["notice", "say"] {
@@ -1753,5 +1756,33 @@ fn the_new_messages_exist_in_vi_and_en() {
                 assert!(cat.has(lang, &id), "{lang}: {id}");
             }
         }
+    }
+}
+
+#[test]
+fn a_camera_that_goes_away_offers_a_retry_and_keeps_the_identity() {
+    for (problem, key) in [
+        (CameraProblem::Unavailable, "camera-unavailable"),
+        (CameraProblem::WrongFormat, "camera-unusable"),
+    ] {
+        let mut d = Driver::at("VerifyFace");
+        let before = d.s.view().face_attempts_left;
+        // A report of an earlier arming changes nothing.
+        assert!(d.ev(Event::CameraUnavailable(OLD, problem)).is_empty());
+        assert_eq!(d.s.step(), Step::VerifyFace);
+        assert_eq!(
+            render(&d.ev(Event::CameraUnavailable(CUR, problem))),
+            format!("stop-face notice:{key} say:{key}")
+        );
+        let v = d.s.view();
+        assert!(v.can_retry, "{problem:?}");
+        assert_eq!(v.face_attempts_left, before, "no attempt counted");
+        // No wipe: the verified identity is still there for the retry.
+        assert_eq!(
+            render(&d.ev(Event::Retry)),
+            "start-face say:face-prompt",
+            "the retry starts a new capture on the reopened camera"
+        );
+        assert_eq!(d.s.step(), Step::VerifyFace);
     }
 }
