@@ -600,3 +600,12 @@ fn missing_file_names_the_path() {
     assert_eq!(err.kind(), ConfigErrorKind::Io);
     assert!(err.to_string().contains("/nonexistent/kiosk.toml"));
 }
+
+/// `camera = "auto"`: the first V4L2 device offering MJPG or YUYV, allowed outside demo mode.
+#[test]
+fn the_camera_may_be_auto() {
+    let text = good().replace("camera = \"/dev/video0\"", "camera = \"auto\"");
+    assert_ne!(text, good());
+    let cfg = config::from_toml(Path::new("auto.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.devices.camera, CameraSpec::Auto);
+}
