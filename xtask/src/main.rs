@@ -49,11 +49,7 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     (
         "libclang-dev",
-        "kiosk-hw feature v4l2: nokhwa's V4L2 bindings run bindgen (not in the default build)",
-    ),
-    (
-        "nasm",
-        "kiosk-hw feature v4l2: SIMD for mozjpeg, nokhwa's MJPEG decoder",
+        "kiosk-hw feature v4l2 (on in kiosk and kioskctl): the v4l crate's bindings run bindgen",
     ),
     (
         "libpcsclite-dev",
@@ -335,6 +331,8 @@ fn bench() -> Result<()> {
                                                                                   // Face pipeline; with FACE_BENCH_PYTHON=/path/to/python (face_recognition + dlib) it also
                                                                                   // runs the side-by-side comparison with the Python package.
     run(cargo().args(["bench", "-p", "kiosk-face", "--bench", "face", "--locked"]))?;
+    // Camera-to-worker frame latency through the camera hub, two consumers.
+    run(cargo().args(["bench", "-p", "kiosk-hw", "--bench", "camera", "--locked"]))?;
     eprintln!(
         "xtask: bench done in {:.0} s (build included); record the table in docs/BENCHMARKS.md",
         t.elapsed().as_secs_f64()
