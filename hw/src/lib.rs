@@ -10,7 +10,10 @@
 //!
 //! - [`personal`]: [`Personal<T>`], the wrapper for personal data that never prints its value.
 //! - [`card`]: the card reader trait, the simulated reader and the demo eMRTD card.
-//! - [`camera`]: frames, the frame source trait, replay (PNG folder) and test-pattern sources.
+//! - [`camera`]: frames, the frame source trait, replay (PNG folder) and test-pattern sources;
+//!   [`camera::capture::CameraHub`], one camera stream fanned out to several consumers with
+//!   latest-frame semantics and recovery after an unplug or a stall; [`camera::wire`], the pure
+//!   format choice and MJPEG/YUYV decoding; `camera::v4l2` (feature `v4l2`), the V4L2 driver.
 //! - [`qr`]: the QR scanner trait and a simulated scanner.
 //! - [`printer`]: the receipt printer trait, the pure ESC/POS encoder ([`printer::escpos`]), the
 //!   ESC/POS-to-image interpreter ([`printer::render`]), the `DLE EOT` status decoding
