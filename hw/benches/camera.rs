@@ -65,7 +65,9 @@ fn consume(
             continue;
         };
         let got = Instant::now();
-        let idx = usize::try_from(f.seq).unwrap_or(usize::MAX).saturating_sub(1);
+        let idx = usize::try_from(f.seq)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(1);
         if let Some(t) = stamps
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -106,7 +108,8 @@ fn scenario(name: &str, works: [Duration; 2], secs: f64) {
         Ok((Box::new(dev) as Box<dyn CaptureDevice>, n))
     });
     let hub = CameraHub::start("bench", opener, HubSettings::default()).expect("hub");
-    hub.wait_streaming(Duration::from_secs(5)).expect("streaming");
+    hub.wait_streaming(Duration::from_secs(5))
+        .expect("streaming");
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = works
         .iter()
@@ -151,7 +154,11 @@ fn main() {
     let secs = if full { 10.0 } else { 0.5 };
     println!("| name | median | p90 | iterations | unit |");
     println!("|---|---:|---:|---:|---|");
-    scenario("two fast consumers", [Duration::ZERO, Duration::from_millis(2)], secs);
+    scenario(
+        "two fast consumers",
+        [Duration::ZERO, Duration::from_millis(2)],
+        secs,
+    );
     scenario(
         "fast + slow consumer",
         [Duration::from_millis(2), Duration::from_millis(150)],

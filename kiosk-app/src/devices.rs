@@ -676,7 +676,8 @@ fn preview(tx: &Sender<DeviceEvent>, last: &mut Instant, frame: &Arc<Frame>) -> 
         return true;
     }
     *last = Instant::now();
-    tx.send(DeviceEvent::FramePreview(Arc::clone(frame))).is_ok()
+    tx.send(DeviceEvent::FramePreview(Arc::clone(frame)))
+        .is_ok()
 }
 
 /// How long the face step waits without a frame (while the camera says nothing worse than
@@ -1527,7 +1528,10 @@ mod tests {
             fn capture(&mut self) -> Result<Frame, CaptureError> {
                 std::thread::sleep(Duration::from_millis(5));
                 if self.0.load(Ordering::SeqCst) {
-                    return Err(CaptureError::Gone(CameraErrorKind::Unplugged, "ENODEV".into()));
+                    return Err(CaptureError::Gone(
+                        CameraErrorKind::Unplugged,
+                        "ENODEV".into(),
+                    ));
                 }
                 Ok(Frame {
                     width: 4,
@@ -1553,9 +1557,15 @@ mod tests {
         let flag = Arc::clone(&unplugged);
         let opener: Opener = Arc::new(move || {
             if flag.load(Ordering::SeqCst) {
-                return Err(kiosk_hw::CameraError::new(CameraErrorKind::NoDevice, "gone"));
+                return Err(kiosk_hw::CameraError::new(
+                    CameraErrorKind::NoDevice,
+                    "gone",
+                ));
             }
-            Ok((Box::new(Fake(Arc::clone(&flag))) as Box<dyn CaptureDevice>, negotiated.clone()))
+            Ok((
+                Box::new(Fake(Arc::clone(&flag))) as Box<dyn CaptureDevice>,
+                negotiated.clone(),
+            ))
         });
         let hub = CameraHub::start("fake", opener, settings).expect("hub");
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1576,7 +1586,10 @@ mod tests {
         unplugged.store(false, Ordering::SeqCst);
         let deadline = Instant::now() + Duration::from_secs(5);
         while !matches!(hub.state(), HubState::Streaming(_)) {
-            assert!(Instant::now() < deadline, "the hub did not reopen by itself");
+            assert!(
+                Instant::now() < deadline,
+                "the hub did not reopen by itself"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         let g3 = Generation(9);
@@ -1584,7 +1597,10 @@ mod tests {
         assert!(matches!(next_session_event(&d), Event::FaceResult(g, o) if g == g3 && o.matched));
 
         let wrong: Opener = Arc::new(|| {
-            Err(kiosk_hw::CameraError::new(CameraErrorKind::BadFormat, "offers only H264"))
+            Err(kiosk_hw::CameraError::new(
+                CameraErrorKind::BadFormat,
+                "offers only H264",
+            ))
         });
         let hub = CameraHub::start("h264", wrong, settings).expect("hub");
         let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());

@@ -140,7 +140,12 @@ fn open_v4l2(path: Option<&std::path::Path>, w: u32, h: u32, fps: u32) -> Result
 }
 
 #[cfg(not(feature = "v4l2"))]
-fn open_v4l2(path: Option<&std::path::Path>, _w: u32, _h: u32, _fps: u32) -> Result<Opened, String> {
+fn open_v4l2(
+    path: Option<&std::path::Path>,
+    _w: u32,
+    _h: u32,
+    _fps: u32,
+) -> Result<Opened, String> {
     Err(format!(
         "{}: this kioskctl was built without V4L2 support; rebuild with \
          `cargo build -p kiosk-provisioning --features v4l2` (needs libclang-dev)",

@@ -318,7 +318,10 @@ impl CameraHub {
         let source = Arc::new(Mutex::new(source));
         let opener: Opener = Arc::new(move || {
             let device = SourceDevice(Arc::clone(&source));
-            Ok((Box::new(device) as Box<dyn CaptureDevice>, negotiated.clone()))
+            Ok((
+                Box::new(device) as Box<dyn CaptureDevice>,
+                negotiated.clone(),
+            ))
         });
         Self::start(info.name, opener, settings)
     }
@@ -371,7 +374,10 @@ impl CameraHub {
             if left.is_zero() {
                 return Err(CameraError::new(
                     CameraErrorKind::Timeout,
-                    format!("{} did not start streaming within {timeout:?}", self.inner.name),
+                    format!(
+                        "{} did not start streaming within {timeout:?}",
+                        self.inner.name
+                    ),
                 ));
             }
             slot = shared
@@ -460,9 +466,7 @@ impl FrameSource for CameraFeed {
             if let Some(frame) = slot.latest.as_ref().filter(|f| f.seq > self.last_seen) {
                 if self.last_seen > 0 {
                     // seq > last_seen, so this cannot underflow.
-                    self.missed = self
-                        .missed
-                        .saturating_add(frame.seq - self.last_seen - 1);
+                    self.missed = self.missed.saturating_add(frame.seq - self.last_seen - 1);
                 }
                 self.last_seen = frame.seq;
                 return Ok(Arc::clone(frame));

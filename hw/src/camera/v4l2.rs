@@ -27,9 +27,7 @@ use v4l::video::capture::Parameters;
 use v4l::video::Capture;
 use v4l::{Device, Format, FourCC};
 
-use super::capture::{
-    CameraHub, CaptureDevice, CaptureError, HubSettings, Negotiated, Opener,
-};
+use super::capture::{CameraHub, CaptureDevice, CaptureError, HubSettings, Negotiated, Opener};
 use super::wire::{self, Choice, Offer, RawFrame, Wire};
 use super::{CameraError, CameraErrorKind, Frame, FrameSource, SourceInfo};
 
@@ -197,12 +195,15 @@ fn offers(dev: &Device, want: (u32, u32)) -> io::Result<Vec<Offer>> {
 
 /// Opens `path` and chooses a format: the device and the choice.
 fn probe(path: &Path, want: (u32, u32)) -> Result<(Device, Choice), CameraError> {
-    let dev = Device::with_path(path)
-        .map_err(|e| io_error(format!("opening {}", path.display()), e))?;
+    let dev =
+        Device::with_path(path).map_err(|e| io_error(format!("opening {}", path.display()), e))?;
     let offered = offers(&dev, want)
         .map_err(|e| io_error(format!("{}: listing formats", path.display()), e))?;
     let choice = wire::choose(&offered, want).map_err(|why| {
-        CameraError::new(CameraErrorKind::BadFormat, format!("{}: {why}", path.display()))
+        CameraError::new(
+            CameraErrorKind::BadFormat,
+            format!("{}: {why}", path.display()),
+        )
     })?;
     Ok((dev, choice))
 }
@@ -240,7 +241,11 @@ fn open(cfg: &V4l2Config) -> Result<(Box<dyn CaptureDevice>, Negotiated), Camera
         }
     };
     let shown = path.display();
-    let wanted = Format::new(choice.width, choice.height, FourCC::new(&choice.wire.fourcc()));
+    let wanted = Format::new(
+        choice.width,
+        choice.height,
+        FourCC::new(&choice.wire.fourcc()),
+    );
     let got = dev
         .set_format(&wanted)
         .map_err(|e| io_error(format!("{shown}: setting {}", choice.wire), e))?;

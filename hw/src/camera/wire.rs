@@ -75,7 +75,8 @@ pub struct Choice {
 /// A sentence for the technician when the camera offers neither MJPEG nor YUYV, naming what
 /// it offers.
 pub fn choose(offers: &[Offer], want: (u32, u32)) -> Result<Choice, String> {
-    let distance = |(w, h): (u32, u32)| u64::from(w.abs_diff(want.0)) + u64::from(h.abs_diff(want.1));
+    let distance =
+        |(w, h): (u32, u32)| u64::from(w.abs_diff(want.0)) + u64::from(h.abs_diff(want.1));
     offers
         .iter()
         .filter_map(|o| Some((Wire::from_fourcc(o.fourcc)?, &o.sizes)))
@@ -104,7 +105,13 @@ pub fn choose(offers: &[Offer], want: (u32, u32)) -> Result<Choice, String> {
 /// A four-character code as text (`?` for bytes that are not printable).
 pub fn fourcc_text(code: [u8; 4]) -> String {
     code.iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' { char::from(b) } else { '?' })
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -175,7 +182,9 @@ pub fn yuyv_to_rgb(bytes: &[u8], width: u32, height: u32, stride: u32) -> Result
     let stride = usize::try_from(stride).map_err(|_| "stride too large".to_owned())?;
     let stride = if stride == 0 { row } else { stride };
     if stride < row {
-        return Err(format!("YUYV stride {stride} is shorter than a row of {row} bytes"));
+        return Err(format!(
+            "YUYV stride {stride} is shorter than a row of {row} bytes"
+        ));
     }
     let rows = usize::try_from(height).map_err(|_| "height too large".to_owned())?;
     // The last row need not be padded to the stride.
@@ -344,8 +353,15 @@ mod tests {
         let vga = [offer(b"MJPG", &[(320, 240), (640, 480), (1920, 1080)])];
         check(&vga, hd, Ok((Wire::Mjpeg, 640, 480)));
         // Formats the kiosk cannot decode are named in the error, with the fix.
-        let h264 = [offer(b"H264", &[(1280, 720)]), offer(b"GREY", &[(640, 480)])];
-        check(&h264, hd, Err("offers H264, GREY but the kiosk needs MJPG or YUYV"));
+        let h264 = [
+            offer(b"H264", &[(1280, 720)]),
+            offer(b"GREY", &[(640, 480)]),
+        ];
+        check(
+            &h264,
+            hd,
+            Err("offers H264, GREY but the kiosk needs MJPG or YUYV"),
+        );
         check(&[], hd, Err("no capture format"));
         check(&[offer(b"MJPG", &[(0, 0)])], hd, Err("MJPG"));
         assert_eq!(fourcc_text([b'Y', 0, 0xFF, b'V']), "Y??V");
@@ -359,7 +375,12 @@ mod tests {
     #[test]
     fn yuyv_colours() {
         let mut bytes = Vec::new();
-        for (y, u, v) in [(235, 128, 128), (16, 128, 128), (81, 90, 240), (145, 54, 34)] {
+        for (y, u, v) in [
+            (235, 128, 128),
+            (16, 128, 128),
+            (81, 90, 240),
+            (145, 54, 34),
+        ] {
             bytes.extend_from_slice(&yuyv_pair(y, u, v));
         }
         let rgb = yuyv_to_rgb(&bytes, 8, 1, 0).expect("converts");
@@ -379,9 +400,15 @@ mod tests {
         let bytes = [235, 128, 235, 128, 0xAA, 0xAA, 0xAA, 0xAA, 16, 128, 16, 128];
         let rgb = yuyv_to_rgb(&bytes, 2, 2, 8).expect("converts");
         assert_eq!(rgb, [255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0]);
-        assert!(yuyv_to_rgb(&bytes[..11], 2, 2, 8).expect_err("short").contains("needs 12"));
-        assert!(yuyv_to_rgb(&bytes, 3, 1, 0).expect_err("odd").contains("odd"));
-        assert!(yuyv_to_rgb(&bytes, 2, 1, 2).expect_err("stride").contains("shorter"));
+        assert!(yuyv_to_rgb(&bytes[..11], 2, 2, 8)
+            .expect_err("short")
+            .contains("needs 12"));
+        assert!(yuyv_to_rgb(&bytes, 3, 1, 0)
+            .expect_err("odd")
+            .contains("odd"));
+        assert!(yuyv_to_rgb(&bytes, 2, 1, 2)
+            .expect_err("stride")
+            .contains("shorter"));
         assert!(yuyv_to_rgb(&[], u32::MAX - 1, u32::MAX, 0).is_err());
     }
 
@@ -420,7 +447,10 @@ mod tests {
             bytes: &bare,
         })
         .expect("frame");
-        assert_eq!((frame.format, frame.data.len()), (PixelFormat::Rgb8, full.len()));
+        assert_eq!(
+            (frame.format, frame.data.len()),
+            (PixelFormat::Rgb8, full.len())
+        );
     }
 
     #[test]
@@ -432,7 +462,9 @@ mod tests {
             stride: 0,
             bytes,
         };
-        assert!(decode(raw(b"not a jpeg")).expect_err("no SOI").contains("SOI"));
+        assert!(decode(raw(b"not a jpeg"))
+            .expect_err("no SOI")
+            .contains("SOI"));
         assert!(decode(raw(&PORTRAIT[..300])).is_err());
         assert!(decode(raw(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00])).is_err());
         // Another size than negotiated.
@@ -441,7 +473,9 @@ mod tests {
             height: 720,
             ..raw(PORTRAIT)
         };
-        assert!(decode(other).expect_err("size").contains("negotiated 1280x720"));
+        assert!(decode(other)
+            .expect_err("size")
+            .contains("negotiated 1280x720"));
         // Every truncation is an error or a frame, never a panic.
         for n in (0..PORTRAIT.len()).step_by(97) {
             let _ = decode(raw(&PORTRAIT[..n]));

@@ -122,9 +122,10 @@ fn scripted() -> (Opener, mpsc::Sender<u8>) {
             match rx.recv_timeout(Duration::from_millis(10)) {
                 Ok(v) => Ok(tiny(v)),
                 Err(mpsc::RecvTimeoutError::Timeout) => Err(CaptureError::NoFrame),
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    Err(CaptureError::Gone(CameraErrorKind::Unplugged, "gone".into()))
-                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => Err(CaptureError::Gone(
+                    CameraErrorKind::Unplugged,
+                    "gone".into(),
+                )),
             }
         }
     }
@@ -149,7 +150,9 @@ fn every_consumer_gets_the_same_allocation_once() {
     assert!(Arc::ptr_eq(&fa, &fb), "one allocation for both consumers");
     assert_eq!((fa.data[0], fa.seq), (7, 1));
     // A frame is handed out once per feed: asking again waits for a newer one.
-    let again = a.next_shared(Duration::from_millis(50)).map_err(|e| e.kind());
+    let again = a
+        .next_shared(Duration::from_millis(50))
+        .map_err(|e| e.kind());
     assert_eq!(again.err(), Some(CameraErrorKind::Timeout));
     tx.send(8).expect("send");
     tx.send(9).expect("send");
@@ -168,7 +171,8 @@ fn a_slow_consumer_stalls_neither_the_reader_nor_the_other_consumer() {
     let (mut fast, mut slow) = (hub.feed(), hub.feed());
     // A third consumer that never reads must not hold anything up either.
     let _idle = hub.feed();
-    hub.wait_streaming(Duration::from_secs(5)).expect("streaming");
+    hub.wait_streaming(Duration::from_secs(5))
+        .expect("streaming");
     let window = Duration::from_millis(600);
     let slow_thread = std::thread::spawn(move || {
         let started = Instant::now();
@@ -197,7 +201,10 @@ fn a_slow_consumer_stalls_neither_the_reader_nor_the_other_consumer() {
     // The reader ran at the camera's rate (~300 frames at 2 ms; leave room for a busy CI).
     assert!(published >= 60, "reader published only {published}");
     // The fast consumer saw nearly every frame, always a fresh one.
-    assert!(fast_got * 10 >= published * 8, "fast got {fast_got} of {published}");
+    assert!(
+        fast_got * 10 >= published * 8,
+        "fast got {fast_got} of {published}"
+    );
     assert!(lag <= 3, "fast consumer lagged {lag} frames");
     // The slow one got a handful, each the newest at the time, and skipped the rest.
     assert!((2..=8).contains(&slow_got.len()), "slow got {slow_got:?}");
@@ -231,8 +238,10 @@ fn unplug_is_reported_to_every_consumer_and_the_hub_reopens_by_itself() {
     // Replugged: the hub reopens without any consumer asking.
     sw.unplugged.store(false, Ordering::SeqCst);
     eventually("reopen", || matches!(hub.state(), HubState::Streaming(_)));
-    a.next_shared(Duration::from_secs(5)).expect("a streams again");
-    b.next_shared(Duration::from_secs(5)).expect("b streams again");
+    a.next_shared(Duration::from_secs(5))
+        .expect("a streams again");
+    b.next_shared(Duration::from_secs(5))
+        .expect("b streams again");
     let stats = hub.stats();
     assert_eq!((stats.outages, stats.opens), (1, 2), "{stats:?}");
     // The device of the first stream was closed before the second was opened.
@@ -252,7 +261,8 @@ fn a_camera_that_stops_delivering_is_stalled_and_reopened() {
     sw.stalled.store(true, Ordering::SeqCst);
     eventually("stall reported", || {
         matches!(
-            feed.next_shared(Duration::from_millis(20)).map_err(|e| e.kind()),
+            feed.next_shared(Duration::from_millis(20))
+                .map_err(|e| e.kind()),
             Err(CameraErrorKind::Stalled)
         )
     });
@@ -260,7 +270,10 @@ fn a_camera_that_stops_delivering_is_stalled_and_reopened() {
     eventually("frames again", || {
         feed.next_shared(Duration::from_millis(50)).is_ok()
     });
-    assert!(sw.opened.load(Ordering::SeqCst) >= 2, "the stalled stream was reopened");
+    assert!(
+        sw.opened.load(Ordering::SeqCst) >= 2,
+        "the stalled stream was reopened"
+    );
 }
 
 #[test]
@@ -274,11 +287,15 @@ fn a_camera_in_the_wrong_format_is_reported_and_retried() {
     assert_eq!(err.kind(), CameraErrorKind::BadFormat);
     assert!(err.to_string().contains("H264"), "{err}");
     let mut feed = hub.feed();
-    let kind = feed.next_shared(Duration::from_secs(1)).map_err(|e| e.kind());
+    let kind = feed
+        .next_shared(Duration::from_secs(1))
+        .map_err(|e| e.kind());
     assert_eq!(kind.err(), Some(CameraErrorKind::BadFormat));
     // Reconfigured (another camera plugged in): it streams without a restart.
     sw.bad_format.store(false, Ordering::SeqCst);
-    eventually("frames", || feed.next_shared(Duration::from_millis(50)).is_ok());
+    eventually("frames", || {
+        feed.next_shared(Duration::from_millis(50)).is_ok()
+    });
 }
 
 #[test]
@@ -289,7 +306,9 @@ fn a_panicking_driver_is_restarted() {
     feed.next_shared(Duration::from_secs(5)).expect("streaming");
     sw.panic_once.store(true, Ordering::SeqCst);
     eventually("restart after the panic", || hub.stats().opens >= 2);
-    eventually("frames", || feed.next_shared(Duration::from_millis(50)).is_ok());
+    eventually("frames", || {
+        feed.next_shared(Duration::from_millis(50)).is_ok()
+    });
     assert_eq!(hub.stats().outages, 1);
 }
 
@@ -300,7 +319,8 @@ fn the_reader_stops_when_the_last_handle_goes() {
     let mut feed = hub.feed();
     drop(hub);
     // A feed keeps the stream alive on its own.
-    feed.next_shared(Duration::from_secs(5)).expect("still streaming");
+    feed.next_shared(Duration::from_secs(5))
+        .expect("still streaming");
     assert_eq!(sw.closed.load(Ordering::SeqCst), 0);
     drop(feed);
     // Dropping the last handle joined the reader, which closed the device.
