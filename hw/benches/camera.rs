@@ -31,7 +31,7 @@ struct Fake {
 }
 
 impl CaptureDevice for Fake {
-    fn capture(&mut self) -> Result<Frame, CaptureError> {
+    fn capture(&mut self, _decode: bool) -> Result<Frame, CaptureError> {
         let now = Instant::now();
         if self.next > now {
             std::thread::sleep(self.next - now);

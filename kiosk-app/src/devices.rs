@@ -1525,7 +1525,7 @@ mod tests {
         use std::sync::atomic::{AtomicBool, Ordering};
         struct Fake(Arc<AtomicBool>);
         impl CaptureDevice for Fake {
-            fn capture(&mut self) -> Result<Frame, CaptureError> {
+            fn capture(&mut self, _decode: bool) -> Result<Frame, CaptureError> {
                 std::thread::sleep(Duration::from_millis(5));
                 if self.0.load(Ordering::SeqCst) {
                     return Err(CaptureError::Gone(
@@ -1552,6 +1552,7 @@ mod tests {
         let settings = HubSettings {
             reopen_interval: Duration::from_millis(20),
             stall_after: Duration::from_secs(2),
+            ..HubSettings::default()
         };
         let unplugged = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&unplugged);

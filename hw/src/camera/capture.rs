@@ -20,6 +20,11 @@
 //!   is down every feed answers at once with the problem's [`CameraErrorKind`]
 //!   (`Unplugged`, `Stalled`, `BadFormat`, `NoDevice`, ...), so the UI can tell the citizen.
 //!
+//! - **Decoding on demand**: a feed that asks for frames marks demand for
+//!   [`HubSettings::idle_after`]; without demand the reader still dequeues every frame (so a
+//!   stall is still noticed) but tells the device not to decode it. An idle kiosk at the
+//!   attract screen does not spend a tenth of a core decoding 1280x720 MJPEG nobody looks at.
+//!
 //! The V4L2 driver (`camera::v4l2`, feature `v4l2`) is a [`CaptureDevice`] plugged in here;
 //! [`CameraHub::from_source`] puts any [`FrameSource`] (the replay and pattern simulators)
 //! behind the same fan-out, so the demo and the tests run the kiosk's real wiring.
@@ -36,6 +41,8 @@ use super::{CameraError, CameraErrorKind, Frame, FrameSource, SourceInfo};
 pub const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 /// A streaming camera that delivers no frame for this long counts as stalled, by default.
 pub const STALL_AFTER: Duration = Duration::from_secs(3);
+/// Frames are decoded for this long after a feed last asked for one, by default.
+pub const IDLE_AFTER: Duration = Duration::from_secs(2);
 
 /// What a device agreed to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +75,9 @@ pub enum CaptureError {
     /// No frame within the device's poll interval. Not an error by itself: the reader checks
     /// for a stall and for shutdown, then asks again.
     NoFrame,
+    /// A frame arrived and was dropped undecoded, as asked (nobody wants frames now). Counts
+    /// as a sign of life for stall detection.
+    Discarded,
     /// One bad frame (a corrupt MJPEG frame on a flaky cable): skip it and go on.
     Skip(String),
     /// The device stopped working (unplugged, I/O error): drop it and report `kind`.
@@ -77,12 +87,14 @@ pub enum CaptureError {
 /// An open camera, used only on the hub's reader thread.
 pub trait CaptureDevice {
     /// Waits for the next frame, returning within about a poll interval (a few hundred ms at
-    /// most) so that the reader notices a stall or a shutdown.
+    /// most) so that the reader notices a stall or a shutdown. With `decode` false no feed
+    /// wants frames: a device may drop the frame undecoded ([`CaptureError::Discarded`]).
     ///
     /// # Errors
     ///
-    /// [`CaptureError`]: no frame yet, skip one frame, or the device is gone.
-    fn capture(&mut self) -> Result<Frame, CaptureError>;
+    /// [`CaptureError`]: no frame yet, a frame discarded, skip one frame, or the device is
+    /// gone.
+    fn capture(&mut self, decode: bool) -> Result<Frame, CaptureError>;
 }
 
 /// Opens the device (on the reader thread) and says what it agreed to deliver; called again
@@ -98,6 +110,8 @@ pub struct HubSettings {
     pub reopen_interval: Duration,
     /// No frame for this long while streaming: the camera has stalled and is reopened.
     pub stall_after: Duration,
+    /// Frames are decoded for this long after a feed last asked for one.
+    pub idle_after: Duration,
 }
 
 impl Default for HubSettings {
@@ -105,6 +119,7 @@ impl Default for HubSettings {
         Self {
             reopen_interval: REOPEN_INTERVAL,
             stall_after: STALL_AFTER,
+            idle_after: IDLE_AFTER,
         }
     }
 }
@@ -135,6 +150,8 @@ pub struct HubStats {
     pub published: u64,
     /// Frames the device delivered broken ([`CaptureError::Skip`]).
     pub skipped: u64,
+    /// Frames dropped undecoded because no feed wanted them.
+    pub discarded: u64,
     /// Times the camera went down (unplug, stall, failed open, panic).
     pub outages: u64,
     /// Successful opens (the first one and every reopen).
@@ -147,6 +164,8 @@ struct Slot {
     state: HubState,
     /// The last known format, kept while down so [`FrameSource::info`] stays meaningful.
     last_format: Option<Negotiated>,
+    /// When a feed last asked for a frame.
+    last_demand: Option<Instant>,
     stats: HubStats,
 }
 
@@ -275,6 +294,7 @@ impl CameraHub {
                 latest: None,
                 state: HubState::Opening,
                 last_format: None,
+                last_demand: None,
                 stats: HubStats::default(),
             }),
             changed: Condvar::new(),
@@ -452,6 +472,7 @@ impl FrameSource for CameraFeed {
         let shared = &self.inner.shared;
         let deadline = Instant::now().checked_add(timeout);
         let mut slot = shared.lock();
+        slot.last_demand = Some(Instant::now());
         loop {
             match &slot.state {
                 HubState::Down { kind, detail } => {
@@ -530,12 +551,21 @@ fn stream_once(
     shared.set_state(HubState::Streaming(negotiated));
     let mut last_frame = Instant::now();
     while !shared.stopped() {
-        match device.capture() {
+        let decode = shared
+            .lock()
+            .last_demand
+            .is_some_and(|t| t.elapsed() < settings.idle_after);
+        match device.capture(decode) {
             Ok(frame) => {
                 last_frame = Instant::now();
                 shared.publish(frame);
             }
             Err(CaptureError::NoFrame) => {}
+            Err(CaptureError::Discarded) => {
+                last_frame = Instant::now();
+                let mut slot = shared.lock();
+                slot.stats.discarded = slot.stats.discarded.saturating_add(1);
+            }
             Err(CaptureError::Skip(why)) => {
                 let mut slot = shared.lock();
                 slot.stats.skipped = slot.stats.skipped.saturating_add(1);
@@ -564,7 +594,9 @@ struct SourceDevice<S>(Arc<Mutex<S>>);
 const SOURCE_POLL: Duration = Duration::from_millis(100);
 
 impl<S: FrameSource> CaptureDevice for SourceDevice<S> {
-    fn capture(&mut self) -> Result<Frame, CaptureError> {
+    /// A simulator makes its frames when asked, so it is asked even without demand (its frames
+    /// are cheap); `decode` is ignored.
+    fn capture(&mut self, _decode: bool) -> Result<Frame, CaptureError> {
         let mut source = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         match source.next_frame(SOURCE_POLL) {
             Ok(f) => Ok(f),

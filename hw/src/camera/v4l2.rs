@@ -310,7 +310,7 @@ struct V4l2Capture {
 }
 
 impl CaptureDevice for V4l2Capture {
-    fn capture(&mut self) -> Result<Frame, CaptureError> {
+    fn capture(&mut self, decode: bool) -> Result<Frame, CaptureError> {
         let (buf, meta) = match CaptureStream::next(&mut self.stream) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(CaptureError::NoFrame),
@@ -322,6 +322,10 @@ impl CaptureDevice for V4l2Capture {
                 return Err(CaptureError::Gone(kind, format!("capturing: {e}")));
             }
         };
+        if !decode {
+            // Dequeued (the camera is alive) but nobody wants it: the decode is the cost.
+            return Err(CaptureError::Discarded);
+        }
         // `bytesused` comes from the driver: never trust it past the mapped buffer.
         let used = usize::try_from(meta.bytesused)
             .unwrap_or(usize::MAX)

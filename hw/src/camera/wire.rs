@@ -298,11 +298,7 @@ fn scan_header(bytes: &[u8]) -> Result<Header, String> {
             .ok_or_else(|| "MJPEG: bad segment length".to_owned())?;
         match marker {
             0xC4 => header.has_dht = true,
-            0xE0 => {
-                if bytes.get(at + 4..at + 8) == Some(b"AVI1") {
-                    header.has_avi1 = true;
-                }
-            }
+            0xE0 if bytes.get(at + 4..at + 8) == Some(b"AVI1") => header.has_avi1 = true,
             _ => {}
         }
         at = at

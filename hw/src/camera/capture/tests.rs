@@ -31,6 +31,7 @@ fn quick() -> HubSettings {
     HubSettings {
         reopen_interval: Duration::from_millis(20),
         stall_after: Duration::from_secs(2),
+        ..HubSettings::default()
     }
 }
 
@@ -62,7 +63,7 @@ struct Free {
 }
 
 impl CaptureDevice for Free {
-    fn capture(&mut self) -> Result<Frame, CaptureError> {
+    fn capture(&mut self, _decode: bool) -> Result<Frame, CaptureError> {
         std::thread::sleep(self.period);
         if self.sw.unplugged.load(Ordering::SeqCst) {
             return Err(CaptureError::Gone(
@@ -117,7 +118,7 @@ fn free(period: Duration) -> (Opener, Arc<Switches>) {
 fn scripted() -> (Opener, mpsc::Sender<u8>) {
     struct Scripted(Arc<Mutex<mpsc::Receiver<u8>>>);
     impl CaptureDevice for Scripted {
-        fn capture(&mut self) -> Result<Frame, CaptureError> {
+        fn capture(&mut self, _decode: bool) -> Result<Frame, CaptureError> {
             let rx = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             match rx.recv_timeout(Duration::from_millis(10)) {
                 Ok(v) => Ok(tiny(v)),
@@ -166,7 +167,7 @@ fn every_consumer_gets_the_same_allocation_once() {
 
 #[test]
 fn a_slow_consumer_stalls_neither_the_reader_nor_the_other_consumer() {
-    let (opener, _sw) = free(Duration::from_millis(2));
+    let (opener, _sw) = free(Duration::from_millis(5));
     let hub = CameraHub::start("cam", opener, quick()).expect("hub");
     let (mut fast, mut slow) = (hub.feed(), hub.feed());
     // A third consumer that never reads must not hold anything up either.
@@ -198,17 +199,18 @@ fn a_slow_consumer_stalls_neither_the_reader_nor_the_other_consumer() {
     }
     let published = hub.stats().published - before;
     let (slow_got, slow_missed) = slow_thread.join().expect("slow consumer");
-    // The reader ran at the camera's rate (~300 frames at 2 ms; leave room for a busy CI).
-    assert!(published >= 60, "reader published only {published}");
-    // The fast consumer saw nearly every frame, always a fresh one.
+    // The reader ran at the camera's rate (~120 frames at 5 ms; room for a busy CI machine).
+    assert!(published >= 40, "reader published only {published}");
+    // The fast consumer saw most frames, always a fresh one (a slow consumer holding the
+    // reader up would show here as a lag of tens of frames).
     assert!(
-        fast_got * 10 >= published * 8,
+        fast_got * 10 >= published * 6,
         "fast got {fast_got} of {published}"
     );
-    assert!(lag <= 3, "fast consumer lagged {lag} frames");
+    assert!(lag <= 5, "fast consumer lagged {lag} frames");
     // The slow one got a handful, each the newest at the time, and skipped the rest.
     assert!((2..=8).contains(&slow_got.len()), "slow got {slow_got:?}");
-    assert!(slow_missed >= 20, "slow missed only {slow_missed}");
+    assert!(slow_missed >= 10, "slow missed only {slow_missed}");
 }
 
 #[test]
@@ -254,6 +256,7 @@ fn a_camera_that_stops_delivering_is_stalled_and_reopened() {
     let settings = HubSettings {
         reopen_interval: Duration::from_millis(20),
         stall_after: Duration::from_millis(150),
+        ..HubSettings::default()
     };
     let hub = CameraHub::start("cam", opener, settings).expect("hub");
     let mut feed = hub.feed();
@@ -337,4 +340,46 @@ fn a_simulator_behind_the_fan_out() {
     assert_eq!((fa.width, fb.height), (16, 8));
     let info = a.info();
     assert_eq!((info.width, info.height, info.fps), (16, 8, 100));
+}
+
+#[test]
+fn frames_are_decoded_only_while_a_consumer_wants_them() {
+    /// Decodes (makes a frame) only when asked to, like the V4L2 driver.
+    struct Lazy;
+    impl CaptureDevice for Lazy {
+        fn capture(&mut self, decode: bool) -> Result<Frame, CaptureError> {
+            std::thread::sleep(Duration::from_millis(2));
+            if decode {
+                Ok(tiny(1))
+            } else {
+                Err(CaptureError::Discarded)
+            }
+        }
+    }
+    let opener: Opener = Arc::new(|| Ok((Box::new(Lazy) as Box<dyn CaptureDevice>, fmt())));
+    let settings = HubSettings {
+        idle_after: Duration::from_millis(100),
+        stall_after: Duration::from_millis(300),
+        ..quick()
+    };
+    let hub = CameraHub::start("cam", opener, settings).expect("hub");
+    let mut feed = hub.feed();
+    eventually("frames discarded while nobody asks", || {
+        hub.stats().discarded >= 20
+    });
+    // Discarded frames are signs of life: no stall, no outage.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!((hub.stats().published, hub.stats().outages), (0, 0));
+    feed.next_shared(Duration::from_secs(5))
+        .expect("decoded on demand");
+    // Demand lapses after idle_after: decoding stops again.
+    std::thread::sleep(Duration::from_millis(300));
+    let published = hub.stats().published;
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        hub.stats().published,
+        published,
+        "still decoding without demand"
+    );
+    assert!(matches!(hub.state(), HubState::Streaming(_)));
 }
