@@ -142,12 +142,16 @@ pub struct DeviceSettings {
     /// Overall deadline of one chip read ([`identity::READ_DEADLINE`]); the reader's per-APDU
     /// timeout bounds one exchange only.
     pub read_deadline: Duration,
+    /// The earliest believable wall clock, Unix seconds ([`crate::clock::floor_secs`]): below
+    /// it no card is judged ([`IdentifyFailure::ClockWrong`]).
+    pub clock_floor_secs: i64,
 }
 
 impl Default for DeviceSettings {
     fn default() -> Self {
         Self {
             read_deadline: identity::READ_DEADLINE,
+            clock_floor_secs: crate::clock::floor_secs(),
         }
     }
 }
@@ -347,6 +351,7 @@ struct IdentifyWorker {
     qr: Box<dyn QrScanner + Send>,
     tx: Sender<DeviceEvent>,
     read_deadline: Duration,
+    clock_floor_secs: i64,
     armed: bool,
     /// The arming's generation, carried by every result.
     generation: Generation,
@@ -382,6 +387,7 @@ impl IdentifyWorker {
             qr,
             tx,
             read_deadline: settings.read_deadline,
+            clock_floor_secs: settings.clock_floor_secs,
             armed: false,
             generation: Generation(0),
             present: false,
@@ -556,7 +562,22 @@ impl IdentifyWorker {
         }
         let started = Instant::now();
         let deadline = started + self.read_deadline;
-        let now = identity::pa_time(time::OffsetDateTime::now_utc());
+        let wall = time::OffsetDateTime::now_utc();
+        if let Err(e) = crate::clock::check_at(wall.unix_timestamp(), self.clock_floor_secs) {
+            // Every certificate would look "not yet valid": refuse to judge any card rather
+            // than call a genuine one forged, and tell the technician what to fix.
+            tracing::error!(error = %e, "cards cannot be checked: the clock is wrong");
+            self.read_done = true;
+            return if self.send(Event::IdentityFailed(
+                generation,
+                IdentifyFailure::ClockWrong,
+            )) {
+                Go::On
+            } else {
+                Go::Stop
+            };
+        }
+        let now = identity::pa_time(wall);
         let mut rng = rand::rng();
         let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
         self.reading = true;
@@ -1433,11 +1454,32 @@ mod tests {
         ctl.set_apdu_delay(Duration::from_millis(30));
         let settings = DeviceSettings {
             read_deadline: Duration::from_millis(200),
+            ..DeviceSettings::default()
         };
         let d = Devices::start_with(hw, settings).expect("threads");
         assert_eq!(
             tap(&d, &ctl, card, ID),
             Event::IdentityFailed(G, IdentifyFailure::ReadTimedOut)
+        );
+    }
+
+    /// A kiosk whose clock is before its build judges no card (every certificate would look
+    /// "not yet valid"): the session is told the clock is wrong, the card is not blamed, and
+    /// the chip is not even read.
+    #[test]
+    fn a_clock_before_the_build_date_judges_no_card() {
+        let (card, trust) = virtual_cccd();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (hw, ctl, _) = sim_hardware(dir.path(), trust);
+        let settings = DeviceSettings {
+            // The wall clock is a year before this floor.
+            clock_floor_secs: time::OffsetDateTime::now_utc().unix_timestamp() + 365 * 86_400,
+            ..DeviceSettings::default()
+        };
+        let d = Devices::start_with(hw, settings).expect("threads");
+        assert_eq!(
+            tap(&d, &ctl, card, ID),
+            Event::IdentityFailed(G, IdentifyFailure::ClockWrong)
         );
     }
 

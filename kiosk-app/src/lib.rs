@@ -1,6 +1,7 @@
 //! The kiosk application.
 
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod devices;
 pub mod gateway;

@@ -406,6 +406,10 @@ pub enum IdentifyFailure {
     /// The kiosk's own reading code failed (a panic caught by the identify worker's
     /// supervisor; only the worker and the code location are logged): try again.
     Internal,
+    /// The kiosk's clock is before its own build date (`crate::clock`): no card can be checked
+    /// until a technician sets the time. The session ends with "ask staff"; the card is not
+    /// blamed.
+    ClockWrong,
 }
 
 /// Where the identify step is; see the module docs.
@@ -660,6 +664,7 @@ pub mod keys {
     pub const CARD_TOO_SLOW: &str = "card-too-slow";
     pub const READ_TRY_AGAIN: &str = "read-try-again";
     pub const FACE_TRY_AGAIN: &str = "face-try-again";
+    pub const CARD_CHECK_UNAVAILABLE: &str = "card-check-unavailable";
 }
 
 /// Everything the UI needs to draw the current screen.
@@ -1202,11 +1207,13 @@ impl Session {
                     self.banner(&state, out, keys::WRONG_ID);
                     Stay(state)
                 }
-                IdentifyFailure::NotAuthentic | IdentifyFailure::ReaderMissing => {
-                    let key = if f == IdentifyFailure::NotAuthentic {
-                        keys::CARD_NOT_AUTHENTIC
-                    } else {
-                        keys::READER_UNAVAILABLE
+                IdentifyFailure::NotAuthentic
+                | IdentifyFailure::ReaderMissing
+                | IdentifyFailure::ClockWrong => {
+                    let key = match f {
+                        IdentifyFailure::NotAuthentic => keys::CARD_NOT_AUTHENTIC,
+                        IdentifyFailure::ClockWrong => keys::CARD_CHECK_UNAVAILABLE,
+                        _ => keys::READER_UNAVAILABLE,
                     };
                     out.push(Command::StopIdentify);
                     out.push(Command::Wipe(WipeReason::Error));

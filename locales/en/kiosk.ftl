@@ -157,3 +157,5 @@ notice-face-try-again = The kiosk could not check your face this time. Please pr
 say-card-too-slow = The card took too long to answer. Please lift it and place it flat on the reader again, or ask staff.
 say-read-try-again = The card could not be read. Please lift it and place it again.
 say-face-try-again = Your face could not be checked. Please press Try again.
+notice-card-check-unavailable = This kiosk cannot check ID cards right now. Please ask staff at the counter for help.
+say-card-check-unavailable = This kiosk cannot check ID cards right now. Please ask staff.

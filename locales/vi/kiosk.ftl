@@ -157,3 +157,5 @@ notice-face-try-again = Chưa kiểm tra được khuôn mặt do lỗi của m�
 say-card-too-slow = Thẻ phản hồi quá lâu. Vui lòng nhấc thẻ lên rồi đặt lại nằm phẳng trên đầu đọc, hoặc hỏi cán bộ.
 say-read-try-again = Chưa đọc được thẻ. Vui lòng nhấc thẻ lên rồi đặt lại.
 say-face-try-again = Chưa kiểm tra được khuôn mặt. Vui lòng bấm Thử lại.
+notice-card-check-unavailable = Máy hiện chưa kiểm tra được thẻ căn cước. Vui lòng đến quầy để cán bộ hỗ trợ.
+say-card-check-unavailable = Máy hiện chưa kiểm tra được thẻ. Vui lòng hỏi cán bộ tại quầy.

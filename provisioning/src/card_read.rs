@@ -392,6 +392,12 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
     };
     let read_time = start.elapsed();
     let cpu = Instant::now();
+    // A clock before this build makes every certificate "not yet valid": say what to fix
+    // instead of calling a genuine card forged.
+    if let Err(e) = kiosk_app::clock::check(time::OffsetDateTime::now_utc()) {
+        writeln!(err, "error: {e}")?;
+        return Ok(Outcome::Invalid);
+    }
     // Passive authentication plus the clone checks the chip offers (kiosk_icao9303::policy).
     let verdict = read.chip_verdict(&trust, &now_utc());
     let (pa, aa) = (&verdict.passive, &verdict.active);
