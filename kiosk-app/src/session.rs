@@ -565,8 +565,9 @@ pub enum Event {
     SubmitFailed(SubmitFailure),
     /// Receipt printed and "Finish" pressed.
     ReceiptDone,
-    /// The printer failed.
-    PrinterFailed,
+    /// The receipt did not print; the fault says why (for the log and staff: the citizen is
+    /// asked to note the code and ask staff, whatever the cause).
+    PrinterFailed(PrinterFault),
     /// The cancel button.
     Cancel,
     /// Periodic tick (every few hundred ms): fires timeouts.
@@ -667,6 +668,50 @@ pub mod keys {
     pub const CARD_CHECK_UNAVAILABLE: &str = "card-check-unavailable";
 }
 
+/// Why a receipt did not print, at the granularity a technician acts on. Every fault of the
+/// printer driver maps to one of these (`devices` does the mapping); the citizen hears the same
+/// "note the code and ask staff" whatever the fault, and the dossier is already in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrinterFault {
+    /// The printer is connected but not accepting data.
+    Offline,
+    /// The paper cover is open.
+    CoverOpen,
+    /// No paper before the job started: nothing was printed.
+    PaperOut,
+    /// The paper ran out while the receipt was printing: a partial receipt may hang out.
+    PaperOutMidJob,
+    /// The autocutter failed (a jam).
+    CutterError,
+    /// The printer did not answer in time.
+    Timeout,
+    /// No printer: unplugged, powered off, or not reachable on the network.
+    Unplugged,
+    /// A hardware fault the printer reports as unrecoverable, or one it is recovering from.
+    Hardware,
+    /// The kiosk could not compose the receipt, or its own code failed (a bug, not the printer).
+    Internal,
+}
+
+impl PrinterFault {
+    /// A short stable code for logs, `kioskctl` and the staff line (`printer-fault-<code>`).
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Offline => "offline",
+            Self::CoverOpen => "cover-open",
+            Self::PaperOut => "paper-out",
+            Self::PaperOutMidJob => "paper-out-mid-job",
+            Self::CutterError => "cutter-error",
+            Self::Timeout => "timeout",
+            Self::Unplugged => "unplugged",
+            Self::Hardware => "hardware",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// Everything the UI needs to draw the current screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionView {
@@ -697,6 +742,8 @@ pub struct SessionView {
     pub receipt: Option<ReceiptInfo>,
     /// The printer failed: tell the citizen to note the lookup code.
     pub printer_failed: bool,
+    /// Why it failed (staff line; the citizen's notice is the same for every fault).
+    pub printer_fault: Option<PrinterFault>,
     /// Message key of the `Notice` step, or of a banner on the current step.
     pub notice: Option<String>,
 }
@@ -756,7 +803,7 @@ enum State {
     },
     Receipt {
         receipt: ReceiptInfo,
-        printer_failed: bool,
+        printer_failed: Option<PrinterFault>,
     },
     Notice {
         key: &'static str,
@@ -931,12 +978,12 @@ impl Session {
             ),
             _ => (None, false),
         };
-        let (receipt, printer_failed) = match &self.state {
+        let (receipt, printer_fault) = match &self.state {
             State::Receipt {
                 receipt,
                 printer_failed,
             } => (Some(receipt.clone()), *printer_failed),
-            _ => (None, false),
+            _ => (None, None),
         };
         let service = match &self.state {
             State::Confirm { service, .. } | State::Submitting { service } => Some(service.clone()),
@@ -966,7 +1013,8 @@ impl Session {
             face_attempts_left,
             can_retry,
             receipt,
-            printer_failed,
+            printer_failed: printer_fault.is_some(),
+            printer_fault,
             notice: notice.map(str::to_owned),
         }
     }
@@ -1362,7 +1410,7 @@ impl Session {
                 Self::say(out, keys::RECEIPT_READY);
                 Enter(State::Receipt {
                     receipt,
-                    printer_failed: false,
+                    printer_failed: None,
                 })
             }
             (State::Submitting { .. }, Event::SubmitFailed(f)) => {
@@ -1378,12 +1426,18 @@ impl Session {
                 out.push(Command::Wipe(WipeReason::Completed));
                 Enter(State::Attract)
             }
-            (State::Receipt { receipt, .. }, Event::PrinterFailed) => {
+            (State::Receipt { receipt, .. }, Event::PrinterFailed(fault)) => {
+                // The dossier is in the outbox already (SubmitDone comes after the durable
+                // enqueue): only the paper is missing. The receipt stays on screen.
+                tracing::warn!(
+                    fault = fault.code(),
+                    "receipt not printed: citizen sent to staff"
+                );
                 out.push(Command::ShowNotice(keys::PRINTER_FAILED.to_owned()));
                 Self::say(out, keys::PRINTER_FAILED);
                 let state = State::Receipt {
                     receipt,
-                    printer_failed: true,
+                    printer_failed: Some(fault),
                 };
                 self.touch(&state);
                 self.banner = Some(keys::PRINTER_FAILED);

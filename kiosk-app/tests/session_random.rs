@@ -127,7 +127,7 @@ fn random_event(rng: &mut StdRng, current: Generation) -> Event {
             SubmitFailure::Storage
         }),
         16 => Event::ReceiptDone,
-        17 => Event::PrinterFailed,
+        17 => Event::PrinterFailed(kiosk_app::session::PrinterFault::Timeout),
         18 => Event::Cancel,
         // The identify step's ID number: keypad (sometimes a key that is no digit), the card
         // QR code, a number the chip refuses.
