@@ -415,9 +415,9 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
     let camera: Box<dyn kiosk_hw::camera::FrameSource + Send> = match &d.camera {
         CameraSpec::Sim => Box::new(kiosk_hw::camera::PatternSource::new(640, 480, 15)?),
         CameraSpec::Replay(dir) => Box::new(kiosk_hw::camera::ReplaySource::open(dir, 15)?),
-        CameraSpec::Device(_) => {
-            bail!("devices.camera: the V4L2 driver is not built yet (camera/QR issue); use \"sim\" or \"replay:DIR\"")
-        }
+        // The kiosk starts without its camera and stays out of service (devices::face_worker
+        // probes it) until a V4L2 driver delivers frames.
+        CameraSpec::Device(path) => Box::new(MissingCamera::new(path)),
     };
     let (printer, virtual_printer) = receipt_printer(d)?;
     // The simulators' own printer writes next to the receipts it would print (unused when a
@@ -446,10 +446,12 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         (QrSpec::Camera, CameraSpec::Replay(dir)) => Box::new(kiosk_hw::qr::CameraQrScanner::new(
             kiosk_hw::camera::ReplaySource::open(dir, 15)?,
         )),
-        (QrSpec::Camera, _) => bail!(
+        (QrSpec::Camera, CameraSpec::Device(path)) => {
+            Box::new(kiosk_hw::qr::CameraQrScanner::new(MissingCamera::new(path)))
+        }
+        (QrSpec::Camera, CameraSpec::Sim) => bail!(
             "devices.qr: \"camera\" needs camera = \"replay:DIR\" in the demo (a folder of frames, \
-             e.g. from `cargo run -p kiosk-qr --example qr_frames -- DIR`); the V4L2 camera is \
-             not wired into the kiosk yet"
+             e.g. from `cargo run -p kiosk-qr --example qr_frames -- DIR`) or a camera device"
         ),
     };
     let hw = Hardware {
@@ -461,6 +463,49 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
         face: face_verifier(&cfg.face)?,
     };
     Ok((hw, Some(controls)))
+}
+
+/// A camera device the kiosk cannot open (no V4L2 driver in this build): every frame request
+/// fails with "no device", so the face worker reports the camera down, the kiosk shows the
+/// out-of-service screen and says why in the log, and nothing aborts.
+struct MissingCamera {
+    name: String,
+}
+
+impl MissingCamera {
+    fn new(path: &std::path::Path) -> Self {
+        tracing::error!(
+            device = "camera",
+            path = %path.display(),
+            "devices.camera: this kiosk has no V4L2 driver built in; the camera stays unavailable"
+        );
+        Self {
+            name: path.display().to_string(),
+        }
+    }
+}
+
+impl kiosk_hw::camera::FrameSource for MissingCamera {
+    fn info(&self) -> kiosk_hw::SourceInfo {
+        kiosk_hw::SourceInfo {
+            name: self.name.clone(),
+            width: 0,
+            height: 0,
+            fps: 0,
+        }
+    }
+
+    fn next_frame(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<kiosk_hw::camera::Frame, kiosk_hw::CameraError> {
+        // Waits as a silent camera would, so no caller spins on it.
+        std::thread::sleep(timeout.min(Duration::from_millis(100)));
+        Err(kiosk_hw::CameraError::new(
+            kiosk_hw::CameraErrorKind::NoDevice,
+            format!("{}: no V4L2 driver in this build", self.name),
+        ))
+    }
 }
 
 /// The face verifier the configuration names. The dlib models are loaded (and their SHA-256
@@ -495,19 +540,40 @@ fn face_verifier(f: &crate::config::FaceSettings) -> anyhow::Result<FaceVerifier
 
 /// The demo's gateway: with `url = "http://127.0.0.1:0"` the kiosk starts its own on a free
 /// loopback port.
-/// A PC/SC reader (`devices.card_reader = "auto"` or a name).
+/// A PC/SC reader (`devices.card_reader = "auto"` or a name), opened when pcscd and the reader
+/// are there: a kiosk that starts before them (or without its reader) starts anyway, out of
+/// service, and the identify worker keeps trying ([`crate::devices::LazyCardReader`]).
 #[cfg(feature = "pcsc")]
 fn pcsc_reader(name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::CardReader + Send>> {
-    let reader = kiosk_hw::card::pcsc::PcscCardReader::open(name).map_err(|e| {
-        anyhow::anyhow!(
-            "devices.card_reader: {e} (`kioskctl card readers` lists the readers pcscd sees)"
-        )
-    })?;
-    tracing::info!(
-        reader = kiosk_hw::card::CardReader::name(&reader),
-        "PC/SC card reader"
-    );
-    Ok(Box::new(reader))
+    use kiosk_hw::card::CardReader as _;
+    let wanted = name.map(str::to_owned);
+    let label = format!("pcsc:{}", name.unwrap_or("auto"));
+    // Each kind of failure is logged once (with what pcscd said: reader names, never card
+    // data), not every retry.
+    let mut last_kind = None;
+    let open: crate::devices::ReaderOpener =
+        Box::new(
+            move || match kiosk_hw::card::pcsc::PcscCardReader::open(wanted.as_deref()) {
+                Ok(r) => {
+                    tracing::info!(reader = r.name(), "PC/SC card reader");
+                    last_kind = None;
+                    Ok(Box::new(r) as Box<dyn kiosk_hw::card::CardReader + Send>)
+                }
+                Err(e) => {
+                    if last_kind != Some(e.kind()) {
+                        last_kind = Some(e.kind());
+                        tracing::warn!(
+                            device = "card-reader",
+                            error = %e,
+                            "devices.card_reader: cannot open the reader yet, retrying \
+                             (`kioskctl card readers` lists the readers pcscd sees)"
+                        );
+                    }
+                    Err(e)
+                }
+            },
+        );
+    Ok(Box::new(crate::devices::LazyCardReader::new(label, open)))
 }
 
 #[cfg(not(feature = "pcsc"))]

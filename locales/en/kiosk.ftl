@@ -105,7 +105,7 @@ notice-face-rejected = Your face could not be verified. Please ask at the counte
 notice-submit-rejected = Your application was not accepted. Please ask at the counter for help.
 notice-submit-failed = Your application could not be sent. Nothing is lost; please ask at the counter for help.
 notice-submit-pending = Your application was saved and will be sent. Staff will help you get your receipt.
-notice-printer-failed = The printer has a problem. Please write down the application code on the screen.
+notice-printer-failed = The receipt could not be printed. Your application has been received. Please write down the code on the screen and ask staff for your receipt.
 
 ## Spoken prompts (key = say- + the session's message key), read aloud by the speech engine
 say-choose-language = Please choose your language.
@@ -159,3 +159,15 @@ say-read-try-again = The card could not be read. Please lift it and place it aga
 say-face-try-again = Your face could not be checked. Please press Try again.
 notice-card-check-unavailable = This kiosk cannot check ID cards right now. Please ask staff at the counter for help.
 say-card-check-unavailable = This kiosk cannot check ID cards right now. Please ask staff.
+say-printer-failed = The receipt could not be printed. Please write down the code and ask staff.
+
+## Out of service (a device is missing: the kiosk starts anyway and waits for it)
+out-of-service-title = This kiosk is out of service
+out-of-service-body = Please go to the service counter; staff will help you. The kiosk starts again by itself when its devices are ready.
+# For staff: which devices to check; $value lists them with a reason code.
+out-of-service-staff = Devices to check: { $value }
+device-card-reader = Card reader
+device-camera = Camera
+device-printer = Printer
+# For staff, on the start screen: the kiosk still serves.
+staff-paper-near-end = Printer paper nearly used up: staff, please replace the roll.
