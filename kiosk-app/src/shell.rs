@@ -547,6 +547,7 @@ fn render_receipt(k: &Kiosk<'_>, view: &SessionView) {
             k.set_receipt_lookup(r.lookup_code.as_str().into());
             k.set_receipt_queue_number(r.queue_number.clone().unwrap_or_default().into());
             k.set_receipt_offline(r.offline);
+            k.set_receipt_printer_failed(view.printer_failed);
         }
         None => {
             k.set_receipt_code(SharedString::new());
@@ -554,6 +555,7 @@ fn render_receipt(k: &Kiosk<'_>, view: &SessionView) {
             k.set_receipt_lookup(SharedString::new());
             k.set_receipt_queue_number(SharedString::new());
             k.set_receipt_offline(false);
+            k.set_receipt_printer_failed(false);
         }
     }
 }
