@@ -168,7 +168,7 @@ impl Default for DeviceSettings {
     fn default() -> Self {
         Self {
             read_deadline: identity::READ_DEADLINE,
-            printer_poll: Duration::from_secs(15),
+            printer_poll: Duration::from_secs(5),
             camera_probe: Duration::from_secs(10),
             clock_floor_secs: crate::clock::floor_secs(),
         }

@@ -17,9 +17,10 @@ use kiosk_ui::{AppWindow, Kiosk};
 use slint::{ComponentHandle as _, Model as _};
 
 use crate::app::{exit, Assembled};
+use crate::availability::{DeviceHealth, DeviceKind};
 use crate::config::KioskConfig;
 use crate::headless::Headless;
-use crate::session::{Millis, Step};
+use crate::session::{Event, Millis, PrinterFault, Step};
 
 /// The demo citizen's ID number (the virtual CCCD's; CAN 123456).
 const DEMO_ID: &str = "001090123456";
@@ -231,6 +232,14 @@ impl Tour<'_> {
         self.shot(dir, next(), "submitting")?;
         self.wait_for(Step::Receipt, "submitting to the demo gateway")?;
         self.shot(dir, next(), "receipt")?;
+        // The printer fails on this receipt, as the printer worker reports a roll running out
+        // mid-receipt: the receipt stays on screen and the citizen is sent to staff (the
+        // dossier is already in the outbox).
+        self.kiosk
+            .shell
+            .borrow_mut()
+            .dispatch(Event::PrinterFailed(PrinterFault::PaperOutMidJob));
+        self.shot(dir, next(), "receipt-printer-failed")?;
         sim.card.remove();
         self.k().invoke_finish();
         self.wait_for(Step::Attract, "finishing")?;
@@ -271,6 +280,24 @@ impl Tour<'_> {
         self.wait_for(Step::Attract, "notice timeout")?;
         if self.kiosk.shell.borrow().holds_personal_data() {
             bail!("personal data survived the wipe");
+        }
+
+        // What staff see, as the workers report it: paper nearly used up (a line at the foot
+        // of the attract screen; the kiosk serves), then the card reader gone: out of service
+        // in every language, a touch starts nothing; back when the devices are.
+        let health = |d, h| self.kiosk.shell.borrow_mut().device_health(d, h);
+        health(DeviceKind::Printer, DeviceHealth::Warning("paper-near-end"));
+        self.shot(dir, next(), "attract-staff-notice")?;
+        health(DeviceKind::CardReader, DeviceHealth::Down("absent"));
+        self.shot(dir, next(), "out-of-service")?;
+        self.k().invoke_start();
+        if self.step() != Step::Attract || self.k().get_page() != "out-of-service" {
+            bail!("a session started while the kiosk was out of service");
+        }
+        health(DeviceKind::CardReader, DeviceHealth::Ready);
+        health(DeviceKind::Printer, DeviceHealth::Ready);
+        if self.k().get_page() != "attract" {
+            bail!("the kiosk did not return to service with its devices");
         }
         Ok(())
     }
