@@ -137,6 +137,16 @@ impl Tour<'_> {
         })
     }
 
+    /// A citizen touches the attract screen once the kiosk serves (a device that was down,
+    /// such as a printer out of paper after the previous receipt, may be back by then).
+    fn start_when_in_service(&self) -> anyhow::Result<()> {
+        self.wait_until("the kiosk back in service", || {
+            self.kiosk.shell.borrow().in_service()
+        })?;
+        self.k().invoke_start();
+        Ok(())
+    }
+
     fn wait_until(&self, what: &str, done: impl Fn() -> bool) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !done() {
@@ -173,7 +183,7 @@ impl Tour<'_> {
             );
         }
         self.shot(dir, next(), "attract")?;
-        self.k().invoke_start();
+        self.start_when_in_service()?;
         self.shot(dir, next(), "language")?;
         self.k().invoke_choose_language(lang.into());
         if self.step() != Step::Identify {
@@ -246,7 +256,7 @@ impl Tour<'_> {
 
         // A second citizen shows the card's QR code (it gives the number), is asked for the
         // card, taps it, then pulls it away before the face check: the wipe notice.
-        self.k().invoke_start();
+        self.start_when_in_service()?;
         self.k().invoke_choose_language(lang.into());
         self.k().invoke_demo_show_qr();
         self.wait_for_phase("card", "the number from the QR code")?;
@@ -264,7 +274,7 @@ impl Tour<'_> {
         self.wait_for(Step::Attract, "notice timeout")?;
 
         // A third citizen types the number, taps the card, then declines the face check.
-        self.k().invoke_start();
+        self.start_when_in_service()?;
         self.k().invoke_choose_language(lang.into());
         self.type_digits(DEMO_ID);
         self.k().invoke_keypad_submit();

@@ -85,3 +85,78 @@ fn a_kiosk_with_missing_devices_starts_out_of_service_and_sees_them_return() {
     };
     assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
 }
+
+/// The printer runs out of paper in the middle of every receipt (the virtual printer's fault
+/// switch, reached through the real TCP driver): the whole tour still completes, every dossier
+/// reached the gateway (it was in the outbox before the receipt was printed), nothing came out
+/// of the printer, and the log names the fault.
+#[test]
+fn a_receipt_that_cannot_print_loses_no_dossier() {
+    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let printer = kiosk_hw::printer::VirtualPrinter::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        dir.path().join("printed"),
+        576,
+    )
+    .expect("virtual printer");
+    // Paper for the first 2 KB of each job only: the status before the job is fine.
+    printer.control().paper_out_after(Some(2048));
+    let url = format!("url = \"{}\"", gw.url());
+    let device = format!("printer = \"{}\"", printer.device());
+    let cfg = demo_config(
+        dir.path(),
+        &[
+            ("url =", &url),
+            ("printer =", &device),
+            ("languages =", "languages = [\"vi\"]"),
+        ],
+    );
+    // Staff put a new roll in whenever the paper is out (the kiosk is out of service until
+    // then, and its status poll sees the new roll); the next receipt runs out again.
+    let ctl = printer.control();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let staff = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut rolls = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if ctl.status().paper == kiosk_hw::PaperState::Out {
+                    std::thread::sleep(Duration::from_millis(300));
+                    ctl.set_paper(kiosk_hw::PaperState::Ok);
+                    ctl.paper_out_after(Some(2048));
+                    rolls += 1;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            rolls
+        })
+    };
+    let log = dir.path().join("kiosk.log");
+    let out = Command::new(kiosk_tests::bin("kiosk"))
+        .args(["--config", cfg.to_str().expect("utf-8"), "--tour"])
+        .arg(dir.path().join("tour"))
+        .arg("--log-file")
+        .arg(&log)
+        .output()
+        .expect("run the tour");
+    assert!(
+        out.status.success(),
+        "tour failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rolls = staff.join().expect("staff thread");
+    // One completed session per orientation: both dossiers delivered, both receipts failed.
+    assert_eq!(gw.received(), 2, "every dossier reached the gateway");
+    assert_eq!(rolls, 2, "each receipt ran out of paper");
+    assert!(
+        printer.control().printed().is_empty(),
+        "no receipt came out"
+    );
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        text.contains("receipt not printed") && text.contains("paper-out-mid-job"),
+        "the fault is logged:\n{text}"
+    );
+}
