@@ -1950,7 +1950,8 @@ mod tests {
             f(&mut s);
             ctl.set_status(s);
         };
-        let cases: [(&str, &dyn Fn(&mut PrinterStatus), PrinterFault); 5] = [
+        type Switch<'a> = &'a dyn Fn(&mut PrinterStatus);
+        let cases: [(&str, Switch, PrinterFault); 5] = [
             ("offline", &|s| s.online = false, PrinterFault::Offline),
             (
                 "cover open",

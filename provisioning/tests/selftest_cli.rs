@@ -207,11 +207,7 @@ fn a_missing_printer_and_camera_fail_with_the_fix() {
     );
     let r = selftest(&cfg, &[]);
     assert!(line(&r, "camera").starts_with("fail"), "{}", r.out);
-    assert!(
-        line(&r, "camera").contains("/dev/video9"),
-        "{}",
-        r.out
-    );
+    assert!(line(&r, "camera").contains("/dev/video9"), "{}", r.out);
 }
 
 #[test]
