@@ -393,6 +393,11 @@ fn certificate(cfg: &KioskConfig, now: i64) -> Check {
             )
         }
     };
+    certificate_at(&info, now)
+}
+
+/// The certificate's verdict at `now` (Unix seconds). Pure, for tests.
+fn certificate_at(info: &kiosk_app::gateway::enrol::CertificateInfo, now: i64) -> Check {
     let days_left = info.not_after.saturating_sub(now) / DAY;
     let until = time::OffsetDateTime::from_unix_timestamp(info.not_after)
         .map(|d| d.date().to_string())
@@ -732,6 +737,71 @@ mod tests {
         );
         assert_eq!(clock(build + 800 * DAY, build).status, Level::Warn);
         assert_eq!(clock(build + 4000 * DAY, build).status, Level::Fail);
+    }
+
+    #[test]
+    fn certificate_days_left_renewal_and_expiry() {
+        let info = kiosk_app::gateway::enrol::CertificateInfo {
+            kiosk_id: "hn-pb-001".into(),
+            not_before: 1_000 * DAY,
+            not_after: 1_030 * DAY,
+        };
+        let c = certificate_at(&info, 1_001 * DAY);
+        assert_eq!(c.status, Level::Ok, "{c:?}");
+        assert!(c.detail.contains("hn-pb-001: 29 days left"), "{c:?}");
+        assert!(c.detail.contains("renewal in 19 days"), "{c:?}");
+        // Two thirds into its life the kiosk should have renewed it.
+        let c = certificate_at(&info, 1_025 * DAY);
+        assert_eq!(c.status, Level::Warn, "{c:?}");
+        assert!(
+            c.detail.contains("5 days left") && c.detail.contains("overdue"),
+            "{c:?}"
+        );
+        assert_eq!(certificate_at(&info, 1_030 * DAY).status, Level::Fail);
+        assert_eq!(certificate_at(&info, 999 * DAY).status, Level::Fail);
+    }
+
+    /// A production queue (key file and database): depth counted, a dead letter warns.
+    #[test]
+    fn the_queue_is_counted_and_dead_letters_warn() {
+        use kiosk_outbox::{ErrorClass, Kind, NewItem, Outbox};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.toml");
+        let mut cfg = kiosk_app::config::load(std::path::Path::new(demo)).expect("demo config");
+        cfg.demo = false;
+        cfg.queue.path = dir.path().join("queue.db");
+        cfg.queue.key_file = dir.path().join("queue.key");
+        let c = queue(&cfg, 0);
+        assert_eq!(c.status, Level::Fail, "no key yet: {c:?}");
+        assert!(c.detail.contains("init-key"), "{c:?}");
+        let key = kiosk_outbox::KeyFile::new(&cfg.queue.key_file)
+            .create()
+            .expect("key");
+        assert_eq!(queue(&cfg, 0).status, Level::Ok, "not created yet");
+        let o = Outbox::open(&cfg.queue.path, &key, &kiosk_outbox::OpenOptions::default())
+            .expect("outbox");
+        let ids = [Outbox::new_id(), Outbox::new_id()];
+        for id in ids {
+            o.enqueue(
+                NewItem {
+                    id,
+                    kind: Kind::Tthc,
+                    partition: &o.partition_for(id.as_bytes()),
+                    payload: b"{}",
+                },
+                1_000,
+            )
+            .expect("enqueue");
+        }
+        let c = queue(&cfg, 61);
+        assert_eq!(c.status, Level::Ok, "{c:?}");
+        assert!(c.detail.starts_with("2 waiting, oldest 60 s"), "{c:?}");
+        o.dead(ids[0], ErrorClass::Permanent, "422 from the gateway", 2_000)
+            .expect("dead");
+        let c = queue(&cfg, 61);
+        assert_eq!(c.status, Level::Warn, "{c:?}");
+        assert!(c.detail.contains("1 dead letters"), "{c:?}");
+        assert!(c.detail.contains("kioskctl queue dead"), "{c:?}");
     }
 
     #[test]
