@@ -393,7 +393,10 @@ fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
 }
 
 /// Builds the devices the configuration names. The receipt printer may be real (ESC/POS over
-/// USB, TCP or serial); a real camera is still refused with the issue that brings its driver.
+/// USB, TCP or serial), the card reader pcscd's. A device that is missing does not fail this:
+/// the printer driver opens per job, the PC/SC reader is opened when it appears
+/// ([`crate::devices::LazyCardReader`]), and a camera device this build cannot open stands in
+/// as a missing camera; the workers report them down and the kiosk starts out of service.
 fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)> {
     let d = &cfg.devices;
     // Chips are verified against `card.trust_dir`; the demo card's generated test CSCA is
