@@ -738,7 +738,7 @@ impl IdentifyWorker {
         }
         let now = identity::pa_time(wall);
         let mut rng = rand::rng();
-        let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+        let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
         self.reading = true;
         let r = identity::read_chip(
             self.reader.as_mut(),

@@ -8,7 +8,7 @@ use kiosk_app::session::{
 };
 use kiosk_hw::personal::Personal;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 fn p(s: &str) -> Personal<String> {
     Personal::new(s.to_owned())

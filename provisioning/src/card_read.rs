@@ -364,7 +364,7 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         ..ReadOptions::default()
     };
     let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let start = Instant::now();
     let mut result = reader::read_chip(&mut transport, &access, &opts, &mut fill);
