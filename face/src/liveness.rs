@@ -8,7 +8,7 @@
 //! fails at once. That is a deterrent, not a guarantee: a depth or IR camera is the real
 //! defence, and [`crate::verify::PassiveCheck`] is the seam where such a check plugs in.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 use crate::geometry::Pose;
 use crate::parallax::Parallax;

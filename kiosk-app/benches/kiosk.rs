@@ -611,7 +611,7 @@ fn chip_read(b: &mut Bench) {
         if let Ok(mut c) = card.lock() {
             c.reset();
         }
-        let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+        let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
         timed(|| {
             identity::read_chip(
                 reader,

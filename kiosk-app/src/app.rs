@@ -392,9 +392,13 @@ fn wire_demo_buttons(ui: &AppWindow, sim: &SimControls) {
     k.on_demo_show_qr(move || qr.present(kiosk_hw::sim::DEMO_QR));
 }
 
-/// Builds the devices the configuration names. The camera is one stream (a
-/// `kiosk_hw::camera::capture::CameraHub`: V4L2, or a simulator in a demo) with one feed for
-/// the QR scanner and one for the face worker.
+/// Builds the devices the configuration names. The receipt printer may be real (ESC/POS over
+/// USB, TCP or serial), the card reader pcscd's. A device that is missing does not fail this:
+/// the printer driver opens per job, the PC/SC reader is opened when it appears
+/// ([`crate::devices::LazyCardReader`]), the camera is one stream (a
+/// `kiosk_hw::camera::capture::CameraHub`: V4L2, or a simulator in a demo; one feed for the QR
+/// scanner, one for the face worker) that opens the device when it appears; the workers report
+/// them down and the kiosk starts out of service.
 fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)> {
     let d = &cfg.devices;
     // Chips are verified against `card.trust_dir`; the demo card's generated test CSCA is
@@ -487,15 +491,64 @@ fn v4l2_hub(
     Ok(v4l2::hub(V4l2Config::new(device), settings)?)
 }
 
+/// Without the `v4l2` feature (on by default) the camera stays missing: the kiosk starts out
+/// of service and says why in the log.
 #[cfg(not(feature = "v4l2"))]
 fn v4l2_hub(
-    _path: Option<&std::path::Path>,
-    _settings: kiosk_hw::camera::capture::HubSettings,
+    path: Option<&std::path::Path>,
+    settings: kiosk_hw::camera::capture::HubSettings,
 ) -> anyhow::Result<kiosk_hw::camera::capture::CameraHub> {
-    bail!(
-        "devices.camera: this kiosk was built without the `v4l2` feature (on by default); \
-         rebuild with it, or use \"sim\" or \"replay:DIR\" in a demo"
-    )
+    let path = path.unwrap_or(std::path::Path::new("auto"));
+    Ok(kiosk_hw::camera::capture::CameraHub::from_source(
+        MissingCamera::new(path),
+        settings,
+    )?)
+}
+
+/// A camera device the kiosk cannot open (no V4L2 driver in this build): every frame request
+/// fails with "no device", so the face worker reports the camera down, the kiosk shows the
+/// out-of-service screen and says why in the log, and nothing aborts.
+#[cfg(not(feature = "v4l2"))]
+struct MissingCamera {
+    name: String,
+}
+
+#[cfg(not(feature = "v4l2"))]
+impl MissingCamera {
+    fn new(path: &std::path::Path) -> Self {
+        tracing::error!(
+            device = "camera",
+            path = %path.display(),
+            "devices.camera: this kiosk has no V4L2 driver built in; the camera stays unavailable"
+        );
+        Self {
+            name: path.display().to_string(),
+        }
+    }
+}
+
+#[cfg(not(feature = "v4l2"))]
+impl kiosk_hw::camera::FrameSource for MissingCamera {
+    fn info(&self) -> kiosk_hw::SourceInfo {
+        kiosk_hw::SourceInfo {
+            name: self.name.clone(),
+            width: 0,
+            height: 0,
+            fps: 0,
+        }
+    }
+
+    fn next_frame(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<kiosk_hw::camera::Frame, kiosk_hw::CameraError> {
+        // Waits as a silent camera would, so no caller spins on it.
+        std::thread::sleep(timeout.min(Duration::from_millis(100)));
+        Err(kiosk_hw::CameraError::new(
+            kiosk_hw::CameraErrorKind::NoDevice,
+            format!("{}: no V4L2 driver in this build", self.name),
+        ))
+    }
 }
 
 /// The face verifier the configuration names. The dlib models are loaded (and their SHA-256
@@ -530,19 +583,40 @@ fn face_verifier(f: &crate::config::FaceSettings) -> anyhow::Result<FaceVerifier
 
 /// The demo's gateway: with `url = "http://127.0.0.1:0"` the kiosk starts its own on a free
 /// loopback port.
-/// A PC/SC reader (`devices.card_reader = "auto"` or a name).
+/// A PC/SC reader (`devices.card_reader = "auto"` or a name), opened when pcscd and the reader
+/// are there: a kiosk that starts before them (or without its reader) starts anyway, out of
+/// service, and the identify worker keeps trying ([`crate::devices::LazyCardReader`]).
 #[cfg(feature = "pcsc")]
 fn pcsc_reader(name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::CardReader + Send>> {
-    let reader = kiosk_hw::card::pcsc::PcscCardReader::open(name).map_err(|e| {
-        anyhow::anyhow!(
-            "devices.card_reader: {e} (`kioskctl card readers` lists the readers pcscd sees)"
-        )
-    })?;
-    tracing::info!(
-        reader = kiosk_hw::card::CardReader::name(&reader),
-        "PC/SC card reader"
-    );
-    Ok(Box::new(reader))
+    use kiosk_hw::card::CardReader as _;
+    let wanted = name.map(str::to_owned);
+    let label = format!("pcsc:{}", name.unwrap_or("auto"));
+    // Each kind of failure is logged once (with what pcscd said: reader names, never card
+    // data), not every retry.
+    let mut last_kind = None;
+    let open: crate::devices::ReaderOpener =
+        Box::new(
+            move || match kiosk_hw::card::pcsc::PcscCardReader::open(wanted.as_deref()) {
+                Ok(r) => {
+                    tracing::info!(reader = r.name(), "PC/SC card reader");
+                    last_kind = None;
+                    Ok(Box::new(r) as Box<dyn kiosk_hw::card::CardReader + Send>)
+                }
+                Err(e) => {
+                    if last_kind != Some(e.kind()) {
+                        last_kind = Some(e.kind());
+                        tracing::warn!(
+                            device = "card-reader",
+                            error = %e,
+                            "devices.card_reader: cannot open the reader yet, retrying \
+                             (`kioskctl card readers` lists the readers pcscd sees)"
+                        );
+                    }
+                    Err(e)
+                }
+            },
+        );
+    Ok(Box::new(crate::devices::LazyCardReader::new(label, open)))
 }
 
 #[cfg(not(feature = "pcsc"))]

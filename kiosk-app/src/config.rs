@@ -510,6 +510,7 @@ impl QueueSettings {
             },
             // Validated to at most 720 h; saturating for a hand-built QueueSettings.
             max_age: Duration::from_secs(self.max_age_hours.saturating_mul(3600)),
+            clock_floor_ms: crate::clock::floor_secs().saturating_mul(1000),
             ..kiosk_outbox::WorkerConfig::default()
         }
     }

@@ -21,6 +21,15 @@
 //!   it), the citizen is told to try again ([`IdentifyFailure::Internal`],
 //!   [`Event::FaceFailed`], [`Event::PrinterFailed`]), and the worker goes on with the same
 //!   hardware.
+//!
+//! # Device health
+//!
+//! A device may be missing when the kiosk starts or disappear later (unplugged, powered off,
+//! out of paper). No worker gives up on its device: the identify worker keeps polling the card
+//! reader (a [`LazyCardReader`] opens it once pcscd and the reader are there), the face worker
+//! probes the camera for a frame while idle, and the printer worker asks the printer's status
+//! while idle. Each reports [`DeviceEvent::Health`] when its device's health changes; the shell
+//! feeds them to [`crate::availability::Availability`], which decides whether the kiosk serves.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -34,8 +43,11 @@ use kiosk_hw::personal::Personal;
 use kiosk_hw::printer::ReceiptPrinter;
 use kiosk_hw::qr::QrScanner;
 
+use crate::availability::{DeviceHealth, DeviceKind};
 use crate::identity::{self, ChipKey, CscaTrust};
-use crate::session::{CameraProblem, Event, FaceOutcome, Generation, IdentifyFailure};
+use crate::session::{
+    CameraProblem, Event, FaceOutcome, Generation, IdentifyFailure, PrinterFault,
+};
 
 /// What the workers report to the shell.
 #[derive(Debug)]
@@ -54,6 +66,8 @@ pub enum DeviceEvent {
     },
     /// A receipt was printed; the printer reported no error.
     Printed,
+    /// A device's health changed (reported on changes only; a reason code, never personal).
+    Health(DeviceKind, DeviceHealth),
 }
 
 enum IdentifyCmd {
@@ -145,13 +159,113 @@ pub struct DeviceSettings {
     /// Overall deadline of one chip read ([`identity::READ_DEADLINE`]); the reader's per-APDU
     /// timeout bounds one exchange only.
     pub read_deadline: Duration,
+    /// How often the idle printer worker asks the printer's status (so a printer that is
+    /// fixed, or one that fails while nobody prints, is noticed).
+    pub printer_poll: Duration,
+    /// How often the idle face worker checks that the camera delivers a frame.
+    pub camera_probe: Duration,
+    /// The earliest believable wall clock, Unix seconds ([`crate::clock::floor_secs`]): below
+    /// it no card is judged ([`IdentifyFailure::ClockWrong`]).
+    pub clock_floor_secs: i64,
 }
 
 impl Default for DeviceSettings {
     fn default() -> Self {
         Self {
             read_deadline: identity::READ_DEADLINE,
+            printer_poll: Duration::from_secs(5),
+            camera_probe: Duration::from_secs(10),
+            clock_floor_secs: crate::clock::floor_secs(),
         }
+    }
+}
+
+/// Opens a card reader (pcscd's, in the kiosk).
+pub type ReaderOpener =
+    Box<dyn FnMut() -> Result<Box<dyn CardReader + Send>, kiosk_hw::CardError> + Send>;
+
+/// A card reader that may not be there yet: pcscd not started, the reader unplugged when the
+/// kiosk starts. Until its opener succeeds every call fails with the opener's error (no reader,
+/// or pcscd unavailable), so the identify worker reports the reader down and keeps polling;
+/// the opener is tried again at most every [`LazyCardReader::RETRY`]. Once open, the real
+/// reader handles unplugs itself (the PC/SC driver finds its reader again when it returns).
+pub struct LazyCardReader {
+    open: ReaderOpener,
+    inner: Option<Box<dyn CardReader + Send>>,
+    last_try: Option<Instant>,
+    last_error: Option<(kiosk_hw::CardErrorKind, String)>,
+    name: String,
+}
+
+impl std::fmt::Debug for LazyCardReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyCardReader")
+            .field("open", &self.inner.is_some())
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazyCardReader {
+    /// How long to wait between two attempts to open the reader.
+    pub const RETRY: Duration = Duration::from_secs(2);
+
+    /// A reader opened by `open`, tried at the first call. `name` stands for it until then.
+    pub fn new(name: impl Into<String>, open: ReaderOpener) -> Self {
+        Self {
+            open,
+            inner: None,
+            last_try: None,
+            last_error: None,
+            name: name.into(),
+        }
+    }
+
+    fn reader(
+        &mut self,
+        wait: Duration,
+    ) -> Result<&mut Box<dyn CardReader + Send>, kiosk_hw::CardError> {
+        if self.inner.is_none() {
+            let due = self.last_try.is_none_or(|t| t.elapsed() >= Self::RETRY);
+            if due {
+                self.last_try = Some(Instant::now());
+                match (self.open)() {
+                    Ok(r) => {
+                        self.name = r.name().to_owned();
+                        self.inner = Some(r);
+                        self.last_error = None;
+                    }
+                    Err(e) => self.last_error = Some((e.kind(), e.to_string())),
+                }
+            } else {
+                // Not yet time to try again: wait as a poll would, so the caller does not spin.
+                std::thread::sleep(wait.min(Self::RETRY));
+            }
+        }
+        match &mut self.inner {
+            Some(r) => Ok(r),
+            None => Err(match &self.last_error {
+                Some((kind, detail)) => kiosk_hw::CardError::new(*kind, detail.clone()),
+                None => kiosk_hw::CardError::new(
+                    kiosk_hw::CardErrorKind::NoReader,
+                    "card reader not open",
+                ),
+            }),
+        }
+    }
+}
+
+impl CardReader for LazyCardReader {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn wait_for_change(&mut self, timeout: Duration) -> Result<CardPresence, kiosk_hw::CardError> {
+        self.reader(timeout)?.wait_for_change(timeout)
+    }
+
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, kiosk_hw::CardError> {
+        self.reader(Duration::ZERO)?.transmit(apdu)
     }
 }
 
@@ -206,6 +320,7 @@ impl Devices {
         } = hw;
         let mut threads = Vec::new();
         let tx = ev_tx.clone();
+        let (probe, poll) = (settings.camera_probe, settings.printer_poll);
         threads.push(
             std::thread::Builder::new()
                 .name(IDENTIFY_THREAD.into())
@@ -218,12 +333,12 @@ impl Devices {
         threads.push(
             std::thread::Builder::new()
                 .name(FACE_THREAD.into())
-                .spawn(move || face_worker(camera, verifier, face_rx, tx))?,
+                .spawn(move || face_worker(camera, verifier, face_rx, tx, probe))?,
         );
         threads.push(
             std::thread::Builder::new()
                 .name(PRINTER_THREAD.into())
-                .spawn(move || print_worker(printer, print_rx, ev_tx))?,
+                .spawn(move || print_worker(printer, print_rx, ev_tx, poll))?,
         );
         Ok(Self {
             events,
@@ -338,6 +453,18 @@ enum Go {
     Stop,
 }
 
+/// The reason code of a card reader error that means "no reader" (`None`: the reader is there,
+/// the card or the exchange failed).
+fn reader_down(kind: kiosk_hw::card::CardErrorKind) -> Option<&'static str> {
+    use kiosk_hw::card::CardErrorKind as K;
+    match kind {
+        K::NoReader => Some("absent"),
+        K::ServiceUnavailable => Some("pcscd-unavailable"),
+        K::ReaderBusy => Some("busy"),
+        _ => None,
+    }
+}
+
 /// The identify worker: card presence, the chip read once the session has handed over the ID
 /// number, and the card's QR code, which supplies that number.
 ///
@@ -350,6 +477,7 @@ struct IdentifyWorker {
     qr: Box<dyn QrScanner + Send>,
     tx: Sender<DeviceEvent>,
     read_deadline: Duration,
+    clock_floor_secs: i64,
     armed: bool,
     /// The arming's generation, carried by every result.
     generation: Generation,
@@ -364,6 +492,8 @@ struct IdentifyWorker {
     /// The card without a key was reported (the session asked for the number).
     prompted: bool,
     reader_down_reported: bool,
+    /// The card reader's health as last reported to the shell (`None`: not yet).
+    reader_health: Option<DeviceHealth>,
     key: Option<ChipKey>,
     /// The card QR scanned in this arming: its date of birth gives the BAC fallback.
     scanned: Option<kiosk_qr::CccdQr>,
@@ -385,6 +515,7 @@ impl IdentifyWorker {
             qr,
             tx,
             read_deadline: settings.read_deadline,
+            clock_floor_secs: settings.clock_floor_secs,
             armed: false,
             generation: Generation(0),
             present: false,
@@ -392,6 +523,7 @@ impl IdentifyWorker {
             read_done: false,
             prompted: false,
             reader_down_reported: false,
+            reader_health: None,
             key: None,
             scanned: None,
             reading: false,
@@ -436,6 +568,31 @@ impl IdentifyWorker {
         self.tx.send(DeviceEvent::Session(e)).is_ok()
     }
 
+    /// Reports the reader's health when it changed; `false` when the shell is gone.
+    fn health(&mut self, h: DeviceHealth) -> bool {
+        if self.reader_health == Some(h) {
+            return true;
+        }
+        match h {
+            DeviceHealth::Down(why) => {
+                tracing::warn!(
+                    device = "card-reader",
+                    reason = why,
+                    "card reader unavailable"
+                );
+            }
+            _ => tracing::info!(
+                device = "card-reader",
+                reader = self.reader.name(),
+                "card reader ready"
+            ),
+        }
+        self.reader_health = Some(h);
+        self.tx
+            .send(DeviceEvent::Health(DeviceKind::CardReader, h))
+            .is_ok()
+    }
+
     /// Applies the commands waiting; [`Go::Stop`] on `Stop` or when the shell is gone.
     fn apply_commands(&mut self, cmds: &Receiver<IdentifyCmd>) -> Go {
         loop {
@@ -478,7 +635,17 @@ impl IdentifyWorker {
         if let Go::Stop = self.apply_commands(cmds) {
             return Go::Stop;
         }
-        match self.reader.wait_for_change(Duration::from_millis(100)) {
+        let polled = self.reader.wait_for_change(Duration::from_millis(100));
+        let health = match &polled {
+            Ok(_) => Some(DeviceHealth::Ready),
+            Err(e) => reader_down(e.kind()).map(DeviceHealth::Down),
+        };
+        if let Some(h) = health {
+            if !self.health(h) {
+                return Go::Stop;
+            }
+        }
+        match polled {
             Ok(CardPresence::Present { atr }) => {
                 if !self.present {
                     tracing::debug!("card present");
@@ -559,9 +726,24 @@ impl IdentifyWorker {
         }
         let started = Instant::now();
         let deadline = started + self.read_deadline;
-        let now = identity::pa_time(time::OffsetDateTime::now_utc());
+        let wall = time::OffsetDateTime::now_utc();
+        if let Err(e) = crate::clock::check_at(wall.unix_timestamp(), self.clock_floor_secs) {
+            // Every certificate would look "not yet valid": refuse to judge any card rather
+            // than call a genuine one forged, and tell the technician what to fix.
+            tracing::error!(error = %e, "cards cannot be checked: the clock is wrong");
+            self.read_done = true;
+            return if self.send(Event::IdentityFailed(
+                generation,
+                IdentifyFailure::ClockWrong,
+            )) {
+                Go::On
+            } else {
+                Go::Stop
+            };
+        }
+        let now = identity::pa_time(wall);
         let mut rng = rand::rng();
-        let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+        let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
         self.reading = true;
         let r = identity::read_chip(
             self.reader.as_mut(),
@@ -622,13 +804,45 @@ fn face_worker(
     verifier: FaceVerifier,
     cmds: Receiver<FaceCmd>,
     tx: Sender<DeviceEvent>,
+    probe: Duration,
 ) {
+    let mut health = None;
+    let mut probe_camera = |camera: &mut (dyn FrameSource + Send)| {
+        // Supervised like a capture: a driver that panics is a camera that is down.
+        let h = supervised("face", || {
+            match camera.next_shared(Duration::from_secs(1)) {
+                Ok(_) => DeviceHealth::Ready,
+                Err(e) => DeviceHealth::Down(camera_down(e.kind())),
+            }
+        })
+        .unwrap_or(DeviceHealth::Down("internal"));
+        if health == Some(h) {
+            return true;
+        }
+        match h {
+            DeviceHealth::Down(why) => {
+                tracing::warn!(device = "camera", reason = why, "camera unavailable");
+            }
+            _ => tracing::info!(device = "camera", "camera ready"),
+        }
+        health = Some(h);
+        tx.send(DeviceEvent::Health(DeviceKind::Camera, h)).is_ok()
+    };
+    if !probe_camera(camera.as_mut()) {
+        return;
+    }
     loop {
-        // Idle: block until told to start.
-        let (generation, portrait) = match cmds.recv() {
+        // Idle: wait until told to start, checking the camera now and then.
+        let (generation, portrait) = match cmds.recv_timeout(probe) {
             Ok(FaceCmd::Start(g, p)) => (g, p),
             Ok(FaceCmd::Stop) => continue,
-            Ok(FaceCmd::Quit) | Err(_) => return,
+            Err(RecvTimeoutError::Timeout) => {
+                if !probe_camera(camera.as_mut()) {
+                    return;
+                }
+                continue;
+            }
+            Ok(FaceCmd::Quit) | Err(RecvTimeoutError::Disconnected) => return,
         };
         // One capture is the unit of work: a panic in it (the portrait decoder, the face
         // pipeline) ends that capture only; the camera and models stay.
@@ -648,6 +862,18 @@ fn face_worker(
         if tx.send(DeviceEvent::Session(ev)).is_err() {
             return;
         }
+    }
+}
+
+/// The reason code of a camera error.
+fn camera_down(kind: kiosk_hw::CameraErrorKind) -> &'static str {
+    use kiosk_hw::CameraErrorKind as K;
+    match kind {
+        K::NoDevice | K::Unplugged => "absent",
+        K::DeviceBusy => "busy",
+        K::Timeout | K::Stalled => "no-frames",
+        K::BadFormat => "bad-format",
+        _ => "io",
     }
 }
 
@@ -852,49 +1078,131 @@ fn print_worker(
     mut printer: Box<dyn ReceiptPrinter + Send>,
     cmds: Receiver<PrintCmd>,
     tx: Sender<DeviceEvent>,
+    poll: Duration,
 ) {
+    let mut health = None;
+    let mut report = |h: DeviceHealth| {
+        if health == Some(h) {
+            return true;
+        }
+        match h {
+            DeviceHealth::Down(why) => {
+                tracing::warn!(
+                    device = "printer",
+                    reason = why,
+                    "receipt printer unavailable"
+                );
+            }
+            DeviceHealth::Warning(why) => tracing::warn!(
+                device = "printer",
+                reason = why,
+                "receipt printer: paper nearly used up, replace the roll soon"
+            ),
+            DeviceHealth::Ready => tracing::info!(device = "printer", "receipt printer ready"),
+        }
+        health = Some(h);
+        tx.send(DeviceEvent::Health(DeviceKind::Printer, h)).is_ok()
+    };
+    // The first check at once: a kiosk that starts without its printer says so.
+    let first = supervised("printer", || printer_health(printer.as_mut()));
+    if !report(first.unwrap_or(DeviceHealth::Down(PrinterFault::Internal.code()))) {
+        return;
+    }
     loop {
-        match cmds.recv_timeout(Duration::from_secs(3600)) {
+        match cmds.recv_timeout(poll) {
             Ok(PrintCmd::Print(job)) => {
                 // One job is the unit of work: a panic in the driver fails this receipt (the
-                // citizen is told to note the code), not the printer worker.
-                let ev = match supervised("printer", || print_job(printer.as_mut(), &job)) {
-                    Some(Ok(())) => DeviceEvent::Printed,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "receipt printer");
-                        DeviceEvent::Session(Event::PrinterFailed)
+                // citizen is told to note the code and ask staff), not the printer worker.
+                let result = supervised("printer", || print_job(printer.as_mut(), &job))
+                    .unwrap_or(Err(PrinterFault::Internal));
+                let (ev, h) = match result {
+                    Ok(h) => (DeviceEvent::Printed, Some(h)),
+                    Err(fault) => {
+                        tracing::warn!(fault = fault.code(), "receipt not printed");
+                        let h = (fault != PrinterFault::Internal)
+                            .then_some(DeviceHealth::Down(fault.code()));
+                        (DeviceEvent::Session(Event::PrinterFailed(fault)), h)
                     }
-                    None => DeviceEvent::Session(Event::PrinterFailed),
                 };
                 if tx.send(ev).is_err() {
                     return;
                 }
+                if let Some(h) = h {
+                    if !report(h) {
+                        return;
+                    }
+                }
             }
             Ok(PrintCmd::Quit) | Err(RecvTimeoutError::Disconnected) => return,
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                let h = supervised("printer", || printer_health(printer.as_mut()));
+                if !report(h.unwrap_or(DeviceHealth::Down(PrinterFault::Internal.code()))) {
+                    return;
+                }
+            }
         }
     }
 }
 
-/// Checks the printer's status and prints one whole ESC/POS job.
+/// The fault a printer error means for the receipt. `started`: the printer was ready when the
+/// job began, so paper out now means the paper ran out during the receipt.
+#[must_use]
+pub fn printer_fault(kind: kiosk_hw::printer::PrinterErrorKind, started: bool) -> PrinterFault {
+    use kiosk_hw::printer::PrinterErrorKind as K;
+    match kind {
+        K::NoDevice | K::Io => PrinterFault::Unplugged,
+        K::Offline => PrinterFault::Offline,
+        K::PaperOut if started => PrinterFault::PaperOutMidJob,
+        K::PaperOut => PrinterFault::PaperOut,
+        K::CoverOpen => PrinterFault::CoverOpen,
+        K::CutterError => PrinterFault::CutterError,
+        K::Timeout => PrinterFault::Timeout,
+        K::HardwareError | K::Recovering => PrinterFault::Hardware,
+        // A malformed job is the kiosk's bug, not the printer's.
+        _ => PrinterFault::Internal,
+    }
+}
+
+/// The printer's health from its status (asked now).
+fn printer_health(printer: &mut (dyn ReceiptPrinter + Send)) -> DeviceHealth {
+    match printer.status() {
+        Ok(s) => status_health(&s),
+        Err(e) => DeviceHealth::Down(printer_fault(e.kind(), false).code()),
+    }
+}
+
+fn status_health(s: &kiosk_hw::printer::PrinterStatus) -> DeviceHealth {
+    match s.fault() {
+        Some(kind) => DeviceHealth::Down(printer_fault(kind, false).code()),
+        None if s.paper == kiosk_hw::printer::PaperState::NearEnd => {
+            DeviceHealth::Warning("paper-near-end")
+        }
+        None => DeviceHealth::Ready,
+    }
+}
+
+/// Prints one whole ESC/POS job through the driver's [`ReceiptPrinter::print`] (which checks
+/// the status before and after the job) and returns the printer's health afterwards.
+///
+/// The status is asked once more before the job so that a paper-out the driver reports can be
+/// told apart: out before the job (nothing printed) or during it (a partial receipt). A roll
+/// that runs out in the few milliseconds between the two checks is reported as "during".
 fn print_job(
     printer: &mut (dyn ReceiptPrinter + Send),
     job: &[u8],
-) -> Result<(), kiosk_hw::printer::PrinterError> {
-    let s = printer.status()?;
-    if s.can_print() {
-        return printer.print(job);
+) -> Result<DeviceHealth, PrinterFault> {
+    let before = printer
+        .status()
+        .map_err(|e| printer_fault(e.kind(), false))?;
+    if let Some(kind) = before.fault() {
+        return Err(printer_fault(kind, false));
     }
-    Err(kiosk_hw::printer::PrinterError::new(
-        if s.cover_open {
-            kiosk_hw::printer::PrinterErrorKind::CoverOpen
-        } else if !s.online {
-            kiosk_hw::printer::PrinterErrorKind::Offline
-        } else {
-            kiosk_hw::printer::PrinterErrorKind::PaperOut
-        },
-        "printer not ready",
-    ))
+    printer
+        .print(job)
+        .map_err(|e| printer_fault(e.kind(), true))?;
+    Ok(printer
+        .last_status()
+        .map_or(DeviceHealth::Ready, |s| status_health(&s)))
 }
 
 #[cfg(test)]
@@ -1002,6 +1310,17 @@ mod tests {
         }
     }
 
+    /// The session events reported since the last call (health reports left out).
+    fn session_events(d: &Devices) -> Vec<Event> {
+        d.drain()
+            .into_iter()
+            .filter_map(|e| match e {
+                DeviceEvent::Session(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn next_session_event(d: &Devices) -> Event {
         loop {
             match d.wait(Duration::from_secs(10)) {
@@ -1022,7 +1341,7 @@ mod tests {
         assert_eq!(next_session_event(&d), Event::CardInserted(G));
         std::thread::sleep(Duration::from_millis(300));
         assert!(
-            d.drain().is_empty(),
+            session_events(&d).is_empty(),
             "no read and no second prompt without the number"
         );
         // The number arrives: the card that stayed on the reader is read.
@@ -1052,7 +1371,10 @@ mod tests {
             Event::IdentityFailed(G, IdentifyFailure::WrongIdNumber)
         );
         std::thread::sleep(Duration::from_millis(300));
-        assert!(d.drain().is_empty(), "the refused number is not retried");
+        assert!(
+            session_events(&d).is_empty(),
+            "the refused number is not retried"
+        );
         d.use_id_number(id(ID));
         assert_eq!(next_session_event(&d), Event::CardInserted(G));
         assert!(matches!(next_session_event(&d), Event::IdentityRead(..)));
@@ -1079,7 +1401,10 @@ mod tests {
         ctl.insert(card);
         assert_eq!(next_session_event(&d), Event::CardInserted(G));
         std::thread::sleep(Duration::from_millis(300));
-        assert!(d.drain().is_empty(), "re-armed without a number: no read");
+        assert!(
+            session_events(&d).is_empty(),
+            "re-armed without a number: no read"
+        );
     }
 
     #[test]
@@ -1468,6 +1793,7 @@ mod tests {
         ctl.set_apdu_delay(Duration::from_millis(30));
         let settings = DeviceSettings {
             read_deadline: Duration::from_millis(200),
+            ..DeviceSettings::default()
         };
         let d = Devices::start_with(hw, settings).expect("threads");
         assert_eq!(
@@ -1476,20 +1802,42 @@ mod tests {
         );
     }
 
+    /// A kiosk whose clock is before its build judges no card (every certificate would look
+    /// "not yet valid"): the session is told the clock is wrong, the card is not blamed, and
+    /// the chip is not even read.
+    #[test]
+    fn a_clock_before_the_build_date_judges_no_card() {
+        let (card, trust) = virtual_cccd();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (hw, ctl, _) = sim_hardware(dir.path(), trust);
+        let settings = DeviceSettings {
+            // The wall clock is a year before this floor.
+            clock_floor_secs: time::OffsetDateTime::now_utc().unix_timestamp() + 365 * 86_400,
+            ..DeviceSettings::default()
+        };
+        let d = Devices::start_with(hw, settings).expect("threads");
+        assert_eq!(
+            tap(&d, &ctl, card, ID),
+            Event::IdentityFailed(G, IdentifyFailure::ClockWrong)
+        );
+    }
+
     /// A face pipeline that panics once: the capture fails with "try again", the next one
     /// decides normally.
     #[test]
     fn a_panicking_face_capture_asks_to_try_again_and_the_worker_goes_on() {
+        /// Panics at its second frame: the first is the worker's start-up probe.
         struct PanicsOnceCamera {
             inner: kiosk_hw::camera::PatternSource,
-            panicked: bool,
+            calls: u32,
         }
         impl FrameSource for PanicsOnceCamera {
             fn info(&self) -> kiosk_hw::SourceInfo {
                 self.inner.info()
             }
             fn next_frame(&mut self, timeout: Duration) -> Result<Frame, kiosk_hw::CameraError> {
-                if !std::mem::replace(&mut self.panicked, true) {
+                self.calls = self.calls.saturating_add(1);
+                if self.calls == 2 {
                     panic!("frame decoder");
                 }
                 self.inner.next_frame(timeout)
@@ -1499,9 +1847,10 @@ mod tests {
         let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
         hw.camera = Box::new(PanicsOnceCamera {
             inner: kiosk_hw::camera::PatternSource::new(64, 48, 0).expect("pattern"),
-            panicked: false,
+            calls: 0,
         });
         let d = Devices::start(hw).expect("threads");
+        assert_eq!(next_health(&d, DeviceKind::Camera), DeviceHealth::Ready);
         d.start_face(G, None);
         assert_eq!(next_session_event(&d), Event::FaceFailed(G));
         let again = Generation(8);
@@ -1645,15 +1994,210 @@ mod tests {
         job.init().feed(1).cut();
         let job = job.into_bytes();
         d.print(job.clone());
-        assert!(matches!(
-            d.wait(Duration::from_secs(10)),
-            Some(DeviceEvent::Session(Event::PrinterFailed))
-        ));
+        assert_eq!(
+            next_print_event(&d),
+            Some(Event::PrinterFailed(PrinterFault::Internal))
+        );
         d.print(job);
-        assert!(matches!(
-            d.wait(Duration::from_secs(10)),
-            Some(DeviceEvent::Printed)
-        ));
+        assert_eq!(next_print_event(&d), None, "printed");
+    }
+
+    /// Waits for the outcome of one print job: `None` printed, else the session event.
+    fn next_print_event(d: &Devices) -> Option<Event> {
+        loop {
+            match d.wait(Duration::from_secs(10)) {
+                Some(DeviceEvent::Printed) => return None,
+                Some(DeviceEvent::Session(e @ Event::PrinterFailed(_))) => return Some(e),
+                Some(_) => {}
+                None => panic!("no print outcome within 10 s"),
+            }
+        }
+    }
+
+    /// Waits for the next health report of `kind`.
+    fn next_health(d: &Devices, kind: DeviceKind) -> DeviceHealth {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(DeviceEvent::Health(k, h)) = d.wait(Duration::from_millis(100)) {
+                if k == kind {
+                    return h;
+                }
+            }
+        }
+        panic!("no {kind} health report within 10 s")
+    }
+
+    /// A receipt-like job: a raster band (rasterised text), a QR code, a cut; about 3 KB.
+    fn receipt_job() -> Vec<u8> {
+        let bits: Vec<u8> = (0..32)
+            .flat_map(|y| vec![if y % 8 < 4 { 0xF0 } else { 0x0F }; 72])
+            .collect();
+        let mut job = kiosk_hw::printer::escpos::EscPos::new();
+        job.init();
+        job.raster(576, 32, &bits).expect("raster");
+        job.qr(b"https://dichvucong.example.gov.vn/tra-cuu?maHoSo=X")
+            .expect("qr");
+        job.feed(3).cut();
+        job.into_bytes()
+    }
+
+    /// The TCP driver as the kiosk configures it, with short timeouts for the tests.
+    fn tcp_driver(device: kiosk_hw::printer::PrinterDevice) -> Box<dyn ReceiptPrinter + Send> {
+        Box::new(kiosk_hw::printer::EscPosPrinter::new(
+            device,
+            kiosk_hw::printer::PrinterOptions {
+                connect_timeout: Duration::from_millis(500),
+                status_timeout: Duration::from_millis(300),
+                write_timeout: Duration::from_secs(2),
+                ..kiosk_hw::printer::PrinterOptions::default()
+            },
+        ))
+    }
+
+    fn printer_devices(
+        printer: Box<dyn ReceiptPrinter + Send>,
+        poll: Duration,
+    ) -> (Devices, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut hw, _, _) = sim_hardware(dir.path(), CscaTrust::default());
+        hw.printer = printer;
+        let settings = DeviceSettings {
+            printer_poll: poll,
+            ..DeviceSettings::default()
+        };
+        (Devices::start_with(hw, settings).expect("threads"), dir)
+    }
+
+    /// Every fault switch of the virtual printer, through the real TCP driver and the printer
+    /// worker, becomes its session event (the citizen is sent to staff) and the printer's
+    /// health; a good print with the paper nearly out is a warning for staff only.
+    #[test]
+    fn every_printer_fault_reaches_the_session_through_the_tcp_driver() {
+        use kiosk_hw::printer::{PrinterStatus, VirtualPrinter};
+        let out = tempfile::tempdir().expect("tempdir");
+        let vp = VirtualPrinter::start(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            out.path(),
+            576,
+        )
+        .expect("virtual printer");
+        let ctl = vp.control();
+        let (d, _dir) = printer_devices(tcp_driver(vp.device()), Duration::from_secs(3600));
+        assert_eq!(next_health(&d, DeviceKind::Printer), DeviceHealth::Ready);
+        let job = receipt_job();
+        let ok = ctl.status();
+        let set = |f: &dyn Fn(&mut PrinterStatus)| {
+            let mut s = ok;
+            f(&mut s);
+            ctl.set_status(s);
+        };
+        type Switch<'a> = &'a dyn Fn(&mut PrinterStatus);
+        let cases: [(&str, Switch, PrinterFault); 5] = [
+            ("offline", &|s| s.online = false, PrinterFault::Offline),
+            (
+                "cover open",
+                &|s| s.cover_open = true,
+                PrinterFault::CoverOpen,
+            ),
+            (
+                "paper out",
+                &|s| s.paper = kiosk_hw::PaperState::Out,
+                PrinterFault::PaperOut,
+            ),
+            (
+                "cutter",
+                &|s| s.cutter_error = true,
+                PrinterFault::CutterError,
+            ),
+            (
+                "hardware",
+                &|s| s.unrecoverable_error = true,
+                PrinterFault::Hardware,
+            ),
+        ];
+        for (what, fault, want) in cases {
+            set(fault);
+            d.print(job.clone());
+            assert_eq!(
+                next_print_event(&d),
+                Some(Event::PrinterFailed(want)),
+                "{what}"
+            );
+            assert_eq!(
+                next_health(&d, DeviceKind::Printer),
+                DeviceHealth::Down(want.code()),
+                "{what}"
+            );
+            ctl.set_status(ok);
+        }
+        let printed_before = ctl.printed().len();
+        // Paper runs out half way through the receipt.
+        ctl.paper_out_after(Some(job.len() / 2));
+        d.print(job.clone());
+        assert_eq!(
+            next_print_event(&d),
+            Some(Event::PrinterFailed(PrinterFault::PaperOutMidJob))
+        );
+        assert_eq!(ctl.printed().len(), printed_before, "no receipt came out");
+        ctl.paper_out_after(None);
+        ctl.set_status(ok);
+        // A printer that stops answering status requests: a timeout, never a hang.
+        ctl.set_silent(true);
+        d.print(job.clone());
+        assert_eq!(
+            next_print_event(&d),
+            Some(Event::PrinterFailed(PrinterFault::Timeout))
+        );
+        ctl.set_silent(false);
+        // A good print with the roll nearly used up: printed, and a warning for staff.
+        set(&|s| s.paper = kiosk_hw::PaperState::NearEnd);
+        d.print(job.clone());
+        assert_eq!(next_print_event(&d), None, "printed");
+        assert_eq!(
+            next_health(&d, DeviceKind::Printer),
+            DeviceHealth::Warning("paper-near-end")
+        );
+        assert_eq!(ctl.printed().len(), printed_before + 1);
+        // Unplugged: nobody listens on its port any more.
+        drop(vp);
+        d.print(job);
+        assert_eq!(
+            next_print_event(&d),
+            Some(Event::PrinterFailed(PrinterFault::Unplugged))
+        );
+        assert_eq!(
+            next_health(&d, DeviceKind::Printer),
+            DeviceHealth::Down("unplugged")
+        );
+    }
+
+    /// A printer missing when the kiosk starts is reported down at once and ready as soon as
+    /// it answers, by the idle worker's status polls.
+    #[test]
+    fn a_printer_missing_at_start_is_noticed_when_it_returns() {
+        use kiosk_hw::printer::VirtualPrinter;
+        // A free port on the loopback interface, closed again: the printer is "unplugged".
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let device = kiosk_hw::printer::PrinterDevice::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let (d, _dir) = printer_devices(tcp_driver(device), Duration::from_millis(100));
+        assert_eq!(
+            next_health(&d, DeviceKind::Printer),
+            DeviceHealth::Down("unplugged")
+        );
+        let out = tempfile::tempdir().expect("tempdir");
+        let _vp = VirtualPrinter::start(
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            out.path(),
+            576,
+        )
+        .expect("virtual printer on the same port");
+        assert_eq!(next_health(&d, DeviceKind::Printer), DeviceHealth::Ready);
     }
 
     /// A panic on a worker thread is logged with the worker and location, never its message.

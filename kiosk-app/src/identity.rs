@@ -608,7 +608,7 @@ mod tests {
 
     fn rand_fill() -> impl FnMut(&mut [u8]) {
         let mut rng = rand::rng();
-        move |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b)
+        move |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b)
     }
 
     /// A reader with the demo profile's virtual CCCD (changed by `edit`) and its trust.

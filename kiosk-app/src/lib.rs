@@ -1,6 +1,8 @@
 //! The kiosk application.
 
+pub mod availability;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod devices;
 pub mod gateway;

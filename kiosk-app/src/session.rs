@@ -406,6 +406,10 @@ pub enum IdentifyFailure {
     /// The kiosk's own reading code failed (a panic caught by the identify worker's
     /// supervisor; only the worker and the code location are logged): try again.
     Internal,
+    /// The kiosk's clock is before its own build date (`crate::clock`): no card can be checked
+    /// until a technician sets the time. The session ends with "ask staff"; the card is not
+    /// blamed.
+    ClockWrong,
 }
 
 /// Where the identify step is; see the module docs.
@@ -565,8 +569,9 @@ pub enum Event {
     SubmitFailed(SubmitFailure),
     /// Receipt printed and "Finish" pressed.
     ReceiptDone,
-    /// The printer failed.
-    PrinterFailed,
+    /// The receipt did not print; the fault says why (for the log and staff: the citizen is
+    /// asked to note the code and ask staff, whatever the cause).
+    PrinterFailed(PrinterFault),
     /// The cancel button.
     Cancel,
     /// Periodic tick (every few hundred ms): fires timeouts.
@@ -677,6 +682,51 @@ pub mod keys {
     // The camera in the kiosk (issue 12).
     pub const CAMERA_UNAVAILABLE: &str = "camera-unavailable";
     pub const CAMERA_UNUSABLE: &str = "camera-unusable";
+    pub const CARD_CHECK_UNAVAILABLE: &str = "card-check-unavailable";
+}
+
+/// Why a receipt did not print, at the granularity a technician acts on. Every fault of the
+/// printer driver maps to one of these (`devices` does the mapping); the citizen hears the same
+/// "note the code and ask staff" whatever the fault, and the dossier is already in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrinterFault {
+    /// The printer is connected but not accepting data.
+    Offline,
+    /// The paper cover is open.
+    CoverOpen,
+    /// No paper before the job started: nothing was printed.
+    PaperOut,
+    /// The paper ran out while the receipt was printing: a partial receipt may hang out.
+    PaperOutMidJob,
+    /// The autocutter failed (a jam).
+    CutterError,
+    /// The printer did not answer in time.
+    Timeout,
+    /// No printer: unplugged, powered off, or not reachable on the network.
+    Unplugged,
+    /// A hardware fault the printer reports as unrecoverable, or one it is recovering from.
+    Hardware,
+    /// The kiosk could not compose the receipt, or its own code failed (a bug, not the printer).
+    Internal,
+}
+
+impl PrinterFault {
+    /// A short stable code for logs, `kioskctl` and the staff line (`printer-fault-<code>`).
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Offline => "offline",
+            Self::CoverOpen => "cover-open",
+            Self::PaperOut => "paper-out",
+            Self::PaperOutMidJob => "paper-out-mid-job",
+            Self::CutterError => "cutter-error",
+            Self::Timeout => "timeout",
+            Self::Unplugged => "unplugged",
+            Self::Hardware => "hardware",
+            Self::Internal => "internal",
+        }
+    }
 }
 
 /// Everything the UI needs to draw the current screen.
@@ -709,6 +759,8 @@ pub struct SessionView {
     pub receipt: Option<ReceiptInfo>,
     /// The printer failed: tell the citizen to note the lookup code.
     pub printer_failed: bool,
+    /// Why it failed (staff line; the citizen's notice is the same for every fault).
+    pub printer_fault: Option<PrinterFault>,
     /// Message key of the `Notice` step, or of a banner on the current step.
     pub notice: Option<String>,
 }
@@ -768,7 +820,7 @@ enum State {
     },
     Receipt {
         receipt: ReceiptInfo,
-        printer_failed: bool,
+        printer_failed: Option<PrinterFault>,
     },
     Notice {
         key: &'static str,
@@ -943,12 +995,12 @@ impl Session {
             ),
             _ => (None, false),
         };
-        let (receipt, printer_failed) = match &self.state {
+        let (receipt, printer_fault) = match &self.state {
             State::Receipt {
                 receipt,
                 printer_failed,
             } => (Some(receipt.clone()), *printer_failed),
-            _ => (None, false),
+            _ => (None, None),
         };
         let service = match &self.state {
             State::Confirm { service, .. } | State::Submitting { service } => Some(service.clone()),
@@ -978,7 +1030,8 @@ impl Session {
             face_attempts_left,
             can_retry,
             receipt,
-            printer_failed,
+            printer_failed: printer_fault.is_some(),
+            printer_fault,
             notice: notice.map(str::to_owned),
         }
     }
@@ -1219,11 +1272,13 @@ impl Session {
                     self.banner(&state, out, keys::WRONG_ID);
                     Stay(state)
                 }
-                IdentifyFailure::NotAuthentic | IdentifyFailure::ReaderMissing => {
-                    let key = if f == IdentifyFailure::NotAuthentic {
-                        keys::CARD_NOT_AUTHENTIC
-                    } else {
-                        keys::READER_UNAVAILABLE
+                IdentifyFailure::NotAuthentic
+                | IdentifyFailure::ReaderMissing
+                | IdentifyFailure::ClockWrong => {
+                    let key = match f {
+                        IdentifyFailure::NotAuthentic => keys::CARD_NOT_AUTHENTIC,
+                        IdentifyFailure::ClockWrong => keys::CARD_CHECK_UNAVAILABLE,
+                        _ => keys::READER_UNAVAILABLE,
                     };
                     out.push(Command::StopIdentify);
                     out.push(Command::Wipe(WipeReason::Error));
@@ -1389,7 +1444,7 @@ impl Session {
                 Self::say(out, keys::RECEIPT_READY);
                 Enter(State::Receipt {
                     receipt,
-                    printer_failed: false,
+                    printer_failed: None,
                 })
             }
             (State::Submitting { .. }, Event::SubmitFailed(f)) => {
@@ -1405,12 +1460,18 @@ impl Session {
                 out.push(Command::Wipe(WipeReason::Completed));
                 Enter(State::Attract)
             }
-            (State::Receipt { receipt, .. }, Event::PrinterFailed) => {
+            (State::Receipt { receipt, .. }, Event::PrinterFailed(fault)) => {
+                // The dossier is in the outbox already (SubmitDone comes after the durable
+                // enqueue): only the paper is missing. The receipt stays on screen.
+                tracing::warn!(
+                    fault = fault.code(),
+                    "receipt not printed: citizen sent to staff"
+                );
                 out.push(Command::ShowNotice(keys::PRINTER_FAILED.to_owned()));
                 Self::say(out, keys::PRINTER_FAILED);
                 let state = State::Receipt {
                     receipt,
-                    printer_failed: true,
+                    printer_failed: Some(fault),
                 };
                 self.touch(&state);
                 self.banner = Some(keys::PRINTER_FAILED);

@@ -15,6 +15,7 @@ use std::time::Duration;
 use kiosk_ui::{AppWindow, Kiosk, LanguageOption, ServiceItem, Tr};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
+use crate::availability::{Availability, DeviceHealth, DeviceKind};
 use crate::catalog::{Catalog, EntryKind, ServiceId};
 use crate::config::{KioskConfig, Mode};
 use crate::devices::{DeviceEvent, Devices};
@@ -53,6 +54,8 @@ pub struct Shell {
     replies: (Sender<Event>, Receiver<Event>),
     last_step: Step,
     last_language: String,
+    /// The devices' health: out of service while one is down (see [`crate::availability`]).
+    availability: Availability,
 }
 
 impl std::fmt::Debug for Shell {
@@ -142,6 +145,7 @@ impl Shell {
             replies: mpsc::channel(),
             last_step: Step::Attract,
             last_language: String::new(),
+            availability: Availability::new(),
         }));
 
         let on = |ev: fn() -> Event| {
@@ -189,6 +193,11 @@ impl Shell {
 
     /// Feeds one event to the session and carries out what it asks.
     pub fn dispatch(&mut self, ev: Event) {
+        if matches!(ev, Event::Start) && !self.availability.may_start() {
+            // Out of service: the attract screen is not shown, a stray touch starts nothing.
+            tracing::debug!("start ignored: out of service");
+            return;
+        }
         let now = (self.clock)();
         let is_tick = matches!(ev, Event::Tick);
         let before = self.session.step();
@@ -241,6 +250,44 @@ impl Shell {
         self.session.step()
     }
 
+    /// Whether the kiosk serves citizens now (no device is down).
+    #[must_use]
+    pub fn in_service(&self) -> bool {
+        self.availability.in_service()
+    }
+
+    /// The adapter's current page (tests).
+    #[must_use]
+    pub fn page(&self) -> String {
+        self.ui
+            .upgrade()
+            .map(|ui| ui.global::<Kiosk>().get_page().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Records a device's health (from its worker), logs what changed and redraws.
+    pub fn device_health(&mut self, device: DeviceKind, health: DeviceHealth) {
+        let Some(c) = self.availability.report(device, health) else {
+            return;
+        };
+        if c.service_changed {
+            if c.in_service {
+                tracing::info!(device = %c.device, "every device ready: the kiosk serves again");
+            } else {
+                let reason = match c.to {
+                    DeviceHealth::Down(why) => why,
+                    _ => "-",
+                };
+                tracing::warn!(
+                    device = %c.device,
+                    reason,
+                    "kiosk out of service until the device is back (retrying)"
+                );
+            }
+        }
+        self.render();
+    }
+
     /// Whether any personal data is held by the session (for tests and the shutdown log).
     #[must_use]
     pub fn holds_personal_data(&self) -> bool {
@@ -275,6 +322,7 @@ impl Shell {
                 }
             }
             DeviceEvent::Printed => tracing::info!("receipt printed"),
+            DeviceEvent::Health(device, health) => self.device_health(device, health),
         }
     }
 
@@ -320,7 +368,10 @@ impl Shell {
                 match (self.compose_receipt)(&info, &lang) {
                     Some(job) => self.devices.print(job),
                     None => {
-                        let _ = self.replies.0.send(Event::PrinterFailed);
+                        let _ = self
+                            .replies
+                            .0
+                            .send(Event::PrinterFailed(crate::session::PrinterFault::Internal));
                     }
                 }
             }
@@ -353,7 +404,16 @@ impl Shell {
             self.last_step = Step::Attract;
         }
         k.set_secondary_language(if view.language == "vi" { "en" } else { "vi" }.into());
-        k.set_page(page_name(view.step).into());
+        let out_of_service = view.step == Step::Attract && !self.availability.in_service();
+        k.set_page(
+            if out_of_service {
+                "out-of-service"
+            } else {
+                page_name(view.step)
+            }
+            .into(),
+        );
+        self.render_service_lines(&k, &view.language);
         let (index, count) = step_index(view.step);
         k.set_step_index(index);
         k.set_step_count(count);
@@ -397,6 +457,31 @@ impl Shell {
         );
         k.set_can_retry(view.can_retry);
         self.last_step = view.step;
+    }
+
+    /// The staff lines: which devices keep the kiosk out of service, and warnings (paper
+    /// nearly used up) shown at the foot of the attract screen.
+    fn render_service_lines(&self, k: &Kiosk<'_>, lang: &str) {
+        let down: Vec<String> = self
+            .availability
+            .down()
+            .into_iter()
+            .map(|(d, why)| format!("{} ({why})", self.texts.t(lang, &format!("device-{d}"))))
+            .collect();
+        k.set_service_detail(if down.is_empty() {
+            SharedString::new()
+        } else {
+            self.texts
+                .ta(lang, "out-of-service-staff", &down.join(" · "))
+                .into()
+        });
+        let notices: Vec<String> = self
+            .availability
+            .warnings()
+            .into_iter()
+            .map(|(_, why)| self.texts.t(lang, &format!("staff-{why}")))
+            .collect();
+        k.set_staff_notice(notices.join(" ").into());
     }
 
     fn render_citizen(&self, k: &Kiosk<'_>, view: &SessionView) {
@@ -462,6 +547,7 @@ fn render_receipt(k: &Kiosk<'_>, view: &SessionView) {
             k.set_receipt_lookup(r.lookup_code.as_str().into());
             k.set_receipt_queue_number(r.queue_number.clone().unwrap_or_default().into());
             k.set_receipt_offline(r.offline);
+            k.set_receipt_printer_failed(view.printer_failed);
         }
         None => {
             k.set_receipt_code(SharedString::new());
@@ -469,6 +555,7 @@ fn render_receipt(k: &Kiosk<'_>, view: &SessionView) {
             k.set_receipt_lookup(SharedString::new());
             k.set_receipt_queue_number(SharedString::new());
             k.set_receipt_offline(false);
+            k.set_receipt_printer_failed(false);
         }
     }
 }

@@ -17,9 +17,10 @@ use kiosk_ui::{AppWindow, Kiosk};
 use slint::{ComponentHandle as _, Model as _};
 
 use crate::app::{exit, Assembled};
+use crate::availability::{DeviceHealth, DeviceKind};
 use crate::config::KioskConfig;
 use crate::headless::Headless;
-use crate::session::{Millis, Step};
+use crate::session::{Event, Millis, PrinterFault, Step};
 
 /// The demo citizen's ID number (the virtual CCCD's; CAN 123456).
 const DEMO_ID: &str = "001090123456";
@@ -136,6 +137,16 @@ impl Tour<'_> {
         })
     }
 
+    /// A citizen touches the attract screen once the kiosk serves (a device that was down,
+    /// such as a printer out of paper after the previous receipt, may be back by then).
+    fn start_when_in_service(&self) -> anyhow::Result<()> {
+        self.wait_until("the kiosk back in service", || {
+            self.kiosk.shell.borrow().in_service()
+        })?;
+        self.k().invoke_start();
+        Ok(())
+    }
+
     fn wait_until(&self, what: &str, done: impl Fn() -> bool) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !done() {
@@ -172,7 +183,7 @@ impl Tour<'_> {
             );
         }
         self.shot(dir, next(), "attract")?;
-        self.k().invoke_start();
+        self.start_when_in_service()?;
         self.shot(dir, next(), "language")?;
         self.k().invoke_choose_language(lang.into());
         if self.step() != Step::Identify {
@@ -231,13 +242,21 @@ impl Tour<'_> {
         self.shot(dir, next(), "submitting")?;
         self.wait_for(Step::Receipt, "submitting to the demo gateway")?;
         self.shot(dir, next(), "receipt")?;
+        // The printer fails on this receipt, as the printer worker reports a roll running out
+        // mid-receipt: the receipt stays on screen and the citizen is sent to staff (the
+        // dossier is already in the outbox).
+        self.kiosk
+            .shell
+            .borrow_mut()
+            .dispatch(Event::PrinterFailed(PrinterFault::PaperOutMidJob));
+        self.shot(dir, next(), "receipt-printer-failed")?;
         sim.card.remove();
         self.k().invoke_finish();
         self.wait_for(Step::Attract, "finishing")?;
 
         // A second citizen shows the card's QR code (it gives the number), is asked for the
         // card, taps it, then pulls it away before the face check: the wipe notice.
-        self.k().invoke_start();
+        self.start_when_in_service()?;
         self.k().invoke_choose_language(lang.into());
         self.k().invoke_demo_show_qr();
         self.wait_for_phase("card", "the number from the QR code")?;
@@ -255,7 +274,7 @@ impl Tour<'_> {
         self.wait_for(Step::Attract, "notice timeout")?;
 
         // A third citizen types the number, taps the card, then declines the face check.
-        self.k().invoke_start();
+        self.start_when_in_service()?;
         self.k().invoke_choose_language(lang.into());
         self.type_digits(DEMO_ID);
         self.k().invoke_keypad_submit();
@@ -271,6 +290,24 @@ impl Tour<'_> {
         self.wait_for(Step::Attract, "notice timeout")?;
         if self.kiosk.shell.borrow().holds_personal_data() {
             bail!("personal data survived the wipe");
+        }
+
+        // What staff see, as the workers report it: paper nearly used up (a line at the foot
+        // of the attract screen; the kiosk serves), then the card reader gone: out of service
+        // in every language, a touch starts nothing; back when the devices are.
+        let health = |d, h| self.kiosk.shell.borrow_mut().device_health(d, h);
+        health(DeviceKind::Printer, DeviceHealth::Warning("paper-near-end"));
+        self.shot(dir, next(), "attract-staff-notice")?;
+        health(DeviceKind::CardReader, DeviceHealth::Down("absent"));
+        self.shot(dir, next(), "out-of-service")?;
+        self.k().invoke_start();
+        if self.step() != Step::Attract || self.k().get_page() != "out-of-service" {
+            bail!("a session started while the kiosk was out of service");
+        }
+        health(DeviceKind::CardReader, DeviceHealth::Ready);
+        health(DeviceKind::Printer, DeviceHealth::Ready);
+        if self.k().get_page() != "attract" {
+            bail!("the kiosk did not return to service with its devices");
         }
         Ok(())
     }

@@ -522,9 +522,16 @@ fn the_queue_has_defaults_and_maps_onto_the_worker() {
         ),
         (2, 900, 168)
     );
-    // The defaults are the worker's own: a kiosk without [queue] behaves as before.
+    // The defaults are the worker's own: a kiosk without [queue] behaves as before, but for
+    // the clock floor, the kiosk's build date.
     let timeout = Duration::from_secs(cfg.gateway.timeout_secs);
-    assert_eq!(cfg.queue.worker_config(timeout), WorkerConfig::default());
+    assert_eq!(
+        cfg.queue.worker_config(timeout),
+        WorkerConfig {
+            clock_floor_ms: kiosk_app::clock::floor_secs() * 1000,
+            ..WorkerConfig::default()
+        }
+    );
 
     let text = good()
         + "[queue]\npath = \"/data/q.db\"\nkey_file = \"/data/q.key\"\n\

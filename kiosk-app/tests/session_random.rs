@@ -8,7 +8,7 @@ use kiosk_app::session::{
 };
 use kiosk_hw::personal::Personal;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 fn p(s: &str) -> Personal<String> {
     Personal::new(s.to_owned())
@@ -127,7 +127,7 @@ fn random_event(rng: &mut StdRng, current: Generation) -> Event {
             SubmitFailure::Storage
         }),
         16 => Event::ReceiptDone,
-        17 => Event::PrinterFailed,
+        17 => Event::PrinterFailed(kiosk_app::session::PrinterFault::Timeout),
         18 => Event::Cancel,
         // The identify step's ID number: keypad (sometimes a key that is no digit), the card
         // QR code, a number the chip refuses.

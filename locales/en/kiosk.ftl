@@ -105,7 +105,7 @@ notice-face-rejected = Your face could not be verified. Please ask at the counte
 notice-submit-rejected = Your application was not accepted. Please ask at the counter for help.
 notice-submit-failed = Your application could not be sent. Nothing is lost; please ask at the counter for help.
 notice-submit-pending = Your application was saved and will be sent. Staff will help you get your receipt.
-notice-printer-failed = The printer has a problem. Please write down the application code on the screen.
+notice-printer-failed = The receipt could not be printed. Your application has been received. Please write down the code on the screen and ask staff for your receipt.
 
 ## Spoken prompts (key = say- + the session's message key), read aloud by the speech engine
 say-choose-language = Please choose your language.
@@ -157,6 +157,20 @@ notice-face-try-again = The kiosk could not check your face this time. Please pr
 say-card-too-slow = The card took too long to answer. Please lift it and place it flat on the reader again, or ask staff.
 say-read-try-again = The card could not be read. Please lift it and place it again.
 say-face-try-again = Your face could not be checked. Please press Try again.
+notice-card-check-unavailable = This kiosk cannot check ID cards right now. Please ask staff at the counter for help.
+say-card-check-unavailable = This kiosk cannot check ID cards right now. Please ask staff.
+say-printer-failed = The receipt could not be printed. Please write down the code and ask staff.
+
+## Out of service (a device is missing: the kiosk starts anyway and waits for it)
+out-of-service-title = This kiosk is out of service
+out-of-service-body = Please go to the service counter; staff will help you. The kiosk starts again by itself when its devices are ready.
+# For staff: which devices to check; $value lists them with a reason code.
+out-of-service-staff = Devices to check: { $value }
+device-card-reader = Card reader
+device-camera = Camera
+device-printer = Printer
+# For staff, on the start screen: the kiosk still serves.
+staff-paper-near-end = Printer paper nearly used up: staff, please replace the roll.
 
 ## The camera in the kiosk (issue 12). Own block: new keys only here.
 notice-camera-unavailable = The camera is not working right now. Please wait a moment and press Try again, or ask at the counter for help.

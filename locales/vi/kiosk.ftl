@@ -105,7 +105,7 @@ notice-face-rejected = Không xác thực được khuôn mặt. Vui lòng đế
 notice-submit-rejected = Hồ sơ chưa được tiếp nhận. Vui lòng đến quầy để được hỗ trợ.
 notice-submit-failed = Chưa gửi được hồ sơ. Thông tin của bạn không bị mất; vui lòng đến quầy để được hỗ trợ.
 notice-submit-pending = Hồ sơ của bạn đã được lưu và sẽ được gửi. Cán bộ sẽ hỗ trợ bạn nhận giấy hẹn.
-notice-printer-failed = Máy in đang gặp sự cố. Vui lòng ghi lại mã hồ sơ trên màn hình.
+notice-printer-failed = Không in được biên nhận. Hồ sơ của bạn đã được tiếp nhận. Vui lòng ghi lại mã hồ sơ trên màn hình và hỏi cán bộ để nhận biên nhận.
 
 ## Spoken prompts (key = say- + the session's message key), read aloud by the speech engine
 say-choose-language = Vui lòng chọn ngôn ngữ.
@@ -157,6 +157,20 @@ notice-face-try-again = Chưa kiểm tra được khuôn mặt do lỗi của m�
 say-card-too-slow = Thẻ phản hồi quá lâu. Vui lòng nhấc thẻ lên rồi đặt lại nằm phẳng trên đầu đọc, hoặc hỏi cán bộ.
 say-read-try-again = Chưa đọc được thẻ. Vui lòng nhấc thẻ lên rồi đặt lại.
 say-face-try-again = Chưa kiểm tra được khuôn mặt. Vui lòng bấm Thử lại.
+notice-card-check-unavailable = Máy hiện chưa kiểm tra được thẻ căn cước. Vui lòng đến quầy để cán bộ hỗ trợ.
+say-card-check-unavailable = Máy hiện chưa kiểm tra được thẻ. Vui lòng hỏi cán bộ tại quầy.
+say-printer-failed = Không in được biên nhận. Vui lòng ghi lại mã hồ sơ và hỏi cán bộ.
+
+## Out of service (a device is missing: the kiosk starts anyway and waits for it)
+out-of-service-title = Máy tạm ngừng phục vụ
+out-of-service-body = Vui lòng đến quầy tiếp nhận, cán bộ sẽ hỗ trợ bạn. Máy sẽ tự hoạt động lại khi thiết bị sẵn sàng.
+# For staff: which devices to check; $value lists them with a reason code.
+out-of-service-staff = Thiết bị cần kiểm tra: { $value }
+device-card-reader = Đầu đọc thẻ
+device-camera = Camera
+device-printer = Máy in
+# For staff, on the start screen: the kiosk still serves.
+staff-paper-near-end = Máy in sắp hết giấy: cán bộ vui lòng thay cuộn giấy.
 
 ## The camera in the kiosk (issue 12). Own block: new keys only here.
 notice-camera-unavailable = Máy ảnh đang tạm thời không hoạt động. Vui lòng chờ một lát rồi bấm Thử lại, hoặc đến quầy để được hỗ trợ.

@@ -364,7 +364,7 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
         ..ReadOptions::default()
     };
     let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let start = Instant::now();
     let mut result = reader::read_chip(&mut transport, &access, &opts, &mut fill);
@@ -392,6 +392,12 @@ fn read(args: &CardRead, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
     };
     let read_time = start.elapsed();
     let cpu = Instant::now();
+    // A clock before this build makes every certificate "not yet valid": say what to fix
+    // instead of calling a genuine card forged.
+    if let Err(e) = kiosk_app::clock::check(time::OffsetDateTime::now_utc()) {
+        writeln!(err, "error: {e}")?;
+        return Ok(Outcome::Invalid);
+    }
     // Passive authentication plus the clone checks the chip offers (kiosk_icao9303::policy).
     let verdict = read.chip_verdict(&trust, &now_utc());
     let (pa, aa) = (&verdict.passive, &verdict.active);

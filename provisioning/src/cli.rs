@@ -64,6 +64,27 @@ pub enum Command {
         after_help = "Examples:\n  KIOSK_ENROL_TOKEN=... kioskctl enrol --gateway                       https://kiosk-gw.example.vn --kiosk-id HN-PB-001 --ca /media/usb/ca.pem\n                        kioskctl enrol --gateway http://127.0.0.1:8080 --token T --kiosk-id demo-01                       --out /tmp/tls   (the demo gateway)\n\n                      Exit status:\n  0  enrolled\n  2  refused (token unknown, expired or                       used), unreachable, or the files cannot be written"
     )]
     Enrol(crate::enrol::EnrolArgs),
+    /// Check everything the kiosk needs, one line per check, with an exit status for scripts
+    #[command(
+        long_about = "Check, from the kiosk's configuration, everything it needs to serve: \
+                      the clock (not before this software was built, not years after it), free \
+                      disk space where the queue lives, the submission queue (dossiers waiting, \
+                      dead letters), the client certificate (days left, renewal), the gateway \
+                      (GET /healthz over mutual TLS with the kiosk's own files), the card reader \
+                      (present; a card on it is asked to select its ID application), the camera \
+                      (frames at the measured rate) and the receipt printer (its status; a test \
+                      page with --print).\n\n\
+                      Each check prints one line: ok, warn or fail, its name and what was seen \
+                      (for a problem, what to do). No personal data is read or printed. Stop the \
+                      kiosk first to test a camera it holds (systemctl stop kiosk).",
+        after_help = "Examples:\n  kioskctl selftest\n  \
+                      kioskctl selftest --config /etc/kiosk/kiosk.toml --print\n  \
+                      kioskctl selftest --json   (for a monitoring script)\n\n\
+                      Exit status:\n  0  every check ok\n  \
+                      1  warnings only (the kiosk serves; act soon)\n  \
+                      2  at least one check failed, or the configuration is invalid"
+    )]
+    Selftest(crate::selftest::SelftestArgs),
     /// Print the version of kioskctl and the languages built into it
     Version,
 }

@@ -21,6 +21,7 @@ pub mod face;
 pub mod printer;
 pub mod qr_decode;
 pub mod queue;
+pub mod selftest;
 
 mod catalog_list;
 mod config_check;
@@ -70,6 +71,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resul
         Command::Card(cmd) => card_read::run(cmd, out, err),
         Command::Face(cmd) => face::run(cmd, out, err),
         Command::Enrol(args) => enrol::run(args, out, err),
+        Command::Selftest(args) => selftest::run(args, out, err),
         Command::Version => version(out),
     }
 }

@@ -285,7 +285,7 @@ fn target(args: &PrinterTestArgs) -> Result<(PrinterDevice, u32), String> {
 }
 
 /// The test page's ESC/POS job.
-fn test_page(
+pub(crate) fn test_page(
     device: &PrinterDevice,
     width_dots: u32,
     status: &str,

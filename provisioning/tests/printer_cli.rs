@@ -140,9 +140,9 @@ fn the_virtual_printer_runs_in_the_foreground() {
         .spawn()
         .expect("starts");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("first line");
+    // Kept open to the end: the printer writes more lines, and a closed pipe would end it.
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("first line");
     // "virtual printer on tcp:127.0.0.1:PORT (576 dots), ..."
     let device = first
         .split_whitespace()
@@ -152,6 +152,7 @@ fn the_virtual_printer_runs_in_the_foreground() {
     let r = kioskctl(&["printer", "test", "--device", &device]);
     let _ = child.kill();
     let _ = child.wait();
+    drop(stdout);
     assert_eq!(r.code, 0, "{}\n{}", r.out, r.err);
     assert_eq!(qr_of(&out.join("receipt-0001.png"), 576), TEST_QR);
 }

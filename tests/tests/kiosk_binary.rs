@@ -157,9 +157,12 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
         "confirm",
         "submitting",
         "receipt",
+        "receipt-printer-failed",
         "identify-place-card",
         "notice-card-removed",
         "notice-consent-declined",
+        "attract-staff-notice",
+        "out-of-service",
     ];
     for (orientation, w, h) in [("portrait", 1080, 1920), ("landscape", 1920, 1080)] {
         for lang in ["vi", "en"] {

@@ -48,7 +48,7 @@ fn read_demo_card(
     reader.wait_for_change(Duration::ZERO).expect("presence");
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
     let access = Access::Pace {
         password: Password::can(can).expect("6-digit CAN"),
         bac_fallback: None,

@@ -4,7 +4,7 @@
 //! CBC is written out over single blocks here instead of pulling in a mode crate: secure
 //! messaging encrypts at most a few hundred bytes per APDU, and this keeps one less dependency.
 
-use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use cmac::Mac;
 use sha1::Digest;
 use zeroize::Zeroizing;
@@ -118,23 +118,34 @@ impl Block {
         })
     }
 
-    fn encrypt(&self, block: &mut [u8]) {
+    /// Encrypts one block in place; the caller passes exactly one block of this cipher.
+    fn encrypt(&self, block: &mut [u8]) -> Result<(), Error> {
         match self {
-            Self::Des3(c) => c.encrypt_block(block.into()),
-            Self::Aes128(c) => c.encrypt_block(block.into()),
-            Self::Aes192(c) => c.encrypt_block(block.into()),
-            Self::Aes256(c) => c.encrypt_block(block.into()),
+            Self::Des3(c) => c.encrypt_block(as_block(block)?),
+            Self::Aes128(c) => c.encrypt_block(as_block(block)?),
+            Self::Aes192(c) => c.encrypt_block(as_block(block)?),
+            Self::Aes256(c) => c.encrypt_block(as_block(block)?),
         }
+        Ok(())
     }
 
-    fn decrypt(&self, block: &mut [u8]) {
+    /// Decrypts one block in place.
+    fn decrypt(&self, block: &mut [u8]) -> Result<(), Error> {
         match self {
-            Self::Des3(c) => c.decrypt_block(block.into()),
-            Self::Aes128(c) => c.decrypt_block(block.into()),
-            Self::Aes192(c) => c.decrypt_block(block.into()),
-            Self::Aes256(c) => c.decrypt_block(block.into()),
+            Self::Des3(c) => c.decrypt_block(as_block(block)?),
+            Self::Aes128(c) => c.decrypt_block(as_block(block)?),
+            Self::Aes192(c) => c.decrypt_block(as_block(block)?),
+            Self::Aes256(c) => c.decrypt_block(as_block(block)?),
         }
+        Ok(())
     }
+}
+
+/// `block` as the cipher's block type (its length checked).
+fn as_block<N: aes::cipher::array::ArraySize>(
+    block: &mut [u8],
+) -> Result<&mut Array<u8, N>, Error> {
+    <&mut Array<u8, N>>::try_from(block).map_err(|_| Error::SecureMessaging("not one block"))
 }
 
 fn check_blocks(cipher: Cipher, data: &[u8], iv: &[u8]) -> Result<(), Error> {
@@ -158,7 +169,7 @@ pub fn cbc_encrypt(cipher: Cipher, key: &[u8], iv: &[u8], data: &[u8]) -> Result
     let mut prev = iv.to_vec();
     for chunk in out.chunks_mut(cipher.block()) {
         chunk.iter_mut().zip(&prev).for_each(|(b, p)| *b ^= p);
-        c.encrypt(chunk);
+        c.encrypt(chunk)?;
         prev.copy_from_slice(chunk);
     }
     Ok(out)
@@ -176,7 +187,7 @@ pub fn cbc_decrypt(cipher: Cipher, key: &[u8], iv: &[u8], data: &[u8]) -> Result
     let mut prev = iv.to_vec();
     for chunk in out.chunks_mut(cipher.block()) {
         let saved = chunk.to_vec();
-        c.decrypt(chunk);
+        c.decrypt(chunk)?;
         chunk.iter_mut().zip(&prev).for_each(|(b, p)| *b ^= p);
         prev = saved;
     }
@@ -194,7 +205,7 @@ pub fn encrypt_block(cipher: Cipher, key: &[u8], block: &[u8]) -> Result<Vec<u8>
     }
     let c = Block::new(cipher, key)?;
     let mut out = block.to_vec();
-    c.encrypt(&mut out);
+    c.encrypt(&mut out)?;
     Ok(out)
 }
 
@@ -218,30 +229,30 @@ pub fn mac(cipher: Cipher, key: &[u8], data: &[u8]) -> Result<[u8; 8], Error> {
             let mut h = [0u8; 8];
             for chunk in data.chunks(8) {
                 h.iter_mut().zip(chunk).for_each(|(a, b)| *a ^= b);
-                k1.encrypt_block((&mut h).into());
+                k1.encrypt_block(as_block(&mut h)?);
             }
-            k2.decrypt_block((&mut h).into());
-            k1.encrypt_block((&mut h).into());
+            k2.decrypt_block(as_block(&mut h)?);
+            k1.encrypt_block(as_block(&mut h)?);
             out = h;
         }
         Cipher::Aes(n) => {
             let bad = |_| Error::SecureMessaging("bad key length");
             let tag = match n {
                 16 => {
-                    let mut m =
-                        <cmac::Cmac<aes::Aes128> as Mac>::new_from_slice(key).map_err(bad)?;
+                    let mut m = <cmac::Cmac<aes::Aes128> as cmac::KeyInit>::new_from_slice(key)
+                        .map_err(bad)?;
                     m.update(data);
                     m.finalize().into_bytes().to_vec()
                 }
                 24 => {
-                    let mut m =
-                        <cmac::Cmac<aes::Aes192> as Mac>::new_from_slice(key).map_err(bad)?;
+                    let mut m = <cmac::Cmac<aes::Aes192> as cmac::KeyInit>::new_from_slice(key)
+                        .map_err(bad)?;
                     m.update(data);
                     m.finalize().into_bytes().to_vec()
                 }
                 32 => {
-                    let mut m =
-                        <cmac::Cmac<aes::Aes256> as Mac>::new_from_slice(key).map_err(bad)?;
+                    let mut m = <cmac::Cmac<aes::Aes256> as cmac::KeyInit>::new_from_slice(key)
+                        .map_err(bad)?;
                     m.update(data);
                     m.finalize().into_bytes().to_vec()
                 }

@@ -42,7 +42,9 @@ pub const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 /// A streaming camera that delivers no frame for this long counts as stalled, by default.
 pub const STALL_AFTER: Duration = Duration::from_secs(3);
 /// Frames are decoded for this long after a feed last asked for one, by default.
-pub const IDLE_AFTER: Duration = Duration::from_secs(2);
+/// The workers ask every 100-200 ms while they use the camera, and the face worker's health
+/// probe (one frame every 10 s while idle) costs one 0.5 s burst of decoding.
+pub const IDLE_AFTER: Duration = Duration::from_millis(500);
 
 /// What a device agreed to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use kiosk_icao9303::pace::{ChipStep, PaceChip, PaceInfo, Password};
 use kiosk_icao9303::pki::{HashAlg, SigAlg};
 use kiosk_icao9303::sm::SecureChannel;
 use kiosk_icao9303::{aa, bac, issue, tlv};
-use rand::RngCore;
+use rand::Rng;
 
 use crate::profile::{Profile, ProfileError};
 
@@ -166,7 +166,7 @@ fn dg2(image: &[u8]) -> Vec<u8> {
     )
 }
 
-fn random_key(rng: &mut impl RngCore, curve: Curve) -> (Vec<u8>, Vec<u8>) {
+fn random_key(rng: &mut impl Rng, curve: Curve) -> (Vec<u8>, Vec<u8>) {
     loop {
         let mut k = vec![0u8; 32];
         rng.fill_bytes(&mut k);
@@ -372,7 +372,7 @@ impl VirtualCccd {
         p: &Profile,
         image: &[u8],
     ) -> Result<(Self, Trust), ProfileError> {
-        let mut rng: rand::rngs::StdRng = rand::SeedableRng::from_os_rng();
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
         let invalid = |e: &dyn std::fmt::Display| ProfileError::Invalid(e.to_string());
         let h = &p.holder;
         let curve = match p.chip.curve.as_str() {

@@ -147,7 +147,7 @@ fn read_demo_with(
         Ok(intercept(apdu).unwrap_or_else(|| card.process(apdu)))
     };
     let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
     let access = Access::Pace {
         password: Password::can_from_id("001090123456").expect("id"),
         bac_fallback: None,

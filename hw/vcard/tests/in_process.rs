@@ -50,7 +50,7 @@ fn run(
     let opts = &opts;
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
     let start = Instant::now();
     let result = read_chip(&mut transport, access, opts, &mut fill);
     Run {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 /// Backoff settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

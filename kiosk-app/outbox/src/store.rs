@@ -722,6 +722,57 @@ impl Outbox {
         Ok(out)
     }
 
+    /// Repairs the times of undelivered rows after the wall clock jumped, so that no dossier
+    /// is dead-lettered or parked because of a wrong clock (`now_ms` must already be believed:
+    /// at or after the caller's build floor).
+    ///
+    /// - `created_at` before `floor_ms` (enqueued while the clock was before the build) or after
+    ///   `now_ms` plus a day (enqueued while it was ahead) is set to `now_ms`: the row's age
+    ///   restarts, so the age bound counts from the first believable time.
+    /// - `next_attempt_at` more than `max_wait_ms` ahead (no backoff schedules that far: set
+    ///   while the clock was ahead) becomes `now_ms`; so does a lease ending more than
+    ///   `max_wait_ms` ahead.
+    ///
+    /// Returns the number of rows changed.
+    ///
+    /// # Errors
+    ///
+    /// SQLite errors.
+    pub fn rebase_clock(&self, now_ms: i64, floor_ms: i64, max_wait_ms: i64) -> Result<usize> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let horizon = now_ms.saturating_add(max_wait_ms);
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let mut n = tx
+            .execute(
+                "UPDATE outbox SET created_at = ?1
+                 WHERE state IN ('pending', 'in_flight') AND (created_at < ?2 OR created_at > ?3)",
+                params![now_ms, floor_ms, now_ms.saturating_add(DAY_MS)],
+            )
+            .map_err(|e| self.err(e))?;
+        n += tx
+            .execute(
+                "UPDATE outbox SET next_attempt_at = ?1
+                 WHERE state = 'pending' AND next_attempt_at > ?2",
+                params![now_ms, horizon],
+            )
+            .map_err(|e| self.err(e))?;
+        n += tx
+            .execute(
+                "UPDATE outbox SET lease_until = ?1
+                 WHERE state = 'in_flight' AND lease_until > ?2",
+                params![now_ms, horizon],
+            )
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        if n > 0 {
+            tracing::warn!(rows = n, "queue times repaired after a wall-clock jump");
+        }
+        Ok(n)
+    }
+
     /// After the network returns: rows waiting only because the gateway was unreachable
     /// become due now.
     ///

@@ -104,6 +104,12 @@ pub struct WorkerConfig {
     pub probe_interval: Duration,
     /// Longest sleep when nothing is due (housekeeping: age bound, dead-letter retention).
     pub idle_interval: Duration,
+    /// The earliest believable wall clock, Unix milliseconds (the kiosk's build time less a
+    /// day; 0: no floor). While the clock is before it, housekeeping ages nothing: no row is
+    /// dead-lettered or erased by a clock that is certainly wrong. Once it is after, rows
+    /// whose times were recorded under the wrong clock are rebased
+    /// ([`Outbox::rebase_clock`]).
+    pub clock_floor_ms: i64,
 }
 
 impl Default for WorkerConfig {
@@ -117,6 +123,7 @@ impl Default for WorkerConfig {
             max_in_flight: 4,
             probe_interval: Duration::from_secs(10),
             idle_interval: Duration::from_secs(60),
+            clock_floor_ms: 0,
         }
     }
 }
@@ -344,19 +351,22 @@ pub fn spawn<T: Transport>(
 async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker: TaskTracker) {
     let cfg = s.config;
     let lease_ms = millis(cfg.lease());
-    let mut next_housekeeping = i64::MIN;
-    let mut next_probe = i64::MIN;
+    // Housekeeping and probes run on the monotonic clock: a wall clock set back by years
+    // must not postpone them (rows' own times are wall-clock, repaired by `rebase_clock`).
+    let mut next_housekeeping: Option<tokio::time::Instant> = None;
+    let mut next_probe: Option<tokio::time::Instant> = None;
     loop {
         if cancel.is_cancelled() {
             break;
         }
         let now = s.clock.now_ms();
-        if now >= next_housekeeping {
+        let mono = tokio::time::Instant::now();
+        if next_housekeeping.is_none_or(|t| mono >= t) {
             housekeeping(&s, now);
-            next_housekeeping = now.saturating_add(millis(cfg.idle_interval));
+            next_housekeeping = Some(mono + cfg.idle_interval);
         }
-        if s.offline.load(Ordering::SeqCst) && now >= next_probe {
-            next_probe = now.saturating_add(millis(cfg.probe_interval));
+        if s.offline.load(Ordering::SeqCst) && next_probe.is_none_or(|t| mono >= t) {
+            next_probe = Some(mono + cfg.probe_interval);
             if s.transport.probe().await {
                 back_online(&s);
             }
@@ -413,7 +423,9 @@ async fn run<T: Transport>(s: Arc<Shared<T>>, cancel: CancellationToken, tracker
         // instead would let a wake-up just before the probe was due push it back by up to
         // another interval.)
         if s.offline.load(Ordering::SeqCst) {
-            let d = Duration::from_millis(u64::try_from(next_probe - now).unwrap_or(0));
+            let d = next_probe.map_or(Duration::ZERO, |t| {
+                t.saturating_duration_since(tokio::time::Instant::now())
+            });
             wait = wait.min(d);
         }
         tokio::select! {
@@ -444,6 +456,23 @@ fn reschedule_waiting_for_network<T>(s: &Shared<T>) {
 
 fn housekeeping<T>(s: &Shared<T>, now: i64) {
     let cfg = s.config;
+    if now < cfg.clock_floor_ms {
+        tracing::error!(
+            now_ms = now,
+            floor_ms = cfg.clock_floor_ms,
+            "the system clock is before this kiosk's build: age bound and retention paused \
+             until the time is set (timedatectl); nothing is dead-lettered or erased"
+        );
+        return;
+    }
+    // The longest a pending row can legitimately wait: the backoff cap or a lease, plus the
+    // housekeeping interval.
+    let max_wait = millis(cfg.backoff.cap.max(cfg.lease()))
+        .saturating_add(millis(cfg.idle_interval))
+        .saturating_add(millis(cfg.probe_interval));
+    if let Err(e) = s.outbox.rebase_clock(now, cfg.clock_floor_ms, max_wait) {
+        tracing::warn!(error = %e, "cannot repair queue times after a clock jump");
+    }
     match s.outbox.expire(now, millis(cfg.max_age)) {
         Ok(ids) => {
             for id in ids {

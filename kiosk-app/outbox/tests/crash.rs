@@ -19,7 +19,7 @@ use kiosk_outbox::{
     Backoff, Blocking, Kind, NewItem, OpenOptions, Outbox, QueueKey, State, SystemClock, Uuid,
     WorkerConfig,
 };
-use rand::Rng;
+use rand::RngExt;
 
 const CHILD_DIR: &str = "OUTBOX_CRASH_CHILD_DIR";
 const CHILD_URL: &str = "OUTBOX_CRASH_GATEWAY_URL";

@@ -673,3 +673,123 @@ async fn delivered_payloads_leave_the_log_and_rows_are_pruned_after_retention() 
     assert_eq!(wal_len(&r), 0, "the deletion left the log too");
     h.shutdown().await;
 }
+
+/// The rig's clock shifted by an offset a test can change: a wall clock that is wrong, then
+/// set.
+#[derive(Clone)]
+struct JumpClock {
+    base: TokioClock,
+    offset: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl kiosk_outbox::Clock for JumpClock {
+    fn now_ms(&self) -> i64 {
+        self.base
+            .now_ms()
+            .saturating_add(self.offset.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// The rig's clock is 2026-01-01; the floor (a build date) a day before it.
+const FLOOR_MS: i64 = 1_767_225_600_000 - 86_400_000;
+
+fn enqueue_at(r: &Rig, partition: &str, now_ms: i64) -> Uuid {
+    let id = Outbox::new_id();
+    r.outbox
+        .enqueue(
+            NewItem {
+                id,
+                kind: Kind::Tthc,
+                partition,
+                payload: format!("{partition}|1").as_bytes(),
+            },
+            now_ms,
+        )
+        .expect("enqueue");
+    id
+}
+
+/// A kiosk that boots believing it is 1970 queues a dossier: nothing is dead-lettered while
+/// the clock is before the build, and once the time is set the age bound counts from then,
+/// not from 1970.
+#[tokio::test(start_paused = true)]
+async fn a_clock_before_the_build_never_dead_letters_a_dossier() {
+    use kiosk_outbox::Clock as _;
+    let r = rig();
+    let offset = Arc::new(std::sync::atomic::AtomicI64::new(-1_700_000_000_000));
+    let clock = JumpClock {
+        base: r.clock,
+        offset: Arc::clone(&offset),
+    };
+    r.gw.with(|s| s.down = true);
+    let cfg = WorkerConfig {
+        max_age: Duration::from_secs(3600),
+        idle_interval: Duration::from_secs(60),
+        clock_floor_ms: FLOOR_MS,
+        ..config()
+    };
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        cfg,
+        Arc::new(clock.clone()),
+    )
+    .expect("spawn");
+    let id = enqueue_at(&r, "A", clock.now_ms());
+    h.wake();
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(r.outbox.state(id).expect("state"), State::Pending);
+    // Network time arrives: the clock jumps 54 years forward.
+    offset.store(0, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1800)).await;
+    assert_eq!(
+        r.outbox.state(id).expect("state"),
+        State::Pending,
+        "the age counts from the first believable time"
+    );
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(
+        r.outbox.state(id).expect("state"),
+        State::Dead,
+        "the bound still holds"
+    );
+    h.shutdown().await;
+}
+
+/// A kiosk whose clock ran 14 years ahead schedules a retry in 2040; when the clock is set
+/// back the retry is not parked until 2040: it goes out within minutes.
+#[tokio::test(start_paused = true)]
+async fn a_clock_that_was_ahead_does_not_park_a_retry() {
+    use kiosk_outbox::Clock as _;
+    let r = rig();
+    let offset = Arc::new(std::sync::atomic::AtomicI64::new(14 * 365 * 86_400_000));
+    let clock = JumpClock {
+        base: r.clock,
+        offset: Arc::clone(&offset),
+    };
+    r.gw.with(|s| s.faults.push_back(Fault::Status(503, None)));
+    let cfg = WorkerConfig {
+        idle_interval: Duration::from_secs(60),
+        clock_floor_ms: FLOOR_MS,
+        ..config()
+    };
+    let h = kiosk_outbox::worker::spawn(
+        Arc::clone(&r.outbox),
+        Arc::new(r.gw.clone()),
+        cfg,
+        Arc::new(clock.clone()),
+    )
+    .expect("spawn");
+    enqueue_at(&r, "A", clock.now_ms());
+    h.wake();
+    wait_for(&r, |r| r.gw.with(|s| s.sends) >= 1).await;
+    offset.store(0, std::sync::atomic::Ordering::SeqCst);
+    let set_back = tokio::time::Instant::now();
+    wait_for(&r, |r| delivered(r) == 1).await;
+    assert!(
+        set_back.elapsed() < Duration::from_secs(5 * 60),
+        "delivered {:?} after the clock was set back",
+        set_back.elapsed()
+    );
+    h.shutdown().await;
+}

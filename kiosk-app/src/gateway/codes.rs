@@ -7,7 +7,7 @@
 //!   for a known dossier code is hopeless, which is what makes the status lookup safe.
 //! - Portal times: `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving).
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use time::{Date, Duration, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
 use super::dto::SubmissionKind;

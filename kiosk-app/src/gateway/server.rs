@@ -278,7 +278,7 @@ impl DemoState {
             });
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
+            None => rand::make_rng(),
         };
         Ok(Self {
             config,

@@ -163,7 +163,10 @@ fn events() -> Vec<(&'static str, Event)> {
             Event::SubmitFailed(SubmitFailure::Storage),
         ),
         ("ReceiptDone", Event::ReceiptDone),
-        ("PrinterFailed", Event::PrinterFailed),
+        (
+            "PrinterFailed",
+            Event::PrinterFailed(PrinterFault::PaperOut),
+        ),
         ("Cancel", Event::Cancel),
         ("Tick", Event::Tick),
     ]
@@ -1443,11 +1446,12 @@ fn a_qr_that_is_not_the_cards_says_so_and_stays() {
 #[test]
 fn receipt_survives_printer_failure_and_card_removal() {
     let mut d = Driver::at("Receipt");
-    d.ev(Event::PrinterFailed);
+    d.ev(Event::PrinterFailed(PrinterFault::PaperOutMidJob));
     d.ev(Event::CardRemoved);
     let v = d.s.view();
     assert_eq!(v.step, Step::Receipt);
     assert!(v.printer_failed);
+    assert_eq!(v.printer_fault, Some(PrinterFault::PaperOutMidJob));
     assert_eq!(
         v.receipt.as_ref().map(|r| r.lookup_code.as_str()),
         Some("ABCD1234")

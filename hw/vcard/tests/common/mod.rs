@@ -26,7 +26,7 @@ pub fn read_profile(file: &str) -> (ChipRead, Vec<Vec<u8>>) {
     reader.wait_for_change(Duration::ZERO).expect("presence");
     let mut transport = |apdu: &[u8]| -> Result<Vec<u8>, LinkError> { Ok(reader.transmit(apdu)?) };
     let mut rng = rand::rng();
-    let mut fill = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rng, b);
+    let mut fill = |b: &mut [u8]| rand::Rng::fill_bytes(&mut rng, b);
     let access = Access::Pace {
         password: Password::can_from_id(&p.holder.id_number).expect("id"),
         bac_fallback: None,
