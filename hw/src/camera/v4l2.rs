@@ -273,10 +273,7 @@ fn open(cfg: &V4l2Config) -> Result<(Box<dyn CaptureDevice>, Negotiated), Camera
     let mut stream = Stream::with_buffers(&dev, Type::VideoCapture, 4)
         .map_err(|e| io_error(format!("{shown}: mapping buffers"), e))?;
     stream.set_timeout(POLL);
-    let name = dev
-        .query_caps()
-        .map(|c| c.card)
-        .unwrap_or_else(|_| shown.to_string());
+    let name = card_name(&path).unwrap_or_else(|| shown.to_string());
     let negotiated = Negotiated {
         name,
         width: got.width,
@@ -295,11 +292,25 @@ fn open(cfg: &V4l2Config) -> Result<(Box<dyn CaptureDevice>, Negotiated), Camera
     Ok((Box::new(capture), negotiated))
 }
 
+/// The camera's name from sysfs, read lossily. Not `VIDIOC_QUERYCAP` through `v4l`: its
+/// `query_caps` unwraps the name as UTF-8, and the kernel cuts a long USB product name at 31
+/// bytes, possibly inside a character, which would panic the reader on every open.
+fn card_name(path: &Path) -> Option<String> {
+    let node = path.file_name()?;
+    let sys = Path::new("/sys/class/video4linux").join(node).join("name");
+    let bytes = std::fs::read(sys).ok()?;
+    let name = String::from_utf8_lossy(&bytes).trim().to_owned();
+    (!name.is_empty()).then_some(name)
+}
+
 fn want_of(c: &Choice) -> (u32, u32) {
     (c.width, c.height)
 }
 
 /// A streaming device. The stream is declared first so it stops before the device closes.
+/// (`v4l`'s stream panics in `drop` when `VIDIOC_STREAMOFF` fails with anything but
+/// `ENODEV`; the hub's reader drops it inside its `catch_unwind`, so that is an outage and a
+/// reopen, not a dead reader.)
 struct V4l2Capture {
     stream: Stream<'static>,
     _device: Device,
