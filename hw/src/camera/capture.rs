@@ -521,7 +521,12 @@ fn reader(name: &str, opener: &Opener, settings: HubSettings, shared: &Shared) {
         // like an unplug would, and the reader opens the device again.
         let ended = panic::catch_unwind(AssertUnwindSafe(|| stream_once(opener, settings, shared)))
             .unwrap_or_else(|_| {
-                Some((CameraErrorKind::Io, "the capture code panicked".to_owned()))
+                Some((
+                    CameraErrorKind::Io,
+                    "the capture code panicked (a driver answer it does not handle, e.g. the \
+                     v4l crate's unwraps on colorspace or name fields); reopening"
+                        .to_owned(),
+                ))
             });
         let Some((kind, detail)) = ended else {
             break;
