@@ -22,6 +22,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 mod data;
+mod deps;
 
 /// Debian packages the build and the tests need, with the reason for each.
 const APT_PACKAGES: &[(&str, &str)] = &[
@@ -265,6 +266,17 @@ fn test(args: &[String]) -> Result<()> {
     setup()?;
     run(cargo().args(["fmt", "--all", "--check"]))
         .context("formatting differs: run `cargo fmt --all`")?;
+    let dir = root();
+    let breaches = deps::breaches(
+        &deps::load(&dir.join("deps-policy.toml"))?,
+        &std::fs::read_to_string(dir.join("Cargo.lock")).context("cannot read Cargo.lock")?,
+    )?;
+    if !breaches.is_empty() {
+        bail!(
+            "dependency policy (deps-policy.toml):\n{}",
+            breaches.join("\n")
+        );
+    }
     run(cargo().args([
         "clippy",
         "--workspace",
