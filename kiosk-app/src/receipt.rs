@@ -530,6 +530,7 @@ impl Sheet {
 /// for every Vietnamese letter with its marks).
 fn shape(fonts: &ReceiptFonts, spans: &[Span<'_>]) -> Vec<Word> {
     let mut words: Vec<Word> = Vec::new();
+    let mut missing = 0usize;
     for span in spans {
         let font = fonts.face(span.bold);
         let scaled = font.as_scaled(PxScale::from(span.size));
@@ -551,7 +552,7 @@ fn shape(fonts: &ReceiptFonts, spans: &[Span<'_>]) -> Vec<Word> {
             let mut x = 0.0f32;
             let mut prev: Option<GlyphId> = None;
             for ch in piece.chars() {
-                let id = font.glyph_id(ch);
+                let id = glyph_or_replacement(font, ch, &mut missing);
                 if let Some(p) = prev {
                     x += scaled.kern(p, id);
                 }
@@ -569,10 +570,33 @@ fn shape(fonts: &ReceiptFonts, spans: &[Span<'_>]) -> Vec<Word> {
             });
         }
     }
+    if missing > 0 {
+        // The characters themselves may be part of a name: only the count is logged.
+        tracing::warn!(
+            count = missing,
+            "receipt text has characters the receipt font lacks: printed as a replacement glyph"
+        );
+    }
     words
 }
 
 /// Breaks a word wider than a line (a long code, a URL) into pieces that fit.
+/// The glyph of `ch`, or, when the font lacks it, the replacement character (U+FFFD, else
+/// `?`) so that the citizen sees a mark where a letter could not be printed; counts the misses.
+fn glyph_or_replacement(font: &FontVec, ch: char, missing: &mut usize) -> GlyphId {
+    let id = font.glyph_id(ch);
+    if id.0 != 0 || ch.is_control() {
+        return id;
+    }
+    *missing += 1;
+    let replacement = font.glyph_id('\u{FFFD}');
+    if replacement.0 != 0 {
+        replacement
+    } else {
+        font.glyph_id('?')
+    }
+}
+
 fn split_if_too_wide(word: Word, avail: f32) -> Vec<Word> {
     if word.width <= avail {
         return vec![word];
@@ -798,6 +822,33 @@ pub fn parse_receipt_qr(text: &str) -> Result<ReceiptQr, ReceiptQrError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A character outside the receipt font prints as a replacement mark (never nothing, never
+    /// a panic); a name longer than the line wraps into pieces that each fit.
+    #[test]
+    fn missing_glyphs_are_replaced_and_long_names_wrap() {
+        let fonts = ReceiptFonts::load_default().expect("receipt fonts");
+        let mut missing = 0;
+        let font = fonts.face(false);
+        let a = glyph_or_replacement(font, 'ộ', &mut missing);
+        assert_eq!(missing, 0);
+        assert_ne!(a.0, 0);
+        // A Linear B syllable: in no receipt font.
+        let b = glyph_or_replacement(font, '\u{10000}', &mut missing);
+        assert_eq!(missing, 1);
+        assert_ne!(b.0, 0, "replaced by U+FFFD or '?'");
+        let long = "Nguyễn".repeat(20);
+        let words = shape(&fonts, &[Span::bold(&long, SIZE_TEXT)]);
+        let avail = 300.0;
+        let pieces: Vec<Word> = words
+            .into_iter()
+            .flat_map(|w| split_if_too_wide(w, avail))
+            .collect();
+        assert!(pieces.len() > 1, "a long name wraps");
+        assert!(pieces.iter().all(|p| p.width <= avail), "every piece fits");
+        let glyphs: usize = pieces.iter().map(|p| p.glyphs.len()).sum();
+        assert_eq!(glyphs, long.chars().count(), "no glyph cut or lost");
+    }
 
     #[test]
     fn lookup_urls_hold_the_codes_only() {
