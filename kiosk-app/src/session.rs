@@ -148,7 +148,7 @@ impl Default for StepTimeouts {
             choose_service_ms: 90_000,
             confirm_ms: 120_000,
             submitting_ms: 30_000,
-            receipt_ms: 20_000,
+            receipt_ms: 30_000,
             notice_ms: 8_000,
         }
     }
@@ -190,12 +190,18 @@ impl StepTimeouts {
     }
 }
 
+/// The shortest "still there?" warning: WCAG 2.2.1 (Timing Adjustable) asks that a citizen
+/// be warned and given at least 20 seconds to ask for more time with a simple action (one
+/// touch) before the session is wiped.
+pub const MIN_WARN_BEFORE_MS: u64 = 20_000;
+
 /// Session settings (built from `[timeouts]`, `[session]` and `[ui]` by [`crate::config`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     /// Per-step timeouts.
     pub timeouts: StepTimeouts,
-    /// How long before an inactivity timeout the "still there?" countdown shows.
+    /// How long before an inactivity timeout the "still there?" countdown shows (and is
+    /// announced): at least [`MIN_WARN_BEFORE_MS`].
     pub warn_before_ms: u64,
     /// Face captures allowed before the session ends (at least 1).
     pub max_face_attempts: u8,
@@ -209,7 +215,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             timeouts: StepTimeouts::default(),
-            warn_before_ms: 10_000,
+            warn_before_ms: MIN_WARN_BEFORE_MS,
             max_face_attempts: 3,
             languages: vec!["vi".to_owned(), "en".to_owned()],
             default_language: "vi".to_owned(),

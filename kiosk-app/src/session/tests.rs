@@ -1184,7 +1184,7 @@ const TIMEOUTS: &[(&str, u64, &str)] = &[
         30_000,
         "Notice | wipe:Timeout notice:submit-pending say:submit-pending",
     ),
-    ("Receipt", 20_000, "Attract | wipe:Completed"),
+    ("Receipt", 30_000, "Attract | wipe:Completed"),
     ("Notice", 8_000, "Attract | -"),
 ];
 
@@ -1226,11 +1226,14 @@ fn warning_countdown_and_touch() {
     let v = d.s.view();
     assert_eq!(v.seconds_left, Some(120));
     assert!(!v.warn_timeout);
-    // Inside the warning window: one announcement, then silence.
-    let cmds = d.s.handle(Event::Tick, Millis(entered + 110_000));
+    // Not yet: the warning comes 20 s before the wipe (WCAG 2.2.1), no earlier.
+    assert!(d.s.handle(Event::Tick, Millis(entered + 99_999)).is_empty());
+    assert!(!d.s.view().warn_timeout);
+    // Inside the warning window: one announcement (the sound cue), then silence.
+    let cmds = d.s.handle(Event::Tick, Millis(entered + 100_000));
     assert_eq!(render(&cmds), "say:still-there");
     assert!(d.s.view().warn_timeout);
-    assert_eq!(d.s.view().seconds_left, Some(10));
+    assert_eq!(d.s.view().seconds_left, Some(20));
     assert!(d
         .s
         .handle(Event::Tick, Millis(entered + 111_000))
@@ -1248,6 +1251,21 @@ fn warning_countdown_and_touch() {
     assert_eq!(d.s.step(), Step::Confirm);
     d.s.handle(Event::Tick, Millis(entered + 235_000));
     assert_eq!(d.s.step(), Step::Attract);
+}
+
+#[test]
+fn every_inactivity_timeout_is_announced_at_least_20_s_before_the_wipe() {
+    for &(setup, timeout, _) in TIMEOUTS {
+        let mut d = Driver::at(setup);
+        if !matches!(d.s.step(), Step::Submitting | Step::Notice) {
+            let entered = d.t;
+            let cmds = d.s.handle(Event::Tick, Millis(entered + timeout - 20_000));
+            assert_eq!(render(&cmds), "say:still-there", "{setup}");
+            assert!(d.s.view().warn_timeout, "{setup}");
+            assert_eq!(d.s.view().seconds_left, Some(20), "{setup}");
+        }
+    }
+    assert!(SessionConfig::default().warn_before_ms >= 20_000);
 }
 
 #[test]
