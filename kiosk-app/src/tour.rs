@@ -190,10 +190,11 @@ impl Tour<'_> {
             bail!("language {lang} was not accepted");
         }
         self.shot(dir, next(), "identify")?;
-        // The inactivity countdown, as a citizen who walked away sees it.
+        // The inactivity countdown, as a citizen who walked away sees it when it appears
+        // (20 s before the wipe: WCAG 2.2.1).
         let warn_at = self.k().get_seconds_left();
         self.headless.advance(Duration::from_secs(
-            u64::try_from(warn_at).unwrap_or(0).saturating_sub(8),
+            u64::try_from(warn_at).unwrap_or(0).saturating_sub(20),
         ));
         self.kiosk.shell.borrow_mut().pump();
         self.shot(dir, next(), "identify-still-there")?;
@@ -210,8 +211,10 @@ impl Tour<'_> {
         self.k().invoke_keypad_submit();
         self.wait_for_status("notice-wrong-id", "a wrong ID number")?;
         self.shot(dir, next(), "identify-wrong-id")?;
-        // Typed again, right: the card still on the reader is read with PACE-CAN and verified.
-        self.type_digits(DEMO_ID);
+        // The number tried stays on the keypad: the last digit corrected, the card still on
+        // the reader is read with PACE-CAN and verified.
+        self.k().invoke_keypad_erase();
+        self.type_digits(&DEMO_ID[11..]);
         self.k().invoke_keypad_submit();
         self.wait_for(Step::Consent, "reading the demo card")?;
         self.shot(dir, next(), "consent")?;
