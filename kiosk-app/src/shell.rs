@@ -705,7 +705,8 @@ fn frame_to_image(frame: &kiosk_hw::camera::Frame) -> slint::Image {
 
 #[cfg(test)]
 mod tests {
-    use super::{group_digits, mask_id};
+    use super::{group_digits, identify_status, mask_id};
+    use crate::session::{IdentifyPhase, SessionView, Step};
 
     #[test]
     fn groups_digits_by_three() {
@@ -718,5 +719,44 @@ mod tests {
     fn masks_all_but_head_and_tail() {
         assert_eq!(mask_id("001090123456"), "0010•••••456");
         assert_eq!(mask_id("123"), "•••");
+    }
+
+    fn identify_view(
+        phase: IdentifyPhase,
+        card_on_reader: bool,
+        notice: Option<&str>,
+    ) -> SessionView {
+        SessionView {
+            step: Step::Identify,
+            language: "vi".into(),
+            seconds_left: Some(60),
+            warn_timeout: false,
+            card_reading: phase == IdentifyPhase::Reading,
+            identify: Some(phase),
+            card_on_reader,
+            id_entry: None,
+            citizen: None,
+            service: None,
+            face_attempts_left: None,
+            can_retry: false,
+            receipt: None,
+            printer_failed: false,
+            printer_fault: None,
+            notice: notice.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_card_on_the_reader_while_typing_is_said_until_a_message_replaces_it() {
+        use IdentifyPhase::{AwaitingCard, AwaitingId, Reading};
+        let status = |p, card, n| identify_status(&identify_view(p, card, n));
+        assert_eq!(status(AwaitingId, false, None), "");
+        assert_eq!(status(AwaitingId, true, None), "notice-id-needed-first");
+        assert_eq!(
+            status(AwaitingId, true, Some("wrong-id")),
+            "notice-wrong-id"
+        );
+        assert_eq!(status(AwaitingCard, true, None), "");
+        assert_eq!(status(Reading, true, None), "reading");
     }
 }
