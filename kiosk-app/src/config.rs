@@ -1470,11 +1470,21 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
                 return bad(
                     "timeouts.warn_before",
                     format!("warn_before = {s} is too large"),
-                    "use a few seconds, shorter than the shortest step timeout (e.g. 10)",
+                    "use 20 to 30 seconds, shorter than the shortest step timeout (e.g. 20)",
                 )
             }
         },
     };
+    if warn_before_ms < crate::session::MIN_WARN_BEFORE_MS {
+        return bad(
+            "timeouts.warn_before",
+            format!(
+                "warn_before = {}s leaves a citizen less than 20s to ask for more time",
+                warn_before_ms / 1000
+            ),
+            "use at least 20 (WCAG 2.2.1), and step timeouts longer than that",
+        );
+    }
     let shortest = timeouts.shortest_inactivity_ms();
     if warn_before_ms >= shortest {
         return bad(
@@ -1484,7 +1494,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
                 warn_before_ms / 1000,
                 shortest / 1000
             ),
-            "lower warn_before (e.g. 10) or raise the step timeouts",
+            "raise the step timeouts (warn_before is at least 20)",
         );
     }
     let max_face_attempts = raw

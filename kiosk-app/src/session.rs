@@ -56,8 +56,9 @@
 //! Only a chip identity ([`IdentitySource::Chip`]) ends the step: the QR code is printed on
 //! the card and trivially copied, so it is a key to the chip, never an identity by itself.
 //! A card tapped before the number is known is not an error: the citizen is asked for the
-//! number and the card can stay where it is. A number the chip refuses
-//! ([`IdentifyFailure::WrongIdNumber`]) sends the citizen back to the keypad.
+//! number and the card can stay where it is ([`SessionView::card_on_reader`]); OK then reads
+//! it. A number the chip refuses ([`IdentifyFailure::WrongIdNumber`]) sends the citizen back
+//! to the keypad with the number still typed, to correct a digit rather than type twelve.
 //!
 //! # Generations
 //!
@@ -147,7 +148,7 @@ impl Default for StepTimeouts {
             choose_service_ms: 90_000,
             confirm_ms: 120_000,
             submitting_ms: 30_000,
-            receipt_ms: 20_000,
+            receipt_ms: 30_000,
             notice_ms: 8_000,
         }
     }
@@ -189,12 +190,18 @@ impl StepTimeouts {
     }
 }
 
+/// The shortest "still there?" warning: WCAG 2.2.1 (Timing Adjustable) asks that a citizen
+/// be warned and given at least 20 seconds to ask for more time with a simple action (one
+/// touch) before the session is wiped.
+pub const MIN_WARN_BEFORE_MS: u64 = 20_000;
+
 /// Session settings (built from `[timeouts]`, `[session]` and `[ui]` by [`crate::config`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     /// Per-step timeouts.
     pub timeouts: StepTimeouts,
-    /// How long before an inactivity timeout the "still there?" countdown shows.
+    /// How long before an inactivity timeout the "still there?" countdown shows (and is
+    /// announced): at least [`MIN_WARN_BEFORE_MS`].
     pub warn_before_ms: u64,
     /// Face captures allowed before the session ends (at least 1).
     pub max_face_attempts: u8,
@@ -208,7 +215,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             timeouts: StepTimeouts::default(),
-            warn_before_ms: 10_000,
+            warn_before_ms: MIN_WARN_BEFORE_MS,
             max_face_attempts: 3,
             languages: vec!["vi".to_owned(), "en".to_owned()],
             default_language: "vi".to_owned(),
@@ -744,6 +751,10 @@ pub struct SessionView {
     pub card_reading: bool,
     /// The identify step's phase (`None` on other steps).
     pub identify: Option<IdentifyPhase>,
+    /// At the identify step, a card is on the reader (placed before the number was known,
+    /// or left there after a refused number): the keypad says "your card is on the reader,
+    /// now type the number" rather than "place your card".
+    pub card_on_reader: bool,
     /// Digits typed on the identify keypad so far, or the ID number being used (at most 12).
     /// Personal: shown only to the citizen on their own screen.
     pub id_entry: Option<Personal<String>>,
@@ -921,6 +932,8 @@ pub struct Session {
     warned: bool,
     now: u64,
     banner: Option<&'static str>,
+    /// A card is on the reader at the identify step (reported by the reader, not yet gone).
+    card_on_reader: bool,
 }
 
 impl Session {
@@ -942,6 +955,7 @@ impl Session {
             warned: false,
             now: 0,
             banner: None,
+            card_on_reader: false,
         }
     }
 
@@ -1021,6 +1035,7 @@ impl Session {
                 State::Identify(i) => Some(i.phase()),
                 _ => None,
             },
+            card_on_reader: self.card_on_reader && matches!(self.state, State::Identify(_)),
             id_entry: match &self.state {
                 State::Identify(i) if !i.entry().expose().is_empty() => Some(i.entry().clone()),
                 _ => None,
@@ -1062,6 +1077,9 @@ impl Session {
         self.deadline = self.timeout_ms(&state).map(|t| self.now.saturating_add(t));
         self.warned = false;
         self.banner = None;
+        if !matches!(state, State::Identify(_)) {
+            self.card_on_reader = false;
+        }
         self.state = state;
     }
 
@@ -1169,6 +1187,7 @@ impl Session {
             (_, Event::CardRemoved) => {
                 // The reader reports an interrupted read itself (IdentityFailed); the number
                 // given stays, so putting the card back reads it again.
+                self.card_on_reader = false;
                 let state = match state {
                     State::Identify(Identify::Reading { id }) => {
                         return Stay(State::Identify(Identify::AwaitingCard { id }))
@@ -1222,12 +1241,15 @@ impl Session {
                 Event::IdNumberScanned(_, id),
             ) if is_id_number(id.expose()) => Enter(Self::use_id(id, out)),
             (State::Identify(Identify::AwaitingId { typed }), Event::CardInserted(_)) => {
-                // Not an error: ask for the number; the card may stay on the reader.
+                // Not an error: the card may come first. It stays on the reader while the
+                // citizen types the number; OK then reads it.
+                self.card_on_reader = true;
                 let state = State::Identify(Identify::AwaitingId { typed });
                 self.banner(&state, out, keys::ID_NEEDED_FIRST);
                 Stay(state)
             }
             (State::Identify(Identify::AwaitingCard { id }), Event::CardInserted(_)) => {
+                self.card_on_reader = true;
                 let state = State::Identify(Identify::Reading { id });
                 self.touch(&state);
                 self.banner = None;
@@ -1265,10 +1287,16 @@ impl Session {
                     Stay(state)
                 }
                 IdentifyFailure::WrongIdNumber => {
-                    // The chip refused the CAN: the number is wrong for this card. Back to an
-                    // empty keypad; the card can stay on the reader.
+                    // The chip refused the CAN: the number is wrong for this card, or the card
+                    // is someone else's. Back to the keypad with the number that was tried
+                    // still there, so one mistyped digit is one correction, not twelve; the
+                    // card can stay on the reader.
                     out.push(Command::ForgetIdNumber);
-                    let state = State::Identify(Identify::start());
+                    let typed = match i {
+                        Identify::AwaitingId { typed } => typed,
+                        Identify::AwaitingCard { id } | Identify::Reading { id } => id,
+                    };
+                    let state = State::Identify(Identify::AwaitingId { typed });
                     self.banner(&state, out, keys::WRONG_ID);
                     Stay(state)
                 }

@@ -422,7 +422,9 @@ impl Shell {
                 .map_or(0, |s| i32::try_from(s).unwrap_or(i32::MAX)),
         );
         k.set_timeout_warning(view.warn_timeout);
-        k.set_identify_status(identify_status(&view).into());
+        let status = identify_status(&view);
+        k.set_identify_status_info(status == ID_NEEDED_STATUS);
+        k.set_identify_status(status.into());
         k.set_identify_phase(
             match view.identify {
                 None | Some(IdentifyPhase::AwaitingId) => "id",
@@ -431,10 +433,21 @@ impl Shell {
             }
             .into(),
         );
-        // The citizen's own number on their own screen, grouped for reading back.
+        // The citizen's own number in full only while they type it, grouped for reading back;
+        // masked once it is handed to the reader (the "place your card" screen) and in the
+        // message naming a refused number.
         let entry = view.id_entry.as_ref().map(|e| e.expose().as_str());
-        k.set_id_entry(group_digits(entry.unwrap_or_default()).into());
+        let typing = view.identify == Some(IdentifyPhase::AwaitingId);
+        k.set_id_entry(
+            if typing {
+                group_digits(entry.unwrap_or_default())
+            } else {
+                mask_id(entry.unwrap_or_default())
+            }
+            .into(),
+        );
         k.set_id_entry_count(entry.map_or(0, |e| i32::try_from(e.len()).unwrap_or(0)));
+        k.set_identify_status_arg(entry.map(mask_id).unwrap_or_default().into());
         self.render_citizen(&k, &view);
         if view.step != self.last_step && view.step == Step::ChooseService {
             self.render_services(&k, &view.language);
@@ -620,6 +633,12 @@ fn step_index(step: Step) -> (i32, i32) {
     (i, 7)
 }
 
+/// The identify status line that is good news, not an error: the card is on the reader and
+/// the number is what is missing.
+const ID_NEEDED_STATUS: &str = "notice-id-needed-first";
+
+/// The status line under the identify step: `reading`, a banner's message key, or, while the
+/// citizen types with the card already on the reader, the reminder that it can stay there.
 fn identify_status(view: &SessionView) -> String {
     if view.step != Step::Identify {
         return String::new();
@@ -627,10 +646,13 @@ fn identify_status(view: &SessionView) -> String {
     if view.card_reading {
         return "reading".into();
     }
-    view.notice
-        .as_deref()
-        .map(|n| format!("notice-{n}"))
-        .unwrap_or_default()
+    match view.notice.as_deref() {
+        Some(n) => format!("notice-{n}"),
+        None if view.card_on_reader && view.identify == Some(IdentifyPhase::AwaitingId) => {
+            ID_NEEDED_STATUS.into()
+        }
+        None => String::new(),
+    }
 }
 
 /// `001090123456` -> `001 090 123 456`: groups of three, as people read the number aloud.
@@ -683,7 +705,8 @@ fn frame_to_image(frame: &kiosk_hw::camera::Frame) -> slint::Image {
 
 #[cfg(test)]
 mod tests {
-    use super::{group_digits, mask_id};
+    use super::{group_digits, identify_status, mask_id};
+    use crate::session::{IdentifyPhase, SessionView, Step};
 
     #[test]
     fn groups_digits_by_three() {
@@ -696,5 +719,44 @@ mod tests {
     fn masks_all_but_head_and_tail() {
         assert_eq!(mask_id("001090123456"), "0010•••••456");
         assert_eq!(mask_id("123"), "•••");
+    }
+
+    fn identify_view(
+        phase: IdentifyPhase,
+        card_on_reader: bool,
+        notice: Option<&str>,
+    ) -> SessionView {
+        SessionView {
+            step: Step::Identify,
+            language: "vi".into(),
+            seconds_left: Some(60),
+            warn_timeout: false,
+            card_reading: phase == IdentifyPhase::Reading,
+            identify: Some(phase),
+            card_on_reader,
+            id_entry: None,
+            citizen: None,
+            service: None,
+            face_attempts_left: None,
+            can_retry: false,
+            receipt: None,
+            printer_failed: false,
+            printer_fault: None,
+            notice: notice.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_card_on_the_reader_while_typing_is_said_until_a_message_replaces_it() {
+        use IdentifyPhase::{AwaitingCard, AwaitingId, Reading};
+        let status = |p, card, n| identify_status(&identify_view(p, card, n));
+        assert_eq!(status(AwaitingId, false, None), "");
+        assert_eq!(status(AwaitingId, true, None), "notice-id-needed-first");
+        assert_eq!(
+            status(AwaitingId, true, Some("wrong-id")),
+            "notice-wrong-id"
+        );
+        assert_eq!(status(AwaitingCard, true, None), "");
+        assert_eq!(status(Reading, true, None), "reading");
     }
 }

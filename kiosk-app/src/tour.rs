@@ -125,6 +125,22 @@ impl Tour<'_> {
         }
     }
 
+    /// Fails when the adapter still holds a personal value (the values are not printed).
+    fn no_personal_values(&self, when: &str) -> anyhow::Result<()> {
+        let k = self.k();
+        let left = [
+            k.get_id_entry(),
+            k.get_identify_status_arg(),
+            k.get_citizen_name(),
+            k.get_citizen_id_masked(),
+            k.get_citizen_dob(),
+        ];
+        if left.iter().any(|v| !v.is_empty()) || k.get_id_entry_count() != 0 {
+            bail!("tour: {when}: a personal value is left in the Kiosk adapter");
+        }
+        Ok(())
+    }
+
     /// Pumps device events until the identify step shows `status` (a banner key).
     fn wait_for_status(&self, status: &str, what: &str) -> anyhow::Result<()> {
         self.wait_until(what, || self.k().get_identify_status() == status)
@@ -190,10 +206,11 @@ impl Tour<'_> {
             bail!("language {lang} was not accepted");
         }
         self.shot(dir, next(), "identify")?;
-        // The inactivity countdown, as a citizen who walked away sees it.
+        // The inactivity countdown, as a citizen who walked away sees it when it appears
+        // (20 s before the wipe: WCAG 2.2.1).
         let warn_at = self.k().get_seconds_left();
         self.headless.advance(Duration::from_secs(
-            u64::try_from(warn_at).unwrap_or(0).saturating_sub(8),
+            u64::try_from(warn_at).unwrap_or(0).saturating_sub(20),
         ));
         self.kiosk.shell.borrow_mut().pump();
         self.shot(dir, next(), "identify-still-there")?;
@@ -204,14 +221,29 @@ impl Tour<'_> {
         self.shot(dir, next(), "identify-id-first")?;
         // Half the number typed on the keypad, then a wrong last digit: the chip refuses it.
         self.type_digits(&DEMO_ID[..7]);
+        // Typing cleared the banner, but the keypad still says the card may stay.
+        self.wait_for_status(
+            "notice-id-needed-first",
+            "the card on the reader while typing",
+        )?;
         self.shot(dir, next(), "identify-keypad")?;
         self.type_digits(&DEMO_ID[7..11]);
         self.type_digits("9");
         self.k().invoke_keypad_submit();
         self.wait_for_status("notice-wrong-id", "a wrong ID number")?;
+        // The number tried stays on the keypad, and the message names it masked.
+        if self.k().get_id_entry_count() != 12 {
+            bail!("tour: the refused number did not stay on the keypad");
+        }
+        let named = self.k().get_identify_status_arg();
+        if named.contains(&DEMO_ID[4..9]) || !named.contains('•') {
+            bail!("tour: the refused number is not named masked");
+        }
         self.shot(dir, next(), "identify-wrong-id")?;
-        // Typed again, right: the card still on the reader is read with PACE-CAN and verified.
-        self.type_digits(DEMO_ID);
+        // The number tried stays on the keypad: the last digit corrected, the card still on
+        // the reader is read with PACE-CAN and verified.
+        self.k().invoke_keypad_erase();
+        self.type_digits(&DEMO_ID[11..]);
         self.k().invoke_keypad_submit();
         self.wait_for(Step::Consent, "reading the demo card")?;
         self.shot(dir, next(), "consent")?;
@@ -253,6 +285,7 @@ impl Tour<'_> {
         sim.card.remove();
         self.k().invoke_finish();
         self.wait_for(Step::Attract, "finishing")?;
+        self.no_personal_values("after the receipt")?;
 
         // A second citizen shows the card's QR code (it gives the number), is asked for the
         // card, taps it, then pulls it away before the face check: the wipe notice.
@@ -260,6 +293,10 @@ impl Tour<'_> {
         self.k().invoke_choose_language(lang.into());
         self.k().invoke_demo_show_qr();
         self.wait_for_phase("card", "the number from the QR code")?;
+        // Handed to the reader, the number is shown masked.
+        if self.k().get_id_entry().contains(&DEMO_ID[4..9]) {
+            bail!("tour: the place-card screen shows the whole ID number");
+        }
         self.shot(dir, next(), "identify-place-card")?;
         sim.chip.tap(&sim.card);
         self.wait_for(Step::Consent, "reading the demo card again")?;
@@ -272,6 +309,7 @@ impl Tour<'_> {
         self.headless.advance(Duration::from_millis(notice_ms));
         self.kiosk.shell.borrow_mut().pump();
         self.wait_for(Step::Attract, "notice timeout")?;
+        self.no_personal_values("after the card was removed")?;
 
         // A third citizen types the number, taps the card, then declines the face check.
         self.start_when_in_service()?;
@@ -291,6 +329,7 @@ impl Tour<'_> {
         if self.kiosk.shell.borrow().holds_personal_data() {
             bail!("personal data survived the wipe");
         }
+        self.no_personal_values("after consent was declined")?;
 
         // What staff see, as the workers report it: paper nearly used up (a line at the foot
         // of the attract screen; the kiosk serves), then the card reader gone: out of service

@@ -321,7 +321,13 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
         (
             good() + "[timeouts]\nwarn_before = 60\n",
             InvalidValue,
-            vec!["timeouts.warn_before", "lower warn_before"],
+            vec!["timeouts.warn_before", "raise the step timeouts"],
+        ),
+        (
+            // WCAG 2.2.1: at least 20 s to ask for more time before the wipe.
+            good() + "[timeouts]\nwarn_before = 10\n",
+            InvalidValue,
+            vec!["timeouts.warn_before", "less than 20s", "at least 20"],
         ),
         (
             // 18446744073709552 * 1000 wraps to 384 (ms) in u64: it must be refused, not

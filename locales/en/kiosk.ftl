@@ -65,7 +65,7 @@ services-essential = Common
 ## Confirm
 confirm-title = Check your details
 confirm-name = Full name
-confirm-id = CCCD number
+confirm-id = Personal ID number
 confirm-dob = Date of birth
 confirm-service-office = Procedure
 confirm-service-hospital = Department
@@ -136,19 +136,22 @@ print-footer-ticket = Please wait to be called at the department.
 print-footer-staff = To check on your application, ask the reception staff with this code.
 
 ## Identify: ID number and chip read (issue 3). Own block: new keys only here.
-id-title = Enter your 12-digit ID number
-id-entry-label = ID number:
+id-title = Enter your personal ID number
+id-entry-label = Personal ID number:
 keypad-erase = Delete
 keypad-ok = Done
-place-card-title = Now place your CCCD card on the reader
-notice-id-needed-first = Please enter your ID number or show the QR code on your card first. You can leave the card on the reader.
-notice-id-incomplete = The ID number has 12 digits.
-notice-wrong-id = This ID number does not match the card. Please enter it again.
-say-id-prompt = Please enter the 12-digit ID number on your card, or show the QR code on your card to the camera.
+place-card-title = Now place your ID card on the reader
+notice-id-needed-first = Your card is on the reader: leave it there. Now type your personal ID number and press Done.
+notice-id-incomplete = The personal ID number has 12 digits.
+notice-wrong-id = The number { $value } does not open the card on the reader. Check the number, or whether this is your card.
+say-id-prompt = Please enter the 12-digit personal ID number printed on the front of your card, or show the QR code on your card to the camera.
 say-place-card = Now place your ID card on the reader and hold it still.
-say-id-needed-first = Please enter your ID number first. You can leave the card on the reader.
-say-id-incomplete = The ID number has 12 digits.
-say-wrong-id = This ID number does not match the card. Please enter it again.
+say-id-needed-first = Your card is on the reader: leave it there. Now type your personal ID number and press Done.
+say-id-incomplete = The personal ID number has 12 digits.
+say-wrong-id = The number you typed does not open the card on the reader. Please check the number, or whether this is your card.
+id-why = This number unlocks the chip in your card. It is on the front, marked yellow here:
+id-where-cccd = Citizen identity card (CCCD)
+id-where-cancuoc = Identity card (new Căn cước)
 
 ## Session safety and supervised devices (issue 11). Own block: new keys only here.
 notice-card-too-slow = The card took too long to answer. Please lift it and place it flat on the reader again, or ask at the counter.

@@ -65,7 +65,7 @@ services-essential = Thường dùng
 ## Xác nhận
 confirm-title = Kiểm tra thông tin
 confirm-name = Họ và tên
-confirm-id = Số CCCD
+confirm-id = Số định danh cá nhân
 confirm-dob = Ngày sinh
 confirm-service-office = Thủ tục
 confirm-service-hospital = Khoa khám
@@ -136,19 +136,22 @@ print-footer-ticket = Vui lòng chờ gọi tên tại khoa khám.
 print-footer-staff = Cần tra cứu hồ sơ, vui lòng hỏi cán bộ tiếp nhận với mã hồ sơ này.
 
 ## Nhận diện: số định danh và đọc chip (issue 3). Khối riêng: chỉ thêm khoá mới ở đây.
-id-title = Nhập số định danh (12 số)
-id-entry-label = Số định danh:
+id-title = Nhập số định danh cá nhân
+id-entry-label = Số định danh cá nhân:
 keypad-erase = Xoá
 keypad-ok = Xong
-place-card-title = Mời đặt thẻ CCCD lên đầu đọc
-notice-id-needed-first = Vui lòng nhập số định danh hoặc đưa mã QR trên thẻ trước. Thẻ cứ để yên trên đầu đọc.
-notice-id-incomplete = Số định danh cần đủ 12 chữ số.
-notice-wrong-id = Số định danh không khớp với thẻ. Vui lòng nhập lại.
-say-id-prompt = Vui lòng nhập số định danh 12 số trên thẻ, hoặc đưa mã QR trên thẻ vào trước camera.
+place-card-title = Mời đặt thẻ căn cước lên đầu đọc
+notice-id-needed-first = Thẻ đã nằm trên đầu đọc: cứ để yên. Giờ hãy nhập số định danh cá nhân rồi bấm Xong.
+notice-id-incomplete = Số định danh cá nhân cần đủ 12 chữ số.
+notice-wrong-id = Số { $value } không mở được thẻ trên đầu đọc. Hãy kiểm tra lại số, hoặc xem có đúng thẻ của bạn không.
+say-id-prompt = Vui lòng nhập số định danh cá nhân 12 số in ở mặt trước thẻ, hoặc đưa mã QR trên thẻ vào trước camera.
 say-place-card = Mời đặt thẻ căn cước lên đầu đọc và giữ yên.
-say-id-needed-first = Vui lòng nhập số định danh trước. Thẻ cứ để yên trên đầu đọc.
-say-id-incomplete = Số định danh cần đủ 12 chữ số.
-say-wrong-id = Số định danh không khớp với thẻ. Vui lòng nhập lại.
+say-id-needed-first = Thẻ đã nằm trên đầu đọc, cứ để yên ở đó. Bây giờ hãy nhập số định danh cá nhân rồi bấm Xong.
+say-id-incomplete = Số định danh cá nhân cần đủ 12 chữ số.
+say-wrong-id = Số vừa nhập không mở được thẻ đang đặt trên đầu đọc. Vui lòng kiểm tra lại số, hoặc xem đây có đúng là thẻ của bạn không.
+id-why = Số này mở khoá chip trong thẻ. Số in ở mặt trước thẻ, chỗ tô vàng:
+id-where-cccd = Thẻ Căn cước công dân (CCCD)
+id-where-cancuoc = Thẻ Căn cước (mẫu mới)
 
 ## Session safety and supervised devices (issue 11). Own block: new keys only here.
 notice-card-too-slow = Thẻ phản hồi quá lâu. Vui lòng nhấc thẻ lên rồi đặt lại nằm phẳng trên đầu đọc, hoặc hỏi cán bộ tại quầy.

@@ -519,7 +519,7 @@ IdentifyTyped | IdentityRead(Qr) | Identify(AwaitingId:5) | -
 IdentifyTyped | Fail(Removed) | Identify(AwaitingId:5) | notice:card-removed-during-read say:card-removed-during-read
 IdentifyTyped | Fail(Unreadable) | Identify(AwaitingId:5) | notice:card-unreadable say:card-unreadable
 IdentifyTyped | Fail(QrNotCard) | Identify(AwaitingId:5) | notice:qr-not-card say:qr-not-card
-IdentifyTyped | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyTyped | Fail(WrongId) | Identify(AwaitingId:5) | forget-id notice:wrong-id say:wrong-id
 IdentifyTyped | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyTyped | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
 IdentifyTyped | Fail(TimedOut) | Identify(AwaitingId:5) | notice:card-too-slow say:card-too-slow
@@ -564,7 +564,7 @@ IdentifyTyped12 | IdentityRead(Qr) | Identify(AwaitingId:12) | -
 IdentifyTyped12 | Fail(Removed) | Identify(AwaitingId:12) | notice:card-removed-during-read say:card-removed-during-read
 IdentifyTyped12 | Fail(Unreadable) | Identify(AwaitingId:12) | notice:card-unreadable say:card-unreadable
 IdentifyTyped12 | Fail(QrNotCard) | Identify(AwaitingId:12) | notice:qr-not-card say:qr-not-card
-IdentifyTyped12 | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyTyped12 | Fail(WrongId) | Identify(AwaitingId:12) | forget-id notice:wrong-id say:wrong-id
 IdentifyTyped12 | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyTyped12 | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
 IdentifyTyped12 | Fail(TimedOut) | Identify(AwaitingId:12) | notice:card-too-slow say:card-too-slow
@@ -609,7 +609,7 @@ IdentifyAwaitCard | IdentityRead(Qr) | Identify(AwaitingCard:12) | -
 IdentifyAwaitCard | Fail(Removed) | Identify(AwaitingCard:12) | notice:card-removed-during-read say:card-removed-during-read
 IdentifyAwaitCard | Fail(Unreadable) | Identify(AwaitingCard:12) | notice:card-unreadable say:card-unreadable
 IdentifyAwaitCard | Fail(QrNotCard) | Identify(AwaitingCard:12) | notice:qr-not-card say:qr-not-card
-IdentifyAwaitCard | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyAwaitCard | Fail(WrongId) | Identify(AwaitingId:12) | forget-id notice:wrong-id say:wrong-id
 IdentifyAwaitCard | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyAwaitCard | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
 IdentifyAwaitCard | Fail(TimedOut) | Identify(AwaitingCard:12) | notice:card-too-slow say:card-too-slow
@@ -654,7 +654,7 @@ IdentifyReading | IdentityRead(Qr) | Identify(Reading:12) | -
 IdentifyReading | Fail(Removed) | Identify(AwaitingCard:12) | notice:card-removed-during-read say:card-removed-during-read
 IdentifyReading | Fail(Unreadable) | Identify(AwaitingCard:12) | notice:card-unreadable say:card-unreadable
 IdentifyReading | Fail(QrNotCard) | Identify(AwaitingCard:12) | notice:qr-not-card say:qr-not-card
-IdentifyReading | Fail(WrongId) | Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id
+IdentifyReading | Fail(WrongId) | Identify(AwaitingId:12) | forget-id notice:wrong-id say:wrong-id
 IdentifyReading | Fail(NotAuthentic) | Notice | stop-identify wipe:Error notice:card-not-authentic say:card-not-authentic
 IdentifyReading | Fail(NoReader) | Notice | stop-identify wipe:Error notice:reader-unavailable say:reader-unavailable
 IdentifyReading | Fail(TimedOut) | Identify(AwaitingCard:12) | notice:card-too-slow say:card-too-slow
@@ -1185,7 +1185,7 @@ const TIMEOUTS: &[(&str, u64, &str)] = &[
         30_000,
         "Notice | wipe:Timeout notice:submit-pending say:submit-pending",
     ),
-    ("Receipt", 20_000, "Attract | wipe:Completed"),
+    ("Receipt", 30_000, "Attract | wipe:Completed"),
     ("Notice", 8_000, "Attract | -"),
 ];
 
@@ -1227,11 +1227,14 @@ fn warning_countdown_and_touch() {
     let v = d.s.view();
     assert_eq!(v.seconds_left, Some(120));
     assert!(!v.warn_timeout);
-    // Inside the warning window: one announcement, then silence.
-    let cmds = d.s.handle(Event::Tick, Millis(entered + 110_000));
+    // Not yet: the warning comes 20 s before the wipe (WCAG 2.2.1), no earlier.
+    assert!(d.s.handle(Event::Tick, Millis(entered + 99_999)).is_empty());
+    assert!(!d.s.view().warn_timeout);
+    // Inside the warning window: one announcement (the sound cue), then silence.
+    let cmds = d.s.handle(Event::Tick, Millis(entered + 100_000));
     assert_eq!(render(&cmds), "say:still-there");
     assert!(d.s.view().warn_timeout);
-    assert_eq!(d.s.view().seconds_left, Some(10));
+    assert_eq!(d.s.view().seconds_left, Some(20));
     assert!(d
         .s
         .handle(Event::Tick, Millis(entered + 111_000))
@@ -1249,6 +1252,21 @@ fn warning_countdown_and_touch() {
     assert_eq!(d.s.step(), Step::Confirm);
     d.s.handle(Event::Tick, Millis(entered + 235_000));
     assert_eq!(d.s.step(), Step::Attract);
+}
+
+#[test]
+fn every_inactivity_timeout_is_announced_at_least_20_s_before_the_wipe() {
+    for &(setup, timeout, _) in TIMEOUTS {
+        let mut d = Driver::at(setup);
+        if !matches!(d.s.step(), Step::Submitting | Step::Notice) {
+            let entered = d.t;
+            let cmds = d.s.handle(Event::Tick, Millis(entered + timeout - 20_000));
+            assert_eq!(render(&cmds), "say:still-there", "{setup}");
+            assert!(d.s.view().warn_timeout, "{setup}");
+            assert_eq!(d.s.view().seconds_left, Some(20), "{setup}");
+        }
+    }
+    assert!(SessionConfig::default().warn_before_ms >= 20_000);
 }
 
 #[test]
@@ -1501,7 +1519,7 @@ fn script(setup: &str, events: Vec<Event>) -> Vec<String> {
 }
 
 #[test]
-fn typed_number_then_card_then_wrong_number_then_retyped() {
+fn typed_number_then_card_then_wrong_number_then_corrected() {
     let digits =
         |id: &str| -> Vec<Event> { id.bytes().map(|b| Event::KeypadDigit(b - b'0')).collect() };
     let mut events = digits("001090123457");
@@ -1509,9 +1527,9 @@ fn typed_number_then_card_then_wrong_number_then_retyped() {
         Event::KeypadSubmit,
         Event::CardInserted(CUR),
         Event::IdentityFailed(CUR, IdentifyFailure::WrongIdNumber),
-    ]);
-    events.extend(digits(ID));
-    events.extend([
+        // The number tried is still on the keypad: one digit to correct, not twelve.
+        Event::KeypadErase,
+        Event::KeypadDigit(6),
         Event::KeypadSubmit,
         // The card stayed on the reader: the worker reads again with the new number.
         Event::CardInserted(CUR),
@@ -1526,15 +1544,46 @@ fn typed_number_then_card_then_wrong_number_then_retyped() {
     assert_eq!(got[13], "Identify(Reading:12) | -");
     assert_eq!(
         got[14],
-        "Identify(AwaitingId:0) | forget-id notice:wrong-id say:wrong-id"
+        "Identify(AwaitingId:12) | forget-id notice:wrong-id say:wrong-id"
     );
-    assert_eq!(got[26], "Identify(AwaitingId:12) | -");
+    assert_eq!(got[15], "Identify(AwaitingId:11) | -");
+    assert_eq!(got[16], "Identify(AwaitingId:12) | -");
     assert_eq!(
-        got[27],
+        got[17],
         "Identify(AwaitingCard:12) | use-id(12) say:place-card"
     );
-    assert_eq!(got[28], "Identify(Reading:12) | -");
-    assert_eq!(got[29], "Consent | stop-identify say:consent-prompt");
+    assert_eq!(got[18], "Identify(Reading:12) | -");
+    assert_eq!(got[19], "Consent | stop-identify say:consent-prompt");
+}
+
+#[test]
+fn a_refused_number_stays_on_the_keypad_with_the_card_named() {
+    let mut d = Driver::at("IdentifyTyped12");
+    d.ev(Event::KeypadSubmit);
+    d.ev(Event::CardInserted(CUR));
+    d.ev(Event::IdentityFailed(CUR, IdentifyFailure::WrongIdNumber));
+    let v = d.s.view();
+    assert_eq!(v.identify, Some(IdentifyPhase::AwaitingId));
+    assert_eq!(
+        v.id_entry.as_ref().map(|e| e.expose().as_str()),
+        Some(ID),
+        "the number that was tried stays, to be corrected"
+    );
+    assert_eq!(v.notice.as_deref(), Some(keys::WRONG_ID));
+    assert!(v.card_on_reader, "the card stays on the reader");
+    // The same number again (the citizen checked it; maybe another card now): OK reads again.
+    assert_eq!(
+        render(&d.ev(Event::KeypadSubmit)),
+        "use-id(12) say:place-card"
+    );
+    // A refused QR-scanned number stays too.
+    let mut d = Driver::at("IdentifyReading");
+    d.ev(Event::IdentityFailed(CUR, IdentifyFailure::WrongIdNumber));
+    assert_eq!(shown(&d.s.view()), "Identify(AwaitingId:12)");
+    // And it is wiped like typed digits when the session ends.
+    d.ev(Event::Cancel);
+    assert!(!d.s.holds_personal_data());
+    assert!(d.s.view().id_entry.is_none());
 }
 
 #[test]
@@ -1577,6 +1626,39 @@ fn a_card_tapped_before_the_number_is_asked_for_it_then_read() {
             "Identify(Reading:12) | -",
         ]
     );
+}
+
+#[test]
+fn a_card_placed_first_stays_known_while_the_number_is_typed() {
+    let mut d = Driver::at("Identify");
+    assert!(!d.s.view().card_on_reader);
+    d.ev(Event::CardInserted(CUR));
+    let v = d.s.view();
+    assert!(v.card_on_reader);
+    assert_eq!(v.notice.as_deref(), Some(keys::ID_NEEDED_FIRST));
+    // Typing clears the banner, but the screen still knows the card is there.
+    for b in ID.bytes() {
+        d.ev(Event::KeypadDigit(b - b'0'));
+    }
+    let v = d.s.view();
+    assert_eq!(v.notice, None);
+    assert!(v.card_on_reader, "the card is still on the reader");
+    assert_eq!(
+        render(&d.ev(Event::KeypadSubmit)),
+        "use-id(12) say:place-card"
+    );
+    assert!(d.s.view().card_on_reader);
+    // The card lifted: the screen asks for it again.
+    d.ev(Event::CardRemoved);
+    assert!(!d.s.view().card_on_reader);
+    assert_eq!(d.s.view().identify, Some(IdentifyPhase::AwaitingCard));
+    // A card on the reader is forgotten with the session.
+    d.ev(Event::CardInserted(CUR));
+    d.ev(Event::Cancel);
+    assert!(!d.s.view().card_on_reader);
+    d.ev(Event::Start);
+    d.ev(Event::LanguageChosen("vi".into()));
+    assert!(!d.s.view().card_on_reader);
 }
 
 #[test]
