@@ -739,3 +739,129 @@ fn method_not_allowed(allow: &'static str) -> Response {
     r.headers.push(("Allow", allow.to_owned()));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_767_225_600_000; // 2026-01-01
+
+    fn state() -> State {
+        let config = GatewayConfig {
+            fixed_now: Some(time::macros::datetime!(2026-01-09 16:00)),
+            seed: Some(7),
+            ..GatewayConfig::default()
+        };
+        let ca = Authority::ephemeral("Test CA").expect("ca");
+        State::new(config, store::open(None).expect("db"), ca)
+    }
+
+    fn csr(cn: &str) -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.serialize_request(&key)
+            .and_then(|c| c.pem())
+            .expect("csr")
+    }
+
+    fn req(method: &str, target: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn enrol(s: &mut State, token: &str, kiosk: &str) -> Response {
+        let body = serde_json::json!({"kioskId": kiosk, "csr": csr(kiosk)}).to_string();
+        let auth = format!("Bearer {token}");
+        s.handle(
+            &req("POST", "/v1/enrolment", &[("Authorization", &auth)]),
+            &Peer::default(),
+            body.as_bytes(),
+            NOW,
+        )
+    }
+
+    fn code(r: &Response) -> String {
+        serde_json::from_slice::<ErrorBody>(&r.body)
+            .map(|e| e.error)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn tokens_are_bound_to_one_kiosk_single_use_and_expiring() {
+        let mut s = state();
+        let token = s
+            .issue_enrolment_token("kiosk-01", "HN-01", TOKEN_LIFETIME_MS, NOW)
+            .expect("token");
+        // A token for kiosk-01 cannot enrol kiosk-02, and that does not spend it.
+        let r = enrol(&mut s, &token, "kiosk-02");
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (403, "token_for_another_kiosk")
+        );
+        let r = enrol(&mut s, &token, "kiosk-01");
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        // Reused.
+        let r = enrol(&mut s, &token, "kiosk-01");
+        assert_eq!((r.status, code(&r).as_str()), (401, "invalid_token"));
+        // Unknown, and expired.
+        assert_eq!(enrol(&mut s, "0123", "kiosk-01").status, 401);
+        let late = s
+            .issue_enrolment_token("kiosk-03", "HN-01", 1000, NOW - 2000)
+            .expect("token");
+        assert_eq!(enrol(&mut s, &late, "kiosk-03").status, 401);
+        // The certificate was recorded for the revocation list; revoking the kiosk marks it.
+        assert_eq!(
+            store::revoke_kiosk(s.db_mut(), "kiosk-01", NOW).expect("revoke"),
+            1
+        );
+    }
+
+    #[test]
+    fn renewal_only_for_the_verified_kiosk_and_never_from_a_header() {
+        let mut s = state();
+        let body = |cn: &str| serde_json::json!({"csr": csr(cn)}).to_string();
+        let forged = req(
+            "POST",
+            "/v1/enrolment/renew",
+            &[("X-Client-Cert-CN", "kiosk-01")],
+        );
+        // No certificate on a TLS connection: refused whatever the header says.
+        let no_cert = Peer {
+            kiosk_id: None,
+            tls: true,
+        };
+        let r = s.handle(&forged, &no_cert, body("kiosk-01").as_bytes(), NOW);
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (401, "client_certificate_required")
+        );
+        // The same on plain HTTP (the demo): no identity, no renewal.
+        let r = s.handle(&forged, &Peer::default(), body("kiosk-01").as_bytes(), NOW);
+        assert_eq!(r.status, 401);
+        // Kiosk 02, verified, asking for kiosk 01's certificate (header and request): refused.
+        let k2 = Peer {
+            kiosk_id: Some("kiosk-02".to_owned()),
+            tls: true,
+        };
+        let r = s.handle(&forged, &k2, body("kiosk-01").as_bytes(), NOW);
+        assert_eq!((r.status, code(&r).as_str()), (403, "kiosk_id_mismatch"));
+        let r = s.handle(&forged, &k2, body("kiosk-02").as_bytes(), NOW);
+        assert_eq!(r.status, 201);
+        // Submissions on TLS need a certificate too; health does not.
+        let r = s.handle(&req("POST", "/v1/submissions", &[]), &no_cert, b"{}", NOW);
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            s.handle(&req("GET", "/healthz", &[]), &no_cert, b"", NOW)
+                .status,
+            200
+        );
+    }
+}
