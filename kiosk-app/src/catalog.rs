@@ -479,7 +479,7 @@ impl Catalog {
     }
 }
 
-/// `GET /v1/catalog`: the gateway's catalogue (see `docs/openapi/kiosk-gateway.yaml`).
+/// `GET /v1/catalog`: the gateway's catalogue (see `gateway/wire/openapi/kiosk-gateway.yaml`).
 #[derive(Debug, Deserialize)]
 pub struct GatewayCatalog {
     /// Changes whenever the content does; also the ETag.

@@ -5,7 +5,7 @@
 //! can additionally pin the gateway's public key (SHA-256 of its SubjectPublicKeyInfo, as
 //! `openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum` prints it).
 //!
-//! TTHC rows go to `POST {base}/v1/submissions` (see `docs/openapi/kiosk-gateway.yaml`);
+//! TTHC rows go to `POST {base}/v1/submissions` (see `gateway/wire/openapi/kiosk-gateway.yaml`);
 //! clinic rows (FHIR transaction bundles) to `POST {fhir_base}` when a FHIR base is set,
 //! else to the same endpoint. Both carry `Idempotency-Key: <row id>`. Answers are returned as
 //! they come, at most [`MAX_BODY`] bytes (a longer one is an error, not a truncated receipt);

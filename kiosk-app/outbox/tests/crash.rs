@@ -244,50 +244,6 @@ fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
     );
 }
 
-/// The OpenAPI spec names exactly the DTOs' wire fields.
-#[test]
-fn openapi_spec_matches_the_dto_field_names() {
-    let spec = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi/kiosk-gateway.yaml"),
-    )
-    .expect("spec");
-    // The lines of one schema: from `    Name:` to the next line indented by exactly 4.
-    let section = |name: &str| {
-        let mut lines = spec.lines().skip_while(|l| *l != format!("    {name}:"));
-        assert!(lines.next().is_some(), "{name} missing from the spec");
-        lines
-            .take_while(|l| l.is_empty() || l.starts_with("     "))
-            .map(|l| format!("\n{l}"))
-            .collect::<String>()
-    };
-    let keys = |v: serde_json::Value| -> Vec<String> {
-        v.as_object().expect("object").keys().cloned().collect()
-    };
-    let req: serde_json::Value = serde_json::from_slice(&request(Outbox::new_id())).expect("json");
-    let receipt = serde_json::json!({
-        "MaHoSo": "", "NgayTiepNhan": "", "NgayHenTra": "", "MaTraCuu": "", "SoThuTu": 1
-    });
-    for (schema, fields) in [
-        ("SubmissionRequest", keys(req)),
-        ("SubmissionReceipt", keys(receipt)),
-    ] {
-        let text = section(schema);
-        for f in fields {
-            assert!(
-                text.contains(&format!("\n        {f}:")),
-                "{schema}.{f} missing from the spec"
-            );
-        }
-    }
-    // The receipt DTO round-trips through the names the spec gives.
-    let r: kiosk_app::gateway::SubmissionReceipt = serde_json::from_str(
-        r#"{"MaHoSo":"000.00.01.H29-260105-0001","NgayTiepNhan":"20260105093015",
-            "NgayHenTra":"20260108093015","MaTraCuu":"7KQ2MZ4P","SoThuTu":1}"#,
-    )
-    .expect("receipt");
-    assert_eq!(r.validate(), Ok(()));
-}
-
 /// The demo gateway's fault injection, seen through the loopback transport.
 #[test]
 fn demo_gateway_faults_classify_as_the_worker_expects() {

@@ -1,6 +1,6 @@
 //! Enrolment: how a kiosk gets the client certificate it presents to the gateway.
 //!
-//! EST (RFC 7030) in JSON form, as `POST /v1/enrolment` in `docs/openapi/kiosk-gateway.yaml`:
+//! EST (RFC 7030) in JSON form, as `POST /v1/enrolment` in `gateway/wire/openapi/kiosk-gateway.yaml`:
 //! the technician brings a short-lived, single-use token; the kiosk generates its own P-256
 //! key pair (the private key never leaves it) and sends a PKCS#10 request; the gateway checks
 //! the token and the request's self-signature (proof that the kiosk holds the key) and answers

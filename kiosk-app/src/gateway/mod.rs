@@ -37,8 +37,8 @@
 //! only kept for a while.
 
 pub mod client;
-pub mod codes;
-pub mod dto;
+/// The wire types and codes now live in `kiosk-wire`, shared with `kiosk-gateway`.
+pub use kiosk_wire::{codes, dto};
 pub mod enrol;
 pub mod fhir;
 pub mod http;

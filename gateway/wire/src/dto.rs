@@ -13,7 +13,7 @@
 use kiosk_hw::personal::Personal;
 use serde::{Deserialize, Serialize};
 
-use super::codes;
+use crate::codes;
 
 /// What a submission is for: selects the gateway's intake path and the appointment rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

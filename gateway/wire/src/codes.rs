@@ -10,7 +10,7 @@
 use rand::{Rng, RngExt};
 use time::{Date, Duration, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
-use super::dto::SubmissionKind;
+use crate::dto::SubmissionKind;
 
 /// Symbols of a lookup code: digits 2-9 and A-Z without I and O.
 pub const LOOKUP_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";

@@ -1,0 +1,867 @@
+//! The gateway's protocol: a request, the caller's verified identity and the time in, a
+//! response out. No sockets: [`crate::server`] feeds it.
+
+use std::collections::HashMap;
+
+use kiosk_wire::codes;
+use kiosk_wire::dto::{
+    ErrorBody, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
+};
+use kiosk_wire::enrol::{is_kiosk_id, EnrolmentRequest, RenewalRequest};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rusqlite::{params, Connection, OptionalExtension as _};
+use sha2::{Digest as _, Sha256};
+
+use crate::ca::{Authority, Refusal};
+use crate::store;
+use crate::GatewayConfig;
+
+/// Longest accepted `Idempotency-Key`.
+const MAX_KEY_LEN: usize = 128;
+/// How long a token made by [`State::issue_enrolment_token`] is valid by default.
+pub const TOKEN_LIFETIME_MS: i64 = 15 * 60 * 1000;
+
+/// A request as the protocol sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path and query, e.g. `/v1/catalog?mode=hospital`.
+    pub target: String,
+    /// Header names and values (names compared case-insensitively).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The first value of header `name` (case-insensitive).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Who is calling, as the transport established it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The kiosk id: the common name of the client certificate verified in the TLS
+    /// handshake (chained to the deployment CA, not revoked). Never taken from a header.
+    pub kiosk_id: Option<String>,
+    /// Whether the connection is TLS (then every endpoint but `/healthz` and
+    /// `/v1/enrolment` requires a verified client certificate).
+    pub tls: bool,
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Extra headers beside `Content-Type` and `Content-Length`.
+    pub headers: Vec<(&'static str, String)>,
+    /// JSON body (empty for 304).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A JSON answer.
+    pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
+        // Serialising our own DTOs (strings, numbers, no maps with non-string keys) cannot fail;
+        // should it ever, an empty object still keeps the response well-formed.
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// An [`ErrorBody`] answer.
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self::json(
+            status,
+            &ErrorBody {
+                error: code.to_owned(),
+                message: message.into(),
+            },
+        )
+    }
+
+    fn refusal(r: &Refusal) -> Self {
+        Self::error(r.status, r.code, r.message)
+    }
+}
+
+/// Unix milliseconds of the real clock (tokens and certificate validity follow it).
+#[must_use]
+pub fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The protocol state: the configuration, the CA, the database and the catalogues.
+pub struct State {
+    config: GatewayConfig,
+    rng: StdRng,
+    db: Connection,
+    ca: Authority,
+    /// Per mode (`one-stop-shop`, `hospital`): the catalogue document and its version.
+    catalogs: HashMap<String, (serde_json::Value, String)>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// The state over an open database and a CA.
+    #[must_use]
+    pub fn new(config: GatewayConfig, db: Connection, ca: Authority) -> Self {
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        Self {
+            config,
+            rng,
+            db,
+            ca,
+            catalogs: HashMap::new(),
+        }
+    }
+
+    /// The database (the server's revocation check, tests).
+    #[must_use]
+    pub fn db(&self) -> &Connection {
+        &self.db
+    }
+
+    /// The database, writable (admin operations in-process).
+    pub fn db_mut(&mut self) -> &mut Connection {
+        &mut self.db
+    }
+
+    /// The deployment CA certificate, PEM.
+    #[must_use]
+    pub fn ca_pem(&self) -> &str {
+        self.ca.ca_pem()
+    }
+
+    /// The CA (server certificates for tests and the demo).
+    #[must_use]
+    pub fn authority(&self) -> &Authority {
+        &self.ca
+    }
+
+    /// How many distinct submissions were accepted.
+    #[must_use]
+    pub fn received(&self) -> usize {
+        self.db
+            .query_row("SELECT COUNT(*) FROM submissions", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+    }
+
+    /// `referenceUid` to dossier code of every accepted submission.
+    #[must_use]
+    pub fn dossiers(&self) -> HashMap<String, String> {
+        let rows = self
+            .db
+            .prepare("SELECT reference_uid, dossier_code FROM submissions")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<HashMap<String, String>, _>>()
+            });
+        rows.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "gateway cannot read its database");
+            HashMap::new()
+        })
+    }
+
+    /// The procedure code (`MaTTHC`) of every accepted submission, in arrival order.
+    #[must_use]
+    pub fn procedure_codes(&self) -> Vec<String> {
+        let rows = self
+            .db
+            .prepare("SELECT body FROM submissions ORDER BY id")
+            .and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, Vec<u8>>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_default();
+        rows.iter()
+            .filter_map(|b| serde_json::from_slice::<SubmissionRequest>(b).ok())
+            .map(|r| r.procedure_code.clone())
+            .collect()
+    }
+
+    /// Serves `doc` (the catalogue's gateway JSON, `{"entries": [...]}`) at
+    /// `GET /v1/catalog?mode=<mode>` from now on; its version (the ETag) is a hash of the
+    /// entries, the same on every replica.
+    ///
+    /// # Errors
+    ///
+    /// `mode` is not `one-stop-shop` or `hospital`, or `doc` has no `entries` array.
+    pub fn set_catalog(&mut self, mode: &str, doc: &serde_json::Value) -> Result<(), String> {
+        if !matches!(mode, "one-stop-shop" | "hospital") {
+            return Err(format!("mode {mode:?}: use one-stop-shop or hospital"));
+        }
+        let entries = doc
+            .get("entries")
+            .filter(|e| e.is_array())
+            .ok_or("the catalogue has no \"entries\" array")?;
+        let bytes = serde_json::to_vec(entries).map_err(|e| e.to_string())?;
+        let version = crate::ca::hex(Sha256::digest(&bytes).get(..8).unwrap_or_default());
+        let served = serde_json::json!({ "version": version, "entries": entries });
+        self.catalogs.insert(mode.to_owned(), (served, version));
+        Ok(())
+    }
+
+    /// A single-use enrolment token bound to `kiosk_id` and `site`, valid for `lifetime_ms`
+    /// from `now_ms`; only its hash is stored.
+    ///
+    /// # Errors
+    ///
+    /// A malformed kiosk id or site, or the database (message).
+    pub fn issue_enrolment_token(
+        &mut self,
+        kiosk_id: &str,
+        site: &str,
+        lifetime_ms: i64,
+        now_ms: i64,
+    ) -> Result<String, String> {
+        new_token(&self.db, kiosk_id, site, lifetime_ms, now_ms)
+    }
+
+    /// Answers one request from `peer` at `now_ms`.
+    pub fn handle(&mut self, req: &Request, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
+        let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+        let method = req.method.as_str();
+        let open = matches!(path, "/healthz" | "/v1/enrolment");
+        if peer.tls && peer.kiosk_id.is_none() && !open {
+            tracing::warn!(path, "refused: no client certificate on a TLS connection");
+            return Response::error(
+                401,
+                "client_certificate_required",
+                "this endpoint needs the kiosk's client certificate (mutual TLS)",
+            );
+        }
+        match path {
+            "/healthz" if method == "GET" => {
+                Response::json(200, &serde_json::json!({"status": "ok"}))
+            }
+            "/v1/submissions" if method == "POST" => self.submit(req, peer, body),
+            "/v1/enrolment" if method == "POST" => self.enrol(req, body, now_ms),
+            "/v1/enrolment/renew" if method == "POST" => self.renew(peer, body, now_ms),
+            "/v1/catalog" if method == "GET" => self.catalog(req, query),
+            "/v1/enrolment" | "/v1/enrolment/renew" | "/v1/submissions" => {
+                method_not_allowed("POST")
+            }
+            "/healthz" | "/v1/catalog" => method_not_allowed("GET"),
+            _ if path.starts_with("/v1/submissions/") && method == "GET" => {
+                self.lookup(&path["/v1/submissions/".len()..], query)
+            }
+            _ if path.starts_with("/v1/submissions/") => method_not_allowed("GET"),
+            _ => Response::error(404, "not_found", "no such endpoint"),
+        }
+    }
+
+    /// `POST /v1/enrolment`: a technician's token and the kiosk's CSR for a client certificate.
+    fn enrol(&mut self, req: &Request, body: &[u8], now_ms: i64) -> Response {
+        match self.try_enrol(req, body, now_ms) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "gateway cannot use its database");
+                Response::error(500, "internal", "the gateway cannot record the enrolment")
+            }
+        }
+    }
+
+    fn try_enrol(&mut self, req: &Request, body: &[u8], now_ms: i64) -> rusqlite::Result<Response> {
+        const BAD_TOKEN: Refusal = crate::ca::refuse(
+            401,
+            "invalid_token",
+            "enrolment token unknown, expired, revoked or already used",
+        );
+        let Some(token) = req
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            tracing::warn!("enrolment refused: no token");
+            return Ok(Response::refusal(&BAD_TOKEN));
+        };
+        let Some((kiosk, site, expires_ms, used, revoked)) = store::find_token(&self.db, token)?
+        else {
+            tracing::warn!("enrolment refused: unknown token");
+            return Ok(Response::refusal(&BAD_TOKEN));
+        };
+        let why = if used {
+            Some("token already used")
+        } else if revoked {
+            Some("token revoked")
+        } else if expires_ms < now_ms {
+            Some("token expired")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            tracing::warn!(kiosk = %kiosk, "enrolment refused: {why}");
+            return Ok(Response::refusal(&BAD_TOKEN));
+        }
+        // The token is spent only by a successful enrolment, so a malformed request can be
+        // corrected.
+        let Ok(request) = serde_json::from_slice::<EnrolmentRequest>(body) else {
+            return Ok(Response::error(
+                400,
+                "invalid_body",
+                "body must be {\"kioskId\": ..., \"csr\": ...}",
+            ));
+        };
+        if !is_kiosk_id(&request.kiosk_id) {
+            return Ok(Response::error(
+                400,
+                "invalid_kiosk_id",
+                "kioskId is malformed",
+            ));
+        }
+        if request.kiosk_id != kiosk {
+            tracing::warn!(
+                token_kiosk = %kiosk,
+                requested = %request.kiosk_id,
+                "enrolment refused: the token belongs to another kiosk"
+            );
+            return Ok(Response::error(
+                403,
+                "token_for_another_kiosk",
+                "this enrolment token was issued for another kiosk id",
+            ));
+        }
+        let issued = match self.ca.issue(&kiosk, &request.csr, now_ms) {
+            Ok(i) => i,
+            Err(r) => {
+                tracing::warn!(kiosk = %kiosk, code = r.code, "enrolment refused");
+                return Ok(Response::refusal(&r));
+            }
+        };
+        // Spend the token and record the certificate together; the `used_ms IS NULL` guard
+        // makes a token presented twice at once (two replicas) succeed once.
+        let tx = self.db.transaction()?;
+        let spent = tx.execute(
+            "UPDATE enrolment_tokens SET used_ms = ?2 WHERE hash = ?1 AND used_ms IS NULL",
+            params![store::token_hash(token), now_ms],
+        )?;
+        if spent != 1 {
+            tracing::warn!(kiosk = %kiosk, "enrolment refused: token already used");
+            return Ok(Response::refusal(&BAD_TOKEN));
+        }
+        record_certificate(&tx, &issued, &kiosk, &site, now_ms)?;
+        tx.commit()?;
+        tracing::info!(kiosk = %kiosk, site = %site, serial = %issued.serial, "kiosk enrolled");
+        Ok(Response::json(201, &issued.response))
+    }
+
+    /// `POST /v1/enrolment/renew`: the caller is the kiosk of the client certificate verified
+    /// in the handshake; the request must name that same kiosk.
+    fn renew(&mut self, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
+        let Some(kiosk) = peer.kiosk_id.as_deref() else {
+            tracing::warn!("renewal refused: no client certificate");
+            return Response::error(
+                401,
+                "client_certificate_required",
+                "renewal needs the kiosk's current certificate (mutual TLS)",
+            );
+        };
+        let Ok(request) = serde_json::from_slice::<RenewalRequest>(body) else {
+            return Response::error(400, "invalid_body", "body must be {\"csr\": ...}");
+        };
+        let issued = match self.ca.issue(kiosk, &request.csr, now_ms) {
+            Ok(i) => i,
+            Err(r) => {
+                tracing::warn!(kiosk = %kiosk, code = r.code, "renewal refused");
+                return Response::refusal(&r);
+            }
+        };
+        let site = self
+            .db
+            .query_row(
+                "SELECT site FROM certificates WHERE kiosk = ?1 ORDER BY issued_ms DESC LIMIT 1",
+                [kiosk],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if let Err(e) = record_certificate(&self.db, &issued, kiosk, &site, now_ms) {
+            tracing::error!(error = %e, "gateway cannot use its database");
+            return Response::error(500, "internal", "the gateway cannot record the renewal");
+        }
+        tracing::info!(kiosk = %kiosk, serial = %issued.serial, "kiosk certificate renewed");
+        Response::json(201, &issued.response)
+    }
+
+    /// `GET /v1/catalog?mode=...`: the catalogue for the mode, its version as ETag; 304 for
+    /// `If-None-Match` with the current version.
+    fn catalog(&self, req: &Request, query: &str) -> Response {
+        let mode = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("mode="))
+            .unwrap_or_default();
+        if !matches!(mode, "one-stop-shop" | "hospital") {
+            return Response::error(
+                400,
+                "invalid_mode",
+                "mode must be one-stop-shop or hospital",
+            );
+        }
+        let Some((doc, version)) = self.catalogs.get(mode) else {
+            return Response::error(404, "no_catalog", "no catalogue for this mode");
+        };
+        let etag = format!("\"{version}\"");
+        if req.header("if-none-match") == Some(etag.as_str()) {
+            return Response {
+                status: 304,
+                headers: vec![("ETag", etag)],
+                body: Vec::new(),
+            };
+        }
+        let mut r = Response::json(200, doc);
+        r.headers.push(("ETag", etag));
+        r
+    }
+
+    fn submit(&mut self, req: &Request, peer: &Peer, body: &[u8]) -> Response {
+        match self.try_submit(req, peer, body) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "gateway cannot use its database");
+                Response::error(500, "internal", "the gateway cannot store the submission")
+            }
+        }
+    }
+
+    fn try_submit(
+        &mut self,
+        req: &Request,
+        peer: &Peer,
+        body: &[u8],
+    ) -> rusqlite::Result<Response> {
+        let key = match req.header("idempotency-key") {
+            None | Some("") => {
+                return Ok(Response::error(
+                    400,
+                    "missing_idempotency_key",
+                    "POST /v1/submissions requires an Idempotency-Key header",
+                ))
+            }
+            Some(k) if k.len() > MAX_KEY_LEN => {
+                return Ok(Response::error(
+                    400,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key too long",
+                ))
+            }
+            Some(k) => k.to_owned(),
+        };
+        let kiosk = peer.kiosk_id.as_deref().unwrap_or("-");
+        // The key first: a replay is answered from the database without parsing again.
+        let by_key = self
+            .db
+            .query_row(
+                "SELECT submission FROM idempotency_keys WHERE kiosk = ?1 AND key = ?2",
+                [kiosk, &key],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        if let Some(id) = by_key {
+            return self.replay(id, body, "idempotency_key_reused", "Idempotency-Key");
+        }
+        let request: SubmissionRequest = match serde_json::from_slice(body) {
+            Ok(r) => r,
+            // serde's message may quote the offending value, which may be personal: report
+            // the position and category only.
+            Err(e) => {
+                return Ok(Response::error(
+                    400,
+                    "invalid_json",
+                    format!(
+                        "body is not a valid submission ({:?} error at line {} column {})",
+                        e.classify(),
+                        e.line(),
+                        e.column()
+                    ),
+                ))
+            }
+        };
+        if let Err(e) = request.validate() {
+            return Ok(Response::error(400, "invalid_field", e.to_string()));
+        }
+        // The business key: the same submission under a new idempotency key (the kiosk lost
+        // its key store, or the gateway forgot an old key) must not make a second dossier.
+        let by_uid = self
+            .db
+            .query_row(
+                "SELECT id FROM submissions WHERE reference_uid = ?1",
+                [&request.reference_uid],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        if let Some(id) = by_uid {
+            let response = self.replay(id, body, "reference_uid_reused", "referenceUid")?;
+            if response.status == 200 {
+                self.db.execute(
+                    "INSERT INTO idempotency_keys (kiosk, key, submission) VALUES (?1, ?2, ?3)",
+                    params![kiosk, key, id],
+                )?;
+            }
+            return Ok(response);
+        }
+        // Counters, the submission and its key in one transaction: a crash leaves either all
+        // of it or none, so a dossier code is never issued twice.
+        let tx = self.db.transaction()?;
+        let receipt = new_receipt(&tx, &self.config, &mut self.rng, &request)?;
+        let response = Response::json(201, &receipt);
+        tx.execute(
+            "INSERT INTO submissions (kiosk, reference_uid, dossier_code, lookup_code, body, receipt)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                kiosk,
+                request.reference_uid,
+                receipt.dossier_code,
+                receipt.lookup_code,
+                body,
+                response.body
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO idempotency_keys (kiosk, key, submission) VALUES (?1, ?2, ?3)",
+            params![kiosk, key, id],
+        )?;
+        tx.commit()?;
+        tracing::info!(kiosk = %kiosk, dossier = %receipt.dossier_code, "submission accepted");
+        Ok(response)
+    }
+
+    fn replay(&self, id: i64, body: &[u8], code: &str, what: &str) -> rusqlite::Result<Response> {
+        let (first_body, receipt) = self.db.query_row(
+            "SELECT body, receipt FROM submissions WHERE id = ?1",
+            [id],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )?;
+        Ok(if first_body == body {
+            Response {
+                status: 200,
+                headers: Vec::new(),
+                body: receipt,
+            }
+        } else {
+            Response::error(
+                422,
+                code,
+                format!("{what} already used for a different submission"),
+            )
+        })
+    }
+
+    fn lookup(&self, dossier: &str, query: &str) -> Response {
+        let code = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("code="))
+            .filter(|c| !c.is_empty());
+        let Some(code) = code else {
+            return Response::error(400, "missing_code", "add ?code=<MaTraCuu> to the request");
+        };
+        // One answer for "no such dossier" and "wrong code", so the endpoint does not reveal
+        // which dossier codes exist.
+        let found = self
+            .db
+            .query_row(
+                "SELECT body, receipt FROM submissions WHERE dossier_code = ?1 AND lookup_code = ?2",
+                [dossier, code],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional();
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "gateway cannot read its database");
+                return Response::error(500, "internal", "the gateway cannot read its records");
+            }
+        };
+        // Both were written by this gateway from values it had parsed or made.
+        let parsed = found.and_then(|(body, receipt)| {
+            let request = serde_json::from_slice::<SubmissionRequest>(&body).ok()?;
+            let receipt = serde_json::from_slice::<SubmissionReceipt>(&receipt).ok()?;
+            Some((request, receipt))
+        });
+        match parsed {
+            Some((request, receipt)) => Response::json(
+                200,
+                &SubmissionStatus {
+                    dossier_code: receipt.dossier_code,
+                    status: "received".to_owned(),
+                    procedure_name: request.procedure_name,
+                    received_at: receipt.received_at,
+                    appointment: receipt.appointment,
+                    queue_number: receipt.queue_number,
+                },
+            ),
+            None => Response::error(
+                404,
+                "not_found",
+                "no dossier with this code and lookup code",
+            ),
+        }
+    }
+}
+
+/// A new token for `kiosk_id` at `site` (the admin CLI and [`State::issue_enrolment_token`]).
+///
+/// # Errors
+///
+/// A malformed kiosk id or site, or the database (message).
+pub fn new_token(
+    db: &Connection,
+    kiosk_id: &str,
+    site: &str,
+    lifetime_ms: i64,
+    now_ms: i64,
+) -> Result<String, String> {
+    if !is_kiosk_id(kiosk_id) {
+        return Err(format!(
+            "kiosk id {kiosk_id:?}: use 1 to 64 letters, digits, '-', '.' or '_'"
+        ));
+    }
+    if !is_kiosk_id(site) {
+        return Err(format!(
+            "site {site:?}: use 1 to 64 letters, digits, '-', '.' or '_'"
+        ));
+    }
+    let bytes: [u8; 16] = rand::random();
+    let token = crate::ca::hex(&bytes);
+    store::insert_token(
+        db,
+        &token,
+        kiosk_id,
+        site,
+        now_ms,
+        now_ms.saturating_add(lifetime_ms),
+    )
+    .map_err(|e| format!("cannot record the token: {e}"))?;
+    Ok(token)
+}
+
+fn record_certificate(
+    db: &Connection,
+    issued: &crate::ca::Issued,
+    kiosk: &str,
+    site: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    db.execute(
+        "INSERT INTO certificates (serial, kiosk, site, issued_ms, not_after_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![issued.serial, kiosk, site, now_ms, issued.not_after_ms],
+    )
+    .map(|_| ())
+}
+
+/// The next receipt: bumps the day's dossier sequence (and the department's queue number for
+/// a clinic registration) inside the caller's transaction.
+fn new_receipt(
+    tx: &rusqlite::Transaction<'_>,
+    config: &GatewayConfig,
+    rng: &mut StdRng,
+    request: &SubmissionRequest,
+) -> rusqlite::Result<SubmissionReceipt> {
+    let now = config.fixed_now.unwrap_or_else(codes::now_vietnam);
+    let day = now.date();
+    let day_key = day.to_string();
+    let seq: u32 = tx.query_row(
+        "INSERT INTO day_sequence (day, last) VALUES (?1, 1)
+         ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+        [&day_key],
+        |r| r.get(0),
+    )?;
+    let dossier_code = codes::dossier_code(&config.agency, day, seq);
+    let lookup_code = loop {
+        let code = codes::generate_lookup_code(rng);
+        let taken = tx
+            .query_row(
+                "SELECT 1 FROM submissions WHERE lookup_code = ?1",
+                [&code],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !taken {
+            break code;
+        }
+    };
+    let queue_number = if request.kind == SubmissionKind::Clinic {
+        Some(tx.query_row(
+            "INSERT INTO queue_numbers (day, department, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (day, department) DO UPDATE SET last = last + 1 RETURNING last",
+            [&day_key, &request.procedure_code],
+            |r| r.get::<_, u32>(0),
+        )?)
+    } else {
+        None
+    };
+    Ok(SubmissionReceipt {
+        dossier_code,
+        received_at: codes::format_portal_time(now),
+        appointment: codes::format_portal_time(codes::appointment(
+            now,
+            request.kind,
+            config.working_days,
+        )),
+        lookup_code,
+        queue_number,
+    })
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = Response::error(405, "method_not_allowed", format!("use {allow}"));
+    r.headers.push(("Allow", allow.to_owned()));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_767_225_600_000; // 2026-01-01
+
+    fn state() -> State {
+        let config = GatewayConfig {
+            fixed_now: Some(time::macros::datetime!(2026-01-09 16:00)),
+            seed: Some(7),
+            ..GatewayConfig::default()
+        };
+        let ca = Authority::ephemeral("Test CA").expect("ca");
+        State::new(config, store::open(None).expect("db"), ca)
+    }
+
+    fn csr(cn: &str) -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.serialize_request(&key)
+            .and_then(|c| c.pem())
+            .expect("csr")
+    }
+
+    fn req(method: &str, target: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn enrol(s: &mut State, token: &str, kiosk: &str) -> Response {
+        let body = serde_json::json!({"kioskId": kiosk, "csr": csr(kiosk)}).to_string();
+        let auth = format!("Bearer {token}");
+        s.handle(
+            &req("POST", "/v1/enrolment", &[("Authorization", &auth)]),
+            &Peer::default(),
+            body.as_bytes(),
+            NOW,
+        )
+    }
+
+    fn code(r: &Response) -> String {
+        serde_json::from_slice::<ErrorBody>(&r.body)
+            .map(|e| e.error)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn tokens_are_bound_to_one_kiosk_single_use_and_expiring() {
+        let mut s = state();
+        let token = s
+            .issue_enrolment_token("kiosk-01", "HN-01", TOKEN_LIFETIME_MS, NOW)
+            .expect("token");
+        // A token for kiosk-01 cannot enrol kiosk-02, and that does not spend it.
+        let r = enrol(&mut s, &token, "kiosk-02");
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (403, "token_for_another_kiosk")
+        );
+        let r = enrol(&mut s, &token, "kiosk-01");
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        // Reused.
+        let r = enrol(&mut s, &token, "kiosk-01");
+        assert_eq!((r.status, code(&r).as_str()), (401, "invalid_token"));
+        // Unknown, and expired.
+        assert_eq!(enrol(&mut s, "0123", "kiosk-01").status, 401);
+        let late = s
+            .issue_enrolment_token("kiosk-03", "HN-01", 1000, NOW - 2000)
+            .expect("token");
+        assert_eq!(enrol(&mut s, &late, "kiosk-03").status, 401);
+        // The certificate was recorded for the revocation list; revoking the kiosk marks it.
+        assert_eq!(
+            store::revoke_kiosk(s.db_mut(), "kiosk-01", NOW).expect("revoke"),
+            1
+        );
+    }
+
+    #[test]
+    fn renewal_only_for_the_verified_kiosk_and_never_from_a_header() {
+        let mut s = state();
+        let body = |cn: &str| serde_json::json!({"csr": csr(cn)}).to_string();
+        let forged = req(
+            "POST",
+            "/v1/enrolment/renew",
+            &[("X-Client-Cert-CN", "kiosk-01")],
+        );
+        // No certificate on a TLS connection: refused whatever the header says.
+        let no_cert = Peer {
+            kiosk_id: None,
+            tls: true,
+        };
+        let r = s.handle(&forged, &no_cert, body("kiosk-01").as_bytes(), NOW);
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (401, "client_certificate_required")
+        );
+        // The same on plain HTTP (the demo): no identity, no renewal.
+        let r = s.handle(&forged, &Peer::default(), body("kiosk-01").as_bytes(), NOW);
+        assert_eq!(r.status, 401);
+        // Kiosk 02, verified, asking for kiosk 01's certificate (header and request): refused.
+        let k2 = Peer {
+            kiosk_id: Some("kiosk-02".to_owned()),
+            tls: true,
+        };
+        let r = s.handle(&forged, &k2, body("kiosk-01").as_bytes(), NOW);
+        assert_eq!((r.status, code(&r).as_str()), (403, "kiosk_id_mismatch"));
+        let r = s.handle(&forged, &k2, body("kiosk-02").as_bytes(), NOW);
+        assert_eq!(r.status, 201);
+        // Submissions on TLS need a certificate too; health does not.
+        let r = s.handle(&req("POST", "/v1/submissions", &[]), &no_cert, b"{}", NOW);
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            s.handle(&req("GET", "/healthz", &[]), &no_cert, b"", NOW)
+                .status,
+            200
+        );
+    }
+}
