@@ -128,7 +128,7 @@ impl State {
     pub fn new(config: GatewayConfig, db: Connection, ca: Authority) -> Self {
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
+            None => rand::make_rng(),
         };
         Self {
             config,
