@@ -113,7 +113,7 @@ pub enum GatewayUrlError {
     /// `https://`: this client has no TLS.
     #[error(
         "{0}: this client speaks plain HTTP to the demo gateway only; real gateways need \
-         mutual TLS, which the production client (a later issue) provides"
+         mutual TLS, which the kiosk's HTTPS transport (kiosk-outbox `https`) provides"
     )]
     TlsNotSupported(String),
     /// A host other than the loopback interface.

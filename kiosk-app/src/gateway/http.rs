@@ -11,8 +11,8 @@ use std::io::{self, Read};
 
 /// Largest accepted request or status line plus headers.
 pub const MAX_HEAD: usize = 16 * 1024;
-/// Largest accepted body. A submission is a few hundred bytes; 1 MiB leaves room for the
-/// document attachments of a later issue while keeping the demo's memory bounded.
+/// Largest accepted body. A submission is a few hundred bytes; 1 MiB leaves room for
+/// scanned document attachments (not built yet) while keeping the demo's memory bounded.
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Why a message could not be read.
