@@ -29,7 +29,7 @@ use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionR
 use kiosk_app::headless::Headless;
 use kiosk_app::i18n;
 use kiosk_app::identity;
-use kiosk_app::receipt::{self, ReceiptDoc, ReceiptFonts, ReceiptLine, ReceiptQr};
+use kiosk_app::receipt::{self, NationalHeading, ReceiptDoc, ReceiptFonts, ReceiptLine, ReceiptQr};
 use kiosk_app::session::{
     Citizen, Dossier, Event, FaceOutcome, Generation, IdentitySource, Millis, ReceiptInfo, Session,
     SessionConfig, Step, SubmitFailure,
@@ -487,6 +487,7 @@ fn demo_receipt() -> ReceiptInfo {
         lookup_code: "7KQ2MZ4P".into(),
         queue_number: None,
         applicant_name: Personal::new("NGUYỄN VĂN AN".into()),
+        applicant_id_masked: Personal::new("0010•••••456".to_owned()),
         offline: false,
     }
 }
@@ -665,6 +666,10 @@ fn form01() -> ReceiptDoc {
     let dossier = "000.00.01.H29-261125-0001";
     let lookup = "7KQ2MZ4P";
     ReceiptDoc {
+        heading: Some(NationalHeading {
+            title: "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into(),
+            motto: "Độc lập - Tự do - Hạnh phúc".into(),
+        }),
         office: "UBND PHƯỜNG HOÀN KIẾM - BỘ PHẬN MỘT CỬA".into(),
         title: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ".into(),
         big: None,

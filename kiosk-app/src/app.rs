@@ -908,6 +908,9 @@ impl Submitter for GatewaySubmitter {
                     lookup_code: String::new(),
                     queue_number: None,
                     applicant_name: citizen.full_name().clone(),
+                    applicant_id_masked: kiosk_hw::personal::Personal::new(crate::shell::mask_id(
+                        citizen.id_number().expose(),
+                    )),
                     offline: true,
                 });
             }
@@ -932,6 +935,9 @@ impl Submitter for GatewaySubmitter {
             lookup_code: receipt.lookup_code,
             queue_number: receipt.queue_number.map(|n| n.to_string()),
             applicant_name: citizen.full_name().clone(),
+            applicant_id_masked: kiosk_hw::personal::Personal::new(crate::shell::mask_id(
+                citizen.id_number().expose(),
+            )),
             offline: false,
         })
     }
@@ -943,6 +949,7 @@ fn receipt_composer(
     catalog: Catalog,
 ) -> crate::shell::ReceiptComposer {
     let office = cfg.site.name.clone();
+    let place = cfg.site.result_place.clone();
     let mode = cfg.mode;
     let paper_width = cfg.devices.printer_dots();
     let lookup_url = cfg.site.lookup_url.clone();
@@ -958,6 +965,12 @@ fn receipt_composer(
     Box::new(move |info: &ReceiptInfo, lang: &str| {
         let fonts = fonts.as_ref()?;
         let mut doc = receipt_doc(&office, mode, &texts, &catalog, info, lang);
+        if let (Some(place), Mode::OneStopShop) = (&place, mode) {
+            doc.lines.push(receipt::ReceiptLine::new(
+                texts.t(lang, "print-place"),
+                place.clone(),
+            ));
+        }
         doc.paper_width = paper_width;
         doc.qr = doc.qr.map(|qr| qr.with_lookup_url(lookup_url.clone()));
         match receipt::compose(&doc, fonts) {
@@ -1013,12 +1026,32 @@ fn receipt_doc(
             service,
         ),
         ReceiptLine::personal(t("print-applicant"), info.applicant_name.clone()),
-        ReceiptLine::new(t("print-received"), received),
     ];
+    if !hospital {
+        lines.push(ReceiptLine::personal(
+            t("print-id-number"),
+            info.applicant_id_masked.clone(),
+        ));
+    }
+    lines.push(ReceiptLine::new(t("print-received"), received));
     if let Some(d) = info.appointment {
+        let weekday = t(match d.weekday() {
+            time::Weekday::Monday => "print-weekday-monday",
+            time::Weekday::Tuesday => "print-weekday-tuesday",
+            time::Weekday::Wednesday => "print-weekday-wednesday",
+            time::Weekday::Thursday => "print-weekday-thursday",
+            time::Weekday::Friday => "print-weekday-friday",
+            time::Weekday::Saturday => "print-weekday-saturday",
+            time::Weekday::Sunday => "print-weekday-sunday",
+        });
         lines.push(ReceiptLine::large(
             t("print-appointment"),
-            format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()),
+            format!(
+                "{weekday}, {:02}/{:02}/{}",
+                d.day(),
+                u8::from(d.month()),
+                d.year()
+            ),
         ));
     }
     // An offline receipt has no lookup code yet (the gateway assigns it).
@@ -1031,6 +1064,11 @@ fn receipt_doc(
     let qr = receipt::ReceiptQr::new(&info.dossier_code, &info.lookup_code).ok();
     let has_qr = qr.is_some();
     receipt::ReceiptDoc {
+        // Form 01 is an official document under the national heading; a queue ticket is not.
+        heading: (!hospital).then(|| receipt::NationalHeading {
+            title: t("print-nation"),
+            motto: t("print-motto"),
+        }),
         office: office.to_string(),
         title: t(if mode == Mode::Hospital {
             "print-title-ticket"
@@ -1065,6 +1103,7 @@ mod tests {
             lookup_code: lookup.to_owned(),
             queue_number: None,
             applicant_name: Personal::new("NGUYEN VAN AN".to_owned()),
+            applicant_id_masked: Personal::new("0010•••••456".to_owned()),
             offline,
         }
     }
@@ -1077,6 +1116,8 @@ mod tests {
         let fhir = info(&hospital, "70feb9dd-e7df-446f-8482-972ce9a4ba6d", "", false);
         let doc = receipt_doc("BV", Mode::Hospital, &texts, &hospital, &fhir, "vi");
         assert!(doc.qr.is_none());
+        assert!(doc.heading.is_none(), "a queue ticket is no official form");
+        assert!(!format!("{:?}", doc.lines).contains("Số định danh"));
         assert!(format!("{:?}", doc.lines).contains("Mã đăng ký khám"));
         assert_eq!(doc.footer, vec![texts.t("vi", "print-footer-ticket")]);
         let offline = info(&hospital, "KIOSK-0123456789AB", "", true);
@@ -1092,6 +1133,30 @@ mod tests {
         );
         assert!(format!("{:?}", doc.lines).contains("Mã hồ sơ"));
         assert_eq!(doc.footer, vec![texts.t("vi", "print-footer-lookup")]);
+        // Form 01: national heading, the masked ID under the applicant, the appointment with
+        // its weekday.
+        let heading = doc.heading.expect("form 01 has the national heading");
+        assert_eq!(heading.title, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM");
+        assert_eq!(heading.motto, "Độc lập - Tự do - Hạnh phúc");
+        let id_line = doc
+            .lines
+            .iter()
+            .find(|l| l.label() == "Số định danh cá nhân")
+            .expect("masked ID line");
+        assert_eq!(id_line.value(), "0010•••••456");
+        let mut dated = info(&oss, "000.00.01.H29-260105-0001", "ABCD2345", false);
+        dated.appointment = Some(time::macros::date!(2026 - 01 - 08));
+        let doc = receipt_doc("UBND", Mode::OneStopShop, &texts, &oss, &dated, "vi");
+        assert!(
+            doc.lines.iter().any(|l| l.value() == "Thứ Năm, 08/01/2026"),
+            "{:?}",
+            doc.lines
+        );
+        let doc = receipt_doc("UBND", Mode::OneStopShop, &texts, &oss, &dated, "en");
+        assert!(doc
+            .lines
+            .iter()
+            .any(|l| l.value() == "Thursday, 08/01/2026"));
         let no_lookup = info(&oss, "000.00.01.H29-260105-0001", "", false);
         let doc = receipt_doc("UBND", Mode::OneStopShop, &texts, &oss, &no_lookup, "vi");
         assert_eq!(doc.footer, vec![texts.t("vi", "print-footer-staff")]);

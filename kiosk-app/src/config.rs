@@ -246,6 +246,9 @@ pub struct Site {
     /// lookup codes filled in (`lookup_url`); without it the QR holds the kiosk's own
     /// `VNKIOSK1` payload.
     pub lookup_url: Option<crate::receipt::LookupUrl>,
+    /// Where the citizen collects the result (`result_place`), printed on form 01 under the
+    /// appointment, e.g. "Bộ phận Một cửa, 126 Hàng Trống".
+    pub result_place: Option<String>,
 }
 
 /// A gateway URL checked to be https, or http to loopback in demo mode.
@@ -586,6 +589,8 @@ struct RawSite {
     province_code: Option<String>,
     #[serde(default)]
     lookup_url: Option<String>,
+    #[serde(default)]
+    result_place: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1135,6 +1140,22 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         }
     };
 
+    let result_place = match site.result_place.as_deref().map(str::trim) {
+        None => None,
+        Some(p) if p.is_empty() || p.chars().count() > 120 || p.chars().any(char::is_control) => {
+            return bad(
+                "site.result_place",
+                format!(
+                    "result_place has {} characters or a control character",
+                    p.chars().count()
+                ),
+                "give where citizens collect results in one line of 1 to 120 characters, e.g. \
+                 \"Bộ phận Một cửa, 126 Hàng Trống\", or remove the key",
+            );
+        }
+        Some(p) => Some(p.to_owned()),
+    };
+
     // [gateway]
     let g = raw.gateway;
     let url = check_url(&g.url, demo)
@@ -1579,6 +1600,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         name: site.name,
         province_code: site.province_code,
         lookup_url,
+        result_place,
     };
     Ok(KioskConfig {
         site,

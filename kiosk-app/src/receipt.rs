@@ -188,7 +188,15 @@ impl ReceiptLine {
         }
     }
 
-    fn value(&self) -> &str {
+    /// The line's label.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The text printed after the label; a personal value is exposed (to print it).
+    #[must_use]
+    pub fn value(&self) -> &str {
         match &self.value {
             LineValue::Plain(v) => v,
             LineValue::Personal(v) => v.expose(),
@@ -196,10 +204,22 @@ impl ReceiptLine {
     }
 }
 
-/// What a receipt shows, top to bottom: office (bold, centred), title (bold, centred), the
-/// big text (a queue number), the lines, the QR code, the footer lines (centred).
+/// The national title and motto that head an official form (Decree 61/2018, form 01).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NationalHeading {
+    /// "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".
+    pub title: String,
+    /// "Độc lập - Tự do - Hạnh phúc".
+    pub motto: String,
+}
+
+/// What a receipt shows, top to bottom: the national heading (bold, centred), office (bold,
+/// centred), title (bold, centred), the big text (a queue number), the lines, the QR code, the
+/// footer lines (centred).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptDoc {
+    /// The national title and motto of an official slip; none on a hospital ticket.
+    pub heading: Option<NationalHeading>,
     /// Receiving office or hospital name.
     pub office: String,
     /// The receipt's title, e.g. "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" or "PHIẾU SỐ THỨ TỰ".
@@ -226,6 +246,19 @@ pub struct ReceiptDoc {
 pub fn compose(doc: &ReceiptDoc, fonts: &ReceiptFonts) -> Result<Vec<u8>, ReceiptError> {
     let width = checked_width(doc.paper_width)?;
     let mut head = Sheet::new(width);
+    if let Some(heading) = &doc.heading {
+        head.paragraph(
+            fonts,
+            &[Span::bold(&heading.title, SIZE_OFFICE)],
+            Align::Center,
+        );
+        head.paragraph(
+            fonts,
+            &[Span::bold(&heading.motto, SIZE_OFFICE)],
+            Align::Center,
+        );
+        head.rule(width / 3);
+    }
     head.paragraph(
         fonts,
         &[Span::bold(&doc.office, SIZE_OFFICE)],

@@ -469,6 +469,8 @@ pub struct ReceiptInfo {
     pub queue_number: Option<String>,
     /// Applicant name, printed on the receipt.
     pub applicant_name: Personal<String>,
+    /// The applicant's ID number masked as on screen (`0010•••••456`), printed on form 01.
+    pub applicant_id_masked: Personal<String>,
     /// Stored in the outbox but not yet acknowledged by the gateway: `dossier_code` is then
     /// the kiosk's provisional reference, and the screen says it will be sent automatically.
     pub offline: bool,

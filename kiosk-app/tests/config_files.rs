@@ -54,6 +54,10 @@ fn examples_mean_what_they_say() {
         oss.site.lookup_url.as_ref().map(|u| u.as_str()),
         Some("https://dichvucong.example.gov.vn/tra-cuu?maHoSo={dossier}&maTraCuu={lookup}")
     );
+    assert_eq!(
+        oss.site.result_place.as_deref(),
+        Some("Bộ phận Một cửa UBND phường Bách Khoa, số 1 Tạ Quang Bửu")
+    );
     assert!(oss.gateway.client_identity.is_some());
     assert_eq!(oss.session.max_face_attempts, 3);
     assert_eq!(oss.session.languages, ["vi", "en"]);
@@ -274,6 +278,11 @@ fn bad_configs() -> Vec<(String, ConfigErrorKind, Vec<&'static str>)> {
             good().replace("[gateway]", "lookup_url = \"http://dvc.example.vn/{dossier}\"\n\n[gateway]"),
             InvalidValue,
             vec!["site.lookup_url", "https://", "{dossier}"],
+        ),
+        (
+            good().replace("[gateway]", "result_place = \"  \"\n\n[gateway]"),
+            InvalidValue,
+            vec!["site.result_place", "1 to 120 characters"],
         ),
         (
             good().replace("usb:/dev/usb/lp0", "virtual:/tmp/r"),

@@ -8,7 +8,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use kiosk_app::receipt::{compose, LookupUrl, ReceiptDoc, ReceiptFonts, ReceiptLine, ReceiptQr};
+use kiosk_app::receipt::{
+    compose, LookupUrl, NationalHeading, ReceiptDoc, ReceiptFonts, ReceiptLine, ReceiptQr,
+};
 use kiosk_hw::camera::{Frame, PixelFormat};
 use kiosk_hw::personal::Personal;
 use kiosk_hw::printer::{
@@ -25,6 +27,10 @@ const TEMPLATE: &str =
 fn form01(width: u32) -> ReceiptDoc {
     let url = LookupUrl::new(TEMPLATE).expect("valid template");
     ReceiptDoc {
+        heading: Some(NationalHeading {
+            title: "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into(),
+            motto: "Độc lập - Tự do - Hạnh phúc".into(),
+        }),
         office: "UBND PHƯỜNG HOÀN KIẾM - BỘ PHẬN MỘT CỬA".into(),
         title: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ".into(),
         big: None,
@@ -32,8 +38,13 @@ fn form01(width: u32) -> ReceiptDoc {
             ReceiptLine::large("Mã hồ sơ", DOSSIER),
             ReceiptLine::new("Thủ tục", "Đăng ký tạm trú"),
             ReceiptLine::personal("Người nộp", Personal::new("NGUYỄN VĂN AN".into())),
-            ReceiptLine::new("Tiếp nhận", "09:30 ngày 05/01/2026"),
-            ReceiptLine::large("Hẹn trả kết quả", "Thứ Năm, 08/01/2026"),
+            ReceiptLine::personal("Số định danh cá nhân", Personal::new("0010•••••456".into())),
+            ReceiptLine::new("Thời gian tiếp nhận", "09:30 05/01/2026"),
+            ReceiptLine::large("Ngày hẹn trả kết quả", "Thứ Năm, 08/01/2026"),
+            ReceiptLine::new(
+                "Nơi trả kết quả",
+                "Bộ phận Một cửa, 126 Hàng Trống, phường Hoàn Kiếm",
+            ),
             ReceiptLine::new("Mã tra cứu", LOOKUP),
         ],
         qr: Some(
@@ -46,25 +57,80 @@ fn form01(width: u32) -> ReceiptDoc {
     }
 }
 
-/// The text of the QR code in a printed PNG.
-fn qr_in(png_path: &Path) -> (u32, String) {
+/// A printed PNG as 8-bit grey pixels: (width, height, pixels).
+fn grey_png(png_path: &Path) -> (u32, u32, Vec<u8>) {
     let bytes = std::fs::read(png_path).expect("read PNG");
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::io::Cursor::new(bytes)));
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(std::io::Cursor::new(bytes)));
+    decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().expect("valid PNG");
     let mut data = vec![0; reader.output_buffer_size().expect("size")];
     let info = reader.next_frame(&mut data).expect("frame");
     data.truncate(info.buffer_size());
+    assert_eq!(
+        info.color_type,
+        png::ColorType::Grayscale,
+        "{}: the virtual printer writes grey PNGs",
+        png_path.display()
+    );
+    (info.width, info.height, data)
+}
+
+/// The text of the QR code in a printed PNG.
+fn qr_in(png_path: &Path) -> (u32, String) {
+    let (width, height, data) = grey_png(png_path);
     let frame = Frame {
-        width: info.width,
-        height: info.height,
+        width,
+        height,
         format: PixelFormat::Luma8,
         data,
         seq: 0,
     };
     match QrDecoder::new(QrDecodeOptions::default()).decode(&frame) {
-        FrameDecode::Found(scan) => (info.width, scan.text.expose().clone()),
+        FrameDecode::Found(scan) => (width, scan.text.expose().clone()),
         other => panic!("no QR in {}: {other:?}", png_path.display()),
     }
+}
+
+/// Compares a printed receipt with its golden `tests/snapshots/<name>.png`: the same size, and
+/// at most 0.2 % of the dots inked differently (room for a font package's hinting changes, far
+/// less than one misplaced word). `UPDATE_SNAPSHOTS=1` (re)writes the golden; outside CI a
+/// missing golden is written; a mismatch keeps the print as `<name>.new.png`.
+fn check_receipt_golden(printed: &Path, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let golden = dir.join(format!("{name}.png"));
+    let fresh = dir.join(format!("{name}.new.png"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some()
+        || !golden.exists() && std::env::var_os("CI").is_none()
+    {
+        std::fs::copy(printed, &golden).expect("write the golden receipt");
+        let _ = std::fs::remove_file(&fresh);
+        return;
+    }
+    assert!(
+        golden.exists(),
+        "{} is missing: run `UPDATE_SNAPSHOTS=1 cargo test -p kiosk-app --test receipt_print` \
+         and look at the PNG before committing it",
+        golden.display()
+    );
+    let (w, h, got) = grey_png(printed);
+    let (gw, gh, want) = grey_png(&golden);
+    let inked = |v: u8| v < 128;
+    let differing = got
+        .iter()
+        .zip(want.iter())
+        .filter(|(a, b)| inked(**a) != inked(**b))
+        .count();
+    let allowed = (w as usize * h as usize) / 500;
+    if (w, h) != (gw, gh) || differing > allowed {
+        std::fs::copy(printed, &fresh).expect("keep the differing print");
+        panic!(
+            "{name}: printed {w}x{h} with {differing} dots differing from {} ({gw}x{gh}, \
+             allowed {allowed}); look at {} and run with UPDATE_SNAPSHOTS=1 if intended",
+            golden.display(),
+            fresh.display()
+        );
+    }
+    let _ = std::fs::remove_file(&fresh);
 }
 
 #[test]
@@ -98,6 +164,7 @@ fn form01_prints_over_tcp_at_every_width_and_its_qr_is_the_lookup_url() {
         let (width, text) = qr_in(&printed[0]);
         assert_eq!(width, dots);
         assert_eq!(text, expected, "{dots} dots");
+        check_receipt_golden(&printed[0], &format!("receipt-form01-{dots}"));
 
         // Paper running out half way: the job fails and no receipt comes out.
         printer.control().paper_out_after(Some(job.len() / 2));
@@ -112,6 +179,7 @@ fn form01_prints_over_tcp_at_every_width_and_its_qr_is_the_lookup_url() {
 fn a_clinic_ticket_prints_its_queue_number_large() {
     let fonts = ReceiptFonts::load_default().unwrap_or_else(|e| panic!("{e}"));
     let ticket = ReceiptDoc {
+        heading: None,
         office: "BỆNH VIỆN ĐA KHOA TỈNH".into(),
         title: "PHIẾU SỐ THỨ TỰ KHÁM BỆNH".into(),
         big: Some("0042".into()),
@@ -131,6 +199,7 @@ fn a_clinic_ticket_prints_its_queue_number_large() {
     driver.print(&job).expect("prints");
     let printed = printer.control().printed();
     assert_eq!(printed.len(), 1);
+    check_receipt_golden(&printed[0], "receipt-clinic-576");
     // The tallest run of inked rows is the queue number, over 80 dots (10 mm) high: body
     // text lines are about 30 dots.
     let receipt = kiosk_hw::printer::render::render(&job, 576).expect("renders");

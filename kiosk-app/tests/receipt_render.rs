@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use kiosk_app::receipt::{
-    compose, format_receipt_qr, parse_receipt_qr, ReceiptDoc, ReceiptError, ReceiptFonts,
-    ReceiptLine, ReceiptQr, BOLD_FONT, REGULAR_FONT,
+    compose, format_receipt_qr, parse_receipt_qr, NationalHeading, ReceiptDoc, ReceiptError,
+    ReceiptFonts, ReceiptLine, ReceiptQr, BOLD_FONT, REGULAR_FONT,
 };
 use kiosk_hw::personal::Personal;
 use kiosk_hw::printer::render::{render, Receipt};
@@ -23,6 +23,10 @@ fn fonts() -> ReceiptFonts {
 
 fn form01(width: u32) -> ReceiptDoc {
     ReceiptDoc {
+        heading: Some(NationalHeading {
+            title: "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into(),
+            motto: "Độc lập - Tự do - Hạnh phúc".into(),
+        }),
         office: "UBND PHƯỜNG HOÀN KIẾM - BỘ PHẬN MỘT CỬA".into(),
         title: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ".into(),
         big: None,
@@ -45,6 +49,7 @@ fn form01(width: u32) -> ReceiptDoc {
 
 fn ticket() -> ReceiptDoc {
     ReceiptDoc {
+        heading: None,
         office: "BỆNH VIỆN ĐA KHOA TỈNH".into(),
         title: "PHIẾU SỐ THỨ TỰ".into(),
         big: Some("0042".into()),
@@ -60,6 +65,7 @@ fn ticket() -> ReceiptDoc {
 
 fn minimal(footer: &str) -> ReceiptDoc {
     ReceiptDoc {
+        heading: None,
         office: "Ủy ban".into(),
         title: "Tiêu đề".into(),
         big: None,

@@ -43,6 +43,7 @@ fn receipt() -> ReceiptInfo {
         lookup_code: "L1".into(),
         queue_number: Some("A012".into()),
         applicant_name: p("NGUYEN VAN AN"),
+        applicant_id_masked: p("0010•••••456"),
         offline: false,
     }
 }

@@ -134,6 +134,17 @@ print-footer-lookup = Check your application's status with this QR code
 print-registration-code = Registration code
 print-footer-ticket = Please wait to be called at the department.
 print-footer-staff = To check on your application, ask the reception staff with this code.
+print-nation = SOCIALIST REPUBLIC OF VIET NAM
+print-motto = Independence - Freedom - Happiness
+print-id-number = Personal ID number
+print-place = Collect the result at
+print-weekday-monday = Monday
+print-weekday-tuesday = Tuesday
+print-weekday-wednesday = Wednesday
+print-weekday-thursday = Thursday
+print-weekday-friday = Friday
+print-weekday-saturday = Saturday
+print-weekday-sunday = Sunday
 
 ## Identify: ID number and chip read (issue 3). Own block: new keys only here.
 id-title = Enter your personal ID number

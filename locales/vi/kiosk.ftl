@@ -134,6 +134,17 @@ print-footer-lookup = Tra cứu tình trạng hồ sơ bằng mã QR này
 print-registration-code = Mã đăng ký khám
 print-footer-ticket = Vui lòng chờ gọi tên tại khoa khám.
 print-footer-staff = Cần tra cứu hồ sơ, vui lòng hỏi cán bộ tiếp nhận với mã hồ sơ này.
+print-nation = CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+print-motto = Độc lập - Tự do - Hạnh phúc
+print-id-number = Số định danh cá nhân
+print-place = Nơi trả kết quả
+print-weekday-monday = Thứ Hai
+print-weekday-tuesday = Thứ Ba
+print-weekday-wednesday = Thứ Tư
+print-weekday-thursday = Thứ Năm
+print-weekday-friday = Thứ Sáu
+print-weekday-saturday = Thứ Bảy
+print-weekday-sunday = Chủ Nhật
 
 ## Nhận diện: số định danh và đọc chip (issue 3). Khối riêng: chỉ thêm khoá mới ở đây.
 id-title = Nhập số định danh cá nhân

@@ -52,6 +52,7 @@ fn receipt() -> ReceiptInfo {
         lookup_code: "ABCD1234".into(),
         queue_number: None,
         applicant_name: p("NGUYỄN VĂN AN"),
+        applicant_id_masked: p("0010•••••456"),
         offline: false,
     }
 }
