@@ -157,13 +157,18 @@ fn run_checks(cfg: &KioskConfig, args: &SelftestArgs) -> Vec<Check> {
         queue(cfg, now),
         certificate(cfg, now),
         gateway(cfg),
+    ]
+    .into_iter()
+    .chain(his_fhir(cfg))
+    .chain([
         card_reader(&cfg.devices.card_reader),
         camera(
             &cfg.devices.camera,
             Duration::from_secs(args.camera_seconds.max(1)),
         ),
         printer(cfg, args.print),
-    ]
+    ])
+    .collect()
 }
 
 /// Seconds in a day.
@@ -470,6 +475,85 @@ fn gateway(cfg: &KioskConfig) -> Check {
         ),
         Err(e) => check("gateway", Level::Fail, format!("{url}: {e}")),
     }
+}
+
+/// A hospital kiosk's FHIR server (`gateway.fhir_url`): `GET metadata` must give a
+/// CapabilityStatement, over the kiosk's mutual TLS for https, plain http for a demo on the
+/// loopback interface. `None` when the kiosk sends no FHIR (one-stop shop, or clinic
+/// registrations through the gateway).
+fn his_fhir(cfg: &KioskConfig) -> Option<Check> {
+    let url = cfg.gateway.fhir_url.as_ref()?.as_str();
+    let timeout = Duration::from_secs(cfg.gateway.timeout_secs.clamp(1, 10));
+    let started = Instant::now();
+    let r = if url.starts_with("https://") {
+        https_fhir_metadata(cfg, url, timeout)
+    } else {
+        kiosk_app::gateway::GatewayClient::new(url, timeout)
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.fhir_health().map_err(|e| e.to_string()))
+            .map(|()| "plain http (demo)".to_owned())
+    };
+    let ms = started.elapsed().as_millis();
+    Some(match r {
+        Ok(how) => check(
+            "his-fhir",
+            Level::Ok,
+            format!("{url}: CapabilityStatement, {how}, {ms} ms"),
+        ),
+        Err(e) => check(
+            "his-fhir",
+            Level::Fail,
+            format!(
+                "{url}: {e} (clinic registrations wait in the queue until it answers; check \
+                 the hospital network and gateway.fhir_url)"
+            ),
+        ),
+    })
+}
+
+#[cfg(feature = "https")]
+fn https_fhir_metadata(cfg: &KioskConfig, url: &str, timeout: Duration) -> Result<String, String> {
+    let g = &cfg.gateway;
+    let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
+        return Err("an https FHIR server needs ca_file, client_cert and client_key".into());
+    };
+    let t = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
+        base_url: g.url.as_str().to_owned(),
+        fhir_base_url: Some(url.to_owned()),
+        ca_pem: ca.clone(),
+        client_cert_pem: cert.clone(),
+        client_key_pem: key.clone(),
+        spki_sha256: g.spki_sha256,
+        timeout,
+    })
+    .map_err(|e| e.to_string())?;
+    match t.fhir_get_blocking("/metadata", &[("Accept", "application/fhir+json")]) {
+        Ok((200, body)) if is_capability_statement(&body) => Ok("mutual TLS".to_owned()),
+        Ok((200, _)) => Err(
+            "answered 200 but not with a FHIR CapabilityStatement: is this \
+                             the FHIR base URL?"
+                .to_owned(),
+        ),
+        Ok((status, _)) => Err(format!("GET metadata answered {status}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "https"))]
+fn https_fhir_metadata(_: &KioskConfig, _: &str, _: Duration) -> Result<String, String> {
+    Err("this kioskctl was built without the `https` feature".into())
+}
+
+/// Whether `body` is a FHIR CapabilityStatement (JSON).
+fn is_capability_statement(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("resourceType")
+                .and_then(|t| t.as_str())
+                .map(|t| t == "CapabilityStatement")
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(feature = "https")]

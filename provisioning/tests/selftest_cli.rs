@@ -221,3 +221,32 @@ fn an_invalid_configuration_is_one_failed_line() {
     assert_eq!(r.code, 2, "{}\n{}", r.out, r.err);
     assert!(line(&r, "config").contains("gateway.timout"), "{}", r.out);
 }
+
+/// A hospital kiosk sends clinic registrations to its FHIR server: selftest asks it for its
+/// CapabilityStatement, and a server that does not answer is a failed line with the fix.
+/// (The answering case, over mutual TLS to a real FHIR server, is in
+/// `tests/tests/clinic_fhir.rs`.)
+#[test]
+fn a_hospital_kiosks_fhir_server_that_does_not_answer_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let gateway =
+        format!("url = \"http://127.0.0.1:0\"\nfhir_url = \"http://127.0.0.1:{port}/fhir\"");
+    let cfg = demo_config(
+        dir.path(),
+        &[("mode =", "mode = \"hospital\""), ("url =", &gateway)],
+    );
+    let r = selftest(&cfg, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.out, r.err);
+    let fhir = line(&r, "his-fhir");
+    assert!(fhir.starts_with("fail"), "{}", r.out);
+    assert!(fhir.contains(&format!("127.0.0.1:{port}")), "{fhir}");
+    assert!(fhir.contains("gateway.fhir_url"), "{fhir}");
+    // The one-stop shop configuration has no FHIR server and no such line.
+    let cfg = demo_config(dir.path(), &[]);
+    let r = selftest(&cfg, &[]);
+    assert!(!r.out.contains("his-fhir"), "{}", r.out);
+}

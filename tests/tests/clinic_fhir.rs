@@ -189,6 +189,15 @@ fn over_mutual_tls_registrations_go_to_fhir_and_dossiers_to_the_gateway() {
         timeout: Duration::from_secs(10),
     })
     .expect("https transport");
+    // What `kioskctl selftest` asks a hospital kiosk's FHIR server, over the same mutual TLS.
+    let (status, body) = transport
+        .fhir_get_blocking("/metadata", &[("Accept", "application/fhir+json")])
+        .expect("FHIR metadata over mutual TLS");
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&body).contains("\"CapabilityStatement\""),
+        "not a CapabilityStatement"
+    );
     let outbox = outbox(dir.path());
     let s = QueuedSubmitter::start_with(
         Arc::clone(&outbox),

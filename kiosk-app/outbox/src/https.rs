@@ -207,6 +207,36 @@ impl HttpsTransport {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<(u16, Vec<u8>), SendError> {
+        self.blocking_at(&self.base, method, path_and_query, headers, body)
+    }
+
+    /// `GET {fhir_base}{path_and_query}` over the same mutual TLS (`kioskctl selftest` asks
+    /// the hospital's FHIR server for `/metadata`); blocking, like
+    /// [`HttpsTransport::get_blocking`].
+    ///
+    /// # Errors
+    ///
+    /// A permanent [`SendError`] when no FHIR base is configured; else as
+    /// [`HttpsTransport::get_blocking`].
+    pub fn fhir_get_blocking(
+        &self,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), SendError> {
+        let Some(fhir) = &self.fhir else {
+            return Err(SendError::permanent("no FHIR base URL is configured"));
+        };
+        self.blocking_at(fhir, "GET", path_and_query, headers, Vec::new())
+    }
+
+    fn blocking_at(
+        &self,
+        base: &str,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), SendError> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| SendError::permanent("bad HTTP method"))?;
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -216,7 +246,7 @@ impl HttpsTransport {
         rt.block_on(async {
             let mut req = self
                 .client()
-                .request(method, format!("{}{path_and_query}", self.base))
+                .request(method, format!("{base}{path_and_query}"))
                 .body(body);
             for (n, v) in headers {
                 req = req.header(*n, *v);
