@@ -59,8 +59,8 @@ fn submit(gw: &Gateway, tls: &MutualTls, uid: &str) -> SubmissionReceipt {
         timeout: TIMEOUT,
     })
     .expect("transport");
-    let body = serde_json::to_vec(&SubmissionRequest::synthetic(uid, SubmissionKind::Tthc))
-        .expect("json");
+    let body =
+        serde_json::to_vec(&SubmissionRequest::synthetic(uid, SubmissionKind::Tthc)).expect("json");
     let (status, answer) = t
         .request_blocking(
             "POST",

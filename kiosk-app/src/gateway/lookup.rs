@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::client::{GatewayClient, GatewayError, GatewayErrorKind};
-use super::dto::{DossierState, SubmissionStatus};
 use super::codes;
+use super::dto::{DossierState, SubmissionStatus};
 
 /// What the lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
