@@ -10,7 +10,7 @@
 //! `Personal` deliberately has no serde support; the [`personal_string`] adapter below is the
 //! one visible place where a citizen's data is written to or read from the wire.
 
-use kiosk_hw::personal::Personal;
+use kiosk_personal::Personal;
 use serde::{Deserialize, Serialize};
 
 use crate::codes;
@@ -305,7 +305,7 @@ pub struct ErrorBody {
 
 /// serde adapter for `Personal<String>` fields: the one place they meet the wire.
 mod personal_string {
-    use kiosk_hw::personal::Personal;
+    use kiosk_personal::Personal;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(
