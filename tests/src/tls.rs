@@ -128,19 +128,15 @@ pub struct TlsFront {
     forwarded: Arc<AtomicUsize>,
 }
 
-fn server_config(leaf: &Leaf, client_ca_pem: &str, enrolling: bool) -> Arc<rustls::ServerConfig> {
+fn server_config(leaf: &Leaf, client_ca_pem: &str) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(client_ca_pem.as_bytes()).expect("CA PEM"))
         .expect("root");
-    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-    let builder = if enrolling {
-        builder.allow_unauthenticated()
-    } else {
-        builder
-    };
-    let verifier = builder.build().expect("client verifier");
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .expect("client verifier");
     Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -162,7 +158,7 @@ impl TlsFront {
     /// When the socket cannot be bound.
     #[must_use]
     pub fn start(ca: &Ca, backend: SocketAddr) -> Self {
-        Self::start_with(ca.leaf("127.0.0.1"), &ca.pem, backend, false)
+        Self::start_with(ca.leaf("127.0.0.1"), &ca.pem, backend)
     }
 
     /// Listens with the server certificate and key `cert_pem`, `key_pem` (PEM, e.g. from
@@ -187,27 +183,12 @@ impl TlsFront {
                 .secret_pkcs8_der()
                 .to_vec(),
         };
-        Self::start_with(leaf, client_ca_pem, backend, false)
+        Self::start_with(leaf, client_ca_pem, backend)
     }
 
-    /// A gateway's front during enrolment: server certificate from `server_ca`, client
-    /// certificates from `client_ca_pem` (the CA that enrolment issues them from), and clients
-    /// without one admitted to `POST /v1/enrolment` only.
-    ///
-    /// # Panics
-    /// When the socket cannot be bound.
-    #[must_use]
-    pub fn start_enrolling(server_ca: &Ca, client_ca_pem: &str, backend: SocketAddr) -> Self {
-        Self::start_with(server_ca.leaf("127.0.0.1"), client_ca_pem, backend, true)
-    }
-
-    fn start_with(leaf: Leaf, client_ca_pem: &str, backend: SocketAddr, enrolling: bool) -> Self {
-        let good = server_config(&leaf, client_ca_pem, enrolling);
-        let rogue = server_config(
-            &Ca::new("Rogue CA").leaf("127.0.0.1"),
-            client_ca_pem,
-            enrolling,
-        );
+    fn start_with(leaf: Leaf, client_ca_pem: &str, backend: SocketAddr) -> Self {
+        let good = server_config(&leaf, client_ca_pem);
+        let rogue = server_config(&Ca::new("Rogue CA").leaf("127.0.0.1"), client_ca_pem);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -281,15 +262,6 @@ fn relay(tcp: TcpStream, config: Arc<rustls::ServerConfig>, backend: SocketAddr)
     let Ok((head, body)) = http::read_message(&mut tls, false) else {
         return false;
     };
-    let anonymous = tls.conn.peer_certificates().is_none_or(<[_]>::is_empty);
-    if anonymous && !(head.first == "POST" && head.second == "/v1/enrolment") {
-        let body = br#"{"error":"client_certificate_required","message":"enrol first"}"#;
-        let answer = http::write_response(401, &[("Content-Type", "application/json")], body);
-        let _ = tls.write_all(&answer);
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
-        return false;
-    }
     let Ok(mut up) = TcpStream::connect_timeout(&backend, Duration::from_secs(5)) else {
         return false;
     };
