@@ -1,9 +1,10 @@
 //! Where each accepted dossier stands, for `GET /v1/submissions/{MaHoSo}?code=` (the status
 //! lookup of issue 14, journey 4).
 //!
-//! A dossier the gateway accepted is `received` until something records a later state (the
-//! agency's system through forwarding, or an operator: `kiosk-gateway dossier status`).
-//! The table holds codes and times only, no personal data.
+//! A dossier the gateway accepted is `received` until something records a later state with
+//! [`set`] (today [`crate::Gateway::set_dossier_status`], for tests and the demo; the
+//! forwarding to the agency's system will report its progress here). The table holds codes
+//! and times only, no personal data.
 
 use kiosk_wire::dto::DossierState;
 use rusqlite::{params, Connection, OptionalExtension as _};
