@@ -9,8 +9,6 @@
 
 use std::path::Path;
 
-use kiosk_icao9303::pki::{self, PublicKey, SigAlg};
-use kiosk_icao9303::tlv;
 use kiosk_wire::enrol::EnrolmentResponse;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -18,6 +16,9 @@ use rcgen::{
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateSigningRequestDer};
+use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::request::CertReq;
 use zeroize::Zeroizing;
 
 /// Lifetime of an issued client certificate (the brief: e.g. 30 days, renewed at two thirds).
@@ -93,11 +94,17 @@ pub struct CheckedCsr {
     pub common_name: Option<String>,
 }
 
-/// Parses a DER PKCS#10 request and checks its self-signature (proof that the sender holds
-/// the key).
-///
-/// Hand-written over the chip crate's tolerant TLV reader and ECDSA verifier: rcgen only
-/// writes requests, and x509-cert's request type does not check signatures.
+/// `id-ecPublicKey` (RFC 5480).
+const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `secp256r1` (P-256).
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// `ecdsa-with-SHA256`.
+const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+/// `ecdsa-with-SHA384`.
+const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+
+/// Parses a DER PKCS#10 request (x509-cert) and checks its self-signature (ring), proof that
+/// the sender holds the key.
 ///
 /// # Errors
 ///
@@ -109,50 +116,48 @@ pub fn check_csr(csr_der: &[u8]) -> Result<CheckedCsr, Refusal> {
         "invalid_csr",
         "csr is not a PKCS#10 request signed by its key",
     );
-    let (csr, _) = tlv::parse_one(csr_der).map_err(|_| bad.clone())?;
-    let parts = csr.children().map_err(|_| bad.clone())?;
-    let [info, alg, sig, ..] = parts.as_slice() else {
-        return Err(bad);
-    };
-    let fields = info.children().map_err(|_| bad.clone())?;
-    // CertificationRequestInfo { version, subject, subjectPKInfo, attributes }
-    let subject = fields.get(1).ok_or_else(|| bad.clone())?;
-    let spki = fields.get(2).ok_or_else(|| bad.clone())?;
-    let key = pki::parse_spki(spki.raw).map_err(|_| bad.clone())?;
-    let PublicKey::Ec {
-        curve: kiosk_icao9303::ec::Curve::P256,
-        point,
-    } = &key
-    else {
+    let csr = CertReq::from_der(csr_der).map_err(|_| bad.clone())?;
+    let spki = &csr.info.public_key;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let point = spki.subject_public_key.as_bytes().unwrap_or_default();
+    // An uncompressed P-256 point: 0x04, then X and Y of 32 bytes each.
+    if spki.algorithm.oid != ID_EC_PUBLIC_KEY
+        || curve != Some(SECP256R1)
+        || point.len() != 65
+        || point.first() != Some(&0x04)
+    {
         return Err(refuse(
             400,
             "unsupported_key",
             "csr key must be ECDSA P-256",
         ));
-    };
-    let alg = SigAlg::from_algorithm_identifier(alg).map_err(|_| bad.clone())?;
-    let signature = sig.value.get(1..).ok_or_else(|| bad.clone())?;
-    pki::verify(&key, alg, info.raw, signature).map_err(|_| bad)?;
-    Ok(CheckedCsr {
-        point: point.clone(),
-        common_name: common_name(subject.raw),
-    })
-}
-
-/// The first common name (2.5.4.3) of an X.501 Name, DER.
-fn common_name(name: &[u8]) -> Option<String> {
-    let (name, _) = tlv::parse_one(name).ok()?;
-    for rdn in name.children().ok()? {
-        for atv in rdn.children().ok()? {
-            let parts = atv.children().ok()?;
-            if let [oid, value, ..] = parts.as_slice() {
-                if oid.value == [0x55, 0x04, 0x03] {
-                    return String::from_utf8(value.value.to_vec()).ok();
-                }
-            }
-        }
     }
-    None
+    let alg: &dyn ring::signature::VerificationAlgorithm = match csr.algorithm.oid {
+        o if o == ECDSA_SHA256 => &ring::signature::ECDSA_P256_SHA256_ASN1,
+        o if o == ECDSA_SHA384 => &ring::signature::ECDSA_P256_SHA384_ASN1,
+        _ => return Err(bad),
+    };
+    // The signed bytes are the request info as encoded; DER has one encoding, so re-encoding
+    // the parsed value gives them back.
+    let info = csr.info.to_der().map_err(|_| bad.clone())?;
+    let signature = csr.signature.as_bytes().ok_or_else(|| bad.clone())?;
+    ring::signature::UnparsedPublicKey::new(alg, point)
+        .verify(&info, signature)
+        .map_err(|_| bad)?;
+    Ok(CheckedCsr {
+        point: point.to_vec(),
+        common_name: csr
+            .info
+            .subject
+            .common_name()
+            .ok()
+            .flatten()
+            .map(|s| s.value().into_owned()),
+    })
 }
 
 /// A certificate the CA issued, with what the gateway records of it.
@@ -273,16 +278,23 @@ impl Authority {
         let key = KeyPair::from_pem(&key_pem).map_err(|_| invalid("ca.key is not a key"))?;
         let der = CertificateDer::from_pem_slice(ca_pem.as_bytes())
             .map_err(|_| invalid("ca.pem is not a certificate"))?;
-        let cert = pki::parse_certificate(der.as_ref())
+        let cert = x509_cert::Certificate::from_der(der.as_ref())
             .map_err(|_| invalid("ca.pem is not a certificate"))?;
-        let same_key = matches!(
-            (pki::parse_spki(cert.spki), pki::parse_spki(&key.subject_public_key_info())),
-            (Ok(a), Ok(b)) if a == b
-        );
+        let tbs = cert.tbs_certificate();
+        let same_key = tbs
+            .subject_public_key_info()
+            .to_der()
+            .is_ok_and(|spki| spki == key.subject_public_key_info());
         if !same_key {
             return Err(invalid("ca.key does not belong to ca.pem"));
         }
-        let name = common_name(cert.subject).ok_or_else(|| invalid("ca.pem has no name"))?;
+        let name = tbs
+            .subject()
+            .common_name()
+            .ok()
+            .flatten()
+            .map(|s| s.value().into_owned())
+            .ok_or_else(|| invalid("ca.pem has no name"))?;
         // The issuer rcgen signs with: the same name and key, hence the same issuer name and
         // authority key identifier as the certificate on file.
         Ok(Self {
@@ -393,4 +405,71 @@ fn random_serial() -> [u8; 16] {
 #[must_use]
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csr_der(cn: &str, alg: &'static SignatureAlgorithm) -> Vec<u8> {
+        let key = KeyPair::generate_for(alg).expect("key");
+        let mut p = CertificateParams::default();
+        p.distinguished_name = DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.serialize_request(&key).expect("csr").der().to_vec()
+    }
+
+    #[test]
+    fn a_request_signed_by_its_p256_key_passes_and_names_its_kiosk() {
+        let checked = check_csr(&csr_der("kiosk-hn-01", &rcgen::PKCS_ECDSA_P256_SHA256))
+            .expect("valid request");
+        assert_eq!(checked.common_name.as_deref(), Some("kiosk-hn-01"));
+        assert_eq!(checked.point.len(), 65);
+    }
+
+    #[test]
+    fn forged_foreign_and_malformed_requests_are_refused() {
+        let mut der = csr_der("kiosk-hn-01", &rcgen::PKCS_ECDSA_P256_SHA256);
+        // The last byte is the signature's: the request no longer verifies.
+        if let Some(last) = der.last_mut() {
+            *last ^= 0x01;
+        }
+        assert_eq!(check_csr(&der).map_err(|r| r.code), Err("invalid_csr"));
+        // A byte of the signed part changed (inside the subject's name).
+        let mut der = csr_der("kiosk-hn-01", &rcgen::PKCS_ECDSA_P256_SHA256);
+        let at = der
+            .windows(11)
+            .position(|w| w == b"kiosk-hn-01")
+            .expect("name in the request");
+        der[at] = b'K';
+        assert_eq!(check_csr(&der).map_err(|r| r.code), Err("invalid_csr"));
+        // Another curve.
+        let p384 = csr_der("kiosk-hn-01", &rcgen::PKCS_ECDSA_P384_SHA384);
+        assert_eq!(check_csr(&p384).map_err(|r| r.code), Err("unsupported_key"));
+        // Not DER at all, and every truncation of a valid request.
+        let good = csr_der("kiosk-hn-01", &rcgen::PKCS_ECDSA_P256_SHA256);
+        assert!(check_csr(b"not a request").is_err());
+        for n in 0..good.len() {
+            assert!(check_csr(&good[..n]).is_err(), "accepted {n} bytes");
+        }
+    }
+
+    #[test]
+    fn the_ca_on_file_loads_and_refuses_a_key_of_another_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let made = Authority::init(dir.path(), "Province CA").expect("init");
+        let loaded = Authority::load(dir.path()).expect("load");
+        assert_eq!(made.ca_pem(), loaded.ca_pem());
+        assert!(matches!(
+            Authority::init(dir.path(), "Province CA"),
+            Err(CaError::Exists(_))
+        ));
+        let other = tempfile::tempdir().expect("tempdir");
+        let _ = Authority::init(other.path(), "Other CA").expect("init");
+        std::fs::copy(other.path().join("ca.key"), dir.path().join("ca.key")).expect("copy");
+        assert!(matches!(
+            Authority::load(dir.path()),
+            Err(CaError::Invalid(m)) if m.contains("does not belong")
+        ));
+    }
 }

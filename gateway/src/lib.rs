@@ -12,6 +12,7 @@
 //! - [`store`]: the records in SQLite (submissions and idempotency keys per kiosk, receipts,
 //!   counters, enrolment tokens stored hashed, issued and revoked certificates), shared by the
 //!   service and the admin CLI.
+//! - [`status`]: where each accepted dossier stands, for the status lookup.
 //! - [`ca`]: the deployment CA from files (`ca.key`, `ca.pem`), the proof-of-possession check
 //!   of enrolment requests, client and server certificates.
 //! - [`tls`]: the rustls server configuration, client certificates chained to the CA and
@@ -41,6 +42,7 @@ use time::PrimitiveDateTime;
 pub mod ca;
 pub mod server;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod tls;
 

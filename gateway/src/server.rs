@@ -239,6 +239,22 @@ impl Gateway {
             .map_err(|e| e.to_string())
     }
 
+    /// Records where the accepted dossier `dossier_code` stands (what the agency's system or
+    /// an operator reports), answered by the status lookup; `Ok(false)` for a dossier this
+    /// gateway never accepted.
+    ///
+    /// # Errors
+    ///
+    /// The database (message).
+    pub fn set_dossier_status(
+        &self,
+        dossier_code: &str,
+        state: kiosk_wire::dto::DossierState,
+    ) -> Result<bool, String> {
+        crate::status::set(self.shared.lock().db(), dossier_code, state, now_ms())
+            .map_err(|e| e.to_string())
+    }
+
     /// The deployment CA that signs enrolled kiosks' certificates (and, with
     /// [`Tls::SelfIssued`], the gateway's own), PEM.
     #[must_use]

@@ -607,12 +607,22 @@ impl State {
             let receipt = serde_json::from_slice::<SubmissionReceipt>(&receipt).ok()?;
             Some((request, receipt))
         });
+        let state = match &parsed {
+            Some((_, receipt)) => match crate::status::get(&self.db, &receipt.dossier_code) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "gateway cannot read its database");
+                    return Response::error(500, "internal", "the gateway cannot read its records");
+                }
+            },
+            None => kiosk_wire::dto::DossierState::Unknown,
+        };
         match parsed {
             Some((request, receipt)) => Response::json(
                 200,
                 &SubmissionStatus {
                     dossier_code: receipt.dossier_code,
-                    status: "received".to_owned(),
+                    status: state.code().to_owned(),
                     procedure_name: request.procedure_name,
                     received_at: receipt.received_at,
                     appointment: receipt.appointment,

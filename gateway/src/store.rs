@@ -80,6 +80,7 @@ pub fn open(path: Option<&std::path::Path>) -> rusqlite::Result<Connection> {
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
     )?;
     db.execute_batch(SCHEMA)?;
+    crate::status::migrate(&db)?;
     Ok(db)
 }
 

@@ -36,7 +36,8 @@
 pub mod camera;
 pub mod card;
 mod error;
-pub mod personal;
+/// [`Personal<T>`], from its own crate (shared with the wire format).
+pub use kiosk_personal as personal;
 pub mod printer;
 pub mod qr;
 pub mod sim;

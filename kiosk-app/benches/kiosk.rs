@@ -25,7 +25,7 @@ use anyhow::Context as _;
 use kiosk_app::catalog::{self, ServiceId};
 use kiosk_app::config::{self, KioskConfig};
 use kiosk_app::devices::{Devices, FaceVerifier, Hardware};
-use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
+use kiosk_app::gateway::{GatewayClient, SubmissionKind, SubmissionRequest};
 use kiosk_app::headless::Headless;
 use kiosk_app::i18n;
 use kiosk_app::identity;
@@ -35,6 +35,7 @@ use kiosk_app::session::{
     SessionConfig, Step, SubmitFailure,
 };
 use kiosk_app::shell::{Parts, Shell, Submitter};
+use kiosk_gateway::Gateway as DemoGateway;
 use kiosk_hw::card::SimCardReader;
 use kiosk_hw::personal::Personal;
 use kiosk_hw::sim::SimHardware;

@@ -19,7 +19,7 @@ use slint::ComponentHandle as _;
 use crate::catalog::{Catalog, EntryKind};
 use crate::config::{self, CameraSpec, CardReaderSpec, KioskConfig, Mode, PrinterSpec, QrSpec};
 use crate::devices::{Devices, FaceVerifier, Hardware};
-use crate::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
+use crate::gateway::{GatewayClient, SubmissionKind, SubmissionRequest};
 use crate::identity::CscaTrust;
 use crate::session::{Dossier, FaceOutcome, Millis, ReceiptInfo, SubmitFailure};
 use crate::shell::{Parts, Shell, Submitter};
@@ -797,15 +797,43 @@ fn fetch_catalog_https(
     bail!("this kiosk was built without the `https` feature")
 }
 
+/// The demo's gateway, started in-process (feature `demo-gateway`): `kiosk-gateway` itself on
+/// a free loopback port, plain HTTP, serving the built-in catalogue of the kiosk's mode.
+#[cfg(feature = "demo-gateway")]
+type DemoGateway = kiosk_gateway::Gateway;
+/// Without the `demo-gateway` feature there is none (the device build links no CA).
+#[cfg(not(feature = "demo-gateway"))]
+type DemoGateway = std::convert::Infallible;
+
 fn gateway(cfg: &KioskConfig) -> anyhow::Result<(Option<DemoGateway>, String)> {
     let url = cfg.gateway.url.as_str();
     if cfg.demo && (url == "http://127.0.0.1:0" || url == "http://localhost:0") {
-        let gw = DemoGateway::start().context("cannot start the demo gateway")?;
-        let u = gw.url();
-        tracing::info!(url = %u, "demo gateway listening");
-        return Ok((Some(gw), u));
+        let gw = start_demo_gateway(cfg)?;
+        return Ok((Some(gw.0), gw.1));
     }
     Ok((None, url.to_string()))
+}
+
+#[cfg(feature = "demo-gateway")]
+fn start_demo_gateway(cfg: &KioskConfig) -> anyhow::Result<(DemoGateway, String)> {
+    let gw = kiosk_gateway::Gateway::start().context("cannot start the demo gateway")?;
+    gw.set_catalog(
+        &cfg.mode.to_string(),
+        &Catalog::builtin(cfg.mode).to_gateway_json(""),
+    )
+    .map_err(|e| anyhow::anyhow!("the demo gateway refused the built-in catalogue: {e}"))?;
+    let u = gw.url();
+    tracing::info!(url = %u, "demo gateway listening");
+    Ok((gw, u))
+}
+
+#[cfg(not(feature = "demo-gateway"))]
+fn start_demo_gateway(_cfg: &KioskConfig) -> anyhow::Result<(DemoGateway, String)> {
+    bail!(
+        "this kiosk was built without the demo gateway: build it with `--features \
+         demo-gateway` (as `cargo xtask demo` does), or set [gateway] url to a running \
+         `kiosk-gateway serve`"
+    )
 }
 
 /// The demo's queue: a fresh folder with its own key, removed at exit (a demo keeps nothing).

@@ -213,7 +213,7 @@ impl QueuedSubmitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::DemoGateway;
+    use kiosk_gateway::Gateway as DemoGateway;
     use kiosk_outbox::{OpenOptions, QueueKey};
 
     fn request(uid: &str) -> SubmissionRequest {

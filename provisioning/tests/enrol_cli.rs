@@ -1,6 +1,7 @@
-//! `kioskctl enrol` against the demo gateway's `/v1/enrolment`: over plain HTTP on the loopback
-//! interface, and over TLS behind a front that admits certificate-less clients to enrolment
-//! only; the enrolled identity then carries a dossier over mutual TLS.
+//! `kioskctl enrol` against the kiosk gateway's `/v1/enrolment` (`kiosk-gateway`, in-process):
+//! over plain HTTP on the loopback interface (the demo), and over the gateway's own TLS, which
+//! admits certificate-less clients to enrolment only; the enrolled identity then carries a
+//! dossier over mutual TLS and renews its certificate.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -8,12 +9,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiosk_app::gateway::{DemoGateway, SubmissionKind, SubmissionRequest};
+use kiosk_app::gateway::{SubmissionKind, SubmissionRequest};
 use kiosk_app::renewal::Renewal;
 use kiosk_app::submit::{QueuedSubmitter, Submitted};
+use kiosk_gateway::Gateway;
 use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
 use kiosk_outbox::{OpenOptions, Outbox, QueueKey, WorkerConfig};
-use kiosk_tests::tls::{Ca, TlsFront};
+use kiosk_tests::tls::Ca;
 
 struct Run {
     code: i32,
@@ -41,8 +43,10 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn a_token_gives_the_kiosk_its_certificate_once() {
-    let gw = DemoGateway::start().expect("gateway");
-    let token = gw.issue_enrolment_token().expect("token");
+    let gw = Gateway::start().expect("gateway");
+    let token = gw
+        .issue_enrolment_token("demo-01", "TEST-01")
+        .expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("tls");
     let url = gw.url();
@@ -71,7 +75,7 @@ fn a_token_gives_the_kiosk_its_certificate_once() {
     assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
     assert_eq!(
         std::fs::read_to_string(out.join("ca.pem")).ok(),
-        gw.enrolment_ca_pem()
+        Some(gw.enrolment_ca_pem())
     );
     // The key never reaches the output.
     assert!(!r.out.contains("PRIVATE KEY") && !r.err.contains("PRIVATE KEY"));
@@ -89,7 +93,9 @@ fn a_token_gives_the_kiosk_its_certificate_once() {
         Some(cert.clone())
     );
     // A fresh token from the environment (kept out of the shell history).
-    let fresh = gw.issue_enrolment_token().expect("token");
+    let fresh = gw
+        .issue_enrolment_token("demo-01", "TEST-01")
+        .expect("token");
     let r = enrol(
         &[&args[..], &["--force"]].concat(),
         &[("KIOSK_ENROL_TOKEN", fresh.as_str())],
@@ -103,19 +109,19 @@ fn a_token_gives_the_kiosk_its_certificate_once() {
 
 #[test]
 fn an_enrolled_kiosk_submits_over_mutual_tls() {
-    let gw = DemoGateway::start().expect("gateway");
-    let issuing_ca = gw.enrolment_ca_pem().expect("enrolment CA");
-    let server_ca = Ca::new("Gateway server CA");
-    let front = TlsFront::start_enrolling(&server_ca, &issuing_ca, gw.addr());
+    let gw = kiosk_tests::gateway::start_mtls();
     let dir = tempfile::tempdir().expect("tempdir");
     // What the technician brings on the provisioning medium.
+    let deployment_ca = gw.enrolment_ca_pem();
     let medium_ca = dir.path().join("medium-ca.pem");
-    std::fs::write(&medium_ca, &server_ca.pem).expect("write");
+    std::fs::write(&medium_ca, &deployment_ca).expect("write");
     let rogue_ca = dir.path().join("rogue-ca.pem");
     std::fs::write(&rogue_ca, Ca::new("Rogue").pem).expect("write");
     let out = dir.path().join("tls");
-    let url = front.url();
-    let token = gw.issue_enrolment_token().expect("token");
+    let url = gw.url();
+    let token = gw
+        .issue_enrolment_token("HN-PB-001", "HN-PB")
+        .expect("token");
     let base = [
         "--gateway",
         url.as_str(),
@@ -140,11 +146,11 @@ fn an_enrolled_kiosk_submits_over_mutual_tls() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert_eq!(
         std::fs::read_to_string(out.join("ca.pem")).ok().as_deref(),
-        Some(server_ca.pem.as_str()),
+        Some(deployment_ca.as_str()),
         "the trust anchor is the one the technician brought"
     );
 
-    // The enrolled identity submits a dossier through the mutual-TLS front.
+    // The enrolled identity submits a dossier over mutual TLS.
     let transport =
         HttpsTransport::new(&https_config(&url, &out)).expect("transport from the enrolled files");
     let outbox = Arc::new(
@@ -232,20 +238,18 @@ fn mtls_lines(url: &str, out: &Path) -> String {
 fn the_kiosk_renews_its_certificate_two_thirds_into_its_life() {
     // A gateway issuing 60-second certificates (backdated 5 minutes, as every certificate it
     // issues): two thirds of the life have passed at once.
-    let gw = DemoGateway::start_with(kiosk_app::gateway::DemoGatewayConfig {
+    let gw = kiosk_tests::gateway::start_mtls_with(kiosk_gateway::GatewayConfig {
         cert_lifetime: Some(Duration::from_secs(60)),
-        ..kiosk_app::gateway::DemoGatewayConfig::default()
-    })
-    .expect("gateway");
-    let server_ca = Ca::new("Gateway server CA");
-    let issuing = gw.enrolment_ca_pem().expect("CA");
-    let front = TlsFront::start_enrolling(&server_ca, &issuing, gw.addr());
+        ..kiosk_gateway::GatewayConfig::default()
+    });
     let dir = tempfile::tempdir().expect("tempdir");
     let medium_ca = dir.path().join("medium-ca.pem");
-    std::fs::write(&medium_ca, &server_ca.pem).expect("write");
+    std::fs::write(&medium_ca, gw.enrolment_ca_pem()).expect("write");
     let out = dir.path().join("tls");
-    let url = front.url();
-    let token = gw.issue_enrolment_token().expect("token");
+    let url = gw.url();
+    let token = gw
+        .issue_enrolment_token("HN-PB-002", "HN-PB")
+        .expect("token");
     let r = enrol(
         &[
             "--gateway",

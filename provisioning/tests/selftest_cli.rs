@@ -43,10 +43,10 @@ fn virtual_printer(dir: &std::path::Path) -> VirtualPrinter {
     VirtualPrinter::start(SocketAddr::from(([127, 0, 0, 1], 0)), dir, 576).expect("printer")
 }
 
-/// The demo gateway and a virtual printer the configuration points at, as on a demo rig.
+/// The demo's gateway (kiosk-gateway on the loopback) and a virtual printer the configuration points at, as on a demo rig.
 #[test]
 fn the_demo_rig_passes_and_prints_a_test_page() {
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let gw = kiosk_gateway::Gateway::start().expect("gateway");
     let dir = tempfile::tempdir().expect("tempdir");
     let printer = virtual_printer(&dir.path().join("printed"));
     let url = format!("url = \"{}\"", gw.url());
@@ -102,16 +102,13 @@ fn the_demo_rig_passes_and_prints_a_test_page() {
 /// enrolment files, and the certificate's days left.
 #[test]
 fn the_gateway_is_checked_over_mutual_tls_with_the_kiosks_certificate() {
-    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
-    let ca = Ca::new("Deployment CA");
-    let front = TlsFront::start(&ca, gw.addr());
+    let gw = kiosk_tests::gateway::start_mtls();
     let dir = tempfile::tempdir().expect("tempdir");
-    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-hn-01");
+    let id = kiosk_tests::gateway::enrol(&gw, dir.path(), "kiosk-hn-01");
     let printer = virtual_printer(&dir.path().join("printed"));
     let gateway = format!(
         "url = \"{}\"\nca_file = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
-        front.url(),
+        gw.url(),
         id.ca_file.display(),
         id.client_cert.display(),
         id.client_key.display()
@@ -136,10 +133,6 @@ fn the_gateway_is_checked_over_mutual_tls_with_the_kiosks_certificate() {
             .is_some_and(|d| d.contains("mutual TLS")),
         "{report}"
     );
-    assert!(
-        front.forwarded() >= 1,
-        "the check went through the TLS front"
-    );
     let cert = check("certificate");
     assert_eq!(cert["status"], "ok", "{report}");
     assert!(
@@ -151,8 +144,16 @@ fn the_gateway_is_checked_over_mutual_tls_with_the_kiosks_certificate() {
     assert_eq!(report["exit"], 0, "{report}");
     assert_eq!(r.code, 0);
 
+    // The kiosk revoked at the gateway: refused at the handshake.
+    gw.revoke_kiosk("kiosk-hn-01").expect("revoked");
+    let r = selftest(&cfg, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.out, r.err);
+    assert!(line(&r, "gateway").starts_with("fail"), "{}", r.out);
+
     // A gateway presenting a certificate the deployment CA did not sign: refused.
-    front.set_untrusted(true);
+    let rogue = kiosk_tests::gateway::start_mtls();
+    let moved = gateway.replace(&gw.url(), &rogue.url());
+    let cfg = demo_config(dir.path(), &[("url =", &moved), ("printer =", &device)]);
     let r = selftest(&cfg, &[]);
     assert_eq!(r.code, 2, "{}\n{}", r.out, r.err);
     assert!(line(&r, "gateway").starts_with("fail"), "{}", r.out);
@@ -162,7 +163,7 @@ fn the_gateway_is_checked_over_mutual_tls_with_the_kiosks_certificate() {
 /// checked all the same, exit 2.
 #[test]
 fn a_missing_printer_and_camera_fail_with_the_fix() {
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let gw = kiosk_gateway::Gateway::start().expect("gateway");
     let dir = tempfile::tempdir().expect("tempdir");
     // A free port, closed again: nobody listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

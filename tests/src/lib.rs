@@ -3,6 +3,7 @@
 //! files, PNG files, the printed receipts). The tests are in `tests/tests/`; this library holds
 //! their shared helpers.
 
+pub mod gateway;
 pub mod sekmet;
 pub mod tls;
 

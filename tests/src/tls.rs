@@ -1,15 +1,12 @@
 //! Mutual TLS in front of a plain-HTTP peer on 127.0.0.1, with certificates made at test time:
-//! the kiosk's production transport (`kiosk_outbox::https::HttpsTransport`) talks to the demo
-//! gateway or a FHIR server through it exactly as it would to a deployment's gateway.
+//! the kiosk's production transport (`kiosk_outbox::https::HttpsTransport`) talks to a FHIR
+//! server through it exactly as it would to a hospital's. (The kiosk gateway terminates mutual
+//! TLS itself: see [`crate::gateway`].)
 //!
 //! [`TlsFront`] requires a client certificate from the deployment CA, forwards each request
 //! (one per connection) to its backend and relays the answer. Fault: [`TlsFront::set_untrusted`]
 //! makes it present a certificate from another CA, so every handshake fails on the kiosk's
-//! side (a TLS error, retried like an unreachable gateway). [`TlsFront::start_enrolling`] also
-//! admits clients without a certificate, for `POST /v1/enrolment` only (as a gateway does for
-//! kiosks that have no certificate yet); anything else from them is answered 401. The verified
-//! client's kiosk id (its certificate's common name) is passed on in
-//! [`CLIENT_CN_HEADER`], which clients cannot set themselves.
+//! side (a TLS error, retried like an unreachable server).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,9 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiosk_app::gateway::enrol::CertificateInfo;
 use kiosk_app::gateway::http;
-use kiosk_app::gateway::server::CLIENT_CN_HEADER;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -133,19 +128,15 @@ pub struct TlsFront {
     forwarded: Arc<AtomicUsize>,
 }
 
-fn server_config(leaf: &Leaf, client_ca_pem: &str, enrolling: bool) -> Arc<rustls::ServerConfig> {
+fn server_config(leaf: &Leaf, client_ca_pem: &str) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(client_ca_pem.as_bytes()).expect("CA PEM"))
         .expect("root");
-    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-    let builder = if enrolling {
-        builder.allow_unauthenticated()
-    } else {
-        builder
-    };
-    let verifier = builder.build().expect("client verifier");
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .expect("client verifier");
     Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -167,27 +158,37 @@ impl TlsFront {
     /// When the socket cannot be bound.
     #[must_use]
     pub fn start(ca: &Ca, backend: SocketAddr) -> Self {
-        Self::start_with(ca, &ca.pem, backend, false)
+        Self::start_with(ca.leaf("127.0.0.1"), &ca.pem, backend)
     }
 
-    /// A gateway's front during enrolment: server certificate from `server_ca`, client
-    /// certificates from `client_ca_pem` (the CA that enrolment issues them from), and clients
-    /// without one admitted to `POST /v1/enrolment` only.
+    /// Listens with the server certificate and key `cert_pem`, `key_pem` (PEM, e.g. from
+    /// the deployment CA of a gateway), accepting clients whose certificate `client_ca_pem`
+    /// signed, and forwards to `backend`.
     ///
     /// # Panics
-    /// When the socket cannot be bound.
+    /// When the PEM does not parse or the socket cannot be bound.
     #[must_use]
-    pub fn start_enrolling(server_ca: &Ca, client_ca_pem: &str, backend: SocketAddr) -> Self {
-        Self::start_with(server_ca, client_ca_pem, backend, true)
+    pub fn start_for(
+        cert_pem: &str,
+        key_pem: &str,
+        client_ca_pem: &str,
+        backend: SocketAddr,
+    ) -> Self {
+        let leaf = Leaf {
+            cert_pem: cert_pem.to_owned(),
+            cert_der: CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("certificate"),
+            key_pem: key_pem.to_owned(),
+            key_der: PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes())
+                .expect("PKCS#8 key")
+                .secret_pkcs8_der()
+                .to_vec(),
+        };
+        Self::start_with(leaf, client_ca_pem, backend)
     }
 
-    fn start_with(ca: &Ca, client_ca_pem: &str, backend: SocketAddr, enrolling: bool) -> Self {
-        let good = server_config(&ca.leaf("127.0.0.1"), client_ca_pem, enrolling);
-        let rogue = server_config(
-            &Ca::new("Rogue CA").leaf("127.0.0.1"),
-            client_ca_pem,
-            enrolling,
-        );
+    fn start_with(leaf: Leaf, client_ca_pem: &str, backend: SocketAddr) -> Self {
+        let good = server_config(&leaf, client_ca_pem);
+        let rogue = server_config(&Ca::new("Rogue CA").leaf("127.0.0.1"), client_ca_pem);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -261,40 +262,20 @@ fn relay(tcp: TcpStream, config: Arc<rustls::ServerConfig>, backend: SocketAddr)
     let Ok((head, body)) = http::read_message(&mut tls, false) else {
         return false;
     };
-    let anonymous = tls.conn.peer_certificates().is_none_or(<[_]>::is_empty);
-    if anonymous && !(head.first == "POST" && head.second == "/v1/enrolment") {
-        let body = br#"{"error":"client_certificate_required","message":"enrol first"}"#;
-        let answer = http::write_response(401, &[("Content-Type", "application/json")], body);
-        let _ = tls.write_all(&answer);
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
-        return false;
-    }
     let Ok(mut up) = TcpStream::connect_timeout(&backend, Duration::from_secs(5)) else {
         return false;
     };
     let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
-    // The verified client's kiosk id goes to the backend in a header, as reverse proxies pass
-    // the client certificate; a client cannot send it itself.
-    let client_cn = tls
-        .conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|c| CertificateInfo::from_der(c.as_ref()).ok())
-        .map(|i| i.kiosk_id);
-    let mut headers: Vec<(&str, &str)> = head
+    let headers: Vec<(&str, &str)> = head
         .headers
         .iter()
         .filter(|(n, _)| {
-            !["host", "content-length", "connection", CLIENT_CN_HEADER]
+            !["host", "content-length", "connection"]
                 .iter()
                 .any(|h| n.eq_ignore_ascii_case(h))
         })
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    if let Some(cn) = &client_cn {
-        headers.push((CLIENT_CN_HEADER, cn.as_str()));
-    }
     let request = http::write_request(
         &head.first,
         &head.second,

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use kiosk_app::gateway::fhir::{NATIONAL_ID_SYSTEM, SUBMISSION_ID_SYSTEM};
 use kiosk_app::gateway::outbox::{GatewayReceipts, LoopbackTransport};
-use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
+use kiosk_app::gateway::{GatewayClient, SubmissionKind, SubmissionRequest};
 use kiosk_app::submit::{QueuedSubmitter, Submitted};
+use kiosk_gateway::Gateway as DemoGateway;
 use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
 use kiosk_outbox::{
     BlockingTransport, Kind, OpenOptions, Outbox, Outgoing, QueueKey, State, WorkerConfig,
 };
 use kiosk_tests::sekmet::Sekmet;
-use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
 
 /// The synthetic citizen of the fixtures.
 const ID_NUMBER: &str = "001090123456";
@@ -172,15 +172,13 @@ fn over_mutual_tls_registrations_go_to_fhir_and_dossiers_to_the_gateway() {
         return;
     }
     let fhir = Sekmet::start(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
-    let gw = DemoGateway::start().expect("gateway");
-    let ca = Ca::new("Deployment CA");
-    let gw_front = TlsFront::start(&ca, gw.addr());
-    let fhir_front = TlsFront::start(&ca, fhir.addr());
-    let dir = tempfile::tempdir().expect("tempdir");
     let pki = tempfile::tempdir().expect("tempdir");
-    let id = KioskIdentity::write(pki.path(), &ca, "kiosk-bv-01");
+    let (gw, ca) = kiosk_tests::gateway::start_mtls_with_ca(pki.path());
+    let fhir_front = kiosk_tests::gateway::front(&ca, fhir.addr());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = kiosk_tests::gateway::enrol(&gw, pki.path(), "kiosk-bv-01");
     let transport = HttpsTransport::new(&HttpsConfig {
-        base_url: gw_front.url(),
+        base_url: gw.url(),
         fhir_base_url: Some(format!("{}/fhir", fhir_front.url())),
         ca_pem: id.ca_file.clone(),
         client_cert_pem: id.client_cert.clone(),

@@ -257,7 +257,7 @@ fn tour_receipts(dir: &std::path::Path, cfg: &std::path::Path) -> usize {
         .count()
 }
 
-/// `[gateway]` lines for a TLS front, with the kiosk's enrolment files.
+/// `[gateway]` lines for a mutual-TLS gateway, with the kiosk's enrolment files.
 fn mtls_gateway(url: &str, fhir: Option<&str>, id: &kiosk_tests::tls::KioskIdentity) -> String {
     let mut s = format!(
         "url = \"{url}\"\nca_file = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
@@ -273,13 +273,10 @@ fn mtls_gateway(url: &str, fhir: Option<&str>, id: &kiosk_tests::tls::KioskIdent
 
 #[test]
 fn the_kiosk_submits_every_dossier_over_mutual_tls_with_enrolment_certificates() {
-    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
-    let ca = Ca::new("Deployment CA");
-    let front = TlsFront::start(&ca, gw.addr());
+    let gw = kiosk_tests::gateway::start_mtls();
     let dir = tempfile::tempdir().expect("tempdir");
-    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-hn-01");
-    let gateway = mtls_gateway(&front.url(), None, &id);
+    let id = kiosk_tests::gateway::enrol(&gw, dir.path(), "kiosk-hn-01");
+    let gateway = mtls_gateway(&gw.url(), None, &id);
     let cfg = demo_config(
         dir.path(),
         &[
@@ -289,15 +286,13 @@ fn the_kiosk_submits_every_dossier_over_mutual_tls_with_enrolment_certificates()
     );
     let printed = tour_receipts(dir.path(), &cfg);
     assert_eq!(printed, 2, "one receipt per session");
-    // Each receipt is the gateway's: both dossiers arrived, through the TLS front.
+    // Each receipt is the gateway's: both dossiers arrived over mutual TLS.
     assert_eq!(gw.received(), 2);
-    assert!(front.forwarded() >= 2);
 }
 
 #[test]
 fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
     use kiosk_app::gateway::fhir::NATIONAL_ID_SYSTEM;
-    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
     if !kiosk_tests::require_env(
         "OUTBOX_FHIR",
         "set OUTBOX_FHIR=1 to run against sekmet-fhir (`cargo xtask test` does)",
@@ -306,14 +301,13 @@ fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
     }
     let fhir =
         kiosk_tests::sekmet::Sekmet::start(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
-    let ca = Ca::new("Hospital CA");
-    let gw_front = TlsFront::start(&ca, gw.addr());
-    let fhir_front = TlsFront::start(&ca, fhir.addr());
+    // The kiosk trusts the one deployment CA for the gateway and the FHIR server.
     let dir = tempfile::tempdir().expect("tempdir");
-    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-bv-01");
+    let (gw, ca) = kiosk_tests::gateway::start_mtls_with_ca(dir.path());
+    let id = kiosk_tests::gateway::enrol(&gw, dir.path(), "kiosk-bv-01");
+    let fhir_front = kiosk_tests::gateway::front(&ca, fhir.addr());
     let fhir_base = format!("{}/fhir", fhir_front.url());
-    let gateway = mtls_gateway(&gw_front.url(), Some(&fhir_base), &id);
+    let gateway = mtls_gateway(&gw.url(), Some(&fhir_base), &id);
     let cfg = demo_config(
         dir.path(),
         &[
@@ -338,8 +332,7 @@ fn a_hospital_kiosk_registers_patients_on_a_fhir_server_over_mutual_tls() {
 fn the_kiosk_offers_the_gateways_catalogue_and_keeps_the_last_good_copy() {
     use kiosk_app::catalog::Catalog;
     use kiosk_app::config::Mode;
-    use kiosk_tests::tls::{Ca, KioskIdentity, TlsFront};
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let gw = kiosk_tests::gateway::start_mtls();
     // The province's catalogue: one procedure the built-in list does not have.
     let toml = "[[procedure]]\nid = \"birth-registration\"\ncode = \"1.001193\"\n\
                 title = { vi = \"Đăng ký khai sinh\", en = \"Birth registration\" }\n";
@@ -349,15 +342,14 @@ fn the_kiosk_offers_the_gateways_catalogue_and_keeps_the_last_good_copy() {
         Mode::OneStopShop,
     )
     .expect("catalogue");
-    gw.set_catalog(province);
-    let ca = Ca::new("Deployment CA");
-    let front = TlsFront::start(&ca, gw.addr());
+    gw.set_catalog("one-stop-shop", &province.to_gateway_json(""))
+        .expect("catalogue served");
     let dir = tempfile::tempdir().expect("tempdir");
-    let id = KioskIdentity::write(dir.path(), &ca, "kiosk-hn-02");
+    let id = kiosk_tests::gateway::enrol(&gw, dir.path(), "kiosk-hn-02");
     let cache = dir.path().join("catalog.json");
     let gateway = format!(
         "{}\ncatalog_download = true\ncatalog_cache = \"{}\"",
-        mtls_gateway(&front.url(), None, &id),
+        mtls_gateway(&gw.url(), None, &id),
         cache.display()
     );
     let cfg = demo_config(
@@ -375,7 +367,7 @@ fn the_kiosk_offers_the_gateways_catalogue_and_keeps_the_last_good_copy() {
 
     // The gateway unreachable at the next start: the kept copy is offered (the dossiers wait
     // in the queue; receipts say so).
-    front.set_untrusted(true);
+    gw.set_down(true);
     let dir2 = tempfile::tempdir().expect("tempdir");
     // A short wait for the gateway's answer before the offline receipt.
     let offline = format!("{gateway}\ntimeout = 2");

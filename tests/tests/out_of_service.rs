@@ -92,7 +92,7 @@ fn a_kiosk_with_missing_devices_starts_out_of_service_and_sees_them_return() {
 /// of the printer, and the log names the fault.
 #[test]
 fn a_receipt_that_cannot_print_loses_no_dossier() {
-    let gw = kiosk_app::gateway::DemoGateway::start().expect("gateway");
+    let gw = kiosk_gateway::Gateway::start().expect("gateway");
     let dir = tempfile::tempdir().expect("tempdir");
     let printer = kiosk_hw::printer::VirtualPrinter::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -10,7 +10,7 @@
 //! `Personal` deliberately has no serde support; the [`personal_string`] adapter below is the
 //! one visible place where a citizen's data is written to or read from the wire.
 
-use kiosk_hw::personal::Personal;
+use kiosk_personal::Personal;
 use serde::{Deserialize, Serialize};
 
 use crate::codes;
@@ -227,7 +227,9 @@ pub struct SubmissionStatus {
     /// `MaHoSo`.
     #[serde(rename = "MaHoSo")]
     pub dossier_code: String,
-    /// `TrangThaiHoSo`: the status code, e.g. `received` (the demo knows no other).
+    /// `TrangThaiHoSo`: the status code, one of [`DossierState`]'s codes; kept as text so
+    /// that a code a newer gateway adds reads as [`DossierState::Unknown`] instead of failing
+    /// the whole answer ([`SubmissionStatus::state`]).
     #[serde(rename = "TrangThaiHoSo")]
     pub status: String,
     /// `TenTTHC`: the procedure's name.
@@ -244,6 +246,53 @@ pub struct SubmissionStatus {
     pub queue_number: Option<u32>,
 }
 
+impl SubmissionStatus {
+    /// Where the dossier stands, as the kiosk shows it.
+    #[must_use]
+    pub fn state(&self) -> DossierState {
+        DossierState::from_code(&self.status)
+    }
+}
+
+/// Where a dossier stands (`TrangThaiHoSo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DossierState {
+    /// `received`: accepted by the gateway, not yet taken up by the agency.
+    Received,
+    /// `in_progress`: the agency is processing it.
+    InProgress,
+    /// `ready`: the result can be collected.
+    Ready,
+    /// `unknown`: a code this kiosk does not know (a newer gateway), or the gateway does not
+    /// know where the dossier stands.
+    Unknown,
+}
+
+impl DossierState {
+    /// Every state, in the order a dossier passes through them.
+    pub const ALL: [Self; 4] = [Self::Received, Self::InProgress, Self::Ready, Self::Unknown];
+
+    /// The wire code.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::InProgress => "in_progress",
+            Self::Ready => "ready",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The state of a wire code; any other text is [`DossierState::Unknown`].
+    #[must_use]
+    pub fn from_code(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or(Self::Unknown)
+    }
+}
+
 /// The body of every error response: a stable machine code and a technician message. Never
 /// carries personal data (the gateway names fields, not values).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,7 +305,7 @@ pub struct ErrorBody {
 
 /// serde adapter for `Personal<String>` fields: the one place they meet the wire.
 mod personal_string {
-    use kiosk_hw::personal::Personal;
+    use kiosk_personal::Personal;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(
@@ -276,6 +325,26 @@ mod personal_string {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dossier_states_read_their_codes_and_nothing_else() {
+        for state in DossierState::ALL {
+            assert_eq!(DossierState::from_code(state.code()), state);
+        }
+        for other in ["", "RECEIVED", "done", "in progress"] {
+            assert_eq!(
+                DossierState::from_code(other),
+                DossierState::Unknown,
+                "{other}"
+            );
+        }
+        let status: SubmissionStatus = serde_json::from_str(
+            r#"{"MaHoSo":"000.00.01.H29-260101-0001","TrangThaiHoSo":"in_progress",
+               "TenTTHC":"x","NgayTiepNhan":"20260101080000","NgayHenTra":"20260106170000"}"#,
+        )
+        .expect("parses");
+        assert_eq!(status.state(), DossierState::InProgress);
+    }
 
     fn demo_request() -> SubmissionRequest {
         SubmissionRequest::synthetic("0190f0a0-0000-7000-8000-000000000001", SubmissionKind::Tthc)

@@ -1,6 +1,8 @@
 //! The OpenAPI contract names exactly the DTOs' wire fields.
 
-use kiosk_wire::dto::{SubmissionKind, SubmissionReceipt, SubmissionRequest};
+use kiosk_wire::dto::{
+    DossierState, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
+};
 
 #[test]
 fn openapi_spec_matches_the_dto_field_names() {
@@ -28,7 +30,23 @@ fn openapi_spec_matches_the_dto_field_names() {
         csr: String::new(),
     })
     .expect("json");
+    let status = serde_json::to_value(SubmissionStatus {
+        dossier_code: String::new(),
+        status: String::new(),
+        procedure_name: String::new(),
+        received_at: String::new(),
+        appointment: String::new(),
+        queue_number: Some(1),
+    })
+    .expect("json");
+    let states = section("SubmissionStatus");
+    let codes: Vec<&str> = DossierState::ALL.iter().map(|s| s.code()).collect();
+    assert!(
+        states.contains(&format!("enum: [{}]", codes.join(", "))),
+        "TrangThaiHoSo's enum differs from DossierState: {states}"
+    );
     for (schema, fields) in [
+        ("SubmissionStatus", keys(status)),
         ("SubmissionRequest", keys(req)),
         ("SubmissionReceipt", keys(receipt)),
         ("EnrolmentRequest", keys(enrol)),

@@ -252,18 +252,16 @@ fn sync_dir(dir: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::enrol::{certifies, new_key_and_csr, EnrolmentAuthority, RenewalRequest};
+    use crate::gateway::enrol::{certifies, new_key_and_csr};
+    use kiosk_gateway::ca::Authority;
 
     const NOW: i64 = 1_767_225_600_000;
 
     /// A key and the certificate for it.
-    fn pair(ca: &mut EnrolmentAuthority) -> (String, String) {
+    fn pair(ca: &mut Authority) -> (String, String) {
         let (key, csr) = new_key_and_csr("kiosk-hn-01").expect("csr");
-        let body = serde_json::to_vec(&RenewalRequest { csr }).expect("json");
-        let r = ca
-            .renew(Some("kiosk-hn-01"), &body, NOW)
-            .expect("certificate");
-        (key.to_string(), r.certificate)
+        let r = ca.issue("kiosk-hn-01", &csr, NOW).expect("certificate");
+        (key.to_string(), r.response.certificate)
     }
 
     /// The pair as the transport reads it: through the configured paths.
@@ -290,7 +288,7 @@ mod tests {
     /// next renewal completes and clears what the crash left.
     #[test]
     fn a_crash_after_any_step_leaves_a_loadable_pair() {
-        let mut ca = EnrolmentAuthority::new("Deployment CA").expect("ca");
+        let mut ca = Authority::ephemeral("Deployment CA").expect("ca");
         let (a, b, c) = (pair(&mut ca), pair(&mut ca), pair(&mut ca));
         for first_renewal in [true, false] {
             for stop in STEPS {
@@ -332,7 +330,7 @@ mod tests {
     /// A new pair that does not load leaves the old one live; the new one is removed.
     #[test]
     fn the_old_pair_stays_until_the_new_one_loads() {
-        let mut ca = EnrolmentAuthority::new("Deployment CA").expect("ca");
+        let mut ca = Authority::ephemeral("Deployment CA").expect("ca");
         let (a, b) = (pair(&mut ca), pair(&mut ca));
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("client.key");
@@ -359,7 +357,7 @@ mod tests {
     #[test]
     fn the_key_stays_private() {
         use std::os::unix::fs::PermissionsExt as _;
-        let mut ca = EnrolmentAuthority::new("Deployment CA").expect("ca");
+        let mut ca = Authority::ephemeral("Deployment CA").expect("ca");
         let (a, b) = (pair(&mut ca), pair(&mut ca));
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("client.key");

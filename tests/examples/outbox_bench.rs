@@ -1,4 +1,4 @@
-//! Outbox benchmark: `cargo run -p kiosk-outbox --example bench [--release]`.
+//! Outbox benchmark: `cargo run -p kiosk-tests --example outbox_bench [--release]`.
 //!
 //! Prints a Markdown table for docs/BENCHMARKS.md: enqueue commit latency (WAL,
 //! synchronous=FULL, SQLCipher, 2 KB payloads), local claim+ack throughput, drain throughput
@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_app::gateway::outbox::LoopbackTransport;
-use kiosk_app::gateway::{DemoGateway, GatewayClient, SubmissionKind, SubmissionRequest};
+use kiosk_app::gateway::{GatewayClient, SubmissionKind, SubmissionRequest};
+use kiosk_gateway::Gateway as DemoGateway;
 use kiosk_outbox::{
     Backoff, Blocking, Kind, NewItem, OpenOptions, Outbox, QueueKey, SystemClock, Uuid,
     WorkerConfig,

@@ -17,7 +17,7 @@ use zeroize::Zeroize;
 /// Personal data of a citizen: never printed, wiped on drop.
 ///
 /// ```
-/// use kiosk_hw::Personal;
+/// use kiosk_personal::Personal;
 ///
 /// let id = Personal::new(String::from("001090123456"));
 /// assert_eq!(format!("{id:?}"), "Personal(<redacted>)");

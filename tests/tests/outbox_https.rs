@@ -1,9 +1,7 @@
-//! The production transport over real mutual TLS: a test CA, server and client certificates
-//! made at test time, and a gateway (the demo gateway's protocol, `DemoState`) behind a
-//! rustls server that requires a client certificate.
-//!
-//! Needs the `https-tests` feature: `cargo test -p kiosk-outbox --features https-tests`.
-#![cfg(feature = "https-tests")]
+//! The kiosk outbox's production transport (`kiosk_outbox::https`) over real mutual TLS: a
+//! test CA, server and client certificates made at test time, and the gateway's protocol
+//! (`kiosk_gateway::State`) behind a rustls server that requires a client certificate; other
+//! servers here answer what a misbehaving gateway could.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -12,8 +10,8 @@ use std::time::Duration;
 
 use kiosk_app::gateway::http;
 use kiosk_app::gateway::outbox::GatewayReceipts;
-use kiosk_app::gateway::server::{DemoState, Response};
-use kiosk_app::gateway::{DemoGatewayConfig, SubmissionKind, SubmissionRequest};
+use kiosk_app::gateway::{SubmissionKind, SubmissionRequest};
+use kiosk_gateway::{GatewayConfig, Peer, Request, Response, State};
 use kiosk_outbox::https::{spki_sha256, HttpsConfig, HttpsTransport, MAX_BODY};
 use kiosk_outbox::{ErrorClass, Kind, Outbox, Outgoing, Transport};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -52,9 +50,22 @@ fn leaf(ca: &Ca, san: &str) -> (String, CertificateDer<'static>, String, Vec<u8>
 
 /// A gateway on 127.0.0.1 that requires a client certificate from `client_ca`.
 fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
-    let state = Mutex::new(DemoState::open(DemoGatewayConfig::default()).expect("gateway state"));
+    let ca = kiosk_gateway::ca::Authority::ephemeral("Enrolment CA").expect("CA");
+    let db = kiosk_gateway::store::open(None).expect("records");
+    let state = Mutex::new(State::new(GatewayConfig::default(), db, ca));
     serve_with(server_ca, client_ca, move |head, body| {
-        state.lock().expect("lock").handle(head, body)
+        let req = Request {
+            method: head.first.clone(),
+            target: head.second.clone(),
+            headers: head.headers.clone(),
+        };
+        // The TLS server here verified the client's certificate (issued for kiosk-0001).
+        let peer = Peer {
+            kiosk_id: Some("kiosk-0001".to_owned()),
+            tls: true,
+        };
+        let now = kiosk_gateway::state::now_ms();
+        state.lock().expect("lock").handle(&req, &peer, body, now)
     })
 }
 
@@ -99,12 +110,19 @@ fn serve_with(
                 // Handshake refused (no or untrusted client certificate) or a bad request.
                 Err(_) => continue,
             };
-            let _ = std::io::Write::write_all(&mut tls, &Response::to_bytes(&response));
+            let _ = std::io::Write::write_all(&mut tls, &to_bytes(&response));
             tls.conn.send_close_notify();
             let _ = std::io::Write::flush(&mut tls);
         }
     });
     (port, cert_der)
+}
+
+/// The response on the wire (`Connection: close`).
+fn to_bytes(r: &Response) -> Vec<u8> {
+    let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
+    headers.extend(r.headers.iter().map(|(n, v)| (*n, v.as_str())));
+    http::write_response(r.status, &headers, &r.body)
 }
 
 struct Files {

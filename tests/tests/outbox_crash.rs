@@ -2,8 +2,8 @@
 //! kills it with SIGKILL at random moments. At the end every submission whose enqueue
 //! returned is delivered, exactly once on the gateway's side.
 //!
-//! 30 kills by default (CI); `OUTBOX_CRASH_ITERATIONS=200 cargo test -p kiosk-outbox --test
-//! crash` for the long variant. The child is this same test binary, re-executed with
+//! 30 kills by default (CI); `OUTBOX_CRASH_ITERATIONS=200 cargo test -p kiosk-tests --test
+//! outbox_crash` for the long variant. The child is this same test binary, re-executed with
 //! `OUTBOX_CRASH_CHILD_DIR` set, running [`crash_child`].
 
 use std::collections::{HashMap, HashSet};
@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiosk_app::gateway::outbox::LoopbackTransport;
-use kiosk_app::gateway::{DemoGateway, Fault, GatewayClient, SubmissionKind, SubmissionRequest};
+use kiosk_app::gateway::{GatewayClient, SubmissionKind, SubmissionRequest};
+use kiosk_gateway::{Fault, Gateway as DemoGateway};
 use kiosk_outbox::{
     Backoff, Blocking, Kind, NewItem, OpenOptions, Outbox, QueueKey, State, SystemClock, Uuid,
     WorkerConfig,
