@@ -573,3 +573,26 @@ impl ErrorReport {
         }
     }
 }
+
+/// `kioskctl config hash-pin`: the `[help]` line for `pin`, salted from the OS's randomness.
+///
+/// # Errors
+/// Only when the output cannot be written.
+pub(crate) fn hash_pin(
+    pin: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let mut salt = [0u8; 16];
+    rand::fill(&mut salt);
+    match kiosk_app::config::StaffPinHash::create(pin, &salt) {
+        Ok(h) => {
+            writeln!(out, "staff_pin_hash = \"{}\"", h.as_str())?;
+            Ok(Outcome::Ok)
+        }
+        Err(e) => {
+            writeln!(err, "kioskctl: {e}: type 4 to 12 digits on standard input")?;
+            Ok(Outcome::Invalid)
+        }
+    }
+}
