@@ -1209,8 +1209,8 @@ impl Session {
 
         // Help, staff calls, assisted mode, display switches, a language change mid-session.
         let state = match self.assistance_event(state, &ev, out) {
-            Ok(next) => return next,
-            Err(state) => state,
+            std::ops::ControlFlow::Break(next) => return next,
+            std::ops::ControlFlow::Continue(state) => state,
         };
 
         // Rules that apply at every step first.

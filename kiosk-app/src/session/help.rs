@@ -23,6 +23,8 @@
 //!
 //! Everything here is reset when the session returns to `Attract`.
 
+use std::ops::ControlFlow;
+
 use super::{keys, Chime, Command, Event, Next, Session, State, Step};
 
 /// How long a plain notice stays while help is open or staff have been called, at least.
@@ -44,13 +46,14 @@ pub struct Assistance {
 }
 
 impl Session {
-    /// The events of this module, at any step. `Err` hands the state back to the step rules.
+    /// The events of this module, at any step: `Break` with where they lead, or `Continue`
+    /// handing the state back to the step rules.
     pub(super) fn assistance_event(
         &mut self,
         state: State,
         ev: &Event,
         out: &mut Vec<Command>,
-    ) -> Result<Next, State> {
+    ) -> ControlFlow<Next, State> {
         match ev {
             Event::OpenHelp => {
                 self.assist.help_open = true;
@@ -85,10 +88,7 @@ impl Session {
             Event::ToggleLargeText | Event::ToggleHighContrast => {
                 let next = if matches!(state, State::Attract) {
                     // One tap from the first screen: the switch also starts the session.
-                    match self.transition(State::Attract, Event::Start, out) {
-                        Next::Enter(s) => Next::Enter(s),
-                        Next::Stay(s) => Next::Stay(s),
-                    }
+                    self.transition(State::Attract, Event::Start, out)
                 } else {
                     self.extend(&state);
                     Next::Stay(state)
@@ -98,7 +98,7 @@ impl Session {
                 } else {
                     self.assist.high_contrast = !self.assist.high_contrast;
                 }
-                return Ok(next);
+                return ControlFlow::Break(next);
             }
             Event::LanguageChosen(lang)
                 if !matches!(state, State::Attract | State::Language)
@@ -109,9 +109,9 @@ impl Session {
                 self.language.clone_from(lang);
                 self.extend(&state);
             }
-            _ => return Err(state),
+            _ => return ControlFlow::Continue(state),
         }
-        Ok(Next::Stay(state))
+        ControlFlow::Break(Next::Stay(state))
     }
 
     /// Restarts the timer after an action of this module: as a touch where touches count,
