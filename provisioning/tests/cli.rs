@@ -103,6 +103,8 @@ fn config_check_json_summarises() {
     assert_eq!(v["catalog"]["entries"], 7);
     assert_eq!(v["card"]["trust_dir"], "/etc/kiosk/csca");
     assert_eq!(v["card"]["allow_unknown_csca"], false);
+    assert_eq!(v["assist"]["speech"], "espeak");
+    assert_eq!(v["assist"]["assisted_mode"], false);
 }
 
 #[test]
