@@ -20,6 +20,9 @@
 //!   ([`printer::status`]), the ESC/POS driver over TCP, USB and serial
 //!   ([`printer::EscPosPrinter`]), the virtual network printer ([`printer::VirtualPrinter`])
 //!   and the simulated printer.
+//! - [`audio`]: spoken prompts and chimes ([`audio::Speaker`]): the espeak-ng driver
+//!   ([`audio::EspeakSpeaker`]), the silent simulator ([`audio::SimSpeaker`]) and
+//!   [`audio::AudioWorker`], the thread a speaker runs on.
 //! - [`sim`]: [`sim::SimHardware`], every simulator wired together for the kiosk's demo mode.
 //!
 //! # Conventions (after embedded-hal)
@@ -33,6 +36,7 @@
 //! - Every trait has a simulator. Real drivers (PC/SC, V4L2, ESC/POS over TCP/USB/serial) live
 //!   next to the simulators, in the modules named in each module's docs.
 
+pub mod audio;
 pub mod camera;
 pub mod card;
 mod error;

@@ -178,6 +178,8 @@ fn real_clock() -> crate::shell::Clock {
 pub(crate) struct Assembled {
     pub shell: Rc<std::cell::RefCell<Shell>>,
     pub sim: Option<SimControls>,
+    /// What the silent speaker was asked to say (`audio.output = "sim"`, demos and the tour).
+    pub speech: Option<kiosk_hw::audio::SimSpeakerLog>,
     /// Wakes the submission queue when a network link comes up; stops when dropped (first,
     /// before the demo gateway and queue folder go).
     _link: Option<LinkWatcher>,
@@ -353,14 +355,65 @@ impl Assembled {
         if let Some(sim) = &sim {
             wire_demo_buttons(ui, sim);
         }
+        let speech = start_audio(&cfg, &shell);
         Ok(Self {
             shell,
             sim,
+            speech,
             _link: link,
             _renewal: renewal,
             _gateway: gateway,
             _queue_dir: queue_dir,
         })
+    }
+}
+
+/// The speaker of `[audio]` on its worker thread, handed to the shell. A kiosk whose speech
+/// engine is missing still serves (on screen only), with a warning naming the fix.
+fn start_audio(
+    cfg: &KioskConfig,
+    shell: &Rc<std::cell::RefCell<Shell>>,
+) -> Option<kiosk_hw::audio::SimSpeakerLog> {
+    use crate::config::AudioOutput;
+    use kiosk_hw::audio::{AudioWorker, EspeakSettings, EspeakSpeaker, SimSpeaker, Speaker};
+    let a = &cfg.audio;
+    let (speaker, log): (Box<dyn Speaker>, _) = match a.output {
+        AudioOutput::Off => return None,
+        AudioOutput::Sim => {
+            let s = SimSpeaker::new();
+            let log = s.log();
+            (Box::new(s), Some(log))
+        }
+        AudioOutput::Espeak => match EspeakSpeaker::new(EspeakSettings {
+            player: a.player.clone(),
+            words_per_minute: a.words_per_minute,
+            volume: a.volume,
+            ..EspeakSettings::default()
+        }) {
+            Ok(s) => {
+                for lang in &cfg.ui.languages {
+                    if !s.has_voice(lang) {
+                        tracing::warn!(lang, "espeak-ng has no voice for this language: its prompts are shown, not spoken");
+                    }
+                }
+                (Box::new(s), None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "spoken prompts off: install espeak-ng (Debian package espeak-ng)");
+                return None;
+            }
+        },
+    };
+    match AudioWorker::spawn(speaker, a.muted) {
+        Ok(w) => {
+            w.set_volume(a.volume);
+            shell.borrow_mut().set_audio(w);
+            log
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the audio thread: spoken prompts off");
+            None
+        }
     }
 }
 

@@ -23,6 +23,11 @@ use toml::Spanned;
 
 use crate::session::{SessionConfig, StepTimeouts};
 
+mod a11y;
+pub use a11y::{
+    is_pin, AccessibilitySettings, AudioOutput, AudioSettings, HelpSettings, StaffPinHash,
+};
+
 /// What kind of place the kiosk serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -231,6 +236,12 @@ pub struct KioskConfig {
     pub demo: bool,
     /// A catalogue file replacing the built-in one.
     pub catalog_file: Option<PathBuf>,
+    /// Spoken prompts and chimes (`[audio]`).
+    pub audio: AudioSettings,
+    /// The help panel, calling staff, assisted mode, attract images (`[help]`).
+    pub help: HelpSettings,
+    /// Touch target size (`[accessibility]`).
+    pub accessibility: AccessibilitySettings,
 }
 
 /// `[site]`.
@@ -578,6 +589,12 @@ struct RawConfig {
     demo: bool,
     #[serde(default)]
     catalog_file: Option<PathBuf>,
+    #[serde(default)]
+    audio: a11y::RawAudio,
+    #[serde(default)]
+    help: a11y::RawHelp,
+    #[serde(default)]
+    accessibility: a11y::RawAccessibility,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1580,12 +1597,16 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         locales_dir: u.locales_dir,
     };
 
+    let audio = a11y::validate_audio(path, text, raw.audio, demo)?;
+    let help = a11y::validate_help(path, text, raw.help)?;
+    let accessibility = a11y::validate_accessibility(path, text, raw.accessibility)?;
     let session = SessionConfig {
         timeouts,
         warn_before_ms,
         max_face_attempts,
         languages,
         default_language,
+        assisted_timeout_factor: help.assisted_timeout_factor,
     };
     let logging = LoggingSettings {
         level: raw.logging.level,
@@ -1615,6 +1636,9 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         queue,
         demo,
         catalog_file: raw.catalog_file,
+        audio,
+        help,
+        accessibility,
     })
 }
 

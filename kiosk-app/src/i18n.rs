@@ -473,11 +473,11 @@ mod tests {
         std::fs::write(dir.path().join("en/extra.ftl"), "btn-cancel = Stop\n").unwrap();
         let c = Catalog::new(Some(dir.path())).unwrap();
         let langs = c.languages();
-        assert_eq!(
-            langs.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
-            ["vi", "en", "xx"]
-        );
-        assert_eq!(langs[2].1, "Xế");
+        let codes: Vec<&str> = langs.iter().map(|(c, _)| c.as_str()).collect();
+        // The embedded languages (vi, en, then the others by code, e.g. hmn), then xx.
+        assert_eq!(codes[..2], ["vi", "en"]);
+        assert_eq!(codes.last(), Some(&"xx"));
+        assert_eq!(langs.last().map(|(_, n)| n.as_str()), Some("Xế"));
         assert_eq!(c.t("xx", "btn-cancel"), "Xx cancel");
         assert_eq!(
             c.t("en", "btn-cancel"),
@@ -485,6 +485,22 @@ mod tests {
             "runtime files override embedded ones"
         );
         assert_eq!(c.t("en", "btn-back"), "Back");
+    }
+
+    /// Issue 14: the third language is a folder, `locales/hmn/`, with no code naming it: it
+    /// is embedded and names itself. (Completeness against Vietnamese is `kioskctl locales
+    /// check`'s warning: a key added later in vi alone is shown in Vietnamese.)
+    #[test]
+    fn the_hmong_folder_is_a_language() {
+        let c = Catalog::embedded().unwrap();
+        assert!(c
+            .languages()
+            .iter()
+            .any(|(code, name)| code == "hmn" && name == "Lus Hmoob"));
+        for key in ["btn-help", "help-call-staff", "id-title", "consent-body"] {
+            assert!(c.has("hmn", key), "{key}");
+        }
+        assert_eq!(c.t("hmn", "btn-help"), "Pab");
     }
 
     #[test]

@@ -73,9 +73,13 @@
 
 use std::fmt;
 
+use kiosk_hw::audio::Chime;
 use kiosk_hw::personal::Personal;
 
 use crate::catalog::ServiceId;
+
+mod help;
+pub use help::{Assistance, HELP_HOLD_MS};
 
 /// Monotonic time in milliseconds, from an arbitrary origin chosen by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -209,6 +213,8 @@ pub struct SessionConfig {
     pub languages: Vec<String>,
     /// Language of the attract screen and of a fresh session.
     pub default_language: String,
+    /// Assisted mode (and a staff call) multiplies the inactivity timeouts by this.
+    pub assisted_timeout_factor: u8,
 }
 
 impl Default for SessionConfig {
@@ -219,6 +225,7 @@ impl Default for SessionConfig {
             max_face_attempts: 3,
             languages: vec!["vi".to_owned(), "en".to_owned()],
             default_language: "vi".to_owned(),
+            assisted_timeout_factor: 3,
         }
     }
 }
@@ -504,6 +511,11 @@ pub enum Command {
     Announce(String),
     /// Show the message with this key.
     ShowNotice(String),
+    /// Play a signal sound (the "still there?" warning, a staff call).
+    Chime(Chime),
+    /// A citizen called staff at this step: log the event (no personal data) and raise the
+    /// call on screen (see [`Assistance::staff_called`]).
+    CallStaff(Step),
 }
 
 /// Why a session's data was wiped (for the audit log; never personal).
@@ -585,6 +597,20 @@ pub enum Event {
     Cancel,
     /// Periodic tick (every few hundred ms): fires timeouts.
     Tick,
+    /// The help button: open the help panel (any step, also `Attract`).
+    OpenHelp,
+    /// Close the help panel.
+    CloseHelp,
+    /// "Call staff" in the help panel.
+    CallStaff,
+    /// The call is answered or withdrawn.
+    CancelStaffCall,
+    /// A volunteer switched assisted mode on (after the shell checked the PIN) or off.
+    AssistedMode(bool),
+    /// The large-text switch (on `Attract` it also starts the session).
+    ToggleLargeText,
+    /// The high-contrast switch (on `Attract` it also starts the session).
+    ToggleHighContrast,
 }
 
 impl Event {
@@ -692,6 +718,9 @@ pub mod keys {
     pub const CAMERA_UNAVAILABLE: &str = "camera-unavailable";
     pub const CAMERA_UNUSABLE: &str = "camera-unusable";
     pub const CARD_CHECK_UNAVAILABLE: &str = "card-check-unavailable";
+    // Help and staff calls (issue 14).
+    pub const HELP: &str = "help";
+    pub const STAFF_CALLED: &str = "staff-called";
 }
 
 /// Why a receipt did not print, at the granularity a technician acts on. Every fault of the
@@ -776,6 +805,8 @@ pub struct SessionView {
     pub printer_fault: Option<PrinterFault>,
     /// Message key of the `Notice` step, or of a banner on the current step.
     pub notice: Option<String>,
+    /// Help panel, staff call, assisted mode, display preferences.
+    pub assistance: Assistance,
 }
 
 impl SessionView {
@@ -936,6 +967,8 @@ pub struct Session {
     banner: Option<&'static str>,
     /// A card is on the reader at the identify step (reported by the reader, not yet gone).
     card_on_reader: bool,
+    /// Help, staff call, assisted mode, display preferences: reset on entering `Attract`.
+    assist: Assistance,
 }
 
 impl Session {
@@ -958,6 +991,7 @@ impl Session {
             now: 0,
             banner: None,
             card_on_reader: false,
+            assist: Assistance::default(),
         }
     }
 
@@ -1050,6 +1084,7 @@ impl Session {
             printer_failed: printer_fault.is_some(),
             printer_fault,
             notice: notice.map(str::to_owned),
+            assistance: self.assist,
         }
     }
 
@@ -1075,6 +1110,7 @@ impl Session {
             self.id = None;
             self.next_generation();
             self.language = self.cfg.default_language.clone();
+            self.assist = Assistance::default();
         }
         self.deadline = self.timeout_ms(&state).map(|t| self.now.saturating_add(t));
         self.warned = false;
@@ -1088,10 +1124,11 @@ impl Session {
     /// The timer of `state`. A retry notice asks the citizen to decide, so it gets the face
     /// step's inactivity timeout rather than the few seconds of a plain notice.
     fn timeout_ms(&self, state: &State) -> Option<u64> {
-        match state {
+        let base = match state {
             State::FaceRetry { .. } => Some(self.cfg.timeouts.verify_face_ms),
             _ => self.cfg.timeouts.for_step(state.step()),
-        }
+        };
+        base.map(|t| self.stretch(state, t))
     }
 
     fn touch(&mut self, state: &State) {
@@ -1171,6 +1208,12 @@ impl Session {
                 return Stay(state);
             }
         }
+
+        // Help, staff calls, assisted mode, display switches, a language change mid-session.
+        let state = match self.assistance_event(state, &ev, out) {
+            std::ops::ControlFlow::Break(next) => return next,
+            std::ops::ControlFlow::Continue(state) => state,
+        };
 
         // Rules that apply at every step first.
         match (&state, &ev) {
@@ -1587,6 +1630,8 @@ impl Session {
                 && deadline - self.now <= self.cfg.warn_before_ms
             {
                 self.warned = true;
+                // A sound first: a citizen who looked away hears that time is running out.
+                out.push(Command::Chime(Chime::Warning));
                 Self::say(out, keys::STILL_THERE);
             }
             return Next::Stay(state);

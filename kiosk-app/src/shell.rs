@@ -25,6 +25,8 @@ use crate::session::{
     SubmitFailure,
 };
 
+mod assist;
+
 /// Hands a dossier to the provincial system (today: the gateway client; later: the outbox).
 /// Runs on a worker thread; the answer becomes [`Event::SubmitDone`] or [`Event::SubmitFailed`].
 pub trait Submitter: Send + Sync {
@@ -56,6 +58,8 @@ pub struct Shell {
     last_language: String,
     /// The devices' health: out of service while one is down (see [`crate::availability`]).
     availability: Availability,
+    /// Help, staff calls, assisted mode, the speaker, attract images.
+    assist: assist::AssistShell,
 }
 
 impl std::fmt::Debug for Shell {
@@ -106,6 +110,7 @@ impl Shell {
             id_seed,
         } = parts;
         let session = Session::new(config.session.clone(), id_seed);
+        let assist = assist::AssistShell::new(&config);
         let kiosk = ui.global::<Kiosk>();
         kiosk.set_mode(
             match config.mode {
@@ -146,7 +151,9 @@ impl Shell {
             last_step: Step::Attract,
             last_language: String::new(),
             availability: Availability::new(),
+            assist,
         }));
+        assist::wire(ui, &shell);
 
         let on = |ev: fn() -> Event| {
             let s = Rc::downgrade(&shell);
@@ -193,7 +200,11 @@ impl Shell {
 
     /// Feeds one event to the session and carries out what it asks.
     pub fn dispatch(&mut self, ev: Event) {
-        if matches!(ev, Event::Start) && !self.availability.may_start() {
+        let starts = matches!(
+            ev,
+            Event::Start | Event::ToggleLargeText | Event::ToggleHighContrast
+        ) && self.session.step() == Step::Attract;
+        if starts && !self.availability.may_start() {
             // Out of service: the attract screen is not shown, a stray touch starts nothing.
             tracing::debug!("start ignored: out of service");
             return;
@@ -221,6 +232,15 @@ impl Shell {
             self.dispatch(ev);
         }
         self.dispatch(Event::Tick);
+        if let Some(ui) = self.ui.upgrade() {
+            let now = (self.clock)().0;
+            self.assist.pump(&ui, self.session.step(), now);
+        }
+    }
+
+    /// Spoken prompts and chimes go to `audio` from now on (none until this is called).
+    pub fn set_audio(&mut self, audio: kiosk_hw::audio::AudioWorker) {
+        self.assist.set_audio(audio);
     }
 
     /// Waits (real time) up to `timeout` for the next device or gateway event and handles it;
@@ -377,14 +397,24 @@ impl Shell {
             }
             Command::Wipe(reason) => {
                 tracing::info!(?reason, "session wiped");
+                self.assist.wiped();
                 if let Some(ui) = self.ui.upgrade() {
                     clear_face(&ui);
                 }
             }
             Command::Announce(key) => {
-                // Spoken prompts (espeak-ng) arrive with the accessibility work; the text is
-                // already translated under `say-<key>`.
-                tracing::debug!(key = %key, "announce");
+                // Spoken in the session's language (`say-<key>`), on the audio worker.
+                let lang = self.session.view().language;
+                self.assist.announce(&self.texts, &lang, &key);
+            }
+            Command::Chime(chime) => self.assist.chime(chime),
+            Command::CallStaff(step) => {
+                // The event staff dashboards and the journal look for; no personal data.
+                tracing::warn!(
+                    target: "kiosk::staff",
+                    step = page_name(step),
+                    "a citizen called staff"
+                );
             }
             Command::ShowNotice(_) => {}
         }
@@ -396,6 +426,13 @@ impl Shell {
         let view = self.session.view();
         let k = ui.global::<Kiosk>();
         if view.language != self.last_language {
+            // Changed mid-step (from the help panel): the current prompt again, in it.
+            if self.last_step == view.step
+                && !matches!(view.step, Step::Attract | Step::Language)
+                && !self.last_language.is_empty()
+            {
+                self.assist.language_changed(&self.texts, &view.language);
+            }
             k.set_language(view.language.as_str().into());
             let tr = ui.global::<Tr>();
             tr.set_revision(tr.get_revision().wrapping_add(1));
@@ -469,6 +506,7 @@ impl Shell {
                 .into(),
         );
         k.set_can_retry(view.can_retry);
+        self.assist.render(&ui, &view);
         self.last_step = view.step;
     }
 
@@ -743,6 +781,7 @@ mod tests {
             printer_failed: false,
             printer_fault: None,
             notice: notice.map(str::to_owned),
+            assistance: Default::default(),
         }
     }
 

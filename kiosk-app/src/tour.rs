@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use kiosk_ui::{AppWindow, Kiosk};
+use kiosk_ui::{AppWindow, Assist, Kiosk};
 use slint::{ComponentHandle as _, Model as _};
 
 use crate::app::{exit, Assembled};
@@ -348,6 +348,88 @@ impl Tour<'_> {
         if self.k().get_page() != "attract" {
             bail!("the kiosk did not return to service with its devices");
         }
+        self.help_walk(dir, lang, sim, &mut next)?;
         Ok(())
+    }
+
+    fn a(&self) -> Assist<'_> {
+        self.ui.global::<Assist>()
+    }
+
+    /// Issue 14: help from a dead end (a refused number), a staff call, the volunteer's PIN
+    /// and assisted mode; then large text and high contrast from the first screen.
+    fn help_walk(
+        &mut self,
+        dir: &Path,
+        lang: &str,
+        sim: &crate::app::SimControls,
+        next: &mut impl FnMut() -> usize,
+    ) -> anyhow::Result<()> {
+        self.start_when_in_service()?;
+        self.k().invoke_choose_language(lang.into());
+        self.spoken(lang, "say-id-prompt")?;
+        self.k().invoke_demo_tap_card();
+        self.wait_for_status("notice-id-needed-first", "the card before the number")?;
+        self.type_digits(&DEMO_ID[..11]);
+        self.type_digits("9");
+        self.k().invoke_keypad_submit();
+        self.wait_for_status("notice-wrong-id", "a wrong ID number")?;
+        self.a().invoke_open_help();
+        self.shot(dir, next(), "help-wrong-id")?;
+        self.a().invoke_call_staff();
+        if !self.a().get_staff_called() {
+            bail!("tour: calling staff raised no call");
+        }
+        self.shot(dir, next(), "help-staff-called")?;
+        self.a().invoke_close_help();
+        self.shot(dir, next(), "identify-staff-called")?;
+        self.a().invoke_open_help();
+        self.a().invoke_open_pin();
+        for d in [2, 4, 6, 8] {
+            self.a().invoke_pin_digit(d);
+        }
+        self.shot(dir, next(), "help-pin")?;
+        self.a().invoke_pin_submit();
+        if !self.a().get_assisted() || self.a().get_help_open() {
+            bail!("tour: the demo PIN did not unlock assisted mode");
+        }
+        self.shot(dir, next(), "identify-assisted")?;
+        self.k().invoke_cancel();
+        sim.card.remove();
+        self.wait_for(Step::Attract, "cancel")?;
+        if self.a().get_assisted() {
+            bail!("tour: assisted mode outlived the session");
+        }
+        // One tap from the first screen.
+        self.a().invoke_toggle_large_text();
+        if self.step() != Step::Language || !self.a().get_large_text() {
+            bail!("tour: large text did not start the session");
+        }
+        self.shot(dir, next(), "language-large-text")?;
+        self.a().invoke_toggle_high_contrast();
+        self.shot(dir, next(), "language-large-contrast")?;
+        self.k().invoke_choose_language(lang.into());
+        self.shot(dir, next(), "identify-large-contrast")?;
+        self.a().invoke_open_help();
+        self.shot(dir, next(), "help-large-contrast")?;
+        self.a().invoke_close_help();
+        self.k().invoke_cancel();
+        self.wait_for(Step::Attract, "cancel")?;
+        if self.a().get_large_text() || self.a().get_high_contrast() {
+            bail!("tour: display switches outlived the session");
+        }
+        Ok(())
+    }
+
+    /// Waits until the speaker was asked to say `key` in `lang` (a demo's silent speaker).
+    fn spoken(&self, lang: &str, key: &str) -> anyhow::Result<()> {
+        let Some(log) = &self.kiosk.speech else {
+            return Ok(());
+        };
+        let texts = crate::i18n::Catalog::new(None)?;
+        let want = texts.t(lang, key);
+        self.wait_until(&format!("the prompt {key} spoken in {lang}"), || {
+            log.sentences().iter().any(|(t, l)| *t == want && l == lang)
+        })
     }
 }

@@ -191,3 +191,24 @@ notice-camera-unavailable = The camera is not working right now. Please wait a m
 notice-camera-unusable = The camera is not set up correctly. Please ask at the counter for help.
 say-camera-unavailable = The camera is not working right now. Please wait a moment and press Try again.
 say-camera-unusable = The camera is not set up correctly. Please ask at the counter for help.
+
+## Help, calling staff, assisted mode, display (issue 14). Own block: new keys only here.
+btn-help = Help
+btn-large-text = Large text
+btn-high-contrast = High contrast
+help-title = Do you need help?
+help-body = Staff here are ready to help you. Press "Call staff" and wait at the kiosk, or call the hotline.
+help-hotline = Hotline: { $value }
+help-desk = Staff are at: { $value }
+help-call-staff = Call staff
+help-staff-called = Staff have been called. Please wait here, someone is coming.
+help-cancel-call = Cancel the call
+help-close = Close
+help-volunteer = For volunteers
+pin-title = Volunteer: enter the PIN to turn on assisted mode
+pin-wrong = Wrong PIN.
+pin-locked = Too many wrong tries. Please wait a minute.
+assisted-badge = Assisted mode: a volunteer is helping
+assisted-end = End assisted mode
+say-help = This is help. Press Call staff if you need someone to help you.
+say-staff-called = Staff have been called. Please wait here.

@@ -191,3 +191,24 @@ notice-camera-unavailable = Máy ảnh đang tạm thời không hoạt động.
 notice-camera-unusable = Máy ảnh chưa được cài đặt đúng. Vui lòng đến quầy để được hỗ trợ.
 say-camera-unavailable = Máy ảnh đang tạm thời không hoạt động. Vui lòng chờ một lát rồi bấm Thử lại.
 say-camera-unusable = Máy ảnh chưa được cài đặt đúng. Vui lòng đến quầy để được hỗ trợ.
+
+## Trợ giúp, gọi cán bộ, chế độ hỗ trợ, hiển thị (issue 14). Khối riêng: chỉ thêm khoá mới ở đây.
+btn-help = Trợ giúp
+btn-large-text = Chữ to
+btn-high-contrast = Tương phản cao
+help-title = Bạn cần giúp đỡ?
+help-body = Cán bộ ở đây sẵn sàng giúp bạn. Bấm "Gọi cán bộ" và chờ tại máy, hoặc gọi đường dây nóng.
+help-hotline = Đường dây nóng: { $value }
+help-desk = Cán bộ ở: { $value }
+help-call-staff = Gọi cán bộ
+help-staff-called = Đã gọi cán bộ. Vui lòng chờ tại đây, cán bộ sẽ đến ngay.
+help-cancel-call = Huỷ gọi
+help-close = Đóng
+help-volunteer = Dành cho tình nguyện viên
+pin-title = Tình nguyện viên: nhập mã PIN để bật chế độ hỗ trợ
+pin-wrong = Mã PIN không đúng.
+pin-locked = Nhập sai quá nhiều lần. Vui lòng chờ một phút.
+assisted-badge = Chế độ hỗ trợ: có tình nguyện viên giúp
+assisted-end = Tắt hỗ trợ
+say-help = Đây là phần trợ giúp. Bấm Gọi cán bộ nếu bạn cần người giúp.
+say-staff-called = Đã gọi cán bộ. Vui lòng chờ tại đây.

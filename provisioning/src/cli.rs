@@ -104,6 +104,16 @@ pub enum ConfigCommand {
                       Exit status:\n  0  the file is valid\n  2  the file is invalid or unreadable"
     )]
     Check(ConfigCheck),
+    /// Hash a volunteer PIN for `help.staff_pin_hash` (assisted mode)
+    #[command(
+        long_about = "Read a volunteer PIN (4 to 12 digits) from standard input and print the \
+                      `[help]` line holding its Argon2id hash with a fresh random salt. The PIN \
+                      itself is never written to the configuration, and is not taken as an \
+                      argument so that it stays out of the shell history.",
+        after_help = "Example:\n  printf '%s' \"$PIN\" | kioskctl config hash-pin >> /etc/kiosk/kiosk.toml\n\n\
+                      Exit status:\n  0  printed\n  2  the PIN is not 4 to 12 digits"
+    )]
+    HashPin,
 }
 
 /// `kioskctl config check`.

@@ -291,6 +291,7 @@ struct Summary {
     devices: DevicesDto,
     card: CardStatus,
     ui: UiDto,
+    assist: AssistDto,
     catalog: CatalogStatus,
     warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -327,12 +328,64 @@ struct DevicesDto {
     printer_width_dots: u32,
 }
 
+/// `[audio]` and `[help]`: what a citizen hears and the help they get.
+#[derive(Debug, Serialize)]
+struct AssistDto {
+    /// `espeak`, `sim` or `off`.
+    speech: &'static str,
+    muted: bool,
+    volume: u8,
+    player: Vec<String>,
+    hotline: Option<String>,
+    staff_desk: Option<String>,
+    /// A volunteer PIN hash is configured.
+    assisted_mode: bool,
+    assisted_timeout_factor: u8,
+    attract_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Serialize)]
 struct UiDto {
     languages: Vec<String>,
     default_language: String,
     orientation: &'static str,
     locales_dir: Option<PathBuf>,
+}
+
+impl AssistDto {
+    /// One line: speech, hotline, counter, assisted mode, attract images.
+    fn line(&self) -> String {
+        let speech = match self.speech {
+            "espeak" => format!(
+                "spoken by espeak-ng through `{}` at {} %{}",
+                self.player.join(" "),
+                self.volume,
+                if self.muted { ", muted" } else { "" }
+            ),
+            "sim" => "speech recorded, not played (demo)".to_owned(),
+            _ => "no speech".to_owned(),
+        };
+        let mut line = speech;
+        match &self.hotline {
+            Some(h) => line.push_str(&format!("; hotline {h}")),
+            None => line.push_str("; no hotline shown"),
+        }
+        if let Some(d) = &self.staff_desk {
+            line.push_str(&format!("; staff at {d}"));
+        }
+        if self.assisted_mode {
+            line.push_str(&format!(
+                "; assisted mode with the volunteer PIN (timeouts x{})",
+                self.assisted_timeout_factor
+            ));
+        } else {
+            line.push_str("; no assisted mode (no help.staff_pin_hash)");
+        }
+        if let Some(a) = &self.attract_dir {
+            line.push_str(&format!("; attract images from {}", a.display()));
+        }
+        line
+    }
 }
 
 impl Summary {
@@ -394,6 +447,21 @@ impl Summary {
                     Orientation::Landscape => "landscape",
                 },
                 locales_dir: cfg.ui.locales_dir.clone(),
+            },
+            assist: AssistDto {
+                speech: match cfg.audio.output {
+                    kiosk_app::config::AudioOutput::Espeak => "espeak",
+                    kiosk_app::config::AudioOutput::Sim => "sim",
+                    kiosk_app::config::AudioOutput::Off => "off",
+                },
+                muted: cfg.audio.muted,
+                volume: cfg.audio.volume,
+                player: cfg.audio.player.clone(),
+                hotline: cfg.help.hotline.clone(),
+                staff_desk: cfg.help.staff_desk.clone(),
+                assisted_mode: cfg.help.staff_pin_hash.is_some(),
+                assisted_timeout_factor: cfg.help.assisted_timeout_factor,
+                attract_dir: cfg.help.attract_dir.clone(),
             },
             catalog,
             warnings,
@@ -511,6 +579,7 @@ impl Summary {
             ),
             ("face", face),
             ("languages", languages),
+            ("help", self.assist.line()),
             ("catalogue", catalog),
             ("queue", queue),
         ]
@@ -570,6 +639,29 @@ impl ErrorReport {
                 problem: e.problem().to_owned(),
                 fix: e.fix().to_owned(),
             },
+        }
+    }
+}
+
+/// `kioskctl config hash-pin`: the `[help]` line for `pin`, salted from the OS's randomness.
+///
+/// # Errors
+/// Only when the output cannot be written.
+pub(crate) fn hash_pin(
+    pin: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let mut salt = [0u8; 16];
+    rand::fill(&mut salt);
+    match kiosk_app::config::StaffPinHash::create(pin, &salt) {
+        Ok(h) => {
+            writeln!(out, "staff_pin_hash = \"{}\"", h.as_str())?;
+            Ok(Outcome::Ok)
+        }
+        Err(e) => {
+            writeln!(err, "kioskctl: {e}: type 4 to 12 digits on standard input")?;
+            Ok(Outcome::Invalid)
         }
     }
 }

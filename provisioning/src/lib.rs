@@ -62,6 +62,11 @@ impl Outcome {
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Outcome> {
     match &cli.command {
         Command::Config(ConfigCommand::Check(args)) => config_check::run(args, out, err),
+        Command::Config(ConfigCommand::HashPin) => {
+            let mut pin = zeroize::Zeroizing::new(String::new());
+            std::io::stdin().read_line(&mut pin)?;
+            config_check::hash_pin(pin.trim(), out, err)
+        }
         Command::Locales(LocalesCommand::Check(args)) => locales_check::run(args, out, err),
         Command::Catalog(CatalogCommand::List(args)) => catalog_list::run(args, out, err),
         Command::Queue(cmd) => queue::run(cmd, out, err),

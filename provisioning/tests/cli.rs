@@ -103,6 +103,8 @@ fn config_check_json_summarises() {
     assert_eq!(v["catalog"]["entries"], 7);
     assert_eq!(v["card"]["trust_dir"], "/etc/kiosk/csca");
     assert_eq!(v["card"]["allow_unknown_csca"], false);
+    assert_eq!(v["assist"]["speech"], "espeak");
+    assert_eq!(v["assist"]["assisted_mode"], false);
 }
 
 #[test]
@@ -178,8 +180,8 @@ fn a_language_without_a_pack_is_a_config_warning() {
     let text = std::fs::read_to_string(repo().join("config/demo.toml"))
         .expect("demo config")
         .replace(
-            "languages = [\"vi\", \"en\"]",
             "languages = [\"vi\", \"en\", \"hmn\"]",
+            "languages = [\"vi\", \"en\", \"tay\"]",
         );
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("kiosk.toml");
@@ -188,7 +190,7 @@ fn a_language_without_a_pack_is_a_config_warning() {
     assert_eq!(r.code, 0, "{}", r.both());
     assert!(
         r.out
-            .contains("warning: ui.languages: `hmn` has no language pack"),
+            .contains("warning: ui.languages: `tay` has no language pack"),
         "{}",
         r.both()
     );
@@ -480,4 +482,47 @@ fn card_read_takes_the_id_number_from_standard_input() {
     // The number read from standard input is the one checked (and refused: 5 digits).
     assert!(err.contains("--id"), "{err}");
     assert!(!err.contains("no ID number"), "{err}");
+}
+
+#[test]
+fn hash_pin_prints_a_help_line_the_config_accepts() {
+    use std::io::Write as _;
+    let run = |pin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kioskctl"))
+            .args(["config", "hash-pin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kioskctl runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(pin.as_bytes())
+            .expect("write the PIN");
+        child.wait_with_output().expect("kioskctl ends")
+    };
+    let out = run("482916\n");
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(line.starts_with("staff_pin_hash = \"$argon2id$"), "{line}");
+    assert!(!line.contains("482916"), "the PIN itself is never printed");
+    // Two runs salt differently.
+    let again = String::from_utf8(run("482916").stdout).expect("UTF-8");
+    assert_ne!(line, again);
+    // The line goes into [help] and the configuration is valid.
+    let text = std::fs::read_to_string(repo().join("config/demo.toml"))
+        .expect("demo config")
+        .replace("staff_pin_hash = ", "# staff_pin_hash = ")
+        .replace("[help]\n", &format!("[help]\n{line}"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kiosk.toml");
+    std::fs::write(&file, text).expect("write");
+    let r = kioskctl(&["config", "check", s(&file)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    // Not a PIN: refused, nothing printed.
+    let bad = run("12ab");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(bad.stdout.is_empty());
 }

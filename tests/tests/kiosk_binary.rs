@@ -163,9 +163,19 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
         "notice-consent-declined",
         "attract-staff-notice",
         "out-of-service",
+        // Issue 14: help from a dead end, a staff call, assisted mode, display switches.
+        "help-wrong-id",
+        "help-staff-called",
+        "identify-staff-called",
+        "help-pin",
+        "identify-assisted",
+        "language-large-text",
+        "language-large-contrast",
+        "identify-large-contrast",
+        "help-large-contrast",
     ];
     for (orientation, w, h) in [("portrait", 1080, 1920), ("landscape", 1920, 1080)] {
-        for lang in ["vi", "en"] {
+        for lang in ["vi", "en", "hmn"] {
             for (i, name) in screens.iter().enumerate() {
                 let p = tour
                     .join(orientation)
@@ -190,8 +200,8 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
         })
         .count();
     assert_eq!(
-        printed, 4,
-        "one receipt per completed session (2 orientations x 2 languages)"
+        printed, 6,
+        "one receipt per completed session (2 orientations x 3 languages)"
     );
 
     let logged = std::fs::read_to_string(&log).expect("log file");

@@ -82,6 +82,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "the FHIR tests install the pinned sekmet-fhir into a virtualenv (python3 -m venv)",
     ),
     (
+        "espeak-ng",
+        "spoken prompts (kiosk_hw::audio::EspeakSpeaker); its test renders Vietnamese speech",
+    ),
+    (
         "libopenjp2-tools",
         "face-eval: opj_compress makes JPEG 2000 chip-like portraits for the evaluation",
     ),

@@ -315,6 +315,8 @@ pub(super) fn render(cmds: &[Command]) -> String {
             Command::Wipe(r) => format!("wipe:{r:?}"),
             Command::Announce(k) => format!("say:{k}"),
             Command::ShowNotice(k) => format!("notice:{k}"),
+            Command::Chime(c) => format!("chime:{c:?}"),
+            Command::CallStaff(step) => format!("call-staff:{step:?}"),
         })
         .collect();
     if parts.is_empty() {
@@ -1233,7 +1235,7 @@ fn warning_countdown_and_touch() {
     assert!(!d.s.view().warn_timeout);
     // Inside the warning window: one announcement (the sound cue), then silence.
     let cmds = d.s.handle(Event::Tick, Millis(entered + 100_000));
-    assert_eq!(render(&cmds), "say:still-there");
+    assert_eq!(render(&cmds), "chime:Warning say:still-there");
     assert!(d.s.view().warn_timeout);
     assert_eq!(d.s.view().seconds_left, Some(20));
     assert!(d
@@ -1262,7 +1264,7 @@ fn every_inactivity_timeout_is_announced_at_least_20_s_before_the_wipe() {
         if !matches!(d.s.step(), Step::Submitting | Step::Notice) {
             let entered = d.t;
             let cmds = d.s.handle(Event::Tick, Millis(entered + timeout - 20_000));
-            assert_eq!(render(&cmds), "say:still-there", "{setup}");
+            assert_eq!(render(&cmds), "chime:Warning say:still-there", "{setup}");
             assert!(d.s.view().warn_timeout, "{setup}");
             assert_eq!(d.s.view().seconds_left, Some(20), "{setup}");
         }
