@@ -65,6 +65,14 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "pcscd's virtual reader driver: the cccd-vcard virtual chip plugs into it in tests",
     ),
     (
+        "postgresql",
+        "kiosk-gateway's production store; its tests start their own cluster (initdb, pg_ctl)",
+    ),
+    (
+        "haproxy",
+        "kiosk-gateway's load test (`cargo xtask gateway-load`): TCP load balancer for 3 replicas",
+    ),
+    (
         "libdlib-dev",
         "kiosk-face: dlib's face detector, shape predictor and ResNet encoder through FFI",
     ),
