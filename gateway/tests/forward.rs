@@ -107,7 +107,11 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
         .iter()
         .map(|u| submit(&gw, u, SubmissionKind::Tthc))
         .collect();
-    let clinic = submit(&gw, "0190f0a0-0000-7000-9000-000000000001", SubmissionKind::Clinic);
+    let clinic = submit(
+        &gw,
+        "0190f0a0-0000-7000-9000-000000000001",
+        SubmissionKind::Clinic,
+    );
     assert_eq!(clinic.queue_number, Some(1));
     wait_until("the queue to drain", || {
         gauge(&gw, "kiosk_gateway_forward_queue_depth") == Some(0)
@@ -116,7 +120,11 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
     let dossiers = sim.dossiers();
     let mut got: Vec<&String> = dossiers.keys().collect();
     got.sort();
-    assert_eq!(got, uids.iter().collect::<Vec<_>>(), "each TTHC once, no clinic");
+    assert_eq!(
+        got,
+        uids.iter().collect::<Vec<_>>(),
+        "each TTHC once, no clinic"
+    );
     let deliveries: u32 = dossiers.values().map(|d| d.deliveries).sum();
     assert!(
         deliveries > 24,
@@ -159,8 +167,11 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
         .get(0);
     assert!(clinic_body.is_some());
     // A replay after erasure still gets the first receipt (the hash is kept).
-    let body = serde_json::to_vec(&SubmissionRequest::synthetic(&uids[0], SubmissionKind::Tthc))
-        .expect("json");
+    let body = serde_json::to_vec(&SubmissionRequest::synthetic(
+        &uids[0],
+        SubmissionKind::Tthc,
+    ))
+    .expect("json");
     let (status, answer) = http(
         gw.addr(),
         "POST",
@@ -183,7 +194,11 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
         ..GatewayConfig::default()
     })
     .expect("gateway");
-    let r = submit(&gw, "0190f0a0-0000-7000-a000-000000000001", SubmissionKind::Tthc);
+    let r = submit(
+        &gw,
+        "0190f0a0-0000-7000-a000-000000000001",
+        SubmissionKind::Tthc,
+    );
     wait_until("a dead letter", || {
         gauge(&gw, "kiosk_gateway_forward_dead_letters") == Some(1)
     });
@@ -194,6 +209,9 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
         "",
         b"",
     );
-    assert!(body.contains("\"TrangThaiHoSo\":\"forward_failed\""), "{body}");
+    assert!(
+        body.contains("\"TrangThaiHoSo\":\"forward_failed\""),
+        "{body}"
+    );
     assert_eq!(gauge(&gw, "kiosk_gateway_forward_queue_depth"), Some(0));
 }
