@@ -95,6 +95,16 @@ enum Command {
         /// Forward TTHC dossiers to this OpenCPS-style adapter (http://host:port).
         #[arg(long)]
         forward_url: Option<String>,
+        /// One forwarding attempt's time limit, ms.
+        #[arg(long, default_value_t = 10_000)]
+        forward_timeout_ms: u64,
+        /// First retry's backoff bound, ms (doubling, full jitter, up to 15 minutes).
+        #[arg(long, default_value_t = 2_000)]
+        forward_backoff_ms: u64,
+        /// How long a replica holds the items it leased, seconds (a dead replica's items come
+        /// back after this).
+        #[arg(long, default_value_t = 60)]
+        forward_lease_secs: u64,
         /// Seconds a forwarded dossier's personal fields are kept (0: erased at once).
         #[arg(long, default_value_t = 0)]
         retention_secs: u64,
@@ -244,6 +254,9 @@ fn main() -> anyhow::Result<()> {
             listen,
             agency,
             forward_url,
+            forward_timeout_ms,
+            forward_backoff_ms,
+            forward_lease_secs,
             retention_secs,
             rate_burst,
             rate_per_sec,
@@ -255,7 +268,12 @@ fn main() -> anyhow::Result<()> {
                 ca_dir: Some(ca_dir),
                 tls: Tls::Files { cert, key },
                 listen,
-                forward: forward_url.map(ForwardConfig::new),
+                forward: forward_url.map(|url| ForwardConfig {
+                    timeout: Duration::from_millis(forward_timeout_ms),
+                    backoff_base: Duration::from_millis(forward_backoff_ms),
+                    lease: Duration::from_secs(forward_lease_secs.max(1)),
+                    ..ForwardConfig::new(url)
+                }),
                 retention: Duration::from_secs(retention_secs),
                 rate_limit: (rate_burst > 0 && rate_per_sec > 0)
                     .then_some((rate_burst, rate_per_sec)),
