@@ -535,10 +535,17 @@ fn allow(shared: &Shared, kiosk: &str) -> bool {
     if buckets.len() > 4096 {
         buckets.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(600));
     }
-    let (tokens, at) = buckets
+    let bucket = buckets
         .entry(kiosk.to_owned())
         .or_insert((f64::from(burst), now));
-    let refill = now.duration_since(*at).as_secs_f64() * f64::from(per_sec);
+    take(bucket, burst, per_sec, now)
+}
+
+/// A token bucket: refill `per_sec` per second since the last count, up to `burst`; take one
+/// token if there is one.
+fn take(bucket: &mut (f64, Instant), burst: u32, per_sec: u32, now: Instant) -> bool {
+    let (tokens, at) = bucket;
+    let refill = now.saturating_duration_since(*at).as_secs_f64() * f64::from(per_sec);
     *tokens = (*tokens + refill).min(f64::from(burst));
     *at = now;
     if *tokens >= 1.0 {
@@ -658,4 +665,25 @@ fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
         *fallback.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         fallback
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_refill_rate() {
+        let t0 = Instant::now();
+        let mut bucket = (3.0, t0);
+        let allowed = (0..5).filter(|_| take(&mut bucket, 3, 2, t0)).count();
+        assert_eq!(allowed, 3, "the burst");
+        // Half a second at 2 per second: one more.
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(take(&mut bucket, 3, 2, t1));
+        assert!(!take(&mut bucket, 3, 2, t1));
+        // A long pause refills to the burst, not beyond.
+        let t2 = t1 + Duration::from_secs(60);
+        let allowed = (0..10).filter(|_| take(&mut bucket, 3, 2, t2)).count();
+        assert_eq!(allowed, 3);
+    }
 }
