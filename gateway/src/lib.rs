@@ -98,6 +98,9 @@ pub struct GatewayConfig {
     /// The PostgreSQL connection string (production, several replicas), e.g.
     /// `host=/run/postgresql dbname=kiosk_gateway user=kiosk_gateway`.
     pub postgres: Option<String>,
+    /// The CA (PEM file) of PostgreSQL's server certificate: connect over TLS (put
+    /// `sslmode=require` in `postgres`). `None`: no TLS (a Unix socket or a private link).
+    pub postgres_ca: Option<PathBuf>,
     /// Forward TTHC dossiers to the one-stop system; `None`: keep them (the demo).
     pub forward: Option<ForwardConfig>,
     /// How long a forwarded submission's personal fields are kept; zero (the default):
@@ -124,6 +127,7 @@ impl Default for GatewayConfig {
             seed: None,
             db_path: None,
             postgres: None,
+            postgres_ca: None,
             forward: None,
             retention: Duration::ZERO,
             rate_limit: Some((60, 5)),
@@ -170,7 +174,13 @@ impl GatewayConfig {
     #[must_use]
     pub fn store(&self) -> StoreConfig {
         match (&self.postgres, &self.db_path) {
-            (Some(url), _) => StoreConfig::Postgres(url.clone()),
+            (Some(url), _) => match &self.postgres_ca {
+                Some(ca) => StoreConfig::PostgresTls {
+                    url: url.clone(),
+                    ca: ca.clone(),
+                },
+                None => StoreConfig::Postgres(url.clone()),
+            },
             (None, Some(p)) => StoreConfig::Sqlite(p.clone()),
             (None, None) => StoreConfig::Memory,
         }

@@ -39,28 +39,38 @@ struct Cli {
 
 /// Where the records are.
 #[derive(Args)]
-#[group(required = true, multiple = false)]
 struct Db {
     /// PostgreSQL connection string (production), e.g. "host=/run/postgresql
     /// dbname=kiosk_gateway user=kiosk_gateway".
     #[arg(long, env = "KIOSK_GATEWAY_POSTGRES")]
     postgres: Option<String>,
+    /// The CA (PEM) of PostgreSQL's server certificate: connect over TLS (add
+    /// sslmode=require to --postgres).
+    #[arg(long, requires = "postgres")]
+    postgres_ca: Option<PathBuf>,
     /// A SQLite file instead (a demo with one process; created if absent).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "postgres")]
     db: Option<PathBuf>,
 }
 
 impl Db {
-    fn config(&self) -> StoreConfig {
-        match (&self.postgres, &self.db) {
-            (Some(url), _) => StoreConfig::Postgres(url.clone()),
-            (None, Some(p)) => StoreConfig::Sqlite(p.clone()),
-            (None, None) => StoreConfig::Memory,
-        }
+    fn config(&self) -> anyhow::Result<StoreConfig> {
+        Ok(match (&self.postgres, &self.db, &self.postgres_ca) {
+            (Some(url), _, Some(ca)) => StoreConfig::PostgresTls {
+                url: url.clone(),
+                ca: ca.clone(),
+            },
+            (Some(url), _, None) => StoreConfig::Postgres(url.clone()),
+            (None, Some(p), _) => StoreConfig::Sqlite(p.clone()),
+            (None, None, _) => anyhow::bail!(
+                "where are the records? give --postgres URL (or KIOSK_GATEWAY_POSTGRES), or \
+                 --db FILE for a one-process SQLite demo"
+            ),
+        })
     }
 
     fn open(&self) -> anyhow::Result<Box<dyn Store>> {
-        let c = self.config();
+        let c = self.config()?;
         c.open()
             .with_context(|| format!("cannot open the gateway database {}", c.describe()))
     }
@@ -261,10 +271,12 @@ fn main() -> anyhow::Result<()> {
             rate_burst,
             rate_per_sec,
         } => {
+            db.config()?;
             let gw = Gateway::start_with(GatewayConfig {
                 agency,
                 db_path: db.db,
                 postgres: db.postgres,
+                postgres_ca: db.postgres_ca,
                 ca_dir: Some(ca_dir),
                 tls: Tls::Files { cert, key },
                 listen,

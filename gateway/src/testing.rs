@@ -213,6 +213,35 @@ impl PgCluster {
         self.start_server()
     }
 
+    /// Turns TLS on with this server certificate chain and key (PEM) and restarts.
+    ///
+    /// # Errors
+    ///
+    /// The files cannot be written, or the server does not come back.
+    pub fn enable_tls(&mut self, cert_pem: &str, key_pem: &str) -> Result<(), String> {
+        let data = self.dir.join("data");
+        let write = |name: &str, text: &str| -> Result<(), String> {
+            use std::os::unix::fs::PermissionsExt as _;
+            let path = data.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            // PostgreSQL refuses a key readable by others.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if let Some((uid, gid)) = self.drop_to {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .map_err(|e| format!("chown {}: {e}", path.display()))?;
+            }
+            Ok(())
+        };
+        write("server.crt", cert_pem)?;
+        write("server.key", key_pem)?;
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
+        text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
+        self.restart()
+    }
+
     /// The connection string (trust authentication on 127.0.0.1: tests only).
     #[must_use]
     pub fn url(&self) -> String {

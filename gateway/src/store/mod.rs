@@ -20,6 +20,7 @@
 use sha2::{Digest as _, Sha256};
 
 pub mod pg;
+pub mod pg_tls;
 pub mod sqlite;
 
 pub use self::pg::PgStore;
@@ -38,6 +39,9 @@ pub enum StoreError {
     /// The database holds something this gateway did not write (a newer schema, a bad row).
     #[error("the database is not this gateway's: {0}")]
     Schema(String),
+    /// The TLS material for PostgreSQL (message naming the file or the part).
+    #[error("TLS to PostgreSQL: {0}")]
+    Tls(String),
 }
 
 /// Result of the store's operations.
@@ -438,6 +442,14 @@ pub enum StoreConfig {
     /// PostgreSQL (production, several replicas): a libpq-style connection string, e.g.
     /// `host=/run/postgresql dbname=kiosk_gateway user=kiosk_gateway`.
     Postgres(String),
+    /// PostgreSQL over TLS (a database on another host): the connection string (with
+    /// `sslmode=require`) and the PEM file of the CA that signed the server's certificate.
+    PostgresTls {
+        /// The connection string.
+        url: String,
+        /// The CA file.
+        ca: std::path::PathBuf,
+    },
 }
 
 impl StoreConfig {
@@ -451,6 +463,12 @@ impl StoreConfig {
             Self::Memory => Box::new(SqliteStore::open(None)?),
             Self::Sqlite(p) => Box::new(SqliteStore::open(Some(p))?),
             Self::Postgres(url) => Box::new(PgStore::connect(url)?),
+            Self::PostgresTls { url, ca } => {
+                let pem = std::fs::read_to_string(ca)
+                    .map_err(|e| StoreError::Tls(format!("{}: {e}", ca.display())))?;
+                let tls = pg_tls::RustlsMake::new(&pem).map_err(StoreError::Tls)?;
+                Box::new(PgStore::connect_with(url, Some(tls))?)
+            }
         })
     }
 
@@ -460,7 +478,7 @@ impl StoreConfig {
         match self {
             Self::Memory => ":memory:".to_owned(),
             Self::Sqlite(p) => p.display().to_string(),
-            Self::Postgres(url) => url
+            Self::Postgres(url) | Self::PostgresTls { url, .. } => url
                 .split_whitespace()
                 .filter(|kv| !kv.starts_with("password"))
                 .collect::<Vec<_>>()

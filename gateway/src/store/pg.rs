@@ -16,6 +16,7 @@
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient, NoTls, Row};
 
+use super::pg_tls::RustlsMake;
 use super::{
     sha256_hex, Accepted, Catalog, CertRecord, ForwardJob, Gauges, NewSubmission, ReceiptRow,
     Result, StatusRow, Store, StoreError, Stored, TokenCheck, TokenRow,
@@ -87,6 +88,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[(
 /// The records in PostgreSQL.
 pub struct PgStore {
     url: String,
+    tls: Option<RustlsMake>,
     client: Option<Client>,
 }
 
@@ -104,10 +106,21 @@ impl PgStore {
     ///
     /// The server is unreachable or refuses, or the schema is newer than this gateway's.
     pub fn connect(url: &str) -> Result<Self> {
-        let mut client = Client::connect(url, NoTls)?;
+        Self::connect_with(url, None)
+    }
+
+    /// As [`PgStore::connect`], over TLS when `tls` is given (then add `sslmode=require` to
+    /// the connection string so a server without TLS is refused).
+    ///
+    /// # Errors
+    ///
+    /// As [`PgStore::connect`], and a refused TLS handshake.
+    pub fn connect_with(url: &str, tls: Option<RustlsMake>) -> Result<Self> {
+        let mut client = open(url, tls.as_ref())?;
         migrate(&mut client)?;
         Ok(Self {
             url: url.to_owned(),
+            tls,
             client: Some(client),
         })
     }
@@ -116,7 +129,7 @@ impl PgStore {
     fn db(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            let fresh = Client::connect(&self.url, NoTls)?;
+            let fresh = open(&self.url, self.tls.as_ref())?;
             tracing::info!("gateway reconnected to PostgreSQL");
             self.client = Some(fresh);
         }
@@ -124,6 +137,13 @@ impl PgStore {
             .as_mut()
             .ok_or_else(|| StoreError::Schema("no connection".to_owned()))
     }
+}
+
+fn open(url: &str, tls: Option<&RustlsMake>) -> Result<Client> {
+    Ok(match tls {
+        Some(tls) => Client::connect(url, tls.clone())?,
+        None => Client::connect(url, NoTls)?,
+    })
 }
 
 fn migrate(client: &mut Client) -> Result<()> {
@@ -686,5 +706,34 @@ mod tests {
         let second = a.ping();
         assert!(second.is_ok(), "after {first:?}: {second:?}");
         assert_eq!(a.count_submissions().expect("count"), 1);
+    }
+
+    #[test]
+    fn tls_to_postgres_trusts_only_the_given_ca() {
+        let Some(mut pg) = PgCluster::for_test() else {
+            return;
+        };
+        let ca = crate::ca::Authority::ephemeral("Database CA").expect("ca");
+        let (cert, key) = ca
+            .server_certificate(&["127.0.0.1".to_owned()])
+            .expect("server certificate");
+        pg.enable_tls(&cert, &key).expect("ssl on");
+        let url = format!("{} sslmode=require", pg.url());
+        let tls = RustlsMake::new(ca.ca_pem()).expect("roots");
+        let mut s = PgStore::connect_with(&url, Some(tls.clone())).expect("over TLS");
+        s.ping().expect("ping");
+        let mut raw = Client::connect(&url, tls).expect("raw");
+        let ssl: bool = raw
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .expect("pg_stat_ssl")
+            .get(0);
+        assert!(ssl, "the session is encrypted");
+        // A server certificate from a CA we were not given: refused.
+        let other = crate::ca::Authority::ephemeral("Other CA").expect("ca");
+        let wrong = RustlsMake::new(other.ca_pem()).expect("roots");
+        assert!(PgStore::connect_with(&url, Some(wrong)).is_err());
     }
 }
