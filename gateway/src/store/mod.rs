@@ -14,8 +14,10 @@
 //!
 //! **Personal data:** a submission's body (name, ID number, date of birth) is kept only until
 //! it is forwarded to the one-stop system, then erased after the configured retention
-//! (default 0: at once). What remains is the SHA-256 of the body (to tell a replay from a
-//! reused key), the receipt and the procedure: no personal data.
+//! (default 0: at once); a dead letter's body stays [`DEAD_LETTER_RETENTION_MS`] for an
+//! operator, then is erased too; a submission that is not forwarded (a clinic registration,
+//! or a gateway without forwarding) never stores it. What remains is the SHA-256 of the body
+//! (to tell a replay from a reused key), the receipt and the procedure: no personal data.
 
 use sha2::{Digest as _, Sha256};
 
@@ -43,6 +45,9 @@ pub enum StoreError {
     #[error("TLS to PostgreSQL: {0}")]
     Tls(String),
 }
+
+/// How long a dead letter's body is kept for an operator to resend or correct it: 30 days.
+pub const DEAD_LETTER_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Result of the store's operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -375,7 +380,7 @@ pub trait Store: Send {
     fn forward_done(&mut self, id: i64, now_ms: i64, retention_ms: i64) -> Result<()>;
 
     /// The attempt failed: due again at `retry_at_ms`, or a dead letter if `None` (the body
-    /// is kept for the operator until retention passes).
+    /// is kept for the operator for [`DEAD_LETTER_RETENTION_MS`]).
     ///
     /// # Errors
     ///
@@ -691,7 +696,8 @@ pub(crate) mod contract {
         );
     }
 
-    /// A dead letter stays out of the queue and shows in the status and the gauges.
+    /// A dead letter stays out of the queue, shows in the status and the gauges, and its body
+    /// is erased after [`DEAD_LETTER_RETENTION_MS`].
     pub(crate) fn check_dead_letter(s: &mut dyn Store) {
         let r = s
             .accept(&new("uid-d", "key-d", b"body-d"), &mut |seq, _| {
@@ -709,5 +715,10 @@ pub(crate) mod contract {
         assert!(s.lease_forward(100_000, 10, 1).expect("lease").is_empty());
         let st = s.status("D-0001", "DDDDDDDD").expect("s").expect("found");
         assert_eq!(st.status, "forward_failed");
+        assert_eq!(s.erase_due(1 + DEAD_LETTER_RETENTION_MS).expect("kept"), 0);
+        assert_eq!(
+            s.erase_due(2 + DEAD_LETTER_RETENTION_MS).expect("erased"),
+            1
+        );
     }
 }

@@ -19,7 +19,7 @@ use postgres::{Client, GenericClient, NoTls, Row};
 use super::pg_tls::RustlsMake;
 use super::{
     sha256_hex, Accepted, Catalog, CertRecord, ForwardJob, Gauges, NewSubmission, ReceiptRow,
-    Result, StatusRow, Store, StoreError, Stored, TokenCheck, TokenRow,
+    Result, StatusRow, Store, StoreError, Stored, TokenCheck, TokenRow, DEAD_LETTER_RETENTION_MS,
 };
 
 /// Key of the advisory lock held while migrating ("KIOSKGW1").
@@ -408,7 +408,7 @@ impl Store for PgStore {
                 &new.kind,
                 &new.procedure_code,
                 &new.procedure_name,
-                &new.body,
+                &new.forward.then_some(new.body),
                 &sha256_hex(new.body),
                 &row.json,
                 &new.now_ms,
@@ -546,7 +546,7 @@ impl Store for PgStore {
         id: i64,
         retry_at_ms: Option<i64>,
         error: &str,
-        _now_ms: i64,
+        now_ms: i64,
     ) -> Result<()> {
         let mut tx = self.db()?.transaction()?;
         match retry_at_ms {
@@ -559,8 +559,9 @@ impl Store for PgStore {
             }
             None => {
                 tx.execute(
-                    "UPDATE submissions SET status = 'forward_failed' WHERE id = $1",
-                    &[&id],
+                    "UPDATE submissions SET status = 'forward_failed', erase_after_ms = $2
+                     WHERE id = $1",
+                    &[&id, &now_ms.saturating_add(DEAD_LETTER_RETENTION_MS)],
                 )?;
                 tx.execute(
                     "UPDATE forward_queue SET state = 'dead', attempts = attempts + 1,

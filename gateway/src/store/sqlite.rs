@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension as _};
 
 use super::{
     sha256_hex, Accepted, Catalog, CertRecord, ForwardJob, Gauges, NewSubmission, ReceiptRow,
-    Result, StatusRow, Store, StoreError, TokenCheck, TokenRow,
+    Result, StatusRow, Store, StoreError, TokenCheck, TokenRow, DEAD_LETTER_RETENTION_MS,
 };
 
 /// The versioned migrations; `PRAGMA user_version` is the last one applied. Append, never
@@ -313,7 +313,7 @@ impl Store for SqliteStore {
                 new.kind,
                 new.procedure_code,
                 new.procedure_name,
-                new.body,
+                new.forward.then_some(new.body),
                 sha256_hex(new.body),
                 row.json,
                 new.now_ms
@@ -469,7 +469,7 @@ impl Store for SqliteStore {
         id: i64,
         retry_at_ms: Option<i64>,
         error: &str,
-        _now_ms: i64,
+        now_ms: i64,
     ) -> Result<()> {
         let tx = self.db.transaction()?;
         match retry_at_ms {
@@ -480,8 +480,9 @@ impl Store for SqliteStore {
             )?,
             None => {
                 tx.execute(
-                    "UPDATE submissions SET status = 'forward_failed' WHERE id = ?1",
-                    [id],
+                    "UPDATE submissions SET status = 'forward_failed', erase_after_ms = ?2
+                     WHERE id = ?1",
+                    params![id, now_ms.saturating_add(DEAD_LETTER_RETENTION_MS)],
                 )?;
                 tx.execute(
                     "UPDATE forward_queue SET state = 'dead', attempts = attempts + 1,
