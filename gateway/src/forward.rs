@@ -14,8 +14,9 @@
 //! submission id, OpenCPS's caller-supplied unique key) turns into no second dossier.
 //!
 //! The adapter here is OpenCPS-style REST: `POST {url}/o/rest/v2/dossiers`, JSON, the
-//! `referenceUid` also as `Idempotency-Key`. Plain HTTP only in this version (to the
-//! simulator, or to an LGSP agent on the gateway's host).
+//! `referenceUid` also as `Idempotency-Key`; `https://` with the roots of
+//! [`ForwardConfig::ca_file`] (e.g. Debian's `/etc/ssl/certs/ca-certificates.crt`, or the
+//! province's own CA), `http://` to the simulator or an agent on the same host.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,8 +36,11 @@ pub const DOSSIERS_PATH: &str = "/o/rest/v2/dossiers";
 /// How the gateway forwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardConfig {
-    /// The adapter's base URL, `http://host:port` (the one-stop system or its simulator).
+    /// The adapter's base URL, `https://host[:port][/base]` or `http://...` (the one-stop
+    /// system, an LGSP, or the simulator).
     pub url: String,
+    /// For `https://`: the PEM file of the roots to trust.
+    pub ca_file: Option<std::path::PathBuf>,
     /// One attempt's time limit (connect, send, answer).
     pub timeout: Duration,
     /// Attempts before a dead letter.
@@ -60,6 +64,7 @@ impl ForwardConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            ca_file: None,
             timeout: Duration::from_secs(10),
             max_attempts: 12,
             backoff_base: Duration::from_secs(2),
@@ -137,45 +142,70 @@ pub fn opencps_body(body: &[u8], dossier_code: &str, agency: &str) -> Result<Vec
 /// One POST; the status, or why there was none.
 async fn post(
     uri: &hyper::Uri,
+    tls: Option<&Arc<rustls::ClientConfig>>,
     body: Vec<u8>,
     key: &str,
     timeout: Duration,
 ) -> Result<u16, String> {
     let host = uri.host().ok_or("the adapter URL has no host")?.to_owned();
-    let port = uri.port_u16().unwrap_or(80);
+    let port = uri
+        .port_u16()
+        .unwrap_or(if tls.is_some() { 443 } else { 80 });
     let authority = uri
         .authority()
         .map_or_else(|| host.clone(), ToString::to_string);
     let base = uri.path().trim_end_matches('/');
-    let target = format!("{base}{DOSSIERS_PATH}");
+    let request = hyper::Request::post(format!("{base}{DOSSIERS_PATH}"))
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header("Idempotency-Key", key)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
     let attempt = async {
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(conn);
-        let request = hyper::Request::post(target)
-            .header(hyper::header::HOST, authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header("Idempotency-Key", key)
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("no answer: {e}"))?;
-        let status = response.status().as_u16();
-        // Read (a bounded amount of) the answer so the exchange completes.
-        let _ = Limited::new(response.into_body(), 64 * 1024)
-            .collect()
-            .await;
-        Ok(status)
+        match tls {
+            None => exchange(TokioIo::new(tcp), request).await,
+            Some(config) => {
+                // An IP literal in the URL's host is matched against the certificate's IP
+                // addresses, a name against its DNS names.
+                let name = rustls_pki_types::ServerName::try_from(
+                    host.trim_matches(['[', ']']).to_owned(),
+                )
+                .map_err(|e| format!("server name: {e}"))?;
+                let stream = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS: {e}"))?;
+                exchange(TokioIo::new(stream), request).await
+            }
+        }
     };
     tokio::time::timeout(timeout, attempt)
         .await
         .map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
+}
+
+/// The HTTP/1.1 exchange over a connected stream.
+async fn exchange<I>(io: I, request: hyper::Request<Full<Bytes>>) -> Result<u16, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("no answer: {e}"))?;
+    let status = response.status().as_u16();
+    // Read (a bounded amount of) the answer so the exchange completes.
+    let _ = Limited::new(response.into_body(), 64 * 1024)
+        .collect()
+        .await;
+    Ok(status)
 }
 
 /// Counters the worker feeds into `/metrics`.
@@ -210,11 +240,28 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let uri = match config.url.parse::<hyper::Uri>() {
-        Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => u,
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => u,
         _ => {
-            tracing::error!(url = %config.url, "forwarding off: the adapter URL must be http://host:port");
+            tracing::error!(url = %config.url, "forwarding off: the adapter URL must be https://host[:port] or http://host:port");
             return;
         }
+    };
+    let tls = if uri.scheme_str() == Some("https") {
+        let roots = config
+            .ca_file
+            .as_ref()
+            .ok_or_else(|| "https needs the roots to trust (--forward-ca FILE)".to_owned())
+            .and_then(|p| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())))
+            .and_then(|pem| crate::tls::client_config(&pem));
+        match roots {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "forwarding off: cannot set up TLS to the adapter");
+                return;
+            }
+        }
+    } else {
+        None
     };
     let lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
     let (agency, retention_ms) = with_state(&state, |s| {
@@ -260,6 +307,7 @@ pub async fn run(
                 Arc::clone(&state),
                 job,
                 uri.clone(),
+                tls.clone(),
                 config.clone(),
                 agency.clone(),
                 retention_ms,
@@ -275,6 +323,7 @@ async fn forward_one(
     state: Arc<Mutex<State>>,
     job: ForwardJob,
     uri: hyper::Uri,
+    tls: Option<Arc<rustls::ClientConfig>>,
     config: ForwardConfig,
     agency: String,
     retention_ms: i64,
@@ -282,10 +331,12 @@ async fn forward_one(
 ) {
     let (verdict, why) = match opencps_body(&job.body, &job.dossier_code, &agency) {
         Err(e) => (Verdict::Dead, e),
-        Ok(body) => match post(&uri, body, &job.reference_uid, config.timeout).await {
-            Ok(status) => (classify(status), format!("HTTP {status}")),
-            Err(e) => (Verdict::Retry, e),
-        },
+        Ok(body) => {
+            match post(&uri, tls.as_ref(), body, &job.reference_uid, config.timeout).await {
+                Ok(status) => (classify(status), format!("HTTP {status}")),
+                Err(e) => (Verdict::Retry, e),
+            }
+        }
     };
     metrics.attempt(verdict);
     let attempt = job.attempts.saturating_add(1);

@@ -105,6 +105,10 @@ enum Command {
         /// Forward TTHC dossiers to this OpenCPS-style adapter (http://host:port).
         #[arg(long)]
         forward_url: Option<String>,
+        /// For an https:// --forward-url: the roots to trust, PEM (e.g.
+        /// /etc/ssl/certs/ca-certificates.crt).
+        #[arg(long)]
+        forward_ca: Option<PathBuf>,
         /// One forwarding attempt's time limit, ms.
         #[arg(long, default_value_t = 10_000)]
         forward_timeout_ms: u64,
@@ -264,6 +268,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             agency,
             forward_url,
+            forward_ca,
             forward_timeout_ms,
             forward_backoff_ms,
             forward_lease_secs,
@@ -281,6 +286,7 @@ fn main() -> anyhow::Result<()> {
                 tls: Tls::Files { cert, key },
                 listen,
                 forward: forward_url.map(|url| ForwardConfig {
+                    ca_file: forward_ca,
                     timeout: Duration::from_millis(forward_timeout_ms),
                     backoff_base: Duration::from_millis(forward_backoff_ms),
                     lease: Duration::from_secs(forward_lease_secs.max(1)),

@@ -42,6 +42,32 @@ pub fn peer_identity(end_entity: &CertificateDer<'_>) -> Option<String> {
         .filter(|cn| kiosk_wire::enrol::is_kiosk_id(cn))
 }
 
+/// A rustls client configuration trusting only the certificates in `roots_pem` (the
+/// gateway's outgoing TLS: PostgreSQL, the one-stop system).
+///
+/// # Errors
+///
+/// No certificate in the PEM, or one rustls cannot use (message).
+pub fn client_config(roots_pem: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(roots_pem.as_bytes()) {
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    if roots.is_empty() {
+        return Err("no certificate in the PEM".to_owned());
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// The rustls server configuration: the gateway's certificate chain and key (PEM), client
 /// certificates from `client_ca_pem` (optional: enrolment comes without one).
 ///

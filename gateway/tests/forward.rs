@@ -214,3 +214,57 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
     );
     assert_eq!(gauge(&gw, "kiosk_gateway_forward_queue_depth"), Some(0));
 }
+
+#[test]
+fn forwarding_over_https_trusts_only_the_given_roots() {
+    // The far end: any TLS server with a certificate from a known CA will do; a gateway
+    // answers our intake path with an HTTP error (no client certificate), which is a dead
+    // letter, so reaching it proves the TLS connection was made.
+    let target = Gateway::start_with(GatewayConfig {
+        tls: kiosk_gateway::Tls::SelfIssued(vec!["127.0.0.1".to_owned()]),
+        ..GatewayConfig::default()
+    })
+    .expect("target");
+    let dir = tempfile::tempdir().expect("dir");
+    let good = dir.path().join("good.pem");
+    std::fs::write(&good, target.enrolment_ca_pem()).expect("roots");
+    let other = kiosk_gateway::ca::Authority::ephemeral("Other CA").expect("ca");
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, other.ca_pem()).expect("roots");
+    let source = |roots: &std::path::Path| {
+        Gateway::start_with(GatewayConfig {
+            forward: Some(ForwardConfig {
+                ca_file: Some(roots.to_owned()),
+                ..fast(target.url())
+            }),
+            ..GatewayConfig::default()
+        })
+        .expect("gateway")
+    };
+    let trusted = source(&good);
+    submit(
+        &trusted,
+        "0190f0a0-0000-7000-b000-000000000001",
+        SubmissionKind::Tthc,
+    );
+    wait_until("an answer over TLS", || {
+        gauge(&trusted, "kiosk_gateway_forward_dead_letters") == Some(1)
+    });
+    let untrusted = source(&bad);
+    submit(
+        &untrusted,
+        "0190f0a0-0000-7000-b000-000000000002",
+        SubmissionKind::Tthc,
+    );
+    wait_until("retries", || {
+        gauge(&untrusted, "kiosk_gateway_forward_retries_total").is_some_and(|n| n >= 2)
+    });
+    assert_eq!(
+        gauge(&untrusted, "kiosk_gateway_forward_dead_letters"),
+        Some(0)
+    );
+    assert_eq!(
+        gauge(&untrusted, "kiosk_gateway_forward_queue_depth"),
+        Some(1)
+    );
+}

@@ -13,8 +13,7 @@ use std::task::{Context, Poll};
 
 use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use postgres::Socket;
-use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Makes TLS connections to PostgreSQL servers whose certificates chain to the given roots.
@@ -34,22 +33,9 @@ impl RustlsMake {
     ///
     /// No certificate in the PEM, or one rustls cannot use (message).
     pub fn new(roots_pem: &str) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(roots_pem.as_bytes()) {
-            let cert = cert.map_err(|e| format!("PostgreSQL CA: {e}"))?;
-            roots.add(cert).map_err(|e| format!("PostgreSQL CA: {e}"))?;
-        }
-        if roots.is_empty() {
-            return Err("PostgreSQL CA: no certificate in the PEM".to_owned());
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        Ok(Self(Arc::new(config)))
+        crate::tls::client_config(roots_pem)
+            .map(Self)
+            .map_err(|e| format!("PostgreSQL CA: {e}"))
     }
 }
 
