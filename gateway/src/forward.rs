@@ -274,8 +274,17 @@ pub async fn run(
     .await
     .unwrap_or_default();
     tracing::info!(url = %config.url, "forwarding to the one-stop system");
+    let batch = config.batch;
+    let idle_poll = config.idle_poll;
+    let adapter = Arc::new(Adapter {
+        uri,
+        tls,
+        config,
+        agency,
+        retention_ms,
+        metrics,
+    });
     while !cancel.is_cancelled() {
-        let batch = config.batch;
         let leased = with_state(&state, move |s| {
             let now = now_ms();
             let store = s.store_mut();
@@ -298,45 +307,44 @@ pub async fn run(
         if jobs.is_empty() {
             tokio::select! {
                 () = cancel.cancelled() => break,
-                () = tokio::time::sleep(config.idle_poll) => continue,
+                () = tokio::time::sleep(idle_poll) => continue,
             }
         }
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
-            set.spawn(forward_one(
-                Arc::clone(&state),
-                job,
-                uri.clone(),
-                tls.clone(),
-                config.clone(),
-                agency.clone(),
-                retention_ms,
-                Arc::clone(&metrics),
-            ));
+            set.spawn(forward_one(Arc::clone(&state), job, Arc::clone(&adapter)));
         }
         while set.join_next().await.is_some() {}
     }
     tracing::info!("forwarding stopped");
 }
 
-async fn forward_one(
-    state: Arc<Mutex<State>>,
-    job: ForwardJob,
+/// Where and how the worker forwards.
+struct Adapter {
     uri: hyper::Uri,
     tls: Option<Arc<rustls::ClientConfig>>,
     config: ForwardConfig,
     agency: String,
     retention_ms: i64,
     metrics: Arc<dyn ForwardMetrics>,
-) {
-    let (verdict, why) = match opencps_body(&job.body, &job.dossier_code, &agency) {
+}
+
+async fn forward_one(state: Arc<Mutex<State>>, job: ForwardJob, adapter: Arc<Adapter>) {
+    let Adapter {
+        uri,
+        tls,
+        config,
+        agency,
+        retention_ms,
+        metrics,
+    } = &*adapter;
+    let retention_ms = *retention_ms;
+    let (verdict, why) = match opencps_body(&job.body, &job.dossier_code, agency) {
         Err(e) => (Verdict::Dead, e),
-        Ok(body) => {
-            match post(&uri, tls.as_ref(), body, &job.reference_uid, config.timeout).await {
-                Ok(status) => (classify(status), format!("HTTP {status}")),
-                Err(e) => (Verdict::Retry, e),
-            }
-        }
+        Ok(body) => match post(uri, tls.as_ref(), body, &job.reference_uid, config.timeout).await {
+            Ok(status) => (classify(status), format!("HTTP {status}")),
+            Err(e) => (Verdict::Retry, e),
+        },
     };
     metrics.attempt(verdict);
     let attempt = job.attempts.saturating_add(1);
