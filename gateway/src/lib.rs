@@ -9,29 +9,36 @@
 //!
 //! - [`state`]: the protocol, [`State::handle`]: a request, the verified [`Peer`] and the
 //!   time in, a response out; no sockets.
-//! - [`store`]: the records in SQLite (submissions and idempotency keys per kiosk, receipts,
-//!   counters, enrolment tokens stored hashed, issued and revoked certificates), shared by the
-//!   service and the admin CLI.
-//! - [`status`]: where each accepted dossier stands, for the status lookup.
+//! - [`store`]: the records behind the [`store::Store`] trait: PostgreSQL in production
+//!   ([`store::PgStore`], shared by every replica and the admin CLI), SQLite for the demo and
+//!   the fast tests ([`store::SqliteStore`]). Submissions and idempotency keys per kiosk,
+//!   receipts, dossier status, counters, the catalogue, the kiosk registry (heartbeats),
+//!   enrolment tokens stored hashed, issued and revoked certificates, the forwarding queue.
+//! - [`forward`]: the durable forwarding of TTHC dossiers to the provincial one-stop system
+//!   through an OpenCPS-style adapter (`referenceUid` = submission id), retries with backoff,
+//!   dead letters; personal fields erased once forwarded.
+//! - [`onestop_sim`]: a simulator of that system with fault injection (tests, load test,
+//!   `kiosk-gateway onestop-sim`).
+//! - [`metrics`]: the Prometheus text of `/metrics`.
+//! - [`testing`]: a throw-away PostgreSQL cluster for tests.
 //! - [`ca`]: the deployment CA from files (`ca.key`, `ca.pem`), the proof-of-possession check
 //!   of enrolment requests, client and server certificates.
 //! - [`tls`]: the rustls server configuration, client certificates chained to the CA and
-//!   checked against the revocation list at every handshake; the kiosk id from the verified
-//!   certificate.
-//! - [`server`]: [`Gateway`], hyper HTTP/1.1 on a tokio runtime of its own thread, with fault
-//!   injection for the kiosk's tests and the demo.
+//!   checked against the revocation list on every new connection before its first request;
+//!   the kiosk id from the verified certificate.
+//! - [`server`]: [`Gateway`], hyper HTTP/1.1 on a tokio runtime of its own thread: per-kiosk
+//!   rate limit, metrics, the forwarding worker, graceful shutdown, and fault injection for
+//!   the kiosk's tests and the demo.
 //! - The binary `kiosk-gateway` (`src/main.rs`): `serve`, `ca init`, `ca server-cert`,
-//!   `token new|list|revoke`, `kiosk revoke`.
+//!   `token new|list|revoke`, `kiosk revoke`, `onestop-sim`.
 //!
 //! **Architecture invariant:** the kiosk id comes from the verified client certificate only;
 //! no header sets it (the `X-Client-Cert-CN` of the old demo front is ignored). The gateway
 //! knows nothing of the kiosk's sessions, devices or UI; it shares only `kiosk-wire`.
 //!
-//! # Not yet (issue 15)
-//!
-//! Forwarding to the one-stop system, PostgreSQL, erasure of personal fields after
-//! forwarding, metrics and heartbeats: the records are SQLite and keep each body as received,
-//! so point a gateway at synthetic citizens only.
+//! **Architecture invariant:** nothing that matters lives in a replica's memory (only the
+//! rate limiter's buckets and the metrics counters, both per replica by nature): N replicas
+//! behind a TCP load balancer share one PostgreSQL.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -40,11 +47,17 @@ use std::time::Duration;
 use time::PrimitiveDateTime;
 
 pub mod ca;
+pub mod forward;
+pub mod metrics;
+pub mod onestop_sim;
 pub mod server;
 pub mod state;
-pub mod status;
 pub mod store;
+pub mod testing;
 pub mod tls;
+
+pub use forward::ForwardConfig;
+pub use store::StoreConfig;
 
 pub use server::{Fault, Gateway};
 pub use state::{Peer, Request, Response, State};
@@ -79,8 +92,22 @@ pub struct GatewayConfig {
     pub fixed_now: Option<PrimitiveDateTime>,
     /// Seed of the lookup-code generator; `None` seeds from the OS.
     pub seed: Option<u64>,
-    /// The SQLite file of the records; `None` keeps them in memory.
+    /// The SQLite file of the records (demo); `None` keeps them in memory. Ignored when
+    /// `postgres` is set.
     pub db_path: Option<PathBuf>,
+    /// The PostgreSQL connection string (production, several replicas), e.g.
+    /// `host=/run/postgresql dbname=kiosk_gateway user=kiosk_gateway`.
+    pub postgres: Option<String>,
+    /// The CA (PEM file) of PostgreSQL's server certificate: connect over TLS (put
+    /// `sslmode=require` in `postgres`). `None`: no TLS (a Unix socket or a private link).
+    pub postgres_ca: Option<PathBuf>,
+    /// Forward TTHC dossiers to the one-stop system; `None`: keep them (the demo).
+    pub forward: Option<ForwardConfig>,
+    /// How long a forwarded submission's personal fields are kept; zero (the default):
+    /// erased as soon as the one-stop system took it.
+    pub retention: Duration,
+    /// Per kiosk: requests allowed in a burst, and refilled per second (`None`: no limit).
+    pub rate_limit: Option<(u32, u32)>,
     /// Lifetime of the client certificates enrolment issues; `None`: 30 days.
     pub cert_lifetime: Option<Duration>,
     /// The folder of the CA files (`kiosk-gateway ca init`); `None`: a CA in memory.
@@ -99,6 +126,11 @@ impl Default for GatewayConfig {
             fixed_now: None,
             seed: None,
             db_path: None,
+            postgres: None,
+            postgres_ca: None,
+            forward: None,
+            retention: Duration::ZERO,
+            rate_limit: Some((60, 5)),
             cert_lifetime: None,
             ca_dir: None,
             tls: Tls::Off,
@@ -119,15 +151,15 @@ pub enum GatewayError {
     Io(#[from] std::io::Error),
     /// The database cannot be opened or is not the gateway's.
     #[error(
-        "cannot open the gateway's database {path}: {source}; give a writable file path (a \
-         new file is created)"
+        "cannot open the gateway's database {path}: {source}; give a writable SQLite file \
+         path (a new file is created) or a reachable PostgreSQL (--postgres)"
     )]
     Store {
-        /// The file, or `:memory:`.
+        /// The file, `:memory:`, or the connection string without its password.
         path: String,
-        /// SQLite's error.
+        /// The store's error.
         #[source]
-        source: rusqlite::Error,
+        source: store::StoreError,
     },
     /// The CA files.
     #[error(transparent)]
@@ -135,4 +167,22 @@ pub enum GatewayError {
     /// The TLS material (message naming the part).
     #[error("TLS: {0}")]
     Tls(String),
+}
+
+impl GatewayConfig {
+    /// Where the records are: PostgreSQL if set, else the SQLite file, else memory.
+    #[must_use]
+    pub fn store(&self) -> StoreConfig {
+        match (&self.postgres, &self.db_path) {
+            (Some(url), _) => match &self.postgres_ca {
+                Some(ca) => StoreConfig::PostgresTls {
+                    url: url.clone(),
+                    ca: ca.clone(),
+                },
+                None => StoreConfig::Postgres(url.clone()),
+            },
+            (None, Some(p)) => StoreConfig::Sqlite(p.clone()),
+            (None, None) => StoreConfig::Memory,
+        }
+    }
 }

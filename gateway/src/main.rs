@@ -3,19 +3,28 @@
 //! ```text
 //! kiosk-gateway ca init --dir /etc/kiosk-gateway/ca [--name NAME]
 //! kiosk-gateway ca server-cert --dir CA_DIR --name gw.example.vn --out DIR
-//! kiosk-gateway serve --db FILE --ca-dir DIR --cert FILE --key FILE [--listen ADDR]
-//! kiosk-gateway token new --db FILE --kiosk ID --site SITE [--minutes 15]
-//! kiosk-gateway token list --db FILE
-//! kiosk-gateway token revoke --db FILE --kiosk ID
-//! kiosk-gateway kiosk revoke --db FILE ID
+//! kiosk-gateway serve (--postgres URL | --db FILE) --ca-dir DIR --cert FILE --key FILE
+//!                     [--listen ADDR] [--forward-url URL] [--retention-secs 0]
+//! kiosk-gateway token new (--postgres URL | --db FILE) --kiosk ID --site SITE [--minutes 15]
+//! kiosk-gateway token list (--postgres URL | --db FILE)
+//! kiosk-gateway token revoke (--postgres URL | --db FILE) --kiosk ID
+//! kiosk-gateway kiosk revoke (--postgres URL | --db FILE) ID
+//! kiosk-gateway onestop-sim [--listen ADDR] [--error-rate 0.1] [--timeout-rate 0.05]
+//!                           [--lost-reply-rate 0.05]
 //! ```
+//!
+//! `--postgres` (or `KIOSK_GATEWAY_POSTGRES`) is the production store, shared by every
+//! replica; `--db FILE` is SQLite, for a demo with a single process.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use kiosk_gateway::{store, Gateway, GatewayConfig, Tls};
+use clap::{Args, Parser, Subcommand};
+use kiosk_gateway::onestop_sim::{OneStopSim, SimFaults};
+use kiosk_gateway::store::{Store, StoreConfig};
+use kiosk_gateway::{ForwardConfig, Gateway, GatewayConfig, Tls};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +37,45 @@ struct Cli {
     command: Command,
 }
 
+/// Where the records are.
+#[derive(Args)]
+struct Db {
+    /// PostgreSQL connection string (production), e.g. "host=/run/postgresql
+    /// dbname=kiosk_gateway user=kiosk_gateway".
+    #[arg(long, env = "KIOSK_GATEWAY_POSTGRES")]
+    postgres: Option<String>,
+    /// The CA (PEM) of PostgreSQL's server certificate: connect over TLS (add
+    /// sslmode=require to --postgres).
+    #[arg(long, requires = "postgres")]
+    postgres_ca: Option<PathBuf>,
+    /// A SQLite file instead (a demo with one process; created if absent).
+    #[arg(long, conflicts_with = "postgres")]
+    db: Option<PathBuf>,
+}
+
+impl Db {
+    fn config(&self) -> anyhow::Result<StoreConfig> {
+        Ok(match (&self.postgres, &self.db, &self.postgres_ca) {
+            (Some(url), _, Some(ca)) => StoreConfig::PostgresTls {
+                url: url.clone(),
+                ca: ca.clone(),
+            },
+            (Some(url), _, None) => StoreConfig::Postgres(url.clone()),
+            (None, Some(p), _) => StoreConfig::Sqlite(p.clone()),
+            (None, None, _) => anyhow::bail!(
+                "where are the records? give --postgres URL (or KIOSK_GATEWAY_POSTGRES), or \
+                 --db FILE for a one-process SQLite demo"
+            ),
+        })
+    }
+
+    fn open(&self) -> anyhow::Result<Box<dyn Store>> {
+        let c = self.config()?;
+        c.open()
+            .with_context(|| format!("cannot open the gateway database {}", c.describe()))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The deployment CA.
@@ -37,9 +85,8 @@ enum Command {
     },
     /// Runs the service until SIGINT/SIGTERM.
     Serve {
-        /// The records (SQLite; created if absent).
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Db,
         /// The CA folder made by `ca init`.
         #[arg(long)]
         ca_dir: PathBuf,
@@ -55,6 +102,45 @@ enum Command {
         /// The receiving agency's code.
         #[arg(long, default_value = "000.00.01.H29")]
         agency: String,
+        /// Forward TTHC dossiers to this OpenCPS-style adapter (http://host:port).
+        #[arg(long)]
+        forward_url: Option<String>,
+        /// For an https:// --forward-url: the roots to trust, PEM (e.g.
+        /// /etc/ssl/certs/ca-certificates.crt).
+        #[arg(long)]
+        forward_ca: Option<PathBuf>,
+        /// One forwarding attempt's time limit, ms.
+        #[arg(long, default_value_t = 10_000)]
+        forward_timeout_ms: u64,
+        /// First retry's backoff bound, ms (doubling, full jitter, up to 15 minutes).
+        #[arg(long, default_value_t = 2_000)]
+        forward_backoff_ms: u64,
+        /// How long a replica holds the items it leased, seconds (a dead replica's items come
+        /// back after this).
+        #[arg(long, default_value_t = 60)]
+        forward_lease_secs: u64,
+        /// Seconds a forwarded dossier's personal fields are kept (0: erased at once).
+        #[arg(long, default_value_t = 0)]
+        retention_secs: u64,
+        /// Per kiosk: requests in a burst, and per second after it (0: no limit).
+        #[arg(long, default_value_t = 60)]
+        rate_burst: u32,
+        #[arg(long, default_value_t = 5)]
+        rate_per_sec: u32,
+    },
+    /// A simulator of the one-stop system's intake with fault injection (tests, demos).
+    OnestopSim {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Share of requests answered 503.
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Share taken but answered after 30 s.
+        #[arg(long, default_value_t = 0.0)]
+        timeout_rate: f64,
+        /// Share taken and closed unanswered.
+        #[arg(long, default_value_t = 0.0)]
+        lost_reply_rate: f64,
     },
     /// Enrolment tokens.
     Token {
@@ -97,8 +183,8 @@ enum CaCommand {
 enum TokenCommand {
     /// A single-use token for one kiosk at one site; printed once, stored hashed.
     New {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Db,
         /// The kiosk id (asset id on the case) the token may enrol.
         #[arg(long)]
         kiosk: String,
@@ -111,13 +197,13 @@ enum TokenCommand {
     },
     /// The tokens (never the tokens themselves): id, kiosk, site, expiry, state.
     List {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Db,
     },
     /// Revokes the unused tokens of a kiosk.
     Revoke {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Db,
         #[arg(long)]
         kiosk: String,
     },
@@ -127,16 +213,11 @@ enum TokenCommand {
 enum KioskCommand {
     /// Revokes every certificate of a kiosk (retired or stolen) and its unused tokens.
     Revoke {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        db: Db,
         /// The kiosk id.
         kiosk: String,
     },
-}
-
-fn open(db: &std::path::Path) -> anyhow::Result<rusqlite::Connection> {
-    store::open(Some(db))
-        .with_context(|| format!("cannot open the gateway database {}", db.display()))
 }
 
 fn write_key(path: &std::path::Path, pem: &str) -> anyhow::Result<()> {
@@ -186,18 +267,64 @@ fn main() -> anyhow::Result<()> {
             key,
             listen,
             agency,
+            forward_url,
+            forward_ca,
+            forward_timeout_ms,
+            forward_backoff_ms,
+            forward_lease_secs,
+            retention_secs,
+            rate_burst,
+            rate_per_sec,
         } => {
+            db.config()?;
             let gw = Gateway::start_with(GatewayConfig {
                 agency,
-                db_path: Some(db),
+                db_path: db.db,
+                postgres: db.postgres,
+                postgres_ca: db.postgres_ca,
                 ca_dir: Some(ca_dir),
                 tls: Tls::Files { cert, key },
                 listen,
+                forward: forward_url.map(|url| ForwardConfig {
+                    ca_file: forward_ca,
+                    timeout: Duration::from_millis(forward_timeout_ms),
+                    backoff_base: Duration::from_millis(forward_backoff_ms),
+                    lease: Duration::from_secs(forward_lease_secs.max(1)),
+                    ..ForwardConfig::new(url)
+                }),
+                retention: Duration::from_secs(retention_secs),
+                rate_limit: (rate_burst > 0 && rate_per_sec > 0)
+                    .then_some((rate_burst, rate_per_sec)),
                 ..GatewayConfig::default()
             })?;
             eprintln!("kiosk gateway on {}", gw.url());
             wait_for_signal()?;
+            tracing::info!("stopping: finishing the requests in hand");
             gw.stop();
+        }
+        Command::OnestopSim {
+            listen,
+            error_rate,
+            timeout_rate,
+            lost_reply_rate,
+        } => {
+            let sim = OneStopSim::start(
+                listen,
+                SimFaults {
+                    error_rate,
+                    timeout_rate,
+                    lost_reply_rate,
+                    seed: u64::try_from(now).unwrap_or(1),
+                    ..SimFaults::default()
+                },
+            )?;
+            eprintln!("one-stop simulator on {}", sim.url());
+            wait_for_signal()?;
+            eprintln!(
+                "{} dossiers, {} requests",
+                sim.dossiers().len(),
+                sim.requests()
+            );
         }
         Command::Token {
             command:
@@ -208,16 +335,16 @@ fn main() -> anyhow::Result<()> {
                     minutes,
                 },
         } => {
-            let db = open(&db)?;
+            let mut db = db.open()?;
             let ms = i64::from(minutes).saturating_mul(60_000);
-            let token = kiosk_gateway::state::new_token(&db, &kiosk, &site, ms, now)
+            let token = kiosk_gateway::state::new_token(&mut *db, &kiosk, &site, ms, now)
                 .map_err(anyhow::Error::msg)?;
             println!("{token}");
         }
         Command::Token {
             command: TokenCommand::List { db },
         } => {
-            for t in store::list_tokens(&open(&db)?, now)? {
+            for t in db.open()?.list_tokens(now)? {
                 println!(
                     "{}  {:<20} {:<12} expires {}  {}",
                     t.id,
@@ -233,14 +360,14 @@ fn main() -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Revoke { db, kiosk },
         } => {
-            let n = store::revoke_tokens(&open(&db)?, &kiosk, now)?;
+            let n = db.open()?.revoke_tokens(&kiosk, now)?;
             println!("{n} token(s) of {kiosk} revoked");
         }
         Command::Kiosk {
             command: KioskCommand::Revoke { db, kiosk },
         } => {
-            let n = store::revoke_kiosk(&mut open(&db)?, &kiosk, now)?;
-            tracing::warn!(kiosk = %kiosk, certificates = n, "kiosk revoked");
+            let n = db.open()?.revoke_kiosk(&kiosk, now)?;
+            tracing::warn!(target: "audit", kiosk = %kiosk, certificates = n, "kiosk revoked");
             println!("{n} certificate(s) of {kiosk} revoked; its next handshake is refused");
         }
     }

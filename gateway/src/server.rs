@@ -1,20 +1,29 @@
 //! [`Gateway`]: the service on a socket. HTTP/1.1 (hyper) on a tokio runtime of its own
 //! thread, TLS (rustls) terminated here when configured; each request goes to
 //! [`State::handle`] on the blocking pool with the peer identity the handshake verified.
+//!
+//! Around the protocol: the revocation check of a new connection's client certificate, the
+//! per-kiosk rate limit (a token bucket per kiosk, per replica), `/metrics`, the forwarding
+//! worker ([`crate::forward::run`]), and an orderly stop: no new connections, open ones
+//! finish their request in hand (up to [`DRAIN`]), the forwarding worker its batch.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::ca::Authority;
+use crate::forward::with_state;
+use crate::metrics::Metrics;
 use crate::state::{now_ms, Peer, Request, Response, State};
 use crate::{GatewayConfig, GatewayError, Tls};
 
@@ -22,6 +31,10 @@ use crate::{GatewayConfig, GatewayError, Tls};
 pub const MAX_BODY: usize = 1024 * 1024;
 /// How long a client may take to send a request head or finish the TLS handshake.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stopping gateway waits for requests in hand.
+pub const DRAIN: Duration = Duration::from_secs(10);
+/// "Seen in the last 5 minutes" for the kiosks gauge.
+const SEEN_WINDOW_MS: i64 = 5 * 60 * 1000;
 
 /// A fault the gateway injects, for the outbox's tests and for demonstrating offline mode.
 /// Queued faults apply to the next `POST /v1/submissions` requests, one each.
@@ -51,6 +64,12 @@ struct Shared {
     faults: Mutex<VecDeque<Fault>>,
     /// `POST /v1/submissions` requests that reached the service (replays included).
     posts: AtomicUsize,
+    metrics: Arc<Metrics>,
+    /// Per kiosk: tokens left and when they were counted.
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// Burst and refill per second; `None`: no limit.
+    rate_limit: Option<(u32, u32)>,
+    cancel: CancellationToken,
 }
 
 impl Shared {
@@ -71,7 +90,6 @@ pub struct Gateway {
     addr: SocketAddr,
     tls: bool,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -105,14 +123,10 @@ impl Gateway {
         if !kiosk_wire::codes::is_agency_code(&config.agency) {
             return Err(GatewayError::Agency(config.agency));
         }
-        let db = crate::store::open(config.db_path.as_deref()).map_err(|source| {
-            GatewayError::Store {
-                path: config
-                    .db_path
-                    .as_ref()
-                    .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string()),
-                source,
-            }
+        let store_config = config.store();
+        let store = store_config.open().map_err(|source| GatewayError::Store {
+            path: store_config.describe(),
+            source,
         })?;
         let ca = match &config.ca_dir {
             Some(dir) => Authority::load(dir)?,
@@ -124,7 +138,9 @@ impl Gateway {
         };
         let tls_mode = config.tls.clone();
         let listen = config.listen;
-        let state = Arc::new(Mutex::new(State::new(config, db, ca)));
+        let forward = config.forward.clone();
+        let rate_limit = config.rate_limit;
+        let state = Arc::new(Mutex::new(State::new(config, store, ca)));
         let acceptor = match tls_mode {
             Tls::Off => None,
             Tls::SelfIssued(names) => {
@@ -136,10 +152,7 @@ impl Gateway {
                         .map_err(GatewayError::Tls)?;
                     (cert, key, s.ca_pem().to_owned())
                 };
-                Some(
-                    crate::tls::server_config(&cert, &key, &ca_pem, state.clone())
-                        .map_err(GatewayError::Tls)?,
-                )
+                Some(crate::tls::server_config(&cert, &key, &ca_pem).map_err(GatewayError::Tls)?)
             }
             Tls::Files { cert, key } => {
                 let read = |p: &std::path::Path| {
@@ -148,10 +161,7 @@ impl Gateway {
                 };
                 let (cert, key) = (read(&cert)?, zeroize::Zeroizing::new(read(&key)?));
                 let ca_pem = lock(&state).ca_pem().to_owned();
-                Some(
-                    crate::tls::server_config(&cert, &key, &ca_pem, state.clone())
-                        .map_err(GatewayError::Tls)?,
-                )
+                Some(crate::tls::server_config(&cert, &key, &ca_pem).map_err(GatewayError::Tls)?)
             }
         }
         .map(tokio_rustls::TlsAcceptor::from);
@@ -163,23 +173,43 @@ impl Gateway {
             down: AtomicBool::new(false),
             faults: Mutex::new(VecDeque::new()),
             posts: AtomicUsize::new(0),
+            metrics: Arc::new(Metrics::default()),
+            buckets: Mutex::new(HashMap::new()),
+            rate_limit,
+            cancel: CancellationToken::new(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kiosk-gateway")
             .enable_all()
             .build()?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let tls = acceptor.is_some();
         let thread = std::thread::Builder::new()
             .name("kiosk-gateway-main".to_owned())
             .spawn({
                 let shared = Arc::clone(&shared);
                 move || {
-                    runtime.block_on(accept_loop(listener, shared, acceptor, stop_rx));
+                    runtime.block_on(async move {
+                        let tracker = TaskTracker::new();
+                        if let Some(forward) = forward {
+                            let metrics: Arc<dyn crate::forward::ForwardMetrics> =
+                                shared.metrics.clone();
+                            tracker.spawn(crate::forward::run(
+                                Arc::clone(&shared.state),
+                                forward,
+                                metrics,
+                                shared.cancel.clone(),
+                            ));
+                        }
+                        accept_loop(listener, Arc::clone(&shared), acceptor, &tracker).await;
+                        tracker.close();
+                        if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+                            tracing::warn!("requests still open after the drain time: cut");
+                        }
+                    });
                     // Connections still open are cut: the kiosk retries (at-least-once, with
                     // idempotency keys), and a submission is either committed or not.
-                    runtime.shutdown_timeout(Duration::from_secs(2));
+                    runtime.shutdown_timeout(Duration::from_secs(1));
                 }
             })?;
         tracing::info!(%addr, tls, "kiosk gateway listening");
@@ -187,7 +217,6 @@ impl Gateway {
             addr,
             tls,
             shared,
-            stop: Some(stop_tx),
             thread: Some(thread),
         })
     }
@@ -235,24 +264,14 @@ impl Gateway {
     ///
     /// The database (message).
     pub fn revoke_kiosk(&self, kiosk_id: &str) -> Result<usize, String> {
-        crate::store::revoke_kiosk(self.shared.lock().db_mut(), kiosk_id, now_ms())
-            .map_err(|e| e.to_string())
-    }
-
-    /// Records where the accepted dossier `dossier_code` stands (what the agency's system or
-    /// an operator reports), answered by the status lookup; `Ok(false)` for a dossier this
-    /// gateway never accepted.
-    ///
-    /// # Errors
-    ///
-    /// The database (message).
-    pub fn set_dossier_status(
-        &self,
-        dossier_code: &str,
-        state: kiosk_wire::dto::DossierState,
-    ) -> Result<bool, String> {
-        crate::status::set(self.shared.lock().db(), dossier_code, state, now_ms())
-            .map_err(|e| e.to_string())
+        let n = self
+            .shared
+            .lock()
+            .store_mut()
+            .revoke_kiosk(kiosk_id, now_ms())
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(target: "audit", kiosk = %kiosk_id, certificates = n, "kiosk revoked");
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// The deployment CA that signs enrolled kiosks' certificates (and, with
@@ -300,15 +319,27 @@ impl Gateway {
         self.shared.lock().procedure_codes()
     }
 
-    /// Stops accepting, cuts open connections after up to 2 s and waits for the thread.
+    /// The text `/metrics` answers now.
+    #[must_use]
+    pub fn metrics_text(&self) -> String {
+        let now = now_ms();
+        let gauges = self
+            .shared
+            .lock()
+            .store_mut()
+            .gauges(now.saturating_sub(SEEN_WINDOW_MS))
+            .ok();
+        self.shared.metrics.render(gauges.as_ref(), now)
+    }
+
+    /// Stops accepting, lets requests in hand finish (up to [`DRAIN`]) and the forwarding
+    /// worker its batch, and waits for the thread.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.shared.cancel.cancel();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 tracing::error!("kiosk gateway thread panicked");
@@ -327,7 +358,7 @@ async fn accept_loop(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    tracker: &TaskTracker,
 ) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
@@ -336,12 +367,13 @@ async fn accept_loop(
             return;
         }
     };
+    let cancel = shared.cancel.clone();
     loop {
         tokio::select! {
-            _ = &mut stop => break,
+            () = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, remote)) => {
-                    tokio::spawn(connection(tcp, remote, Arc::clone(&shared), acceptor.clone()));
+                    tracker.spawn(connection(tcp, remote, Arc::clone(&shared), acceptor.clone()));
                 }
                 Err(e) => {
                     // E.g. too many open files: back off instead of spinning on the error.
@@ -370,21 +402,66 @@ async fn connection(
     };
     match tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
-            let kiosk_id = stream
+            let end_entity = stream
                 .get_ref()
                 .1
                 .peer_certificates()
                 .and_then(|c| c.first())
-                .and_then(crate::tls::peer_identity);
+                .map(|c| c.clone().into_owned());
+            let kiosk_id = match end_entity {
+                None => None,
+                Some(cert) => match admitted(&shared, &cert).await {
+                    Some(kiosk) => kiosk,
+                    None => {
+                        shared.metrics.handshake_refused();
+                        return;
+                    }
+                },
+            };
             let peer = Peer {
                 kiosk_id,
                 tls: true,
             };
             serve_http(TokioIo::new(stream), shared, peer).await;
         }
-        // A certificate from another CA, a revoked one, a client that does not trust us.
-        Ok(Err(e)) => tracing::warn!(%remote, error = %e, "TLS handshake refused"),
+        // A certificate from another CA, one that does not fit, a client that does not
+        // trust us.
+        Ok(Err(e)) => {
+            shared.metrics.handshake_refused();
+            tracing::warn!(target: "audit", %remote, error = %e, "TLS handshake refused");
+        }
         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+    }
+}
+
+/// The revocation check of a verified client certificate, before the connection's first
+/// request is read: `Some(kiosk id)` to serve, `None` to close (revoked, or the list cannot
+/// be read: fail closed). Done here rather than inside rustls' verifier because the stores
+/// block (PostgreSQL's client must not run on an async worker thread).
+async fn admitted(
+    shared: &Shared,
+    cert: &rustls_pki_types::CertificateDer<'static>,
+) -> Option<Option<String>> {
+    let (serial, cn) = crate::tls::serial_and_name(cert.as_ref())?;
+    let kiosk = crate::tls::peer_identity(cert);
+    let lookup = serial.clone();
+    let revoked = with_state(&shared.state, move |s| s.store_mut().is_revoked(&lookup)).await;
+    match revoked {
+        Some(Ok(false)) => Some(kiosk),
+        Some(Ok(true)) => {
+            tracing::warn!(
+                target: "audit",
+                kiosk = cn.as_deref().unwrap_or("?"),
+                serial = %serial,
+                "connection refused: revoked client certificate"
+            );
+            None
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "connection refused: cannot read the revocation list");
+            None
+        }
+        None => None,
     }
 }
 
@@ -393,13 +470,22 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let peer = Arc::new(peer);
+    let cancel = shared.cancel.clone();
     let service =
         hyper::service::service_fn(move |req| respond(Arc::clone(&shared), Arc::clone(&peer), req));
-    let served = hyper::server::conn::http1::Builder::new()
+    let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(CLIENT_TIMEOUT)
-        .serve_connection(io, service)
-        .await;
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    let served = tokio::select! {
+        r = conn.as_mut() => r,
+        () = cancel.cancelled() => {
+            // Finish the request in hand, then close (keep-alive ends).
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
     if let Err(e) = served {
         tracing::debug!(error = %e, "kiosk gateway connection ended");
     }
@@ -422,7 +508,62 @@ async fn respond(
     peer: Arc<Peer>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+    let started = Instant::now();
     let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let answer = respond_inner(&shared, &peer, parts, body).await;
+    if let Ok(r) = &answer {
+        shared
+            .metrics
+            .request(&path, r.status().as_u16(), started.elapsed());
+    }
+    answer
+}
+
+/// Whether `kiosk` may make one more request now (token bucket, per replica).
+fn allow(shared: &Shared, kiosk: &str) -> bool {
+    let Some((burst, per_sec)) = shared.rate_limit else {
+        return true;
+    };
+    let now = Instant::now();
+    let mut buckets = shared
+        .buckets
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    // Forget kiosks idle long enough to be full again, so the map stays bounded by the
+    // fleet's active kiosks.
+    if buckets.len() > 4096 {
+        buckets.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(600));
+    }
+    let bucket = buckets
+        .entry(kiosk.to_owned())
+        .or_insert((f64::from(burst), now));
+    take(bucket, burst, per_sec, now)
+}
+
+/// A token bucket: refill `per_sec` per second since the last count, up to `burst`; take one
+/// token if there is one.
+fn take(bucket: &mut (f64, Instant), burst: u32, per_sec: u32, now: Instant) -> bool {
+    let (tokens, at) = bucket;
+    let refill = now.saturating_duration_since(*at).as_secs_f64() * f64::from(per_sec);
+    *tokens = (*tokens + refill).min(f64::from(burst));
+    *at = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+async fn respond_inner(
+    shared: &Arc<Shared>,
+    peer: &Arc<Peer>,
+    parts: hyper::http::request::Parts,
+    body: Incoming,
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+    let shared = Arc::clone(shared);
+    let peer = Arc::clone(peer);
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -447,6 +588,28 @@ async fn respond(
             .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect(),
     };
+    if parts.uri.path() == "/metrics" && request.method == "GET" {
+        let now = now_ms();
+        let gauges = with_state(&shared.state, move |s| {
+            s.store_mut().gauges(now.saturating_sub(SEEN_WINDOW_MS))
+        })
+        .await
+        .and_then(Result::ok);
+        let text = shared.metrics.render(gauges.as_ref(), now);
+        let r = hyper::Response::builder()
+            .header("Content-Type", "text/plain; version=0.0.4")
+            .body(Full::new(Bytes::from(text)));
+        return Ok(r.unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new()))));
+    }
+    if let Some(kiosk) = peer.kiosk_id.as_deref() {
+        if !allow(&shared, kiosk) {
+            shared.metrics.rate_limited();
+            tracing::warn!(target: "audit", kiosk = %kiosk, "rate limit: request refused");
+            let mut r = Response::error(429, "too_many_requests", "this kiosk sends too fast");
+            r.headers.push(("Retry-After", "1".to_owned()));
+            return Ok(to_hyper(r));
+        }
+    }
     let fault = if request.method == "POST" && request.target == "/v1/submissions" {
         shared.posts.fetch_add(1, Ordering::SeqCst);
         shared
@@ -502,4 +665,25 @@ fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
         *fallback.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         fallback
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_refill_rate() {
+        let t0 = Instant::now();
+        let mut bucket = (3.0, t0);
+        let allowed = (0..5).filter(|_| take(&mut bucket, 3, 2, t0)).count();
+        assert_eq!(allowed, 3, "the burst");
+        // Half a second at 2 per second: one more.
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(take(&mut bucket, 3, 2, t1));
+        assert!(!take(&mut bucket, 3, 2, t1));
+        // A long pause refills to the burst, not beyond.
+        let t2 = t1 + Duration::from_secs(60);
+        let allowed = (0..10).filter(|_| take(&mut bucket, 3, 2, t2)).count();
+        assert_eq!(allowed, 3);
+    }
 }

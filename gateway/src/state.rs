@@ -5,16 +5,15 @@ use std::collections::HashMap;
 
 use kiosk_wire::codes;
 use kiosk_wire::dto::{
-    ErrorBody, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
+    ErrorBody, Heartbeat, SubmissionKind, SubmissionReceipt, SubmissionRequest, SubmissionStatus,
 };
 use kiosk_wire::enrol::{is_kiosk_id, EnrolmentRequest, RenewalRequest};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rusqlite::{params, Connection, OptionalExtension as _};
 use sha2::{Digest as _, Sha256};
 
 use crate::ca::{Authority, Refusal};
-use crate::store;
+use crate::store::{self, Accepted, CertRecord, NewSubmission, ReceiptRow, Store, StoreError};
 use crate::GatewayConfig;
 
 /// Longest accepted `Idempotency-Key`.
@@ -104,14 +103,13 @@ pub fn now_ms() -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The protocol state: the configuration, the CA, the database and the catalogues.
+/// The protocol state: the configuration, the CA and the records. Nothing that matters is
+/// kept in memory: every replica sharing the store answers alike.
 pub struct State {
     config: GatewayConfig,
     rng: StdRng,
-    db: Connection,
+    store: Box<dyn Store>,
     ca: Authority,
-    /// Per mode (`one-stop-shop`, `hospital`): the catalogue document and its version.
-    catalogs: HashMap<String, (serde_json::Value, String)>,
 }
 
 impl std::fmt::Debug for State {
@@ -123,9 +121,9 @@ impl std::fmt::Debug for State {
 }
 
 impl State {
-    /// The state over an open database and a CA.
+    /// The state over an open store and a CA.
     #[must_use]
-    pub fn new(config: GatewayConfig, db: Connection, ca: Authority) -> Self {
+    pub fn new(config: GatewayConfig, store: Box<dyn Store>, ca: Authority) -> Self {
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => rand::make_rng(),
@@ -133,21 +131,21 @@ impl State {
         Self {
             config,
             rng,
-            db,
+            store,
             ca,
-            catalogs: HashMap::new(),
         }
     }
 
-    /// The database (the server's revocation check, tests).
-    #[must_use]
-    pub fn db(&self) -> &Connection {
-        &self.db
+    /// The records (the server's revocation check and forwarding, admin operations in
+    /// process, tests).
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        &mut *self.store
     }
 
-    /// The database, writable (admin operations in-process).
-    pub fn db_mut(&mut self) -> &mut Connection {
-        &mut self.db
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
     }
 
     /// The deployment CA certificate, PEM.
@@ -164,45 +162,33 @@ impl State {
 
     /// How many distinct submissions were accepted.
     #[must_use]
-    pub fn received(&self) -> usize {
-        self.db
-            .query_row("SELECT COUNT(*) FROM submissions", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+    pub fn received(&mut self) -> usize {
+        self.store
+            .count_submissions()
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// `(referenceUid, MaHoSo, MaTTHC)` of every accepted submission, in arrival order.
+    fn submissions(&mut self) -> Vec<(String, String, String)> {
+        self.store.submissions().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "gateway cannot read its database");
+            Vec::new()
+        })
     }
 
     /// `referenceUid` to dossier code of every accepted submission.
     #[must_use]
-    pub fn dossiers(&self) -> HashMap<String, String> {
-        let rows = self
-            .db
-            .prepare("SELECT reference_uid, dossier_code FROM submissions")
-            .and_then(|mut st| {
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<HashMap<String, String>, _>>()
-            });
-        rows.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "gateway cannot read its database");
-            HashMap::new()
-        })
+    pub fn dossiers(&mut self) -> HashMap<String, String> {
+        self.submissions()
+            .into_iter()
+            .map(|(uid, code, _)| (uid, code))
+            .collect()
     }
 
     /// The procedure code (`MaTTHC`) of every accepted submission, in arrival order.
     #[must_use]
-    pub fn procedure_codes(&self) -> Vec<String> {
-        let rows = self
-            .db
-            .prepare("SELECT body FROM submissions ORDER BY id")
-            .and_then(|mut st| {
-                st.query_map([], |r| r.get::<_, Vec<u8>>(0))?
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap_or_default();
-        rows.iter()
-            .filter_map(|b| serde_json::from_slice::<SubmissionRequest>(b).ok())
-            .map(|r| r.procedure_code.clone())
-            .collect()
+    pub fn procedure_codes(&mut self) -> Vec<String> {
+        self.submissions().into_iter().map(|(_, _, p)| p).collect()
     }
 
     /// Serves `doc` (the catalogue's gateway JSON, `{"entries": [...]}`) at
@@ -211,7 +197,8 @@ impl State {
     ///
     /// # Errors
     ///
-    /// `mode` is not `one-stop-shop` or `hospital`, or `doc` has no `entries` array.
+    /// `mode` is not `one-stop-shop` or `hospital`, `doc` has no `entries` array, or the
+    /// database (message).
     pub fn set_catalog(&mut self, mode: &str, doc: &serde_json::Value) -> Result<(), String> {
         if !matches!(mode, "one-stop-shop" | "hospital") {
             return Err(format!("mode {mode:?}: use one-stop-shop or hospital"));
@@ -223,8 +210,10 @@ impl State {
         let bytes = serde_json::to_vec(entries).map_err(|e| e.to_string())?;
         let version = crate::ca::hex(Sha256::digest(&bytes).get(..8).unwrap_or_default());
         let served = serde_json::json!({ "version": version, "entries": entries });
-        self.catalogs.insert(mode.to_owned(), (served, version));
-        Ok(())
+        let json = serde_json::to_vec(&served).map_err(|e| e.to_string())?;
+        self.store
+            .set_catalog(mode, &store::Catalog { json, version })
+            .map_err(|e| format!("cannot store the catalogue: {e}"))
     }
 
     /// A single-use enrolment token bound to `kiosk_id` and `site`, valid for `lifetime_ms`
@@ -240,16 +229,16 @@ impl State {
         lifetime_ms: i64,
         now_ms: i64,
     ) -> Result<String, String> {
-        new_token(&self.db, kiosk_id, site, lifetime_ms, now_ms)
+        new_token(&mut *self.store, kiosk_id, site, lifetime_ms, now_ms)
     }
 
     /// Answers one request from `peer` at `now_ms`.
     pub fn handle(&mut self, req: &Request, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
         let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
         let method = req.method.as_str();
-        let open = matches!(path, "/healthz" | "/v1/enrolment");
+        let open = matches!(path, "/healthz" | "/readyz" | "/metrics" | "/v1/enrolment");
         if peer.tls && peer.kiosk_id.is_none() && !open {
-            tracing::warn!(path, "refused: no client certificate on a TLS connection");
+            tracing::warn!(target: "audit", path, "refused: no client certificate on a TLS connection");
             return Response::error(
                 401,
                 "client_certificate_required",
@@ -260,14 +249,22 @@ impl State {
             "/healthz" if method == "GET" => {
                 Response::json(200, &serde_json::json!({"status": "ok"}))
             }
-            "/v1/submissions" if method == "POST" => self.submit(req, peer, body),
+            "/readyz" if method == "GET" => match self.store.ping() {
+                Ok(()) => Response::json(200, &serde_json::json!({"status": "ready"})),
+                Err(e) => {
+                    tracing::warn!(error = %e, "not ready: the database does not answer");
+                    Response::error(503, "not_ready", "the gateway's database does not answer")
+                }
+            },
+            "/v1/heartbeat" if method == "POST" => self.heartbeat(peer, body, now_ms),
+            "/v1/submissions" if method == "POST" => self.submit(req, peer, body, now_ms),
             "/v1/enrolment" if method == "POST" => self.enrol(req, body, now_ms),
             "/v1/enrolment/renew" if method == "POST" => self.renew(peer, body, now_ms),
             "/v1/catalog" if method == "GET" => self.catalog(req, query),
-            "/v1/enrolment" | "/v1/enrolment/renew" | "/v1/submissions" => {
+            "/v1/enrolment" | "/v1/enrolment/renew" | "/v1/submissions" | "/v1/heartbeat" => {
                 method_not_allowed("POST")
             }
-            "/healthz" | "/v1/catalog" => method_not_allowed("GET"),
+            "/healthz" | "/readyz" | "/v1/catalog" => method_not_allowed("GET"),
             _ if path.starts_with("/v1/submissions/") && method == "GET" => {
                 self.lookup(&path["/v1/submissions/".len()..], query)
             }
@@ -287,7 +284,12 @@ impl State {
         }
     }
 
-    fn try_enrol(&mut self, req: &Request, body: &[u8], now_ms: i64) -> rusqlite::Result<Response> {
+    fn try_enrol(
+        &mut self,
+        req: &Request,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<Response, StoreError> {
         const BAD_TOKEN: Refusal = crate::ca::refuse(
             401,
             "invalid_token",
@@ -299,12 +301,19 @@ impl State {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         else {
-            tracing::warn!("enrolment refused: no token");
+            tracing::warn!(target: "audit", "enrolment refused: no token");
             return Ok(Response::refusal(&BAD_TOKEN));
         };
-        let Some((kiosk, site, expires_ms, used, revoked)) = store::find_token(&self.db, token)?
+        let hash = store::token_hash(token);
+        let Some(store::TokenCheck {
+            kiosk,
+            site,
+            expires_ms,
+            used,
+            revoked,
+        }) = self.store.find_token(&hash)?
         else {
-            tracing::warn!("enrolment refused: unknown token");
+            tracing::warn!(target: "audit", "enrolment refused: unknown token");
             return Ok(Response::refusal(&BAD_TOKEN));
         };
         let why = if used {
@@ -317,7 +326,7 @@ impl State {
             None
         };
         if let Some(why) = why {
-            tracing::warn!(kiosk = %kiosk, "enrolment refused: {why}");
+            tracing::warn!(target: "audit", kiosk = %kiosk, "enrolment refused: {why}");
             return Ok(Response::refusal(&BAD_TOKEN));
         }
         // The token is spent only by a successful enrolment, so a malformed request can be
@@ -338,6 +347,7 @@ impl State {
         }
         if request.kiosk_id != kiosk {
             tracing::warn!(
+                target: "audit",
                 token_kiosk = %kiosk,
                 requested = %request.kiosk_id,
                 "enrolment refused: the token belongs to another kiosk"
@@ -351,24 +361,18 @@ impl State {
         let issued = match self.ca.issue(&kiosk, &request.csr, now_ms) {
             Ok(i) => i,
             Err(r) => {
-                tracing::warn!(kiosk = %kiosk, code = r.code, "enrolment refused");
+                tracing::warn!(target: "audit", kiosk = %kiosk, code = r.code, "enrolment refused");
                 return Ok(Response::refusal(&r));
             }
         };
         // Spend the token and record the certificate together; the `used_ms IS NULL` guard
         // makes a token presented twice at once (two replicas) succeed once.
-        let tx = self.db.transaction()?;
-        let spent = tx.execute(
-            "UPDATE enrolment_tokens SET used_ms = ?2 WHERE hash = ?1 AND used_ms IS NULL",
-            params![store::token_hash(token), now_ms],
-        )?;
-        if spent != 1 {
-            tracing::warn!(kiosk = %kiosk, "enrolment refused: token already used");
+        let cert = cert_record(&issued, &kiosk, &site, now_ms);
+        if !self.store.spend_token(&hash, &cert, now_ms)? {
+            tracing::warn!(target: "audit", kiosk = %kiosk, "enrolment refused: token already used");
             return Ok(Response::refusal(&BAD_TOKEN));
         }
-        record_certificate(&tx, &issued, &kiosk, &site, now_ms)?;
-        tx.commit()?;
-        tracing::info!(kiosk = %kiosk, site = %site, serial = %issued.serial, "kiosk enrolled");
+        tracing::info!(target: "audit", kiosk = %kiosk, site = %site, serial = %issued.serial, "kiosk enrolled");
         Ok(Response::json(201, &issued.response))
     }
 
@@ -376,7 +380,7 @@ impl State {
     /// in the handshake; the request must name that same kiosk.
     fn renew(&mut self, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
         let Some(kiosk) = peer.kiosk_id.as_deref() else {
-            tracing::warn!("renewal refused: no client certificate");
+            tracing::warn!(target: "audit", "renewal refused: no client certificate");
             return Response::error(
                 401,
                 "client_certificate_required",
@@ -389,32 +393,30 @@ impl State {
         let issued = match self.ca.issue(kiosk, &request.csr, now_ms) {
             Ok(i) => i,
             Err(r) => {
-                tracing::warn!(kiosk = %kiosk, code = r.code, "renewal refused");
+                tracing::warn!(target: "audit", kiosk = %kiosk, code = r.code, "renewal refused");
                 return Response::refusal(&r);
             }
         };
         let site = self
-            .db
-            .query_row(
-                "SELECT site FROM certificates WHERE kiosk = ?1 ORDER BY issued_ms DESC LIMIT 1",
-                [kiosk],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
+            .store
+            .latest_site(kiosk)
             .ok()
             .flatten()
             .unwrap_or_default();
-        if let Err(e) = record_certificate(&self.db, &issued, kiosk, &site, now_ms) {
+        if let Err(e) = self
+            .store
+            .record_certificate(&cert_record(&issued, kiosk, &site, now_ms))
+        {
             tracing::error!(error = %e, "gateway cannot use its database");
             return Response::error(500, "internal", "the gateway cannot record the renewal");
         }
-        tracing::info!(kiosk = %kiosk, serial = %issued.serial, "kiosk certificate renewed");
+        tracing::info!(target: "audit", kiosk = %kiosk, serial = %issued.serial, "kiosk certificate renewed");
         Response::json(201, &issued.response)
     }
 
     /// `GET /v1/catalog?mode=...`: the catalogue for the mode, its version as ETag; 304 for
     /// `If-None-Match` with the current version.
-    fn catalog(&self, req: &Request, query: &str) -> Response {
+    fn catalog(&mut self, req: &Request, query: &str) -> Response {
         let mode = query
             .split('&')
             .find_map(|kv| kv.strip_prefix("mode="))
@@ -426,10 +428,15 @@ impl State {
                 "mode must be one-stop-shop or hospital",
             );
         }
-        let Some((doc, version)) = self.catalogs.get(mode) else {
-            return Response::error(404, "no_catalog", "no catalogue for this mode");
+        let catalog = match self.store.catalog(mode) {
+            Ok(Some(c)) => c,
+            Ok(None) => return Response::error(404, "no_catalog", "no catalogue for this mode"),
+            Err(e) => {
+                tracing::error!(error = %e, "gateway cannot read its database");
+                return Response::error(500, "internal", "the gateway cannot read its records");
+            }
         };
-        let etag = format!("\"{version}\"");
+        let etag = format!("\"{}\"", catalog.version);
         if req.header("if-none-match") == Some(etag.as_str()) {
             return Response {
                 status: 304,
@@ -437,13 +444,15 @@ impl State {
                 body: Vec::new(),
             };
         }
-        let mut r = Response::json(200, doc);
-        r.headers.push(("ETag", etag));
-        r
+        Response {
+            status: 200,
+            headers: vec![("ETag", etag)],
+            body: catalog.json,
+        }
     }
 
-    fn submit(&mut self, req: &Request, peer: &Peer, body: &[u8]) -> Response {
-        match self.try_submit(req, peer, body) {
+    fn submit(&mut self, req: &Request, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
+        match self.try_submit(req, peer, body, now_ms) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "gateway cannot use its database");
@@ -457,7 +466,8 @@ impl State {
         req: &Request,
         peer: &Peer,
         body: &[u8],
-    ) -> rusqlite::Result<Response> {
+        now_ms: i64,
+    ) -> Result<Response, StoreError> {
         let key = match req.header("idempotency-key") {
             None | Some("") => {
                 return Ok(Response::error(
@@ -477,16 +487,13 @@ impl State {
         };
         let kiosk = peer.kiosk_id.as_deref().unwrap_or("-");
         // The key first: a replay is answered from the database without parsing again.
-        let by_key = self
-            .db
-            .query_row(
-                "SELECT submission FROM idempotency_keys WHERE kiosk = ?1 AND key = ?2",
-                [kiosk, &key],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?;
-        if let Some(id) = by_key {
-            return self.replay(id, body, "idempotency_key_reused", "Idempotency-Key");
+        if let Some(first) = self.store.by_key(kiosk, &key)? {
+            return Ok(replay(
+                &first,
+                body,
+                "idempotency_key_reused",
+                "Idempotency-Key",
+            ));
         }
         let request: SubmissionRequest = match serde_json::from_slice(body) {
             Ok(r) => r,
@@ -508,75 +515,77 @@ impl State {
         if let Err(e) = request.validate() {
             return Ok(Response::error(400, "invalid_field", e.to_string()));
         }
-        // The business key: the same submission under a new idempotency key (the kiosk lost
-        // its key store, or the gateway forgot an old key) must not make a second dossier.
-        let by_uid = self
-            .db
-            .query_row(
-                "SELECT id FROM submissions WHERE reference_uid = ?1",
-                [&request.reference_uid],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?;
-        if let Some(id) = by_uid {
-            let response = self.replay(id, body, "reference_uid_reused", "referenceUid")?;
-            if response.status == 200 {
-                self.db.execute(
-                    "INSERT INTO idempotency_keys (kiosk, key, submission) VALUES (?1, ?2, ?3)",
-                    params![kiosk, key, id],
-                )?;
+        let now = self.config.fixed_now.unwrap_or_else(codes::now_vietnam);
+        let day = now.date().to_string();
+        let kind = match request.kind {
+            SubmissionKind::Tthc => "tthc",
+            SubmissionKind::Clinic => "clinic",
+        };
+        let new = NewSubmission {
+            kiosk,
+            key: &key,
+            reference_uid: &request.reference_uid,
+            kind,
+            procedure_code: &request.procedure_code,
+            procedure_name: &request.procedure_name,
+            body,
+            day: &day,
+            queue_department: (request.kind == SubmissionKind::Clinic)
+                .then_some(request.procedure_code.as_str()),
+            // Clinic registrations go kiosk -> HIS (FHIR); TTHC dossiers to the one-stop
+            // system, when the gateway forwards.
+            forward: request.kind == SubmissionKind::Tthc && self.config.forward.is_some(),
+            now_ms,
+        };
+        // A few rounds: a conflict is either the same submission accepted meanwhile (then
+        // it is a replay) or a lookup code drawn twice (then draw again).
+        for _ in 0..4 {
+            // The business key: the same submission under a new idempotency key (the kiosk
+            // lost its key store, or the gateway forgot an old key) must not make a second
+            // dossier.
+            if let Some(first) = self.store.by_uid(&request.reference_uid)? {
+                let response = replay(&first, body, "reference_uid_reused", "referenceUid");
+                if response.status == 200 {
+                    self.store.add_key(kiosk, &key, first.id)?;
+                }
+                return Ok(response);
             }
-            return Ok(response);
+            let (config, rng) = (&self.config, &mut self.rng);
+            let mut make = |seq: u32, queue_number: Option<u32>| {
+                new_receipt(config, rng, &request, now, seq, queue_number)
+            };
+            match self.store.accept(&new, &mut make)? {
+                Accepted::New(receipt) => {
+                    tracing::info!(
+                        target: "audit",
+                        kiosk = %kiosk,
+                        procedure = %request.procedure_code,
+                        "submission accepted"
+                    );
+                    return Ok(Response {
+                        status: 201,
+                        headers: Vec::new(),
+                        body: receipt,
+                    });
+                }
+                Accepted::Conflict => {
+                    if let Some(first) = self.store.by_key(kiosk, &key)? {
+                        return Ok(replay(
+                            &first,
+                            body,
+                            "idempotency_key_reused",
+                            "Idempotency-Key",
+                        ));
+                    }
+                }
+            }
         }
-        // Counters, the submission and its key in one transaction: a crash leaves either all
-        // of it or none, so a dossier code is never issued twice.
-        let tx = self.db.transaction()?;
-        let receipt = new_receipt(&tx, &self.config, &mut self.rng, &request)?;
-        let response = Response::json(201, &receipt);
-        tx.execute(
-            "INSERT INTO submissions (kiosk, reference_uid, dossier_code, lookup_code, body, receipt)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                kiosk,
-                request.reference_uid,
-                receipt.dossier_code,
-                receipt.lookup_code,
-                body,
-                response.body
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO idempotency_keys (kiosk, key, submission) VALUES (?1, ?2, ?3)",
-            params![kiosk, key, id],
-        )?;
-        tx.commit()?;
-        tracing::info!(kiosk = %kiosk, dossier = %receipt.dossier_code, "submission accepted");
-        Ok(response)
+        Err(StoreError::Schema(
+            "no free lookup code after four draws".to_owned(),
+        ))
     }
 
-    fn replay(&self, id: i64, body: &[u8], code: &str, what: &str) -> rusqlite::Result<Response> {
-        let (first_body, receipt) = self.db.query_row(
-            "SELECT body, receipt FROM submissions WHERE id = ?1",
-            [id],
-            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
-        )?;
-        Ok(if first_body == body {
-            Response {
-                status: 200,
-                headers: Vec::new(),
-                body: receipt,
-            }
-        } else {
-            Response::error(
-                422,
-                code,
-                format!("{what} already used for a different submission"),
-            )
-        })
-    }
-
-    fn lookup(&self, dossier: &str, query: &str) -> Response {
+    fn lookup(&mut self, dossier: &str, query: &str) -> Response {
         let code = query
             .split('&')
             .find_map(|kv| kv.strip_prefix("code="))
@@ -586,44 +595,25 @@ impl State {
         };
         // One answer for "no such dossier" and "wrong code", so the endpoint does not reveal
         // which dossier codes exist.
-        let found = self
-            .db
-            .query_row(
-                "SELECT body, receipt FROM submissions WHERE dossier_code = ?1 AND lookup_code = ?2",
-                [dossier, code],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
-            )
-            .optional();
-        let found = match found {
+        let found = match self.store.status(dossier, code) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "gateway cannot read its database");
                 return Response::error(500, "internal", "the gateway cannot read its records");
             }
         };
-        // Both were written by this gateway from values it had parsed or made.
-        let parsed = found.and_then(|(body, receipt)| {
-            let request = serde_json::from_slice::<SubmissionRequest>(&body).ok()?;
-            let receipt = serde_json::from_slice::<SubmissionReceipt>(&receipt).ok()?;
-            Some((request, receipt))
+        // The receipt was written by this gateway from values it made.
+        let parsed = found.and_then(|row| {
+            let receipt = serde_json::from_slice::<SubmissionReceipt>(&row.receipt).ok()?;
+            Some((row, receipt))
         });
-        let state = match &parsed {
-            Some((_, receipt)) => match crate::status::get(&self.db, &receipt.dossier_code) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "gateway cannot read its database");
-                    return Response::error(500, "internal", "the gateway cannot read its records");
-                }
-            },
-            None => kiosk_wire::dto::DossierState::Unknown,
-        };
         match parsed {
-            Some((request, receipt)) => Response::json(
+            Some((row, receipt)) => Response::json(
                 200,
                 &SubmissionStatus {
                     dossier_code: receipt.dossier_code,
-                    status: state.code().to_owned(),
-                    procedure_name: request.procedure_name,
+                    status: row.status,
+                    procedure_name: row.procedure_name,
                     received_at: receipt.received_at,
                     appointment: receipt.appointment,
                     queue_number: receipt.queue_number,
@@ -636,6 +626,55 @@ impl State {
             ),
         }
     }
+
+    /// `POST /v1/heartbeat`: a kiosk's versions, device health and queue depth, recorded in
+    /// the kiosk registry.
+    fn heartbeat(&mut self, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
+        let Some(kiosk) = peer.kiosk_id.as_deref() else {
+            return Response::error(
+                401,
+                "client_certificate_required",
+                "heartbeats come from enrolled kiosks (mutual TLS)",
+            );
+        };
+        let Ok(beat) = serde_json::from_slice::<Heartbeat>(body) else {
+            return Response::error(400, "invalid_body", "body must be a Heartbeat");
+        };
+        if let Err(e) = beat.validate() {
+            return Response::error(400, "invalid_field", e.to_string());
+        }
+        // Re-serialised from the parsed value: only the known fields are stored.
+        let json = serde_json::to_vec(&beat).unwrap_or_default();
+        match self.store.heartbeat(kiosk, &json, now_ms) {
+            Ok(()) => Response {
+                status: 204,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "gateway cannot use its database");
+                Response::error(500, "internal", "the gateway cannot record the heartbeat")
+            }
+        }
+    }
+}
+
+/// The answer to a submission already accepted: its receipt if the body is the same (by
+/// hash: the body itself is erased after forwarding), 422 if not.
+fn replay(first: &store::Stored, body: &[u8], code: &str, what: &str) -> Response {
+    if first.body_hash == store::sha256_hex(body) {
+        Response {
+            status: 200,
+            headers: Vec::new(),
+            body: first.receipt.clone(),
+        }
+    } else {
+        Response::error(
+            422,
+            code,
+            format!("{what} already used for a different submission"),
+        )
+    }
 }
 
 /// A new token for `kiosk_id` at `site` (the admin CLI and [`State::issue_enrolment_token`]).
@@ -644,7 +683,7 @@ impl State {
 ///
 /// A malformed kiosk id or site, or the database (message).
 pub fn new_token(
-    db: &Connection,
+    store: &mut dyn Store,
     kiosk_id: &str,
     site: &str,
     lifetime_ms: i64,
@@ -662,86 +701,53 @@ pub fn new_token(
     }
     let bytes: [u8; 16] = rand::random();
     let token = crate::ca::hex(&bytes);
-    store::insert_token(
-        db,
-        &token,
-        kiosk_id,
-        site,
-        now_ms,
-        now_ms.saturating_add(lifetime_ms),
-    )
-    .map_err(|e| format!("cannot record the token: {e}"))?;
+    store
+        .insert_token(
+            &store::token_hash(&token),
+            kiosk_id,
+            site,
+            now_ms,
+            now_ms.saturating_add(lifetime_ms),
+        )
+        .map_err(|e| format!("cannot record the token: {e}"))?;
     Ok(token)
 }
 
-fn record_certificate(
-    db: &Connection,
-    issued: &crate::ca::Issued,
-    kiosk: &str,
-    site: &str,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    db.execute(
-        "INSERT INTO certificates (serial, kiosk, site, issued_ms, not_after_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![issued.serial, kiosk, site, now_ms, issued.not_after_ms],
-    )
-    .map(|_| ())
+fn cert_record(issued: &crate::ca::Issued, kiosk: &str, site: &str, now_ms: i64) -> CertRecord {
+    CertRecord {
+        serial: issued.serial.clone(),
+        kiosk: kiosk.to_owned(),
+        site: site.to_owned(),
+        issued_ms: now_ms,
+        not_after_ms: issued.not_after_ms,
+    }
 }
 
-/// The next receipt: bumps the day's dossier sequence (and the department's queue number for
-/// a clinic registration) inside the caller's transaction.
+/// The receipt for the day's dossier number `seq` (and the clinic queue number).
 fn new_receipt(
-    tx: &rusqlite::Transaction<'_>,
     config: &GatewayConfig,
     rng: &mut StdRng,
     request: &SubmissionRequest,
-) -> rusqlite::Result<SubmissionReceipt> {
-    let now = config.fixed_now.unwrap_or_else(codes::now_vietnam);
-    let day = now.date();
-    let day_key = day.to_string();
-    let seq: u32 = tx.query_row(
-        "INSERT INTO day_sequence (day, last) VALUES (?1, 1)
-         ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
-        [&day_key],
-        |r| r.get(0),
-    )?;
-    let dossier_code = codes::dossier_code(&config.agency, day, seq);
-    let lookup_code = loop {
-        let code = codes::generate_lookup_code(rng);
-        let taken = tx
-            .query_row(
-                "SELECT 1 FROM submissions WHERE lookup_code = ?1",
-                [&code],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        if !taken {
-            break code;
-        }
-    };
-    let queue_number = if request.kind == SubmissionKind::Clinic {
-        Some(tx.query_row(
-            "INSERT INTO queue_numbers (day, department, last) VALUES (?1, ?2, 1)
-             ON CONFLICT (day, department) DO UPDATE SET last = last + 1 RETURNING last",
-            [&day_key, &request.procedure_code],
-            |r| r.get::<_, u32>(0),
-        )?)
-    } else {
-        None
-    };
-    Ok(SubmissionReceipt {
-        dossier_code,
+    now: time::PrimitiveDateTime,
+    seq: u32,
+    queue_number: Option<u32>,
+) -> ReceiptRow {
+    let receipt = SubmissionReceipt {
+        dossier_code: codes::dossier_code(&config.agency, now.date(), seq),
         received_at: codes::format_portal_time(now),
         appointment: codes::format_portal_time(codes::appointment(
             now,
             request.kind,
             config.working_days,
         )),
-        lookup_code,
+        lookup_code: codes::generate_lookup_code(rng),
         queue_number,
-    })
+    };
+    ReceiptRow {
+        json: Response::json(201, &receipt).body,
+        dossier_code: receipt.dossier_code,
+        lookup_code: receipt.lookup_code,
+    }
 }
 
 fn method_not_allowed(allow: &'static str) -> Response {
@@ -763,7 +769,8 @@ mod tests {
             ..GatewayConfig::default()
         };
         let ca = Authority::ephemeral("Test CA").expect("ca");
-        State::new(config, store::open(None).expect("db"), ca)
+        let db = store::SqliteStore::open(None).expect("db");
+        State::new(config, Box::new(db), ca)
     }
 
     fn csr(cn: &str) -> String {
@@ -829,7 +836,7 @@ mod tests {
         assert_eq!(enrol(&mut s, &late, "kiosk-03").status, 401);
         // The certificate was recorded for the revocation list; revoking the kiosk marks it.
         assert_eq!(
-            store::revoke_kiosk(s.db_mut(), "kiosk-01", NOW).expect("revoke"),
+            s.store_mut().revoke_kiosk("kiosk-01", NOW).expect("revoke"),
             1
         );
     }

@@ -1,26 +1,23 @@
 //! Mutual TLS, terminated by the gateway itself.
 //!
-//! Client certificates must chain to the deployment CA (the one enrolment issues from) and
-//! must not be revoked: [`RevocationChecking`] wraps rustls' WebPKI verifier and looks the
-//! certificate's serial up in the gateway's database at every handshake, so `kiosk-gateway
+//! Client certificates must chain to the deployment CA (the one enrolment issues from):
+//! rustls' WebPKI verifier refuses any other in the handshake. They must not be revoked: the
+//! server looks the verified certificate's serial up in the store as soon as the handshake
+//! ends, before reading the connection's first request (`crate::server`), so `kiosk-gateway
 //! kiosk revoke` takes effect on the next connection, on every replica sharing the database.
-//! Clients without a certificate are admitted for `POST /v1/enrolment` only (a kiosk has
-//! none before it enrols); [`crate::State::handle`] refuses them everything else.
+//! (Not inside the verifier: the stores block, and PostgreSQL's client must not run on an
+//! async worker thread.) Clients without a certificate are admitted for `POST /v1/enrolment`
+//! only (a kiosk has none before it enrols); [`crate::State::handle`] refuses them the rest.
 //!
 //! The kiosk id is the verified certificate's common name ([`peer_identity`]); no header can
 //! set it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use rustls::client::danger::HandshakeSignatureValid;
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use x509_cert::der::Decode as _;
-
-use crate::state::State;
 
 /// Serial (lower-case hex) and common name of a DER certificate.
 #[must_use]
@@ -45,95 +42,34 @@ pub fn peer_identity(end_entity: &CertificateDer<'_>) -> Option<String> {
         .filter(|cn| kiosk_wire::enrol::is_kiosk_id(cn))
 }
 
-/// The WebPKI client verifier plus the revocation list in the database.
-pub struct RevocationChecking {
-    inner: Arc<dyn ClientCertVerifier>,
-    state: Arc<Mutex<State>>,
-}
-
-impl std::fmt::Debug for RevocationChecking {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevocationChecking").finish_non_exhaustive()
+/// A rustls client configuration trusting only the certificates in `roots_pem` (the
+/// gateway's outgoing TLS: PostgreSQL, the one-stop system).
+///
+/// # Errors
+///
+/// No certificate in the PEM, or one rustls cannot use (message).
+pub fn client_config(roots_pem: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(roots_pem.as_bytes()) {
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
     }
-}
-
-impl ClientCertVerifier for RevocationChecking {
-    fn offer_client_auth(&self) -> bool {
-        self.inner.offer_client_auth()
+    if roots.is_empty() {
+        return Err("no certificate in the PEM".to_owned());
     }
-
-    fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        let verified = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now)?;
-        let Some((serial, cn)) = serial_and_name(end_entity.as_ref()) else {
-            return Err(rustls::Error::InvalidCertificate(
-                CertificateError::BadEncoding,
-            ));
-        };
-        let revoked = {
-            let state = self
-                .state
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            crate::store::is_revoked(state.db(), &serial)
-        };
-        match revoked {
-            Ok(false) => Ok(verified),
-            Ok(true) => {
-                tracing::warn!(
-                    kiosk = cn.as_deref().unwrap_or("?"),
-                    serial = %serial,
-                    "handshake refused: revoked client certificate"
-                );
-                Err(rustls::Error::InvalidCertificate(CertificateError::Revoked))
-            }
-            // Fail closed: without the list, a revoked kiosk must not get in.
-            Err(e) => {
-                tracing::error!(error = %e, "handshake refused: cannot read the revocation list");
-                Err(rustls::Error::General("revocation list unavailable".into()))
-            }
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The rustls server configuration: the gateway's certificate chain and key (PEM), client
-/// certificates from `client_ca_pem` checked against the revocation list in `state`.
+/// certificates from `client_ca_pem` (optional: enrolment comes without one).
 ///
 /// # Errors
 ///
@@ -142,14 +78,13 @@ pub fn server_config(
     cert_chain_pem: &str,
     key_pem: &str,
     client_ca_pem: &str,
-    state: Arc<Mutex<State>>,
 ) -> Result<Arc<rustls::ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     let ca = CertificateDer::from_pem_slice(client_ca_pem.as_bytes())
         .map_err(|e| format!("deployment CA: {e}"))?;
     roots.add(ca).map_err(|e| format!("deployment CA: {e}"))?;
-    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .allow_unauthenticated()
         .build()
         .map_err(|e| format!("client verifier: {e}"))?;
@@ -164,7 +99,7 @@ pub fn server_config(
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_client_cert_verifier(Arc::new(RevocationChecking { inner, state }))
+        .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .map_err(|e| format!("server certificate and key: {e}"))?;
     Ok(Arc::new(config))

@@ -14,10 +14,13 @@ fn state() -> State {
     let config = GatewayConfig {
         fixed_now: Some(time::macros::datetime!(2026-01-09 16:00)),
         seed: Some(7),
+        // Forwarding on (no worker runs here: the test moves the queue by hand).
+        forward: Some(kiosk_gateway::ForwardConfig::new("http://127.0.0.1:9")),
         ..GatewayConfig::default()
     };
     let ca = Authority::ephemeral("Test CA").expect("ca");
-    State::new(config, kiosk_gateway::store::open(None).expect("db"), ca)
+    let store = kiosk_gateway::store::SqliteStore::open(None).expect("db");
+    State::new(config, Box::new(store), ca)
 }
 
 fn kiosk() -> Peer {
@@ -55,7 +58,7 @@ fn status(r: &Response) -> SubmissionStatus {
 }
 
 #[test]
-fn an_accepted_dossier_is_received_then_follows_the_recorded_state() {
+fn an_accepted_dossier_is_received_then_follows_its_forwarding() {
     let mut s = state();
     let receipt = submit(&mut s, "0190f0a0-0000-7000-8000-000000000001");
     let target = format!(
@@ -74,13 +77,17 @@ fn an_accepted_dossier_is_received_then_follows_the_recorded_state() {
         "{text}"
     );
 
-    for next in [DossierState::InProgress, DossierState::Ready] {
-        assert_eq!(
-            kiosk_gateway::status::set(s.db(), &receipt.dossier_code, next, NOW),
-            Ok(true)
-        );
-        assert_eq!(status(&get(&mut s, &kiosk(), &target)).state(), next);
-    }
+    // The one-stop system takes it: forwarded.
+    let jobs = s.store_mut().lease_forward(NOW, 60_000, 16).expect("lease");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].dossier_code, receipt.dossier_code);
+    s.store_mut()
+        .forward_done(jobs[0].id, NOW, 0)
+        .expect("done");
+    assert_eq!(
+        status(&get(&mut s, &kiosk(), &target)).state(),
+        DossierState::Forwarded
+    );
     // Another kiosk of the gateway may look it up (the citizen comes back anywhere).
     let other = Peer {
         kiosk_id: Some("kiosk-hn-02".to_owned()),
@@ -88,7 +95,23 @@ fn an_accepted_dossier_is_received_then_follows_the_recorded_state() {
     };
     assert_eq!(
         status(&get(&mut s, &other, &target)).state(),
-        DossierState::Ready
+        DossierState::Forwarded
+    );
+
+    // A dossier the one-stop system refused for good: forward_failed (ask at the counter).
+    let refused = submit(&mut s, "0190f0a0-0000-7000-8000-000000000005");
+    let jobs = s.store_mut().lease_forward(NOW, 60_000, 16).expect("lease");
+    assert_eq!(jobs.len(), 1);
+    s.store_mut()
+        .forward_failed(jobs[0].id, None, "422 from the one-stop system", NOW)
+        .expect("dead letter");
+    let target = format!(
+        "/v1/submissions/{}?code={}",
+        refused.dossier_code, refused.lookup_code
+    );
+    assert_eq!(
+        status(&get(&mut s, &kiosk(), &target)).state(),
+        DossierState::ForwardFailed
     );
 }
 
@@ -122,16 +145,6 @@ fn a_wrong_lookup_code_and_an_unknown_dossier_get_the_same_404() {
     assert_eq!(
         wrong_code.body, unknown.body,
         "the answer does not tell which part was wrong"
-    );
-    // Recording a state for a dossier the gateway never accepted records nothing.
-    assert_eq!(
-        kiosk_gateway::status::set(
-            s.db(),
-            "000.00.01.H29-260109-9999",
-            DossierState::Ready,
-            NOW
-        ),
-        Ok(false)
     );
     let missing = get(
         &mut s,

@@ -51,8 +51,8 @@ fn leaf(ca: &Ca, san: &str) -> (String, CertificateDer<'static>, String, Vec<u8>
 /// A gateway on 127.0.0.1 that requires a client certificate from `client_ca`.
 fn serve(server_ca: &Ca, client_ca: &Ca) -> (u16, CertificateDer<'static>) {
     let ca = kiosk_gateway::ca::Authority::ephemeral("Enrolment CA").expect("CA");
-    let db = kiosk_gateway::store::open(None).expect("records");
-    let state = Mutex::new(State::new(GatewayConfig::default(), db, ca));
+    let db = kiosk_gateway::store::SqliteStore::open(None).expect("records");
+    let state = Mutex::new(State::new(GatewayConfig::default(), Box::new(db), ca));
     serve_with(server_ca, client_ca, move |head, body| {
         let req = Request {
             method: head.first.clone(),

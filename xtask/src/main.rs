@@ -65,6 +65,14 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "pcscd's virtual reader driver: the cccd-vcard virtual chip plugs into it in tests",
     ),
     (
+        "postgresql",
+        "kiosk-gateway's production store; its tests start their own cluster (initdb, pg_ctl)",
+    ),
+    (
+        "haproxy",
+        "kiosk-gateway's load test (`cargo xtask gateway-load`): TCP load balancer for 3 replicas",
+    ),
+    (
         "libdlib-dev",
         "kiosk-face: dlib's face detector, shape predictor and ResNet encoder through FFI",
     ),
@@ -98,6 +106,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(),
+        Some("gateway-load") => gateway_load(),
         Some("face-eval") => face_eval(&args[1..]),
         Some("image") => image(),
         Some("help") | Some("--help") | Some("-h") | None => {
@@ -126,9 +135,56 @@ fn print_help() {
          demo [--tour DIR]  run the kiosk on simulated hardware (window, or headless tour to DIR)\n  \
          test               setup + fmt + clippy + every test (what CI runs)\n  \
          bench              run benchmarks, print a table\n  \
+         gateway-load       kiosk-gateway load test: 200 kiosks, HAProxy, 1 and 3 replicas, chaos\n  \
          face-eval [--check]  face verification error rates on the packaged image set\n  \
          image              build the USB image (not implemented yet)"
     );
+}
+
+/// The kiosk-gateway load test (`gateway/tests/load.rs`, ignored in `cargo xtask test`), in
+/// release mode: 1 replica, 3 replicas, then 3 replicas with a replica killed and PostgreSQL
+/// restarted. Prints the `RESULT` lines for docs/BENCHMARKS.md.
+fn gateway_load() -> Result<()> {
+    setup()?;
+    let mut results = Vec::new();
+    for (replicas, chaos) in [("1", "0"), ("3", "0"), ("3", "1")] {
+        let mut c = cargo();
+        c.args([
+            "test",
+            "--release",
+            "--locked",
+            "-p",
+            "kiosk-gateway",
+            "--test",
+            "load",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("LOAD_REPLICAS", replicas)
+        .env("LOAD_CHAOS", chaos);
+        eprintln!(
+            "xtask: $ LOAD_REPLICAS={replicas} LOAD_CHAOS={chaos} {}",
+            display_cmd(&c)
+        );
+        let out = c.output().context("could not start cargo")?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            eprint!("{stdout}");
+            bail!("the gateway load test failed ({replicas} replicas, chaos {chaos})");
+        }
+        results.extend(
+            stdout
+                .lines()
+                .filter(|l| l.starts_with("RESULT"))
+                .map(str::to_owned),
+        );
+    }
+    for r in results {
+        println!("{r}");
+    }
+    Ok(())
 }
 
 fn root() -> PathBuf {

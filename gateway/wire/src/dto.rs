@@ -254,31 +254,37 @@ impl SubmissionStatus {
     }
 }
 
-/// Where a dossier stands (`TrangThaiHoSo`).
+/// Where a dossier stands (`TrangThaiHoSo`), as far as the gateway knows: it forwards
+/// dossiers to the provincial one-stop system and hears nothing back from it yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DossierState {
-    /// `received`: accepted by the gateway, not yet taken up by the agency.
+    /// `received`: accepted by the gateway, not yet handed to the one-stop system.
     Received,
-    /// `in_progress`: the agency is processing it.
-    InProgress,
-    /// `ready`: the result can be collected.
-    Ready,
-    /// `unknown`: a code this kiosk does not know (a newer gateway), or the gateway does not
-    /// know where the dossier stands.
+    /// `forwarded`: the one-stop system took it; the office is processing it.
+    Forwarded,
+    /// `forward_failed`: the one-stop system refused it or could not be reached for too long;
+    /// an operator is on it (the citizen asks at the counter).
+    ForwardFailed,
+    /// `unknown`: a code this kiosk does not know (a newer gateway).
     Unknown,
 }
 
 impl DossierState {
     /// Every state, in the order a dossier passes through them.
-    pub const ALL: [Self; 4] = [Self::Received, Self::InProgress, Self::Ready, Self::Unknown];
+    pub const ALL: [Self; 4] = [
+        Self::Received,
+        Self::Forwarded,
+        Self::ForwardFailed,
+        Self::Unknown,
+    ];
 
     /// The wire code.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
             Self::Received => "received",
-            Self::InProgress => "in_progress",
-            Self::Ready => "ready",
+            Self::Forwarded => "forwarded",
+            Self::ForwardFailed => "forward_failed",
             Self::Unknown => "unknown",
         }
     }
@@ -290,6 +296,94 @@ impl DossierState {
             .into_iter()
             .find(|s| s.code() == code)
             .unwrap_or(Self::Unknown)
+    }
+}
+
+/// `POST /v1/heartbeat`: what a kiosk reports every few minutes (versions, device health as
+/// `kioskctl selftest` sees it, its outbox). No personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The kiosk software's version, e.g. `0.1.0`.
+    pub app_version: String,
+    /// The OS image's version.
+    #[serde(default)]
+    pub os_version: String,
+    /// Submissions waiting in the kiosk's outbox.
+    pub queue_depth: u32,
+    /// Submissions the kiosk's outbox gave up on (an operator must look).
+    #[serde(default)]
+    pub dead_letters: u32,
+    /// Each device's health.
+    #[serde(default)]
+    pub devices: Vec<DeviceHealth>,
+    /// When the kiosk sent it, `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh.
+    pub sent_at: String,
+}
+
+/// One device in a [`Heartbeat`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceHealth {
+    /// `card-reader`, `camera`, `printer`, `touchscreen`, ...
+    pub device: String,
+    /// `ok`, `degraded` or `failed`.
+    pub status: DeviceStatus,
+    /// A technician's note (the self-test's message), no personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A device's state in a [`Heartbeat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceStatus {
+    /// Working.
+    Ok,
+    /// Working with a problem (paper low, a retry needed).
+    Degraded,
+    /// Not working.
+    Failed,
+}
+
+impl Heartbeat {
+    /// Most devices a heartbeat may list.
+    pub const MAX_DEVICES: usize = 32;
+
+    /// Checks the shapes the gateway stores.
+    ///
+    /// # Errors
+    ///
+    /// The first [`InvalidField`] found.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let bad = |field, rule| Err(InvalidField { field, rule });
+        if !is_short_text(&self.app_version, 64) {
+            return bad("appVersion", "1 to 64 characters, no control characters");
+        }
+        if self.os_version.chars().count() > 64 || self.os_version.chars().any(char::is_control) {
+            return bad("osVersion", "up to 64 characters, no control characters");
+        }
+        if self.devices.len() > Self::MAX_DEVICES {
+            return bad("devices", "at most 32 devices");
+        }
+        for d in &self.devices {
+            if !is_short_text(&d.device, 32) {
+                return bad(
+                    "devices.device",
+                    "1 to 32 characters, no control characters",
+                );
+            }
+            if d.detail.as_deref().is_some_and(|t| !is_short_text(t, 256)) {
+                return bad(
+                    "devices.detail",
+                    "1 to 256 characters, no control characters",
+                );
+            }
+        }
+        if codes::parse_portal_time(&self.sent_at).is_none() {
+            return bad("sentAt", "a time as yyyyMMddHHmmss");
+        }
+        Ok(())
     }
 }
 
@@ -339,11 +433,11 @@ mod tests {
             );
         }
         let status: SubmissionStatus = serde_json::from_str(
-            r#"{"MaHoSo":"000.00.01.H29-260101-0001","TrangThaiHoSo":"in_progress",
+            r#"{"MaHoSo":"000.00.01.H29-260101-0001","TrangThaiHoSo":"forward_failed",
                "TenTTHC":"x","NgayTiepNhan":"20260101080000","NgayHenTra":"20260106170000"}"#,
         )
         .expect("parses");
-        assert_eq!(status.state(), DossierState::InProgress);
+        assert_eq!(status.state(), DossierState::ForwardFailed);
     }
 
     fn demo_request() -> SubmissionRequest {
@@ -373,6 +467,24 @@ mod tests {
         let dbg = format!("{req:?}");
         assert!(!dbg.contains("001090123456") && !dbg.contains("NGUYEN") && !dbg.contains("1990"));
         assert_eq!(req.validate(), Ok(()));
+    }
+
+    #[test]
+    fn heartbeats_parse_and_validate() {
+        let json = r#"{"appVersion":"0.1.0","queueDepth":3,"sentAt":"20260105093000",
+            "devices":[{"device":"printer","status":"degraded","detail":"paper low"}]}"#;
+        let h: Heartbeat = serde_json::from_str(json).expect("parses");
+        assert_eq!(h.validate(), Ok(()));
+        assert_eq!(h.devices[0].status, DeviceStatus::Degraded);
+        let bad = Heartbeat {
+            sent_at: "yesterday".into(),
+            ..h.clone()
+        };
+        assert_eq!(bad.validate().map_err(|e| e.field), Err("sentAt"));
+        assert!(serde_json::from_str::<Heartbeat>(
+            r#"{"appVersion":"1","queueDepth":0,"sentAt":"20260105093000","name":"x"}"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -45,8 +45,15 @@ fn openapi_spec_matches_the_dto_field_names() {
         states.contains(&format!("enum: [{}]", codes.join(", "))),
         "TrangThaiHoSo's enum differs from DossierState: {states}"
     );
+    let heartbeat: kiosk_wire::dto::Heartbeat = serde_json::from_str(
+        r#"{"appVersion":"0.1.0","osVersion":"12","queueDepth":0,"deadLetters":0,
+            "devices":[],"sentAt":"20260105093000"}"#,
+    )
+    .expect("heartbeat");
+    let heartbeat = serde_json::to_value(&heartbeat).expect("json");
     for (schema, fields) in [
         ("SubmissionStatus", keys(status)),
+        ("Heartbeat", keys(heartbeat)),
         ("SubmissionRequest", keys(req)),
         ("SubmissionReceipt", keys(receipt)),
         ("EnrolmentRequest", keys(enrol)),

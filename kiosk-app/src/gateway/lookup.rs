@@ -183,9 +183,9 @@ mod tests {
 
     #[test]
     fn answers_map_to_outcomes() {
-        let body = br#"{"MaHoSo":"000.00.01.H29-260109-0001","TrangThaiHoSo":"ready",
+        let body = br#"{"MaHoSo":"000.00.01.H29-260109-0001","TrangThaiHoSo":"forwarded",
             "TenTTHC":"x","NgayTiepNhan":"20260109160000","NgayHenTra":"20260114160000"}"#;
-        assert_eq!(outcome(200, body).state(), Some(DossierState::Ready));
+        assert_eq!(outcome(200, body).state(), Some(DossierState::Forwarded));
         assert_eq!(outcome(404, b"{}"), StatusLookup::NotFound);
         assert_eq!(outcome(503, b""), StatusLookup::Offline);
         assert!(matches!(outcome(200, b"not json"), StatusLookup::Failed(_)));

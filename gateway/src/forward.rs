@@ -1,0 +1,443 @@
+//! Forwarding TTHC dossiers to the provincial one-stop system, from the gateway's own durable
+//! queue (the `forward_queue` table of [`crate::store`]).
+//!
+//! An accepted dossier is queued in the same transaction that records it. A worker in every
+//! replica leases due items ([`crate::store::Store::lease_forward`]: `FOR UPDATE SKIP LOCKED`
+//! plus a lease time in PostgreSQL, so replicas share the work and a dead replica's items come
+//! back when the lease runs out), posts each to the adapter, and records the outcome: done
+//! (then the personal fields are erased after the retention, default at once), retry at a
+//! backoff with full jitter, or a dead letter (an error in the audit log, the
+//! `kiosk_gateway_forward_dead_letters` gauge, status `forward_failed` in the lookup).
+//!
+//! Delivery is at-least-once: a reply lost after the one-stop system committed makes a second
+//! delivery of the same dossier, which the adapter's idempotency key (`referenceUid` = the
+//! submission id, OpenCPS's caller-supplied unique key) turns into no second dossier.
+//!
+//! The adapter here is OpenCPS-style REST: `POST {url}/o/rest/v2/dossiers`, JSON, the
+//! `referenceUid` also as `Idempotency-Key`; `https://` with the roots of
+//! [`ForwardConfig::ca_file`] (e.g. Debian's `/etc/ssl/certs/ca-certificates.crt`, or the
+//! province's own CA), `http://` to the simulator or an agent on the same host.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper_util::rt::TokioIo;
+use kiosk_wire::dto::SubmissionRequest;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::{now_ms, State};
+use crate::store::ForwardJob;
+
+/// The path of the OpenCPS-style intake under the adapter's base URL.
+pub const DOSSIERS_PATH: &str = "/o/rest/v2/dossiers";
+
+/// How the gateway forwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardConfig {
+    /// The adapter's base URL, `https://host[:port][/base]` or `http://...` (the one-stop
+    /// system, an LGSP, or the simulator).
+    pub url: String,
+    /// For `https://`: the PEM file of the roots to trust.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// One attempt's time limit (connect, send, answer).
+    pub timeout: Duration,
+    /// Attempts before a dead letter.
+    pub max_attempts: u32,
+    /// Backoff: the first retry waits up to this (full jitter), doubling per attempt...
+    pub backoff_base: Duration,
+    /// ...up to this.
+    pub backoff_cap: Duration,
+    /// How long a leased item stays hidden from other replicas.
+    pub lease: Duration,
+    /// Items leased at once.
+    pub batch: u32,
+    /// Sleep when the queue is empty.
+    pub idle_poll: Duration,
+}
+
+impl ForwardConfig {
+    /// Defaults for `url`: 10 s per attempt, 12 attempts, backoff 2 s doubling to 15 min,
+    /// 60 s leases, 16 at a time, polling every 500 ms when idle.
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ca_file: None,
+            timeout: Duration::from_secs(10),
+            max_attempts: 12,
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(15 * 60),
+            lease: Duration::from_secs(60),
+            batch: 16,
+            idle_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What an answer of the one-stop system means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Taken (2xx: created, or the same `referenceUid` already there).
+    Done,
+    /// Try again later: 408, 409, 425, 429, 5xx, or no answer.
+    Retry,
+    /// Will never be taken as it is (400, 422, other 4xx): a dead letter for an operator.
+    Dead,
+}
+
+/// The verdict for an HTTP status (the brief's retry rules).
+#[must_use]
+pub fn classify(status: u16) -> Verdict {
+    match status {
+        200..=299 => Verdict::Done,
+        408 | 409 | 425 | 429 | 500..=599 => Verdict::Retry,
+        _ => Verdict::Dead,
+    }
+}
+
+/// Full-jitter backoff in ms before retry number `attempt` (1 = the first retry):
+/// `fraction * min(cap, base * 2^(attempt-1))`, with `fraction` in [0, 1) drawn by the caller.
+#[must_use]
+pub fn retry_delay_ms(attempt: u32, base: Duration, cap: Duration, fraction: f64) -> i64 {
+    let base_ms = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
+    let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+    let exp = base_ms
+        .checked_shl(attempt.saturating_sub(1).min(32))
+        .unwrap_or(u64::MAX)
+        .min(cap_ms);
+    // `exp` is at most the cap (minutes to hours), so the f64 round trip is exact enough.
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+    let ms = (exp as f64 * fraction.clamp(0.0, 1.0)) as i64;
+    ms.max(0)
+}
+
+/// The OpenCPS-style intake body for a submission (as received) and its dossier code.
+///
+/// # Errors
+///
+/// The stored body is not a submission (erased, or not written by this gateway).
+pub fn opencps_body(body: &[u8], dossier_code: &str, agency: &str) -> Result<Vec<u8>, String> {
+    let r: SubmissionRequest =
+        serde_json::from_slice(body).map_err(|_| "the stored body is not a submission")?;
+    let doc = serde_json::json!({
+        "referenceUid": r.reference_uid,
+        "dossierNo": dossier_code,
+        "serviceCode": r.procedure_code,
+        "serviceName": r.procedure_name,
+        "govAgencyCode": agency,
+        "dossierTemplateNo": r.procedure_code,
+        "applicantName": r.applicant_name.expose(),
+        "applicantIdType": "citizen",
+        "applicantIdNo": r.id_number.expose(),
+        "applicantBirthDate": r.date_of_birth.expose(),
+        "submitDate": r.submitted_at,
+        "onlineSubmission": true,
+        "submissionChannel": "kiosk",
+    });
+    serde_json::to_vec(&doc).map_err(|e| e.to_string())
+}
+
+/// One POST; the status, or why there was none.
+async fn post(
+    uri: &hyper::Uri,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    body: Vec<u8>,
+    key: &str,
+    timeout: Duration,
+) -> Result<u16, String> {
+    let host = uri.host().ok_or("the adapter URL has no host")?.to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if tls.is_some() { 443 } else { 80 });
+    let authority = uri
+        .authority()
+        .map_or_else(|| host.clone(), ToString::to_string);
+    let base = uri.path().trim_end_matches('/');
+    let request = hyper::Request::post(format!("{base}{DOSSIERS_PATH}"))
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header("Idempotency-Key", key)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let attempt = async {
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        match tls {
+            None => exchange(TokioIo::new(tcp), request).await,
+            Some(config) => {
+                // An IP literal in the URL's host is matched against the certificate's IP
+                // addresses, a name against its DNS names.
+                let name = rustls_pki_types::ServerName::try_from(
+                    host.trim_matches(['[', ']']).to_owned(),
+                )
+                .map_err(|e| format!("server name: {e}"))?;
+                let stream = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS: {e}"))?;
+                exchange(TokioIo::new(stream), request).await
+            }
+        }
+    };
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
+}
+
+/// The HTTP/1.1 exchange over a connected stream.
+async fn exchange<I>(io: I, request: hyper::Request<Full<Bytes>>) -> Result<u16, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("no answer: {e}"))?;
+    let status = response.status().as_u16();
+    // Read (a bounded amount of) the answer so the exchange completes.
+    let _ = Limited::new(response.into_body(), 64 * 1024)
+        .collect()
+        .await;
+    Ok(status)
+}
+
+/// Counters the worker feeds into `/metrics`.
+pub trait ForwardMetrics: Send + Sync {
+    /// One attempt ended with this verdict.
+    fn attempt(&self, verdict: Verdict);
+}
+
+/// Runs `f` on the state on tokio's blocking pool (the stores block).
+pub(crate) async fn with_state<T, F>(state: &Arc<Mutex<State>>, f: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut State) -> T + Send + 'static,
+{
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || {
+        let mut s = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut s)
+    })
+    .await
+    .ok()
+}
+
+/// The worker: until `cancel`, lease due items, forward them, record the outcomes, erase
+/// what retention allows. A cancelled worker finishes the batch in hand first.
+pub async fn run(
+    state: Arc<Mutex<State>>,
+    config: ForwardConfig,
+    metrics: Arc<dyn ForwardMetrics>,
+    cancel: CancellationToken,
+) {
+    let uri = match config.url.parse::<hyper::Uri>() {
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => u,
+        _ => {
+            tracing::error!(url = %config.url, "forwarding off: the adapter URL must be https://host[:port] or http://host:port");
+            return;
+        }
+    };
+    let tls = if uri.scheme_str() == Some("https") {
+        let roots = config
+            .ca_file
+            .as_ref()
+            .ok_or_else(|| "https needs the roots to trust (--forward-ca FILE)".to_owned())
+            .and_then(|p| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())))
+            .and_then(|pem| crate::tls::client_config(&pem));
+        match roots {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "forwarding off: cannot set up TLS to the adapter");
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
+    let (agency, retention_ms) = with_state(&state, |s| {
+        let c = s.config();
+        (
+            c.agency.clone(),
+            i64::try_from(c.retention.as_millis()).unwrap_or(i64::MAX),
+        )
+    })
+    .await
+    .unwrap_or_default();
+    tracing::info!(url = %config.url, "forwarding to the one-stop system");
+    let batch = config.batch;
+    let idle_poll = config.idle_poll;
+    let adapter = Arc::new(Adapter {
+        uri,
+        tls,
+        config,
+        agency,
+        retention_ms,
+        metrics,
+    });
+    while !cancel.is_cancelled() {
+        let leased = with_state(&state, move |s| {
+            let now = now_ms();
+            let store = s.store_mut();
+            match store.erase_due(now) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(target: "audit", erased = n, "personal fields erased after retention"),
+                Err(e) => tracing::warn!(error = %e, "cannot erase due bodies"),
+            }
+            store.lease_forward(now, lease_ms, batch)
+        })
+        .await;
+        let jobs = match leased {
+            Some(Ok(jobs)) => jobs,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "forwarding: cannot read the queue");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        if jobs.is_empty() {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(idle_poll) => continue,
+            }
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for job in jobs {
+            set.spawn(forward_one(Arc::clone(&state), job, Arc::clone(&adapter)));
+        }
+        while set.join_next().await.is_some() {}
+    }
+    tracing::info!("forwarding stopped");
+}
+
+/// Where and how the worker forwards.
+struct Adapter {
+    uri: hyper::Uri,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    config: ForwardConfig,
+    agency: String,
+    retention_ms: i64,
+    metrics: Arc<dyn ForwardMetrics>,
+}
+
+async fn forward_one(state: Arc<Mutex<State>>, job: ForwardJob, adapter: Arc<Adapter>) {
+    let Adapter {
+        uri,
+        tls,
+        config,
+        agency,
+        retention_ms,
+        metrics,
+    } = &*adapter;
+    let retention_ms = *retention_ms;
+    let (verdict, why) = match opencps_body(&job.body, &job.dossier_code, agency) {
+        Err(e) => (Verdict::Dead, e),
+        Ok(body) => match post(uri, tls.as_ref(), body, &job.reference_uid, config.timeout).await {
+            Ok(status) => (classify(status), format!("HTTP {status}")),
+            Err(e) => (Verdict::Retry, e),
+        },
+    };
+    metrics.attempt(verdict);
+    let attempt = job.attempts.saturating_add(1);
+    let verdict = if verdict == Verdict::Retry && attempt >= config.max_attempts {
+        Verdict::Dead
+    } else {
+        verdict
+    };
+    let fraction: f64 = rand::random();
+    let delay = retry_delay_ms(attempt, config.backoff_base, config.backoff_cap, fraction);
+    let dossier = job.dossier_code.clone();
+    let recorded = with_state(&state, move |s| {
+        let now = now_ms();
+        let store = s.store_mut();
+        match verdict {
+            Verdict::Done => store.forward_done(job.id, now, retention_ms),
+            Verdict::Retry => {
+                store.forward_failed(job.id, Some(now.saturating_add(delay)), &why, now)
+            }
+            Verdict::Dead => {
+                tracing::error!(
+                    target: "audit",
+                    dossier = %job.dossier_code,
+                    attempts = attempt,
+                    reason = %why,
+                    "forwarding gave up: dead letter, an operator must look"
+                );
+                store.forward_failed(job.id, None, &why, now)
+            }
+        }
+    })
+    .await;
+    match recorded {
+        Some(Ok(())) => {
+            if verdict == Verdict::Done {
+                tracing::info!(target: "audit", dossier = %dossier, "dossier forwarded");
+            }
+        }
+        // The lease runs out and the item is tried again: at-least-once.
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, dossier = %dossier, "forwarding outcome not recorded");
+        }
+        None => tracing::warn!(dossier = %dossier, "forwarding outcome not recorded"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_follow_the_retry_rules() {
+        for (status, v) in [
+            (200, Verdict::Done),
+            (201, Verdict::Done),
+            (400, Verdict::Dead),
+            (401, Verdict::Dead),
+            (404, Verdict::Dead),
+            (408, Verdict::Retry),
+            (409, Verdict::Retry),
+            (422, Verdict::Dead),
+            (425, Verdict::Retry),
+            (429, Verdict::Retry),
+            (500, Verdict::Retry),
+            (503, Verdict::Retry),
+        ] {
+            assert_eq!(classify(status), v, "{status}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_cap_with_full_jitter() {
+        let (b, c) = (Duration::from_secs(2), Duration::from_secs(900));
+        assert_eq!(retry_delay_ms(1, b, c, 0.999_999), 1999);
+        assert_eq!(retry_delay_ms(3, b, c, 0.5), 4000);
+        assert_eq!(retry_delay_ms(1, b, c, 0.0), 0);
+        assert_eq!(retry_delay_ms(20, b, c, 1.0), 900_000);
+        assert_eq!(retry_delay_ms(u32::MAX, b, c, 1.0), 900_000);
+    }
+
+    #[test]
+    fn the_opencps_body_carries_the_reference_uid_and_the_dossier() {
+        let r = kiosk_wire::dto::SubmissionRequest::synthetic(
+            "0190f0a0-0000-7000-8000-000000000001",
+            kiosk_wire::dto::SubmissionKind::Tthc,
+        );
+        let body = serde_json::to_vec(&r).expect("json");
+        let out = opencps_body(&body, "000.00.01.H29-260105-0001", "000.00.01.H29").expect("ok");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(v["referenceUid"], "0190f0a0-0000-7000-8000-000000000001");
+        assert_eq!(v["dossierNo"], "000.00.01.H29-260105-0001");
+        assert_eq!(v["serviceCode"], "1.004194");
+        assert_eq!(v["applicantIdNo"], "001090123456");
+        assert!(opencps_body(b"", "x", "y").is_err(), "an erased body");
+    }
+}

@@ -1,0 +1,357 @@
+//! A simulator of the provincial one-stop system's OpenCPS-style intake, with fault injection:
+//! what [`crate::forward`] is tested against (its tests, the load test, and
+//! `kiosk-gateway onestop-sim` by hand).
+//!
+//! `POST /o/rest/v2/dossiers` with the intake JSON creates a dossier, once per `referenceUid`
+//! (a second delivery answers 200 with the same dossier: the idempotency the gateway relies
+//! on). Faults, drawn per request from a seeded generator:
+//! - `error_rate`: 503 without taking the dossier;
+//! - `timeout_rate`: take the dossier, but answer only after `hang` (longer than the
+//!   gateway's timeout: the gateway retries, a duplicate delivery arrives);
+//! - `lost_reply_rate`: take the dossier and close the connection unanswered (a duplicate
+//!   delivery too).
+//!
+//! It keeps only `referenceUid`, the service code and delivery counts: no personal data.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng};
+
+use crate::forward::DOSSIERS_PATH;
+
+/// The faults to inject (rates from 0 to 1; their sum at most 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimFaults {
+    /// Share of requests answered 503 unprocessed.
+    pub error_rate: f64,
+    /// Share processed but answered only after `hang`.
+    pub timeout_rate: f64,
+    /// Share processed and closed unanswered.
+    pub lost_reply_rate: f64,
+    /// How long a "timeout" request hangs.
+    pub hang: Duration,
+    /// Seed of the fault draws.
+    pub seed: u64,
+}
+
+impl Default for SimFaults {
+    /// No faults.
+    fn default() -> Self {
+        Self {
+            error_rate: 0.0,
+            timeout_rate: 0.0,
+            lost_reply_rate: 0.0,
+            hang: Duration::from_secs(30),
+            seed: 1,
+        }
+    }
+}
+
+/// One dossier the simulator holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimDossier {
+    /// The one-stop system's own number.
+    pub id: u64,
+    /// `serviceCode`.
+    pub service_code: String,
+    /// The gateway's `dossierNo`.
+    pub dossier_no: String,
+    /// How many times it was delivered (1 + duplicates).
+    pub deliveries: u32,
+}
+
+struct SimShared {
+    faults: SimFaults,
+    rng: Mutex<StdRng>,
+    dossiers: Mutex<HashMap<String, SimDossier>>,
+    requests: AtomicU64,
+    next_id: AtomicU64,
+}
+
+/// The running simulator; stopped on drop.
+pub struct OneStopSim {
+    addr: SocketAddr,
+    shared: Arc<SimShared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for OneStopSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneStopSim")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Reply {
+    Answer(u16, Vec<u8>),
+    Hang(u16, Vec<u8>),
+    Drop,
+}
+
+impl SimShared {
+    /// Handles one request; pure apart from the shared records.
+    fn handle(&self, method: &str, path: &str, body: &[u8]) -> Reply {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if method != "POST" || path != DOSSIERS_PATH {
+            return Reply::Answer(404, br#"{"error":"not_found"}"#.to_vec());
+        }
+        let roll: f64 = self
+            .rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .random();
+        let f = &self.faults;
+        if roll < f.error_rate {
+            return Reply::Answer(503, br#"{"error":"unavailable"}"#.to_vec());
+        }
+        let v: serde_json::Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(_) => return Reply::Answer(400, br#"{"error":"invalid_json"}"#.to_vec()),
+        };
+        let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+        let (uid, service, no) = (
+            field("referenceUid"),
+            field("serviceCode"),
+            field("dossierNo"),
+        );
+        if uid.is_empty() || service.is_empty() || field("applicantIdNo").is_empty() {
+            return Reply::Answer(400, br#"{"error":"missing_field"}"#.to_vec());
+        }
+        let (status, id) = {
+            let mut d = self.dossiers.lock().unwrap_or_else(PoisonError::into_inner);
+            match d.get_mut(uid) {
+                Some(existing) => {
+                    existing.deliveries = existing.deliveries.saturating_add(1);
+                    (200, existing.id)
+                }
+                None => {
+                    let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                    d.insert(
+                        uid.to_owned(),
+                        SimDossier {
+                            id,
+                            service_code: service.to_owned(),
+                            dossier_no: no.to_owned(),
+                            deliveries: 1,
+                        },
+                    );
+                    (201, id)
+                }
+            }
+        };
+        let answer = serde_json::json!({"dossierId": id, "referenceUid": uid}).to_string();
+        if roll < f.error_rate + f.timeout_rate {
+            Reply::Hang(status, answer.into_bytes())
+        } else if roll < f.error_rate + f.timeout_rate + f.lost_reply_rate {
+            Reply::Drop
+        } else {
+            Reply::Answer(status, answer.into_bytes())
+        }
+    }
+}
+
+impl OneStopSim {
+    /// Starts the simulator on `listen` (e.g. `127.0.0.1:0`).
+    ///
+    /// # Errors
+    ///
+    /// The socket or the runtime.
+    pub fn start(listen: SocketAddr, faults: SimFaults) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(SimShared {
+            rng: Mutex::new(StdRng::seed_from_u64(faults.seed)),
+            faults,
+            dossiers: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("onestop-sim")
+            .enable_all()
+            .build()?;
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("onestop-sim-main".to_owned())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || {
+                    runtime.block_on(async move {
+                        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                            return;
+                        };
+                        loop {
+                            tokio::select! {
+                                _ = &mut stop_rx => break,
+                                a = listener.accept() => {
+                                    if let Ok((tcp, _)) = a {
+                                        tokio::spawn(serve(tcp, Arc::clone(&shared)));
+                                    }
+                                }
+                            }
+                        }
+                    });
+                    runtime.shutdown_timeout(Duration::from_millis(200));
+                }
+            })?;
+        Ok(Self {
+            addr,
+            shared,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL for [`crate::ForwardConfig`].
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The dossiers by `referenceUid`.
+    #[must_use]
+    pub fn dossiers(&self) -> HashMap<String, SimDossier> {
+        self.shared
+            .dossiers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Requests received (all deliveries and faults).
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for OneStopSim {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reply dropped (injected)")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn serve(tcp: tokio::net::TcpStream, shared: Arc<SimShared>) {
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let shared = Arc::clone(&shared);
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = Limited::new(body, 1024 * 1024)
+                .collect()
+                .await
+                .map_err(|_| Dropped)?
+                .to_bytes();
+            let reply = shared.handle(parts.method.as_str(), parts.uri.path(), &body);
+            let (status, body) = match reply {
+                Reply::Answer(s, b) => (s, b),
+                Reply::Hang(s, b) => {
+                    tokio::time::sleep(shared.faults.hang).await;
+                    (s, b)
+                }
+                Reply::Drop => return Err(Dropped),
+            };
+            let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
+            *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+            Ok::<_, Dropped>(r)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(tcp), service)
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intake(uid: &str) -> Vec<u8> {
+        serde_json::json!({"referenceUid": uid, "serviceCode": "1.004194",
+            "dossierNo": "D-1", "applicantIdNo": "001090123456"})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn shared(faults: SimFaults) -> SimShared {
+        SimShared {
+            rng: Mutex::new(StdRng::seed_from_u64(faults.seed)),
+            faults,
+            dossiers: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    #[test]
+    fn one_dossier_per_reference_uid_and_faults_as_drawn() {
+        let s = shared(SimFaults::default());
+        assert!(matches!(
+            s.handle("POST", DOSSIERS_PATH, &intake("a")),
+            Reply::Answer(201, _)
+        ));
+        assert!(matches!(
+            s.handle("POST", DOSSIERS_PATH, &intake("a")),
+            Reply::Answer(200, _)
+        ));
+        assert!(matches!(
+            s.handle("POST", DOSSIERS_PATH, b"{}"),
+            Reply::Answer(400, _)
+        ));
+        assert!(matches!(s.handle("GET", "/", b""), Reply::Answer(404, _)));
+        let d = s.dossiers.lock().expect("lock");
+        assert_eq!((d.len(), d.get("a").map(|x| x.deliveries)), (1, Some(2)));
+        drop(d);
+        let all_errors = shared(SimFaults {
+            error_rate: 1.0,
+            ..SimFaults::default()
+        });
+        assert!(matches!(
+            all_errors.handle("POST", DOSSIERS_PATH, &intake("b")),
+            Reply::Answer(503, _)
+        ));
+        assert!(all_errors.dossiers.lock().expect("lock").is_empty());
+        let lost = shared(SimFaults {
+            lost_reply_rate: 1.0,
+            ..SimFaults::default()
+        });
+        assert!(matches!(
+            lost.handle("POST", DOSSIERS_PATH, &intake("c")),
+            Reply::Drop
+        ));
+        assert_eq!(
+            lost.dossiers.lock().expect("lock").len(),
+            1,
+            "taken, reply lost"
+        );
+    }
+}
