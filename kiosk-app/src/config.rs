@@ -1565,6 +1565,10 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         max_face_attempts,
         languages,
         default_language,
+        form: match raw.mode {
+            Mode::OneStopShop => crate::session::dossier::FormKind::Office,
+            Mode::Hospital => crate::session::dossier::FormKind::Clinic,
+        },
     };
     let logging = LoggingSettings {
         level: raw.logging.level,

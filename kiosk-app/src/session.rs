@@ -77,6 +77,10 @@ use kiosk_hw::personal::Personal;
 
 use crate::catalog::ServiceId;
 
+pub mod dossier;
+
+use dossier::{DossierForm, FormData, FormEvent, FormKind, FormOutcome, FormPage};
+
 /// Monotonic time in milliseconds, from an arbitrary origin chosen by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Millis(pub u64);
@@ -209,6 +213,8 @@ pub struct SessionConfig {
     pub languages: Vec<String>,
     /// Language of the attract screen and of a fresh session.
     pub default_language: String,
+    /// The dossier form of the `Confirm` step (one-stop shop or hospital).
+    pub form: FormKind,
 }
 
 impl Default for SessionConfig {
@@ -219,6 +225,7 @@ impl Default for SessionConfig {
             max_face_attempts: 3,
             languages: vec!["vi".to_owned(), "en".to_owned()],
             default_language: "vi".to_owned(),
+            form: FormKind::Office,
         }
     }
 }
@@ -568,6 +575,8 @@ pub enum Event {
     Back,
     /// The dossier is confirmed.
     Confirmed,
+    /// The citizen acts on the dossier form of the `Confirm` step.
+    Form(FormEvent),
     /// "Try again" on a retry notice.
     Retry,
     /// The outbox accepted the dossier.
@@ -620,9 +629,15 @@ pub struct Dossier {
     citizen: Citizen,
     language: String,
     face: FaceOutcome,
+    form: FormData,
 }
 
 impl Dossier {
+    /// What the citizen entered on the form (phone, address, delivery; or the visit reason).
+    #[must_use]
+    pub fn form(&self) -> &FormData {
+        &self.form
+    }
     /// The session id: the idempotency key of the submission.
     #[must_use]
     pub fn session_id(&self) -> SessionId {
@@ -762,6 +777,8 @@ pub struct SessionView {
     pub citizen: Option<Citizen>,
     /// The chosen service, from `Confirm` to `Submitting`.
     pub service: Option<ServiceId>,
+    /// At `Confirm`: the form's page and what was entered so far (personal).
+    pub form: Option<(FormPage, FormData)>,
     /// Face captures left (at `VerifyFace` and on a retry notice).
     pub face_attempts_left: Option<u8>,
     /// The notice offers "try again" ([`Event::Retry`]).
@@ -780,7 +797,10 @@ impl SessionView {
     /// True when any personal field is set.
     #[must_use]
     pub fn has_personal_data(&self) -> bool {
-        self.citizen.is_some() || self.receipt.is_some() || self.id_entry.is_some()
+        self.citizen.is_some()
+            || self.receipt.is_some()
+            || self.id_entry.is_some()
+            || self.form.is_some()
     }
 }
 
@@ -825,6 +845,7 @@ enum State {
         citizen: Citizen,
         face: FaceVerified,
         service: ServiceId,
+        form: DossierForm,
     },
     Submitting {
         service: ServiceId,
@@ -1042,6 +1063,10 @@ impl Session {
             },
             citizen: self.state.citizen().cloned(),
             service,
+            form: match &self.state {
+                State::Confirm { form, .. } => Some((form.page(), form.data())),
+                _ => None,
+            },
             face_attempts_left,
             can_retry,
             receipt,
@@ -1430,6 +1455,7 @@ impl Session {
                     citizen,
                     face,
                     service,
+                    form: DossierForm::new(self.cfg.form),
                 })
             }
 
@@ -1438,9 +1464,35 @@ impl Session {
                     citizen,
                     face,
                     service,
+                    mut form,
+                },
+                Event::Form(ev),
+            ) => {
+                let outcome = form.handle(ev);
+                let state = State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                    form,
+                };
+                match outcome {
+                    FormOutcome::Quiet => {
+                        self.touch(&state);
+                        self.banner = None;
+                    }
+                    FormOutcome::Message(key) => self.banner(&state, out, key),
+                }
+                Stay(state)
+            }
+            (
+                State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                    form,
                 },
                 Event::Confirmed,
-            ) => {
+            ) if form.ready() => {
                 // `id` is set at Start and only cleared on entering Attract, so a session
                 // past Start always has one; the fallback keeps this path panic-free.
                 let session_id = match self.id {
@@ -1457,12 +1509,32 @@ impl Session {
                     citizen,
                     language: self.language.clone(),
                     face: face.0,
+                    form: form.data(),
                 };
                 out.push(Command::Submit(Box::new(dossier)));
                 Self::say(out, keys::SUBMITTING);
                 Enter(State::Submitting { service })
             }
-            (State::Confirm { citizen, face, .. }, Event::Back) => {
+            (
+                State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                    mut form,
+                },
+                Event::Back,
+            ) => {
+                if form.back() {
+                    let state = State::Confirm {
+                        citizen,
+                        face,
+                        service,
+                        form,
+                    };
+                    self.touch(&state);
+                    self.banner = None;
+                    return Stay(state);
+                }
                 Self::say(out, keys::CHOOSE_SERVICE);
                 Enter(State::ChooseService { citizen, face })
             }
