@@ -231,6 +231,10 @@ pub struct KioskConfig {
     pub demo: bool,
     /// A catalogue file replacing the built-in one.
     pub catalog_file: Option<PathBuf>,
+    /// Vietnam's administrative units for the address picker (the `vietnam-provinces`
+    /// package's `nested-divisions.json`, fetched by `cargo xtask setup`); without it the
+    /// kiosk offers the checked-in sample of five provinces ([`crate::admin_units`]).
+    pub admin_units_file: Option<PathBuf>,
 }
 
 /// `[site]`.
@@ -575,6 +579,8 @@ struct RawConfig {
     demo: bool,
     #[serde(default)]
     catalog_file: Option<PathBuf>,
+    #[serde(default)]
+    admin_units_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1597,6 +1603,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         queue,
         demo,
         catalog_file: raw.catalog_file,
+        admin_units_file: raw.admin_units_file,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The kiosk application.
 
+pub mod admin_units;
 pub mod availability;
 pub mod catalog;
 pub mod clock;
