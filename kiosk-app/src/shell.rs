@@ -258,6 +258,12 @@ impl Shell {
         false
     }
 
+    /// The translations the kiosk shows (the tour checks visible texts with them).
+    #[must_use]
+    pub fn texts(&self) -> Rc<i18n::Catalog> {
+        self.texts.clone()
+    }
+
     /// The session's current step.
     #[must_use]
     pub fn step(&self) -> Step {
