@@ -825,6 +825,7 @@ mod tests {
             id_entry: None,
             citizen: None,
             service: None,
+            form: None,
             face_attempts_left: None,
             can_retry: false,
             receipt: None,
