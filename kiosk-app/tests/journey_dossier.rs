@@ -26,8 +26,10 @@ fn the_dossier_journey_runs_from_attract_to_receipt_in_vi_and_en() {
                 "receipt",
             ] {
                 assert!(
-                    shots.iter().any(|p| p.contains(&format!("{orientation}/{lang}/"))
-                        && p.ends_with(&format!("-{screen}.png"))),
+                    shots
+                        .iter()
+                        .any(|p| p.contains(&format!("{orientation}/{lang}/"))
+                            && p.ends_with(&format!("-{screen}.png"))),
                     "{orientation}/{lang}: no {screen} screen in {shots:?}"
                 );
             }

@@ -14,16 +14,25 @@ fn the_hospital_journey_runs_from_attract_to_receipt_in_vi_and_en() {
     let shots = journey_common::tour("hospital", dir.path());
     for orientation in ["portrait", "landscape"] {
         for lang in ["vi", "en"] {
-            for screen in ["hospital-reason", "hospital-reason-chosen", "hospital-review", "receipt"] {
+            for screen in [
+                "hospital-reason",
+                "hospital-reason-chosen",
+                "hospital-review",
+                "receipt",
+            ] {
                 assert!(
-                    shots.iter().any(|p| p.contains(&format!("{orientation}/{lang}/"))
-                        && p.ends_with(&format!("-{screen}.png"))),
+                    shots
+                        .iter()
+                        .any(|p| p.contains(&format!("{orientation}/{lang}/"))
+                            && p.ends_with(&format!("-{screen}.png"))),
                     "{orientation}/{lang}: no {screen} screen in {shots:?}"
                 );
             }
             assert!(
-                !shots.iter().any(|p| p.contains(&format!("{orientation}/{lang}/"))
-                    && p.contains("form-phone")),
+                !shots
+                    .iter()
+                    .any(|p| p.contains(&format!("{orientation}/{lang}/"))
+                        && p.contains("form-phone")),
                 "a hospital asks for no phone number"
             );
         }

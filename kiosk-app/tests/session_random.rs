@@ -2,11 +2,11 @@
 //! is back at `Attract`, or has just wiped, no personal data remains.
 
 use kiosk_app::catalog::ServiceId;
+use kiosk_app::session::dossier::{Delivery, FormEvent, FormPage};
 use kiosk_app::session::{
     Citizen, Command, Event, FaceOutcome, Generation, IdentifyFailure, IdentitySource, Millis,
     ReceiptInfo, Session, SessionConfig, SessionView, Step, SubmitFailure,
 };
-use kiosk_app::session::dossier::{Delivery, FormEvent, FormPage};
 use kiosk_hw::personal::Personal;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use kiosk_ui::{Dossier, AppWindow, Kiosk};
+use kiosk_ui::{AppWindow, Dossier, Kiosk};
 use slint::platform::PointerEventButton;
 use slint::ComponentHandle;
 use ui_common::{init_backend, set_language, window};

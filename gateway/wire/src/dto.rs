@@ -156,11 +156,10 @@ impl DossierDetails {
     fn validate(&self) -> Result<(), InvalidField> {
         let bad = |field, rule| Err(InvalidField { field, rule });
         let phone = self.phone.expose();
-        if !phone.is_empty()
-            && !(phone.len() == 10
-                && phone.bytes().all(|b| b.is_ascii_digit())
-                && phone.starts_with('0'))
-        {
+        let mobile = phone.len() == 10
+            && phone.bytes().all(|b| b.is_ascii_digit())
+            && phone.starts_with('0');
+        if !(phone.is_empty() || mobile) {
             return bad("HoSo.SoDienThoai", "empty or 10 digits starting with 0");
         }
         if !["", "counter", "post", "vneid"].contains(&self.delivery.as_str()) {
@@ -471,5 +470,48 @@ mod tests {
             |r| r.applicant_name = Personal::new(String::new()),
             "ChuHoSo",
         );
+    }
+
+    #[test]
+    fn the_dossier_form_on_the_wire() {
+        let req = demo_request();
+        let json = serde_json::to_string(&req).expect("serialises");
+        for name in [
+            "\"HoSo\"",
+            "\"SoDienThoai\":\"0912345678\"",
+            "\"MaTinh\"",
+            "\"MaXa\"",
+            "\"HinhThucNhanKetQua\":\"counter\"",
+            "\"TaiLieuNop\"",
+            "\"xacThucTuChip\":true",
+        ] {
+            assert!(json.contains(name), "{name} in {json}");
+        }
+        let back: SubmissionRequest = serde_json::from_str(&json).expect("round trip");
+        assert_eq!(back, req);
+        assert!(!format!("{req:?}").contains("0912345678"), "phone redacted");
+        // A request without the form (an older kiosk) is still valid.
+        let old = SubmissionRequest {
+            dossier: None,
+            ..demo_request()
+        };
+        assert_eq!(old.validate(), Ok(()));
+        assert!(!serde_json::to_string(&old)
+            .expect("json")
+            .contains("\"HoSo\""));
+        let bad = |f: fn(&mut DossierDetails), field: &str| {
+            let mut r = demo_request();
+            if let Some(d) = r.dossier.as_mut() {
+                f(d);
+            }
+            assert_eq!(r.validate().map_err(|e| e.field), Err(field));
+        };
+        bad(
+            |d| d.phone = Personal::new("12345".into()),
+            "HoSo.SoDienThoai",
+        );
+        bad(|d| d.delivery = "fax".into(), "HoSo.HinhThucNhanKetQua");
+        bad(|d| d.ward_code = Personal::new("12a".into()), "HoSo.MaTinh");
+        bad(|d| d.visit_reason = "a\u{7}".into(), "HoSo");
     }
 }

@@ -282,14 +282,14 @@ impl DossierForm {
     /// One event of the citizen on the current page. Events for another page are ignored.
     pub fn handle(&mut self, ev: FormEvent) -> FormOutcome {
         match (self.page, ev) {
-            (FormPage::Phone, FormEvent::PhoneDigit(d)) if d <= 9 => {
-                if self.phone.expose().len() < PHONE_DIGITS {
-                    self.phone = self.phone.map(|p| {
-                        let mut p = p.clone();
-                        p.push(char::from(b'0' + d));
-                        p
-                    });
-                }
+            (FormPage::Phone, FormEvent::PhoneDigit(d))
+                if d <= 9 && self.phone.expose().len() < PHONE_DIGITS =>
+            {
+                self.phone = self.phone.map(|p| {
+                    let mut p = p.clone();
+                    p.push(char::from(b'0' + d));
+                    p
+                });
             }
             (FormPage::Phone, FormEvent::PhoneErase) => {
                 self.phone = self.phone.map(|p| {
@@ -341,10 +341,10 @@ impl DossierForm {
             }
             // The reason is optional: "Next" with none chosen is fine.
             (FormPage::Reason, FormEvent::Next) => self.advance(),
-            (FormPage::Review, FormEvent::Change(page)) if self.pages().contains(&page) => {
-                if page != FormPage::Review {
-                    self.page = page;
-                }
+            (FormPage::Review, FormEvent::Change(page))
+                if page != FormPage::Review && self.pages().contains(&page) =>
+            {
+                self.page = page;
             }
             _ => {}
         }
