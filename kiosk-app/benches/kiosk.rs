@@ -418,6 +418,7 @@ fn assemble(
             compose_receipt: compose,
             clock,
             id_seed: 0x5eed,
+            units: Arc::new(kiosk_app::admin_units::AdminUnits::sample()),
         },
     );
     Ok((shell, gateway))

@@ -292,6 +292,7 @@ impl Assembled {
             None if cfg.gateway.catalog_download => downloaded_catalog(&cfg, &base_url),
             None => Catalog::builtin(cfg.mode),
         };
+        let units = Arc::new(admin_units(&cfg)?);
         let (hardware, sim) = hardware(&cfg)?;
         let devices = Devices::start(hardware).context("cannot start device threads")?;
         let (outbox, queue_dir) = open_outbox(&cfg)?;
@@ -329,6 +330,7 @@ impl Assembled {
         };
         let submitter = Arc::new(GatewaySubmitter {
             queued,
+            units: units.clone(),
             catalog: catalog.clone(),
             kind: match cfg.mode {
                 Mode::OneStopShop => SubmissionKind::Tthc,
@@ -348,6 +350,7 @@ impl Assembled {
                 devices,
                 submitter,
                 compose_receipt: compose,
+                units,
                 clock,
                 id_seed: u128::from_le_bytes(seed),
             },
@@ -933,12 +936,29 @@ fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQue
     Ok((Arc::new(outbox), dir))
 }
 
+/// The address picker's administrative units: the configured file, else the checked-in
+/// sample (logged, so a technician sees a kiosk that offers five provinces only).
+fn admin_units(cfg: &KioskConfig) -> anyhow::Result<crate::admin_units::AdminUnits> {
+    match &cfg.admin_units_file {
+        Some(p) => crate::admin_units::AdminUnits::load(p)
+            .map_err(|e| anyhow::anyhow!("admin_units_file: {e}")),
+        None => {
+            tracing::warn!(
+                "admin_units_file not set: the address picker offers the sample provinces only \
+                 (cargo xtask setup fetches the whole list into .kiosk-data/admin-units/)"
+            );
+            Ok(crate::admin_units::AdminUnits::sample())
+        }
+    }
+}
+
 /// Sends dossiers through the encrypted outbox: durable before the screen says "received";
 /// the gateway's receipt if it answers within the timeout, else an offline receipt.
 struct GatewaySubmitter {
     queued: QueuedSubmitter,
     catalog: Catalog,
     kind: SubmissionKind,
+    units: Arc<crate::admin_units::AdminUnits>,
 }
 
 impl Submitter for GatewaySubmitter {
@@ -967,6 +987,7 @@ impl Submitter for GatewaySubmitter {
             face_score: face.score.clamp(0.0, 1.0),
             liveness_passed: face.live,
             submitted_at,
+            dossier: Some(crate::submit::dossier_details(dossier, entry, &self.units)),
         };
         let started = Instant::now();
         let r = self.queued.submit(build);

@@ -6,8 +6,18 @@
 //! configuration (unknown keys are errors, see [`crate::config`]).
 //!
 //! Only `1.004194` (temporary residence registration) is a procedure code known from public
-//! sources; the other built-in codes are placeholders marked `code_verified = false`, so a
-//! deployment can list what must be checked against the provincial catalogue before go-live.
+//! sources (the project brief); no other `MaTTHC` could be verified offline, so the other
+//! built-in procedures carry no code of their own: their `code` is the kiosk-local id (e.g.
+//! `permanent-residence`) with `code_verified = false`, which the gateway maps and the screen
+//! never shows as a procedure code. A deployment's catalogue file sets the real codes.
+//!
+//! Each entry also carries what the list shows: its field (`field`, a slug translated as
+//! `field-<slug>`; the list is grouped and filtered by it), a one-line description, the fee
+//! and the processing time (texts per language, as the provincial catalogue words them) and a
+//! pictogram (`icon`). The built-in fees and times are the ones set by national rules
+//! (Law on Residence 2020, Law on Civil Status 2014, Circular 75/2022/TT-BTC, Circular
+//! 244/2016/TT-BTC) and are indicative: provinces set reductions, so a deployment's file is
+//! the reference. "Essential" (`essential`) marks the 25 essential services of Đề án 06 only.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -111,6 +121,23 @@ pub struct CatalogEntry {
     pub titles: Titles,
     /// Procedure or department details.
     pub kind: EntryKind,
+    /// What the list shows besides the title.
+    pub info: EntryInfo,
+}
+
+/// The list's details of an entry; every part optional (a catalogue file may omit them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntryInfo {
+    /// Field (lĩnh vực) slug, e.g. `residence`; shown as `field-<slug>`.
+    pub field: Option<String>,
+    /// One-line description.
+    pub summary: Option<Titles>,
+    /// Fee, as worded by the catalogue (e.g. "15.000 đồng").
+    pub fee: Option<Titles>,
+    /// Processing time (e.g. "3 ngày làm việc").
+    pub processing: Option<Titles>,
+    /// Pictogram name (see `ui/ui/widgets/pictogram.slint`); the field's when absent.
+    pub icon: Option<String>,
 }
 
 impl CatalogEntry {
@@ -145,24 +172,45 @@ fn identity_component() -> DossierComponent {
     )
 }
 
+/// Texts of a built-in procedure: (vi, en) pairs.
+struct Texts {
+    title: (&'static str, &'static str),
+    summary: (&'static str, &'static str),
+    fee: (&'static str, &'static str),
+    processing: (&'static str, &'static str),
+}
+
+fn pair(p: (&str, &str)) -> Titles {
+    Titles::from_pairs(&[("vi", p.0), ("en", p.1)])
+}
+
+/// A built-in procedure. `code` is `None` when no `MaTTHC` could be verified: the kiosk id
+/// then stands in (see the module docs).
 fn procedure(
     id: &str,
-    code: &str,
-    verified: bool,
-    vi: &str,
-    en: &str,
+    code: Option<&str>,
+    field: &str,
+    essential: bool,
+    t: &Texts,
     mut extra: Vec<DossierComponent>,
 ) -> CatalogEntry {
     let mut components = vec![identity_component()];
     components.append(&mut extra);
     CatalogEntry {
         id: ServiceId::new(id),
-        titles: Titles::from_pairs(&[("vi", vi), ("en", en)]),
+        titles: pair(t.title),
         kind: EntryKind::Procedure {
-            code: code.to_owned(),
-            code_verified: verified,
-            essential: true,
+            code: code.unwrap_or(id).to_owned(),
+            code_verified: code.is_some(),
+            essential,
             components,
+        },
+        info: EntryInfo {
+            field: Some(field.to_owned()),
+            summary: Some(pair(t.summary)),
+            fee: Some(pair(t.fee)),
+            processing: Some(pair(t.processing)),
+            icon: Some(id.to_owned()),
         },
     }
 }
@@ -174,8 +222,23 @@ fn department(id: &str, code: &str, vi: &str, en: &str) -> CatalogEntry {
         kind: EntryKind::Department {
             code: code.to_owned(),
         },
+        info: EntryInfo {
+            icon: Some(id.to_owned()),
+            ..EntryInfo::default()
+        },
     }
 }
+
+fn proof_of_residence() -> DossierComponent {
+    comp(
+        None,
+        "Giấy tờ, tài liệu chứng minh chỗ ở hợp pháp",
+        "Proof of lawful accommodation",
+        false,
+    )
+}
+
+const FREE: (&str, &str) = ("Miễn phí", "Free of charge");
 
 impl Catalog {
     /// The built-in catalogue for `mode`.
@@ -185,60 +248,177 @@ impl Catalog {
             Mode::OneStopShop => vec![
                 procedure(
                     "temporary-residence",
-                    "1.004194",
+                    Some("1.004194"),
+                    "residence",
                     true,
-                    "Đăng ký tạm trú",
-                    "Temporary residence registration",
-                    vec![comp(
-                        None,
-                        "Giấy tờ chứng minh chỗ ở hợp pháp",
-                        "Proof of lawful accommodation",
-                        false,
-                    )],
+                    &Texts {
+                        title: ("Đăng ký tạm trú", "Temporary residence registration"),
+                        summary: (
+                            "Khi ở từ 30 ngày trở lên ngoài nơi thường trú",
+                            "When you stay 30 days or more away from your permanent residence",
+                        ),
+                        fee: ("15.000 đồng", "15,000 VND"),
+                        processing: ("3 ngày làm việc", "3 working days"),
+                    },
+                    vec![proof_of_residence()],
                 ),
                 procedure(
                     "permanent-residence",
-                    "0.000001",
-                    false,
-                    "Đăng ký thường trú",
-                    "Permanent residence registration",
-                    vec![comp(
-                        None,
-                        "Giấy tờ chứng minh chỗ ở hợp pháp",
-                        "Proof of lawful accommodation",
-                        false,
-                    )],
+                    None,
+                    "residence",
+                    true,
+                    &Texts {
+                        title: ("Đăng ký thường trú", "Permanent residence registration"),
+                        summary: (
+                            "Khi chuyển đến nơi ở mới lâu dài",
+                            "When you move to a new permanent home",
+                        ),
+                        fee: ("20.000 đồng", "20,000 VND"),
+                        processing: ("7 ngày làm việc", "7 working days"),
+                    },
+                    vec![proof_of_residence()],
                 ),
                 procedure(
                     "temporary-absence",
-                    "0.000002",
-                    false,
-                    "Khai báo tạm vắng",
-                    "Temporary absence declaration",
+                    None,
+                    "residence",
+                    true,
+                    &Texts {
+                        title: ("Khai báo tạm vắng", "Temporary absence declaration"),
+                        summary: (
+                            "Khi vắng mặt dài ngày khỏi nơi cư trú",
+                            "When you will be away from your residence for a long time",
+                        ),
+                        fee: FREE,
+                        processing: ("1 ngày làm việc", "1 working day"),
+                    },
                     vec![],
                 ),
                 procedure(
                     "notice-of-stay",
-                    "0.000003",
-                    false,
-                    "Thông báo lưu trú",
-                    "Notice of stay",
+                    None,
+                    "residence",
+                    true,
+                    &Texts {
+                        title: ("Thông báo lưu trú", "Notice of stay"),
+                        summary: (
+                            "Báo có người đến ở lại qua đêm",
+                            "Report a guest staying overnight",
+                        ),
+                        fee: FREE,
+                        processing: ("Ngay khi tiếp nhận", "On receipt"),
+                    },
                     vec![],
                 ),
                 procedure(
-                    "criminal-record",
-                    "0.000004",
+                    "birth-registration",
+                    None,
+                    "civil-status",
+                    true,
+                    &Texts {
+                        title: ("Đăng ký khai sinh", "Birth registration"),
+                        summary: ("Cho trẻ mới sinh", "For a newborn child"),
+                        fee: FREE,
+                        processing: ("Trong ngày", "The same day"),
+                    },
+                    vec![comp(
+                        None,
+                        "Giấy chứng sinh",
+                        "Birth certificate from the hospital",
+                        false,
+                    )],
+                ),
+                procedure(
+                    "marriage-registration",
+                    None,
+                    "civil-status",
+                    true,
+                    &Texts {
+                        title: ("Đăng ký kết hôn", "Marriage registration"),
+                        summary: (
+                            "Hai bên nam, nữ cùng có mặt khi nhận kết quả",
+                            "Both partners come to receive the certificate",
+                        ),
+                        fee: FREE,
+                        processing: ("Trong ngày", "The same day"),
+                    },
+                    vec![comp(
+                        None,
+                        "Tờ khai đăng ký kết hôn",
+                        "Marriage registration form",
+                        false,
+                    )],
+                ),
+                procedure(
+                    "death-registration",
+                    None,
+                    "civil-status",
+                    true,
+                    &Texts {
+                        title: ("Đăng ký khai tử", "Death registration"),
+                        summary: ("Cho người thân đã mất", "For a family member who has died"),
+                        fee: FREE,
+                        processing: ("Trong ngày", "The same day"),
+                    },
+                    vec![comp(None, "Giấy báo tử", "Death notice", false)],
+                ),
+                procedure(
+                    "certified-copy",
+                    None,
+                    "civil-status",
                     false,
-                    "Cấp Phiếu lý lịch tư pháp",
-                    "Criminal record certificate",
+                    &Texts {
+                        title: (
+                            "Chứng thực bản sao từ bản chính",
+                            "Certified copy of an original",
+                        ),
+                        summary: (
+                            "Mang theo bản chính giấy tờ cần sao",
+                            "Bring the original document",
+                        ),
+                        fee: ("2.000 đồng/trang", "2,000 VND per page"),
+                        processing: ("Trong ngày", "The same day"),
+                    },
+                    vec![comp(
+                        None,
+                        "Bản chính giấy tờ",
+                        "The original document",
+                        false,
+                    )],
+                ),
+                procedure(
+                    "criminal-record",
+                    None,
+                    "justice",
+                    true,
+                    &Texts {
+                        title: ("Cấp Phiếu lý lịch tư pháp", "Criminal record certificate"),
+                        summary: (
+                            "Để xin việc, học tập, định cư",
+                            "For a job, studies or emigration",
+                        ),
+                        fee: ("200.000 đồng", "200,000 VND"),
+                        processing: ("10 ngày", "10 days"),
+                    },
                     vec![],
                 ),
                 procedure(
                     "confirm-old-id",
-                    "0.000005",
-                    false,
-                    "Xác nhận số Chứng minh nhân dân",
-                    "Confirmation of the old ID (CMND) number",
+                    None,
+                    "id-card",
+                    true,
+                    &Texts {
+                        title: (
+                            "Xác nhận số Chứng minh nhân dân",
+                            "Confirmation of the old ID (CMND) number",
+                        ),
+                        summary: (
+                            "Khi giấy tờ cũ còn ghi số CMND 9 số",
+                            "When old papers still show the 9-digit number",
+                        ),
+                        fee: FREE,
+                        processing: ("3 ngày làm việc", "3 working days"),
+                    },
                     vec![],
                 ),
             ],
@@ -341,6 +521,11 @@ impl Catalog {
                         satisfied_by_identity: c.satisfied_by_identity,
                     })
                     .collect(),
+                field: e.field,
+                summary: e.summary,
+                fee: e.fee,
+                processing: e.processing,
+                icon: e.icon,
             })
             .collect();
         let catalog = Self::from_raw(mode, &list, "entries").map_err(|(key, problem, fix)| {
@@ -375,7 +560,13 @@ impl Catalog {
                     ),
                     EntryKind::Department { code } => (code.clone(), true, false, &[][..]),
                 };
+                let titles = |t: &Option<Titles>| t.as_ref().map(|t| t.0.clone());
                 GatewayEntry {
+                    field: e.info.field.clone(),
+                    summary: titles(&e.info.summary),
+                    fee: titles(&e.info.fee),
+                    processing: titles(&e.info.processing),
+                    icon: e.info.icon.clone(),
                     id: Some(e.id.as_str().to_owned()),
                     code,
                     title: e.titles.0.clone(),
@@ -469,10 +660,37 @@ impl Catalog {
                     code: e.code.clone(),
                 },
             };
+            let mut optional = Vec::with_capacity(3);
+            for (k, t) in [
+                ("summary", &e.summary),
+                ("fee", &e.fee),
+                ("processing", &e.processing),
+            ] {
+                match t {
+                    Some(t) if !t.contains_key(FALLBACK_LANGUAGE) => {
+                        return invalid(
+                            key(k),
+                            "no Vietnamese text".to_owned(),
+                            "add `vi = \"...\"` to the table",
+                        );
+                    }
+                    t => optional.push(t.clone().map(Titles)),
+                }
+            }
+            let processing = optional.pop().flatten();
+            let fee = optional.pop().flatten();
+            let summary = optional.pop().flatten();
             entries.push(CatalogEntry {
                 id: ServiceId::new(e.id.clone()),
                 titles,
                 kind,
+                info: EntryInfo {
+                    field: e.field.clone(),
+                    summary,
+                    fee,
+                    processing,
+                    icon: e.icon.clone(),
+                },
             });
         }
         Ok(Self { mode, entries })
@@ -505,6 +723,17 @@ struct GatewayEntry {
         skip_serializing_if = "Vec::is_empty"
     )]
     components: Vec<GatewayComponent>,
+    /// `field`: the kiosk's field slug (the portal's `MaLinhVuc` differs per province).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fee: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    processing: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    icon: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, Deserialize)]
@@ -542,6 +771,16 @@ struct RawEntry {
     title: BTreeMap<String, String>,
     #[serde(default)]
     component: Vec<RawComponent>,
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    summary: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    fee: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    processing: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    icon: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -561,7 +800,7 @@ mod tests {
     #[test]
     fn builtin_one_stop_shop() {
         let c = Catalog::builtin(Mode::OneStopShop);
-        assert_eq!(c.entries().len(), 6);
+        assert_eq!(c.entries().len(), 10);
         let tr = c
             .get(&ServiceId::new("temporary-residence"))
             .expect("present");
@@ -580,6 +819,41 @@ mod tests {
                 assert!(components.iter().any(|c| c.satisfied_by_identity));
             }
             EntryKind::Department { .. } => panic!("procedure expected"),
+        }
+        // Honest tags: not every entry is one of the 25 essential services.
+        let essential = |e: &&CatalogEntry| {
+            matches!(
+                e.kind,
+                EntryKind::Procedure {
+                    essential: true,
+                    ..
+                }
+            )
+        };
+        assert!(c.entries().iter().any(|e| !essential(&e)));
+        // Every entry has a field, a description, a fee, a time and its own pictogram.
+        let mut icons: Vec<_> = c
+            .entries()
+            .iter()
+            .filter_map(|e| e.info.icon.clone())
+            .collect();
+        icons.dedup();
+        assert_eq!(icons.len(), c.entries().len());
+        assert!(c.entries().iter().all(|e| e.info.field.is_some()
+            && e.info.summary.is_some()
+            && e.info.fee.is_some()
+            && e.info.processing.is_some()));
+        // No placeholder codes: an unverified entry's code is its kiosk id, never a made-up
+        // `MaTTHC`.
+        for e in c.entries() {
+            if let EntryKind::Procedure {
+                code,
+                code_verified: false,
+                ..
+            } = &e.kind
+            {
+                assert_eq!(code, e.id.as_str());
+            }
         }
         // Only the one publicly known code is marked verified.
         let verified = c

@@ -242,6 +242,10 @@ pub struct KioskConfig {
     pub help: HelpSettings,
     /// Touch target size (`[accessibility]`).
     pub accessibility: AccessibilitySettings,
+    /// Vietnam's administrative units for the address picker (the `vietnam-provinces`
+    /// package's `nested-divisions.json`, fetched by `cargo xtask setup`); without it the
+    /// kiosk offers the checked-in sample of five provinces ([`crate::admin_units`]).
+    pub admin_units_file: Option<PathBuf>,
 }
 
 /// `[site]`.
@@ -595,6 +599,7 @@ struct RawConfig {
     help: a11y::RawHelp,
     #[serde(default)]
     accessibility: a11y::RawAccessibility,
+    admin_units_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1607,6 +1612,10 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         languages,
         default_language,
         assisted_timeout_factor: help.assisted_timeout_factor,
+        form: match raw.mode {
+            Mode::OneStopShop => crate::session::dossier::FormKind::Office,
+            Mode::Hospital => crate::session::dossier::FormKind::Clinic,
+        },
     };
     let logging = LoggingSettings {
         level: raw.logging.level,
@@ -1639,6 +1648,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         audio,
         help,
         accessibility,
+        admin_units_file: raw.admin_units_file,
     })
 }
 

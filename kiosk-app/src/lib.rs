@@ -1,5 +1,6 @@
 //! The kiosk application.
 
+pub mod admin_units;
 pub mod attract;
 pub mod availability;
 pub mod catalog;

@@ -80,6 +80,9 @@ use crate::catalog::ServiceId;
 
 mod help;
 pub use help::{Assistance, HELP_HOLD_MS};
+pub mod dossier;
+
+use dossier::{DossierForm, FormData, FormEvent, FormKind, FormOutcome, FormPage};
 
 /// Monotonic time in milliseconds, from an arbitrary origin chosen by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -215,6 +218,8 @@ pub struct SessionConfig {
     pub default_language: String,
     /// Assisted mode (and a staff call) multiplies the inactivity timeouts by this.
     pub assisted_timeout_factor: u8,
+    /// The dossier form of the `Confirm` step (one-stop shop or hospital).
+    pub form: FormKind,
 }
 
 impl Default for SessionConfig {
@@ -226,6 +231,7 @@ impl Default for SessionConfig {
             languages: vec!["vi".to_owned(), "en".to_owned()],
             default_language: "vi".to_owned(),
             assisted_timeout_factor: 3,
+            form: FormKind::Office,
         }
     }
 }
@@ -582,6 +588,8 @@ pub enum Event {
     Back,
     /// The dossier is confirmed.
     Confirmed,
+    /// The citizen acts on the dossier form of the `Confirm` step.
+    Form(FormEvent),
     /// "Try again" on a retry notice.
     Retry,
     /// The outbox accepted the dossier.
@@ -648,9 +656,15 @@ pub struct Dossier {
     citizen: Citizen,
     language: String,
     face: FaceOutcome,
+    form: FormData,
 }
 
 impl Dossier {
+    /// What the citizen entered on the form (phone, address, delivery; or the visit reason).
+    #[must_use]
+    pub fn form(&self) -> &FormData {
+        &self.form
+    }
     /// The session id: the idempotency key of the submission.
     #[must_use]
     pub fn session_id(&self) -> SessionId {
@@ -793,6 +807,8 @@ pub struct SessionView {
     pub citizen: Option<Citizen>,
     /// The chosen service, from `Confirm` to `Submitting`.
     pub service: Option<ServiceId>,
+    /// At `Confirm`: the form's page and what was entered so far (personal).
+    pub form: Option<(FormPage, FormData)>,
     /// Face captures left (at `VerifyFace` and on a retry notice).
     pub face_attempts_left: Option<u8>,
     /// The notice offers "try again" ([`Event::Retry`]).
@@ -813,7 +829,10 @@ impl SessionView {
     /// True when any personal field is set.
     #[must_use]
     pub fn has_personal_data(&self) -> bool {
-        self.citizen.is_some() || self.receipt.is_some() || self.id_entry.is_some()
+        self.citizen.is_some()
+            || self.receipt.is_some()
+            || self.id_entry.is_some()
+            || self.form.is_some()
     }
 }
 
@@ -858,6 +877,7 @@ enum State {
         citizen: Citizen,
         face: FaceVerified,
         service: ServiceId,
+        form: DossierForm,
     },
     Submitting {
         service: ServiceId,
@@ -1078,6 +1098,10 @@ impl Session {
             },
             citizen: self.state.citizen().cloned(),
             service,
+            form: match &self.state {
+                State::Confirm { form, .. } => Some((form.page(), form.data())),
+                _ => None,
+            },
             face_attempts_left,
             can_retry,
             receipt,
@@ -1475,6 +1499,7 @@ impl Session {
                     citizen,
                     face,
                     service,
+                    form: DossierForm::new(self.cfg.form),
                 })
             }
 
@@ -1483,9 +1508,35 @@ impl Session {
                     citizen,
                     face,
                     service,
+                    mut form,
+                },
+                Event::Form(ev),
+            ) => {
+                let outcome = form.handle(ev);
+                let state = State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                    form,
+                };
+                match outcome {
+                    FormOutcome::Quiet => {
+                        self.touch(&state);
+                        self.banner = None;
+                    }
+                    FormOutcome::Message(key) => self.banner(&state, out, key),
+                }
+                Stay(state)
+            }
+            (
+                State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                    form,
                 },
                 Event::Confirmed,
-            ) => {
+            ) if form.ready() => {
                 // `id` is set at Start and only cleared on entering Attract, so a session
                 // past Start always has one; the fallback keeps this path panic-free.
                 let session_id = match self.id {
@@ -1502,12 +1553,32 @@ impl Session {
                     citizen,
                     language: self.language.clone(),
                     face: face.0,
+                    form: form.data(),
                 };
                 out.push(Command::Submit(Box::new(dossier)));
                 Self::say(out, keys::SUBMITTING);
                 Enter(State::Submitting { service })
             }
-            (State::Confirm { citizen, face, .. }, Event::Back) => {
+            (
+                State::Confirm {
+                    citizen,
+                    face,
+                    service,
+                    mut form,
+                },
+                Event::Back,
+            ) => {
+                if form.back() {
+                    let state = State::Confirm {
+                        citizen,
+                        face,
+                        service,
+                        form,
+                    };
+                    self.touch(&state);
+                    self.banner = None;
+                    return Stay(state);
+                }
                 Self::say(out, keys::CHOOSE_SERVICE);
                 Enter(State::ChooseService { citizen, face })
             }

@@ -12,20 +12,23 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiosk_ui::{AppWindow, Kiosk, LanguageOption, ServiceItem, Tr};
+use kiosk_ui::{AppWindow, Dossier as DossierAdapter, Kiosk, LanguageOption, ServiceItem, Tr};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
+use crate::admin_units::AdminUnits;
 use crate::availability::{Availability, DeviceHealth, DeviceKind};
 use crate::catalog::{Catalog, EntryKind, ServiceId};
 use crate::config::{KioskConfig, Mode};
 use crate::devices::{DeviceEvent, Devices};
 use crate::i18n;
+use crate::session::dossier::{Delivery, FormEvent, FormPage};
 use crate::session::{
     Command, Dossier, Event, IdentifyPhase, Millis, ReceiptInfo, Session, SessionView, Step,
     SubmitFailure,
 };
 
 mod assist;
+mod dossier;
 
 /// Hands a dossier to the provincial system (today: the gateway client; later: the outbox).
 /// Runs on a worker thread; the answer becomes [`Event::SubmitDone`] or [`Event::SubmitFailed`].
@@ -60,6 +63,10 @@ pub struct Shell {
     availability: Availability,
     /// Help, staff calls, assisted mode, the speaker, attract images.
     assist: assist::AssistShell,
+    /// The address picker's provinces and wards.
+    units: Arc<AdminUnits>,
+    /// The procedure list's field filter ("" = all): screen state, not the session's.
+    field_filter: String,
 }
 
 impl std::fmt::Debug for Shell {
@@ -88,6 +95,8 @@ pub struct Parts {
     pub clock: Clock,
     /// Seed of the session ids (from the OS's randomness in production).
     pub id_seed: u128,
+    /// Vietnam's administrative units for the dossier form's address picker.
+    pub units: Arc<AdminUnits>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -108,6 +117,7 @@ impl Shell {
             compose_receipt,
             clock,
             id_seed,
+            units,
         } = parts;
         let session = Session::new(config.session.clone(), id_seed);
         let assist = assist::AssistShell::new(&config);
@@ -152,6 +162,8 @@ impl Shell {
             last_language: String::new(),
             availability: Availability::new(),
             assist,
+            units,
+            field_filter: String::new(),
         }));
         assist::wire(ui, &shell);
 
@@ -194,6 +206,7 @@ impl Shell {
                     .dispatch(Event::ServiceChosen(ServiceId::new(id.as_str())));
             }
         });
+        wire_dossier(ui, &shell);
         shell.borrow_mut().render();
         shell
     }
@@ -262,6 +275,12 @@ impl Shell {
             }
         }
         false
+    }
+
+    /// The translations the kiosk shows (the tour checks visible texts with them).
+    #[must_use]
+    pub fn texts(&self) -> Rc<i18n::Catalog> {
+        self.texts.clone()
     }
 
     /// The session's current step.
@@ -486,9 +505,18 @@ impl Shell {
         k.set_id_entry_count(entry.map_or(0, |e| i32::try_from(e.len()).unwrap_or(0)));
         k.set_identify_status_arg(entry.map(mask_id).unwrap_or_default().into());
         self.render_citizen(&k, &view);
+        let d = ui.global::<DossierAdapter>();
         if view.step != self.last_step && view.step == Step::ChooseService {
             self.render_services(&k, &view.language);
+            dossier::render_services(
+                &d,
+                &self.catalog,
+                &self.texts,
+                &view.language,
+                &self.field_filter,
+            );
         }
+        dossier::render_form(&d, &view, &self.catalog, &self.units, &self.texts);
         k.set_chosen_service(
             view.service
                 .as_ref()
@@ -577,6 +605,22 @@ impl Shell {
         k.set_services(ModelRc::new(VecModel::from(items)));
     }
 
+    /// The procedure list's field filter: `field` ("" for all), shown at once.
+    fn filter_services(&mut self, field: String) {
+        self.dispatch(Event::Touch);
+        self.field_filter = field;
+        if let Some(ui) = self.ui.upgrade() {
+            let lang = self.session.view().language;
+            dossier::render_services(
+                &ui.global::<DossierAdapter>(),
+                &self.catalog,
+                &self.texts,
+                &lang,
+                &self.field_filter,
+            );
+        }
+    }
+
     /// How many services the adapter lists (tests).
     #[must_use]
     pub fn listed_services(&self) -> usize {
@@ -638,6 +682,49 @@ fn wire_translations(ui: &AppWindow, texts: &Rc<i18n::Catalog>) {
     });
     let c = texts.clone();
     tr.on_tl(move |lang, key, _rev| c.t(&lang, &key).into());
+}
+
+/// The `Dossier` adapter's callbacks: the list filter and the form's events.
+fn wire_dossier(ui: &AppWindow, shell: &Rc<RefCell<Shell>>) {
+    let d = ui.global::<DossierAdapter>();
+    let form = |f: fn(SharedString) -> Option<FormEvent>| {
+        let s = Rc::downgrade(shell);
+        move |arg: SharedString| {
+            if let (Some(s), Some(ev)) = (s.upgrade(), f(arg)) {
+                s.borrow_mut().dispatch(Event::Form(ev));
+            }
+        }
+    };
+    d.on_choose_province(form(|c| c.parse().ok().map(FormEvent::Province)));
+    d.on_choose_ward(form(|c| c.parse().ok().map(FormEvent::Ward)));
+    d.on_choose_delivery(form(|c| Delivery::from_code(&c).map(FormEvent::Delivery)));
+    d.on_choose_reason(form(|c| Some(FormEvent::Reason(c.to_string()))));
+    d.on_change(form(|c| FormPage::from_name(&c).map(FormEvent::Change)));
+    let s = Rc::downgrade(shell);
+    d.on_next(move || {
+        if let Some(s) = s.upgrade() {
+            s.borrow_mut().dispatch(Event::Form(FormEvent::Next));
+        }
+    });
+    let s = Rc::downgrade(shell);
+    d.on_phone_erase(move || {
+        if let Some(s) = s.upgrade() {
+            s.borrow_mut().dispatch(Event::Form(FormEvent::PhoneErase));
+        }
+    });
+    let s = Rc::downgrade(shell);
+    d.on_phone_digit(move |digit| {
+        if let (Some(s), Ok(digit)) = (s.upgrade(), u8::try_from(digit)) {
+            s.borrow_mut()
+                .dispatch(Event::Form(FormEvent::PhoneDigit(digit)));
+        }
+    });
+    let s = Rc::downgrade(shell);
+    d.on_filter(move |field| {
+        if let Some(s) = s.upgrade() {
+            s.borrow_mut().filter_services(field.to_string());
+        }
+    });
 }
 
 /// The adapter's page name of a step.
@@ -775,6 +862,7 @@ mod tests {
             id_entry: None,
             citizen: None,
             service: None,
+            form: None,
             face_attempts_left: None,
             can_retry: false,
             receipt: None,

@@ -18,9 +18,14 @@ use kiosk_outbox::{
     WorkerConfig,
 };
 
+use crate::admin_units::AdminUnits;
+use crate::catalog::{CatalogEntry, EntryKind};
+use crate::gateway::dto::{DossierComponent, DossierDetails};
 use crate::gateway::fhir::registration_bundle;
 use crate::gateway::outbox::LoopbackTransport;
 use crate::gateway::{GatewayClient, SubmissionKind, SubmissionReceipt, SubmissionRequest};
+use crate::session::Dossier;
+use kiosk_hw::personal::Personal;
 
 /// What became of a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +212,54 @@ impl QueuedSubmitter {
     /// Stops the worker; sends in progress finish first.
     pub fn shutdown(self) {
         self.worker.shutdown();
+    }
+}
+
+/// The wire's `HoSo` of a dossier: the chip's further fields, the form's answers (the address
+/// named from `units`) and the procedure's components from its catalogue `entry`.
+#[must_use]
+pub fn dossier_details(
+    dossier: &Dossier,
+    entry: &CatalogEntry,
+    units: &AdminUnits,
+) -> DossierDetails {
+    let citizen = dossier.citizen();
+    let form = dossier.form();
+    let text =
+        |p: Option<&Personal<String>>| p.cloned().unwrap_or_else(|| Personal::new(String::new()));
+    let code = |c: Option<u32>| Personal::new(c.map(|c| c.to_string()).unwrap_or_default());
+    let address = match (form.province, form.ward) {
+        (Some(p), Some(w)) => match (units.province(p), units.ward(p, w)) {
+            (Some(p), Some(w)) => format!("{}, {}", w.name, p.name),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let components = match &entry.kind {
+        EntryKind::Procedure { components, .. } => components
+            .iter()
+            .map(|c| DossierComponent {
+                code: c.code.clone(),
+                name: c.titles.get("vi").to_owned(),
+                from_chip: c.satisfied_by_identity,
+            })
+            .collect(),
+        EntryKind::Department { .. } => Vec::new(),
+    };
+    DossierDetails {
+        sex: citizen.sex().clone(),
+        permanent_address: text(citizen.place_of_residence()),
+        place_of_origin: text(citizen.details().place_of_origin.as_ref()),
+        phone: form.phone.clone(),
+        province_code: code(form.province),
+        ward_code: code(form.ward),
+        contact_address: Personal::new(address),
+        delivery: form
+            .delivery
+            .map(|d| d.code().to_owned())
+            .unwrap_or_default(),
+        visit_reason: form.reason.clone().unwrap_or_default(),
+        components,
     }
 }
 

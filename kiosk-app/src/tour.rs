@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use kiosk_ui::{AppWindow, Assist, Kiosk};
+use kiosk_ui::{AppWindow, Assist, Dossier, Kiosk};
 use slint::{ComponentHandle as _, Model as _};
 
 use crate::app::{exit, Assembled};
@@ -126,7 +126,148 @@ impl Tour<'_> {
     }
 
     /// Fails when the adapter still holds a personal value (the values are not printed).
+    fn d(&self) -> Dossier<'_> {
+        self.ui.global::<Dossier>()
+    }
+
+    /// The texts of the review page's rows, label: value (source), one per line.
+    fn review_text(&self) -> String {
+        let d = self.d();
+        d.get_chip_rows()
+            .iter()
+            .chain(d.get_rows().iter())
+            .map(|r| format!("{}: {} ({})\n", r.label, r.value, r.source))
+            .collect()
+    }
+
+    /// Journey 2: the procedure list filtered by field, then the dossier form page by page
+    /// (an invalid phone number first), the review page and a "Change".
+    fn office_form(
+        &mut self,
+        dir: &Path,
+        next: &mut impl FnMut() -> usize,
+        first: &str,
+    ) -> anyhow::Result<()> {
+        let fields = self.d().get_fields();
+        let civil = fields
+            .iter()
+            .find(|f| f.code == "civil-status")
+            .context("tour: no civil-status field chip")?;
+        self.d().invoke_filter(civil.code);
+        if self.d().get_services().iter().any(|s| s.id == first) {
+            bail!("tour: the field filter kept a residence procedure");
+        }
+        self.shot(dir, next(), "services-filtered")?;
+        self.d().invoke_filter("".into());
+        self.k().invoke_choose_service(first.into());
+        self.wait_for(Step::Confirm, "choosing a service")?;
+        self.shot(dir, next(), "form-phone")?;
+        for d in "0212345678".bytes() {
+            self.d().invoke_phone_digit(i32::from(d - b'0'));
+        }
+        self.d().invoke_next();
+        if self.d().get_message() != "notice-phone-invalid" || self.d().get_form_page() != "phone" {
+            bail!("tour: a landline number was not refused");
+        }
+        self.shot(dir, next(), "form-phone-invalid")?;
+        for _ in 0..10 {
+            self.d().invoke_phone_erase();
+        }
+        for d in "0912345678".bytes() {
+            self.d().invoke_phone_digit(i32::from(d - b'0'));
+        }
+        self.d().invoke_next();
+        if self.d().get_form_page() != "province" {
+            bail!("tour: a valid mobile number was not taken");
+        }
+        self.shot(dir, next(), "form-province")?;
+        let province = self
+            .d()
+            .get_provinces()
+            .row_data(0)
+            .context("tour: no provinces")?;
+        self.d().invoke_choose_province(province.code);
+        self.shot(dir, next(), "form-ward")?;
+        let ward = self.d().get_wards().row_data(0).context("tour: no wards")?;
+        self.d().invoke_choose_ward(ward.code);
+        self.shot(dir, next(), "form-delivery")?;
+        self.d().invoke_choose_delivery("post".into());
+        if self.d().get_form_page() != "review" {
+            bail!("tour: the form did not end on the review page");
+        }
+        let text = self.review_text();
+        let chip = self
+            .kiosk
+            .shell
+            .borrow()
+            .texts()
+            .t(&self.k().get_language(), "review-source-chip");
+        for want in [
+            "091 234 5678",
+            ward.title.as_str(),
+            province.title.as_str(),
+            chip.as_str(),
+        ] {
+            if !text.contains(want) {
+                bail!("tour: the review page lacks {want:?}");
+            }
+        }
+        if self.d().get_chip_rows().row_count() < 5 {
+            bail!("tour: the review page lacks the chip's fields");
+        }
+        self.shot(dir, next(), "form-review")?;
+        // "Change" on the delivery row: its page, then straight back to the review.
+        self.d().invoke_change("delivery".into());
+        self.d().invoke_choose_delivery("counter".into());
+        if self.d().get_form_page() != "review" {
+            bail!("tour: a change did not return to the review page");
+        }
+        Ok(())
+    }
+
+    /// Journey 3: a department, the optional reason, the registration summary.
+    fn hospital_form(
+        &mut self,
+        dir: &Path,
+        next: &mut impl FnMut() -> usize,
+        first: &str,
+    ) -> anyhow::Result<()> {
+        self.k().invoke_choose_service(first.into());
+        self.wait_for(Step::Confirm, "choosing a department")?;
+        self.shot(dir, next(), "hospital-reason")?;
+        self.d().invoke_choose_reason("fever".into());
+        self.shot(dir, next(), "hospital-reason-chosen")?;
+        self.d().invoke_next();
+        if self.d().get_form_page() != "review" {
+            bail!("tour: the hospital form did not end on the summary");
+        }
+        let lang = self.k().get_language();
+        let text = self.review_text();
+        for key in ["reason-fever", "review-insurance-value"] {
+            let want = self.kiosk.shell.borrow().texts().t(&lang, key);
+            if !text.contains(&want) {
+                bail!("tour: the registration summary lacks {want:?}");
+            }
+        }
+        self.shot(dir, next(), "hospital-review")?;
+        Ok(())
+    }
+
     fn no_personal_values(&self, when: &str) -> anyhow::Result<()> {
+        let d = self.d();
+        let form_left = [
+            d.get_phone(),
+            d.get_province(),
+            d.get_province_name(),
+            d.get_ward(),
+        ];
+        if form_left.iter().any(|v| !v.is_empty())
+            || d.get_chip_rows().row_count() != 0
+            || d.get_rows().row_count() != 0
+            || d.get_phone_count() != 0
+        {
+            bail!("tour: {when}: a personal value is left in the Dossier adapter");
+        }
         let k = self.k();
         let left = [
             k.get_id_entry(),
@@ -267,12 +408,17 @@ impl Tour<'_> {
             .get_services()
             .row_data(0)
             .context("no services listed")?;
-        self.k().invoke_choose_service(first.id);
-        self.wait_for(Step::Confirm, "choosing a service")?;
-        self.shot(dir, next(), "confirm")?;
+        if self.k().get_mode() == "hospital" {
+            self.hospital_form(dir, &mut next, first.id.as_str())?;
+        } else {
+            self.office_form(dir, &mut next, first.id.as_str())?;
+        }
         self.k().invoke_confirm();
         self.shot(dir, next(), "submitting")?;
         self.wait_for(Step::Receipt, "submitting to the demo gateway")?;
+        if self.k().get_mode() == "hospital" && self.k().get_receipt_queue_number().is_empty() {
+            bail!("tour: the hospital receipt shows no queue number");
+        }
         self.shot(dir, next(), "receipt")?;
         // The printer fails on this receipt, as the printer worker reports a roll running out
         // mid-receipt: the receipt stays on screen and the citizen is sent to staff (the

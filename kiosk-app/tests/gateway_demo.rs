@@ -239,7 +239,7 @@ fn an_unusable_database_is_a_clear_start_up_error() {
     .expect_err("not SQLite");
     let msg = err.to_string();
     assert!(
-        msg.contains("gateway.db") && msg.contains("writable file path"),
+        msg.contains("gateway.db") && msg.contains("writable SQLite file path"),
         "{msg}"
     );
 }

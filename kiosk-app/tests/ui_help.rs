@@ -94,6 +94,7 @@ fn help_and_a_staff_call_from_a_dead_end_in_vi_and_en() {
                 compose_receipt: Box::new(|_, _| None),
                 clock: Rc::new(|| Millis(i_slint_backend_testing::get_mocked_time())),
                 id_seed: 7,
+                units: std::sync::Arc::new(kiosk_app::admin_units::AdminUnits::sample()),
             },
         );
         let speaker = SimSpeaker::new();

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use kiosk_ui::{AppWindow, Kiosk};
+use kiosk_ui::{AppWindow, Dossier, Kiosk};
 use slint::platform::PointerEventButton;
 use slint::ComponentHandle;
 use ui_common::{init_backend, set_language, window};
@@ -102,23 +102,56 @@ fn ui_touch_targets_invoke_kiosk_callbacks() {
         "12 digits: no more digits, OK works"
     );
 
-    // Services: tiles are labelled by title and report their id.
+    // Services: tiles are labelled by title and report their id; field chips filter.
+    let d = ui.global::<Dossier>();
+    let l = log.clone();
+    d.on_filter(move |f| l.borrow_mut().push(format!("filter:{f}")));
+    let l = log.clone();
+    d.on_phone_digit(move |n| l.borrow_mut().push(format!("phone:{n}")));
+    let l = log.clone();
+    d.on_next(move || l.borrow_mut().push("next".into()));
+    let l = log.clone();
+    d.on_change(move |p| l.borrow_mut().push(format!("change:{p}")));
+    let l = log.clone();
+    d.on_choose_delivery(move |c| l.borrow_mut().push(format!("delivery:{c}")));
+    let l = log.clone();
+    d.on_choose_reason(move |c| l.borrow_mut().push(format!("reason:{c}")));
     k.set_page("services".into());
     log.borrow_mut().clear();
-    click(&ui, "Đăng ký khai sinh");
-    assert_eq!(log.borrow().as_slice(), ["service:birth"]);
+    click(&ui, "Đăng ký tạm trú");
+    click(&ui, "Cư trú");
+    assert_eq!(
+        log.borrow().as_slice(),
+        ["service:temporary-residence", "filter:residence"]
+    );
+
+    // The dossier form: the phone keypad (Next only with 10 digits), the delivery choices,
+    // "Change" on a review row, a hospital reason chip.
+    k.set_page("confirm".into());
+    d.set_form_page("phone".into());
+    d.set_phone_count(9);
+    log.borrow_mut().clear();
+    click(&ui, "5");
+    click(&ui, "Tiếp tục");
+    d.set_phone_count(10);
+    click(&ui, "Tiếp tục");
+    assert_eq!(log.borrow().as_slice(), ["phone:5", "next"]);
+    d.set_form_page("delivery".into());
+    log.borrow_mut().clear();
+    click(&ui, "Trên ứng dụng VNeID");
+    assert_eq!(log.borrow().as_slice(), ["delivery:vneid"]);
+    d.set_form_page("review".into());
+    log.borrow_mut().clear();
+    click(&ui, "Sửa");
+    assert_eq!(log.borrow().as_slice(), ["change:phone"]);
+    d.set_form_page("reason".into());
+    log.borrow_mut().clear();
+    click(&ui, "Sốt");
+    assert_eq!(log.borrow().as_slice(), ["reason:fever"]);
 
     // Cancel on every step after attract, in both languages; none on attract.
     let pages = [
-        "language",
-        "identify",
-        "consent",
-        "face",
-        "services",
-        "confirm",
-        "submitting",
-        "receipt",
-        "notice",
+        "language", "identify", "consent", "face", "services", "confirm",
     ];
     for (lang, cancel) in [("vi", "Hủy"), ("en", "Cancel")] {
         set_language(&ui, lang);
@@ -132,7 +165,11 @@ fn ui_touch_targets_invoke_kiosk_callbacks() {
                 "Cancel on {page} ({lang})"
             );
         }
-        k.set_page("attract".into());
-        assert!(buttons(&ui, cancel).is_empty(), "no Cancel on attract");
+        // Nothing to cancel before a session or once the dossier is sent; a final notice has
+        // its own buttons.
+        for page in ["attract", "submitting", "receipt", "notice"] {
+            k.set_page(page.into());
+            assert!(buttons(&ui, cancel).is_empty(), "no Cancel on {page}");
+        }
     }
 }

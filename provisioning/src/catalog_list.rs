@@ -147,8 +147,8 @@ impl Listing {
         if placeholders > 0 {
             writeln!(
                 out,
-                "note: {placeholders} procedure code(s) are placeholders (VERIFIED no): check \
-                 them against the provincial catalogue before go-live"
+                "note: {placeholders} procedure(s) have no verified code (VERIFIED no: the kiosk \
+                 id stands in as MaTTHC): set the codes of the provincial catalogue before go-live"
             )?;
         }
         Ok(())

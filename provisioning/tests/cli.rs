@@ -299,7 +299,7 @@ fn catalog_list_flags_placeholder_codes() {
         .expect("listed");
     assert!(line.contains("1.004194") && line.contains("yes"), "{line}");
     assert!(
-        r.out.contains("5 procedure code(s) are placeholders"),
+        r.out.contains("9 procedure(s) have no verified code"),
         "{}",
         r.both()
     );

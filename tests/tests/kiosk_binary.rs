@@ -119,6 +119,8 @@ const DEMO_PII: &[&str] = &[
     "900101",
     "Giả Định",     // the QR's address
     "001090123459", // the wrong number the tour types first
+    "0912345678",   // the phone number the tour types on the dossier form
+    "0212345678",   // and the landline it types first
     // DG13 of the virtual CCCD the tour reads.
     "Nguyễn Văn Bình",
     "Trần Thị Cúc",
@@ -154,7 +156,13 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
         "consent",
         "face",
         "services",
-        "confirm",
+        "services-filtered",
+        "form-phone",
+        "form-phone-invalid",
+        "form-province",
+        "form-ward",
+        "form-delivery",
+        "form-review",
         "submitting",
         "receipt",
         "receipt-printer-failed",

