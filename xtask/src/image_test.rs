@@ -221,7 +221,9 @@ pub fn boot(args: &[String]) -> Result<()> {
             "-smp",
             "2",
         ])
-        .args(["-display", "none", "-vga", "std", "-serial", "stdio"])
+        // A 1920x1080 screen (the preferred mode in the EDID bochs-drm reads), as a kiosk's.
+        .args(["-display", "none", "-vga", "none", "-serial", "stdio"])
+        .args(["-device", "VGA,edid=on,xres=1920,yres=1080"])
         .arg("-drive")
         .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
         .arg("-drive")
