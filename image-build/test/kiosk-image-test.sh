@@ -28,6 +28,23 @@ say "ready uptime=$(up) enrolled=$(test -f /var/lib/kiosk/enrolled && echo yes |
 # The host takes its screenshot now.
 sleep 15
 
+# The devices the kiosk image drives, on virtual hardware: the kernel's `vivid` test camera
+# through V4L2, and the host's virtual ESC/POS printer (address in image-test.env on the ESP).
+if modprobe vivid n_devs=1 2>/dev/null && sleep 2 && [ -e /dev/video0 ]; then
+    out=$(kioskctl camera test --device /dev/video0 --seconds 3 --size 640x480 2>&1)
+    rc=$?
+    say "camera rc=$rc $(echo "$out" | grep -i -m1 'fps' | tr -s ' ')"
+else
+    say "camera rc=none (no vivid module)"
+fi
+PRINTER=
+[ -f /boot/efi/image-test.env ] && . /boot/efi/image-test.env
+if [ -n "$PRINTER" ]; then
+    out=$(kioskctl printer test --device "$PRINTER" 2>&1)
+    rc=$?
+    say "printer rc=$rc $(echo "$out" | head -n 1 | tr -s ' ')"
+fi
+
 old=$(pid)
 t0=$(up)
 kill -9 "$old"

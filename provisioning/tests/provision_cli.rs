@@ -89,7 +89,7 @@ fn a_good_file_enrols_configures_tests_and_marks_once() {
     let token = gw.issue_enrolment_token().expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let printer = virtual_printer(&dir.path().join("printed"));
-    let file = medium(dir.path(), &gw, &token, &printer.device());
+    let file = medium(dir.path(), &gw, &token, &printer.device().to_string());
     let state = dir.path().join("state");
 
     let r = provision(&file, &state);
@@ -109,8 +109,13 @@ fn a_good_file_enrols_configures_tests_and_marks_once() {
     let cfg = kiosk_app::config::load(&state.join("kiosk.toml")).expect("valid kiosk.toml");
     assert_eq!(cfg.site.id, "demo-07");
     let (cert, key) = cfg.gateway.client_identity.expect("client identity");
+    assert_eq!(cert, state.join("tls/client.pem"));
+    assert_eq!(key, state.join("tls/client.key"));
+    let cert = std::fs::read_to_string(cert).expect("certificate");
     assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
-    assert!(key.contains("PRIVATE KEY"));
+    assert!(std::fs::read_to_string(key)
+        .expect("key")
+        .contains("PRIVATE KEY"));
     // The token is not copied into the kiosk's configuration, nor printed.
     let written = std::fs::read_to_string(state.join("kiosk.toml")).expect("read");
     assert!(!written.contains(&token) && !r.out.contains(&token) && !r.err.contains(&token));
@@ -132,7 +137,7 @@ fn a_used_token_is_refused_with_a_next_step_and_no_marker() {
     let token = gw.issue_enrolment_token().expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let printer = virtual_printer(&dir.path().join("printed"));
-    let file = medium(dir.path(), &gw, &token, &printer.device());
+    let file = medium(dir.path(), &gw, &token, &printer.device().to_string());
     let first = provision(&file, &dir.path().join("a"));
     assert_eq!(first.code, 0, "{}", first.err);
 
@@ -173,7 +178,7 @@ fn unknown_and_missing_keys_stop_before_anything_is_written() {
     // The token still works: a bad file did not spend it.
     edit(&file, "printer =", "qr = \"sim\"\nprinter =");
     let printer = virtual_printer(&dir.path().join("printed"));
-    edit(&file, "sim:/tmp/unused", &printer.device());
+    edit(&file, "sim:/tmp/unused", &printer.device().to_string());
     let r = provision(&file, &state);
     assert_eq!(r.code, 0, "{}\n{}", r.out, r.err);
 }
@@ -206,7 +211,7 @@ fn a_failed_selftest_leaves_no_marker_and_the_retry_keeps_the_certificate() {
 
     // The technician plugs the printer in and reboots: the same (now used) token is not needed.
     let printer = virtual_printer(&dir.path().join("printed"));
-    edit(&file, &gone, &printer.device());
+    edit(&file, &gone, &printer.device().to_string());
     let r = provision(&file, &state);
     assert_eq!(r.code, 0, "{}\n{}", r.out, r.err);
     assert!(

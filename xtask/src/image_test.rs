@@ -10,14 +10,17 @@
 //! - a screenshot of the kiosk screen through the QEMU monitor (`screendump`, PNG);
 //! - `kill -9` of the kiosk: the unit restarts it; a stopped (hung) kiosk: the watchdog kills
 //!   and restarts it;
+//! - the image's V4L2 path on the kernel's `vivid` test camera (`kioskctl camera test` in the
+//!   guest) and its ESC/POS path to the host's virtual printer at 10.0.2.2 (`kioskctl printer
+//!   test`; the host's `kioskctl printer virtual` writes the receipt as PNG);
 //! - a clean power-off (QEMU exits 0 after "reboot: Power down").
 //!
 //! The in-guest steps are a test-only unit and script (image-build/test/) written into the
 //! copy's root partition with `debugfs` (no mount); the image that ships has neither.
 //!
-//! Not proved here (yet): the card through vpcd, the vivid camera, the virtual printer, the
-//! exactly-once delivery across `system_reset`. The kiosk runs with `demo = true` and simulated
-//! devices, because the guest has none.
+//! Not proved here (yet): the card through vpcd, the kiosk itself on the vivid camera and the
+//! virtual printer (the tools are, the kiosk runs `demo = true` with simulated devices), the
+//! exactly-once delivery across `system_reset`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
@@ -59,6 +62,8 @@ struct Seen {
     ready_wall: Option<f64>,
     restart_after_kill: Option<f64>,
     watchdog_restart: Option<f64>,
+    camera: bool,
+    printer: bool,
     poweroff: bool,
     failed: Option<String>,
 }
@@ -168,12 +173,30 @@ pub fn boot(args: &[String]) -> Result<()> {
         [esp, rootp, ..] => (*esp, *rootp),
         _ => bail!("{}: expected two GPT partitions", img.display()),
     };
+    // The virtual ESC/POS printer on the host; the guest reaches it at 10.0.2.2.
+    let printer_port = free_port()?;
+    let receipts = dir.join("receipts");
+    let printer = Command::new(target_dir().join("release/kioskctl"))
+        .args(["printer", "virtual", "--listen"])
+        .arg(format!("127.0.0.1:{printer_port}"))
+        .arg("--out")
+        .arg(&receipts)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("printer.log"))?)
+        .spawn()
+        .context("starting the virtual printer (kioskctl printer virtual)")?;
+    let printer = KillOnDrop(printer);
+    std::fs::write(
+        dir.join("image-test.env"),
+        format!("PRINTER=tcp:10.0.2.2:{printer_port}\n"),
+    )?;
     let provision = provision_toml(&token, port);
     std::fs::write(dir.join("provision.toml"), &provision)?;
     let fat = format!("{}@@{}", test_img.display(), esp.0);
     for (local, name) in [
         (dir.join("provision.toml"), "provision.toml"),
         (gw.join("ca/ca.pem"), "gateway-ca.pem"),
+        (dir.join("image-test.env"), "image-test.env"),
     ] {
         run(Command::new("mcopy")
             .args(["-o", "-i", &fat])
@@ -292,6 +315,11 @@ pub fn boot(args: &[String]) -> Result<()> {
     }
     let status = qemu.wait()?;
     drop(gateway);
+    drop(printer);
+    let printed = std::fs::read_dir(&receipts).is_ok_and(|d| {
+        d.filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "png"))
+    });
     eprintln!("xtask: serial log {}", serial_log.display());
     if let Some(f) = &seen.failed {
         bail!("the guest reported a failure: {f}");
@@ -306,6 +334,11 @@ pub fn boot(args: &[String]) -> Result<()> {
         (
             "watchdog restart of a hung kiosk",
             seen.watchdog_restart.is_some(),
+        ),
+        ("vivid camera frames (kioskctl camera test)", seen.camera),
+        (
+            "test page at the host's virtual printer",
+            seen.printer && printed,
         ),
         ("clean power-off", seen.poweroff && status.success()),
     ];
@@ -358,6 +391,10 @@ impl Seen {
             self.restart_after_kill = field("after");
         } else if rest.starts_with("watchdog-restarted") {
             self.watchdog_restart = field("after");
+        } else if rest.starts_with("camera rc=0") {
+            self.camera = true;
+        } else if rest.starts_with("printer rc=0") {
+            self.printer = true;
         } else if rest.starts_with("FAIL") {
             self.failed = Some(rest.to_owned());
         }
