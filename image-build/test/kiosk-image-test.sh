@@ -33,7 +33,7 @@ sleep 15
 if modprobe vivid n_devs=1 2>/dev/null && sleep 2 && [ -e /dev/video0 ]; then
     out=$(kioskctl camera test --device /dev/video0 --seconds 3 --size 640x480 2>&1)
     rc=$?
-    say "camera rc=$rc $(echo "$out" | grep -i -m1 'fps' | tr -s ' ')"
+    say "camera rc=$rc $(echo "$out" | grep -i 'fps' | tail -n 1 | tr -s ' ')"
 else
     say "camera rc=none (no vivid module)"
 fi
