@@ -139,6 +139,9 @@ fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
     {
         let shell = shell.clone();
         let stop = stop.clone();
+        // The watchdog ping rides on the UI thread's own timer: a hung UI stops it.
+        let mut watchdog = crate::service_manager::Watchdog::from_env();
+        let clock = real_clock();
         timer.start(
             slint::TimerMode::Repeated,
             Duration::from_millis(100),
@@ -151,13 +154,17 @@ fn run_window(cfg: KioskConfig, headless: bool) -> anyhow::Result<u8> {
                 if let Ok(mut s) = shell.try_borrow_mut() {
                     s.pump();
                 }
+                watchdog.tick(clock().0);
             },
         );
     }
     ui.window().set_size(slint::LogicalSize::new(w, h));
     ui.show().context("cannot show the window")?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "kiosk ready");
+    // READY=1 from inside the event loop, so systemd hears it once the loop is drawing.
+    slint::Timer::single_shot(Duration::ZERO, crate::service_manager::ready);
     slint::run_event_loop_until_quit().context("event loop")?;
+    crate::service_manager::stopping();
     drop(timer);
     shell.borrow_mut().shutdown();
     tracing::info!("shutdown complete; no session data kept");

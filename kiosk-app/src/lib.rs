@@ -15,6 +15,7 @@ pub mod logging;
 pub mod receipt;
 #[cfg(feature = "https")]
 pub mod renewal;
+pub mod service_manager;
 pub mod session;
 pub mod submit;
 

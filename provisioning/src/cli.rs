@@ -85,6 +85,21 @@ pub enum Command {
                       2  at least one check failed, or the configuration is invalid"
     )]
     Selftest(crate::selftest::SelftestArgs),
+    /// First-boot provisioning from provision.toml: enrol, configure, self-test, mark enrolled
+    #[command(
+        long_about = "Provision the kiosk from provision.toml (on the USB stick's FAT partition): \
+                      validate it strictly (an [enrolment] table with `token` and `ca_file`, \
+                      and the kiosk configuration's own keys), enrol with the token, make the \
+                      queue key, write <state-dir>/kiosk.toml, run the self-test, and only then \
+                      write <state-dir>/enrolled. Each step prints one line. Running it again \
+                      is safe: an enrolled kiosk is left alone, and a certificate from an \
+                      earlier, unfinished run is kept (the token works once).",
+        after_help = "Examples:\n  kioskctl provision   (/boot/efi/provision.toml, /var/lib/kiosk)\n  \
+                      kioskctl provision --file /media/usb/provision.toml --state-dir /tmp/k\n\n\
+                      Exit status:\n  0  enrolled (now or before)\n  \
+                      2  a step failed: the message says which, why and what to do"
+    )]
+    Provision(crate::provision::ProvisionArgs),
     /// Print the version of kioskctl and the languages built into it
     Version,
 }

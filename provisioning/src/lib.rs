@@ -19,6 +19,7 @@ pub mod cli;
 pub mod enrol;
 pub mod face;
 pub mod printer;
+pub mod provision;
 pub mod qr_decode;
 pub mod queue;
 pub mod selftest;
@@ -77,6 +78,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Resul
         Command::Face(cmd) => face::run(cmd, out, err),
         Command::Enrol(args) => enrol::run(args, out, err),
         Command::Selftest(args) => selftest::run(args, out, err),
+        Command::Provision(args) => provision::run(args, out, err),
         Command::Version => version(out),
     }
 }

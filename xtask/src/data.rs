@@ -105,7 +105,7 @@ const PACKAGES: &[Package] = &[
     },
 ];
 
-fn sha256_file(path: &Path) -> Option<String> {
+pub fn sha256_file(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     Some(
         Sha256::digest(&bytes)
@@ -238,6 +238,27 @@ fn extract(archive: &Path, member: &str, dest: &Path) -> Result<()> {
         std::fs::write(dest, out.stdout)?;
         Ok(())
     }
+}
+
+/// A pinned file under `.kiosk-data`.
+pub struct Pinned {
+    /// Path under `.kiosk-data`.
+    pub path: &'static str,
+    /// Its SHA-256, hex.
+    pub sha256: &'static str,
+}
+
+/// The face models the kiosk loads (`face/` under `.kiosk-data`), with their pins.
+pub fn face_models() -> Vec<Pinned> {
+    PACKAGES
+        .iter()
+        .flat_map(|p| p.members.iter())
+        .filter(|(_, dest, _)| dest.starts_with("face/"))
+        .map(|(_, dest, sha)| Pinned {
+            path: dest,
+            sha256: sha,
+        })
+        .collect()
 }
 
 /// Makes sure every pinned file is in `<root>/.kiosk-data`; fetches and checks what is not.

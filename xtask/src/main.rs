@@ -9,7 +9,10 @@
 //! cargo xtask face-eval [--check]
 //!                              face verification error rates on the packaged images; --check
 //!                              fails if FNMR rises above face/eval-baseline.toml
-//! cargo xtask image            build the bootable USB image (not yet: see image-build/README.md)
+//! cargo xtask image            build the bootable USB image (GPT: FAT ESP + ext4 root) under
+//!                              <target>/image/out; see image-build/README.md
+//! cargo xtask image-test       boot that image in QEMU and prove it from the host (slow; not
+//!                              part of `test`)
 //! ```
 //!
 //! Everything a fresh Debian 12 machine needs beyond the Rust toolchain is listed here, in one
@@ -23,6 +26,8 @@ use anyhow::{bail, Context, Result};
 
 mod data;
 mod deps;
+mod image;
+mod image_test;
 
 /// Debian packages the build and the tests need, with the reason for each.
 const APT_PACKAGES: &[(&str, &str)] = &[
@@ -108,7 +113,8 @@ fn main() -> ExitCode {
         Some("bench") => bench(),
         Some("gateway-load") => gateway_load(),
         Some("face-eval") => face_eval(&args[1..]),
-        Some("image") => image(),
+        Some("image") => image::build(),
+        Some("image-test") => image_test::boot(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())
@@ -137,7 +143,8 @@ fn print_help() {
          bench              run benchmarks, print a table\n  \
          gateway-load       kiosk-gateway load test: 200 kiosks, HAProxy, 1 and 3 replicas, chaos\n  \
          face-eval [--check]  face verification error rates on the packaged image set\n  \
-         image              build the USB image (not implemented yet)"
+         image              build the bootable USB image (<target>/image/out/kiosk.img)\n  \
+         image-test         boot the image in QEMU: provision, ready, screenshot, kill, power-off"
     );
 }
 
@@ -224,10 +231,10 @@ fn cargo() -> Command {
     c
 }
 
-/// Packages from [`APT_PACKAGES`] that `dpkg-query` does not report as installed.
-fn missing_packages() -> Result<Vec<&'static str>> {
+/// Packages of `list` that `dpkg-query` does not report as installed.
+fn missing_packages(list: &[(&'static str, &'static str)]) -> Result<Vec<&'static str>> {
     let mut missing = Vec::new();
-    for (pkg, _) in APT_PACKAGES {
+    for (pkg, _) in list {
         let out = Command::new("dpkg-query")
             .args(["-W", "-f=${Status}", pkg])
             .output()
@@ -240,42 +247,45 @@ fn missing_packages() -> Result<Vec<&'static str>> {
     Ok(missing)
 }
 
+/// Installs the packages of `list` that are missing (apt-get, as root or through sudo).
+fn apt_ensure(list: &[(&'static str, &'static str)]) -> Result<()> {
+    let missing = missing_packages(list)?;
+    if missing.is_empty() {
+        eprintln!("xtask: all {} Debian packages present", list.len());
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    for (p, why) in list.iter().filter(|(p, _)| missing.contains(p)) {
+        eprintln!("xtask:   {p}: {why}");
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| -> Command {
+        let mut c = Command::new(if is_root { "apt-get" } else { "sudo" });
+        if !is_root {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update", "-qq"]))
+        .context("apt-get update failed: run as root or with sudo, with network access")?;
+    let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    run(&mut install)?;
+    let still = missing_packages(list)?;
+    if !still.is_empty() {
+        bail!("still missing after install: {}", still.join(" "));
+    }
+    Ok(())
+}
+
 fn setup() -> Result<()> {
     let t = Instant::now();
-    let missing = missing_packages()?;
-    if missing.is_empty() {
-        eprintln!(
-            "xtask: setup: all {} Debian packages present",
-            APT_PACKAGES.len()
-        );
-    } else {
-        eprintln!("xtask: setup: installing {}", missing.join(" "));
-        for (p, why) in APT_PACKAGES.iter().filter(|(p, _)| missing.contains(p)) {
-            eprintln!("xtask:   {p}: {why}");
-        }
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        let apt = |args: &[&str]| -> Command {
-            let mut c = Command::new(if is_root { "apt-get" } else { "sudo" });
-            if !is_root {
-                c.arg("apt-get");
-            }
-            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            c
-        };
-        run(&mut apt(&["update", "-qq"]))
-            .context("apt-get update failed: run as root or with sudo, with network access")?;
-        let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
-        install.args(&missing);
-        run(&mut install)?;
-        let still = missing_packages()?;
-        if !still.is_empty() {
-            bail!("still missing after install: {}", still.join(" "));
-        }
-    }
+    apt_ensure(APT_PACKAGES)?;
     data::ensure(&root()).context("fetching the face models and evaluation images")?;
     eprintln!("xtask: setup done in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
@@ -436,11 +446,4 @@ fn face_eval(args: &[String]) -> Result<()> {
         }
     }
     run(&mut c).context("face evaluation below the recorded baseline (or could not run)")
-}
-
-fn image() -> Result<()> {
-    bail!(
-        "the USB image build is not implemented yet; image-build/README.md says what it will do \
-         (debootstrap + genimage + systemd-boot, boot-tested under QEMU)"
-    )
 }

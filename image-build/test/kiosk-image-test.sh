@@ -1,0 +1,64 @@
+#!/bin/sh
+# Test only (see kiosk-image-test.service): runs in the QEMU guest of `cargo xtask image-test`
+# and reports on the serial console, one `IMAGE-TEST ...` line per proof; the host reads them.
+say() { echo "IMAGE-TEST $*"; }
+up() { cut -d' ' -f1 /proc/uptime; }
+active() { [ "$(systemctl is-active kiosk.service)" = active ]; }
+pid() { systemctl show -p MainPID --value kiosk.service; }
+# Waits until kiosk.service is active (READY=1 received) with a main PID other than $1.
+wait_new() {
+    n=0
+    while ! active || [ "$(pid)" = "$1" ] || [ "$(pid)" = 0 ]; do
+        n=$((n + 1))
+        if [ "$n" -gt "$2" ]; then return 1; fi
+        sleep 0.5
+    done
+}
+fail() {
+    say "FAIL $*"
+    journalctl -b -u kiosk-provision.service -u kiosk.service --no-pager | tail -n 60
+    systemctl poweroff
+    exit 1
+}
+
+say "start uptime=$(up)"
+# Provisioning (retries every 30 s) and the kiosk's first start: up to 10 minutes under TCG.
+wait_new 0 1200 || fail "kiosk.service never became active"
+say "ready uptime=$(up) enrolled=$(test -f /var/lib/kiosk/enrolled && echo yes || echo no)"
+# The host takes its screenshot now.
+sleep 15
+
+# The devices the kiosk image drives, on virtual hardware: the kernel's `vivid` test camera
+# through V4L2, and the host's virtual ESC/POS printer (address in image-test.env on the ESP).
+if modprobe vivid n_devs=1 2>/dev/null && sleep 2 && [ -e /dev/video0 ]; then
+    out=$(kioskctl camera test --device /dev/video0 --seconds 3 --size 640x480 2>&1)
+    rc=$?
+    say "camera rc=$rc $(echo "$out" | grep -i 'fps' | tail -n 1 | tr -s ' ')"
+else
+    say "camera rc=none (no vivid module)"
+fi
+PRINTER=
+[ -f /boot/efi/image-test.env ] && . /boot/efi/image-test.env
+if [ -n "$PRINTER" ]; then
+    out=$(kioskctl printer test --device "$PRINTER" 2>&1)
+    rc=$?
+    say "printer rc=$rc $(echo "$out" | head -n 1 | tr -s ' ')"
+fi
+
+old=$(pid)
+t0=$(up)
+kill -9 "$old"
+wait_new "$old" 240 || fail "not restarted after kill -9"
+t1=$(up)
+say "restarted pid=$(pid) after=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')"
+
+# A hung kiosk: stopped, it sends no watchdog pings; systemd must kill and restart it.
+old=$(pid)
+t0=$(up)
+kill -STOP "$old"
+wait_new "$old" 360 || fail "not restarted by the watchdog"
+t1=$(up)
+say "watchdog-restarted pid=$(pid) after=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') restarts=$(systemctl show -p NRestarts --value kiosk.service)"
+journalctl -b -u kiosk.service --no-pager | grep -i -m1 watchdog | sed 's/^/IMAGE-TEST journal: /'
+say "poweroff"
+systemctl poweroff

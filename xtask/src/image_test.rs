@@ -1,0 +1,559 @@
+//! `cargo xtask image-test`: boots the image `cargo xtask image` built in QEMU (q35, TCG, OVMF,
+//! the image as a USB stick on xHCI) and proves from the host:
+//!
+//! - first-boot provisioning: a `provision.toml` and the deployment CA are put on a copy of the
+//!   image's FAT partition (mtools, no mount); the gateway (`kiosk-gateway serve`, TLS with
+//!   enrolment) runs on the host and the guest reaches it at 10.0.2.2 (QEMU user networking);
+//!   the serial console shows every provisioning step and the enrolment;
+//! - the kiosk reports ready over sd_notify (kiosk.service is `Type=notify`: systemd calls it
+//!   active only after READY=1);
+//! - a screenshot of the kiosk screen through the QEMU monitor (`screendump`, PNG);
+//! - `kill -9` of the kiosk: the unit restarts it; a stopped (hung) kiosk: the watchdog kills
+//!   and restarts it;
+//! - the image's V4L2 path on the kernel's `vivid` test camera (`kioskctl camera test` in the
+//!   guest) and its ESC/POS path to the host's virtual printer at 10.0.2.2 (`kioskctl printer
+//!   test`; the host's `kioskctl printer virtual` writes the receipt as PNG);
+//! - a clean power-off (QEMU exits 0 after "reboot: Power down").
+//!
+//! The in-guest steps are a test-only unit and script (image-build/test/) written into the
+//! copy's root partition with `debugfs` (no mount); the image that ships has neither.
+//!
+//! Not proved here (yet): the card through vpcd, the kiosk itself on the vivid camera and the
+//! virtual printer (the tools are, the kiosk runs `demo = true` with simulated devices), the
+//! exactly-once delivery across `system_reset`.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::image::{image_path, target_dir, work_dir};
+use crate::{cargo, root, run};
+
+/// Host packages the boot test needs.
+const HOST_TOOLS: &[(&str, &str)] = &[
+    ("qemu-system-x86", "boots the image (q35, TCG)"),
+    ("ovmf", "UEFI firmware for QEMU"),
+    (
+        "mtools",
+        "puts provision.toml on the image's FAT partition without a mount",
+    ),
+    (
+        "e2fsprogs",
+        "debugfs writes the test unit into the ext4 root without a mount",
+    ),
+];
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+/// The whole run's limit under TCG (boot, provisioning, two restarts, power-off).
+const LIMIT: Duration = Duration::from_secs(900);
+const KIOSK_ID: &str = "QEMU-01";
+
+/// What the serial console showed.
+#[derive(Debug, Default)]
+struct Seen {
+    enrolled: bool,
+    ready_uptime: Option<f64>,
+    ready_wall: Option<f64>,
+    restart_after_kill: Option<f64>,
+    watchdog_restart: Option<f64>,
+    camera: bool,
+    printer: bool,
+    poweroff: bool,
+    failed: Option<String>,
+}
+
+/// Runs the boot test. `--keep` leaves the test folder (image copy, logs) in place.
+pub fn boot(args: &[String]) -> Result<()> {
+    let keep = args.iter().any(|a| a == "--keep");
+    if let Some(other) = args.iter().find(|a| *a != "--keep") {
+        bail!("unknown image-test option `{other}` (use --keep)");
+    }
+    crate::apt_ensure(HOST_TOOLS)?;
+    let img = image_path();
+    if !img.exists() {
+        bail!(
+            "no image at {}: run `cargo xtask image` first",
+            img.display()
+        );
+    }
+    let dir = work_dir().join("test");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+
+    // The gateway on the host, with a CA, a server certificate for 10.0.2.2 and a token.
+    run(cargo().args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "kiosk-gateway",
+        "--bin",
+        "kiosk-gateway",
+    ]))?;
+    let gw_bin = target_dir().join("release/kiosk-gateway");
+    let gw = dir.join("gateway");
+    let gw_cmd = |args: &[&str]| -> Result<String> {
+        let o = Command::new(&gw_bin)
+            .args(args)
+            .output()
+            .context("kiosk-gateway")?;
+        if !o.status.success() {
+            bail!(
+                "kiosk-gateway {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    gw_cmd(&["ca", "init", "--dir", &s(&gw.join("ca"))])?;
+    gw_cmd(&[
+        "ca",
+        "server-cert",
+        "--dir",
+        &s(&gw.join("ca")),
+        "--name",
+        "10.0.2.2",
+        "--out",
+        &s(&gw.join("server")),
+    ])?;
+    let db = s(&gw.join("gw.db"));
+    let token = gw_cmd(&[
+        "token",
+        "new",
+        "--db",
+        &db,
+        "--kiosk",
+        KIOSK_ID,
+        "--site",
+        "qemu",
+        "--minutes",
+        "60",
+    ])?;
+    let port = free_port()?;
+    let gateway = Command::new(&gw_bin)
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--ca-dir",
+            &s(&gw.join("ca")),
+            "--cert",
+            &s(&gw.join("server/server.pem")),
+            "--key",
+            &s(&gw.join("server/server.key")),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("gateway.log"))?)
+        .spawn()
+        .context("starting kiosk-gateway")?;
+    let gateway = KillOnDrop(gateway);
+
+    // A copy of the image with provision.toml, the CA and the test unit.
+    let test_img = dir.join("kiosk-test.img");
+    run(Command::new("cp")
+        .arg("--sparse=always")
+        .arg(&img)
+        .arg(&test_img))?;
+    let mut head = vec![0u8; 34 * 512];
+    std::io::Read::read_exact(&mut std::fs::File::open(&test_img)?, &mut head)?;
+    let parts = gpt_partitions(&head)?;
+    let (esp, rootp) = match parts.as_slice() {
+        [esp, rootp, ..] => (*esp, *rootp),
+        _ => bail!("{}: expected two GPT partitions", img.display()),
+    };
+    // The virtual ESC/POS printer on the host; the guest reaches it at 10.0.2.2.
+    let printer_port = free_port()?;
+    let receipts = dir.join("receipts");
+    let printer = Command::new(target_dir().join("release/kioskctl"))
+        .args(["printer", "virtual", "--listen"])
+        .arg(format!("127.0.0.1:{printer_port}"))
+        .arg("--out")
+        .arg(&receipts)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("printer.log"))?)
+        .spawn()
+        .context("starting the virtual printer (kioskctl printer virtual)")?;
+    let printer = KillOnDrop(printer);
+    std::fs::write(
+        dir.join("image-test.env"),
+        format!("PRINTER=tcp:10.0.2.2:{printer_port}\n"),
+    )?;
+    let provision = provision_toml(&token, port);
+    std::fs::write(dir.join("provision.toml"), &provision)?;
+    let fat = format!("{}@@{}", test_img.display(), esp.0);
+    for (local, name) in [
+        (dir.join("provision.toml"), "provision.toml"),
+        (gw.join("ca/ca.pem"), "gateway-ca.pem"),
+        (dir.join("image-test.env"), "image-test.env"),
+    ] {
+        run(Command::new("mcopy")
+            .args(["-o", "-i", &fat])
+            .arg(&local)
+            .arg(format!("::{name}")))?;
+    }
+    let recipe = root().join("image-build/test");
+    let ext4 = format!("{}?offset={}", test_img.display(), rootp.0);
+    let script = [
+        format!(
+            "write {} /usr/local/lib/kiosk-image-test.sh",
+            recipe.join("kiosk-image-test.sh").display()
+        ),
+        format!(
+            "write {} /etc/systemd/system/kiosk-image-test.service",
+            recipe.join("kiosk-image-test.service").display()
+        ),
+        "symlink /etc/systemd/system/multi-user.target.wants/kiosk-image-test.service \
+         /etc/systemd/system/kiosk-image-test.service"
+            .to_owned(),
+    ]
+    .join("\n");
+    let cmds = dir.join("debugfs.cmds");
+    std::fs::write(&cmds, script + "\n")?;
+    run(Command::new("debugfs")
+        .args(["-w", "-f"])
+        .arg(&cmds)
+        .arg(&ext4))?;
+
+    // Boot.
+    let vars = dir.join("OVMF_VARS.fd");
+    std::fs::copy(OVMF_VARS, &vars).context("OVMF variables")?;
+    let monitor = dir.join("monitor.sock");
+    let screenshot = dir.join("kiosk-screen.png");
+    let serial_log = dir.join("serial.log");
+    let started = Instant::now();
+    let mut qemu = Command::new("qemu-system-x86_64")
+        .args([
+            "-machine",
+            "q35,accel=tcg",
+            "-cpu",
+            "max",
+            "-m",
+            "2048",
+            "-smp",
+            "2",
+        ])
+        // A 1920x1080 screen (the preferred mode in the EDID bochs-drm reads), as a kiosk's.
+        .args(["-display", "none", "-vga", "none", "-serial", "stdio"])
+        .args(["-device", "VGA,edid=on,xres=1920,yres=1080"])
+        .arg("-drive")
+        .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+        .arg("-drive")
+        .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+        .args(["-device", "qemu-xhci,id=xhci"])
+        .arg("-drive")
+        .arg(format!(
+            "if=none,id=stick,format=raw,file={}",
+            test_img.display()
+        ))
+        .args(["-device", "usb-storage,bus=xhci.0,drive=stick"])
+        .args([
+            "-netdev",
+            "user,id=n0",
+            "-device",
+            "virtio-net-pci,netdev=n0",
+        ])
+        .arg("-monitor")
+        .arg(format!("unix:{},server,nowait", monitor.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting qemu-system-x86_64")?;
+    let stdout = qemu.stdout.take().context("qemu stdout")?;
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = std::fs::File::create(&serial_log)?;
+    let mut seen = Seen::default();
+    let mut shot = false;
+    loop {
+        let left = LIMIT.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+            bail!(
+                "timed out after {} s; serial log: {}",
+                LIMIT.as_secs(),
+                serial_log.display()
+            );
+        }
+        let line = match rx.recv_timeout(left.min(Duration::from_secs(1))) {
+            Ok(l) => l,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        writeln!(log, "{line}")?;
+        let clean = strip_ansi(&line);
+        if clean.contains("provision: ") || clean.contains("IMAGE-TEST") {
+            eprintln!("guest: {}", clean.trim());
+        }
+        seen.observe(&clean, started.elapsed().as_secs_f64());
+        if seen.ready_uptime.is_some() && !shot {
+            // Let the first frames reach the screen, then take the picture.
+            std::thread::sleep(Duration::from_secs(3));
+            screendump(&monitor, &screenshot)?;
+            shot = true;
+        }
+    }
+    let status = qemu.wait()?;
+    drop(gateway);
+    drop(printer);
+    let printed = std::fs::read_dir(&receipts).is_ok_and(|d| {
+        d.filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "png"))
+    });
+    eprintln!("xtask: serial log {}", serial_log.display());
+    if let Some(f) = &seen.failed {
+        bail!("the guest reported a failure: {f}");
+    }
+    let png_ok = std::fs::read(&screenshot)
+        .is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let checks = [
+        ("provisioned and enrolled", seen.enrolled),
+        ("kiosk ready (sd_notify)", seen.ready_uptime.is_some()),
+        ("screenshot", png_ok),
+        ("restart after kill -9", seen.restart_after_kill.is_some()),
+        (
+            "watchdog restart of a hung kiosk",
+            seen.watchdog_restart.is_some(),
+        ),
+        ("vivid camera frames (kioskctl camera test)", seen.camera),
+        (
+            "test page at the host's virtual printer",
+            seen.printer && printed,
+        ),
+        ("clean power-off", seen.poweroff && status.success()),
+    ];
+    for (what, ok) in checks {
+        eprintln!(
+            "xtask: image-test: {} {what}",
+            if ok { "ok  " } else { "FAIL" }
+        );
+    }
+    let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |s| format!("{s:.1} s"));
+    eprintln!(
+        "xtask: image-test: boot to ready {} (guest uptime), {} (from QEMU start); restart \
+         after kill -9 {}; watchdog restart {}; screenshot {}",
+        f(seen.ready_uptime),
+        f(seen.ready_wall),
+        f(seen.restart_after_kill),
+        f(seen.watchdog_restart),
+        screenshot.display()
+    );
+    if checks.iter().any(|(_, ok)| !ok) {
+        bail!("image-test failed; serial log {}", serial_log.display());
+    }
+    if !keep {
+        let _ = std::fs::remove_file(&test_img);
+    }
+    Ok(())
+}
+
+impl Seen {
+    /// Reads one serial line (ANSI colours removed). `wall` is seconds since QEMU started.
+    fn observe(&mut self, line: &str, wall: f64) {
+        if line.contains("provision: 6/6 enrolled") {
+            self.enrolled = true;
+        }
+        if line.contains("reboot: Power down") {
+            self.poweroff = true;
+        }
+        let Some(rest) = line.split("IMAGE-TEST ").nth(1) else {
+            return;
+        };
+        let field = |k: &str| -> Option<f64> {
+            rest.split_whitespace()
+                .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
+                .and_then(|v| v.parse().ok())
+        };
+        if rest.starts_with("ready") {
+            self.ready_uptime = field("uptime");
+            self.ready_wall = Some(wall);
+        } else if rest.starts_with("restarted") {
+            self.restart_after_kill = field("after");
+        } else if rest.starts_with("watchdog-restarted") {
+            self.watchdog_restart = field("after");
+        } else if rest.starts_with("camera rc=0") {
+            self.camera = true;
+        } else if rest.starts_with("printer rc=0") {
+            self.printer = true;
+        } else if rest.starts_with("FAIL") {
+            self.failed = Some(rest.to_owned());
+        }
+    }
+}
+
+/// The provision.toml the guest finds on its FAT partition.
+fn provision_toml(token: &str, port: u16) -> String {
+    format!(
+        "# cargo xtask image-test: the kiosk in QEMU, simulated devices (the guest has none),\n\
+         # enrolling with the gateway on the host (10.0.2.2 from the guest).\n\
+         mode = \"one-stop-shop\"\ndemo = true\n\n\
+         [enrolment]\ntoken = \"{token}\"\nca_file = \"gateway-ca.pem\"\n\n\
+         [site]\nid = \"{KIOSK_ID}\"\nname = \"Kiosk thử nghiệm QEMU\"\n\n\
+         [gateway]\nurl = \"https://10.0.2.2:{port}\"\n\n\
+         [face]\nverifier = \"simulated\"\n\n\
+         [devices]\ncard_reader = \"sim\"\ncamera = \"sim\"\nqr = \"sim\"\n\
+         printer = \"sim:/var/lib/kiosk/receipts\"\n\n\
+         [ui]\nlanguages = [\"vi\", \"en\"]\ndefault_language = \"vi\"\norientation = \"landscape\"\n"
+    )
+}
+
+/// `screendump FILE -f png` on the QEMU monitor; waits until the file is written.
+fn screendump(monitor: &Path, png: &Path) -> Result<()> {
+    let mut s = UnixStream::connect(monitor).context("QEMU monitor socket")?;
+    writeln!(s, "screendump {} -f png", png.display())?;
+    for _ in 0..50 {
+        if std::fs::metadata(png).is_ok_and(|m| m.len() > 0) {
+            std::thread::sleep(Duration::from_millis(500));
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("QEMU did not write {}", png.display())
+}
+
+/// Partitions of a GPT disk as (byte offset, byte length), from its first 34 sectors. Sizes
+/// come from the file: every multiplication is checked.
+fn gpt_partitions(head: &[u8]) -> Result<Vec<(u64, u64)>> {
+    const SECTOR: u64 = 512;
+    let u32_at = |b: &[u8], o: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(
+            b.get(o..o.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    let u64_at = |b: &[u8], o: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            b.get(o..o.checked_add(8)?)?.try_into().ok()?,
+        ))
+    };
+    let hdr = head.get(512..1024).context("no GPT header")?;
+    if hdr.get(..8) != Some(b"EFI PART".as_slice()) {
+        bail!("not a GPT disk");
+    }
+    let entries_lba = u64_at(hdr, 72).context("GPT header")?;
+    let count = u32_at(hdr, 80).context("GPT header")?;
+    let size = u32_at(hdr, 84).context("GPT header")? as usize;
+    if size < 128 {
+        bail!("GPT entry size {size}");
+    }
+    let base = usize::try_from(entries_lba.checked_mul(SECTOR).context("GPT offset")?)?;
+    let mut parts = Vec::new();
+    for i in 0..count as usize {
+        let Some(off) = i.checked_mul(size).and_then(|o| o.checked_add(base)) else {
+            break;
+        };
+        let Some(e) = off.checked_add(size).and_then(|end| head.get(off..end)) else {
+            break;
+        };
+        if e.get(..16).is_some_and(|t| t.iter().all(|b| *b == 0)) {
+            continue;
+        }
+        let (Some(first), Some(last)) = (u64_at(e, 32), u64_at(e, 40)) else {
+            continue;
+        };
+        let start = first.checked_mul(SECTOR).context("partition offset")?;
+        let len = last
+            .checked_sub(first)
+            .and_then(|n| n.checked_add(1))
+            .and_then(|n| n.checked_mul(SECTOR))
+            .context("partition length")?;
+        parts.push((start, len));
+    }
+    Ok(parts)
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ ... final byte in @..~
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for n in chars.by_ref() {
+                    if ('@'..='~').contains(&n) {
+                        break;
+                    }
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Stops the host gateway when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_gpt_partitions() {
+        let mut d = vec![0u8; 34 * 512];
+        d[512..520].copy_from_slice(b"EFI PART");
+        d[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+        d[512 + 80..512 + 84].copy_from_slice(&128u32.to_le_bytes());
+        d[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+        let e = 1024;
+        d[e] = 1; // a non-zero type GUID
+        d[e + 32..e + 40].copy_from_slice(&2048u64.to_le_bytes());
+        d[e + 40..e + 48].copy_from_slice(&4095u64.to_le_bytes());
+        assert_eq!(
+            gpt_partitions(&d).expect("gpt"),
+            vec![(2048 * 512, 2048 * 512)]
+        );
+        // Hostile headers are errors or truncation, never a panic.
+        d[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(gpt_partitions(&d).is_ok());
+        d[512 + 72..512 + 80].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(gpt_partitions(&d).is_err());
+        assert!(gpt_partitions(&d[..100]).is_err());
+    }
+
+    #[test]
+    fn serial_lines_give_the_figures() {
+        let mut s = Seen::default();
+        s.observe("IMAGE-TEST ready uptime=41.27 enrolled=yes", 63.0);
+        s.observe("IMAGE-TEST restarted pid=812 after=2.4", 90.0);
+        s.observe("[  OK  ] reboot: Power down", 120.0);
+        assert_eq!(s.ready_uptime, Some(41.27));
+        assert_eq!(s.ready_wall, Some(63.0));
+        assert_eq!(s.restart_after_kill, Some(2.4));
+        assert!(s.poweroff && s.failed.is_none());
+        assert_eq!(strip_ansi("\u{1b}[0;32m  OK  \u{1b}[0m] x\r"), "  OK  ] x");
+    }
+}
