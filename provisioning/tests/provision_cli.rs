@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
-use kiosk_app::gateway::DemoGateway;
+use kiosk_gateway::Gateway;
 use kiosk_hw::printer::VirtualPrinter;
 
 struct Run {
@@ -34,14 +34,10 @@ fn provision(file: &Path, state: &Path) -> Run {
 }
 
 /// A demo kiosk's provision.toml on a "FAT partition" folder, with the gateway's CA beside it.
-fn medium(dir: &Path, gw: &DemoGateway, token: &str, printer: &str) -> std::path::PathBuf {
+fn medium(dir: &Path, gw: &Gateway, token: &str, printer: &str) -> std::path::PathBuf {
     let esp = dir.join("esp");
     std::fs::create_dir_all(&esp).expect("mkdir");
-    std::fs::write(
-        esp.join("gateway-ca.pem"),
-        gw.enrolment_ca_pem().expect("enrolment CA"),
-    )
-    .expect("write CA");
+    std::fs::write(esp.join("gateway-ca.pem"), gw.enrolment_ca_pem()).expect("write CA");
     let text = format!(
         r#"mode = "one-stop-shop"
 demo = true
@@ -85,8 +81,10 @@ fn edit(file: &Path, from: &str, to: &str) {
 
 #[test]
 fn a_good_file_enrols_configures_tests_and_marks_once() {
-    let gw = DemoGateway::start().expect("gateway");
-    let token = gw.issue_enrolment_token().expect("token");
+    let gw = kiosk_tests::gateway::start_mtls();
+    let token = gw
+        .issue_enrolment_token("demo-07", "demo-07")
+        .expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let printer = virtual_printer(&dir.path().join("printed"));
     let file = medium(dir.path(), &gw, &token, &printer.device().to_string());
@@ -133,8 +131,10 @@ fn a_good_file_enrols_configures_tests_and_marks_once() {
 
 #[test]
 fn a_used_token_is_refused_with_a_next_step_and_no_marker() {
-    let gw = DemoGateway::start().expect("gateway");
-    let token = gw.issue_enrolment_token().expect("token");
+    let gw = kiosk_tests::gateway::start_mtls();
+    let token = gw
+        .issue_enrolment_token("demo-07", "demo-07")
+        .expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let printer = virtual_printer(&dir.path().join("printed"));
     let file = medium(dir.path(), &gw, &token, &printer.device().to_string());
@@ -153,8 +153,10 @@ fn a_used_token_is_refused_with_a_next_step_and_no_marker() {
 
 #[test]
 fn unknown_and_missing_keys_stop_before_anything_is_written() {
-    let gw = DemoGateway::start().expect("gateway");
-    let token = gw.issue_enrolment_token().expect("token");
+    let gw = kiosk_tests::gateway::start_mtls();
+    let token = gw
+        .issue_enrolment_token("demo-07", "demo-07")
+        .expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = medium(dir.path(), &gw, &token, "sim:/tmp/unused");
     let state = dir.path().join("state");
@@ -185,8 +187,10 @@ fn unknown_and_missing_keys_stop_before_anything_is_written() {
 
 #[test]
 fn a_failed_selftest_leaves_no_marker_and_the_retry_keeps_the_certificate() {
-    let gw = DemoGateway::start().expect("gateway");
-    let token = gw.issue_enrolment_token().expect("token");
+    let gw = kiosk_tests::gateway::start_mtls();
+    let token = gw
+        .issue_enrolment_token("demo-07", "demo-07")
+        .expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     // A printer that is not there: the self-test fails after enrolment succeeded.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
