@@ -898,6 +898,7 @@ mod tests {
             printer_fault: None,
             notice: notice.map(str::to_owned),
             assistance: Default::default(),
+            lookup: None,
         }
     }
 

@@ -170,3 +170,143 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::dto::SubmissionStatus;
+    use crate::session::{Millis, SessionConfig, Step};
+
+    const DOSSIER: &str = "000.00.01.H29-260105-0001";
+    const CODE: &str = "7KQ2MZ4P";
+
+    fn qr(text: &str, g: Generation) -> Event {
+        Event::Lookup(LookupEvent::Scanned(g, Personal::new(text.to_owned())))
+    }
+
+    fn status(code: &str) -> StatusLookup {
+        StatusLookup::Found(SubmissionStatus {
+            dossier_code: DOSSIER.into(),
+            status: code.into(),
+            procedure_name: "Đăng ký khai sinh".into(),
+            received_at: "20260105090000".into(),
+            appointment: "20260108090000".into(),
+            queue_number: None,
+        })
+    }
+
+    fn codes() -> LookupCodes {
+        LookupCodes {
+            dossier_code: DOSSIER.into(),
+            lookup_code: CODE.into(),
+        }
+    }
+
+    #[test]
+    fn a_receipt_qr_is_looked_up_and_finish_wipes_it() {
+        let mut s = Session::new(SessionConfig::default(), 3);
+        let out = s.handle(Event::Lookup(LookupEvent::Open), Millis(1_000));
+        let g = s.generation();
+        assert_eq!(s.step(), Step::Lookup);
+        assert!(out.contains(&Command::StartLookupScan(g)));
+        assert_eq!(s.session_id(), None, "nobody is identified");
+
+        // The card's QR (or anything else) is not a receipt: say so, keep scanning.
+        let out = s.handle(qr(kiosk_hw::sim::DEMO_QR, g), Millis(2_000));
+        assert!(out.contains(&Command::ShowNotice(lookup_keys::BAD_QR.into())));
+        let v = s.view();
+        assert_eq!(v.notice.as_deref(), Some(lookup_keys::BAD_QR));
+        assert_eq!(v.lookup.as_ref().map(|l| l.phase), Some(LookupPhase::Scanning));
+
+        let out = s.handle(qr(&format!("VNKIOSK1|R|{DOSSIER}|{CODE}\r\n"), g), Millis(3_000));
+        assert_eq!(
+            out,
+            vec![Command::StopLookupScan, Command::LookupStatus(g, codes())]
+        );
+        let v = s.view();
+        assert_eq!(v.notice, None);
+        assert_eq!(
+            v.lookup,
+            Some(LookupView {
+                phase: LookupPhase::Checking,
+                dossier_code: Some(DOSSIER.into()),
+                answer: None,
+            })
+        );
+
+        s.handle(Event::Lookup(LookupEvent::Answer(g, status("received"))), Millis(4_000));
+        let v = s.view();
+        assert_eq!(v.lookup.as_ref().map(|l| l.phase), Some(LookupPhase::Result));
+        assert_eq!(
+            v.lookup.as_ref().and_then(|l| l.answer.as_ref()).and_then(StatusLookup::state),
+            Some(crate::gateway::dto::DossierState::Received)
+        );
+        assert!(!v.has_personal_data());
+
+        let out = s.handle(Event::ReceiptDone, Millis(5_000));
+        assert_eq!(out, vec![Command::Wipe(WipeReason::Completed)]);
+        assert_eq!(s.step(), Step::Attract);
+        assert_eq!(s.view().lookup, None);
+        // A late answer of that lookup is dropped.
+        s.handle(Event::Lookup(LookupEvent::Answer(g, status("forwarded"))), Millis(6_000));
+        assert_eq!(s.step(), Step::Attract);
+        assert_eq!(s.view().lookup, None);
+    }
+
+    #[test]
+    fn a_lookup_link_of_the_configured_template_is_read_too() {
+        let url = LookupUrl::new("https://dvc.example.gov.vn/tra-cuu?hs={dossier}&ma={lookup}")
+            .expect("valid");
+        let link = format!("https://dvc.example.gov.vn/tra-cuu?hs={DOSSIER}&ma={CODE}");
+        assert_eq!(codes_from_qr(&link, Some(&url)), Some(codes()));
+        assert_eq!(codes_from_qr(&link, None), None, "no template, no link");
+        assert_eq!(codes_from_qr(kiosk_hw::sim::DEMO_QR, Some(&url)), None);
+
+        let mut s = Session::new(
+            SessionConfig {
+                lookup_url: Some(url),
+                ..SessionConfig::default()
+            },
+            3,
+        );
+        s.handle(Event::Lookup(LookupEvent::Open), Millis(1_000));
+        let g = s.generation();
+        let out = s.handle(qr(&link, g), Millis(2_000));
+        assert!(out.contains(&Command::LookupStatus(g, codes())));
+        // Offline: a result too, and "check another" scans again under a new generation.
+        s.handle(Event::Lookup(LookupEvent::Answer(g, StatusLookup::Offline)), Millis(3_000));
+        assert_eq!(
+            s.view().lookup.and_then(|l| l.answer),
+            Some(StatusLookup::Offline)
+        );
+        let out = s.handle(Event::Lookup(LookupEvent::ScanAgain), Millis(4_000));
+        assert_ne!(s.generation(), g);
+        assert!(out.contains(&Command::StartLookupScan(s.generation())));
+        assert_eq!(s.view().lookup.map(|l| l.phase), Some(LookupPhase::Scanning));
+    }
+
+    #[test]
+    fn inactivity_and_cancel_stop_the_scanner_and_wipe() {
+        let cfg = SessionConfig::default();
+        let limit = cfg.timeouts.identify_ms;
+        let mut s = Session::new(cfg, 3);
+        s.handle(Event::Lookup(LookupEvent::Open), Millis(0));
+        let out = s.handle(Event::Tick, Millis(limit + 1));
+        assert!(out.contains(&Command::StopLookupScan));
+        assert!(out.contains(&Command::Wipe(WipeReason::Timeout)));
+        assert_eq!(s.step(), Step::Attract);
+
+        s.handle(Event::Lookup(LookupEvent::Open), Millis(limit + 2));
+        let out = s.handle(Event::Cancel, Millis(limit + 3));
+        assert_eq!(
+            out,
+            vec![Command::StopLookupScan, Command::Wipe(WipeReason::Cancelled)]
+        );
+        assert_eq!(s.view().lookup, None);
+        // The lookup is opened only from the attract screen.
+        s.handle(Event::Start, Millis(limit + 4));
+        let out = s.handle(Event::Lookup(LookupEvent::Open), Millis(limit + 5));
+        assert!(out.is_empty());
+        assert_eq!(s.step(), Step::Language);
+    }
+}
