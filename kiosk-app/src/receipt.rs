@@ -870,7 +870,8 @@ pub fn parse_lookup_url(template: &LookupUrl, text: &str) -> Option<(String, Str
             .filter_map(|(p, d)| rest_t.find(p).map(|i| (i, p, d)))
             .min_by_key(|(i, ..)| *i);
         let Some((i, placeholder, is_dossier)) = next else {
-            return (rest == rest_t).then_some(())
+            return (rest == rest_t)
+                .then_some(())
                 .and(dossier.zip(lookup))
                 .and_then(|(d, l)| ReceiptQr::new(d, l).ok())
                 .map(|q| (q.dossier_code, q.lookup_code));
@@ -884,7 +885,11 @@ pub fn parse_lookup_url(template: &LookupUrl, text: &str) -> Option<(String, Str
             None => rest.len(),
         };
         let value = rest.get(..end)?;
-        let slot = if is_dossier { &mut dossier } else { &mut lookup };
+        let slot = if is_dossier {
+            &mut dossier
+        } else {
+            &mut lookup
+        };
         if slot.is_some_and(|v| v != value) {
             return None;
         }
@@ -949,7 +954,10 @@ mod tests {
         // A template without {lookup} cannot be checked at the kiosk.
         let no_lookup = LookupUrl::new("https://dvc.example.gov.vn/hs/{dossier}").expect("valid");
         assert_eq!(
-            parse_lookup_url(&no_lookup, "https://dvc.example.gov.vn/hs/000.00.01.H29-260105-0001"),
+            parse_lookup_url(
+                &no_lookup,
+                "https://dvc.example.gov.vn/hs/000.00.01.H29-260105-0001"
+            ),
             None
         );
         // Placeholders at the end and in the path.

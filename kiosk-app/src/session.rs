@@ -11,6 +11,8 @@
 //! `Attract -> Language -> Identify -> Consent -> VerifyFace -> ChooseService -> Confirm ->
 //! Submitting -> Receipt -> Attract`, plus `Notice`, a message shown for a few seconds before
 //! `Attract` (or, after a face mismatch with attempts left, a notice offering [`Event::Retry`]).
+//! From `Attract` the status lookup of an earlier dossier is a separate short flow,
+//! `Attract -> Lookup -> Attract` (see [`lookup`]).
 //!
 //! # Invariants
 //!

@@ -20,8 +20,8 @@ use crate::availability::{Availability, DeviceHealth, DeviceKind};
 use crate::catalog::{Catalog, EntryKind, ServiceId};
 use crate::config::{KioskConfig, Mode};
 use crate::devices::{DeviceEvent, Devices};
-use crate::i18n;
 use crate::gateway::lookup::LookupEndpoint;
+use crate::i18n;
 use crate::session::dossier::{Delivery, FormEvent, FormPage};
 use crate::session::lookup::LookupEvent;
 use crate::session::{

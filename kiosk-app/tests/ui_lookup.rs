@@ -158,7 +158,10 @@ fn a_receipt_qr_shows_where_the_dossier_stands_and_offline_says_so() {
         }
         assert_eq!(k.get_lookup_dossier(), receipt.dossier_code.as_str());
         if gateway_up {
-            assert!(shows(&ui, &t("lookup-state-received")), "received, in words");
+            assert!(
+                shows(&ui, &t("lookup-state-received")),
+                "received, in words"
+            );
             assert!(shows(&ui, &receipt.dossier_code));
             assert!(!k.get_lookup_procedure().is_empty());
             assert!(!k.get_lookup_appointment().is_empty());

@@ -216,9 +216,15 @@ mod tests {
         assert!(out.contains(&Command::ShowNotice(lookup_keys::BAD_QR.into())));
         let v = s.view();
         assert_eq!(v.notice.as_deref(), Some(lookup_keys::BAD_QR));
-        assert_eq!(v.lookup.as_ref().map(|l| l.phase), Some(LookupPhase::Scanning));
+        assert_eq!(
+            v.lookup.as_ref().map(|l| l.phase),
+            Some(LookupPhase::Scanning)
+        );
 
-        let out = s.handle(qr(&format!("VNKIOSK1|R|{DOSSIER}|{CODE}\r\n"), g), Millis(3_000));
+        let out = s.handle(
+            qr(&format!("VNKIOSK1|R|{DOSSIER}|{CODE}\r\n"), g),
+            Millis(3_000),
+        );
         assert_eq!(
             out,
             vec![Command::StopLookupScan, Command::LookupStatus(g, codes())]
@@ -234,11 +240,20 @@ mod tests {
             })
         );
 
-        s.handle(Event::Lookup(LookupEvent::Answer(g, status("received"))), Millis(4_000));
+        s.handle(
+            Event::Lookup(LookupEvent::Answer(g, status("received"))),
+            Millis(4_000),
+        );
         let v = s.view();
-        assert_eq!(v.lookup.as_ref().map(|l| l.phase), Some(LookupPhase::Result));
         assert_eq!(
-            v.lookup.as_ref().and_then(|l| l.answer.as_ref()).and_then(StatusLookup::state),
+            v.lookup.as_ref().map(|l| l.phase),
+            Some(LookupPhase::Result)
+        );
+        assert_eq!(
+            v.lookup
+                .as_ref()
+                .and_then(|l| l.answer.as_ref())
+                .and_then(StatusLookup::state),
             Some(crate::gateway::dto::DossierState::Received)
         );
         assert!(!v.has_personal_data());
@@ -248,7 +263,10 @@ mod tests {
         assert_eq!(s.step(), Step::Attract);
         assert_eq!(s.view().lookup, None);
         // A late answer of that lookup is dropped.
-        s.handle(Event::Lookup(LookupEvent::Answer(g, status("forwarded"))), Millis(6_000));
+        s.handle(
+            Event::Lookup(LookupEvent::Answer(g, status("forwarded"))),
+            Millis(6_000),
+        );
         assert_eq!(s.step(), Step::Attract);
         assert_eq!(s.view().lookup, None);
     }
@@ -274,7 +292,10 @@ mod tests {
         let out = s.handle(qr(&link, g), Millis(2_000));
         assert!(out.contains(&Command::LookupStatus(g, codes())));
         // Offline: a result too, and "check another" scans again under a new generation.
-        s.handle(Event::Lookup(LookupEvent::Answer(g, StatusLookup::Offline)), Millis(3_000));
+        s.handle(
+            Event::Lookup(LookupEvent::Answer(g, StatusLookup::Offline)),
+            Millis(3_000),
+        );
         assert_eq!(
             s.view().lookup.and_then(|l| l.answer),
             Some(StatusLookup::Offline)
@@ -282,7 +303,10 @@ mod tests {
         let out = s.handle(Event::Lookup(LookupEvent::ScanAgain), Millis(4_000));
         assert_ne!(s.generation(), g);
         assert!(out.contains(&Command::StartLookupScan(s.generation())));
-        assert_eq!(s.view().lookup.map(|l| l.phase), Some(LookupPhase::Scanning));
+        assert_eq!(
+            s.view().lookup.map(|l| l.phase),
+            Some(LookupPhase::Scanning)
+        );
     }
 
     #[test]
@@ -300,7 +324,10 @@ mod tests {
         let out = s.handle(Event::Cancel, Millis(limit + 3));
         assert_eq!(
             out,
-            vec![Command::StopLookupScan, Command::Wipe(WipeReason::Cancelled)]
+            vec![
+                Command::StopLookupScan,
+                Command::Wipe(WipeReason::Cancelled)
+            ]
         );
         assert_eq!(s.view().lookup, None);
         // The lookup is opened only from the attract screen.

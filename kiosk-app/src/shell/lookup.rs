@@ -116,7 +116,12 @@ pub(super) fn render(
             .unwrap_or_default()
             .into(),
     );
-    k.set_lookup_procedure(found.map(|s| s.procedure_name.as_str()).unwrap_or_default().into());
+    k.set_lookup_procedure(
+        found
+            .map(|s| s.procedure_name.as_str())
+            .unwrap_or_default()
+            .into(),
+    );
     k.set_lookup_received(
         found
             .map(|s| display_time(&s.received_at))
