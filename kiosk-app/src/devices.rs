@@ -713,6 +713,12 @@ impl IdentifyWorker {
                 }
             }
         }
+        // Commands again just before the QR poll: a re-arming that arrived during this pass
+        // (up to the card poll's 100 ms) must decide how a code scanned now is read, or a
+        // receipt shown right after "Check a dossier" would be taken for the identify step.
+        if let Go::Stop = self.apply_commands(cmds) {
+            return Go::Stop;
+        }
         if self.lookup {
             match self.qr.poll(Duration::ZERO) {
                 Ok(Some(scan)) => {
