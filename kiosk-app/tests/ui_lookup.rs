@@ -171,6 +171,12 @@ fn a_receipt_qr_shows_where_the_dossier_stands_and_offline_says_so() {
             assert!(shows(&ui, &offline), "the offline sentence: {offline}");
             assert!(k.get_lookup_procedure().is_empty());
         }
+        if gateway_up {
+            // The code and times change with the day and the hour: pinned for the snapshot.
+            k.set_lookup_dossier("000.00.01.H29-260105-0001".into());
+            k.set_lookup_received("05/01/2026 09:00".into());
+            k.set_lookup_appointment("08/01/2026 09:00".into());
+        }
         check_snapshot(&ui, &format!("lookup-{state}-{lang}-portrait")).unwrap();
 
         // Finish: back to the attract screen, nothing kept.
