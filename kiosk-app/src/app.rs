@@ -362,6 +362,9 @@ impl Assembled {
                 id_seed: u128::from_le_bytes(seed),
             },
         );
+        shell.borrow_mut().set_lookup_endpoint(
+            crate::gateway::lookup::LookupEndpoint::from_config(&cfg.gateway, &base_url),
+        );
         if let Some(sim) = &sim {
             wire_demo_buttons(ui, sim);
         }

@@ -1616,6 +1616,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             Mode::OneStopShop => crate::session::dossier::FormKind::Office,
             Mode::Hospital => crate::session::dossier::FormKind::Clinic,
         },
+        lookup_url: lookup_url.clone(),
     };
     let logging = LoggingSettings {
         level: raw.logging.level,

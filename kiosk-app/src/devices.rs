@@ -45,6 +45,7 @@ use kiosk_hw::qr::QrScanner;
 
 use crate::availability::{DeviceHealth, DeviceKind};
 use crate::identity::{self, ChipKey, CscaTrust};
+use crate::session::lookup::LookupEvent;
 use crate::session::{
     CameraProblem, Event, FaceOutcome, Generation, IdentifyFailure, PrinterFault,
 };
@@ -72,6 +73,7 @@ pub enum DeviceEvent {
 
 enum IdentifyCmd {
     Arm(Generation),
+    ArmLookup(Generation),
     Disarm,
     UseId(Personal<String>),
     ForgetId,
@@ -353,6 +355,11 @@ impl Devices {
     pub fn arm_identify(&self, generation: Generation) {
         let _ = self.identify.send(IdentifyCmd::Arm(generation));
     }
+    /// Arms the QR scanner alone for the status lookup (no card reading); every code scanned
+    /// becomes [`LookupEvent::Scanned`] with `generation`. [`Devices::disarm_identify`] stops it.
+    pub fn arm_lookup(&self, generation: Generation) {
+        let _ = self.identify.send(IdentifyCmd::ArmLookup(generation));
+    }
     /// Stops reading identities (card removal is still reported) and drops the ID number.
     pub fn disarm_identify(&self) {
         let _ = self.identify.send(IdentifyCmd::Disarm);
@@ -499,6 +506,8 @@ struct IdentifyWorker {
     scanned: Option<kiosk_qr::CccdQr>,
     /// A chip read is under way (so a panic is reported to the citizen as a failed read).
     reading: bool,
+    /// Armed for the status lookup: the QR scanner alone, codes passed on as scanned.
+    lookup: bool,
 }
 
 impl IdentifyWorker {
@@ -517,6 +526,7 @@ impl IdentifyWorker {
             read_deadline: settings.read_deadline,
             clock_floor_secs: settings.clock_floor_secs,
             armed: false,
+            lookup: false,
             generation: Generation(0),
             present: false,
             atr: None,
@@ -602,8 +612,16 @@ impl IdentifyWorker {
                 Err(mpsc::TryRecvError::Disconnected) => return Go::Stop,
             };
             match cmd {
+                IdentifyCmd::ArmLookup(generation) => {
+                    self.armed = false;
+                    self.lookup = true;
+                    self.generation = generation;
+                    self.key = None;
+                    self.scanned = None;
+                }
                 IdentifyCmd::Arm(generation) => {
                     self.armed = true;
+                    self.lookup = false;
                     self.generation = generation;
                     self.read_done = false;
                     self.prompted = false;
@@ -613,6 +631,7 @@ impl IdentifyWorker {
                 }
                 IdentifyCmd::Disarm => {
                     self.armed = false;
+                    self.lookup = false;
                     self.key = None;
                     self.scanned = None;
                 }
@@ -692,6 +711,22 @@ impl IdentifyWorker {
                 if !self.send(Event::CardInserted(self.generation)) {
                     return Go::Stop;
                 }
+            }
+        }
+        // Commands again just before the QR poll: a re-arming that arrived during this pass
+        // (up to the card poll's 100 ms) must decide how a code scanned now is read, or a
+        // receipt shown right after "Check a dossier" would be taken for the identify step.
+        if let Go::Stop = self.apply_commands(cmds) {
+            return Go::Stop;
+        }
+        if self.lookup {
+            match self.qr.poll(Duration::ZERO) {
+                Ok(Some(scan)) => {
+                    let ev = LookupEvent::Scanned(self.generation, scan.text);
+                    return stop_unless(self.send(Event::Lookup(ev)));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "QR scanner"),
             }
         }
         if self.armed {

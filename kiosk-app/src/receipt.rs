@@ -852,6 +852,52 @@ pub fn parse_receipt_qr(text: &str) -> Result<ReceiptQr, ReceiptQrError> {
     ReceiptQr::new(dossier, lookup)
 }
 
+/// The dossier and lookup codes of a scanned status-lookup link made from `template`
+/// ([`format_receipt_qr`] with a [`LookupUrl`]): the text must be the template with each
+/// placeholder replaced by a well-formed code. `None` for any other text, and for a template
+/// without `{lookup}` (such a link cannot be checked at the kiosk). Hand-written: matching
+/// our own template needs no URL parser (the codes are URL-safe and went in unescaped).
+#[must_use]
+pub fn parse_lookup_url(template: &LookupUrl, text: &str) -> Option<(String, String)> {
+    let text = text.trim_end_matches(['\r', '\n']);
+    let mut rest_t = template.as_str();
+    let mut rest = text;
+    let (mut dossier, mut lookup) = (None::<&str>, None::<&str>);
+    loop {
+        // The literal up to the next placeholder must match exactly.
+        let next = [("{dossier}", true), ("{lookup}", false)]
+            .into_iter()
+            .filter_map(|(p, d)| rest_t.find(p).map(|i| (i, p, d)))
+            .min_by_key(|(i, ..)| *i);
+        let Some((i, placeholder, is_dossier)) = next else {
+            return (rest == rest_t)
+                .then_some(())
+                .and(dossier.zip(lookup))
+                .and_then(|(d, l)| ReceiptQr::new(d, l).ok())
+                .map(|q| (q.dossier_code, q.lookup_code));
+        };
+        rest = rest.strip_prefix(rest_t.get(..i)?)?;
+        rest_t = rest_t.get(i + placeholder.len()..)?;
+        // The value runs to the next literal character (codes never contain it) or the end.
+        let stop = rest_t.chars().next();
+        let end = match stop.filter(|c| *c != '{') {
+            Some(c) => rest.find(c)?,
+            None => rest.len(),
+        };
+        let value = rest.get(..end)?;
+        let slot = if is_dossier {
+            &mut dossier
+        } else {
+            &mut lookup
+        };
+        if slot.is_some_and(|v| v != value) {
+            return None;
+        }
+        *slot = Some(value);
+        rest = rest.get(end..)?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,6 +927,45 @@ mod tests {
         assert!(pieces.iter().all(|p| p.width <= avail), "every piece fits");
         let glyphs: usize = pieces.iter().map(|p| p.glyphs.len()).sum();
         assert_eq!(glyphs, long.chars().count(), "no glyph cut or lost");
+    }
+
+    #[test]
+    fn lookup_links_give_back_their_codes() {
+        let url = LookupUrl::new("https://dvc.example.gov.vn/tra-cuu?hs={dossier}&ma={lookup}")
+            .expect("valid");
+        let qr = ReceiptQr::new("000.00.01.H29-260105-0001", "7KQ2MZ4P")
+            .expect("valid")
+            .with_lookup_url(Some(url.clone()));
+        assert_eq!(
+            parse_lookup_url(&url, &format_receipt_qr(&qr)),
+            Some(("000.00.01.H29-260105-0001".into(), "7KQ2MZ4P".into()))
+        );
+        // Another site, a missing code, a malformed code, extra text: not ours.
+        for bad in [
+            "https://evil.example/tra-cuu?hs=000.00.01.H29-260105-0001&ma=7KQ2MZ4P",
+            "https://dvc.example.gov.vn/tra-cuu?hs=000.00.01.H29-260105-0001&ma=",
+            "https://dvc.example.gov.vn/tra-cuu?hs=x y&ma=7KQ2MZ4P",
+            "https://dvc.example.gov.vn/tra-cuu?hs=000.00.01.H29-260105-0001&ma=7KQ2MZ4P&x=1",
+            "VNKIOSK1|R|000.00.01.H29-260105-0001|7KQ2MZ4P",
+            "",
+        ] {
+            assert_eq!(parse_lookup_url(&url, bad), None, "{bad}");
+        }
+        // A template without {lookup} cannot be checked at the kiosk.
+        let no_lookup = LookupUrl::new("https://dvc.example.gov.vn/hs/{dossier}").expect("valid");
+        assert_eq!(
+            parse_lookup_url(
+                &no_lookup,
+                "https://dvc.example.gov.vn/hs/000.00.01.H29-260105-0001"
+            ),
+            None
+        );
+        // Placeholders at the end and in the path.
+        let path = LookupUrl::new("https://a.vn/{dossier}/{lookup}").expect("valid");
+        assert_eq!(
+            parse_lookup_url(&path, "https://a.vn/000.00.01.H29-260105-0001/7KQ2MZ4P\r\n"),
+            Some(("000.00.01.H29-260105-0001".into(), "7KQ2MZ4P".into()))
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! `Attract -> Language -> Identify -> Consent -> VerifyFace -> ChooseService -> Confirm ->
 //! Submitting -> Receipt -> Attract`, plus `Notice`, a message shown for a few seconds before
 //! `Attract` (or, after a face mismatch with attempts left, a notice offering [`Event::Retry`]).
+//! From `Attract` the status lookup of an earlier dossier is a separate short flow,
+//! `Attract -> Lookup -> Attract` (see [`lookup`]).
 //!
 //! # Invariants
 //!
@@ -81,6 +83,9 @@ use crate::catalog::ServiceId;
 mod help;
 pub use help::{Assistance, HELP_HOLD_MS};
 pub mod dossier;
+pub mod lookup;
+
+use lookup::{Lookup, LookupCodes, LookupEvent, LookupView};
 
 use dossier::{DossierForm, FormData, FormEvent, FormKind, FormOutcome, FormPage};
 
@@ -111,11 +116,13 @@ pub enum Step {
     Receipt,
     /// A message (see [`SessionView::notice`]) for a few seconds.
     Notice,
+    /// Where an earlier dossier stands, from its receipt's QR code (see [`lookup`]).
+    Lookup,
 }
 
 impl Step {
     /// Every step, in flow order.
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::Attract,
         Step::Language,
         Step::Identify,
@@ -126,6 +133,7 @@ impl Step {
         Step::Submitting,
         Step::Receipt,
         Step::Notice,
+        Step::Lookup,
     ];
 }
 
@@ -168,7 +176,8 @@ impl StepTimeouts {
         Some(match step {
             Step::Attract => return None,
             Step::Language => self.language_ms,
-            Step::Identify => self.identify_ms,
+            // Scanning a receipt and reading the answer: as long as identifying.
+            Step::Identify | Step::Lookup => self.identify_ms,
             Step::Consent => self.consent_ms,
             Step::VerifyFace => self.verify_face_ms,
             Step::ChooseService => self.choose_service_ms,
@@ -220,6 +229,9 @@ pub struct SessionConfig {
     pub assisted_timeout_factor: u8,
     /// The dossier form of the `Confirm` step (one-stop shop or hospital).
     pub form: FormKind,
+    /// The status-lookup link template printed in receipt QR codes (`site.lookup_url`): a
+    /// scanned link of this shape is read by the status lookup.
+    pub lookup_url: Option<crate::receipt::LookupUrl>,
 }
 
 impl Default for SessionConfig {
@@ -232,6 +244,7 @@ impl Default for SessionConfig {
             default_language: "vi".to_owned(),
             assisted_timeout_factor: 3,
             form: FormKind::Office,
+            lookup_url: None,
         }
     }
 }
@@ -494,6 +507,12 @@ pub struct ReceiptInfo {
 pub enum Command {
     /// Arm the card reader and the QR scanner; their results carry this generation.
     StartIdentify(Generation),
+    /// Arm the QR scanner alone for the status lookup ([`LookupEvent::Scanned`]).
+    StartLookupScan(Generation),
+    /// Stop the status lookup's scanner.
+    StopLookupScan,
+    /// Ask the gateway where this dossier stands; answer with [`LookupEvent::Answer`].
+    LookupStatus(Generation, LookupCodes),
     /// Disarm them.
     StopIdentify,
     /// Open the chip with this 12-digit ID number (PACE-CAN with its last 6 digits) as soon as
@@ -548,6 +567,8 @@ pub enum WipeReason {
 pub enum Event {
     /// Any touch: resets the inactivity timer.
     Touch,
+    /// The status lookup (see [`lookup`]).
+    Lookup(LookupEvent),
     /// The citizen starts on the attract screen.
     Start,
     /// A language code from the language screen.
@@ -633,7 +654,8 @@ impl Event {
             | Self::IdentityFailed(g, _)
             | Self::FaceResult(g, _)
             | Self::FaceFailed(g)
-            | Self::CameraUnavailable(g, _) => Some(*g),
+            | Self::CameraUnavailable(g, _)
+            | Self::Lookup(LookupEvent::Scanned(g, _) | LookupEvent::Answer(g, _)) => Some(*g),
             _ => None,
         }
     }
@@ -823,6 +845,8 @@ pub struct SessionView {
     pub notice: Option<String>,
     /// Help panel, staff call, assisted mode, display preferences.
     pub assistance: Assistance,
+    /// The status lookup's page, codes and answer (at `Lookup`).
+    pub lookup: Option<LookupView>,
 }
 
 impl SessionView {
@@ -889,6 +913,7 @@ enum State {
     Notice {
         key: &'static str,
     },
+    Lookup(Lookup),
 }
 
 /// The identify step's data by phase: what the citizen typed, then the number in use.
@@ -941,6 +966,7 @@ impl State {
             Self::Submitting { .. } => Step::Submitting,
             Self::Receipt { .. } => Step::Receipt,
             Self::Notice { .. } | Self::FaceRetry { .. } => Step::Notice,
+            Self::Lookup(_) => Step::Lookup,
         }
     }
 
@@ -1040,7 +1066,8 @@ impl Session {
             State::Attract | State::Language => false,
             // The digits typed or the number in use are personal.
             State::Identify(i) => !i.entry().expose().is_empty(),
-            State::Submitting { .. } | State::Notice { .. } => false,
+            // A receipt's codes identify nobody.
+            State::Submitting { .. } | State::Notice { .. } | State::Lookup(_) => false,
             State::Consent { .. }
             | State::VerifyFace { .. }
             | State::FaceRetry { .. }
@@ -1109,6 +1136,10 @@ impl Session {
             printer_fault,
             notice: notice.map(str::to_owned),
             assistance: self.assist,
+            lookup: match &self.state {
+                State::Lookup(l) => Some(l.view()),
+                _ => None,
+            },
         }
     }
 
@@ -1212,6 +1243,7 @@ impl Session {
         match state {
             State::Identify(_) => out.push(Command::StopIdentify),
             State::VerifyFace { .. } => out.push(Command::StopFaceCapture),
+            State::Lookup(Lookup::Scanning) => out.push(Command::StopLookupScan),
             _ => {}
         }
     }
@@ -1278,6 +1310,8 @@ impl Session {
         }
 
         match (state, ev) {
+            (State::Attract, Event::Lookup(LookupEvent::Open)) => self.open_lookup(out),
+            (State::Lookup(l), ev) => self.lookup_event(l, ev, out),
             (State::Attract, Event::Start) => {
                 self.id = Some(self.next_id());
                 Self::say(out, keys::CHOOSE_LANGUAGE);

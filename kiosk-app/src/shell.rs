@@ -20,8 +20,10 @@ use crate::availability::{Availability, DeviceHealth, DeviceKind};
 use crate::catalog::{Catalog, EntryKind, ServiceId};
 use crate::config::{KioskConfig, Mode};
 use crate::devices::{DeviceEvent, Devices};
+use crate::gateway::lookup::LookupEndpoint;
 use crate::i18n;
 use crate::session::dossier::{Delivery, FormEvent, FormPage};
+use crate::session::lookup::LookupEvent;
 use crate::session::{
     Command, Dossier, Event, IdentifyPhase, Millis, ReceiptInfo, Session, SessionView, Step,
     SubmitFailure,
@@ -29,6 +31,7 @@ use crate::session::{
 
 mod assist;
 mod dossier;
+pub mod lookup;
 
 /// Hands a dossier to the provincial system (today: the gateway client; later: the outbox).
 /// Runs on a worker thread; the answer becomes [`Event::SubmitDone`] or [`Event::SubmitFailed`].
@@ -67,6 +70,10 @@ pub struct Shell {
     units: Arc<AdminUnits>,
     /// The procedure list's field filter ("" = all): screen state, not the session's.
     field_filter: String,
+    /// Where the status lookup asks (`None`: every lookup answers "offline").
+    lookup: Option<LookupEndpoint>,
+    /// The counter named in "ask at ..." (`help.staff_desk`).
+    staff_desk: Option<String>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -164,6 +171,8 @@ impl Shell {
             assist,
             units,
             field_filter: String::new(),
+            lookup: None,
+            staff_desk: config.help.staff_desk.clone(),
         }));
         assist::wire(ui, &shell);
 
@@ -184,6 +193,8 @@ impl Shell {
         kiosk.on_confirm(on(|| Event::Confirmed));
         kiosk.on_retry(on(|| Event::Retry));
         kiosk.on_finish(on(|| Event::ReceiptDone));
+        kiosk.on_open_lookup(on(|| Event::Lookup(LookupEvent::Open)));
+        kiosk.on_lookup_again(on(|| Event::Lookup(LookupEvent::ScanAgain)));
         kiosk.on_keypad_erase(on(|| Event::KeypadErase));
         kiosk.on_keypad_submit(on(|| Event::KeypadSubmit));
         let s = Rc::downgrade(&shell);
@@ -249,6 +260,11 @@ impl Shell {
             let now = (self.clock)().0;
             self.assist.pump(&ui, self.session.step(), now);
         }
+    }
+
+    /// The status lookup asks `endpoint` from now on (until then it answers "offline").
+    pub fn set_lookup_endpoint(&mut self, endpoint: LookupEndpoint) {
+        self.lookup = Some(endpoint);
     }
 
     /// Spoken prompts and chimes go to `audio` from now on (none until this is called).
@@ -368,7 +384,11 @@ impl Shell {
     fn execute(&mut self, c: Command) {
         match c {
             Command::StartIdentify(generation) => self.devices.arm_identify(generation),
-            Command::StopIdentify => self.devices.disarm_identify(),
+            Command::StopIdentify | Command::StopLookupScan => self.devices.disarm_identify(),
+            Command::StartLookupScan(generation) => self.devices.arm_lookup(generation),
+            Command::LookupStatus(generation, codes) => {
+                lookup::ask(self.lookup.clone(), generation, codes, &self.replies.0);
+            }
             Command::UseIdNumber(id) => self.devices.use_id_number(id),
             Command::ForgetIdNumber => self.devices.forget_id_number(),
             Command::StartFaceCapture(generation, portrait) => {
@@ -526,6 +546,13 @@ impl Shell {
                 .into(),
         );
         render_receipt(&k, &view);
+        lookup::render(
+            &k,
+            view.lookup.as_ref(),
+            &self.texts,
+            &view.language,
+            self.staff_desk.as_deref(),
+        );
         k.set_notice(
             view.notice
                 .as_deref()
@@ -741,13 +768,14 @@ pub fn page_name(step: Step) -> &'static str {
         Step::Submitting => "submitting",
         Step::Receipt => "receipt",
         Step::Notice => "notice",
+        Step::Lookup => "lookup",
     }
 }
 
 /// Position in the step indicator (0-based) and the number of steps shown.
 fn step_index(step: Step) -> (i32, i32) {
     let i = match step {
-        Step::Attract | Step::Language | Step::Notice => 0,
+        Step::Attract | Step::Language | Step::Notice | Step::Lookup => 0,
         Step::Identify => 1,
         Step::Consent => 2,
         Step::VerifyFace => 3,
@@ -870,6 +898,7 @@ mod tests {
             printer_fault: None,
             notice: notice.map(str::to_owned),
             assistance: Default::default(),
+            lookup: None,
         }
     }
 

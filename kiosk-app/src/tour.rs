@@ -323,9 +323,10 @@ impl Tour<'_> {
         while !done() {
             if Instant::now() > deadline {
                 bail!(
-                    "tour: {what}: not there after 20 s (step {:?}, status {:?})",
+                    "tour: {what}: not there after 20 s (step {:?}, status {:?}, notice {:?})",
                     self.step(),
-                    self.k().get_identify_status()
+                    self.k().get_identify_status(),
+                    self.k().get_notice()
                 );
             }
             self.kiosk
@@ -437,6 +438,12 @@ impl Tour<'_> {
             bail!("tour: the hospital receipt shows no queue number");
         }
         self.shot(dir, next(), "receipt")?;
+        // The receipt's QR code, for the status lookup at the end of the walk.
+        let receipt_qr = format!(
+            "VNKIOSK1|R|{}|{}",
+            self.k().get_receipt_code(),
+            self.k().get_receipt_lookup()
+        );
         // The printer fails on this receipt, as the printer worker reports a roll running out
         // mid-receipt: the receipt stays on screen and the citizen is sent to staff (the
         // dossier is already in the outbox).
@@ -512,7 +519,62 @@ impl Tour<'_> {
             bail!("the kiosk did not return to service with its devices");
         }
         self.help_walk(dir, lang, sim, &mut next)?;
+        self.lookup_walk(dir, lang, sim, &receipt_qr, &mut next)?;
         Ok(())
+    }
+
+    /// Issue 14, journey 4: the status lookup from the attract screen with the first receipt's
+    /// QR code (the demo gateway answers "received"), after a code that is not a receipt.
+    fn lookup_walk(
+        &mut self,
+        dir: &Path,
+        lang: &str,
+        sim: &crate::app::SimControls,
+        receipt_qr: &str,
+        next: &mut impl FnMut() -> usize,
+    ) -> anyhow::Result<()> {
+        self.k().invoke_open_lookup();
+        if self.step() != Step::Lookup {
+            bail!("tour: \"check a dossier\" did not open the lookup");
+        }
+        // The attract screen is in the default language; the help panel's switch does this.
+        self.kiosk
+            .shell
+            .borrow_mut()
+            .dispatch(Event::LanguageChosen(lang.to_owned()));
+        self.shot(dir, next(), "lookup-scan")?;
+        sim.qr.present(kiosk_hw::sim::DEMO_QR);
+        self.wait_for_status_key("notice-lookup-bad-qr", "the card's QR at the lookup")?;
+        self.shot(dir, next(), "lookup-bad-qr")?;
+        sim.qr.present(receipt_qr);
+        self.wait_until("the lookup's answer", || {
+            self.kiosk
+                .shell
+                .borrow_mut()
+                .pump_blocking(Duration::from_millis(50));
+            self.k().get_lookup_phase() == "result"
+        })?;
+        if self.k().get_lookup_tone() != "ok" || self.k().get_lookup_procedure().is_empty() {
+            bail!("tour: the lookup did not find the first receipt's dossier");
+        }
+        self.shot(dir, next(), "lookup-result")?;
+        self.k().invoke_finish();
+        self.wait_for(Step::Attract, "finishing the lookup")?;
+        if !self.k().get_lookup_dossier().is_empty() {
+            bail!("tour: the lookup's codes outlived it");
+        }
+        Ok(())
+    }
+
+    /// Pumps until the adapter's notice is `key`.
+    fn wait_for_status_key(&self, key: &str, what: &str) -> anyhow::Result<()> {
+        self.wait_until(what, || {
+            self.kiosk
+                .shell
+                .borrow_mut()
+                .pump_blocking(Duration::from_millis(50));
+            self.k().get_notice() == key
+        })
     }
 
     fn a(&self) -> Assist<'_> {

@@ -24,6 +24,10 @@ fn the_dossier_journey_runs_from_attract_to_receipt_in_vi_and_en() {
                 "form-delivery",
                 "form-review",
                 "receipt",
+                // Journey 4, the status lookup with this receipt's QR code.
+                "lookup-scan",
+                "lookup-bad-qr",
+                "lookup-result",
             ] {
                 assert!(
                     shots

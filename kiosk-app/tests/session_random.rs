@@ -2,7 +2,9 @@
 //! is back at `Attract`, or has just wiped, no personal data remains.
 
 use kiosk_app::catalog::ServiceId;
+use kiosk_app::gateway::lookup::StatusLookup;
 use kiosk_app::session::dossier::{Delivery, FormEvent, FormPage};
+use kiosk_app::session::lookup::LookupEvent;
 use kiosk_app::session::{
     Citizen, Command, Event, FaceOutcome, Generation, IdentifyFailure, IdentitySource, Millis,
     ReceiptInfo, Session, SessionConfig, SessionView, Step, SubmitFailure,
@@ -86,6 +88,7 @@ fn forward(session: &Session) -> Event {
         Step::Submitting => Event::SubmitDone(receipt()),
         Step::Receipt => Event::ReceiptDone,
         Step::Notice => Event::Retry,
+        Step::Lookup => Event::ReceiptDone,
     }
 }
 
@@ -97,7 +100,7 @@ fn random_event(rng: &mut StdRng, current: Generation) -> Event {
     } else {
         current
     };
-    match rng.random_range(0..27) {
+    match rng.random_range(0..29) {
         0 => Event::Touch,
         1 => Event::Start,
         2 => Event::LanguageChosen(if rng.random() {
@@ -171,6 +174,26 @@ fn random_event(rng: &mut StdRng, current: Generation) -> Event {
             },
         ),
         24 if rng.random_bool(0.1) => Event::FaceFailed(g),
+        // The status lookup (from Attract, rarely, so that the walk still goes deep): a
+        // receipt's code or another, the gateway's answer, another scan.
+        25 if rng.random_bool(0.2) => Event::Lookup(LookupEvent::Open),
+        26 => Event::Lookup(LookupEvent::Scanned(
+            g,
+            p(if rng.random() {
+                "VNKIOSK1|R|000.00.01.H29-260105-0001|7KQ2MZ4P"
+            } else {
+                "001090123456||A|31021990|Nam|x|01012021"
+            }),
+        )),
+        27 => Event::Lookup(LookupEvent::Answer(
+            g,
+            if rng.random() {
+                StatusLookup::Offline
+            } else {
+                StatusLookup::NotFound
+            },
+        )),
+        28 => Event::Lookup(LookupEvent::ScanAgain),
         _ => Event::Tick,
     }
 }

@@ -272,3 +272,24 @@ review-reason-none = Not given
 review-department = Department
 review-insurance = Health insurance card
 review-insurance-value = No paper card needed: the hospital looks it up by your ID number
+
+## Status lookup (issue 14, journey 4)
+attract-lookup = Check a dossier
+lookup-title = Check a dossier
+lookup-scan = Show the QR code on your receipt to the camera
+lookup-scan-hint = Hold the receipt still, about 20 cm in front of the camera above the screen.
+lookup-checking = Checking…
+lookup-code = Application code
+lookup-procedure = Procedure
+lookup-received = Received on
+lookup-appointment = Appointment
+lookup-state-received = Received: it is being sent to the office.
+lookup-state-forwarded = The office is processing it.
+lookup-ask = Please ask at the counter.
+lookup-ask-desk = Please ask at { $value }.
+lookup-offline = We cannot check right now. Please try later or ask at the counter.
+lookup-offline-desk = We cannot check right now. Please try later or ask at { $value }.
+lookup-again = Check another
+notice-lookup-bad-qr = This QR code is not from a kiosk receipt. Please show the QR code printed on your receipt.
+say-lookup-scan = Show the QR code on your receipt to the camera.
+say-lookup-result = Here is where your application stands.

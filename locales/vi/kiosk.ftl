@@ -272,3 +272,24 @@ review-reason-none = Không nêu
 review-department = Khoa khám
 review-insurance = Thẻ bảo hiểm y tế
 review-insurance-value = Không cần thẻ giấy: bệnh viện tra theo số định danh
+
+## Tra cứu hồ sơ (issue 14, hành trình 4)
+attract-lookup = Tra cứu hồ sơ
+lookup-title = Tra cứu hồ sơ
+lookup-scan = Đưa mã QR trên phiếu hẹn trước camera
+lookup-scan-hint = Giữ yên phiếu, cách camera phía trên màn hình khoảng 20 cm.
+lookup-checking = Đang tra cứu…
+lookup-code = Mã hồ sơ
+lookup-procedure = Thủ tục
+lookup-received = Ngày tiếp nhận
+lookup-appointment = Ngày hẹn trả
+lookup-state-received = Đã tiếp nhận, đang chuyển đến cơ quan giải quyết.
+lookup-state-forwarded = Cơ quan đang giải quyết hồ sơ.
+lookup-ask = Vui lòng hỏi tại quầy.
+lookup-ask-desk = Vui lòng hỏi tại { $value }.
+lookup-offline = Hiện không tra cứu được. Vui lòng thử lại sau hoặc hỏi tại quầy.
+lookup-offline-desk = Hiện không tra cứu được. Vui lòng thử lại sau hoặc hỏi tại { $value }.
+lookup-again = Tra cứu hồ sơ khác
+notice-lookup-bad-qr = Mã QR này không phải của phiếu hẹn từ ki-ốt. Vui lòng đưa mã QR in trên phiếu hẹn.
+say-lookup-scan = Đưa mã QR trên phiếu hẹn trước camera.
+say-lookup-result = Đây là tình trạng hồ sơ của ông bà.

@@ -300,6 +300,9 @@ pub(super) fn render(cmds: &[Command]) -> String {
         .map(|c| match c {
             Command::StartIdentify(_) => "start-identify".to_owned(),
             Command::StopIdentify => "stop-identify".to_owned(),
+            Command::StartLookupScan(_) => "start-lookup-scan".to_owned(),
+            Command::StopLookupScan => "stop-lookup-scan".to_owned(),
+            Command::LookupStatus(_, c) => format!("lookup-status({})", c.dossier_code),
             // The number itself is personal: the table shows its length only.
             Command::UseIdNumber(id) => format!("use-id({})", id.expose().len()),
             Command::ForgetIdNumber => "forget-id".to_owned(),
