@@ -438,12 +438,17 @@ impl Tour<'_> {
             bail!("tour: the hospital receipt shows no queue number");
         }
         self.shot(dir, next(), "receipt")?;
-        // The receipt's QR code, for the status lookup at the end of the walk.
-        let receipt_qr = format!(
-            "VNKIOSK1|R|{}|{}",
-            self.k().get_receipt_code(),
-            self.k().get_receipt_lookup()
-        );
+        // The receipt's QR code, for the status lookup at the end of the walk: only a receipt
+        // the gateway gave a lookup code has one (not an offline receipt, not a FHIR server's).
+        let receipt_qr = (!self.k().get_receipt_lookup().is_empty()
+            && !self.k().get_receipt_offline())
+        .then(|| {
+            format!(
+                "VNKIOSK1|R|{}|{}",
+                self.k().get_receipt_code(),
+                self.k().get_receipt_lookup()
+            )
+        });
         // The printer fails on this receipt, as the printer worker reports a roll running out
         // mid-receipt: the receipt stays on screen and the citizen is sent to staff (the
         // dossier is already in the outbox).
@@ -519,18 +524,19 @@ impl Tour<'_> {
             bail!("the kiosk did not return to service with its devices");
         }
         self.help_walk(dir, lang, sim, &mut next)?;
-        self.lookup_walk(dir, lang, sim, &receipt_qr, &mut next)?;
+        self.lookup_walk(dir, lang, sim, receipt_qr.as_deref(), &mut next)?;
         Ok(())
     }
 
     /// Issue 14, journey 4: the status lookup from the attract screen with the first receipt's
-    /// QR code (the demo gateway answers "received"), after a code that is not a receipt.
+    /// QR code (the demo gateway answers "received"), after a code that is not a receipt; a
+    /// walk whose receipt had no QR stops after the refused code.
     fn lookup_walk(
         &mut self,
         dir: &Path,
         lang: &str,
         sim: &crate::app::SimControls,
-        receipt_qr: &str,
+        receipt_qr: Option<&str>,
         next: &mut impl FnMut() -> usize,
     ) -> anyhow::Result<()> {
         self.k().invoke_open_lookup();
@@ -546,6 +552,10 @@ impl Tour<'_> {
         sim.qr.present(kiosk_hw::sim::DEMO_QR);
         self.wait_for_status_key("notice-lookup-bad-qr", "the card's QR at the lookup")?;
         self.shot(dir, next(), "lookup-bad-qr")?;
+        let Some(receipt_qr) = receipt_qr else {
+            self.k().invoke_finish();
+            return self.wait_for(Step::Attract, "leaving the lookup");
+        };
         sim.qr.present(receipt_qr);
         self.wait_until("the lookup's answer", || {
             self.kiosk
