@@ -511,22 +511,34 @@ fn his_fhir(cfg: &KioskConfig) -> Option<Check> {
     })
 }
 
+/// The kiosk's mutual-TLS transport from its configuration, to the gateway at `url` (and the
+/// FHIR server at `fhir`).
 #[cfg(feature = "https")]
-fn https_fhir_metadata(cfg: &KioskConfig, url: &str, timeout: Duration) -> Result<String, String> {
+fn kiosk_transport(
+    cfg: &KioskConfig,
+    url: &str,
+    fhir: Option<&str>,
+    timeout: Duration,
+) -> Result<kiosk_outbox::https::HttpsTransport, String> {
     let g = &cfg.gateway;
     let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
-        return Err("an https FHIR server needs ca_file, client_cert and client_key".into());
+        return Err("https needs the gateway's ca_file, client_cert and client_key".into());
     };
-    let t = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
-        base_url: g.url.as_str().to_owned(),
-        fhir_base_url: Some(url.to_owned()),
+    kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
+        base_url: url.to_owned(),
+        fhir_base_url: fhir.map(str::to_owned),
         ca_pem: ca.clone(),
         client_cert_pem: cert.clone(),
         client_key_pem: key.clone(),
         spki_sha256: g.spki_sha256,
         timeout,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "https")]
+fn https_fhir_metadata(cfg: &KioskConfig, url: &str, timeout: Duration) -> Result<String, String> {
+    let t = kiosk_transport(cfg, cfg.gateway.url.as_str(), Some(url), timeout)?;
     match t.fhir_get_blocking("/metadata", &[("Accept", "application/fhir+json")]) {
         Ok((200, body)) if is_capability_statement(&body) => Ok("mutual TLS".to_owned()),
         Ok((200, _)) => Err(
@@ -558,20 +570,13 @@ fn is_capability_statement(body: &[u8]) -> bool {
 
 #[cfg(feature = "https")]
 fn https_health(cfg: &KioskConfig, url: &str, timeout: Duration) -> Result<String, String> {
-    let g = &cfg.gateway;
-    let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
-        return Err("an https gateway needs ca_file, client_cert and client_key".into());
-    };
-    let t = kiosk_outbox::https::HttpsTransport::new(&kiosk_outbox::https::HttpsConfig {
-        base_url: url.to_owned(),
-        fhir_base_url: None,
-        ca_pem: ca.clone(),
-        client_cert_pem: cert.clone(),
-        client_key_pem: key.clone(),
-        spki_sha256: g.spki_sha256,
-        timeout,
-    })
-    .map_err(|e| e.to_string())?;
+    let t = kiosk_transport(cfg, url, None, timeout)?;
+    // The transport exists, so ca_file is set.
+    let ca = cfg
+        .gateway
+        .ca_file
+        .as_deref()
+        .unwrap_or(std::path::Path::new("ca_file"));
     match t.get_blocking("/healthz", &[("Accept", "application/json")]) {
         Ok((200, _)) => Ok("mutual TLS".to_owned()),
         Ok((status, _)) => Err(format!(
