@@ -25,6 +25,9 @@ say "start uptime=$(up)"
 # Provisioning (retries every 30 s) and the kiosk's first start: up to 10 minutes under TCG.
 wait_new 0 1200 || fail "kiosk.service never became active"
 say "ready uptime=$(up) enrolled=$(test -f /var/lib/kiosk/enrolled && echo yes || echo no)"
+# This kiosk's own machine ID (the image ships none) and no unit enabled by the first boot's
+# presets (apt's timers would be).
+say "machine-id $(tr -dc 0-9a-f </etc/machine-id | wc -c) hex digits, apt-daily.timer $(systemctl is-enabled apt-daily.timer 2>&1)"
 # The host takes its screenshot now.
 sleep 15
 
@@ -38,11 +41,48 @@ else
     say "camera rc=none (no vivid module)"
 fi
 PRINTER=
+TRUST=
 [ -f /boot/efi/image-test.env ] && . /boot/efi/image-test.env
 if [ -n "$PRINTER" ]; then
     out=$(kioskctl printer test --device "$PRINTER" 2>&1)
     rc=$?
     say "printer rc=$rc $(echo "$out" | head -n 1 | tr -s ' ')"
+fi
+
+# The card: vpcd in pcscd (its reader.conf and a pcscd drop-in are written by image-test into
+# this copy only), QEMU forwards a host port to vpcd's 35963, the host's virtual CCCD
+# (cccd-vcard) connects through it when it sees `card-insert`, and serves its test CSCA at
+# $TRUST; kioskctl reads the chip (PACE-CAN) and verifies it (passive and active authentication).
+if [ -f /etc/reader.conf.d/vpcd ] && [ -n "$TRUST" ]; then
+    systemctl start pcscd.service
+    n=0
+    # LISTEN (0A) on port 0x8C7B, IPv4 or IPv6.
+    while ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':8C7B [0-9A-F]*:0000 0A'; do
+        n=$((n + 1))
+        if [ "$n" -gt 120 ]; then fail "vpcd is not listening on 35963"; fi
+        sleep 0.5
+    done
+    t0=$(up)
+    say "card-insert"
+    mkdir -p /run/image-test/trust
+    csca=/run/image-test/trust/csca.der
+    n=0
+    until bash -c "cat < /dev/tcp/${TRUST%:*}/${TRUST#*:}" >"$csca" 2>/dev/null && [ -s "$csca" ]; do
+        n=$((n + 1))
+        if [ "$n" -gt 60 ]; then fail "no CSCA certificate from the host at $TRUST"; fi
+        sleep 1
+    done
+    rc=1
+    n=0
+    while [ "$rc" != 0 ] && [ "$n" -lt 5 ]; do
+        out=$(kioskctl card read --id 001090123456 --reader "Virtual PCD 00 00" --trust /run/image-test/trust 2>&1)
+        rc=$?
+        n=$((n + 1))
+        [ "$rc" = 0 ] || sleep 2
+    done
+    t1=$(up)
+    [ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/IMAGE-TEST card: /'
+    say "card rc=$rc tries=$n after=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') $(echo "$out" | grep -m1 'identity' | tr -s ' ')"
 fi
 
 old=$(pid)

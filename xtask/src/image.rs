@@ -261,6 +261,37 @@ fn configure(rootfs: &Path) -> Result<()> {
     // No login prompt under the kiosk screen; the serial console stays for the technician's
     // laptop (root has no password: nobody logs in without provisioning one).
     run(chroot(rootfs).args(["systemctl", "mask", "getty@tty1.service"]))?;
+    // vsmartcard-vpcd is in the root for its driver only (the boot test's virtual card): its
+    // reader.conf would make pcscd listen on port 35963 of every interface for a card anyone
+    // on the network could pose as. The shipped image has none; `cargo xtask image-test`
+    // writes one into its copy.
+    match std::fs::remove_file(rootfs.join("etc/reader.conf.d/vpcd")) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).context("removing /etc/reader.conf.d/vpcd"),
+    }
+    // Every kiosk its own machine ID, made by systemd at its first boot: the one debootstrap
+    // wrote would be shared by every kiosk flashed from this image (networkd derives the DHCP
+    // client identifier from it: kiosks on one network would ask for the same address).
+    std::fs::write(rootfs.join("etc/machine-id"), "").context("emptying /etc/machine-id")?;
+    let dbus_id = rootfs.join("var/lib/dbus/machine-id");
+    if dbus_id.exists() || dbus_id.is_symlink() {
+        std::fs::remove_file(&dbus_id).context("removing /var/lib/dbus/machine-id")?;
+    }
+    std::os::unix::fs::symlink("/etc/machine-id", &dbus_id)
+        .context("linking /var/lib/dbus/machine-id")?;
+    // An empty machine ID makes that boot a first boot: systemd-firstboot would ask on the
+    // console for a locale and a time zone, and nobody is there to answer (provisioning
+    // configures the kiosk). The presets (rootfs/etc/systemd/system-preset) enable nothing.
+    run(chroot(rootfs).args(["systemctl", "mask", "systemd-firstboot.service"]))?;
+    // apt's timers would download Debian's package lists every day onto the state partition:
+    // a kiosk is updated by a new image, not by apt.
+    run(chroot(rootfs).args([
+        "systemctl",
+        "disable",
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+    ]))?;
     // The journal directory makes Storage=persistent take effect from the first boot.
     std::fs::create_dir_all(rootfs.join("var/log/journal"))?;
     Ok(())

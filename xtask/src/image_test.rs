@@ -10,6 +10,13 @@
 //! - a screenshot of the kiosk screen through the QEMU monitor (`screendump`, PNG);
 //! - `kill -9` of the kiosk: the unit restarts it; a stopped (hung) kiosk: the watchdog kills
 //!   and restarts it;
+//! - no gateway at first boot: the host starts the gateway only after the guest's provisioning
+//!   has failed to reach it and said so in a sentence; the unit's retry (30 s) then enrols;
+//! - a card: vpcd in the guest's pcscd (its reader.conf and a pcscd drop-in are written into
+//!   the copy only: the shipped image does not load vpcd), a QEMU port forward from the host's
+//!   loopback to the guest's 35963, the host's virtual CCCD (`cccd-vcard`, demo profile)
+//!   connecting through it; the guest's `kioskctl card read` verifies the chip against the
+//!   test CSCA the host hands it (a one-file TCP server at 10.0.2.2);
 //! - the image's V4L2 path on the kernel's `vivid` test camera (`kioskctl camera test` in the
 //!   guest) and its ESC/POS path to the host's virtual printer at 10.0.2.2 (`kioskctl printer
 //!   test`; the host's `kioskctl printer virtual` writes the receipt as PNG);
@@ -18,13 +25,15 @@
 //! The in-guest steps are a test-only unit and script (image-build/test/) written into the
 //! copy's root partition with `debugfs` (no mount); the image that ships has neither.
 //!
-//! Not proved here (yet): the card through vpcd, the kiosk itself on the vivid camera and the
-//! virtual printer (the tools are, the kiosk runs `demo = true` with simulated devices), the
-//! exactly-once delivery across `system_reset`.
+//! Not proved here (yet): the kiosk itself on the vivid camera, the virtual printer and the
+//! card (the tools are, the kiosk runs `demo = true` with simulated devices), the exactly-once
+//! delivery across `system_reset` (no command in the guest queues a submission offline into
+//! the provisioned queue: see image-build/README.md).
 
 use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -53,11 +62,24 @@ const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 /// The whole run's limit under TCG (boot, provisioning, two restarts, power-off).
 const LIMIT: Duration = Duration::from_secs(900);
 const KIOSK_ID: &str = "QEMU-01";
+/// The gateway starts at the latest this long after QEMU (when the guest never said that it
+/// could not reach it; the no-network check then fails).
+const NO_GATEWAY_LIMIT: Duration = Duration::from_secs(300);
+/// vpcd's first slot in the guest (reader "Virtual PCD 00 00").
+const VPCD_GUEST_PORT: u16 = 35963;
 
 /// What the serial console showed.
 #[derive(Debug, Default)]
 struct Seen {
     enrolled: bool,
+    /// Seconds since QEMU started when provisioning reached `6/6 enrolled`.
+    enrolled_wall: Option<f64>,
+    /// Provisioning's sentence while the gateway was down (before it enrolled).
+    no_gateway: Option<String>,
+    /// `kioskctl card read` verified the virtual CCCD; seconds from `card-insert`.
+    card: Option<f64>,
+    /// The guest asked for the card (vpcd listening).
+    card_insert: bool,
     ready_uptime: Option<f64>,
     ready_wall: Option<f64>,
     restart_after_kill: Option<f64>,
@@ -97,6 +119,10 @@ pub fn boot(args: &[String]) -> Result<()> {
         "kiosk-gateway",
         "--bin",
         "kiosk-gateway",
+        "-p",
+        "kiosk-vcard",
+        "--bin",
+        "cccd-vcard",
     ]))?;
     let gw_bin = target_dir().join("release/kiosk-gateway");
     let gw = dir.join("gateway");
@@ -140,25 +166,30 @@ pub fn boot(args: &[String]) -> Result<()> {
         "60",
     ])?;
     let port = free_port()?;
-    let gateway = Command::new(&gw_bin)
-        .args([
-            "serve",
-            "--db",
-            &db,
-            "--ca-dir",
-            &s(&gw.join("ca")),
-            "--cert",
-            &s(&gw.join("server/server.pem")),
-            "--key",
-            &s(&gw.join("server/server.key")),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("gateway.log"))?)
-        .spawn()
-        .context("starting kiosk-gateway")?;
-    let gateway = KillOnDrop(gateway);
+    // Started later: the guest's first provisioning attempt finds no gateway.
+    let start_gateway = || -> Result<KillOnDrop> {
+        let child = Command::new(&gw_bin)
+            .args([
+                "serve",
+                "--db",
+                &db,
+                "--ca-dir",
+                &s(&gw.join("ca")),
+                "--cert",
+                &s(&gw.join("server/server.pem")),
+                "--key",
+                &s(&gw.join("server/server.key")),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("gateway.log"))?)
+            .spawn()
+            .context("starting kiosk-gateway")?;
+        Ok(KillOnDrop(child))
+    };
+    let mut gateway: Option<KillOnDrop> = None;
+    let mut gateway_wall: Option<f64> = None;
 
     // A copy of the image with provision.toml, the CA and the test unit.
     let test_img = dir.join("kiosk-test.img");
@@ -186,9 +217,15 @@ pub fn boot(args: &[String]) -> Result<()> {
         .spawn()
         .context("starting the virtual printer (kioskctl printer virtual)")?;
     let printer = KillOnDrop(printer);
+    // The card: QEMU forwards this host port to vpcd in the guest; the test CSCA the card is
+    // signed under (new at every cccd-vcard start) is served to the guest from trust_port.
+    let vpcd_port = free_port()?;
+    let card_trust = dir.join("card-trust");
+    let trust_port = serve_file(card_trust.join("csca.der"))?;
+    let mut card: Option<KillOnDrop> = None;
     std::fs::write(
         dir.join("image-test.env"),
-        format!("PRINTER=tcp:10.0.2.2:{printer_port}\n"),
+        format!("PRINTER=tcp:10.0.2.2:{printer_port}\nTRUST=10.0.2.2:{trust_port}\n"),
     )?;
     let provision = provision_toml(&token, port);
     std::fs::write(dir.join("provision.toml"), &provision)?;
@@ -209,6 +246,16 @@ pub fn boot(args: &[String]) -> Result<()> {
         format!(
             "write {} /usr/local/lib/kiosk-image-test.sh",
             recipe.join("kiosk-image-test.sh").display()
+        ),
+        // vpcd for the virtual card: test only (the shipped image has no reader.conf for it).
+        format!(
+            "write {} /etc/reader.conf.d/vpcd",
+            recipe.join("vpcd.reader.conf").display()
+        ),
+        "mkdir /etc/systemd/system/pcscd.service.d".to_owned(),
+        format!(
+            "write {} /etc/systemd/system/pcscd.service.d/image-test.conf",
+            recipe.join("pcscd-image-test.conf").display()
         ),
         format!(
             "write {} /etc/systemd/system/kiosk-image-test.service",
@@ -258,12 +305,11 @@ pub fn boot(args: &[String]) -> Result<()> {
             test_img.display()
         ))
         .args(["-device", "usb-storage,bus=xhci.0,drive=stick"])
-        .args([
-            "-netdev",
-            "user,id=n0",
-            "-device",
-            "virtio-net-pci,netdev=n0",
-        ])
+        .arg("-netdev")
+        .arg(format!(
+            "user,id=n0,hostfwd=tcp:127.0.0.1:{vpcd_port}-:{VPCD_GUEST_PORT}"
+        ))
+        .args(["-device", "virtio-net-pci,netdev=n0"])
         .arg("-monitor")
         .arg(format!("unix:{},server,nowait", monitor.display()))
         .stdin(Stdio::null())
@@ -305,7 +351,28 @@ pub fn boot(args: &[String]) -> Result<()> {
         if clean.contains("provision: ") || clean.contains("IMAGE-TEST") {
             eprintln!("guest: {}", clean.trim());
         }
-        seen.observe(&clean, started.elapsed().as_secs_f64());
+        let wall = started.elapsed().as_secs_f64();
+        seen.observe(&clean, wall);
+        if gateway.is_none() && (seen.no_gateway.is_some() || started.elapsed() > NO_GATEWAY_LIMIT)
+        {
+            eprintln!("xtask: image-test: starting the gateway now ({wall:.1} s)");
+            gateway = Some(start_gateway()?);
+            gateway_wall = Some(wall);
+        }
+        if seen.card_insert && card.is_none() {
+            let child = Command::new(target_dir().join("release/cccd-vcard"))
+                .arg("--profile")
+                .arg(root().join("hw/vcard/profiles/demo.toml"))
+                .arg("--port")
+                .arg(vpcd_port.to_string())
+                .arg("--trust-out")
+                .arg(&card_trust)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("vcard.log"))?)
+                .spawn()
+                .context("starting cccd-vcard")?;
+            card = Some(KillOnDrop(child));
+        }
         if seen.ready_uptime.is_some() && !shot {
             // Let the first frames reach the screen, then take the picture.
             std::thread::sleep(Duration::from_secs(3));
@@ -316,6 +383,7 @@ pub fn boot(args: &[String]) -> Result<()> {
     let status = qemu.wait()?;
     drop(gateway);
     drop(printer);
+    drop(card);
     let printed = std::fs::read_dir(&receipts).is_ok_and(|d| {
         d.filter_map(Result::ok)
             .any(|e| e.path().extension().is_some_and(|x| x == "png"))
@@ -327,6 +395,10 @@ pub fn boot(args: &[String]) -> Result<()> {
     let png_ok = std::fs::read(&screenshot)
         .is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"));
     let checks = [
+        (
+            "no gateway at first boot: provisioning said so, retried, enrolled",
+            seen.no_gateway.is_some() && seen.enrolled,
+        ),
         ("provisioned and enrolled", seen.enrolled),
         ("kiosk ready (sd_notify)", seen.ready_uptime.is_some()),
         ("screenshot", png_ok),
@@ -334,6 +406,10 @@ pub fn boot(args: &[String]) -> Result<()> {
         (
             "watchdog restart of a hung kiosk",
             seen.watchdog_restart.is_some(),
+        ),
+        (
+            "virtual CCCD through vpcd verified (kioskctl card read)",
+            seen.card.is_some(),
         ),
         ("vivid camera frames (kioskctl camera test)", seen.camera),
         (
@@ -349,11 +425,22 @@ pub fn boot(args: &[String]) -> Result<()> {
         );
     }
     let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |s| format!("{s:.1} s"));
+    if let Some(line) = &seen.no_gateway {
+        eprintln!("xtask: image-test: without a gateway provisioning said: {line}");
+    }
+    let provisioning = match (gateway_wall, seen.enrolled_wall) {
+        (Some(g), Some(e)) => Some(e - g),
+        _ => None,
+    };
     eprintln!(
-        "xtask: image-test: boot to ready {} (guest uptime), {} (from QEMU start); restart \
-         after kill -9 {}; watchdog restart {}; screenshot {}",
+        "xtask: image-test: boot to ready {} (guest uptime), {} (from QEMU start); gateway \
+         started at {}, enrolled {} later; card read {}; restart after kill -9 {}; watchdog \
+         restart {}; screenshot {}",
         f(seen.ready_uptime),
         f(seen.ready_wall),
+        f(gateway_wall),
+        f(provisioning),
+        f(seen.card),
         f(seen.restart_after_kill),
         f(seen.watchdog_restart),
         screenshot.display()
@@ -372,6 +459,12 @@ impl Seen {
     fn observe(&mut self, line: &str, wall: f64) {
         if line.contains("provision: 6/6 enrolled") {
             self.enrolled = true;
+            self.enrolled_wall = Some(wall);
+        }
+        if !self.enrolled && self.no_gateway.is_none() {
+            if let Some(at) = line.find("en: enrolment failed") {
+                self.no_gateway = line.get(at..).map(str::to_owned);
+            }
         }
         if line.contains("reboot: Power down") {
             self.poweroff = true;
@@ -391,6 +484,10 @@ impl Seen {
             self.restart_after_kill = field("after");
         } else if rest.starts_with("watchdog-restarted") {
             self.watchdog_restart = field("after");
+        } else if rest.starts_with("card-insert") {
+            self.card_insert = true;
+        } else if rest.starts_with("card rc=0") {
+            self.card = field("after");
         } else if rest.starts_with("camera rc=0") {
             self.camera = true;
         } else if rest.starts_with("printer rc=0") {
@@ -502,6 +599,21 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// Serves `file` to every connection on a loopback port (the guest reaches it at 10.0.2.2):
+/// its bytes, or nothing while it does not exist yet. Returns the port.
+fn serve_file(file: PathBuf) -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    let port = l.local_addr()?.port();
+    std::thread::spawn(move || {
+        for mut conn in l.incoming().filter_map(Result::ok) {
+            if let Ok(bytes) = std::fs::read(&file) {
+                let _ = conn.write_all(&bytes);
+            }
+        }
+    });
+    Ok(port)
+}
+
 fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
@@ -547,6 +659,28 @@ mod tests {
     #[test]
     fn serial_lines_give_the_figures() {
         let mut s = Seen::default();
+        let refused = "[   50.1] kioskctl[365]:   en: enrolment failed: cannot reach the \
+                       gateway. Fix it and reboot; provisioning runs again.";
+        s.observe(refused, 52.0);
+        s.observe("IMAGE-TEST card rc=1 tries=5 after=30.0", 55.0);
+        assert_eq!(s.card, None);
+        s.observe(
+            "kioskctl[365]: provision: 6/6 enrolled (/var/lib/kiosk/enrolled)",
+            84.5,
+        );
+        s.observe("IMAGE-TEST card-insert", 85.0);
+        s.observe(
+            "IMAGE-TEST card rc=0 tries=1 after=8.5 identity VERIFIED",
+            95.0,
+        );
+        assert!(s
+            .no_gateway
+            .as_deref()
+            .is_some_and(|l| l.starts_with("en: enrolment failed")));
+        assert_eq!(
+            (s.enrolled_wall, s.card, s.card_insert),
+            (Some(84.5), Some(8.5), true)
+        );
         s.observe("IMAGE-TEST ready uptime=41.27 enrolled=yes", 63.0);
         s.observe("IMAGE-TEST restarted pid=812 after=2.4", 90.0);
         s.observe("[  OK  ] reboot: Power down", 120.0);
