@@ -28,6 +28,18 @@ say "ready uptime=$(up) enrolled=$(test -f /var/lib/kiosk/enrolled && echo yes |
 # This kiosk's own machine ID (the image ships none) and no unit enabled by the first boot's
 # presets (apt's timers would be).
 say "machine-id $(tr -dc 0-9a-f </etc/machine-id | wc -c) hex digits, apt-daily.timer $(systemctl is-enabled apt-daily.timer 2>&1)"
+# The storage: the root read-only, /var the state partition, the machine ID kept on it.
+root_opt=$(awk '$2 == "/" { o = $4 } END { split(o, a, ","); print a[1] }' /proc/mounts)
+var_dev=$(awk '$2 == "/var" { d = $1 } END { print d }' /proc/mounts)
+var=none
+if [ -n "$var_dev" ]; then
+    var=$var_dev
+    state=$(readlink -f /dev/disk/by-partuuid/6d1c1d2e-5a7b-4f3e-9b1a-0c0de0000003)
+    [ "$(readlink -f "$var_dev")" = "$state" ] && var=state
+fi
+mid=none
+grep -q ' /etc/machine-id ' /proc/mounts && cmp -s /etc/machine-id /var/lib/machine-id && mid=kept
+say "storage root=$root_opt var=$var machine-id=$mid"
 # The host takes its screenshot now.
 sleep 15
 

@@ -131,6 +131,12 @@ pub fn build() -> Result<()> {
     std::fs::create_dir_all(rootfs.join("boot/efi"))?;
     configure(&rootfs)?;
     check_libraries(&rootfs)?;
+    // The initramfs mounts the state partition and the kiosk's machine ID (the recipe's
+    // initramfs-tools hook and script, copied above).
+    let t_initrd = Instant::now();
+    run(chroot(&rootfs).args(["update-initramfs", "-u", "-k", "all"]))
+        .context("update-initramfs in the root")?;
+    let initrd_secs = t_initrd.elapsed().as_secs_f64();
 
     // The manifest: every installed package and version, then the kiosk's own files.
     let manifest = manifest(&rootfs, &binary_lines)?;
@@ -146,12 +152,13 @@ pub fn build() -> Result<()> {
     let img = image_path();
     let size = std::fs::metadata(&img)?.len();
     eprintln!(
-        "xtask: image: {} ({} MiB) in {:.0} s (base system {:.0} s, genimage {:.0} s); \
-         manifest {}",
+        "xtask: image: {} ({} MiB) in {:.0} s (base system {:.0} s, initramfs {:.0} s, \
+         genimage {:.0} s); manifest {}",
         img.display(),
         size / (1 << 20),
         t.elapsed().as_secs_f64(),
         base_secs,
+        initrd_secs,
         gen_secs,
         out.join("kiosk.manifest.txt").display()
     );
@@ -292,6 +299,9 @@ fn configure(rootfs: &Path) -> Result<()> {
         "apt-daily.timer",
         "apt-daily-upgrade.timer",
     ]))?;
+    // The machine ID is bind-mounted from the state partition (initramfs-tools script
+    // kiosk-state), not a temporary one to commit to the read-only root.
+    run(chroot(rootfs).args(["systemctl", "mask", "systemd-machine-id-commit.service"]))?;
     // The journal directory makes Storage=persistent take effect from the first boot.
     std::fs::create_dir_all(rootfs.join("var/log/journal"))?;
     Ok(())
@@ -379,13 +389,22 @@ fn stage_esp(rootfs: &Path, recipe_esp: &Path, esp: &Path) -> Result<PathBuf> {
 
 /// genimage: partition images and the GPT disk, in `<work>/out`.
 fn assemble(cfg: &Path, rootfs: &Path, esp: &Path, work: &Path) -> Result<()> {
-    let root_bytes = du_bytes(rootfs)?;
-    // 30 % headroom plus 512 MiB for the queue, the journal and updates of the state.
-    let root_mib = root_bytes
-        .checked_mul(13)
-        .map(|b| b / 10 / (1 << 20) + 512)
-        .context("root file system size")?;
-    let text = std::fs::read_to_string(cfg)?.replace("@ROOT_SIZE@", &format!("{root_mib}M"));
+    let all_bytes = du_bytes(rootfs)?;
+    let var_bytes = du_bytes(&rootfs.join("var"))?;
+    let mib = |bytes: u64, extra_mib: u64| -> Result<u64> {
+        bytes
+            .checked_mul(13)
+            .map(|b| b / 10 / (1 << 20) + extra_mib)
+            .context("file system size")
+    };
+    // The read-only root: 30 % headroom for ext4's own blocks and a little more.
+    let root_mib = mib(all_bytes.saturating_sub(var_bytes), 64)?;
+    // The state partition (/var): 30 % plus 1 GiB for the queue, the journal (200 MB at most)
+    // and receipts.
+    let state_mib = mib(var_bytes, 1024)?;
+    let text = std::fs::read_to_string(cfg)?
+        .replace("@ROOT_SIZE@", &format!("{root_mib}M"))
+        .replace("@STATE_SIZE@", &format!("{state_mib}M"));
     let cfg_out = work.join("genimage.cfg");
     std::fs::write(&cfg_out, text)?;
     let tmp = work.join("genimage-tmp");
@@ -393,7 +412,7 @@ fn assemble(cfg: &Path, rootfs: &Path, esp: &Path, work: &Path) -> Result<()> {
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
-    for stale in ["kiosk.img", "esp.vfat", "root.ext4"] {
+    for stale in ["kiosk.img", "esp.vfat", "root.ext4", "state.ext4"] {
         let _ = std::fs::remove_file(out.join(stale));
     }
     run(Command::new("genimage")
@@ -409,7 +428,7 @@ fn assemble(cfg: &Path, rootfs: &Path, esp: &Path, work: &Path) -> Result<()> {
         .arg(&tmp))?;
     let _ = std::fs::remove_dir_all(&tmp);
     // The partition images are inside kiosk.img; keep only the disk.
-    for part in ["esp.vfat", "root.ext4"] {
+    for part in ["esp.vfat", "root.ext4", "state.ext4"] {
         let _ = std::fs::remove_file(out.join(part));
     }
     Ok(())

@@ -12,6 +12,8 @@
 //!   and restarts it;
 //! - no gateway at first boot: the host starts the gateway only after the guest's provisioning
 //!   has failed to reach it and said so in a sentence; the unit's retry (30 s) then enrols;
+//! - the storage: the root mounted read-only, /var the state partition (by its PARTUUID), and
+//!   /etc/machine-id this kiosk's own, bind-mounted from /var/lib/machine-id;
 //! - a card: vpcd in the guest's pcscd (its reader.conf and a pcscd drop-in are written into
 //!   the copy only: the shipped image does not load vpcd), a QEMU port forward from the host's
 //!   loopback to the guest's 35963, the host's virtual CCCD (`cccd-vcard`, demo profile)
@@ -80,6 +82,9 @@ struct Seen {
     card: Option<f64>,
     /// The guest asked for the card (vpcd listening).
     card_insert: bool,
+    /// The root is mounted read-only, /var is the state partition and /etc/machine-id is this
+    /// kiosk's own, bind-mounted from it.
+    storage: bool,
     ready_uptime: Option<f64>,
     ready_wall: Option<f64>,
     restart_after_kill: Option<f64>,
@@ -400,6 +405,10 @@ pub fn boot(args: &[String]) -> Result<()> {
             seen.no_gateway.is_some() && seen.enrolled,
         ),
         ("provisioned and enrolled", seen.enrolled),
+        (
+            "read-only root, state partition at /var, own machine ID",
+            seen.storage,
+        ),
         ("kiosk ready (sd_notify)", seen.ready_uptime.is_some()),
         ("screenshot", png_ok),
         ("restart after kill -9", seen.restart_after_kill.is_some()),
@@ -484,6 +493,9 @@ impl Seen {
             self.restart_after_kill = field("after");
         } else if rest.starts_with("watchdog-restarted") {
             self.watchdog_restart = field("after");
+        } else if rest.starts_with("storage ") {
+            let has = |w: &str| rest.split_whitespace().any(|x| x == w);
+            self.storage = has("root=ro") && has("var=state") && has("machine-id=kept");
         } else if rest.starts_with("card-insert") {
             self.card_insert = true;
         } else if rest.starts_with("card rc=0") {
@@ -669,6 +681,10 @@ mod tests {
             84.5,
         );
         s.observe("IMAGE-TEST card-insert", 85.0);
+        s.observe("IMAGE-TEST storage root=rw var=state machine-id=kept", 86.0);
+        assert!(!s.storage);
+        s.observe("IMAGE-TEST storage root=ro var=state machine-id=kept", 86.0);
+        assert!(s.storage);
         s.observe(
             "IMAGE-TEST card rc=0 tries=1 after=8.5 identity VERIFIED",
             95.0,
