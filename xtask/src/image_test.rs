@@ -10,6 +10,8 @@
 //! - a screenshot of the kiosk screen through the QEMU monitor (`screendump`, PNG);
 //! - `kill -9` of the kiosk: the unit restarts it; a stopped (hung) kiosk: the watchdog kills
 //!   and restarts it;
+//! - a full disk at first boot: a test-only unit fills the state partition before provisioning;
+//!   provisioning says so in a sentence, the test script frees the space, the retry goes on;
 //! - no gateway at first boot: the host starts the gateway only after the guest's provisioning
 //!   has failed to reach it and said so in a sentence; the unit's retry (30 s) then enrols;
 //! - the storage: the root mounted read-only, /var the state partition (by its PARTUUID), and
@@ -78,6 +80,10 @@ struct Seen {
     enrolled_wall: Option<f64>,
     /// Provisioning's sentence while the gateway was down (before it enrolled).
     no_gateway: Option<String>,
+    /// Provisioning's sentence while the state partition was full (before it enrolled).
+    full_disk: Option<String>,
+    /// The guest freed the space again.
+    unfilled: bool,
     /// `kioskctl card read` verified the virtual CCCD; seconds from `card-insert`.
     card: Option<f64>,
     /// The guest asked for the card (vpcd listening).
@@ -269,6 +275,13 @@ pub fn boot(args: &[String]) -> Result<()> {
         "symlink /etc/systemd/system/multi-user.target.wants/kiosk-image-test.service \
          /etc/systemd/system/kiosk-image-test.service"
             .to_owned(),
+        format!(
+            "write {} /etc/systemd/system/kiosk-image-test-fill.service",
+            recipe.join("kiosk-image-test-fill.service").display()
+        ),
+        "symlink /etc/systemd/system/multi-user.target.wants/kiosk-image-test-fill.service \
+         /etc/systemd/system/kiosk-image-test-fill.service"
+            .to_owned(),
     ]
     .join("\n");
     let cmds = dir.join("debugfs.cmds");
@@ -401,6 +414,10 @@ pub fn boot(args: &[String]) -> Result<()> {
         .is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"));
     let checks = [
         (
+            "full disk at first boot: provisioning said so, enrolled once space was freed",
+            seen.full_disk.is_some() && seen.unfilled && seen.enrolled,
+        ),
+        (
             "no gateway at first boot: provisioning said so, retried, enrolled",
             seen.no_gateway.is_some() && seen.enrolled,
         ),
@@ -434,6 +451,9 @@ pub fn boot(args: &[String]) -> Result<()> {
         );
     }
     let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |s| format!("{s:.1} s"));
+    if let Some(line) = &seen.full_disk {
+        eprintln!("xtask: image-test: with a full disk provisioning said: {line}");
+    }
     if let Some(line) = &seen.no_gateway {
         eprintln!("xtask: image-test: without a gateway provisioning said: {line}");
     }
@@ -475,6 +495,11 @@ impl Seen {
                 self.no_gateway = line.get(at..).map(str::to_owned);
             }
         }
+        if !self.enrolled && self.full_disk.is_none() && line.contains("Check the disk has space") {
+            if let Some(at) = line.find("en: ") {
+                self.full_disk = line.get(at..).map(str::to_owned);
+            }
+        }
         if line.contains("reboot: Power down") {
             self.poweroff = true;
         }
@@ -496,6 +521,8 @@ impl Seen {
         } else if rest.starts_with("storage ") {
             let has = |w: &str| rest.split_whitespace().any(|x| x == w);
             self.storage = has("root=ro") && has("var=state") && has("machine-id=kept");
+        } else if rest.starts_with("unfilled") {
+            self.unfilled = true;
         } else if rest.starts_with("card-insert") {
             self.card_insert = true;
         } else if rest.starts_with("card rc=0") {
@@ -673,6 +700,19 @@ mod tests {
         let mut s = Seen::default();
         let refused = "[   50.1] kioskctl[365]:   en: enrolment failed: cannot reach the \
                        gateway. Fix it and reboot; provisioning runs again.";
+        let full = "[   40.2] kioskctl[300]:   en: cannot write /var/lib/kiosk/tls (No space \
+                    left on device (os error 28)). Check the disk has space (`df -h /var/lib`).";
+        s.observe(full, 41.0);
+        s.observe(
+            "IMAGE-TEST unfilled /dev/sda3 1.3G 280M 951M 23% /var",
+            45.0,
+        );
+        assert!(
+            s.unfilled
+                && s.full_disk
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("en: cannot"))
+        );
         s.observe(refused, 52.0);
         s.observe("IMAGE-TEST card rc=1 tries=5 after=30.0", 55.0);
         assert_eq!(s.card, None);
