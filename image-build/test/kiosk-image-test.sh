@@ -52,6 +52,7 @@ fi
 mid=none
 grep -q ' /etc/machine-id ' /proc/mounts && cmp -s /etc/machine-id /var/lib/machine-id && mid=kept
 say "storage root=$root_opt var=$var machine-id=$mid"
+journalctl -b -u systemd-journald.service --no-pager | grep -m1 'System Journal' | sed 's/^.*System Journal/IMAGE-TEST journal: System Journal/'
 # The host takes its screenshot now.
 sleep 15
 
