@@ -27,4 +27,6 @@ pub mod headless;
 #[cfg(feature = "gui")]
 pub mod shell;
 #[cfg(feature = "gui")]
+pub mod technician;
+#[cfg(feature = "gui")]
 pub mod tour;
