@@ -1,8 +1,8 @@
 //! `kioskctl provision`: first-boot provisioning from `provision.toml`.
 //!
 //! The technician edits `provision.toml` on the image's FAT partition (any PC can) and boots.
-//! kiosk-provision.service runs this before the kiosk starts. The steps, each printed as one
-//! line so the journal and the console show where it stands:
+//! kiosk-provision.service runs this at boot until the kiosk is enrolled. The steps, each
+//! printed as one line so the journal and the console show where it stands:
 //!
 //! 1. read and validate the file strictly: an `[enrolment]` table (`token`, `ca_file`) plus the
 //!    kiosk configuration (the keys of kiosk.toml). Unknown or missing keys are errors naming
@@ -18,10 +18,16 @@
 //!
 //! Every file is written as temp + fsync + rename, and the marker last, so a power cut at any
 //! point leaves a kiosk that knows it is not enrolled and provisions again at the next boot.
-//! Re-running on an enrolled kiosk does nothing.
+//! Re-running on an enrolled kiosk does nothing. One run at a time holds `provision.lock` in
+//! the state folder (the boot unit and the kiosk's technician screen may both start one).
 //!
-//! Errors are in Vietnamese and English with a next step: the reader is a technician at the
-//! kiosk.
+//! With `--qr` the gateway and one-time token come from an enrolment QR code
+//! (`VNKIOSK1|E|...`, read by `kiosk_qr`), the rest (kiosk id, site, devices, CA file) from
+//! provision.toml, whose `[enrolment]` then holds `ca_file` only.
+//!
+//! Errors are a sentence and a next step, in Vietnamese and English: the reader is a
+//! technician at the kiosk. Each step's start, result and failure also go to
+//! `provision-status.json` (`kiosk_app::provision_status`), which the technician screen shows.
 
 use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
