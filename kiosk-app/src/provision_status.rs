@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 /// The file's name inside the state folder.
 pub const FILE: &str = "provision-status.json";
+/// The lock file beside it: one provisioning run at a time holds it (`flock`), and the
+/// technician screen holds it while its camera scans (so that no run's self-test finds the
+/// camera busy).
+pub const LOCK: &str = "provision.lock";
 /// The format version this build writes and reads.
 pub const VERSION: u32 = 1;
 /// A status file larger than this is not read (it is never close to it).

@@ -74,6 +74,8 @@ pub enum Local {
     CameraDown,
     /// No enrolment code within [`SCAN_WINDOW`].
     ScanTimedOut,
+    /// A provisioning run holds the lock: no scan while it runs.
+    Busy,
     /// `kioskctl provision --qr` runs.
     Provisioning,
     /// It ended without changing the status file (another run held the lock, or it could not
@@ -189,6 +191,7 @@ pub fn screen(
         (Local::WrongCode, _) => texts.t(lang, "tech-scan-wrong"),
         (Local::CameraDown, _) => texts.t(lang, "tech-scan-camera"),
         (Local::ScanTimedOut, _) => texts.t(lang, "tech-scan-timeout"),
+        (Local::Busy, _) => texts.t(lang, "tech-busy"),
         (Local::Provisioning, _) => texts.t(lang, "tech-scan-received"),
         (Local::RunFailed(why), _) => texts.ta(lang, "tech-run-failed", why),
         (Local::Idle, Err(e)) => texts.ta(lang, "tech-status-unreadable", e),
@@ -242,6 +245,8 @@ pub struct Controller {
     lang: String,
     local: Local,
     stop_scan: Option<Arc<AtomicBool>>,
+    /// `provision.lock`, held while the camera scans.
+    scan_lock: Option<std::fs::File>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     started_child: Option<i64>,
@@ -274,6 +279,7 @@ impl Controller {
             lang: "vi".to_owned(),
             local: Local::Idle,
             stop_scan: None,
+            scan_lock: None,
             tx,
             rx,
             started_child: None,
@@ -332,6 +338,28 @@ impl Controller {
     }
 
     fn start_scan(&mut self) {
+        // While the camera scans, no provisioning run (the boot unit retries every 30 s) may
+        // start and find the camera busy in its self-test: hold the runs' lock.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.settings.state_dir.join(status::LOCK));
+        let locked = lock.map_err(std::fs::TryLockError::Error).and_then(|f| {
+            f.try_lock()?;
+            Ok(f)
+        });
+        match locked {
+            Ok(f) => self.scan_lock = Some(f),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                self.local = Local::Busy;
+                return;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                // Scanning without the lock is still better than no scanning.
+                tracing::warn!(error = %e, "technician: cannot lock provision.lock");
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         self.stop_scan = Some(stop.clone());
         self.local = Local::Scanning;
@@ -342,11 +370,14 @@ impl Controller {
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the QR scan");
             self.stop_scan = None;
+            self.scan_lock = None;
             self.local = Local::CameraDown;
         }
     }
 
     fn start_provisioning(&mut self, code: &Personal<String>) {
+        // The camera is closed: the child takes the lock for its run.
+        self.scan_lock = None;
         self.local = Local::Provisioning;
         self.started_child = Some(time::OffsetDateTime::now_utc().unix_timestamp());
         let s = &self.settings;
@@ -413,6 +444,7 @@ impl Controller {
                 Msg::ScanEnded { timed_out } => {
                     if self.local != Local::Provisioning {
                         self.stop_scan = None;
+                        self.scan_lock = None;
                         if timed_out {
                             self.local = Local::ScanTimedOut;
                         } else if self.local == Local::Scanning {
@@ -492,6 +524,7 @@ impl Controller {
         if let Some(stop) = self.stop_scan.take() {
             stop.store(true, Ordering::Relaxed);
         }
+        self.scan_lock = None;
     }
 }
 

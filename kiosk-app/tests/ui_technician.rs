@@ -145,6 +145,21 @@ fn the_technician_screen_follows_provisioning_and_a_scanned_enrolment_qr() {
         "Check the network cable. The kiosk tries again in 30 seconds."
     );
 
+    // While a provisioning run holds the lock, the camera does not scan (that run's
+    // self-test needs it).
+    let run = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join(kiosk_app::provision_status::LOCK))
+        .unwrap();
+    run.lock().unwrap();
+    t.invoke_scan();
+    assert_eq!(*controller.borrow().local(), Local::Busy);
+    assert!(!t.get_scanning());
+    assert!(labelled(&ui, &texts.t("en", "tech-busy")));
+    drop(run);
+
     // Scan: the receipt is refused, the enrolment code goes to kioskctl through its stdin.
     t.invoke_scan();
     assert!(t.get_scanning());

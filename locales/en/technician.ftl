@@ -23,3 +23,4 @@ tech-scan-timeout = No enrolment QR code seen in 60 seconds. Press “Scan enrol
 tech-scan-received = Enrolment QR code received: setting up.
 tech-run-failed = Could not set up from the QR code: { $value }
 tech-status-unreadable = Cannot read the set-up status file: { $value }
+tech-busy = Another set-up run is under way; wait for it to end, then scan again.

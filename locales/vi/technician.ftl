@@ -22,3 +22,4 @@ tech-scan-timeout = Không thấy mã QR đăng ký trong 60 giây. Bấm “Qu�
 tech-scan-received = Đã nhận mã QR đăng ký: đang cài đặt.
 tech-run-failed = Không cài đặt được từ mã QR: { $value }
 tech-status-unreadable = Không đọc được tệp trạng thái cài đặt: { $value }
+tech-busy = Đang có một lần cài đặt khác; chờ nó kết thúc rồi quét lại.

@@ -67,7 +67,7 @@ pub struct ProvisionArgs {
 pub const MARKER: &str = "enrolled";
 /// Held (flock) by the one provisioning run at a time: the boot unit and the kiosk's
 /// technician screen may both start one.
-pub const LOCK: &str = "provision.lock";
+pub use kiosk_app::provision_status::LOCK;
 
 /// The `[enrolment]` table of provision.toml.
 #[derive(Debug, Deserialize)]

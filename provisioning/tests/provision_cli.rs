@@ -375,3 +375,30 @@ fn a_gateway_from_another_ca_or_unreachable_gives_a_next_step() {
         "{text}"
     );
 }
+
+#[test]
+fn a_second_run_waits_for_the_first_and_touches_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).expect("mkdir");
+    // The technician screen scanning (or another run) holds the lock.
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join(kiosk_app::provision_status::LOCK))
+        .expect("lock file");
+    held.lock().expect("lock");
+    let r = provision(&dir.path().join("missing.toml"), &state);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(r.err.contains("another provisioning run"), "{}", r.err);
+    assert!(!state.join("provision-status.json").exists());
+    drop(held);
+    // Free again: this run reports its own failure (no file) on the screen.
+    let r = provision(&dir.path().join("missing.toml"), &state);
+    assert_eq!(r.code, 2);
+    let (st, text) = status(&state);
+    assert_eq!(st.failed_step().map(|s| s.id), Some(StepId::File), "{text}");
+    let next = st.failed_step().and_then(|s| s.next.clone()).expect("next");
+    assert!(next.vi.contains("provision.toml"), "{text}");
+}
