@@ -44,6 +44,21 @@ pub struct Args {
     /// Also write the log to this file (overrides `logging.file`).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// The kiosk's state folder (`/var/lib/kiosk` on the image), instead of --config: with
+    /// its `enrolled` marker the kiosk runs from DIR/kiosk.toml; without it, technician mode
+    /// (the provisioning screen, camera and display only; see `technician`).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub state_dir: Option<PathBuf>,
+    /// Technician mode: provision.toml, for a provisioning from an enrolment QR code.
+    #[arg(long, value_name = "FILE", default_value = "/boot/efi/provision.toml")]
+    pub provision_file: PathBuf,
+    /// Technician mode: the `kioskctl` program (default: the one next to `kiosk`).
+    #[arg(long, value_name = "PATH")]
+    pub kioskctl: Option<PathBuf>,
+    /// Technician mode: the camera that scans the enrolment QR code (`auto`, `/dev/videoN`,
+    /// `replay:DIR`, as `devices.camera`).
+    #[arg(long, value_name = "CAMERA", default_value = "auto")]
+    pub camera: String,
 }
 
 /// Exit codes, documented for the systemd unit and the tests.
@@ -58,6 +73,73 @@ pub mod exit {
     pub const NO_DISPLAY: u8 = 3;
 }
 
+/// Technician mode: `kiosk --state-dir DIR` on a kiosk without `DIR/enrolled`. When it ends
+/// because provisioning finished, the process becomes a fresh `kiosk` with the same
+/// arguments, which finds the marker and serves.
+fn technician_mode(args: &Args, state_dir: &std::path::Path) -> u8 {
+    let camera = match config::parse_camera(&args.camera) {
+        Ok(c) => c,
+        Err((problem, fix)) => {
+            eprintln!("kiosk: --camera: {problem}; {fix}");
+            return exit::BAD_CONFIG;
+        }
+    };
+    let kioskctl = args.kioskctl.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("kioskctl")))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("kioskctl"))
+    });
+    let logging = config::LoggingSettings {
+        file: args.log_file.clone(),
+        ..config::LoggingSettings::default()
+    };
+    let _log = match logging::init(&logging) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("kiosk: cannot start logging: {e}");
+            return exit::BAD_CONFIG;
+        }
+    };
+    if !args.headless && !display_available() {
+        eprintln!("kiosk: no display found for the technician screen");
+        return exit::NO_DISPLAY;
+    }
+    let settings = crate::technician::TechnicianSettings {
+        state_dir: state_dir.to_owned(),
+        provision_file: args.provision_file.clone(),
+        kioskctl,
+        camera,
+    };
+    match crate::technician::run(settings, args.headless) {
+        Ok(crate::technician::Ended::Stopped) => exit::OK,
+        Ok(crate::technician::Ended::Provisioned) => {
+            tracing::info!("provisioned: starting the kiosk");
+            restart_self()
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "technician mode stopped");
+            eprintln!("kiosk: {e:#}");
+            exit::FAILURE
+        }
+    }
+}
+
+/// Replaces this process with a fresh `kiosk` (same program, same arguments); the PID stays,
+/// so systemd keeps watching it. If that fails, exit 0: the unit's `Restart=always` starts it.
+fn restart_self() -> u8 {
+    use std::os::unix::process::CommandExt as _;
+    let Ok(program) = std::env::current_exe() else {
+        return exit::OK;
+    };
+    let err = std::process::Command::new(program)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    tracing::warn!(error = %err, "cannot restart in place; exiting for the service manager");
+    exit::OK
+}
+
 /// Runs the kiosk; returns the process exit code.
 pub fn main_with(args: Args) -> u8 {
     // Before anything personal or secret is in memory.
@@ -65,7 +147,14 @@ pub fn main_with(args: Args) -> u8 {
         eprintln!("kiosk: cannot disable core dumps: {e}");
         return exit::FAILURE;
     }
-    let mut cfg = match config::load(&args.config) {
+    let config_path = match &args.state_dir {
+        Some(dir) if args.tour.is_none() && !dir.join("enrolled").is_file() => {
+            return technician_mode(&args, dir);
+        }
+        Some(dir) => dir.join("kiosk.toml"),
+        None => args.config.clone(),
+    };
+    let mut cfg = match config::load(&config_path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("kiosk: configuration error: {e}");
@@ -524,7 +613,9 @@ fn hardware(cfg: &KioskConfig) -> anyhow::Result<(Hardware, Option<SimControls>)
 /// The one camera stream of the kiosk. It starts even when the camera is missing or
 /// unusable: the hub reports that to the workers (the citizen is told at the face step) and
 /// opens the camera when it appears.
-fn camera_hub(spec: &CameraSpec) -> anyhow::Result<kiosk_hw::camera::capture::CameraHub> {
+pub(crate) fn camera_hub(
+    spec: &CameraSpec,
+) -> anyhow::Result<kiosk_hw::camera::capture::CameraHub> {
     use kiosk_hw::camera::capture::{CameraHub, HubSettings};
     let settings = HubSettings::default();
     let hub = match spec {

@@ -642,7 +642,7 @@ fn default_catalog_cache() -> PathBuf {
 }
 
 /// `sim`, `replay:/path`, `/dev/videoN` or `auto`; the error is (problem, fix).
-fn parse_camera(value: &str) -> Result<CameraSpec, (String, &'static str)> {
+pub(crate) fn parse_camera(value: &str) -> Result<CameraSpec, (String, &'static str)> {
     if value == "sim" {
         return Ok(CameraSpec::Sim);
     }

@@ -12,6 +12,7 @@ pub mod hardening;
 pub mod i18n;
 pub mod identity;
 pub mod logging;
+pub mod provision_status;
 pub mod receipt;
 #[cfg(feature = "https")]
 pub mod renewal;
@@ -25,5 +26,7 @@ pub mod app;
 pub mod headless;
 #[cfg(feature = "gui")]
 pub mod shell;
+#[cfg(feature = "gui")]
+pub mod technician;
 #[cfg(feature = "gui")]
 pub mod tour;

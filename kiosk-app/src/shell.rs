@@ -689,7 +689,7 @@ fn clear_face(ui: &AppWindow) {
     k.set_face_guidance("face-look".into());
 }
 
-fn wire_translations(ui: &AppWindow, texts: &Rc<i18n::Catalog>) {
+pub(crate) fn wire_translations(ui: &AppWindow, texts: &Rc<i18n::Catalog>) {
     let tr = ui.global::<Tr>();
     let (c, w) = (texts.clone(), ui.as_weak());
     tr.on_t(move |key, _rev| {

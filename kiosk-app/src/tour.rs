@@ -63,6 +63,9 @@ pub fn run(cfg: KioskConfig, dir: &Path) -> anyhow::Result<u8> {
             tour.walk(&out, lang, &sim)?;
         }
     }
+    // The technician screen (technician mode, before provisioning), in vi and en.
+    let technician = crate::technician::tour(&ui, &headless, dir, &ORIENTATIONS)?;
+    tour.written.extend(technician);
     kiosk.shell.borrow_mut().shutdown();
     let holds = kiosk.shell.borrow().holds_personal_data();
     if holds {

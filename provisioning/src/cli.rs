@@ -91,11 +91,17 @@ pub enum Command {
                       validate it strictly (an [enrolment] table with `token` and `ca_file`, \
                       and the kiosk configuration's own keys), enrol with the token, make the \
                       queue key, write <state-dir>/kiosk.toml, run the self-test, and only then \
-                      write <state-dir>/enrolled. Each step prints one line. Running it again \
-                      is safe: an enrolled kiosk is left alone, and a certificate from an \
-                      earlier, unfinished run is kept (the token works once).",
+                      write <state-dir>/enrolled. Each step prints one line and is written to \
+                      <state-dir>/provision-status.json (no secrets), which the kiosk's \
+                      technician screen shows. With --qr the gateway and token come from an \
+                      enrolment QR code (VNKIOSK1|E|...; `-` reads it from stdin) and the \
+                      file's [enrolment] holds `ca_file` only. Running it again is safe: an \
+                      enrolled kiosk is left alone, a certificate from an earlier, unfinished \
+                      run is kept (the token works once), and only one run at a time holds \
+                      <state-dir>/provision.lock.",
         after_help = "Examples:\n  kioskctl provision   (/boot/efi/provision.toml, /var/lib/kiosk)\n  \
-                      kioskctl provision --file /media/usb/provision.toml --state-dir /tmp/k\n\n\
+                      kioskctl provision --file /media/usb/provision.toml --state-dir /tmp/k\n  \
+                      echo 'VNKIOSK1|E|https://gw.example.vn|TOKEN' | kioskctl provision --qr -\n\n\
                       Exit status:\n  0  enrolled (now or before)\n  \
                       2  a step failed: the message says which, why and what to do"
     )]

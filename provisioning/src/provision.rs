@@ -1,8 +1,8 @@
 //! `kioskctl provision`: first-boot provisioning from `provision.toml`.
 //!
 //! The technician edits `provision.toml` on the image's FAT partition (any PC can) and boots.
-//! kiosk-provision.service runs this before the kiosk starts. The steps, each printed as one
-//! line so the journal and the console show where it stands:
+//! kiosk-provision.service runs this at boot until the kiosk is enrolled. The steps, each
+//! printed as one line so the journal and the console show where it stands:
 //!
 //! 1. read and validate the file strictly: an `[enrolment]` table (`token`, `ca_file`) plus the
 //!    kiosk configuration (the keys of kiosk.toml). Unknown or missing keys are errors naming
@@ -18,15 +18,23 @@
 //!
 //! Every file is written as temp + fsync + rename, and the marker last, so a power cut at any
 //! point leaves a kiosk that knows it is not enrolled and provisions again at the next boot.
-//! Re-running on an enrolled kiosk does nothing.
+//! Re-running on an enrolled kiosk does nothing. One run at a time holds `provision.lock` in
+//! the state folder (the boot unit and the kiosk's technician screen may both start one).
 //!
-//! Errors are in Vietnamese and English with a next step: the reader is a technician at the
-//! kiosk.
+//! With `--qr` the gateway and one-time token come from an enrolment QR code
+//! (`VNKIOSK1|E|...`, read by `kiosk_qr`), the rest (kiosk id, site, devices, CA file) from
+//! provision.toml, whose `[enrolment]` then holds `ca_file` only.
+//!
+//! Errors are a sentence and a next step, in Vietnamese and English: the reader is a
+//! technician at the kiosk. Each step's start, result and failure also go to
+//! `provision-status.json` (`kiosk_app::provision_status`), which the technician screen shows.
 
-use std::io::Write;
+use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use kiosk_app::provision_status::{self as status, Source, Status, StepId, Text};
+use kiosk_qr::{EnrolmentCode, Payload};
 use serde::Deserialize;
 
 use crate::Outcome;
@@ -37,23 +45,36 @@ pub struct ProvisionArgs {
     /// The provisioning file (on the image's FAT partition)
     #[arg(long, value_name = "PATH", default_value = "/boot/efi/provision.toml")]
     pub file: PathBuf,
-    /// Where the kiosk keeps its state: kiosk.toml, tls/, the queue and the `enrolled` marker
+    /// Where the kiosk keeps its state: kiosk.toml, tls/, the queue, the `enrolled` marker and
+    /// provision-status.json
     #[arg(long, value_name = "DIR", default_value = "/var/lib/kiosk")]
     pub state_dir: PathBuf,
     /// How long the self-test measures the camera
     #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub camera_seconds: u64,
+    /// An enrolment QR code's text (`VNKIOSK1|E|<gateway>|<token>`), or `-` to read it from
+    /// the first line of stdin (keeps the token out of the process list): the gateway and
+    /// token come from it, the rest from --file, whose [enrolment] then holds `ca_file` only
+    #[arg(long, value_name = "PAYLOAD")]
+    pub qr: Option<String>,
+    /// The service runs provisioning again this many seconds after a failure (its
+    /// RestartSec): said in the next step shown to the technician
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_after: Option<u64>,
 }
 
 /// Name of the marker written when provisioning finished.
 pub const MARKER: &str = "enrolled";
+/// Held (flock) by the one provisioning run at a time: the boot unit and the kiosk's
+/// technician screen may both start one.
+pub use kiosk_app::provision_status::LOCK;
 
 /// The `[enrolment]` table of provision.toml.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEnrolment {
-    /// The one-time token from the operator.
-    token: String,
+    /// The one-time token from the operator (absent when an enrolment QR brings it).
+    token: Option<String>,
     /// The deployment CA (PEM), relative to provision.toml or absolute.
     ca_file: PathBuf,
 }
@@ -65,6 +86,8 @@ pub struct Plan {
     pub gateway: String,
     /// The kiosk's asset id (`site.id`), the certificate's name.
     pub kiosk_id: String,
+    /// The site's name (`site.name`), for the technician screen.
+    pub site_name: String,
     /// The one-time token.
     pub token: String,
     /// The deployment CA file.
@@ -76,29 +99,42 @@ pub struct Plan {
 /// Why provisioning stopped: a sentence for the technician in both languages and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisionError {
-    /// The step that failed (1..=6).
-    pub step: u8,
-    /// Vietnamese.
+    /// The step that failed.
+    pub step: StepId,
+    /// What went wrong, Vietnamese.
     pub vi: String,
-    /// English.
+    /// What went wrong, English.
     pub en: String,
+    /// What to do next, Vietnamese.
+    pub next_vi: String,
+    /// What to do next, English.
+    pub next_en: String,
 }
 
 impl std::fmt::Display for ProvisionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.step.number();
         write!(
             f,
-            "bước {} / step {}:\n  vi: {}\n  en: {}",
-            self.step, self.step, self.vi, self.en
+            "bước {n} / step {n}:\n  vi: {} {}\n  en: {} {}",
+            self.vi, self.next_vi, self.en, self.next_en
         )
     }
 }
 
-fn fail(step: u8, vi: impl Into<String>, en: impl Into<String>) -> ProvisionError {
+fn fail(
+    step: StepId,
+    vi: impl Into<String>,
+    en: impl Into<String>,
+    next_vi: impl Into<String>,
+    next_en: impl Into<String>,
+) -> ProvisionError {
     ProvisionError {
         step,
         vi: vi.into(),
         en: en.into(),
+        next_vi: next_vi.into(),
+        next_en: next_en.into(),
     }
 }
 
@@ -111,56 +147,120 @@ const RESERVED: &[(&str, &str)] = &[
     ("queue", "key_file"),
 ];
 
+const FIX_FILE_VI: &str = "Sửa tệp trên máy tính rồi khởi động lại.";
+const FIX_FILE_EN: &str = "Fix the file on a PC and boot again.";
+
+/// Reads an enrolment QR code's text strictly: a `VNKIOSK1|E|...` code and nothing else.
+///
+/// # Errors
+/// A [`ProvisionError`] at step 1 saying what the code is instead.
+pub fn enrolment_code(text: &str) -> Result<EnrolmentCode, ProvisionError> {
+    let next_vi = "Quét mã QR đăng ký kiosk (VNKIOSK1|E|…) do nhà vận hành cấp.";
+    let next_en = "Scan the kiosk enrolment QR code (VNKIOSK1|E|…) from the operator.";
+    match kiosk_qr::classify(text) {
+        Ok(Payload::Enrolment(code)) => Ok(code),
+        Ok(other) => Err(fail(
+            StepId::File,
+            format!(
+                "Mã QR này không phải mã đăng ký kiosk (là mã {}).",
+                kind_vi(other.kind_name())
+            ),
+            format!(
+                "This QR code is not a kiosk enrolment code (it is a {} code).",
+                other.kind_name()
+            ),
+            next_vi,
+            next_en,
+        )),
+        Err(e) => Err(fail(
+            StepId::File,
+            "Mã QR không phải mã đăng ký kiosk hợp lệ.",
+            format!("Not a valid kiosk enrolment QR code: {e}."),
+            next_vi,
+            next_en,
+        )),
+    }
+}
+
+fn kind_vi(kind: &str) -> &'static str {
+    match kind {
+        "cccd" => "trên thẻ CCCD",
+        "kiosk-receipt" => "trên phiếu hẹn",
+        _ => "khác",
+    }
+}
+
 /// Validates provision.toml's text (pure: no file is read or written). `file` names the file
 /// in messages and resolves a relative `ca_file`; `state_dir` is where the TLS files, queue
-/// and configuration will live.
+/// and configuration will live; `qr`, an enrolment QR code, brings the gateway and token.
 ///
 /// # Errors
 /// A [`ProvisionError`] at step 1 naming the key.
-pub fn plan(file: &Path, text: &str, state_dir: &Path) -> Result<Plan, ProvisionError> {
+#[allow(clippy::too_many_lines)] // one key after the other, each with its own sentence
+pub fn plan(
+    file: &Path,
+    text: &str,
+    state_dir: &Path,
+    qr: Option<&EnrolmentCode>,
+) -> Result<Plan, ProvisionError> {
     let shown = file.display();
     let bad_toml = |e: &dyn std::fmt::Display| {
         fail(
-            1,
-            format!(
-                "{shown} không phải TOML hợp lệ: {e}. Sửa tệp trên máy tính rồi khởi động lại."
-            ),
-            format!("{shown} is not valid TOML: {e}. Fix the file on a PC and boot again."),
+            StepId::File,
+            format!("{shown} không phải TOML hợp lệ: {e}."),
+            format!("{shown} is not valid TOML: {e}."),
+            FIX_FILE_VI,
+            FIX_FILE_EN,
         )
     };
     let mut table: toml::Table = text.parse().map_err(|e| bad_toml(&e))?;
     let enrolment = table.remove("enrolment").ok_or_else(|| {
         fail(
-            1,
+            StepId::File,
             format!(
-                "{shown} thiếu bảng [enrolment] (khóa `enrolment.token`, `enrolment.ca_file`). \
-                 Thêm bảng này với mã đăng ký từ nhà vận hành."
+                "{shown} thiếu bảng [enrolment] (khóa `enrolment.token`, `enrolment.ca_file`)."
             ),
             format!(
-                "{shown} has no [enrolment] table (keys `enrolment.token`, `enrolment.ca_file`). \
-                 Add it with the operator's enrolment token."
+                "{shown} has no [enrolment] table (keys `enrolment.token`, `enrolment.ca_file`)."
             ),
+            "Thêm bảng này với mã đăng ký từ nhà vận hành.",
+            "Add it with the operator's enrolment token.",
         )
     })?;
     let enrolment: RawEnrolment = enrolment.try_into().map_err(|e: toml::de::Error| {
         let msg = e.message().to_owned();
         fail(
-            1,
-            format!("{shown}, bảng [enrolment]: {msg}. Chỉ dùng hai khóa `token` và `ca_file`."),
-            format!(
-                "{shown}, table [enrolment]: {msg}. Use exactly the keys `token` and `ca_file`."
-            ),
+            StepId::File,
+            format!("{shown}, bảng [enrolment]: {msg}."),
+            format!("{shown}, table [enrolment]: {msg}."),
+            "Chỉ dùng hai khóa `token` và `ca_file`.",
+            "Use exactly the keys `token` and `ca_file`.",
         )
     })?;
-    if enrolment.token.trim().is_empty() {
-        return Err(fail(
-            1,
-            format!("{shown}: `enrolment.token` trống. Xin nhà vận hành một mã đăng ký mới."),
-            format!(
-                "{shown}: `enrolment.token` is empty. Ask the operator for an enrolment token."
-            ),
-        ));
-    }
+    let token = match (qr, enrolment.token.as_deref().map(str::trim)) {
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                StepId::File,
+                format!("{shown} có `enrolment.token` trong khi mã QR đăng ký đã mang mã."),
+                format!("{shown} sets `enrolment.token`, but the enrolment QR code brings one."),
+                "Xóa khóa `enrolment.token` (mã QR là mã đăng ký) rồi quét lại.",
+                "Remove `enrolment.token` (the QR code is the token) and scan again.",
+            ))
+        }
+        (Some(code), None) => code.token.expose().clone(),
+        (None, Some(t)) if !t.is_empty() => t.to_owned(),
+        (None, _) => {
+            return Err(fail(
+                StepId::File,
+                format!("{shown}: `enrolment.token` trống hoặc thiếu."),
+                format!("{shown}: `enrolment.token` is empty or missing."),
+                "Xin nhà vận hành một mã đăng ký rồi ghi vào tệp, hoặc quét mã QR đăng ký trên \
+                 màn hình kỹ thuật của kiosk.",
+                "Ask the operator for an enrolment token and put it in the file, or scan the \
+                 enrolment QR code on the kiosk's technician screen.",
+            ))
+        }
+    };
     for (t, k) in RESERVED {
         if table
             .get(*t)
@@ -168,10 +268,36 @@ pub fn plan(file: &Path, text: &str, state_dir: &Path) -> Result<Plan, Provision
             .is_some_and(|tb| tb.contains_key(*k))
         {
             return Err(fail(
-                1,
-                format!("{shown}: xóa khóa `{t}.{k}`: quá trình cài đặt tự đặt giá trị này."),
-                format!("{shown}: remove the key `{t}.{k}`: provisioning sets it."),
+                StepId::File,
+                format!("{shown}: có khóa `{t}.{k}`, giá trị do quá trình cài đặt tự đặt."),
+                format!("{shown}: the key `{t}.{k}` is set, but provisioning sets it."),
+                format!("Xóa khóa `{t}.{k}`. {FIX_FILE_VI}"),
+                format!("Remove the key `{t}.{k}`. {FIX_FILE_EN}"),
             ));
+        }
+    }
+    if let Some(code) = qr {
+        let file_url = table
+            .get("gateway")
+            .and_then(|g| g.get("url"))
+            .and_then(toml::Value::as_str);
+        match file_url {
+            Some(u) if u != code.gateway_url => {
+                return Err(fail(
+                    StepId::File,
+                    format!(
+                        "Mã QR chỉ tới cổng {}, nhưng `gateway.url` trong {shown} là {u}.",
+                        code.gateway_url
+                    ),
+                    format!(
+                        "The QR code names the gateway {}, but `gateway.url` in {shown} is {u}.",
+                        code.gateway_url
+                    ),
+                    "Dùng mã QR của đúng điểm này, hoặc xóa `gateway.url` khỏi tệp.",
+                    "Use this site's QR code, or remove `gateway.url` from the file.",
+                ))
+            }
+            _ => {}
         }
     }
     let tls = state_dir.join("tls");
@@ -185,6 +311,13 @@ pub fn plan(file: &Path, text: &str, state_dir: &Path) -> Result<Plan, Provision
             tb.insert(k.to_owned(), v);
         }
     };
+    if let Some(code) = qr {
+        set(
+            "gateway",
+            "url",
+            toml::Value::String(code.gateway_url.clone()),
+        );
+    }
     set("gateway", "ca_file", path_value(tls.join("ca.pem")));
     set("gateway", "client_cert", path_value(tls.join("client.pem")));
     set("gateway", "client_key", path_value(tls.join("client.key")));
@@ -193,12 +326,11 @@ pub fn plan(file: &Path, text: &str, state_dir: &Path) -> Result<Plan, Provision
     let kiosk_toml = toml::to_string(&table).map_err(|e| bad_toml(&e))?;
     let cfg = kiosk_app::config::from_toml(file, &kiosk_toml).map_err(|e| {
         fail(
-            1,
-            format!(
-                "cấu hình kiosk trong {shown} không hợp lệ (chi tiết bằng tiếng Anh bên dưới). \
-                 Sửa khóa được nêu rồi khởi động lại."
-            ),
-            format!("the kiosk configuration in {shown} is invalid: {e}"),
+            StepId::File,
+            format!("Cấu hình kiosk trong {shown} không hợp lệ (chi tiết bằng tiếng Anh)."),
+            format!("The kiosk configuration in {shown} is invalid: {e}."),
+            format!("Sửa khóa được nêu. {FIX_FILE_VI}"),
+            format!("Fix the key named. {FIX_FILE_EN}"),
         )
     })?;
     let ca_file = if enrolment.ca_file.is_absolute() {
@@ -211,7 +343,8 @@ pub fn plan(file: &Path, text: &str, state_dir: &Path) -> Result<Plan, Provision
     Ok(Plan {
         gateway: cfg.gateway.url.as_str().to_owned(),
         kiosk_id: cfg.site.id.clone(),
-        token: enrolment.token.trim().to_owned(),
+        site_name: cfg.site.name.clone(),
+        token,
         ca_file,
         kiosk_toml,
     })
@@ -237,6 +370,61 @@ pub fn is_enrolled(state_dir: &Path) -> bool {
     state_dir.join(MARKER).is_file()
 }
 
+/// The console and the status file, step by step.
+struct Reporter<'a> {
+    out: &'a mut dyn Write,
+    status: Status,
+    path: PathBuf,
+    warned: bool,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Reporter<'_> {
+    fn say(&mut self, line: &str) {
+        // The report going missing must not stop provisioning.
+        let _ = writeln!(self.out, "{line}");
+    }
+
+    fn save(&mut self) {
+        if let Err(e) = write_atomic(&self.path, self.status.to_json().as_bytes()) {
+            if !self.warned {
+                self.warned = true;
+                let line = format!(
+                    "provision: warning: cannot write {} ({e}); the technician screen will not \
+                     show the steps",
+                    self.path.display()
+                );
+                self.say(&line);
+            }
+        }
+    }
+
+    fn begin(&mut self, id: StepId, vi: &str, en: &str) {
+        self.status.begin(id, Text::new(vi, en), now());
+        self.save();
+    }
+
+    fn ok(&mut self, id: StepId, vi: String, en: String) {
+        let line = format!("provision: {}/6 {en}", id.number());
+        self.say(&line);
+        self.status.ok(id, Text::new(vi, en), now());
+        self.save();
+    }
+
+    fn fail(&mut self, e: &ProvisionError) {
+        self.status.fail(
+            e.step,
+            Text::new(e.vi.clone(), e.en.clone()),
+            Text::new(e.next_vi.clone(), e.next_en.clone()),
+            now(),
+        );
+        self.save();
+    }
+}
+
 /// Runs `kioskctl provision`.
 ///
 /// # Errors
@@ -246,17 +434,81 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    if is_enrolled(&args.state_dir) {
+    let state = &args.state_dir;
+    if let Err(e) = std::fs::create_dir_all(state) {
+        writeln!(
+            err,
+            "kioskctl: provisioning failed / cài đặt thất bại: cannot create {} ({e})",
+            state.display()
+        )?;
+        return Ok(Outcome::Invalid);
+    }
+    // One run at a time; the lock goes with the process, whatever ends it.
+    let lock_path = state.join(LOCK);
+    let cannot_lock = |err: &mut dyn Write, e: &std::io::Error| {
+        writeln!(
+            err,
+            "kioskctl: provisioning failed / cài đặt thất bại: cannot lock {} ({e})",
+            lock_path.display()
+        )
+    };
+    let lock = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            cannot_lock(err, &e)?;
+            return Ok(Outcome::Invalid);
+        }
+    };
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            writeln!(
+                err,
+                "kioskctl: another provisioning run is under way / đang có một lần cài đặt \
+                 khác; its steps are in {}",
+                state.join(status::FILE).display()
+            )?;
+            return Ok(Outcome::Invalid);
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            cannot_lock(err, &e)?;
+            return Ok(Outcome::Invalid);
+        }
+    }
+    if is_enrolled(state) {
         writeln!(
             out,
             "provision: đã đăng ký / already enrolled ({}); nothing to do",
-            args.state_dir.join(MARKER).display()
+            state.join(MARKER).display()
         )?;
         return Ok(Outcome::Ok);
     }
-    match provision(args, out) {
+    let source = if args.qr.is_some() {
+        Source::Qr
+    } else {
+        Source::File
+    };
+    let mut report = Reporter {
+        out,
+        status: Status::new(source, args.retry_after, now()),
+        path: state.join(status::FILE),
+        warned: false,
+    };
+    match provision(args, &mut report) {
         Ok(()) => Ok(Outcome::Ok),
-        Err(e) => {
+        Err(mut e) => {
+            if let Some(secs) = args.retry_after {
+                e.next_vi
+                    .push_str(&format!(" Kiosk sẽ thử lại sau {secs} giây."));
+                e.next_en
+                    .push_str(&format!(" The kiosk tries again in {secs} seconds."));
+            }
+            report.fail(&e);
             writeln!(
                 err,
                 "kioskctl: provisioning failed / cài đặt thất bại at {e}"
@@ -266,70 +518,165 @@ pub fn run(
     }
 }
 
-fn provision(args: &ProvisionArgs, out: &mut dyn Write) -> Result<(), ProvisionError> {
-    let mut say = |line: String| {
-        // The report going missing must not stop provisioning.
-        let _ = writeln!(out, "{line}");
-    };
+fn read_qr(arg: &str) -> Result<EnrolmentCode, ProvisionError> {
+    if arg != "-" {
+        return enrolment_code(arg);
+    }
+    let mut line = String::new();
+    // At most one QR code's worth (kiosk_qr refuses longer ones anyway).
+    let limit = u64::try_from(kiosk_qr::MAX_PAYLOAD_BYTES.saturating_add(2)).unwrap_or(u64::MAX);
+    std::io::Read::take(std::io::stdin().lock(), limit)
+        .read_line(&mut line)
+        .map_err(|e| {
+            fail(
+                StepId::File,
+                format!("Không đọc được mã QR từ stdin ({e})."),
+                format!("Cannot read the QR code from stdin ({e})."),
+                "Quét lại mã QR đăng ký.",
+                "Scan the enrolment QR code again.",
+            )
+        })?;
+    enrolment_code(&line)
+}
+
+fn provision(args: &ProvisionArgs, r: &mut Reporter<'_>) -> Result<(), ProvisionError> {
     let state = &args.state_dir;
     let shown = args.file.display();
+    r.begin(
+        StepId::File,
+        "Đang đọc provision.toml",
+        "Reading provision.toml",
+    );
+    let qr = args.qr.as_deref().map(read_qr).transpose()?;
     let text = std::fs::read_to_string(&args.file).map_err(|e| {
         fail(
-            1,
-            format!(
-                "không đọc được {shown} ({e}). Chép provision.toml vào phân vùng FAT của USB \
-                 rồi khởi động lại."
-            ),
-            format!(
-                "cannot read {shown} ({e}). Copy provision.toml onto the USB stick's FAT \
-                 partition and boot again."
-            ),
+            StepId::File,
+            format!("Không đọc được {shown} ({e})."),
+            format!("Cannot read {shown} ({e})."),
+            "Chép provision.toml vào phân vùng FAT của USB rồi khởi động lại.",
+            "Copy provision.toml onto the USB stick's FAT partition and boot again.",
         )
     })?;
-    let plan = plan(&args.file, &text, state)?;
-    say(format!(
-        "provision: 1/6 provision.toml ok (kiosk {}, gateway {})",
-        plan.kiosk_id, plan.gateway
-    ));
+    let plan = plan(&args.file, &text, state, qr.as_ref())?;
+    r.status
+        .identify(&plan.kiosk_id, &plan.site_name, &plan.gateway);
+    r.ok(
+        StepId::File,
+        format!(
+            "provision.toml hợp lệ (kiosk {}, cổng {})",
+            plan.kiosk_id, plan.gateway
+        ),
+        format!(
+            "provision.toml ok (kiosk {}, gateway {})",
+            plan.kiosk_id, plan.gateway
+        ),
+    );
 
-    let io = |step: u8, what: &str, e: &dyn std::fmt::Display| {
+    let io = |step: StepId, what: &str, e: &dyn std::fmt::Display| {
         fail(
             step,
-            format!("không ghi được {what} ({e}). Kiểm tra ổ đĩa còn trống (`df -h /var/lib`)."),
-            format!("cannot write {what} ({e}). Check the disk has space (`df -h /var/lib`)."),
+            format!("Không ghi được {what} ({e})."),
+            format!("Cannot write {what} ({e})."),
+            "Kiểm tra ổ đĩa còn trống (`df -h /var/lib`).",
+            "Check the disk has space (`df -h /var/lib`).",
         )
     };
+    r.begin(
+        StepId::Enrol,
+        "Đang đăng ký với máy chủ cổng",
+        "Enrolling with the gateway",
+    );
     let tls = state.join("tls");
-    std::fs::create_dir_all(&tls).map_err(|e| io(2, &tls.display().to_string(), &e))?;
+    std::fs::create_dir_all(&tls).map_err(|e| io(StepId::Enrol, &tls.display().to_string(), &e))?;
     if tls.join("client.pem").is_file() && tls.join("client.key").is_file() {
-        say("provision: 2/6 enrolment: certificate from an earlier run kept".to_owned());
+        r.ok(
+            StepId::Enrol,
+            "đăng ký: giữ chứng chỉ của lần chạy trước".to_owned(),
+            "enrolment: certificate from an earlier run kept".to_owned(),
+        );
     } else {
         enrol(&plan, &tls)?;
-        say(format!("provision: 2/6 enrolment ok ({})", tls.display()));
+        r.ok(
+            StepId::Enrol,
+            format!("đăng ký thành công ({})", tls.display()),
+            format!("enrolment ok ({})", tls.display()),
+        );
     }
 
+    r.begin(
+        StepId::QueueKey,
+        "Đang tạo khóa hàng đợi",
+        "Making the queue key",
+    );
     let key = state.join("queue.key");
     if key.is_file() {
-        say("provision: 3/6 queue key kept".to_owned());
+        r.ok(
+            StepId::QueueKey,
+            "giữ khóa hàng đợi có sẵn".to_owned(),
+            "queue key kept".to_owned(),
+        );
     } else {
         kiosk_outbox::KeyFile::new(&key)
             .create()
-            .map_err(|e| io(3, "queue.key", &e))?;
-        say("provision: 3/6 queue key made".to_owned());
+            .map_err(|e| io(StepId::QueueKey, "queue.key", &e))?;
+        r.ok(
+            StepId::QueueKey,
+            "đã tạo khóa hàng đợi".to_owned(),
+            "queue key made".to_owned(),
+        );
     }
 
+    r.begin(
+        StepId::Config,
+        "Đang ghi cấu hình kiosk",
+        "Writing the kiosk configuration",
+    );
     let cfg = state.join("kiosk.toml");
-    write_atomic(&cfg, plan.kiosk_toml.as_bytes()).map_err(|e| io(4, "kiosk.toml", &e))?;
-    say(format!(
-        "provision: 4/6 configuration written ({})",
-        cfg.display()
-    ));
+    write_atomic(&cfg, plan.kiosk_toml.as_bytes())
+        .map_err(|e| io(StepId::Config, "kiosk.toml", &e))?;
+    r.ok(
+        StepId::Config,
+        format!("đã ghi cấu hình ({})", cfg.display()),
+        format!("configuration written ({})", cfg.display()),
+    );
 
+    r.begin(
+        StepId::Selftest,
+        "Đang tự kiểm tra (mạng, đầu đọc thẻ, camera, máy in)",
+        "Self-test under way (network, card reader, camera, printer)",
+    );
+    selftest(args, &cfg, r)?;
+    r.ok(
+        StepId::Selftest,
+        "tự kiểm tra đạt".to_owned(),
+        "self-test passed".to_owned(),
+    );
+
+    r.begin(
+        StepId::Enrolled,
+        "Đang đánh dấu đã đăng ký",
+        "Marking the kiosk enrolled",
+    );
+    let marker = state.join(MARKER);
+    let body = format!(
+        "kiosk_id = {:?}\ngateway = {:?}\n",
+        plan.kiosk_id, plan.gateway
+    );
+    write_atomic(&marker, body.as_bytes()).map_err(|e| io(StepId::Enrolled, MARKER, &e))?;
+    r.ok(
+        StepId::Enrolled,
+        format!("đã đăng ký ({})", marker.display()),
+        format!("enrolled ({})", marker.display()),
+    );
+    Ok(())
+}
+
+fn selftest(args: &ProvisionArgs, cfg: &Path, r: &mut Reporter<'_>) -> Result<(), ProvisionError> {
     let mut report = Vec::new();
     let mut report_err = Vec::new();
     let outcome = crate::selftest::run(
         &crate::selftest::SelftestArgs {
-            config: cfg,
+            config: cfg.to_path_buf(),
             print: false,
             json: false,
             camera_seconds: args.camera_seconds,
@@ -339,57 +686,80 @@ fn provision(args: &ProvisionArgs, out: &mut dyn Write) -> Result<(), ProvisionE
     )
     .map_err(|e| {
         fail(
-            5,
-            format!("tự kiểm tra không chạy được: {e}"),
-            format!("the self-test could not run: {e}"),
+            StepId::Selftest,
+            format!("Tự kiểm tra không chạy được: {e}."),
+            format!("The self-test could not run: {e}."),
+            "Khởi động lại kiosk; nếu vẫn lỗi, gọi hỗ trợ kỹ thuật.",
+            "Reboot the kiosk; if it happens again, call technical support.",
         )
     })?;
     let report = String::from_utf8_lossy(&report);
     for line in report.lines() {
-        say(format!("provision: 5/6   {line}"));
+        r.say(&format!("provision: 5/6   {line}"));
     }
     if outcome == Outcome::Invalid {
         let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("fail")).collect();
         return Err(fail(
-            5,
-            format!(
-                "tự kiểm tra báo lỗi: {}. Sửa các dòng `fail` rồi khởi động lại; kiosk sẽ tự \
-                 cài đặt lại (chứng chỉ đã có được giữ lại).",
-                failed.join("; ")
-            ),
-            format!(
-                "the self-test failed: {}. Fix the lines marked fail and reboot; provisioning \
-                 runs again (the certificate already obtained is kept).",
-                failed.join("; ")
-            ),
+            StepId::Selftest,
+            format!("Tự kiểm tra báo lỗi: {}.", failed.join("; ")),
+            format!("The self-test failed: {}.", failed.join("; ")),
+            "Sửa các dòng `fail` rồi khởi động lại; kiosk sẽ tự cài đặt lại (chứng chỉ đã có \
+             được giữ lại).",
+            "Fix the lines marked fail and reboot; provisioning runs again (the certificate \
+             already obtained is kept).",
         ));
     }
-    say("provision: 5/6 self-test passed".to_owned());
-
-    let marker = state.join(MARKER);
-    let body = format!(
-        "kiosk_id = {:?}\ngateway = {:?}\n",
-        plan.kiosk_id, plan.gateway
-    );
-    write_atomic(&marker, body.as_bytes()).map_err(|e| io(6, MARKER, &e))?;
-    say(format!("provision: 6/6 enrolled ({})", marker.display()));
     Ok(())
+}
+
+/// Why enrolment failed, as the technician acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolFailure {
+    /// The gateway refused the token (unknown, expired, used, for another kiosk).
+    Token,
+    /// The TLS handshake failed: the gateway's certificate is not from the deployment CA.
+    Certificate,
+    /// The gateway could not be reached (no network, wrong address, gateway down).
+    Unreachable,
+    /// The gateway answered something else.
+    Other,
+}
+
+/// Classifies the enrolment's error message (pure).
+#[must_use]
+pub fn enrol_failure(detail: &str) -> EnrolFailure {
+    let d = detail.to_ascii_lowercase();
+    if d.contains("ask the operator") {
+        EnrolFailure::Token
+    } else if d.contains("certificate") || d.contains("unknownissuer") || d.contains("tls") {
+        EnrolFailure::Certificate
+    } else if d.contains("connect")
+        || d.contains("timed out")
+        || d.contains("timeout")
+        || d.contains("dns")
+        || d.contains("unreachable")
+        || d.contains("refused")
+    {
+        EnrolFailure::Unreachable
+    } else {
+        EnrolFailure::Other
+    }
 }
 
 fn enrol(plan: &Plan, tls: &Path) -> Result<(), ProvisionError> {
     if !plan.ca_file.is_file() {
         return Err(fail(
-            2,
+            StepId::Enrol,
             format!(
-                "không thấy chứng chỉ CA {} (khóa `enrolment.ca_file`). Chép tệp CA của nhà \
-                 vận hành vào phân vùng FAT cạnh provision.toml.",
+                "Không thấy chứng chỉ CA {} (khóa `enrolment.ca_file`).",
                 plan.ca_file.display()
             ),
             format!(
-                "the CA certificate {} is missing (key `enrolment.ca_file`). Copy the operator's \
-                 CA file onto the FAT partition next to provision.toml.",
+                "The CA certificate {} is missing (key `enrolment.ca_file`).",
                 plan.ca_file.display()
             ),
+            "Chép tệp CA của nhà vận hành vào phân vùng FAT cạnh provision.toml.",
+            "Copy the operator's CA file onto the FAT partition next to provision.toml.",
         ));
     }
     let args = crate::enrol::EnrolArgs {
@@ -406,9 +776,11 @@ fn enrol(plan: &Plan, tls: &Path) -> Result<(), ProvisionError> {
     let (mut o, mut e) = (Vec::new(), Vec::new());
     let outcome = crate::enrol::run(&args, &mut o, &mut e).map_err(|x| {
         fail(
-            2,
-            format!("đăng ký không chạy được: {x}"),
-            format!("enrolment could not run: {x}"),
+            StepId::Enrol,
+            format!("Đăng ký không chạy được: {x}."),
+            format!("Enrolment could not run: {x}."),
+            "Khởi động lại kiosk; nếu vẫn lỗi, gọi hỗ trợ kỹ thuật.",
+            "Reboot the kiosk; if it happens again, call technical support.",
         )
     })?;
     if outcome == Outcome::Ok {
@@ -418,17 +790,39 @@ fn enrol(plan: &Plan, tls: &Path) -> Result<(), ProvisionError> {
         .trim()
         .trim_start_matches("kioskctl: enrolment failed: ")
         .to_owned();
-    let vi_next = if detail.contains("ask the operator") {
-        "cổng từ chối mã đăng ký (không đúng, hết hạn hoặc đã dùng): xin nhà vận hành mã mới, \
-         sửa `enrolment.token` rồi khởi động lại"
-    } else {
-        "kiểm tra mạng, địa chỉ cổng (`gateway.url`) và tệp CA, rồi khởi động lại; kiosk sẽ \
-         thử lại"
+    let gw = &plan.gateway;
+    let (vi, next_vi, next_en) = match enrol_failure(&detail) {
+        EnrolFailure::Token => (
+            "Cổng từ chối mã đăng ký (không đúng, hết hạn hoặc đã dùng).".to_owned(),
+            "Xin nhà vận hành mã mới, rồi quét mã QR mới hoặc sửa `enrolment.token` và khởi \
+             động lại.",
+            "Ask the operator for a new token, then scan the new QR code or fix \
+             `enrolment.token` and reboot.",
+        ),
+        EnrolFailure::Certificate => (
+            format!("Chứng chỉ của máy chủ cổng {gw} không khớp với tệp CA."),
+            "Kiểm tra địa chỉ cổng và chép đúng tệp CA của nhà vận hành (`enrolment.ca_file`).",
+            "Check the gateway's address and copy the operator's CA file \
+             (`enrolment.ca_file`).",
+        ),
+        EnrolFailure::Unreachable => (
+            format!("Không kết nối được máy chủ cổng {gw}."),
+            "Kiểm tra cáp mạng và địa chỉ cổng (`gateway.url`).",
+            "Check the network cable and the gateway's address (`gateway.url`).",
+        ),
+        EnrolFailure::Other => (
+            format!("Đăng ký với máy chủ cổng {gw} thất bại."),
+            "Kiểm tra mạng, địa chỉ cổng và tệp CA; nếu vẫn lỗi, gọi nhà vận hành.",
+            "Check the network, the gateway's address and the CA file; if it persists, call \
+             the operator.",
+        ),
     };
     Err(fail(
-        2,
-        format!("đăng ký thất bại: {vi_next}."),
-        format!("enrolment failed: {detail}. Fix it and reboot; provisioning runs again."),
+        StepId::Enrol,
+        vi,
+        format!("Enrolment failed: {detail}."),
+        next_vi,
+        next_en,
     ))
 }
 
@@ -463,6 +857,7 @@ printer = "sim:/tmp/r"
             Path::new("/boot/efi/provision.toml"),
             text,
             Path::new("/var/lib/kiosk"),
+            None,
         )
     }
 
@@ -491,7 +886,7 @@ printer = "sim:/tmp/r"
         assert!(e.en.contains("devices.qr"), "{e}");
         let e = plan_of(&GOOD.replace("card_reader", "card_raeder")).expect_err("typo");
         assert!(e.en.contains("card_raeder"), "{e}");
-        assert!(e.vi.contains("Sửa"), "a Vietnamese next step: {e}");
+        assert!(e.next_vi.contains("Sửa"), "a Vietnamese next step: {e}");
     }
 
     #[test]
@@ -499,6 +894,83 @@ printer = "sim:/tmp/r"
         let e = plan_of(&GOOD.replace("[gateway]", "[gateway]\nclient_key = \"/tmp/k\""))
             .expect_err("reserved");
         assert!(e.en.contains("gateway.client_key"), "{e}");
+    }
+
+    const QR_TOKEN: &str = "k7Hq2-Zp_9xYw3Lm";
+
+    fn qr_plan(text: &str, qr: &str) -> Result<Plan, ProvisionError> {
+        let code = enrolment_code(qr)?;
+        plan(
+            Path::new("/boot/efi/provision.toml"),
+            text,
+            Path::new("/var/lib/kiosk"),
+            Some(&code),
+        )
+    }
+
+    #[test]
+    fn an_enrolment_qr_brings_the_gateway_and_token() {
+        let no_token = GOOD.replace("token = \"T\"\n", "");
+        let qr = format!("VNKIOSK1|E|http://127.0.0.1:8080|{QR_TOKEN}\r\n");
+        let p = qr_plan(&no_token, &qr).expect("valid");
+        assert_eq!(p.token, QR_TOKEN);
+        assert_eq!(p.gateway, "http://127.0.0.1:8080");
+        assert!(!p.kiosk_toml.contains(QR_TOKEN));
+        // Without gateway.url in the file, the QR's is written.
+        let no_url = no_token.replace("url = \"http://127.0.0.1:8080\"\n", "");
+        let p = qr_plan(&no_url, &qr).expect("valid");
+        assert!(
+            p.kiosk_toml.contains("http://127.0.0.1:8080"),
+            "{}",
+            p.kiosk_toml
+        );
+        // Two tokens, or two gateways, are refused.
+        let e = qr_plan(GOOD, &qr).expect_err("token twice");
+        assert!(e.en.contains("enrolment.token"), "{e}");
+        let other = format!("VNKIOSK1|E|https://gw.example.vn|{QR_TOKEN}");
+        let e = qr_plan(&no_token, &other).expect_err("another gateway");
+        assert!(
+            e.en.contains("gw.example.vn") && e.en.contains("gateway.url"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn other_codes_are_not_enrolment_codes() {
+        let receipt = "VNKIOSK1|R|000.00.01.H29-260105-0001|7KQ2MZ4P";
+        let e = enrolment_code(receipt).expect_err("a receipt");
+        assert!(
+            e.en.contains("kiosk-receipt") && e.vi.contains("phiếu hẹn"),
+            "{e}"
+        );
+        assert!(e.next_vi.contains("VNKIOSK1|E"), "{e}");
+        let e = enrolment_code("VNKIOSK1|E|http://gw.example.vn|k7Hq2-Zp_9xYw3Lm")
+            .expect_err("plain http");
+        assert!(e.en.contains("https://"), "{e}");
+        let e = enrolment_code("VNKIOSK1|E|https://gw.vn|short").expect_err("short token");
+        assert!(e.en.contains("token"), "{e}");
+        assert!(enrolment_code("https://dichvucong.gov.vn").is_err());
+        assert_eq!(e.step, StepId::File);
+    }
+
+    #[test]
+    fn enrolment_failures_are_told_apart() {
+        assert_eq!(
+            enrol_failure("the gateway refused the token (unknown, expired or already used): ask the operator for a new one"),
+            EnrolFailure::Token
+        );
+        assert_eq!(
+            enrol_failure("HTTP client: error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"),
+            EnrolFailure::Certificate
+        );
+        assert_eq!(
+            enrol_failure("HTTP client: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            EnrolFailure::Unreachable
+        );
+        assert_eq!(
+            enrol_failure("the gateway answered 500 "),
+            EnrolFailure::Other
+        );
     }
 
     #[test]

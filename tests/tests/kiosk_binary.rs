@@ -199,6 +199,29 @@ fn headless_tour_writes_every_screen_and_logs_no_personal_data() {
             }
         }
     }
+    // The technician screen (technician mode), in vi and en.
+    for (orientation, w, h) in [("portrait", 1080, 1920), ("landscape", 1920, 1080)] {
+        for lang in ["vi", "en"] {
+            for name in [
+                "tech-01-waiting",
+                "tech-02-running",
+                "tech-03-failed",
+                "tech-04-finished",
+            ] {
+                let p = tour
+                    .join(orientation)
+                    .join(lang)
+                    .join(format!("{name}.png"));
+                let f = std::fs::File::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let info = png::Decoder::new(std::io::BufReader::new(f))
+                    .read_info()
+                    .expect("a PNG")
+                    .info()
+                    .clone();
+                assert_eq!((info.width, info.height), (w, h), "{}", p.display());
+            }
+        }
+    }
     // Every completed session printed a receipt through the simulated ESC/POS printer.
     let printed = std::fs::read_dir(dir.path().join("receipts"))
         .expect("receipts folder")

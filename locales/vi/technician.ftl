@@ -1,0 +1,25 @@
+# Màn hình kỹ thuật (chế độ kỹ thuật: kiosk chưa được cài đặt). Người đọc là kỹ thuật viên.
+tech-title = Cài đặt kiosk
+tech-kiosk = Kiosk { $value }
+tech-kiosk-unknown = Chưa biết mã kiosk: chưa đọc được provision.toml
+tech-step-file = Đọc provision.toml
+tech-step-enrol = Đăng ký với máy chủ cổng
+tech-step-queue-key = Khóa mã hóa hàng đợi
+tech-step-config = Ghi cấu hình kiosk
+tech-step-selftest = Tự kiểm tra thiết bị
+tech-step-enrolled = Hoàn tất đăng ký
+tech-waiting = Kiosk chưa được cài đặt. Chép provision.toml vào phân vùng FAT của USB rồi khởi động lại, hoặc quét mã QR đăng ký.
+tech-running = Đang cài đặt…
+tech-failed = Cài đặt dừng ở bước { $value }
+tech-finished = Đã cài đặt xong. Kiosk đang khởi động để phục vụ.
+tech-scan = Quét mã QR đăng ký
+tech-scan-stop = Dừng quét
+tech-other-language = English
+tech-scan-looking = Đưa mã QR đăng ký (VNKIOSK1|E|…) trước camera.
+tech-scan-wrong = Đây không phải mã QR đăng ký kiosk. Quét mã do nhà vận hành cấp.
+tech-scan-camera = Camera chưa sẵn sàng: kiểm tra cáp camera.
+tech-scan-timeout = Không thấy mã QR đăng ký trong 60 giây. Bấm “Quét mã QR đăng ký” để thử lại.
+tech-scan-received = Đã nhận mã QR đăng ký: đang cài đặt.
+tech-run-failed = Không cài đặt được từ mã QR: { $value }
+tech-status-unreadable = Không đọc được tệp trạng thái cài đặt: { $value }
+tech-busy = Đang có một lần cài đặt khác; chờ nó kết thúc rồi quét lại.
