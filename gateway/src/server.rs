@@ -22,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::ca::Authority;
-use crate::forward::with_state;
 use crate::metrics::Metrics;
 use crate::state::{now_ms, Peer, Request, Response, State};
 use crate::{GatewayConfig, GatewayError, Tls};
@@ -124,10 +123,13 @@ impl Gateway {
             return Err(GatewayError::Agency(config.agency));
         }
         let store_config = config.store();
-        let store = store_config.open().map_err(|source| GatewayError::Store {
-            path: store_config.describe(),
-            source,
-        })?;
+        let store =
+            store_config
+                .open_pooled(config.pool)
+                .map_err(|source| GatewayError::Store {
+                    path: store_config.describe(),
+                    source,
+                })?;
         let ca = match &config.ca_dir {
             Some(dir) => Authority::load(dir)?,
             None => Authority::ephemeral("Demo deployment CA").map_err(GatewayError::Tls)?,
@@ -140,6 +142,7 @@ impl Gateway {
         let listen = config.listen;
         let forward = config.forward.clone();
         let rate_limit = config.rate_limit;
+        let prune = config.prune;
         let state = Arc::new(Mutex::new(State::new(config, store, ca)));
         let acceptor = match tls_mode {
             Tls::Off => None,
@@ -200,6 +203,9 @@ impl Gateway {
                                 metrics,
                                 shared.cancel.clone(),
                             ));
+                        }
+                        if !prune.every.is_zero() {
+                            tracker.spawn(prune_loop(Arc::clone(&shared), prune));
                         }
                         accept_loop(listener, Arc::clone(&shared), acceptor, &tracker).await;
                         tracker.close();
@@ -354,6 +360,30 @@ impl Drop for Gateway {
     }
 }
 
+/// Prunes what is past its retention now and every `retention.every` until stopped (every
+/// replica does; the deletes are idempotent and bounded).
+async fn prune_loop(shared: Arc<Shared>, retention: crate::retention::Retention) {
+    let cancel = shared.cancel.clone();
+    loop {
+        let pruned = on_state(&shared, move |s| retention.prune(s.store_mut(), now_ms())).await;
+        match pruned {
+            Some(Ok(p)) if p.keys > 0 || p.receipts > 0 => tracing::info!(
+                target: "audit",
+                keys = p.keys,
+                receipts = p.receipts,
+                "pruned past their retention"
+            ),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => tracing::warn!(error = %e, "pruning failed; next run will retry"),
+            None => tracing::error!("pruning panicked"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = tokio::time::sleep(retention.every) => {}
+        }
+    }
+}
+
 async fn accept_loop(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
@@ -439,13 +469,13 @@ async fn connection(
 /// be read: fail closed). Done here rather than inside rustls' verifier because the stores
 /// block (PostgreSQL's client must not run on an async worker thread).
 async fn admitted(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     cert: &rustls_pki_types::CertificateDer<'static>,
 ) -> Option<Option<String>> {
     let (serial, cn) = crate::tls::serial_and_name(cert.as_ref())?;
     let kiosk = crate::tls::peer_identity(cert);
     let lookup = serial.clone();
-    let revoked = with_state(&shared.state, move |s| s.store_mut().is_revoked(&lookup)).await;
+    let revoked = on_state(shared, move |s| s.store_mut().is_revoked(&lookup)).await;
     match revoked {
         Some(Ok(false)) => Some(kiosk),
         Some(Ok(true)) => {
@@ -590,7 +620,7 @@ async fn respond_inner(
     };
     if parts.uri.path() == "/metrics" && request.method == "GET" {
         let now = now_ms();
-        let gauges = with_state(&shared.state, move |s| {
+        let gauges = on_state(&shared, move |s| {
             s.store_mut().gauges(now.saturating_sub(SEEN_WINDOW_MS))
         })
         .await
@@ -645,9 +675,29 @@ async fn respond_inner(
 /// [`State::handle`] on the blocking pool (SQLite with `synchronous = FULL` waits for the
 /// disk).
 async fn run(shared: Arc<Shared>, request: Request, peer: Arc<Peer>, body: Bytes) -> Response {
-    tokio::task::spawn_blocking(move || shared.lock().handle(&request, &peer, &body, now_ms()))
+    on_state(&shared, move |s| s.handle(&request, &peer, &body, now_ms()))
         .await
-        .unwrap_or_else(|_| Response::error(500, "internal", "the gateway failed"))
+        .unwrap_or_else(|| Response::error(500, "internal", "the gateway failed"))
+}
+
+/// Runs `f` on the blocking pool on a [`State::fork`] (PostgreSQL: requests run side by side
+/// on the pool's connections; one beyond the pool waits for a connection, then is answered
+/// 503), or on the one state (SQLite: requests take turns). `None` if `f` panicked.
+async fn on_state<T, F>(shared: &Arc<Shared>, f: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut State) -> T + Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || {
+        let forked = shared.lock().fork();
+        match forked {
+            Some(mut state) => f(&mut state),
+            None => f(&mut shared.lock()),
+        }
+    })
+    .await
+    .ok()
 }
 
 fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
