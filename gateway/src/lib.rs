@@ -62,7 +62,7 @@ pub mod tls;
 pub use forward::ForwardConfig;
 pub use store::{PoolSettings, StoreConfig};
 
-pub use server::{Fault, Gateway};
+pub use server::{Fault, Gateway, Limits};
 pub use state::{Peer, Request, Response, State};
 
 /// How the gateway speaks TLS.
@@ -107,6 +107,8 @@ pub struct GatewayConfig {
     /// PostgreSQL's connection pool of this replica (size, acquire timeout: a request that
     /// gets no connection in time is answered 503 with `Retry-After`).
     pub pool: store::PoolSettings,
+    /// Time limits and size bounds against slow or hostile clients.
+    pub limits: server::Limits,
     /// How long idempotency keys and receipts are kept, and how often this replica prunes.
     pub prune: retention::Retention,
     /// Forward TTHC dossiers to the one-stop system; `None`: keep them (the demo).
@@ -138,6 +140,7 @@ impl Default for GatewayConfig {
             postgres_ca: None,
             pool: store::PoolSettings::default(),
             prune: retention::Retention::default(),
+            limits: server::Limits::default(),
             forward: None,
             retention: Duration::ZERO,
             rate_limit: Some((60, 5)),

@@ -5,8 +5,10 @@
 //! kiosk-gateway ca server-cert --dir CA_DIR --name gw.example.vn --out DIR
 //! kiosk-gateway serve (--postgres URL | --db FILE) --ca-dir DIR --cert FILE --key FILE
 //!                     [--listen ADDR] [--forward-url URL] [--retention-secs 0]
-//!                     [--postgres-pool-size 8] [--postgres-pool-timeout-ms 5000]
+//!                     [--postgres-pool-size 8] [--postgres-pool-timeout-ms 2000]
 //!                     [--idempotency-days 30] [--receipts-days 365] [--prune-every-secs 3600]
+//!                     [--handshake-timeout-secs 10] [--header-timeout-secs 10]
+//!                     [--max-connections 4096]
 //! kiosk-gateway token new (--postgres URL | --db FILE) --kiosk ID --site SITE [--minutes 15]
 //! kiosk-gateway token list (--postgres URL | --db FILE)
 //! kiosk-gateway token revoke (--postgres URL | --db FILE) --kiosk ID
@@ -32,7 +34,7 @@ use clap::{Args, Parser, Subcommand};
 use kiosk_gateway::onestop_sim::{OneStopSim, SimFaults};
 use kiosk_gateway::retention::Retention;
 use kiosk_gateway::store::{Store, StoreConfig};
-use kiosk_gateway::{ForwardConfig, Gateway, GatewayConfig, PoolSettings, Tls};
+use kiosk_gateway::{ForwardConfig, Gateway, GatewayConfig, Limits, PoolSettings, Tls};
 
 #[derive(Parser)]
 #[command(
@@ -107,6 +109,8 @@ impl RetentionArgs {
     }
 }
 
+// Parsed once at start: the size of `Serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// The deployment CA.
@@ -158,13 +162,21 @@ enum Command {
         postgres_pool_size: u32,
         /// How long a request waits for a PostgreSQL connection before it is answered 503
         /// with Retry-After, ms.
-        #[arg(long, default_value_t = 5_000)]
+        #[arg(long, default_value_t = 2_000)]
         postgres_pool_timeout_ms: u64,
         #[command(flatten)]
         keep: RetentionArgs,
         /// Seconds between two prunings of what is past its retention (0: never).
         #[arg(long, default_value_t = 3600)]
         prune_every_secs: u64,
+        /// Seconds a client may take for the TLS handshake, and for a request head.
+        #[arg(long, default_value_t = 10)]
+        handshake_timeout_secs: u64,
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Connections open at once; one beyond is closed at once.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
         /// Per kiosk: requests in a burst, and per second after it (0: no limit).
         #[arg(long, default_value_t = 60)]
         rate_burst: u32,
@@ -372,6 +384,9 @@ fn main() -> anyhow::Result<()> {
             postgres_pool_timeout_ms,
             keep,
             prune_every_secs,
+            handshake_timeout_secs,
+            header_timeout_secs,
+            max_connections,
             rate_burst,
             rate_per_sec,
         } => {
@@ -384,6 +399,12 @@ fn main() -> anyhow::Result<()> {
                 pool: PoolSettings {
                     max_size: postgres_pool_size,
                     acquire_timeout: Duration::from_millis(postgres_pool_timeout_ms),
+                },
+                limits: Limits {
+                    handshake_timeout: Duration::from_secs(handshake_timeout_secs.max(1)),
+                    header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+                    max_connections: max_connections.max(1),
+                    ..Limits::default()
                 },
                 prune: Retention {
                     every: Duration::from_secs(prune_every_secs),

@@ -26,10 +26,54 @@ use crate::metrics::Metrics;
 use crate::state::{now_ms, Peer, Request, Response, State};
 use crate::{GatewayConfig, GatewayError, Tls};
 
-/// Largest accepted request body.
+/// Largest accepted request body (the default of [`Limits::max_body`]).
 pub const MAX_BODY: usize = 1024 * 1024;
-/// How long a client may take to send a request head or finish the TLS handshake.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time limits and size bounds against slow or hostile clients (a kiosk's requests are a few
+/// KiB, sent at once). Where each is enforced:
+///
+/// - `handshake_timeout`: the TLS handshake (tokio timeout around rustls' accept); a client
+///   that connects and never finishes it is cut.
+/// - `header_timeout`: hyper's `header_read_timeout`: a request head (request line and
+///   headers) not complete in time, as a slowloris client trickling bytes, is cut; it also
+///   bounds how long a kept-alive connection may sit idle before its next request.
+/// - `max_header_bytes`: hyper's `max_buf_size` (at least 8192): a head larger is answered
+///   431 by hyper; more than `max_headers` header fields too.
+/// - `max_body`: a `Content-Length` above it is answered 413 before the body is read; a
+///   chunked body is cut at it (413) while being read (`http_body_util::Limited`).
+/// - `max_connections`: connections open at once, TLS handshakes included; one beyond is
+///   closed at once (the handshake timeout frees the places idle connections hold).
+///
+/// Malformed request lines and headers are answered 400 by hyper; a body that is not valid
+/// chunked encoding 400 by the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// TLS handshake time limit (default 10 s).
+    pub handshake_timeout: Duration,
+    /// Request head time limit (default 10 s).
+    pub header_timeout: Duration,
+    /// Largest request head, bytes (default 16 KiB; at least 8192).
+    pub max_header_bytes: usize,
+    /// Most header fields in a request (default 64).
+    pub max_headers: usize,
+    /// Largest request body, bytes (default [`MAX_BODY`]).
+    pub max_body: usize,
+    /// Most connections open at once (default 4096).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_body: MAX_BODY,
+            max_connections: 4096,
+        }
+    }
+}
 /// How long a stopping gateway waits for requests in hand.
 pub const DRAIN: Duration = Duration::from_secs(10);
 /// "Seen in the last 5 minutes" for the kiosks gauge.
@@ -68,6 +112,9 @@ struct Shared {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
     /// Burst and refill per second; `None`: no limit.
     rate_limit: Option<(u32, u32)>,
+    limits: Limits,
+    /// One permit per open connection ([`Limits::max_connections`]).
+    connections: Arc<tokio::sync::Semaphore>,
     cancel: CancellationToken,
 }
 
@@ -143,6 +190,7 @@ impl Gateway {
         let forward = config.forward.clone();
         let rate_limit = config.rate_limit;
         let prune = config.prune;
+        let limits = config.limits;
         let state = Arc::new(Mutex::new(State::new(config, store, ca)));
         let acceptor = match tls_mode {
             Tls::Off => None,
@@ -179,6 +227,8 @@ impl Gateway {
             metrics: Arc::new(Metrics::default()),
             buckets: Mutex::new(HashMap::new()),
             rate_limit,
+            limits,
+            connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
             cancel: CancellationToken::new(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -403,7 +453,17 @@ async fn accept_loop(
             () = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, remote)) => {
-                    tracker.spawn(connection(tcp, remote, Arc::clone(&shared), acceptor.clone()));
+                    // Over the bound: closed at once (dropping the socket).
+                    let Ok(permit) = Arc::clone(&shared.connections).try_acquire_owned() else {
+                        shared.metrics.connection_refused();
+                        tracing::warn!(%remote, "too many connections: closed");
+                        continue;
+                    };
+                    let (shared, acceptor) = (Arc::clone(&shared), acceptor.clone());
+                    tracker.spawn(async move {
+                        connection(tcp, remote, shared, acceptor).await;
+                        drop(permit);
+                    });
                 }
                 Err(e) => {
                     // E.g. too many open files: back off instead of spinning on the error.
@@ -430,7 +490,7 @@ async fn connection(
         serve_http(TokioIo::new(tcp), shared, peer).await;
         return;
     };
-    match tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(tcp)).await {
+    match tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
             let end_entity = stream
                 .get_ref()
@@ -501,11 +561,14 @@ where
 {
     let peer = Arc::new(peer);
     let cancel = shared.cancel.clone();
+    let limits = shared.limits;
     let service =
         hyper::service::service_fn(move |req| respond(Arc::clone(&shared), Arc::clone(&peer), req));
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(CLIENT_TIMEOUT)
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers)
         .serve_connection(io, service);
     tokio::pin!(conn);
     let served = tokio::select! {
@@ -594,16 +657,29 @@ async fn respond_inner(
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let shared = Arc::clone(shared);
     let peer = Arc::clone(peer);
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    let max_body = shared.limits.max_body;
+    let too_large = || {
+        Ok(to_hyper(Response::error(
+            413,
+            "body_too_large",
+            format!("request body larger than {max_body} bytes"),
+        )))
+    };
+    // A declared length over the bound: answered before reading any of it.
+    if usize::try_from(hyper::body::Body::size_hint(&body).lower()).map_or(true, |n| n > max_body) {
+        return too_large();
+    }
+    let body = match Limited::new(body, max_body).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        // Not valid chunked encoding, or a body that broke off (then nobody reads this).
+        Err(_) => {
             return Ok(to_hyper(Response::error(
-                413,
-                "body_too_large",
-                format!("request body larger than {MAX_BODY} bytes"),
+                400,
+                "invalid_body",
+                "the request body is not valid HTTP/1.1 (chunked encoding or length)",
             )))
         }
-        Err(_) => return Err(Dropped),
     };
     let request = Request {
         method: parts.method.as_str().to_owned(),

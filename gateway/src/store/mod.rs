@@ -77,14 +77,16 @@ pub struct PoolSettings {
 }
 
 impl Default for PoolSettings {
-    /// 8 connections, 5 s. A replica on a 2-4 core server spends most of a submission
+    /// 8 connections, 2 s. A replica on a 2-4 core server spends most of a submission
     /// waiting for PostgreSQL's commit (fsync), so a few connections per core keep the cores
     /// busy; PostgreSQL's default `max_connections` (100) still leaves room for 10 replicas
-    /// and the admin CLI. 5 s is well inside the kiosk's request timeout.
+    /// and the admin CLI. A transaction takes milliseconds, so no connection in 2 s means
+    /// PostgreSQL is down or overwhelmed: the kiosk (15 s request timeout) is told to come
+    /// back rather than kept waiting.
     fn default() -> Self {
         Self {
             max_size: 8,
-            acquire_timeout: std::time::Duration::from_secs(5),
+            acquire_timeout: std::time::Duration::from_secs(2),
         }
     }
 }

@@ -884,7 +884,7 @@ mod tests {
         let url = pg.database("pool").expect("database");
         let settings = PoolSettings {
             max_size: 2,
-            acquire_timeout: std::time::Duration::from_millis(200),
+            acquire_timeout: std::time::Duration::from_secs(2),
         };
         let store = PgStore::connect_pooled(&url, None, settings).expect("connect");
         // Two clones (two requests) hold both connections at once.
