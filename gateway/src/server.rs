@@ -2,9 +2,12 @@
 //! thread, TLS (rustls) terminated here when configured; each request goes to
 //! [`State::handle`] on the blocking pool with the peer identity the handshake verified.
 //!
-//! Around the protocol: the revocation check of a new connection's client certificate, the
+//! Requests run side by side on forks of the state when the store is pooled (PostgreSQL),
+//! in turn on the one state otherwise (SQLite). Around the protocol: [`Limits`] against slow
+//! and hostile clients, the revocation check of a new connection's client certificate, the
 //! per-kiosk rate limit (a token bucket per kiosk, per replica), `/metrics`, the forwarding
-//! worker ([`crate::forward::run`]), and an orderly stop: no new connections, open ones
+//! worker ([`crate::forward::run`]), the retention pruning ([`crate::retention`]), and an
+//! orderly stop: no new connections, open ones
 //! finish their request in hand (up to [`DRAIN`]), the forwarding worker its batch.
 
 use std::collections::{HashMap, VecDeque};

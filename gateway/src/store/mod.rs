@@ -18,6 +18,8 @@
 //! operator, then is erased too; a submission that is not forwarded (a clinic registration,
 //! or a gateway without forwarding) never stores it. What remains is the SHA-256 of the body
 //! (to tell a replay from a reused key), the receipt and the procedure: no personal data.
+//! Those go too after their retention ([`crate::retention`]: idempotency keys 30 days,
+//! receipts 365 days by default).
 
 use sha2::{Digest as _, Sha256};
 
