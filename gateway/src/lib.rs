@@ -19,6 +19,8 @@
 //!   dead letters; personal fields erased once forwarded.
 //! - [`onestop_sim`]: a simulator of that system with fault injection (tests, load test,
 //!   `kiosk-gateway onestop-sim`).
+//! - [`retention`]: how long idempotency keys (30 days) and receipts (365 days) are kept,
+//!   and the pruning `serve` runs every hour (`kiosk-gateway prune` by hand).
 //! - [`metrics`]: the Prometheus text of `/metrics`.
 //! - [`testing`]: a throw-away PostgreSQL cluster for tests.
 //! - [`ca`]: the deployment CA from files (`ca.key`, `ca.pem`), the proof-of-possession check
@@ -50,6 +52,7 @@ pub mod ca;
 pub mod forward;
 pub mod metrics;
 pub mod onestop_sim;
+pub mod retention;
 pub mod server;
 pub mod state;
 pub mod store;
@@ -57,9 +60,9 @@ pub mod testing;
 pub mod tls;
 
 pub use forward::ForwardConfig;
-pub use store::StoreConfig;
+pub use store::{PoolSettings, StoreConfig};
 
-pub use server::{Fault, Gateway};
+pub use server::{Fault, Gateway, Limits};
 pub use state::{Peer, Request, Response, State};
 
 /// How the gateway speaks TLS.
@@ -101,6 +104,13 @@ pub struct GatewayConfig {
     /// The CA (PEM file) of PostgreSQL's server certificate: connect over TLS (put
     /// `sslmode=require` in `postgres`). `None`: no TLS (a Unix socket or a private link).
     pub postgres_ca: Option<PathBuf>,
+    /// PostgreSQL's connection pool of this replica (size, acquire timeout: a request that
+    /// gets no connection in time is answered 503 with `Retry-After`).
+    pub pool: store::PoolSettings,
+    /// Time limits and size bounds against slow or hostile clients.
+    pub limits: server::Limits,
+    /// How long idempotency keys and receipts are kept, and how often this replica prunes.
+    pub prune: retention::Retention,
     /// Forward TTHC dossiers to the one-stop system; `None`: keep them (the demo).
     pub forward: Option<ForwardConfig>,
     /// How long a forwarded submission's personal fields are kept; zero (the default):
@@ -128,6 +138,9 @@ impl Default for GatewayConfig {
             db_path: None,
             postgres: None,
             postgres_ca: None,
+            pool: store::PoolSettings::default(),
+            prune: retention::Retention::default(),
+            limits: server::Limits::default(),
             forward: None,
             retention: Duration::ZERO,
             rate_limit: Some((60, 5)),

@@ -5,10 +5,19 @@
 //! kiosk-gateway ca server-cert --dir CA_DIR --name gw.example.vn --out DIR
 //! kiosk-gateway serve (--postgres URL | --db FILE) --ca-dir DIR --cert FILE --key FILE
 //!                     [--listen ADDR] [--forward-url URL] [--retention-secs 0]
+//!                     [--postgres-pool-size 8] [--postgres-pool-timeout-ms 2000]
+//!                     [--idempotency-days 30] [--receipts-days 365] [--prune-every-secs 3600]
+//!                     [--handshake-timeout-secs 10] [--header-timeout-secs 10]
+//!                     [--max-connections 4096]
 //! kiosk-gateway token new (--postgres URL | --db FILE) --kiosk ID --site SITE [--minutes 15]
 //! kiosk-gateway token list (--postgres URL | --db FILE)
 //! kiosk-gateway token revoke (--postgres URL | --db FILE) --kiosk ID
 //! kiosk-gateway kiosk revoke (--postgres URL | --db FILE) ID
+//! kiosk-gateway prune (--postgres URL | --db FILE) [--idempotency-days 30]
+//!                     [--receipts-days 365] [--dry-run]
+//! kiosk-gateway forward dead list (--postgres URL | --db FILE)
+//! kiosk-gateway forward retry (--postgres URL | --db FILE) (ID | --all)
+//! kiosk-gateway forward drop (--postgres URL | --db FILE) ID
 //! kiosk-gateway onestop-sim [--listen ADDR] [--error-rate 0.1] [--timeout-rate 0.05]
 //!                           [--lost-reply-rate 0.05]
 //! ```
@@ -23,8 +32,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use kiosk_gateway::onestop_sim::{OneStopSim, SimFaults};
+use kiosk_gateway::retention::Retention;
 use kiosk_gateway::store::{Store, StoreConfig};
-use kiosk_gateway::{ForwardConfig, Gateway, GatewayConfig, Tls};
+use kiosk_gateway::{ForwardConfig, Gateway, GatewayConfig, Limits, PoolSettings, Tls};
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +86,31 @@ impl Db {
     }
 }
 
+/// How long idempotency keys and receipts are kept (see `kiosk_gateway::retention`).
+#[derive(Args)]
+struct RetentionArgs {
+    /// Days an idempotency key is kept after its submission arrived (0: for ever). At least
+    /// the kiosks' outbox lifetime (`queue.max_age_hours`, at most 720 h = 30 days).
+    #[arg(long, default_value_t = kiosk_gateway::retention::DEFAULT_IDEMPOTENCY_DAYS)]
+    idempotency_days: u32,
+    /// Days a submission's receipt and status are kept after arrival (0: for ever); the
+    /// status lookup answers "not found" after that.
+    #[arg(long, default_value_t = kiosk_gateway::retention::DEFAULT_RECEIPTS_DAYS)]
+    receipts_days: u32,
+}
+
+impl RetentionArgs {
+    fn retention(&self) -> Retention {
+        Retention {
+            idempotency_days: self.idempotency_days,
+            receipts_days: self.receipts_days,
+            ..Retention::default()
+        }
+    }
+}
+
+// Parsed once at start: the size of `Serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// The deployment CA.
@@ -122,6 +157,26 @@ enum Command {
         /// Seconds a forwarded dossier's personal fields are kept (0: erased at once).
         #[arg(long, default_value_t = 0)]
         retention_secs: u64,
+        /// PostgreSQL connections this replica opens at most (requests beyond wait for one).
+        #[arg(long, default_value_t = 8)]
+        postgres_pool_size: u32,
+        /// How long a request waits for a PostgreSQL connection before it is answered 503
+        /// with Retry-After, ms.
+        #[arg(long, default_value_t = 2_000)]
+        postgres_pool_timeout_ms: u64,
+        #[command(flatten)]
+        keep: RetentionArgs,
+        /// Seconds between two prunings of what is past its retention (0: never).
+        #[arg(long, default_value_t = 3600)]
+        prune_every_secs: u64,
+        /// Seconds a client may take for the TLS handshake, and for a request head.
+        #[arg(long, default_value_t = 10)]
+        handshake_timeout_secs: u64,
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Connections open at once; one beyond is closed at once.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
         /// Per kiosk: requests in a burst, and per second after it (0: no limit).
         #[arg(long, default_value_t = 60)]
         rate_burst: u32,
@@ -141,6 +196,22 @@ enum Command {
         /// Share taken and closed unanswered.
         #[arg(long, default_value_t = 0.0)]
         lost_reply_rate: f64,
+    },
+    /// Deletes the idempotency keys and receipts past their retention (bounded batches; safe
+    /// while replicas run).
+    Prune {
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        keep: RetentionArgs,
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The forwarding queue's dead letters.
+    Forward {
+        #[command(subcommand)]
+        command: ForwardCommand,
     },
     /// Enrolment tokens.
     Token {
@@ -176,6 +247,42 @@ enum CaCommand {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ForwardCommand {
+    /// Dead letters.
+    Dead {
+        #[command(subcommand)]
+        command: DeadCommand,
+    },
+    /// Puts a dead letter (or every one) back in the queue, attempts reset.
+    Retry {
+        #[command(flatten)]
+        db: Db,
+        /// The dead letter's id (`forward dead list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every dead letter whose body is still kept.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Gives a dead letter up for good: its body erased now (audit line).
+    Drop {
+        #[command(flatten)]
+        db: Db,
+        /// The dead letter's id.
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadCommand {
+    /// Id, kiosk, procedure, attempts, last error, age (no personal data).
+    List {
+        #[command(flatten)]
+        db: Db,
     },
 }
 
@@ -273,6 +380,13 @@ fn main() -> anyhow::Result<()> {
             forward_backoff_ms,
             forward_lease_secs,
             retention_secs,
+            postgres_pool_size,
+            postgres_pool_timeout_ms,
+            keep,
+            prune_every_secs,
+            handshake_timeout_secs,
+            header_timeout_secs,
+            max_connections,
             rate_burst,
             rate_per_sec,
         } => {
@@ -282,6 +396,20 @@ fn main() -> anyhow::Result<()> {
                 db_path: db.db,
                 postgres: db.postgres,
                 postgres_ca: db.postgres_ca,
+                pool: PoolSettings {
+                    max_size: postgres_pool_size,
+                    acquire_timeout: Duration::from_millis(postgres_pool_timeout_ms),
+                },
+                limits: Limits {
+                    handshake_timeout: Duration::from_secs(handshake_timeout_secs.max(1)),
+                    header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+                    max_connections: max_connections.max(1),
+                    ..Limits::default()
+                },
+                prune: Retention {
+                    every: Duration::from_secs(prune_every_secs),
+                    ..keep.retention()
+                },
                 ca_dir: Some(ca_dir),
                 tls: Tls::Files { cert, key },
                 listen,
@@ -325,6 +453,67 @@ fn main() -> anyhow::Result<()> {
                 sim.dossiers().len(),
                 sim.requests()
             );
+        }
+        Command::Prune { db, keep, dry_run } => {
+            let mut store = db.open()?;
+            let r = keep.retention();
+            if dry_run {
+                let p = r.count(&mut *store, now)?;
+                println!(
+                    "would delete {} idempotency key(s) and {} receipt(s)",
+                    p.keys, p.receipts
+                );
+            } else {
+                let p = r.prune(&mut *store, now)?;
+                tracing::info!(target: "audit", keys = p.keys, receipts = p.receipts, "pruned past their retention");
+                println!(
+                    "deleted {} idempotency key(s) and {} receipt(s)",
+                    p.keys, p.receipts
+                );
+            }
+        }
+        Command::Forward {
+            command:
+                ForwardCommand::Dead {
+                    command: DeadCommand::List { db },
+                },
+        } => {
+            let dead = db.open()?.dead_letters()?;
+            println!("id\tkiosk\tprocedure\tattempts\tage\tbody\tlast error");
+            for d in &dead {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    d.id,
+                    d.kiosk,
+                    d.procedure_code,
+                    d.attempts,
+                    age(now.saturating_sub(d.received_ms)),
+                    if d.has_body { "kept" } else { "erased" },
+                    d.last_error
+                );
+            }
+            eprintln!("{} dead letter(s)", dead.len());
+        }
+        Command::Forward {
+            command: ForwardCommand::Retry { db, id, all },
+        } => {
+            let n = db.open()?.retry_dead(if all { None } else { id }, now)?;
+            tracing::warn!(target: "audit", id = ?id, all, requeued = n, "dead letters put back in the forwarding queue");
+            println!("{n} dead letter(s) back in the forwarding queue");
+            if n == 0 {
+                anyhow::bail!(
+                    "nothing retried: no such dead letter, or its body was erased (`forward dead list`)"
+                );
+            }
+        }
+        Command::Forward {
+            command: ForwardCommand::Drop { db, id },
+        } => {
+            if !db.open()?.drop_dead(id)? {
+                anyhow::bail!("{id} is not a dead letter (`forward dead list`)");
+            }
+            tracing::warn!(target: "audit", id, "dead letter dropped: its body erased, never forwarded");
+            println!("dead letter {id} dropped: its body is erased and it will not be forwarded");
         }
         Command::Token {
             command:
@@ -372,6 +561,17 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An age for a listing: `3d 04h`, `5h 12m`, `42m`.
+fn age(ms: i64) -> String {
+    let m = ms.max(0) / 60_000;
+    let (d, h, m) = (m / 1440, m / 60 % 24, m % 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m:02}m"),
+        _ => format!("{d}d {h:02}h"),
+    }
 }
 
 /// Blocks until SIGINT or SIGTERM.

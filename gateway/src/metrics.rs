@@ -28,6 +28,7 @@ pub struct Metrics {
     latency_sum_us: AtomicU64,
     rate_limited: AtomicU64,
     handshakes_refused: AtomicU64,
+    connections_refused: AtomicU64,
     forward_done: AtomicU64,
     forward_retry: AtomicU64,
     forward_dead: AtomicU64,
@@ -83,6 +84,11 @@ impl Metrics {
         self.handshakes_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One connection closed at once: [`crate::Limits::max_connections`] were open.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The text for a scrape, with the store's `gauges` at `now_ms`.
     #[must_use]
     pub fn render(&self, gauges: Option<&Gauges>, now_ms: i64) -> String {
@@ -134,6 +140,11 @@ impl Metrics {
                 "kiosk_gateway_tls_refused_total",
                 "TLS connections refused: a certificate from another CA, revoked, or none that fits.",
                 &self.handshakes_refused,
+            ),
+            (
+                "kiosk_gateway_connections_refused_total",
+                "Connections closed at once because the most allowed were open.",
+                &self.connections_refused,
             ),
             (
                 "kiosk_gateway_forwarded_total",

@@ -2,9 +2,12 @@
 //! thread, TLS (rustls) terminated here when configured; each request goes to
 //! [`State::handle`] on the blocking pool with the peer identity the handshake verified.
 //!
-//! Around the protocol: the revocation check of a new connection's client certificate, the
+//! Requests run side by side on forks of the state when the store is pooled (PostgreSQL),
+//! in turn on the one state otherwise (SQLite). Around the protocol: [`Limits`] against slow
+//! and hostile clients, the revocation check of a new connection's client certificate, the
 //! per-kiosk rate limit (a token bucket per kiosk, per replica), `/metrics`, the forwarding
-//! worker ([`crate::forward::run`]), and an orderly stop: no new connections, open ones
+//! worker ([`crate::forward::run`]), the retention pruning ([`crate::retention`]), and an
+//! orderly stop: no new connections, open ones
 //! finish their request in hand (up to [`DRAIN`]), the forwarding worker its batch.
 
 use std::collections::{HashMap, VecDeque};
@@ -22,15 +25,58 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::ca::Authority;
-use crate::forward::with_state;
 use crate::metrics::Metrics;
 use crate::state::{now_ms, Peer, Request, Response, State};
 use crate::{GatewayConfig, GatewayError, Tls};
 
-/// Largest accepted request body.
+/// Largest accepted request body (the default of [`Limits::max_body`]).
 pub const MAX_BODY: usize = 1024 * 1024;
-/// How long a client may take to send a request head or finish the TLS handshake.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time limits and size bounds against slow or hostile clients (a kiosk's requests are a few
+/// KiB, sent at once). Where each is enforced:
+///
+/// - `handshake_timeout`: the TLS handshake (tokio timeout around rustls' accept); a client
+///   that connects and never finishes it is cut.
+/// - `header_timeout`: hyper's `header_read_timeout`: a request head (request line and
+///   headers) not complete in time, as a slowloris client trickling bytes, is cut; it also
+///   bounds how long a kept-alive connection may sit idle before its next request.
+/// - `max_header_bytes`: hyper's `max_buf_size` (at least 8192): a head larger is answered
+///   431 by hyper; more than `max_headers` header fields too.
+/// - `max_body`: a `Content-Length` above it is answered 413 before the body is read; a
+///   chunked body is cut at it (413) while being read (`http_body_util::Limited`).
+/// - `max_connections`: connections open at once, TLS handshakes included; one beyond is
+///   closed at once (the handshake timeout frees the places idle connections hold).
+///
+/// Malformed request lines and headers are answered 400 by hyper; a body that is not valid
+/// chunked encoding 400 by the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// TLS handshake time limit (default 10 s).
+    pub handshake_timeout: Duration,
+    /// Request head time limit (default 10 s).
+    pub header_timeout: Duration,
+    /// Largest request head, bytes (default 16 KiB; at least 8192).
+    pub max_header_bytes: usize,
+    /// Most header fields in a request (default 64).
+    pub max_headers: usize,
+    /// Largest request body, bytes (default [`MAX_BODY`]).
+    pub max_body: usize,
+    /// Most connections open at once (default 4096).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_body: MAX_BODY,
+            max_connections: 4096,
+        }
+    }
+}
 /// How long a stopping gateway waits for requests in hand.
 pub const DRAIN: Duration = Duration::from_secs(10);
 /// "Seen in the last 5 minutes" for the kiosks gauge.
@@ -69,6 +115,9 @@ struct Shared {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
     /// Burst and refill per second; `None`: no limit.
     rate_limit: Option<(u32, u32)>,
+    limits: Limits,
+    /// One permit per open connection ([`Limits::max_connections`]).
+    connections: Arc<tokio::sync::Semaphore>,
     cancel: CancellationToken,
 }
 
@@ -124,10 +173,13 @@ impl Gateway {
             return Err(GatewayError::Agency(config.agency));
         }
         let store_config = config.store();
-        let store = store_config.open().map_err(|source| GatewayError::Store {
-            path: store_config.describe(),
-            source,
-        })?;
+        let store =
+            store_config
+                .open_pooled(config.pool)
+                .map_err(|source| GatewayError::Store {
+                    path: store_config.describe(),
+                    source,
+                })?;
         let ca = match &config.ca_dir {
             Some(dir) => Authority::load(dir)?,
             None => Authority::ephemeral("Demo deployment CA").map_err(GatewayError::Tls)?,
@@ -140,6 +192,8 @@ impl Gateway {
         let listen = config.listen;
         let forward = config.forward.clone();
         let rate_limit = config.rate_limit;
+        let prune = config.prune;
+        let limits = config.limits;
         let state = Arc::new(Mutex::new(State::new(config, store, ca)));
         let acceptor = match tls_mode {
             Tls::Off => None,
@@ -176,6 +230,8 @@ impl Gateway {
             metrics: Arc::new(Metrics::default()),
             buckets: Mutex::new(HashMap::new()),
             rate_limit,
+            limits,
+            connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
             cancel: CancellationToken::new(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -200,6 +256,9 @@ impl Gateway {
                                 metrics,
                                 shared.cancel.clone(),
                             ));
+                        }
+                        if !prune.every.is_zero() {
+                            tracker.spawn(prune_loop(Arc::clone(&shared), prune));
                         }
                         accept_loop(listener, Arc::clone(&shared), acceptor, &tracker).await;
                         tracker.close();
@@ -354,6 +413,30 @@ impl Drop for Gateway {
     }
 }
 
+/// Prunes what is past its retention now and every `retention.every` until stopped (every
+/// replica does; the deletes are idempotent and bounded).
+async fn prune_loop(shared: Arc<Shared>, retention: crate::retention::Retention) {
+    let cancel = shared.cancel.clone();
+    loop {
+        let pruned = on_state(&shared, move |s| retention.prune(s.store_mut(), now_ms())).await;
+        match pruned {
+            Some(Ok(p)) if p.keys > 0 || p.receipts > 0 => tracing::info!(
+                target: "audit",
+                keys = p.keys,
+                receipts = p.receipts,
+                "pruned past their retention"
+            ),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => tracing::warn!(error = %e, "pruning failed; next run will retry"),
+            None => tracing::error!("pruning panicked"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = tokio::time::sleep(retention.every) => {}
+        }
+    }
+}
+
 async fn accept_loop(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
@@ -373,7 +456,17 @@ async fn accept_loop(
             () = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, remote)) => {
-                    tracker.spawn(connection(tcp, remote, Arc::clone(&shared), acceptor.clone()));
+                    // Over the bound: closed at once (dropping the socket).
+                    let Ok(permit) = Arc::clone(&shared.connections).try_acquire_owned() else {
+                        shared.metrics.connection_refused();
+                        tracing::warn!(%remote, "too many connections: closed");
+                        continue;
+                    };
+                    let (shared, acceptor) = (Arc::clone(&shared), acceptor.clone());
+                    tracker.spawn(async move {
+                        connection(tcp, remote, shared, acceptor).await;
+                        drop(permit);
+                    });
                 }
                 Err(e) => {
                     // E.g. too many open files: back off instead of spinning on the error.
@@ -400,7 +493,7 @@ async fn connection(
         serve_http(TokioIo::new(tcp), shared, peer).await;
         return;
     };
-    match tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(tcp)).await {
+    match tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
             let end_entity = stream
                 .get_ref()
@@ -439,13 +532,13 @@ async fn connection(
 /// be read: fail closed). Done here rather than inside rustls' verifier because the stores
 /// block (PostgreSQL's client must not run on an async worker thread).
 async fn admitted(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     cert: &rustls_pki_types::CertificateDer<'static>,
 ) -> Option<Option<String>> {
     let (serial, cn) = crate::tls::serial_and_name(cert.as_ref())?;
     let kiosk = crate::tls::peer_identity(cert);
     let lookup = serial.clone();
-    let revoked = with_state(&shared.state, move |s| s.store_mut().is_revoked(&lookup)).await;
+    let revoked = on_state(shared, move |s| s.store_mut().is_revoked(&lookup)).await;
     match revoked {
         Some(Ok(false)) => Some(kiosk),
         Some(Ok(true)) => {
@@ -471,11 +564,14 @@ where
 {
     let peer = Arc::new(peer);
     let cancel = shared.cancel.clone();
+    let limits = shared.limits;
     let service =
         hyper::service::service_fn(move |req| respond(Arc::clone(&shared), Arc::clone(&peer), req));
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(CLIENT_TIMEOUT)
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers)
         .serve_connection(io, service);
     tokio::pin!(conn);
     let served = tokio::select! {
@@ -564,16 +660,29 @@ async fn respond_inner(
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let shared = Arc::clone(shared);
     let peer = Arc::clone(peer);
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    let max_body = shared.limits.max_body;
+    let too_large = || {
+        Ok(to_hyper(Response::error(
+            413,
+            "body_too_large",
+            format!("request body larger than {max_body} bytes"),
+        )))
+    };
+    // A declared length over the bound: answered before reading any of it.
+    if usize::try_from(hyper::body::Body::size_hint(&body).lower()).map_or(true, |n| n > max_body) {
+        return too_large();
+    }
+    let body = match Limited::new(body, max_body).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        // Not valid chunked encoding, or a body that broke off (then nobody reads this).
+        Err(_) => {
             return Ok(to_hyper(Response::error(
-                413,
-                "body_too_large",
-                format!("request body larger than {MAX_BODY} bytes"),
+                400,
+                "invalid_body",
+                "the request body is not valid HTTP/1.1 (chunked encoding or length)",
             )))
         }
-        Err(_) => return Err(Dropped),
     };
     let request = Request {
         method: parts.method.as_str().to_owned(),
@@ -590,7 +699,7 @@ async fn respond_inner(
     };
     if parts.uri.path() == "/metrics" && request.method == "GET" {
         let now = now_ms();
-        let gauges = with_state(&shared.state, move |s| {
+        let gauges = on_state(&shared, move |s| {
             s.store_mut().gauges(now.saturating_sub(SEEN_WINDOW_MS))
         })
         .await
@@ -645,9 +754,29 @@ async fn respond_inner(
 /// [`State::handle`] on the blocking pool (SQLite with `synchronous = FULL` waits for the
 /// disk).
 async fn run(shared: Arc<Shared>, request: Request, peer: Arc<Peer>, body: Bytes) -> Response {
-    tokio::task::spawn_blocking(move || shared.lock().handle(&request, &peer, &body, now_ms()))
+    on_state(&shared, move |s| s.handle(&request, &peer, &body, now_ms()))
         .await
-        .unwrap_or_else(|_| Response::error(500, "internal", "the gateway failed"))
+        .unwrap_or_else(|| Response::error(500, "internal", "the gateway failed"))
+}
+
+/// Runs `f` on the blocking pool on a [`State::fork`] (PostgreSQL: requests run side by side
+/// on the pool's connections; one beyond the pool waits for a connection, then is answered
+/// 503), or on the one state (SQLite: requests take turns). `None` if `f` panicked.
+async fn on_state<T, F>(shared: &Arc<Shared>, f: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut State) -> T + Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || {
+        let forked = shared.lock().fork();
+        match forked {
+            Some(mut state) => f(&mut state),
+            None => f(&mut shared.lock()),
+        }
+    })
+    .await
+    .ok()
 }
 
 fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {

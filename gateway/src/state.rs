@@ -2,6 +2,7 @@
 //! response out. No sockets: [`crate::server`] feeds it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kiosk_wire::codes;
 use kiosk_wire::dto::{
@@ -106,10 +107,10 @@ pub fn now_ms() -> i64 {
 /// The protocol state: the configuration, the CA and the records. Nothing that matters is
 /// kept in memory: every replica sharing the store answers alike.
 pub struct State {
-    config: GatewayConfig,
+    config: Arc<GatewayConfig>,
     rng: StdRng,
     store: Box<dyn Store>,
-    ca: Authority,
+    ca: Arc<Authority>,
 }
 
 impl std::fmt::Debug for State {
@@ -129,11 +130,25 @@ impl State {
             None => rand::make_rng(),
         };
         Self {
-            config,
+            config: Arc::new(config),
             rng,
             store,
-            ca,
+            ca: Arc::new(ca),
         }
+    }
+
+    /// Another state on the same configuration, CA and records that can serve a request at
+    /// the same time as this one (its own lookup-code generator, seeded from this one's), if
+    /// the store can be shared ([`Store::try_clone`]: PostgreSQL's pool); `None` with SQLite,
+    /// where requests take turns on this state.
+    pub fn fork(&mut self) -> Option<Self> {
+        let store = self.store.try_clone()?;
+        Some(Self {
+            config: Arc::clone(&self.config),
+            rng: StdRng::from_rng(&mut self.rng),
+            store,
+            ca: Arc::clone(&self.ca),
+        })
     }
 
     /// The records (the server's revocation check and forwarding, admin operations in
@@ -277,10 +292,7 @@ impl State {
     fn enrol(&mut self, req: &Request, body: &[u8], now_ms: i64) -> Response {
         match self.try_enrol(req, body, now_ms) {
             Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "gateway cannot use its database");
-                Response::error(500, "internal", "the gateway cannot record the enrolment")
-            }
+            Err(e) => store_failure(&e, "the gateway cannot record the enrolment"),
         }
     }
 
@@ -407,8 +419,7 @@ impl State {
             .store
             .record_certificate(&cert_record(&issued, kiosk, &site, now_ms))
         {
-            tracing::error!(error = %e, "gateway cannot use its database");
-            return Response::error(500, "internal", "the gateway cannot record the renewal");
+            return store_failure(&e, "the gateway cannot record the renewal");
         }
         tracing::info!(target: "audit", kiosk = %kiosk, serial = %issued.serial, "kiosk certificate renewed");
         Response::json(201, &issued.response)
@@ -431,10 +442,7 @@ impl State {
         let catalog = match self.store.catalog(mode) {
             Ok(Some(c)) => c,
             Ok(None) => return Response::error(404, "no_catalog", "no catalogue for this mode"),
-            Err(e) => {
-                tracing::error!(error = %e, "gateway cannot read its database");
-                return Response::error(500, "internal", "the gateway cannot read its records");
-            }
+            Err(e) => return store_failure(&e, "the gateway cannot read its records"),
         };
         let etag = format!("\"{}\"", catalog.version);
         if req.header("if-none-match") == Some(etag.as_str()) {
@@ -454,10 +462,7 @@ impl State {
     fn submit(&mut self, req: &Request, peer: &Peer, body: &[u8], now_ms: i64) -> Response {
         match self.try_submit(req, peer, body, now_ms) {
             Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "gateway cannot use its database");
-                Response::error(500, "internal", "the gateway cannot store the submission")
-            }
+            Err(e) => store_failure(&e, "the gateway cannot store the submission"),
         }
     }
 
@@ -597,10 +602,7 @@ impl State {
         // which dossier codes exist.
         let found = match self.store.status(dossier, code) {
             Ok(f) => f,
-            Err(e) => {
-                tracing::error!(error = %e, "gateway cannot read its database");
-                return Response::error(500, "internal", "the gateway cannot read its records");
-            }
+            Err(e) => return store_failure(&e, "the gateway cannot read its records"),
         };
         // The receipt was written by this gateway from values it made.
         let parsed = found.and_then(|row| {
@@ -651,11 +653,27 @@ impl State {
                 headers: Vec::new(),
                 body: Vec::new(),
             },
-            Err(e) => {
-                tracing::error!(error = %e, "gateway cannot use its database");
-                Response::error(500, "internal", "the gateway cannot record the heartbeat")
-            }
+            Err(e) => store_failure(&e, "the gateway cannot record the heartbeat"),
         }
+    }
+}
+
+/// Seconds a kiosk is asked to wait when the database is busy or restarting.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
+
+/// The answer when the store failed: 503 with `Retry-After` for a passing failure (no
+/// connection in time, PostgreSQL restarting: the kiosk keeps the request and retries), 500
+/// otherwise. Logged either way (the error names the database, never a citizen's value).
+fn store_failure(e: &StoreError, what: &str) -> Response {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "gateway database busy or unreachable: 503");
+        let mut r = Response::error(503, "unavailable", format!("{what} now; retry later"));
+        r.headers
+            .push(("Retry-After", BUSY_RETRY_AFTER_SECS.to_string()));
+        r
+    } else {
+        tracing::error!(error = %e, "gateway cannot use its database");
+        Response::error(500, "internal", what)
     }
 }
 
@@ -880,5 +898,34 @@ mod tests {
                 .status,
             200
         );
+    }
+
+    #[test]
+    fn a_pruned_dossier_is_an_unknown_code_not_an_error() {
+        let mut s = state();
+        let uid = "0190f0a0-0000-7000-d000-000000000001";
+        let body = serde_json::to_vec(&SubmissionRequest::synthetic(uid, SubmissionKind::Tthc))
+            .expect("json");
+        let post = req("POST", "/v1/submissions", &[("Idempotency-Key", uid)]);
+        let r = s.handle(&post, &Peer::default(), &body, NOW);
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let receipt: SubmissionReceipt = serde_json::from_slice(&r.body).expect("receipt");
+        let lookup = req(
+            "GET",
+            &format!(
+                "/v1/submissions/{}?code={}",
+                receipt.dossier_code, receipt.lookup_code
+            ),
+            &[],
+        );
+        assert_eq!(s.handle(&lookup, &Peer::default(), b"", NOW).status, 200);
+        // A year and a day later the receipts retention (365 days) has passed.
+        let later = NOW + 366 * 24 * 3600 * 1000;
+        let pruned = crate::retention::Retention::default()
+            .prune(s.store_mut(), later)
+            .expect("prune");
+        assert_eq!((pruned.receipts, pruned.keys), (1, 0));
+        let r = s.handle(&lookup, &Peer::default(), b"", later);
+        assert_eq!((r.status, code(&r).as_str()), (404, "not_found"));
     }
 }

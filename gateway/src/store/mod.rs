@@ -18,14 +18,18 @@
 //! operator, then is erased too; a submission that is not forwarded (a clinic registration,
 //! or a gateway without forwarding) never stores it. What remains is the SHA-256 of the body
 //! (to tell a replay from a reused key), the receipt and the procedure: no personal data.
+//! Those go too after their retention ([`crate::retention`]: idempotency keys 30 days,
+//! receipts 365 days by default).
 
 use sha2::{Digest as _, Sha256};
 
 pub mod pg;
 pub mod pg_tls;
+pub mod pool;
 pub mod sqlite;
 
 pub use self::pg::PgStore;
+pub use self::pool::PgPool;
 pub use self::sqlite::SqliteStore;
 
 /// Why the store failed; the message names the database, never a citizen's value.
@@ -44,6 +48,49 @@ pub enum StoreError {
     /// The TLS material for PostgreSQL (message naming the file or the part).
     #[error("TLS to PostgreSQL: {0}")]
     Tls(String),
+    /// No database connection could be had in time (every pooled connection busy, or
+    /// PostgreSQL does not answer): the request should be retried later (503).
+    #[error("PostgreSQL busy or unreachable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether the failure is passing (no connection in time, a connection that broke
+    /// because PostgreSQL restarted): the client should retry later, answered as 503 with
+    /// `Retry-After` rather than 500.
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Postgres(e) => e.is_closed(),
+            _ => false,
+        }
+    }
+}
+
+/// The PostgreSQL connection pool of one process ([`PgStore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections open at once (requests beyond wait for one).
+    pub max_size: u32,
+    /// How long a request waits for a connection before it is answered 503 with
+    /// `Retry-After` (the kiosk keeps the submission in its outbox and retries).
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for PoolSettings {
+    /// 8 connections, 2 s. A replica on a 2-4 core server spends most of a submission
+    /// waiting for PostgreSQL's commit (fsync), so a few connections per core keep the cores
+    /// busy; PostgreSQL's default `max_connections` (100) still leaves room for 10 replicas
+    /// and the admin CLI. A transaction takes milliseconds, so no connection in 2 s means
+    /// PostgreSQL is down or overwhelmed: the kiosk (15 s request timeout) is told to come
+    /// back rather than kept waiting.
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            acquire_timeout: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// How long a dead letter's body is kept for an operator to resend or correct it: 30 days.
@@ -222,6 +269,13 @@ pub struct Gauges {
 ///
 /// Every method is one transaction: a crash leaves all of it or none. Times are passed in.
 pub trait Store: Send {
+    /// Another handle on the same records that can be used at the same time as this one
+    /// (a pooled store: [`PgStore`]); `None` (the default, SQLite): one handle only, callers
+    /// take turns on it.
+    fn try_clone(&self) -> Option<Box<dyn Store>> {
+        None
+    }
+
     /// A cheap query: the database answers (readiness).
     ///
     /// # Errors
@@ -421,6 +475,80 @@ pub trait Store: Send {
     ///
     /// The database.
     fn submissions(&mut self) -> Result<Vec<(String, String, String)>>;
+
+    /// Deletes up to `limit` idempotency keys of submissions received before `before_ms`;
+    /// how many. (A replay of such a submission is still answered from its `referenceUid`
+    /// while the submission is kept.) Safe to run on several replicas at once.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn prune_keys(&mut self, before_ms: i64, limit: u32) -> Result<u64>;
+
+    /// Deletes up to `limit` submissions received before `before_ms` whose forwarding is not
+    /// pending (receipt, status, keys, the finished queue row); how many. Their status lookup
+    /// answers "not found" afterwards. Safe to run on several replicas at once.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn prune_receipts(&mut self, before_ms: i64, limit: u32) -> Result<u64>;
+
+    /// How many rows [`Store::prune_keys`] and [`Store::prune_receipts`] would delete with
+    /// these cutoffs, without a limit (`prune --dry-run`).
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn count_prunable(
+        &mut self,
+        keys_before_ms: i64,
+        receipts_before_ms: i64,
+    ) -> Result<(u64, u64)>;
+
+    /// The dead letters (no personal data), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn dead_letters(&mut self) -> Result<Vec<DeadLetter>>;
+
+    /// Puts a dead letter (or, with `None`, every dead letter whose body is still kept) back
+    /// in the forwarding queue, due at `now_ms` with its attempts reset; how many. A dead
+    /// letter whose body was erased cannot be retried.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn retry_dead(&mut self, id: Option<i64>, now_ms: i64) -> Result<u64>;
+
+    /// Gives a dead letter up for good: its body erased now, out of the dead-letter list
+    /// (state `dropped`; its status lookup still says `forward_failed`); `false` if `id` is
+    /// not a dead letter.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn drop_dead(&mut self, id: i64) -> Result<bool>;
+}
+
+/// A dead letter as `kiosk-gateway forward dead list` shows it (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The submission's row id (what `forward retry|drop` take).
+    pub id: i64,
+    /// The kiosk that sent it.
+    pub kiosk: String,
+    /// `MaTTHC`.
+    pub procedure_code: String,
+    /// Forwarding attempts made.
+    pub attempts: u32,
+    /// The last attempt's error (the adapter's status or a network error).
+    pub last_error: String,
+    /// When the submission was received, Unix ms.
+    pub received_ms: i64,
+    /// Whether its body is still kept (it can be retried).
+    pub has_body: bool,
 }
 
 /// The SHA-256 of a token or body, hex: what the database keeps instead.
@@ -464,15 +592,24 @@ impl StoreConfig {
     ///
     /// The database cannot be opened or migrated.
     pub fn open(&self) -> Result<Box<dyn Store>> {
+        self.open_pooled(PoolSettings::default())
+    }
+
+    /// As [`StoreConfig::open`], with these pool settings for PostgreSQL (ignored by SQLite).
+    ///
+    /// # Errors
+    ///
+    /// The database cannot be opened or migrated.
+    pub fn open_pooled(&self, pool: PoolSettings) -> Result<Box<dyn Store>> {
         Ok(match self {
             Self::Memory => Box::new(SqliteStore::open(None)?),
             Self::Sqlite(p) => Box::new(SqliteStore::open(Some(p))?),
-            Self::Postgres(url) => Box::new(PgStore::connect(url)?),
+            Self::Postgres(url) => Box::new(PgStore::connect_pooled(url, None, pool)?),
             Self::PostgresTls { url, ca } => {
                 let pem = std::fs::read_to_string(ca)
                     .map_err(|e| StoreError::Tls(format!("{}: {e}", ca.display())))?;
                 let tls = pg_tls::RustlsMake::new(&pem).map_err(StoreError::Tls)?;
-                Box::new(PgStore::connect_with(url, Some(tls))?)
+                Box::new(PgStore::connect_pooled(url, Some(tls), pool)?)
             }
         })
     }
@@ -694,6 +831,156 @@ pub(crate) mod contract {
                 )
             ]
         );
+    }
+
+    /// Retention: old keys and receipts go in bounded batches, young ones and a submission
+    /// still waiting to be forwarded stay; the status lookup of a pruned dossier finds
+    /// nothing (the protocol answers 404), a replay of a pruned key is caught by its
+    /// `referenceUid` while the submission is kept.
+    pub(crate) fn check_retention(s: &mut dyn Store) {
+        const DAY: i64 = 24 * 3600 * 1000;
+        let now = 400 * DAY;
+        let at = |uid: &'static str, key: &'static str, when: i64, forward: bool| NewSubmission {
+            now_ms: when,
+            forward,
+            ..new(uid, key, b"body")
+        };
+        let olds = [
+            ("old-1", "k-old-1", "OLD00001", now - 380 * DAY, false),
+            ("old-2", "k-old-2", "OLD00002", now - 370 * DAY, true),
+            ("old-pending", "k-old-p", "OLD0000P", now - 390 * DAY, true),
+            ("mid", "k-mid", "MID00001", now - 40 * DAY, false),
+            ("young", "k-young", "YNG00001", now - DAY, true),
+        ];
+        for (uid, key, code, when, forward) in olds {
+            let r = s
+                .accept(&at(uid, key, when, forward), &mut |seq, _| ReceiptRow {
+                    dossier_code: format!("D-{uid}"),
+                    lookup_code: code.to_owned(),
+                    json: format!("{{\"seq\":{seq}}}").into_bytes(),
+                })
+                .expect("accept");
+            assert!(matches!(r, Accepted::New(_)), "{uid}");
+        }
+        // old-2 and young were forwarded; old-pending is still waiting (never pruned).
+        let jobs = s.lease_forward(now, 60_000, 10).expect("lease");
+        assert_eq!(jobs.len(), 3);
+        for j in jobs.iter().filter(|j| j.reference_uid != "old-pending") {
+            s.forward_done(j.id, now, 0).expect("done");
+        }
+        let r = crate::retention::Retention {
+            batch: 1,
+            ..crate::retention::Retention::default()
+        };
+        // Dry run: counts, deletes nothing. Keys of old-1, old-2, old-pending, mid (4);
+        // receipts old-1 and old-2 (2).
+        let counted = r.count(s, now).expect("count");
+        assert_eq!((counted.keys, counted.receipts), (4, 2));
+        assert_eq!(s.count_submissions().expect("n"), 5);
+        // Batches of one: all of it still goes in one run.
+        let pruned = r.prune(s, now).expect("prune");
+        assert_eq!(
+            (pruned.receipts, pruned.keys),
+            (2, 2),
+            "keys of old-pending and mid"
+        );
+        assert_eq!(
+            s.status("D-old-1", "OLD00001").expect("status"),
+            None,
+            "a pruned dossier is unknown"
+        );
+        assert_eq!(s.status("D-old-2", "OLD00002").expect("status"), None);
+        assert_eq!(
+            s.status("D-young", "YNG00001")
+                .expect("status")
+                .map(|r| r.status),
+            Some("forwarded".to_owned())
+        );
+        assert!(s.status("D-mid", "MID00001").expect("status").is_some());
+        assert!(s
+            .by_key("kiosk-01", "k-young")
+            .expect("young key")
+            .is_some());
+        assert_eq!(s.by_key("kiosk-01", "k-mid").expect("mid key"), None);
+        assert!(s.by_uid("mid").expect("mid uid").is_some(), "replay by uid");
+        assert!(s
+            .status("D-old-pending", "OLD0000P")
+            .expect("status")
+            .is_some());
+        assert_eq!(s.count_submissions().expect("n"), 3);
+        // Again: nothing left to do (another replica pruned first).
+        assert_eq!(
+            r.prune(s, now).expect("again"),
+            crate::retention::Pruned::default()
+        );
+        assert_eq!(
+            r.count(s, now).expect("count"),
+            crate::retention::Pruned::default()
+        );
+    }
+
+    /// The operator's dead-letter commands: list (no body), retry one or all (back in the
+    /// queue, attempts reset), drop (body erased, out of the list).
+    pub(crate) fn check_dead_letter_ops(s: &mut dyn Store) {
+        for (uid, key, code) in [
+            ("uid-a", "key-a", "AAAAAAAA"),
+            ("uid-b", "key-b", "BBBBBBBB"),
+            ("uid-c", "key-c", "CCCCCCCC"),
+        ] {
+            s.accept(&new(uid, key, b"body"), &mut |seq, _| receipt(seq, code))
+                .expect("accept");
+        }
+        for j in s.lease_forward(1000, 10, 10).expect("lease") {
+            s.forward_failed(j.id, None, "HTTP 400", 1500)
+                .expect("dead");
+        }
+        let dead = s.dead_letters().expect("list");
+        assert_eq!(dead.len(), 3);
+        assert_eq!(
+            (
+                dead[0].kiosk.as_str(),
+                dead[0].procedure_code.as_str(),
+                dead[0].attempts,
+                dead[0].last_error.as_str(),
+                dead[0].received_ms,
+                dead[0].has_body
+            ),
+            ("kiosk-01", "1.004194", 1, "HTTP 400", 1000, true)
+        );
+        let (a, b, c) = (dead[0].id, dead[1].id, dead[2].id);
+        // Retry one: due now, attempts from 0, status back to received.
+        assert_eq!(s.retry_dead(Some(a), 2000).expect("retry"), 1);
+        assert_eq!(
+            s.retry_dead(Some(a), 2000).expect("again"),
+            0,
+            "not dead now"
+        );
+        let jobs = s.lease_forward(2000, 10, 10).expect("lease");
+        assert_eq!(
+            jobs.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(),
+            [(a, 0)]
+        );
+        assert_eq!(
+            s.status("D-0001", "AAAAAAAA").expect("s").map(|r| r.status),
+            Some("received".to_owned())
+        );
+        // Drop one: out of the list and the gauge, body erased, never retried.
+        assert!(s.drop_dead(b).expect("drop"));
+        assert!(!s.drop_dead(b).expect("drop twice"));
+        assert!(!s.drop_dead(a).expect("not dead"));
+        assert_eq!(s.retry_dead(Some(b), 3000).expect("dropped"), 0);
+        assert_eq!(s.gauges(0).expect("g").forward_dead, 1);
+        // A dead letter whose body was erased cannot be retried.
+        assert_eq!(
+            s.erase_due(1500 + DEAD_LETTER_RETENTION_MS).expect("erase"),
+            1
+        );
+        let left = s.dead_letters().expect("list");
+        assert_eq!(
+            left.iter().map(|d| (d.id, d.has_body)).collect::<Vec<_>>(),
+            [(c, false)]
+        );
+        assert_eq!(s.retry_dead(None, 4000).expect("all"), 0);
     }
 
     /// A dead letter stays out of the queue, shows in the status and the gauges, and its body

@@ -2,9 +2,11 @@
 //! CLI.
 //!
 //! The synchronous `postgres` client (tokio-postgres underneath, with its own small runtime):
-//! [`crate::State`] runs on tokio's blocking pool, where blocking calls belong. A connection
-//! that broke (PostgreSQL restarted) makes the call in flight fail (the kiosk retries with the
-//! same idempotency key) and is re-opened on the next call.
+//! [`crate::State`] runs on tokio's blocking pool, where blocking calls belong. Connections come
+//! from the process's pool ([`super::pool`]): concurrent requests use different connections;
+//! one that broke (PostgreSQL restarted) makes the call in flight fail (the kiosk retries with
+//! the same idempotency key) and is replaced by a new one; no free connection within the
+//! acquire timeout is [`StoreError::Unavailable`] (a 503 with `Retry-After`).
 //!
 //! Schema: [`MIGRATIONS`], applied in order at connect under a transaction-scoped advisory
 //! lock, so replicas starting together migrate once. Multi-replica safety rests on the
@@ -14,12 +16,14 @@
 //! releases its items when the lease runs out.
 
 use postgres::error::SqlState;
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::{Client, GenericClient, Row};
 
 use super::pg_tls::RustlsMake;
+use super::pool::{open, PgPool, Pooled};
 use super::{
-    sha256_hex, Accepted, Catalog, CertRecord, ForwardJob, Gauges, NewSubmission, ReceiptRow,
-    Result, StatusRow, Store, StoreError, Stored, TokenCheck, TokenRow, DEAD_LETTER_RETENTION_MS,
+    sha256_hex, Accepted, Catalog, CertRecord, DeadLetter, ForwardJob, Gauges, NewSubmission,
+    PoolSettings, ReceiptRow, Result, StatusRow, Store, StoreError, Stored, TokenCheck, TokenRow,
+    DEAD_LETTER_RETENTION_MS,
 };
 
 /// Key of the advisory lock held while migrating ("KIOSKGW1").
@@ -27,9 +31,10 @@ const MIGRATION_LOCK: i64 = 0x4b49_4f53_4b47_5731;
 
 /// The versioned migrations, applied in order; `schema_migrations` lists those applied.
 /// Append, never edit.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "
     CREATE TABLE submissions (
         id             BIGSERIAL PRIMARY KEY,
         kiosk          TEXT NOT NULL,
@@ -83,30 +88,41 @@ pub const MIGRATIONS: &[(i32, &str)] = &[(
         kiosk TEXT PRIMARY KEY, last_seen_ms BIGINT NOT NULL, heartbeat BYTEA
     );
     ",
-)];
+    ),
+    (
+        2,
+        "
+    -- Retention pruning: old submissions by arrival, their keys by submission.
+    CREATE INDEX submissions_received ON submissions (received_ms);
+    CREATE INDEX idempotency_keys_submission ON idempotency_keys (submission);
+    ",
+    ),
+];
 
-/// The records in PostgreSQL.
+/// The records in PostgreSQL: a handle on the process's connection pool ([`PgPool`]);
+/// each call takes a connection for its transaction and gives it back. Clones share the pool,
+/// so requests served at the same time use different connections.
+#[derive(Clone)]
 pub struct PgStore {
-    url: String,
-    tls: Option<RustlsMake>,
-    client: Option<Client>,
+    pool: PgPool,
 }
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore").finish_non_exhaustive()
+        f.debug_struct("PgStore").field("pool", &self.pool).finish()
     }
 }
 
 impl PgStore {
     /// Connects with a libpq-style connection string (e.g. `host=127.0.0.1 port=5432
-    /// user=kiosk_gateway dbname=kiosk_gateway`) and applies the missing migrations.
+    /// user=kiosk_gateway dbname=kiosk_gateway`) and applies the missing migrations; the
+    /// default [`PoolSettings`].
     ///
     /// # Errors
     ///
     /// The server is unreachable or refuses, or the schema is newer than this gateway's.
     pub fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, None)
+        Self::connect_pooled(url, None, PoolSettings::default())
     }
 
     /// As [`PgStore::connect`], over TLS when `tls` is given (then add `sslmode=require` to
@@ -116,34 +132,39 @@ impl PgStore {
     ///
     /// As [`PgStore::connect`], and a refused TLS handshake.
     pub fn connect_with(url: &str, tls: Option<RustlsMake>) -> Result<Self> {
+        Self::connect_pooled(url, tls, PoolSettings::default())
+    }
+
+    /// As [`PgStore::connect_with`], with these pool settings. The migrations run on a
+    /// connection of their own first, so an unreachable server or a refused login is an
+    /// error here, not at the first request.
+    ///
+    /// # Errors
+    ///
+    /// As [`PgStore::connect_with`], and a pool size of 0.
+    pub fn connect_pooled(
+        url: &str,
+        tls: Option<RustlsMake>,
+        settings: PoolSettings,
+    ) -> Result<Self> {
         let mut client = open(url, tls.as_ref())?;
         migrate(&mut client)?;
+        drop(client);
         Ok(Self {
-            url: url.to_owned(),
-            tls,
-            client: Some(client),
+            pool: PgPool::new(url, tls, settings)?,
         })
     }
 
-    /// The connection, re-opened if it broke.
-    fn db(&mut self) -> Result<&mut Client> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
-            let fresh = open(&self.url, self.tls.as_ref())?;
-            tracing::info!("gateway reconnected to PostgreSQL");
-            self.client = Some(fresh);
-        }
-        self.client
-            .as_mut()
-            .ok_or_else(|| StoreError::Schema("no connection".to_owned()))
+    /// The pool (its size, for tests and metrics).
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
-}
 
-fn open(url: &str, tls: Option<&RustlsMake>) -> Result<Client> {
-    Ok(match tls {
-        Some(tls) => Client::connect(url, tls.clone())?,
-        None => Client::connect(url, NoTls)?,
-    })
+    /// A connection from the pool (a broken one is replaced).
+    fn db(&self) -> Result<Pooled> {
+        self.pool.get()
+    }
 }
 
 fn migrate(client: &mut Client) -> Result<()> {
@@ -207,6 +228,10 @@ fn insert_cert(db: &mut impl GenericClient, cert: &CertRecord) -> Result<()> {
 }
 
 impl Store for PgStore {
+    fn try_clone(&self) -> Option<Box<dyn Store>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn ping(&mut self) -> Result<()> {
         self.db()?.simple_query("SELECT 1")?;
         Ok(())
@@ -274,7 +299,8 @@ impl Store for PgStore {
     }
 
     fn spend_token(&mut self, hash: &str, cert: &CertRecord, now_ms: i64) -> Result<bool> {
-        let mut tx = self.db()?.transaction()?;
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
         let spent = tx.execute(
             "UPDATE enrolment_tokens SET used_ms = $2 WHERE hash = $1 AND used_ms IS NULL",
             &[&hash, &now_ms],
@@ -288,7 +314,7 @@ impl Store for PgStore {
     }
 
     fn record_certificate(&mut self, cert: &CertRecord) -> Result<()> {
-        insert_cert(self.db()?, cert)
+        insert_cert(&mut **self.db()?, cert)
     }
 
     fn latest_site(&mut self, kiosk: &str) -> Result<Option<String>> {
@@ -302,7 +328,8 @@ impl Store for PgStore {
     }
 
     fn revoke_kiosk(&mut self, kiosk: &str, now_ms: i64) -> Result<u64> {
-        let mut tx = self.db()?.transaction()?;
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
         let n = tx.execute(
             "UPDATE certificates SET revoked_ms = $2 WHERE kiosk = $1 AND revoked_ms IS NULL",
             &[&kiosk, &now_ms],
@@ -363,7 +390,8 @@ impl Store for PgStore {
         new: &NewSubmission<'_>,
         receipt: &mut dyn FnMut(u32, Option<u32>) -> ReceiptRow,
     ) -> Result<Accepted> {
-        let mut tx = self.db()?.transaction()?;
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
         // A conflict is likeliest on the business key (another replica took the same
         // submission): check first, so the day's counter row is not locked for nothing.
         let taken = tx.query_opt(
@@ -524,7 +552,8 @@ impl Store for PgStore {
     }
 
     fn forward_done(&mut self, id: i64, now_ms: i64, retention_ms: i64) -> Result<()> {
-        let mut tx = self.db()?.transaction()?;
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
         tx.execute(
             "UPDATE forward_queue SET state = 'done', lease_until_ms = 0 WHERE submission = $1",
             &[&id],
@@ -548,7 +577,8 @@ impl Store for PgStore {
         error: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.db()?.transaction()?;
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
         match retry_at_ms {
             Some(at) => {
                 tx.execute(
@@ -583,7 +613,7 @@ impl Store for PgStore {
     }
 
     fn gauges(&mut self, seen_since_ms: i64) -> Result<Gauges> {
-        let db = self.db()?;
+        let mut db = self.db()?;
         let r = db.query_one(
             "SELECT COUNT(*) FILTER (WHERE state = 'pending'),
                     COUNT(*) FILTER (WHERE state = 'dead') FROM forward_queue",
@@ -632,7 +662,140 @@ impl Store for PgStore {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect())
     }
+
+    fn prune_keys(&mut self, before_ms: i64, limit: u32) -> Result<u64> {
+        // SKIP LOCKED: replicas pruning at the same time take different rows.
+        Ok(self.db()?.execute(
+            "DELETE FROM idempotency_keys WHERE (kiosk, key) IN (
+                 SELECT k.kiosk, k.key FROM idempotency_keys k
+                 JOIN submissions s ON s.id = k.submission
+                 WHERE s.received_ms < $1 LIMIT $2
+                 FOR UPDATE OF k SKIP LOCKED)",
+            &[&before_ms, &i64::from(limit)],
+        )?)
+    }
+
+    fn prune_receipts(&mut self, before_ms: i64, limit: u32) -> Result<u64> {
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
+        let ids: Vec<i64> = tx
+            .query(
+                &format!(
+                    "SELECT s.id {PRUNABLE_RECEIPTS} ORDER BY s.id LIMIT $2
+                     FOR UPDATE OF s SKIP LOCKED"
+                ),
+                &[&before_ms, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE submission = ANY($1)",
+            &[&ids],
+        )?;
+        tx.execute(
+            "DELETE FROM forward_queue WHERE submission = ANY($1)",
+            &[&ids],
+        )?;
+        let n = tx.execute("DELETE FROM submissions WHERE id = ANY($1)", &[&ids])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn count_prunable(
+        &mut self,
+        keys_before_ms: i64,
+        receipts_before_ms: i64,
+    ) -> Result<(u64, u64)> {
+        let mut db = self.db()?;
+        let keys: i64 = db
+            .query_one(
+                "SELECT COUNT(*) FROM idempotency_keys k JOIN submissions s
+                 ON s.id = k.submission WHERE s.received_ms < $1",
+                &[&keys_before_ms],
+            )?
+            .get(0);
+        let receipts: i64 = db
+            .query_one(
+                &format!("SELECT COUNT(*) {PRUNABLE_RECEIPTS}"),
+                &[&receipts_before_ms],
+            )?
+            .get(0);
+        Ok((
+            u64::try_from(keys).unwrap_or(0),
+            u64::try_from(receipts).unwrap_or(0),
+        ))
+    }
+
+    fn dead_letters(&mut self) -> Result<Vec<DeadLetter>> {
+        self.db()?
+            .query(
+                "SELECT s.id, s.kiosk, s.procedure_code, q.attempts, COALESCE(q.last_error, ''),
+                        s.received_ms, s.body IS NOT NULL
+                 FROM forward_queue q JOIN submissions s ON s.id = q.submission
+                 WHERE q.state = 'dead' ORDER BY s.id",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    id: r.get(0),
+                    kiosk: r.get(1),
+                    procedure_code: r.get(2),
+                    attempts: to_u32(r.get(3))?,
+                    last_error: r.get(4),
+                    received_ms: r.get(5),
+                    has_body: r.get(6),
+                })
+            })
+            .collect()
+    }
+
+    fn retry_dead(&mut self, id: Option<i64>, now_ms: i64) -> Result<u64> {
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
+        tx.execute(
+            "UPDATE submissions SET status = 'received', erase_after_ms = NULL
+             WHERE body IS NOT NULL AND id IN (
+                 SELECT submission FROM forward_queue
+                 WHERE state = 'dead' AND ($1::BIGINT IS NULL OR submission = $1))",
+            &[&id],
+        )?;
+        let n = tx.execute(
+            "UPDATE forward_queue SET state = 'pending', attempts = 0, due_ms = $2,
+                 lease_until_ms = 0
+             WHERE state = 'dead' AND ($1::BIGINT IS NULL OR submission = $1)
+               AND submission IN (SELECT id FROM submissions WHERE body IS NOT NULL)",
+            &[&id, &now_ms],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn drop_dead(&mut self, id: i64) -> Result<bool> {
+        let mut db = self.db()?;
+        let mut tx = db.transaction()?;
+        let n = tx.execute(
+            "UPDATE forward_queue SET state = 'dropped', lease_until_ms = 0
+             WHERE submission = $1 AND state = 'dead'",
+            &[&id],
+        )?;
+        if n == 1 {
+            tx.execute(
+                "UPDATE submissions SET body = NULL, erase_after_ms = NULL WHERE id = $1",
+                &[&id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
 }
+
+/// The submissions a receipt pruning may delete (`$1`: received before): forwarding not
+/// pending (done, dead, dropped, or never queued).
+const PRUNABLE_RECEIPTS: &str = "FROM submissions s LEFT JOIN forward_queue q
+     ON q.submission = s.id
+     WHERE s.received_ms < $1 AND (q.state IS NULL OR q.state <> 'pending')";
 
 #[cfg(test)]
 mod tests {
@@ -652,6 +815,10 @@ mod tests {
         assert_eq!(other.count_submissions().expect("count"), 2);
         let dead = pg.database("dead").expect("database");
         super::super::contract::check_dead_letter(&mut PgStore::connect(&dead).expect("c"));
+        let pruning = pg.database("retention").expect("database");
+        super::super::contract::check_retention(&mut PgStore::connect(&pruning).expect("c"));
+        let ops = pg.database("deadops").expect("database");
+        super::super::contract::check_dead_letter_ops(&mut PgStore::connect(&ops).expect("c"));
 
         // Two replicas racing on one referenceUid: one dossier, the other sees a conflict.
         let race = pg.database("race").expect("database");
@@ -707,6 +874,59 @@ mod tests {
         let second = a.ping();
         assert!(second.is_ok(), "after {first:?}: {second:?}");
         assert_eq!(a.count_submissions().expect("count"), 1);
+    }
+
+    #[test]
+    fn requests_share_the_pool_and_one_without_a_connection_in_time_gets_a_503() {
+        let Some(pg) = PgCluster::for_test() else {
+            return;
+        };
+        let url = pg.database("pool").expect("database");
+        let settings = PoolSettings {
+            max_size: 2,
+            acquire_timeout: std::time::Duration::from_secs(2),
+        };
+        let store = PgStore::connect_pooled(&url, None, settings).expect("connect");
+        // Two clones (two requests) hold both connections at once.
+        let (a, b) = (store.clone(), store.clone());
+        let held = (a.db().expect("first"), b.db().expect("second"));
+        assert_eq!(store.pool().connections(), 2);
+        let mut third = store.clone();
+        let e = third.ping().expect_err("no connection free");
+        assert!(e.is_unavailable(), "{e}");
+        // Through the protocol: 503 with Retry-After, not 500 and not a hang.
+        let ca = crate::ca::Authority::ephemeral("Test CA").expect("ca");
+        let mut state =
+            crate::State::new(crate::GatewayConfig::default(), Box::new(store.clone()), ca);
+        let mut forked = state.fork().expect("a pooled store forks");
+        let lookup = crate::Request {
+            method: "GET".to_owned(),
+            target: "/v1/submissions/D-1?code=AAAAAAAA".to_owned(),
+            headers: Vec::new(),
+        };
+        let r = forked.handle(&lookup, &crate::Peer::default(), b"", 0);
+        assert_eq!(r.status, 503);
+        assert_eq!(
+            r.headers
+                .iter()
+                .find(|(n, _)| *n == "Retry-After")
+                .map(|(_, v)| v.as_str()),
+            Some("2")
+        );
+        // A connection back: served again, without opening a third.
+        drop(held);
+        let r = forked.handle(&lookup, &crate::Peer::default(), b"", 0);
+        assert_eq!(r.status, 404, "an unknown dossier");
+        assert!(store.pool().connections() <= 2);
+        assert!(PgStore::connect_pooled(
+            &url,
+            None,
+            PoolSettings {
+                max_size: 0,
+                ..settings
+            }
+        )
+        .is_err());
     }
 
     #[test]

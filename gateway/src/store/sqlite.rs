@@ -8,13 +8,15 @@
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension as _};
 
 use super::{
-    sha256_hex, Accepted, Catalog, CertRecord, ForwardJob, Gauges, NewSubmission, ReceiptRow,
-    Result, StatusRow, Store, StoreError, TokenCheck, TokenRow, DEAD_LETTER_RETENTION_MS,
+    sha256_hex, Accepted, Catalog, CertRecord, DeadLetter, ForwardJob, Gauges, NewSubmission,
+    ReceiptRow, Result, StatusRow, Store, StoreError, TokenCheck, TokenRow,
+    DEAD_LETTER_RETENTION_MS,
 };
 
 /// The versioned migrations; `PRAGMA user_version` is the last one applied. Append, never
 /// edit: a database at version N gets N+1.. at the next start.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE submissions (
         id             INTEGER PRIMARY KEY,
         kiosk          TEXT NOT NULL,
@@ -66,7 +68,12 @@ const MIGRATIONS: &[&str] = &["
     CREATE TABLE kiosks (
         kiosk TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL, heartbeat BLOB
     );
-"];
+",
+    "
+    CREATE INDEX submissions_received ON submissions (received_ms);
+    CREATE INDEX idempotency_keys_submission ON idempotency_keys (submission);
+",
+];
 
 /// The records in one SQLite file or in memory.
 pub struct SqliteStore {
@@ -546,7 +553,124 @@ impl Store for SqliteStore {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+
+    fn prune_keys(&mut self, before_ms: i64, limit: u32) -> Result<u64> {
+        Ok(count(self.db.execute(
+            "DELETE FROM idempotency_keys WHERE rowid IN (
+                 SELECT k.rowid FROM idempotency_keys k JOIN submissions s ON s.id = k.submission
+                 WHERE s.received_ms < ?1 LIMIT ?2)",
+            params![before_ms, limit],
+        )?))
+    }
+
+    fn prune_receipts(&mut self, before_ms: i64, limit: u32) -> Result<u64> {
+        let tx = self.db.transaction()?;
+        let ids = {
+            let mut st = tx.prepare(&format!(
+                "SELECT s.id {PRUNABLE_RECEIPTS} ORDER BY s.id LIMIT ?2"
+            ))?;
+            let ids = st
+                .query_map(params![before_ms, limit], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            ids
+        };
+        for id in &ids {
+            tx.execute("DELETE FROM idempotency_keys WHERE submission = ?1", [id])?;
+            tx.execute("DELETE FROM forward_queue WHERE submission = ?1", [id])?;
+            tx.execute("DELETE FROM submissions WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(count(ids.len()))
+    }
+
+    fn count_prunable(
+        &mut self,
+        keys_before_ms: i64,
+        receipts_before_ms: i64,
+    ) -> Result<(u64, u64)> {
+        let keys: i64 = self.db.query_row(
+            "SELECT COUNT(*) FROM idempotency_keys k JOIN submissions s ON s.id = k.submission
+             WHERE s.received_ms < ?1",
+            [keys_before_ms],
+            |r| r.get(0),
+        )?;
+        let receipts: i64 = self.db.query_row(
+            &format!("SELECT COUNT(*) {PRUNABLE_RECEIPTS}"),
+            [receipts_before_ms],
+            |r| r.get(0),
+        )?;
+        Ok((
+            u64::try_from(keys).unwrap_or(0),
+            u64::try_from(receipts).unwrap_or(0),
+        ))
+    }
+
+    fn dead_letters(&mut self) -> Result<Vec<DeadLetter>> {
+        let mut st = self.db.prepare(
+            "SELECT s.id, s.kiosk, s.procedure_code, q.attempts, COALESCE(q.last_error, ''),
+                    s.received_ms, s.body IS NOT NULL
+             FROM forward_queue q JOIN submissions s ON s.id = q.submission
+             WHERE q.state = 'dead' ORDER BY s.id",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(DeadLetter {
+                    id: r.get(0)?,
+                    kiosk: r.get(1)?,
+                    procedure_code: r.get(2)?,
+                    attempts: r.get(3)?,
+                    last_error: r.get(4)?,
+                    received_ms: r.get(5)?,
+                    has_body: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn retry_dead(&mut self, id: Option<i64>, now_ms: i64) -> Result<u64> {
+        let tx = self.db.transaction()?;
+        tx.execute(
+            "UPDATE submissions SET status = 'received', erase_after_ms = NULL
+             WHERE body IS NOT NULL AND id IN (
+                 SELECT submission FROM forward_queue
+                 WHERE state = 'dead' AND (?1 IS NULL OR submission = ?1))",
+            params![id],
+        )?;
+        let n = tx.execute(
+            "UPDATE forward_queue SET state = 'pending', attempts = 0, due_ms = ?2,
+                 lease_until_ms = 0
+             WHERE state = 'dead' AND (?1 IS NULL OR submission = ?1)
+               AND submission IN (SELECT id FROM submissions WHERE body IS NOT NULL)",
+            params![id, now_ms],
+        )?;
+        tx.commit()?;
+        Ok(count(n))
+    }
+
+    fn drop_dead(&mut self, id: i64) -> Result<bool> {
+        let tx = self.db.transaction()?;
+        let n = tx.execute(
+            "UPDATE forward_queue SET state = 'dropped', lease_until_ms = 0
+             WHERE submission = ?1 AND state = 'dead'",
+            [id],
+        )?;
+        if n == 1 {
+            tx.execute(
+                "UPDATE submissions SET body = NULL, erase_after_ms = NULL WHERE id = ?1",
+                [id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
 }
+
+/// The submissions a receipt pruning may delete (`?1`: received before): forwarding not
+/// pending (done, dead, dropped, or never queued).
+const PRUNABLE_RECEIPTS: &str = "FROM submissions s LEFT JOIN forward_queue q
+     ON q.submission = s.id
+     WHERE s.received_ms < ?1 AND (q.state IS NULL OR q.state <> 'pending')";
 
 use super::Stored;
 
@@ -583,6 +707,10 @@ mod tests {
         super::super::contract::check(&mut s);
         let mut s = SqliteStore::open(None).expect("db");
         super::super::contract::check_dead_letter(&mut s);
+        let mut s = SqliteStore::open(None).expect("db");
+        super::super::contract::check_retention(&mut s);
+        let mut s = SqliteStore::open(None).expect("db");
+        super::super::contract::check_dead_letter_ops(&mut s);
     }
 
     #[test]
