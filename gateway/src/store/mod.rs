@@ -363,6 +363,14 @@ pub trait Store: Send {
     /// The database.
     fn heartbeat(&mut self, kiosk: &str, json: &[u8], now_ms: i64) -> Result<()>;
 
+    /// The recorded heartbeat of every kiosk seen since `seen_since_ms`, by kiosk id: `(kiosk,
+    /// the JSON [`Store::heartbeat`] stored)`. Kiosks without a heartbeat are left out.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn heartbeats(&mut self, seen_since_ms: i64) -> Result<Vec<(String, Vec<u8>)>>;
+
     /// Leases up to `limit` due forwarding items for `lease_ms` (other replicas skip them; a
     /// lease that runs out, because its replica died, makes the item due again).
     ///
@@ -675,6 +683,12 @@ pub(crate) mod contract {
         s.heartbeat("kiosk-07", b"{}", 10_000).expect("heartbeat");
         s.heartbeat("kiosk-07", b"{}", 10_001).expect("heartbeat");
         assert_eq!(s.gauges(9_000).expect("gauges").kiosks_seen, 1);
+        s.heartbeat("kiosk-08", b"{\"n\":1}", 500).expect("old heartbeat");
+        assert_eq!(
+            s.heartbeats(9_000).expect("heartbeats"),
+            [("kiosk-07".to_owned(), b"{}".to_vec())]
+        );
+        assert_eq!(s.heartbeats(0).expect("heartbeats").len(), 2);
         // Revocation.
         assert_eq!(s.revoke_kiosk("kiosk-01", 8000).expect("revoke"), 1);
         assert!(s.is_revoked("0a").expect("revoked"));

@@ -494,6 +494,19 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn heartbeats(&mut self, seen_since_ms: i64) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self
+            .db()?
+            .query(
+                "SELECT kiosk, heartbeat FROM kiosks
+                 WHERE heartbeat IS NOT NULL AND last_seen_ms >= $1 ORDER BY kiosk",
+                &[&seen_since_ms],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
     fn lease_forward(&mut self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<ForwardJob>> {
         let rows = self.db()?.query(
             "WITH due AS (

@@ -401,6 +401,17 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn heartbeats(&mut self, seen_since_ms: i64) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut st = self.db.prepare(
+            "SELECT kiosk, heartbeat FROM kiosks
+             WHERE heartbeat IS NOT NULL AND last_seen_ms >= ?1 ORDER BY kiosk",
+        )?;
+        let rows = st
+            .query_map([seen_since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn lease_forward(&mut self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<ForwardJob>> {
         let tx = self.db.transaction()?;
         let jobs = {

@@ -450,6 +450,16 @@ pub struct Heartbeat {
     pub devices: Vec<DeviceHealth>,
     /// When the kiosk sent it, `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh.
     pub sent_at: String,
+    /// SHA-256 (64 lower-case hex digits) of the kiosk's configuration file: tells a fleet
+    /// operator which kiosks run a changed configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
+    /// Whole days until the kiosk's client certificate expires (negative: expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_days_left: Option<i32>,
+    /// Seconds since the kiosk program started.
+    #[serde(default)]
+    pub uptime_secs: u64,
 }
 
 /// One device in a [`Heartbeat`].
@@ -480,6 +490,8 @@ pub enum DeviceStatus {
 impl Heartbeat {
     /// Most devices a heartbeat may list.
     pub const MAX_DEVICES: usize = 32;
+    /// Largest `certDaysLeft` either way (a hundred years).
+    pub const MAX_CERT_DAYS: i32 = 36_500;
 
     /// Checks the shapes the gateway stores.
     ///
@@ -514,7 +526,24 @@ impl Heartbeat {
         if codes::parse_portal_time(&self.sent_at).is_none() {
             return bad("sentAt", "a time as yyyyMMddHHmmss");
         }
+        if self.config_sha256.as_deref().is_some_and(|h| {
+            h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        }) {
+            return bad("configSha256", "64 lower-case hexadecimal digits");
+        }
+        if self
+            .cert_days_left
+            .is_some_and(|d| !(-Self::MAX_CERT_DAYS..=Self::MAX_CERT_DAYS).contains(&d))
+        {
+            return bad("certDaysLeft", "-36500 to 36500 days");
+        }
         Ok(())
+    }
+
+    /// Whether any device reports [`DeviceStatus::Failed`].
+    #[must_use]
+    pub fn has_failed_device(&self) -> bool {
+        self.devices.iter().any(|d| d.status == DeviceStatus::Failed)
     }
 }
 
@@ -612,6 +641,44 @@ mod tests {
             ..h.clone()
         };
         assert_eq!(bad.validate().map_err(|e| e.field), Err("sentAt"));
+        assert!(!h.has_failed_device());
+        // The newer fields: an older kiosk leaves them out, a newer one is checked.
+        assert_eq!((h.config_sha256.as_deref(), h.cert_days_left, h.uptime_secs), (None, None, 0));
+        let full = Heartbeat {
+            config_sha256: Some("ab".repeat(32)),
+            cert_days_left: Some(-2),
+            uptime_secs: 86_400,
+            ..h.clone()
+        };
+        assert_eq!(full.validate(), Ok(()));
+        let back: Heartbeat =
+            serde_json::from_str(&serde_json::to_string(&full).expect("json")).expect("parses");
+        assert_eq!(back, full);
+        for (bad, field) in [
+            (
+                Heartbeat {
+                    config_sha256: Some("AB".repeat(32)),
+                    ..h.clone()
+                },
+                "configSha256",
+            ),
+            (
+                Heartbeat {
+                    config_sha256: Some("ab".repeat(31)),
+                    ..h.clone()
+                },
+                "configSha256",
+            ),
+            (
+                Heartbeat {
+                    cert_days_left: Some(40_000),
+                    ..h.clone()
+                },
+                "certDaysLeft",
+            ),
+        ] {
+            assert_eq!(bad.validate().map_err(|e| e.field), Err(field));
+        }
         assert!(serde_json::from_str::<Heartbeat>(
             r#"{"appVersion":"1","queueDepth":0,"sentAt":"20260105093000","name":"x"}"#
         )

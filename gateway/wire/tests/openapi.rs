@@ -47,7 +47,8 @@ fn openapi_spec_matches_the_dto_field_names() {
     );
     let heartbeat: kiosk_wire::dto::Heartbeat = serde_json::from_str(
         r#"{"appVersion":"0.1.0","osVersion":"12","queueDepth":0,"deadLetters":0,
-            "devices":[],"sentAt":"20260105093000"}"#,
+            "devices":[],"sentAt":"20260105093000","uptimeSecs":5,"certDaysLeft":20,
+            "configSha256":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
     )
     .expect("heartbeat");
     let heartbeat = serde_json::to_value(&heartbeat).expect("json");
