@@ -28,7 +28,7 @@ use kiosk_wire::dto::SubmissionRequest;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::{now_ms, State};
-use crate::store::ForwardJob;
+use crate::store::{ForwardJob, PollJob, StatusUpdate};
 
 /// The path of the OpenCPS-style intake under the adapter's base URL.
 pub const DOSSIERS_PATH: &str = "/o/rest/v2/dossiers";
@@ -55,11 +55,18 @@ pub struct ForwardConfig {
     pub batch: u32,
     /// Sleep when the queue is empty.
     pub idle_poll: Duration,
+    /// How often the one-stop system is asked where each forwarded, not final dossier stands
+    /// (`GET {url}/o/rest/v2/dossiers/{referenceUid}`); `None`: never (the lookup then ends at
+    /// `forwarded`).
+    pub status_poll: Option<Duration>,
+    /// Sleep of the status poller when no poll is due.
+    pub status_idle: Duration,
 }
 
 impl ForwardConfig {
     /// Defaults for `url`: 10 s per attempt, 12 attempts, backoff 2 s doubling to 15 min,
-    /// 60 s leases, 16 at a time, polling every 500 ms when idle.
+    /// 60 s leases, 16 at a time, polling every 500 ms when idle; each forwarded dossier's
+    /// progress asked every 5 minutes (due polls looked for every 5 s).
     #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -72,6 +79,8 @@ impl ForwardConfig {
             lease: Duration::from_secs(60),
             batch: 16,
             idle_poll: Duration::from_millis(500),
+            status_poll: Some(Duration::from_secs(5 * 60)),
+            status_idle: Duration::from_secs(5),
         }
     }
 }
@@ -147,20 +156,60 @@ async fn post(
     key: &str,
     timeout: Duration,
 ) -> Result<u16, String> {
-    let host = uri.host().ok_or("the adapter URL has no host")?.to_owned();
-    let port = uri
-        .port_u16()
-        .unwrap_or(if tls.is_some() { 443 } else { 80 });
-    let authority = uri
-        .authority()
-        .map_or_else(|| host.clone(), ToString::to_string);
     let base = uri.path().trim_end_matches('/');
     let request = hyper::Request::post(format!("{base}{DOSSIERS_PATH}"))
-        .header(hyper::header::HOST, authority)
+        .header(hyper::header::HOST, authority(uri)?)
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header("Idempotency-Key", key)
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
+    send(uri, tls, request, timeout)
+        .await
+        .map(|(status, _)| status)
+}
+
+/// `GET {url}/o/rest/v2/dossiers/{referenceUid}`: the status and (up to 64 KiB of) the body.
+async fn get_dossier(
+    uri: &hyper::Uri,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    reference_uid: &str,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), String> {
+    // The uid is the kiosk's UUID, checked at intake; anything else is not asked for.
+    if reference_uid.is_empty()
+        || !reference_uid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err("the referenceUid is not a UUID".to_owned());
+    }
+    let base = uri.path().trim_end_matches('/');
+    let request = hyper::Request::get(format!("{base}{DOSSIERS_PATH}/{reference_uid}"))
+        .header(hyper::header::HOST, authority(uri)?)
+        .header(hyper::header::ACCEPT, "application/json")
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    send(uri, tls, request, timeout).await
+}
+
+fn authority(uri: &hyper::Uri) -> Result<String, String> {
+    let host = uri.host().ok_or("the adapter URL has no host")?;
+    Ok(uri
+        .authority()
+        .map_or_else(|| host.to_owned(), ToString::to_string))
+}
+
+/// One request to the adapter over a new connection (TLS for `https`), within `timeout`.
+async fn send(
+    uri: &hyper::Uri,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    request: hyper::Request<Full<Bytes>>,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), String> {
+    let host = uri.host().ok_or("the adapter URL has no host")?.to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if tls.is_some() { 443 } else { 80 });
     let attempt = async {
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
@@ -187,8 +236,8 @@ async fn post(
         .map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
 }
 
-/// The HTTP/1.1 exchange over a connected stream.
-async fn exchange<I>(io: I, request: hyper::Request<Full<Bytes>>) -> Result<u16, String>
+/// The HTTP/1.1 exchange over a connected stream: the status and up to 64 KiB of the body.
+async fn exchange<I>(io: I, request: hyper::Request<Full<Bytes>>) -> Result<(u16, Vec<u8>), String>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -202,10 +251,12 @@ where
         .map_err(|e| format!("no answer: {e}"))?;
     let status = response.status().as_u16();
     // Read (a bounded amount of) the answer so the exchange completes.
-    let _ = Limited::new(response.into_body(), 64 * 1024)
+    let body = Limited::new(response.into_body(), 64 * 1024)
         .collect()
-        .await;
-    Ok(status)
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 /// Counters the worker feeds into `/metrics`.
@@ -274,6 +325,18 @@ pub async fn run(
     .await
     .unwrap_or_default();
     tracing::info!(url = %config.url, "forwarding to the one-stop system");
+    let poller = config.status_poll.map(|every| {
+        tokio::spawn(status_polls(
+            Arc::clone(&state),
+            Poller {
+                uri: uri.clone(),
+                tls: tls.clone(),
+                every,
+                config: config.clone(),
+            },
+            cancel.clone(),
+        ))
+    });
     let batch = config.batch;
     let idle_poll = config.idle_poll;
     let adapter = Arc::new(Adapter {
@@ -316,7 +379,150 @@ pub async fn run(
         }
         while set.join_next().await.is_some() {}
     }
+    if let Some(p) = poller {
+        let _ = p.await;
+    }
     tracing::info!("forwarding stopped");
+}
+
+/// The dossier field names of the one-stop system's status answer (OpenCPS-style:
+/// `dossierStatus` with OpenCPS's status codes; the collection place and date under the names
+/// the simulator uses, to be matched to the province's adapter).
+pub mod status_fields {
+    /// The status code.
+    pub const STATUS: &str = "dossierStatus";
+    /// Where to collect the result.
+    pub const PLACE: &str = "releasePlace";
+    /// From when, `yyyyMMddHHmmss`.
+    pub const DATE: &str = "releaseDate";
+}
+
+/// What the one-stop system's status answer means for the kiosk's lookup: the new state with
+/// the collection place and date (checked: a place of at most 256 characters without control
+/// characters, a `yyyyMMddHHmmss` date; anything else is dropped), or `None` when its code says
+/// nothing new (`new`: not yet taken in) or is not one this gateway maps (then the dossier
+/// keeps its last known state).
+///
+/// OpenCPS-style codes: `receiving`, `processing`, `paying`, `interoperating` -> `processing`;
+/// `waiting` (for additional documents) -> `returned`; `releasing` (result ready) -> `ready`;
+/// `done`, `ended` -> `done`.
+///
+/// # Errors
+///
+/// The answer is not a JSON object with a `dossierStatus` string.
+pub fn onestop_status(body: &[u8]) -> Result<Option<StatusUpdate>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "the status answer is not JSON".to_owned())?;
+    let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+    let code = field(status_fields::STATUS)
+        .ok_or_else(|| format!("the status answer has no {}", status_fields::STATUS))?;
+    let state = match code {
+        "receiving" | "processing" | "paying" | "interoperating" => "processing",
+        "waiting" => "returned",
+        "releasing" => "ready",
+        "done" | "ended" => "done",
+        _ => return Ok(None),
+    };
+    let place = field(status_fields::PLACE)
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && p.chars().count() <= 256 && !p.chars().any(char::is_control))
+        .map(str::to_owned);
+    let date = field(status_fields::DATE)
+        .filter(|d| kiosk_wire::codes::parse_portal_time(d).is_some())
+        .map(str::to_owned);
+    Ok(Some(StatusUpdate {
+        status: state.to_owned(),
+        collect_place: place,
+        collect_at: date,
+    }))
+}
+
+/// Where and how often the status poller asks.
+struct Poller {
+    uri: hyper::Uri,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    every: Duration,
+    config: ForwardConfig,
+}
+
+/// The status poller: until `cancel`, lease the forwarded, not final dossiers whose poll is
+/// due (a bounded batch, leased so replicas do not ask twice), ask the one-stop system, record
+/// what changed. A failed ask backs off (the interval doubling per failure, up to the
+/// forwarding's backoff cap, with jitter); a dossier that reached `done` is never asked again.
+async fn status_polls(state: Arc<Mutex<State>>, poller: Poller, cancel: CancellationToken) {
+    let poller = Arc::new(poller);
+    let lease_ms = i64::try_from(poller.config.lease.as_millis()).unwrap_or(i64::MAX);
+    let batch = poller.config.batch;
+    let idle = poller.config.status_idle;
+    while !cancel.is_cancelled() {
+        let leased = with_state(&state, move |s| {
+            s.store_mut().lease_status_polls(now_ms(), lease_ms, batch)
+        })
+        .await;
+        let jobs = match leased {
+            Some(Ok(jobs)) => jobs,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "status polls: cannot read the dossiers");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        if jobs.is_empty() {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(idle) => continue,
+            }
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for job in jobs {
+            set.spawn(poll_one(Arc::clone(&state), job, Arc::clone(&poller)));
+        }
+        while set.join_next().await.is_some() {}
+    }
+}
+
+async fn poll_one(state: Arc<Mutex<State>>, job: PollJob, poller: Arc<Poller>) {
+    let p = &*poller;
+    let answer = get_dossier(&p.uri, p.tls.as_ref(), &job.reference_uid, p.config.timeout).await;
+    let outcome = match answer {
+        Ok((200, body)) => onestop_status(&body),
+        Ok((status, _)) => Err(format!("HTTP {status}")),
+        Err(e) => Err(e),
+    };
+    let every = i64::try_from(p.every.as_millis()).unwrap_or(i64::MAX);
+    let (update, failed, delay) = match outcome {
+        Ok(update) => (update, false, every),
+        Err(why) => {
+            let attempt = job.attempts.saturating_add(1);
+            // Equal jitter: at least half the doubled interval, so a failing system is
+            // never asked more often than every half interval.
+            let cap = p.config.backoff_cap.max(p.every);
+            let exp = retry_delay_ms(attempt, p.every, cap, 1.0);
+            let fraction: f64 = rand::random();
+            let delay = exp / 2 + retry_delay_ms(attempt, p.every, cap, fraction) / 2;
+            tracing::debug!(dossier = %job.dossier_code, reason = %why, "status poll failed");
+            (None, true, delay)
+        }
+    };
+    // Only a change is written as one (the same state again just schedules the next ask).
+    let update = update
+        .filter(|u| u.status != job.status || u.collect_place.is_some() || u.collect_at.is_some());
+    let dossier = job.dossier_code.clone();
+    let recorded = with_state(&state, move |s| {
+        let now = now_ms();
+        s.store_mut()
+            .status_polled(job.id, update.as_ref(), now.saturating_add(delay), failed)
+            .map(|()| update)
+    })
+    .await;
+    match recorded {
+        Some(Ok(Some(u))) => {
+            tracing::info!(target: "audit", dossier = %dossier, status = %u.status, "one-stop system reported progress");
+        }
+        Some(Ok(None)) => {}
+        Some(Err(e)) => tracing::warn!(error = %e, dossier = %dossier, "status poll not recorded"),
+        None => tracing::warn!(dossier = %dossier, "status poll not recorded"),
+    }
 }
 
 /// Where and how the worker forwards.
@@ -439,5 +645,45 @@ mod tests {
         assert_eq!(v["serviceCode"], "1.004194");
         assert_eq!(v["applicantIdNo"], "001090123456");
         assert!(opencps_body(b"", "x", "y").is_err(), "an erased body");
+    }
+
+    #[test]
+    fn the_one_stop_systems_status_codes_map_to_the_lookups_states() {
+        let state = |json: &str| {
+            onestop_status(json.as_bytes())
+                .map(|u| u.map(|u| (u.status, u.collect_place, u.collect_at)))
+        };
+        for (code, want) in [
+            ("receiving", Some("processing")),
+            ("processing", Some("processing")),
+            ("waiting", Some("returned")),
+            ("releasing", Some("ready")),
+            ("done", Some("done")),
+            ("new", None),
+            ("cancelled", None),
+        ] {
+            let got = state(&format!(r#"{{"dossierStatus":"{code}"}}"#)).expect("parses");
+            assert_eq!(got.map(|g| g.0), want.map(str::to_owned), "{code}");
+        }
+        assert_eq!(
+            state(
+                r#"{"dossierStatus":"releasing","releasePlace":" Quầy 3 ","releaseDate":"20260106080000"}"#
+            ),
+            Ok(Some((
+                "ready".into(),
+                Some("Quầy 3".into()),
+                Some("20260106080000".into())
+            )))
+        );
+        // A bad place or date is dropped, not stored.
+        let long = "x".repeat(257);
+        assert_eq!(
+            state(&format!(
+                r#"{{"dossierStatus":"releasing","releasePlace":"{long}","releaseDate":"tomorrow"}}"#
+            )),
+            Ok(Some(("ready".into(), None, None)))
+        );
+        assert!(state("[]").is_err());
+        assert!(state("not json").is_err());
     }
 }

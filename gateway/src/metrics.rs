@@ -406,7 +406,10 @@ mod tests {
             assert!(text.contains(want), "{want} missing from\n{text}");
         }
         assert_eq!(
-            render_kiosks(&[], 0).lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>(),
+            render_kiosks(&[], 0)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>(),
             ["kiosk_gateway_kiosks_device_failed 0"]
         );
     }

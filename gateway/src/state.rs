@@ -617,6 +617,8 @@ impl State {
                     received_at: receipt.received_at,
                     appointment: receipt.appointment,
                     queue_number: receipt.queue_number,
+                    collect_place: row.collect_place,
+                    collect_at: row.collect_at,
                 },
             ),
             None => Response::error(
@@ -919,7 +921,11 @@ mod tests {
         let r = post(&mut s, &k1, &long);
         assert_eq!((r.status, code(&r).as_str()), (400, "invalid_field"));
         let extra = beat.replace("\"uptimeSecs\"", "\"name\":\"A\",\"uptimeSecs\"");
-        assert_eq!(post(&mut s, &k1, &extra).status, 400, "unknown fields refused");
+        assert_eq!(
+            post(&mut s, &k1, &extra).status,
+            400,
+            "unknown fields refused"
+        );
         assert_eq!(post(&mut s, &k1, beat).status, 204);
         let health = s.kiosk_health(NOW + 1000).expect("health");
         assert_eq!(health.len(), 1);

@@ -37,6 +37,8 @@ fn openapi_spec_matches_the_dto_field_names() {
         received_at: String::new(),
         appointment: String::new(),
         queue_number: Some(1),
+        collect_place: Some(String::new()),
+        collect_at: Some(String::new()),
     })
     .expect("json");
     let states = section("SubmissionStatus");
