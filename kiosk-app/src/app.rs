@@ -762,6 +762,14 @@ fn pcsc_reader(_name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::Ca
     )
 }
 
+/// What [`start_https`] starts: the submission queue, the certificate renewal check (kept
+/// alive), and the transport the heartbeat posts through.
+type HttpsParts = (
+    QueuedSubmitter,
+    Option<Box<dyn std::any::Any>>,
+    Arc<dyn crate::heartbeat::Post>,
+);
+
 /// The production submission path: the outbox worker sends over HTTPS with mutual TLS, trusting
 /// only `gateway.ca_file` (and the optional `gateway.spki_sha256` pin).
 #[cfg(feature = "https")]
@@ -770,11 +778,7 @@ fn start_https(
     base_url: &str,
     outbox: Arc<Outbox>,
     wait: Duration,
-) -> anyhow::Result<(
-    QueuedSubmitter,
-    Option<Box<dyn std::any::Any>>,
-    Arc<dyn crate::heartbeat::Post>,
-)> {
+) -> anyhow::Result<HttpsParts> {
     let g = &cfg.gateway;
     let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
         bail!(
@@ -830,11 +834,7 @@ fn start_https(
     _base_url: &str,
     _outbox: Arc<Outbox>,
     _wait: Duration,
-) -> anyhow::Result<(
-    QueuedSubmitter,
-    Option<Box<dyn std::any::Any>>,
-    Arc<dyn crate::heartbeat::Post>,
-)> {
+) -> anyhow::Result<HttpsParts> {
     bail!("gateway.url: this kiosk was built without the `https` feature; rebuild with it")
 }
 
