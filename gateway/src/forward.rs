@@ -59,6 +59,10 @@ pub struct ForwardConfig {
     /// (`GET {url}/o/rest/v2/dossiers/{referenceUid}`); `None`: never (the lookup then ends at
     /// `forwarded`).
     pub status_poll: Option<Duration>,
+    /// The longest wait between two asks about one dossier: the wait doubles from
+    /// `status_poll` with every ask that brought no news (or failed), up to this, and is back to
+    /// `status_poll` after a change.
+    pub status_poll_max: Duration,
     /// Sleep of the status poller when no poll is due.
     pub status_idle: Duration,
 }
@@ -66,7 +70,8 @@ pub struct ForwardConfig {
 impl ForwardConfig {
     /// Defaults for `url`: 10 s per attempt, 12 attempts, backoff 2 s doubling to 15 min,
     /// 60 s leases, 16 at a time, polling every 500 ms when idle; each forwarded dossier's
-    /// progress asked every 5 minutes (due polls looked for every 5 s).
+    /// progress asked 5 minutes after forwarding, then ever less often while nothing changes
+    /// (doubling up to every 2 hours), due polls looked for every 5 s.
     #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -80,6 +85,7 @@ impl ForwardConfig {
             batch: 16,
             idle_poll: Duration::from_millis(500),
             status_poll: Some(Duration::from_secs(5 * 60)),
+            status_poll_max: Duration::from_secs(2 * 3600),
             status_idle: Duration::from_secs(5),
         }
     }
@@ -447,8 +453,9 @@ struct Poller {
 
 /// The status poller: until `cancel`, lease the forwarded, not final dossiers whose poll is
 /// due (a bounded batch, leased so replicas do not ask twice), ask the one-stop system, record
-/// what changed. A failed ask backs off (the interval doubling per failure, up to the
-/// forwarding's backoff cap, with jitter); a dossier that reached `done` is never asked again.
+/// what changed. An ask without news, or a failed one, backs off (the interval doubling up to
+/// `status_poll_max`, with jitter); a change brings the dossier back to the short interval; a
+/// dossier that reached `done` is never asked again.
 async fn status_polls(state: Arc<Mutex<State>>, poller: Poller, cancel: CancellationToken) {
     let poller = Arc::new(poller);
     let lease_ms = i64::try_from(poller.config.lease.as_millis()).unwrap_or(i64::MAX);
@@ -489,29 +496,32 @@ async fn poll_one(state: Arc<Mutex<State>>, job: PollJob, poller: Arc<Poller>) {
         Ok((status, _)) => Err(format!("HTTP {status}")),
         Err(e) => Err(e),
     };
-    let every = i64::try_from(p.every.as_millis()).unwrap_or(i64::MAX);
-    let (update, failed, delay) = match outcome {
-        Ok(update) => (update, false, every),
+    let update = match outcome {
+        Ok(update) => update,
         Err(why) => {
-            let attempt = job.attempts.saturating_add(1);
-            // Equal jitter: at least half the doubled interval, so a failing system is
-            // never asked more often than every half interval.
-            let cap = p.config.backoff_cap.max(p.every);
-            let exp = retry_delay_ms(attempt, p.every, cap, 1.0);
-            let fraction: f64 = rand::random();
-            let delay = exp / 2 + retry_delay_ms(attempt, p.every, cap, fraction) / 2;
             tracing::debug!(dossier = %job.dossier_code, reason = %why, "status poll failed");
-            (None, true, delay)
+            None
         }
     };
     // Only a change is written as one (the same state again just schedules the next ask).
     let update = update
         .filter(|u| u.status != job.status || u.collect_place.is_some() || u.collect_at.is_some());
+    let quiet = update.is_none();
+    let delay = if quiet {
+        // The n-th ask in a row without news waits between 2^(n-1) and 2^n intervals (equal
+        // jitter), up to the maximum: never sooner than one interval.
+        let n = job.attempts.saturating_add(2);
+        let cap = p.config.status_poll_max.max(p.every);
+        let fraction: f64 = rand::random();
+        retry_delay_ms(n, p.every, cap, 1.0) / 2 + retry_delay_ms(n, p.every, cap, fraction) / 2
+    } else {
+        i64::try_from(p.every.as_millis()).unwrap_or(i64::MAX)
+    };
     let dossier = job.dossier_code.clone();
     let recorded = with_state(&state, move |s| {
         let now = now_ms();
         s.store_mut()
-            .status_polled(job.id, update.as_ref(), now.saturating_add(delay), failed)
+            .status_polled(job.id, update.as_ref(), now.saturating_add(delay), quiet)
             .map(|()| update)
     })
     .await;

@@ -181,6 +181,7 @@ fn the_one_stop_systems_progress_reaches_the_kiosks_lookup() {
             backoff_cap: Duration::from_millis(200),
             idle_poll: Duration::from_millis(20),
             status_poll: Some(Duration::from_millis(50)),
+            status_poll_max: Duration::from_millis(200),
             status_idle: Duration::from_millis(20),
             ..ForwardConfig::new(sim.url())
         }),

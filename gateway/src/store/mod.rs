@@ -201,7 +201,7 @@ pub struct PollJob {
     pub dossier_code: String,
     /// Its state now.
     pub status: String,
-    /// Failed polls in a row (for the backoff).
+    /// Polls without news (no change, or failed) in a row, for the backoff.
     pub attempts: u32,
 }
 
@@ -450,8 +450,9 @@ pub trait Store: Send {
     ) -> Result<Vec<PollJob>>;
 
     /// Records a poll: the new state if the one-stop system reported one (`None`: no change, or
-    /// no answer), the next poll at `next_due_ms`; `failed` counts a failed poll (reset by a
-    /// good one). A dossier no longer in [`POLLED_STATES`] is left alone.
+    /// no answer), the next poll at `next_due_ms`; `quiet` counts one more poll without news
+    /// (for the backoff; reset to 0 otherwise). A dossier no longer in [`POLLED_STATES`] is
+    /// left alone.
     ///
     /// # Errors
     ///
@@ -461,7 +462,7 @@ pub trait Store: Send {
         id: i64,
         update: Option<&StatusUpdate>,
         next_due_ms: i64,
-        failed: bool,
+        quiet: bool,
     ) -> Result<()>;
 
     /// Erases the bodies whose retention has passed; how many.

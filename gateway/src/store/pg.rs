@@ -87,7 +87,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     ",
     ),
     (
-        // The report back from the one-stop system: when to ask next, failed asks in a row, and
+        // The report back from the one-stop system: when to ask next, asks without news in a row, and
         // where and from when the result can be collected.
         2,
         "
@@ -549,7 +549,7 @@ impl Store for PgStore {
         id: i64,
         update: Option<&StatusUpdate>,
         next_due_ms: i64,
-        failed: bool,
+        quiet: bool,
     ) -> Result<()> {
         self.db()?.execute(
             "UPDATE submissions SET
@@ -565,7 +565,7 @@ impl Store for PgStore {
                 &update.and_then(|u| u.collect_place.as_deref()),
                 &update.and_then(|u| u.collect_at.as_deref()),
                 &next_due_ms,
-                &failed,
+                &quiet,
             ],
         )?;
         Ok(())

@@ -455,7 +455,7 @@ impl Store for SqliteStore {
         id: i64,
         update: Option<&StatusUpdate>,
         next_due_ms: i64,
-        failed: bool,
+        quiet: bool,
     ) -> Result<()> {
         self.db.execute(
             "UPDATE submissions SET
@@ -471,7 +471,7 @@ impl Store for SqliteStore {
                 update.and_then(|u| u.collect_place.as_deref()),
                 update.and_then(|u| u.collect_at.as_deref()),
                 next_due_ms,
-                failed
+                quiet
             ],
         )?;
         Ok(())
