@@ -65,6 +65,27 @@ pub struct ForwardConfig {
     pub status_poll_max: Duration,
     /// Sleep of the status poller when no poll is due.
     pub status_idle: Duration,
+    /// The adapter's OAuth2 client credentials (an LGSP or iGate/Keycloak token endpoint);
+    /// `None`: the adapter takes requests without a token (the simulator, an agent on the
+    /// same host).
+    pub oauth: Option<OAuthConfig>,
+}
+
+/// OAuth2 client credentials (RFC 6749, section 4.4) for the adapter: the token is fetched
+/// from `token_url` (same scheme and trusted roots as the adapter), cached until 30 s before
+/// it expires, and fetched again after a 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    /// The token endpoint, e.g. `https://sso.example.gov.vn/realms/x/protocol/openid-connect/token`.
+    pub token_url: String,
+    /// The gateway's client id.
+    pub client_id: String,
+    /// A file holding the client secret (one line), readable by the gateway's user only
+    /// (mode 0600 or stricter; anything else is refused). Read at every token fetch, so a
+    /// corrected secret is used without a restart.
+    pub secret_file: std::path::PathBuf,
+    /// The `scope` to ask for, if the endpoint wants one.
+    pub scope: Option<String>,
 }
 
 impl ForwardConfig {
@@ -87,6 +108,7 @@ impl ForwardConfig {
             status_poll: Some(Duration::from_secs(5 * 60)),
             status_poll_max: Duration::from_secs(2 * 3600),
             status_idle: Duration::from_secs(5),
+            oauth: None,
         }
     }
 }
@@ -160,10 +182,15 @@ async fn post(
     tls: Option<&Arc<rustls::ClientConfig>>,
     body: Vec<u8>,
     key: &str,
+    bearer: Option<&str>,
     timeout: Duration,
 ) -> Result<u16, String> {
     let base = uri.path().trim_end_matches('/');
-    let request = hyper::Request::post(format!("{base}{DOSSIERS_PATH}"))
+    let mut request = hyper::Request::post(format!("{base}{DOSSIERS_PATH}"));
+    if let Some(t) = bearer {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let request = request
         .header(hyper::header::HOST, authority(uri)?)
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header("Idempotency-Key", key)
@@ -179,6 +206,7 @@ async fn get_dossier(
     uri: &hyper::Uri,
     tls: Option<&Arc<rustls::ClientConfig>>,
     reference_uid: &str,
+    bearer: Option<&str>,
     timeout: Duration,
 ) -> Result<(u16, Vec<u8>), String> {
     // The uid is the kiosk's UUID, checked at intake; anything else is not asked for.
@@ -190,12 +218,171 @@ async fn get_dossier(
         return Err("the referenceUid is not a UUID".to_owned());
     }
     let base = uri.path().trim_end_matches('/');
-    let request = hyper::Request::get(format!("{base}{DOSSIERS_PATH}/{reference_uid}"))
+    let mut request = hyper::Request::get(format!("{base}{DOSSIERS_PATH}/{reference_uid}"));
+    if let Some(t) = bearer {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let request = request
         .header(hyper::header::HOST, authority(uri)?)
         .header(hyper::header::ACCEPT, "application/json")
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
     send(uri, tls, request, timeout).await
+}
+
+/// Reads the client secret: refused unless only the owner may read the file.
+///
+/// # Errors
+///
+/// The file cannot be read, is readable by group or others, or is empty (message naming the
+/// file and the fix).
+pub fn read_secret(path: &std::path::Path) -> Result<zeroize::Zeroizing<String>, String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{}: the client secret is readable by group or others (mode {mode:o}): chmod 600 it",
+            path.display()
+        ));
+    }
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(format!(
+            "{}: the client secret file is empty",
+            path.display()
+        ));
+    }
+    Ok(zeroize::Zeroizing::new(secret.to_owned()))
+}
+
+/// `application/x-www-form-urlencoded` value: unreserved characters as they are, the rest
+/// percent-encoded (hand-written: four lines do not justify a crate).
+fn form_value(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A token endpoint's answer: the token and its lifetime in seconds (300 when not given).
+///
+/// # Errors
+///
+/// Not JSON with a non-empty `access_token`, or a `token_type` other than bearer.
+pub fn parse_token(body: &[u8]) -> Result<(String, u64), String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "the token answer is not JSON".to_owned())?;
+    let token = v
+        .get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.is_empty() && t.len() <= 8192 && t.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or("the token answer has no usable access_token")?;
+    if let Some(kind) = v.get("token_type").and_then(serde_json::Value::as_str) {
+        if !kind.eq_ignore_ascii_case("bearer") {
+            return Err(format!("token_type {kind:?} is not bearer"));
+        }
+    }
+    let ttl = v
+        .get("expires_in")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(300);
+    Ok((token.to_owned(), ttl))
+}
+
+/// The adapter's token, cached per replica (not state that matters: any replica fetches its
+/// own).
+struct Credentials {
+    config: OAuthConfig,
+    uri: hyper::Uri,
+    cached: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl Credentials {
+    fn new(config: OAuthConfig) -> Result<Self, String> {
+        let uri = config
+            .token_url
+            .parse::<hyper::Uri>()
+            .ok()
+            .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
+            .ok_or_else(|| {
+                format!(
+                    "the token URL {:?} is not http(s)://host/...",
+                    config.token_url
+                )
+            })?;
+        Ok(Self {
+            config,
+            uri,
+            cached: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// A token valid for at least 30 s more: the cached one, or a new one.
+    async fn token(
+        &self,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let mut cached = self.cached.lock().await;
+        if let Some((t, until)) = cached.as_ref() {
+            if std::time::Instant::now() + Duration::from_secs(30) < *until {
+                return Ok(t.clone());
+            }
+        }
+        let secret = read_secret(&self.config.secret_file)?;
+        let mut form = zeroize::Zeroizing::new(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            form_value(&self.config.client_id),
+            form_value(&secret)
+        ));
+        if let Some(scope) = &self.config.scope {
+            form.push_str("&scope=");
+            form.push_str(&form_value(scope));
+        }
+        let path = self
+            .uri
+            .path_and_query()
+            .map_or("/", hyper::http::uri::PathAndQuery::as_str);
+        let request = hyper::Request::post(path)
+            .header(hyper::header::HOST, authority(&self.uri)?)
+            .header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(hyper::header::ACCEPT, "application/json")
+            .body(Full::new(Bytes::from(form.as_bytes().to_vec())))
+            .map_err(|e| e.to_string())?;
+        let (status, body) = send(&self.uri, tls, request, timeout).await?;
+        match status {
+            200 => {}
+            400 | 401 | 403 => {
+                return Err(format!(
+                    "the token endpoint refused the gateway's client credentials (HTTP {status}): \
+                     check the client id and the secret file"
+                ))
+            }
+            s => return Err(format!("the token endpoint answered HTTP {s}")),
+        }
+        let (token, ttl) = parse_token(&body)?;
+        *cached = Some((
+            token.clone(),
+            std::time::Instant::now() + Duration::from_secs(ttl),
+        ));
+        Ok(token)
+    }
+
+    /// Forgets the cached token (the adapter answered 401).
+    async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
 }
 
 fn authority(uri: &hyper::Uri) -> Result<String, String> {
@@ -331,6 +518,13 @@ pub async fn run(
     .await
     .unwrap_or_default();
     tracing::info!(url = %config.url, "forwarding to the one-stop system");
+    let credentials = match config.oauth.clone().map(Credentials::new).transpose() {
+        Ok(c) => c.map(Arc::new),
+        Err(e) => {
+            tracing::error!(error = %e, "forwarding off: the adapter's credentials are misconfigured");
+            return;
+        }
+    };
     let poller = config.status_poll.map(|every| {
         tokio::spawn(status_polls(
             Arc::clone(&state),
@@ -339,6 +533,7 @@ pub async fn run(
                 tls: tls.clone(),
                 every,
                 config: config.clone(),
+                credentials: credentials.clone(),
             },
             cancel.clone(),
         ))
@@ -352,8 +547,36 @@ pub async fn run(
         agency,
         retention_ms,
         metrics,
+        credentials,
     });
+    // Token failures in a row: forwarding pauses (nothing leased, no attempt counted, no
+    // dead letter) and an operator is told, until the token endpoint takes the credentials.
+    let mut token_failures = 0u32;
     while !cancel.is_cancelled() {
+        if let Some(c) = &adapter.credentials {
+            match c.token(adapter.tls.as_ref(), adapter.config.timeout).await {
+                Ok(_) => {
+                    if token_failures > 0 {
+                        tracing::info!(target: "audit", "forwarding resumed: the token endpoint took the credentials");
+                    }
+                    token_failures = 0;
+                }
+                Err(e) => {
+                    token_failures = token_failures.saturating_add(1);
+                    tracing::error!(target: "audit", error = %e, failures = token_failures, "forwarding paused: no token for the one-stop system (an operator must look; retrying)");
+                    let fraction: f64 = rand::random();
+                    let c = &adapter.config;
+                    let wait =
+                        retry_delay_ms(token_failures, c.backoff_base, c.backoff_cap, fraction);
+                    let wait =
+                        Duration::from_millis(u64::try_from(wait).unwrap_or(0)).max(c.idle_poll);
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(wait) => continue,
+                    }
+                }
+            }
+        }
         let leased = with_state(&state, move |s| {
             let now = now_ms();
             let store = s.store_mut();
@@ -449,6 +672,7 @@ struct Poller {
     tls: Option<Arc<rustls::ClientConfig>>,
     every: Duration,
     config: ForwardConfig,
+    credentials: Option<Arc<Credentials>>,
 }
 
 /// The status poller: until `cancel`, lease the forwarded, not final dossiers whose poll is
@@ -490,7 +714,28 @@ async fn status_polls(state: Arc<Mutex<State>>, poller: Poller, cancel: Cancella
 
 async fn poll_one(state: Arc<Mutex<State>>, job: PollJob, poller: Arc<Poller>) {
     let p = &*poller;
-    let answer = get_dossier(&p.uri, p.tls.as_ref(), &job.reference_uid, p.config.timeout).await;
+    let uid = job.reference_uid.as_str();
+    let ask = |fresh: bool| async move {
+        let token = bearer(
+            p.credentials.as_ref(),
+            p.tls.as_ref(),
+            p.config.timeout,
+            fresh,
+        )
+        .await?;
+        get_dossier(
+            &p.uri,
+            p.tls.as_ref(),
+            uid,
+            token.as_deref(),
+            p.config.timeout,
+        )
+        .await
+    };
+    let mut answer = ask(false).await;
+    if p.credentials.is_some() && matches!(answer, Ok((401, _))) {
+        answer = ask(true).await;
+    }
     let outcome = match answer {
         Ok((200, body)) => onestop_status(&body),
         Ok((status, _)) => Err(format!("HTTP {status}")),
@@ -543,6 +788,26 @@ struct Adapter {
     agency: String,
     retention_ms: i64,
     metrics: Arc<dyn ForwardMetrics>,
+    credentials: Option<Arc<Credentials>>,
+}
+
+/// The bearer token to send, if the adapter wants one; `fresh` fetches a new one first (the
+/// adapter answered 401).
+async fn bearer(
+    credentials: Option<&Arc<Credentials>>,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+    fresh: bool,
+) -> Result<Option<String>, String> {
+    match credentials {
+        None => Ok(None),
+        Some(c) => {
+            if fresh {
+                c.invalidate().await;
+            }
+            c.token(tls, timeout).await.map(Some)
+        }
+    }
 }
 
 async fn forward_one(state: Arc<Mutex<State>>, job: ForwardJob, adapter: Arc<Adapter>) {
@@ -553,14 +818,39 @@ async fn forward_one(state: Arc<Mutex<State>>, job: ForwardJob, adapter: Arc<Ada
         agency,
         retention_ms,
         metrics,
+        credentials,
     } = &*adapter;
     let retention_ms = *retention_ms;
+    let uid = job.reference_uid.as_str();
+    let send_once = |body: Vec<u8>, fresh: bool| async move {
+        let token = bearer(credentials.as_ref(), tls.as_ref(), config.timeout, fresh).await?;
+        post(
+            uri,
+            tls.as_ref(),
+            body,
+            uid,
+            token.as_deref(),
+            config.timeout,
+        )
+        .await
+    };
     let (verdict, why) = match opencps_body(&job.body, &job.dossier_code, agency) {
         Err(e) => (Verdict::Dead, e),
-        Ok(body) => match post(uri, tls.as_ref(), body, &job.reference_uid, config.timeout).await {
-            Ok(status) => (classify(status), format!("HTTP {status}")),
-            Err(e) => (Verdict::Retry, e),
-        },
+        Ok(body) => {
+            let mut sent = send_once(body.clone(), false).await;
+            // An expired or revoked token: once more with a new one.
+            if credentials.is_some() && matches!(sent, Ok(401)) {
+                sent = send_once(body, true).await;
+            }
+            match sent {
+                // Still refused with a fresh token: the credentials, not the dossier.
+                Ok(401) if credentials.is_some() => {
+                    (Verdict::Retry, "HTTP 401 with a fresh token".to_owned())
+                }
+                Ok(status) => (classify(status), format!("HTTP {status}")),
+                Err(e) => (Verdict::Retry, e),
+            }
+        }
     };
     metrics.attempt(verdict);
     let attempt = job.attempts.saturating_add(1);
@@ -655,6 +945,35 @@ mod tests {
         assert_eq!(v["serviceCode"], "1.004194");
         assert_eq!(v["applicantIdNo"], "001090123456");
         assert!(opencps_body(b"", "x", "y").is_err(), "an erased body");
+    }
+
+    #[test]
+    fn the_client_secret_must_be_private_and_token_answers_are_checked() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("secret");
+        std::fs::write(&p, "s3cret\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let e = read_secret(&p).expect_err("group-readable");
+        assert!(e.contains("chmod 600") && e.contains("640"), "{e}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(read_secret(&p).expect("private").as_str(), "s3cret");
+        std::fs::write(&p, "\n").expect("write");
+        assert!(read_secret(&p).is_err(), "empty");
+        assert!(read_secret(&dir.path().join("none")).is_err());
+        assert_eq!(form_value("a b/+=é"), "a%20b%2F%2B%3D%C3%A9");
+        assert_eq!(
+            parse_token(br#"{"access_token":"abc","token_type":"bearer","expires_in":60}"#),
+            Ok(("abc".to_owned(), 60))
+        );
+        assert_eq!(
+            parse_token(br#"{"access_token":"abc"}"#),
+            Ok(("abc".to_owned(), 300))
+        );
+        assert!(parse_token(br#"{"access_token":"abc","token_type":"mac"}"#).is_err());
+        assert!(parse_token(br#"{"access_token":""}"#).is_err());
+        assert!(parse_token(br#"{"access_token":"a b"}"#).is_err());
+        assert!(parse_token(b"<html>").is_err());
     }
 
     #[test]

@@ -19,6 +19,11 @@
 //! "releaseDate"?}`; [`OneStopSim::fail_status_polls`] makes the next status requests answer
 //! 503 (fault injection on the report back).
 //!
+//! With [`OneStopSim::require_client`] it wants OAuth2 client credentials as an LGSP or iGate
+//! would: `POST /oauth/token` (form `grant_type=client_credentials`, `client_id`,
+//! `client_secret`) issues bearer tokens with a lifetime, and every other call without a live
+//! token answers 401; [`OneStopSim::expire_tokens`] ends every token at once.
+//!
 //! It keeps only `referenceUid`, the service code, delivery counts and the status: no personal
 //! data.
 
@@ -93,7 +98,21 @@ struct SimShared {
     next_id: AtomicU64,
     /// Status requests still to answer 503.
     failing_status: AtomicU64,
+    /// Client credentials wanted, and the tokens issued (token -> end of life).
+    auth: Mutex<Option<SimAuth>>,
+    token_requests: AtomicU64,
 }
+
+/// The credentials the simulator wants and its live tokens.
+struct SimAuth {
+    client_id: String,
+    secret: String,
+    ttl: Duration,
+    tokens: HashMap<String, std::time::Instant>,
+}
+
+/// The token endpoint's path.
+pub const TOKEN_PATH: &str = "/oauth/token";
 
 /// The running simulator; stopped on drop.
 pub struct OneStopSim {
@@ -199,6 +218,69 @@ impl SimShared {
 }
 
 impl SimShared {
+    /// A request with its `Authorization` header: the token endpoint, or the token check
+    /// before [`SimShared::handle`].
+    fn handle_authorized(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        if method == "POST" && path == TOKEN_PATH {
+            return self.issue_token(body);
+        }
+        let mut auth = self.auth.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(a) = auth.as_mut() {
+            let now = std::time::Instant::now();
+            a.tokens.retain(|_, until| *until > now);
+            let live = authorization
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .is_some_and(|t| a.tokens.contains_key(t));
+            if !live {
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                return Reply::Answer(401, br#"{"error":"invalid_token"}"#.to_vec());
+            }
+        }
+        drop(auth);
+        self.handle(method, path, body)
+    }
+
+    /// `POST /oauth/token`.
+    fn issue_token(&self, body: &[u8]) -> Reply {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+        let form = String::from_utf8_lossy(body);
+        let field = |k: &str| {
+            form.split('&')
+                .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+                .map(percent_decode)
+        };
+        let mut auth = self.auth.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(a) = auth.as_mut() else {
+            return Reply::Answer(404, br#"{"error":"not_found"}"#.to_vec());
+        };
+        let ok = field("grant_type").as_deref() == Some("client_credentials")
+            && field("client_id").as_deref() == Some(a.client_id.as_str())
+            && field("client_secret").as_deref() == Some(a.secret.as_str());
+        if !ok {
+            return Reply::Answer(401, br#"{"error":"invalid_client"}"#.to_vec());
+        }
+        let n: u128 = self
+            .rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .random();
+        let token = format!("{n:032x}");
+        a.tokens
+            .insert(token.clone(), std::time::Instant::now() + a.ttl);
+        let answer = serde_json::json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": a.ttl.as_secs(),
+        });
+        Reply::Answer(200, answer.to_string().into_bytes())
+    }
+
     /// `GET .../dossiers/{uid}`.
     fn status(&self, uid: &str) -> Reply {
         let failing = self
@@ -276,6 +358,8 @@ impl OneStopSim {
             requests: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             failing_status: AtomicU64::new(0),
+            auth: Mutex::new(None),
+            token_requests: AtomicU64::new(0),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -344,6 +428,40 @@ impl OneStopSim {
             .advance(reference_uid, status, release_place, release_date)
     }
 
+    /// From now on every call needs a bearer token from `POST /oauth/token` with these client
+    /// credentials; tokens live `ttl`.
+    pub fn require_client(&self, client_id: &str, secret: &str, ttl: Duration) {
+        *self
+            .shared
+            .auth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(SimAuth {
+            client_id: client_id.to_owned(),
+            secret: secret.to_owned(),
+            ttl,
+            tokens: HashMap::new(),
+        });
+    }
+
+    /// Ends every token issued so far (they expired, or the IdP restarted).
+    pub fn expire_tokens(&self) {
+        if let Some(a) = self
+            .shared
+            .auth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            a.tokens.clear();
+        }
+    }
+
+    /// Token requests received (granted or not).
+    #[must_use]
+    pub fn token_requests(&self) -> u64 {
+        self.shared.token_requests.load(Ordering::Relaxed)
+    }
+
     /// The next `n` status requests answer 503 (the one-stop system's status call failing).
     pub fn fail_status_polls(&self, n: u64) {
         self.shared.failing_status.store(n, Ordering::SeqCst);
@@ -367,6 +485,34 @@ impl Drop for OneStopSim {
     }
 }
 
+/// A form value with `%XX` and `+` decoded (bytes that do not decode are kept).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (c, hex) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[derive(Debug)]
 struct Dropped;
 
@@ -388,7 +534,16 @@ async fn serve(tcp: tokio::net::TcpStream, shared: Arc<SimShared>) {
                 .await
                 .map_err(|_| Dropped)?
                 .to_bytes();
-            let reply = shared.handle(parts.method.as_str(), parts.uri.path(), &body);
+            let authorization = parts
+                .headers
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let reply = shared.handle_authorized(
+                parts.method.as_str(),
+                parts.uri.path(),
+                authorization,
+                &body,
+            );
             let (status, body) = match reply {
                 Reply::Answer(s, b) => (s, b),
                 Reply::Hang(s, b) => {
@@ -427,6 +582,8 @@ mod tests {
             requests: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             failing_status: AtomicU64::new(0),
+            auth: Mutex::new(None),
+            token_requests: AtomicU64::new(0),
         }
     }
 
