@@ -154,6 +154,24 @@ enum Command {
         /// back after this).
         #[arg(long, default_value_t = 60)]
         forward_lease_secs: u64,
+        /// OAuth2 token endpoint of the adapter (LGSP, iGate Keycloak): the gateway fetches a
+        /// client-credentials token there; give it with --forward-client-id and
+        /// --forward-secret-file.
+        #[arg(long)]
+        forward_token_url: Option<String>,
+        /// The gateway's OAuth2 client id.
+        #[arg(long)]
+        forward_client_id: Option<String>,
+        /// File holding the client secret (mode 0600).
+        #[arg(long)]
+        forward_secret_file: Option<PathBuf>,
+        /// OAuth2 scope to ask for, if the endpoint wants one.
+        #[arg(long)]
+        forward_scope: Option<String>,
+        /// Ask the adapter where each forwarded dossier stands, first after this many seconds
+        /// (doubling while nothing changes, up to 2 hours); 0: never.
+        #[arg(long, default_value_t = 300)]
+        status_poll_secs: u64,
         /// Seconds a forwarded dossier's personal fields are kept (0: erased at once).
         #[arg(long, default_value_t = 0)]
         retention_secs: u64,
@@ -196,6 +214,12 @@ enum Command {
         /// Share taken and closed unanswered.
         #[arg(long, default_value_t = 0.0)]
         lost_reply_rate: f64,
+        /// Require OAuth2 client credentials (POST /oauth/token) with this client id...
+        #[arg(long, requires = "client_secret_file")]
+        client_id: Option<String>,
+        /// ...and the secret in this file; tokens live an hour.
+        #[arg(long, requires = "client_id")]
+        client_secret_file: Option<PathBuf>,
     },
     /// Deletes the idempotency keys and receipts past their retention (bounded batches; safe
     /// while replicas run).
@@ -379,6 +403,11 @@ fn main() -> anyhow::Result<()> {
             forward_timeout_ms,
             forward_backoff_ms,
             forward_lease_secs,
+            forward_token_url,
+            forward_client_id,
+            forward_secret_file,
+            forward_scope,
+            status_poll_secs,
             retention_secs,
             postgres_pool_size,
             postgres_pool_timeout_ms,
@@ -391,6 +420,23 @@ fn main() -> anyhow::Result<()> {
             rate_per_sec,
         } => {
             db.config()?;
+            let oauth = match (forward_token_url, forward_client_id, forward_secret_file) {
+                (None, None, None) => None,
+                (Some(token_url), Some(client_id), Some(secret_file)) => {
+                    // Checked now, so a world-readable secret stops the start with the fix.
+                    kiosk_gateway::forward::read_secret(&secret_file)
+                        .map_err(|e| anyhow::anyhow!(e))?;
+                    Some(kiosk_gateway::forward::OAuthConfig {
+                        token_url,
+                        client_id,
+                        secret_file,
+                        scope: forward_scope,
+                    })
+                }
+                _ => anyhow::bail!(
+                    "--forward-token-url, --forward-client-id and --forward-secret-file go together"
+                ),
+            };
             let gw = Gateway::start_with(GatewayConfig {
                 agency,
                 db_path: db.db,
@@ -418,6 +464,9 @@ fn main() -> anyhow::Result<()> {
                     timeout: Duration::from_millis(forward_timeout_ms),
                     backoff_base: Duration::from_millis(forward_backoff_ms),
                     lease: Duration::from_secs(forward_lease_secs.max(1)),
+                    oauth,
+                    status_poll: (status_poll_secs > 0)
+                        .then(|| Duration::from_secs(status_poll_secs)),
                     ..ForwardConfig::new(url)
                 }),
                 retention: Duration::from_secs(retention_secs),
@@ -435,6 +484,8 @@ fn main() -> anyhow::Result<()> {
             error_rate,
             timeout_rate,
             lost_reply_rate,
+            client_id,
+            client_secret_file,
         } => {
             let sim = OneStopSim::start(
                 listen,
@@ -446,6 +497,11 @@ fn main() -> anyhow::Result<()> {
                     ..SimFaults::default()
                 },
             )?;
+            if let (Some(id), Some(file)) = (client_id, client_secret_file) {
+                let secret =
+                    kiosk_gateway::forward::read_secret(&file).map_err(|e| anyhow::anyhow!(e))?;
+                sim.require_client(&id, &secret, Duration::from_secs(3600));
+            }
             eprintln!("one-stop simulator on {}", sim.url());
             wait_for_signal()?;
             eprintln!(

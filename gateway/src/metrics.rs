@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kiosk_wire::dto::DeviceStatus;
+
 use crate::forward::{ForwardMetrics, Verdict};
+use crate::state::KioskHealth;
 use crate::store::Gauges;
 
 /// Upper bounds of the latency histogram's buckets, seconds.
@@ -205,6 +208,114 @@ impl Metrics {
     }
 }
 
+/// A label value as the text format wants it: `\`, `"` and line breaks escaped. Kiosk ids
+/// need none (checked at enrolment); the rest of a heartbeat's text is the kiosk's.
+fn label(value: &str) -> String {
+    let mut o = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The per-kiosk series from the kiosks' latest heartbeats (see [`crate::state::KioskHealth`]):
+/// how many kiosks report a failed device, and per kiosk its versions, outbox, devices,
+/// certificate and the heartbeat's age at `now_ms`. Bounded: one series per kiosk and device
+/// (at most [`kiosk_wire::dto::Heartbeat::MAX_DEVICES`] devices).
+#[must_use]
+pub fn render_kiosks(kiosks: &[KioskHealth], now_ms: i64) -> String {
+    let mut o = String::new();
+    let failing = kiosks
+        .iter()
+        .filter(|k| k.heartbeat.has_failed_device())
+        .count();
+    let head = |o: &mut String, name: &str, help: &str| {
+        let _ = writeln!(o, "# HELP {name} {help}");
+        let _ = writeln!(o, "# TYPE {name} gauge");
+    };
+    head(
+        &mut o,
+        "kiosk_gateway_kiosks_device_failed",
+        "Kiosks whose latest heartbeat reports a failed device (out of service).",
+    );
+    let _ = writeln!(o, "kiosk_gateway_kiosks_device_failed {failing}");
+    head(
+        &mut o,
+        "kiosk_gateway_kiosk_info",
+        "A kiosk's software, OS and configuration hash, from its latest heartbeat.",
+    );
+    for k in kiosks {
+        let b = &k.heartbeat;
+        let _ = writeln!(
+            o,
+            "kiosk_gateway_kiosk_info{{kiosk=\"{}\",app_version=\"{}\",os_version=\"{}\",config_sha256=\"{}\"}} 1",
+            k.kiosk,
+            label(&b.app_version),
+            label(&b.os_version),
+            b.config_sha256.as_deref().unwrap_or("")
+        );
+    }
+    type Value = fn(&KioskHealth, i64) -> Option<f64>;
+    #[allow(clippy::cast_precision_loss)]
+    let series: [(&str, &str, Value); 5] = [
+        (
+            "kiosk_gateway_kiosk_queue_depth",
+            "Submissions waiting in the kiosk's outbox.",
+            |k, _| Some(f64::from(k.heartbeat.queue_depth)),
+        ),
+        (
+            "kiosk_gateway_kiosk_dead_letters",
+            "Submissions the kiosk's outbox gave up on.",
+            |k, _| Some(f64::from(k.heartbeat.dead_letters)),
+        ),
+        (
+            "kiosk_gateway_kiosk_heartbeat_age_seconds",
+            "Seconds since the kiosk's latest heartbeat arrived.",
+            |k, now| Some(now.saturating_sub(k.received_ms) as f64 / 1000.0),
+        ),
+        (
+            "kiosk_gateway_kiosk_uptime_seconds",
+            "The kiosk program's uptime when it sent its latest heartbeat.",
+            |k, _| Some(k.heartbeat.uptime_secs as f64),
+        ),
+        (
+            "kiosk_gateway_kiosk_certificate_days_left",
+            "Days left on the kiosk's client certificate, as the kiosk reads it.",
+            |k, _| k.heartbeat.cert_days_left.map(f64::from),
+        ),
+    ];
+    for (name, help, value) in series {
+        head(&mut o, name, help);
+        for k in kiosks {
+            if let Some(v) = value(k, now_ms) {
+                let _ = writeln!(o, "{name}{{kiosk=\"{}\"}} {v}", k.kiosk);
+            }
+        }
+    }
+    head(
+        &mut o,
+        "kiosk_gateway_kiosk_device_up",
+        "1 when the kiosk reports the device ok or degraded, 0 when failed.",
+    );
+    for k in kiosks {
+        for d in &k.heartbeat.devices {
+            let up = u8::from(d.status != DeviceStatus::Failed);
+            let _ = writeln!(
+                o,
+                "kiosk_gateway_kiosk_device_up{{kiosk=\"{}\",device=\"{}\"}} {up}",
+                k.kiosk,
+                label(&d.device)
+            );
+        }
+    }
+    o
+}
+
 impl ForwardMetrics for Metrics {
     fn attempt(&self, verdict: Verdict) {
         let c = match verdict {
@@ -253,5 +364,64 @@ mod tests {
             assert!(text.contains(want), "{want} missing from\n{text}");
         }
         assert!(!text.contains("260105"), "no dossier codes as labels");
+    }
+
+    #[test]
+    fn kiosks_health_series_from_heartbeats() {
+        use kiosk_wire::dto::{DeviceHealth, Heartbeat};
+        let beat = |devices: Vec<DeviceHealth>| Heartbeat {
+            app_version: "0.1.0".into(),
+            os_version: "Debian \"13\"".into(),
+            queue_depth: 3,
+            dead_letters: 1,
+            devices,
+            sent_at: "20260105093000".into(),
+            config_sha256: Some("ab".repeat(32)),
+            cert_days_left: Some(12),
+            uptime_secs: 600,
+        };
+        let dev = |name: &str, status| DeviceHealth {
+            device: name.into(),
+            status,
+            detail: None,
+        };
+        let kiosks = [
+            KioskHealth {
+                kiosk: "kiosk-01".into(),
+                received_ms: 10_000,
+                heartbeat: beat(vec![
+                    dev("card-reader", DeviceStatus::Ok),
+                    dev("printer", DeviceStatus::Failed),
+                ]),
+            },
+            KioskHealth {
+                kiosk: "kiosk-02".into(),
+                received_ms: 40_000,
+                heartbeat: beat(vec![dev("printer", DeviceStatus::Degraded)]),
+            },
+        ];
+        let text = render_kiosks(&kiosks, 70_000);
+        for want in [
+            "kiosk_gateway_kiosks_device_failed 1\n",
+            "kiosk_gateway_kiosk_queue_depth{kiosk=\"kiosk-01\"} 3\n",
+            "kiosk_gateway_kiosk_dead_letters{kiosk=\"kiosk-02\"} 1\n",
+            "kiosk_gateway_kiosk_heartbeat_age_seconds{kiosk=\"kiosk-01\"} 60\n",
+            "kiosk_gateway_kiosk_heartbeat_age_seconds{kiosk=\"kiosk-02\"} 30\n",
+            "kiosk_gateway_kiosk_uptime_seconds{kiosk=\"kiosk-01\"} 600\n",
+            "kiosk_gateway_kiosk_certificate_days_left{kiosk=\"kiosk-02\"} 12\n",
+            "kiosk_gateway_kiosk_device_up{kiosk=\"kiosk-01\",device=\"printer\"} 0\n",
+            "kiosk_gateway_kiosk_device_up{kiosk=\"kiosk-01\",device=\"card-reader\"} 1\n",
+            "kiosk_gateway_kiosk_device_up{kiosk=\"kiosk-02\",device=\"printer\"} 1\n",
+            "os_version=\"Debian \\\"13\\\"\"",
+        ] {
+            assert!(text.contains(want), "{want} missing from\n{text}");
+        }
+        assert_eq!(
+            render_kiosks(&[], 0)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>(),
+            ["kiosk_gateway_kiosks_device_failed 0"]
+        );
     }
 }

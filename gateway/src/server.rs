@@ -25,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::ca::Authority;
-use crate::metrics::Metrics;
-use crate::state::{now_ms, Peer, Request, Response, State};
+use crate::metrics::{render_kiosks, Metrics};
+use crate::state::{now_ms, KioskHealth, Peer, Request, Response, State};
+use crate::store::Gauges;
 use crate::{GatewayConfig, GatewayError, Tls};
 
 /// Largest accepted request body (the default of [`Limits::max_body`]).
@@ -378,17 +379,24 @@ impl Gateway {
         self.shared.lock().procedure_codes()
     }
 
+    /// The latest heartbeat of each kiosk heard from recently (as `/metrics` shows them).
+    ///
+    /// # Errors
+    ///
+    /// The database (message).
+    pub fn kiosk_health(&self) -> Result<Vec<KioskHealth>, String> {
+        self.shared
+            .lock()
+            .kiosk_health(now_ms())
+            .map_err(|e| e.to_string())
+    }
+
     /// The text `/metrics` answers now.
     #[must_use]
     pub fn metrics_text(&self) -> String {
         let now = now_ms();
-        let gauges = self
-            .shared
-            .lock()
-            .store_mut()
-            .gauges(now.saturating_sub(SEEN_WINDOW_MS))
-            .ok();
-        self.shared.metrics.render(gauges.as_ref(), now)
+        let (gauges, kiosks) = scrape(&mut self.shared.lock(), now);
+        self.shared.metrics.render(gauges.as_ref(), now) + &render_kiosks(&kiosks, now)
     }
 
     /// Stops accepting, lets requests in hand finish (up to [`DRAIN`]) and the forwarding
@@ -435,6 +443,20 @@ async fn prune_loop(shared: Arc<Shared>, retention: crate::retention::Retention)
             () = tokio::time::sleep(retention.every) => {}
         }
     }
+}
+
+/// The store's gauges and the kiosks' latest heartbeats for a scrape (either empty when the
+/// database does not answer: the counters are still served).
+fn scrape(state: &mut State, now: i64) -> (Option<Gauges>, Vec<KioskHealth>) {
+    let gauges = state
+        .store_mut()
+        .gauges(now.saturating_sub(SEEN_WINDOW_MS))
+        .ok();
+    let kiosks = state.kiosk_health(now).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "metrics: cannot read the kiosks' heartbeats");
+        Vec::new()
+    });
+    (gauges, kiosks)
 }
 
 async fn accept_loop(
@@ -699,12 +721,10 @@ async fn respond_inner(
     };
     if parts.uri.path() == "/metrics" && request.method == "GET" {
         let now = now_ms();
-        let gauges = on_state(&shared, move |s| {
-            s.store_mut().gauges(now.saturating_sub(SEEN_WINDOW_MS))
-        })
-        .await
-        .and_then(Result::ok);
-        let text = shared.metrics.render(gauges.as_ref(), now);
+        let (gauges, kiosks) = on_state(&shared, move |s| scrape(s, now))
+            .await
+            .unwrap_or_default();
+        let text = shared.metrics.render(gauges.as_ref(), now) + &render_kiosks(&kiosks, now);
         let r = hyper::Response::builder()
             .header("Content-Type", "text/plain; version=0.0.4")
             .body(Full::new(Bytes::from(text)));

@@ -619,6 +619,8 @@ impl State {
                     received_at: receipt.received_at,
                     appointment: receipt.appointment,
                     queue_number: receipt.queue_number,
+                    collect_place: row.collect_place,
+                    collect_at: row.collect_at,
                 },
             ),
             None => Response::error(
@@ -645,8 +647,13 @@ impl State {
         if let Err(e) = beat.validate() {
             return Response::error(400, "invalid_field", e.to_string());
         }
-        // Re-serialised from the parsed value: only the known fields are stored.
-        let json = serde_json::to_vec(&beat).unwrap_or_default();
+        // Re-serialised from the parsed value: only the known fields are stored, with the time
+        // this gateway received it (the kiosk's `sentAt` is the kiosk's clock).
+        let json = serde_json::to_vec(&StoredHeartbeat {
+            received_ms: now_ms,
+            heartbeat: beat,
+        })
+        .unwrap_or_default();
         match self.store.heartbeat(kiosk, &json, now_ms) {
             Ok(()) => Response {
                 status: 204,
@@ -674,6 +681,55 @@ fn store_failure(e: &StoreError, what: &str) -> Response {
     } else {
         tracing::error!(error = %e, "gateway cannot use its database");
         Response::error(500, "internal", what)
+    }
+}
+
+/// How a heartbeat is kept in the kiosk registry: as received, with the time it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredHeartbeat {
+    received_ms: i64,
+    heartbeat: Heartbeat,
+}
+
+/// A kiosk's latest heartbeat, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskHealth {
+    /// The kiosk id (from its certificate).
+    pub kiosk: String,
+    /// When the gateway received the heartbeat, Unix ms.
+    pub received_ms: i64,
+    /// The heartbeat as the kiosk sent it (validated).
+    pub heartbeat: Heartbeat,
+}
+
+/// How long a kiosk's last heartbeat stays in `/metrics`: twice the longest interval a kiosk
+/// may be configured with (`gateway.heartbeat_interval_s` up to an hour). A kiosk silent for
+/// longer drops out of the per-kiosk series (and `kiosks_seen_5m` already says it is gone).
+pub const HEALTH_WINDOW_MS: i64 = 2 * 3600 * 1000;
+
+impl State {
+    /// The latest heartbeat of every kiosk heard from within [`HEALTH_WINDOW_MS`] of `now_ms`,
+    /// by kiosk id. A row this gateway cannot read (written by an older version) is skipped.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    pub fn kiosk_health(&mut self, now_ms: i64) -> Result<Vec<KioskHealth>, StoreError> {
+        let since = now_ms.saturating_sub(HEALTH_WINDOW_MS);
+        Ok(self
+            .store
+            .heartbeats(since)?
+            .into_iter()
+            .filter_map(|(kiosk, json)| {
+                let s: StoredHeartbeat = serde_json::from_slice(&json).ok()?;
+                (s.received_ms >= since).then_some(KioskHealth {
+                    kiosk,
+                    received_ms: s.received_ms,
+                    heartbeat: s.heartbeat,
+                })
+            })
+            .collect())
     }
 }
 
@@ -857,6 +913,54 @@ mod tests {
             s.store_mut().revoke_kiosk("kiosk-01", NOW).expect("revoke"),
             1
         );
+    }
+
+    #[test]
+    fn heartbeats_are_bounded_recorded_under_the_certificates_kiosk_and_read_back() {
+        let mut s = state();
+        let post = |s: &mut State, peer: &Peer, body: &str| {
+            s.handle(
+                &req("POST", "/v1/heartbeat", &[("X-Client-Cert-CN", "kiosk-99")]),
+                peer,
+                body.as_bytes(),
+                NOW,
+            )
+        };
+        let k1 = Peer {
+            kiosk_id: Some("kiosk-01".to_owned()),
+            tls: true,
+        };
+        let beat = r#"{"appVersion":"0.1.0","queueDepth":2,"deadLetters":1,"sentAt":"20260101080000",
+            "devices":[{"device":"printer","status":"failed","detail":"paper-out"}],
+            "uptimeSecs":42,"certDaysLeft":29}"#;
+        // No certificate, no heartbeat, whatever a header says.
+        assert_eq!(post(&mut s, &Peer::default(), beat).status, 401);
+        let long = beat.replace("paper-out", &"x".repeat(257));
+        let r = post(&mut s, &k1, &long);
+        assert_eq!((r.status, code(&r).as_str()), (400, "invalid_field"));
+        let extra = beat.replace("\"uptimeSecs\"", "\"name\":\"A\",\"uptimeSecs\"");
+        assert_eq!(
+            post(&mut s, &k1, &extra).status,
+            400,
+            "unknown fields refused"
+        );
+        assert_eq!(post(&mut s, &k1, beat).status, 204);
+        let health = s.kiosk_health(NOW + 1000).expect("health");
+        assert_eq!(health.len(), 1);
+        assert_eq!(
+            (
+                health[0].kiosk.as_str(),
+                health[0].received_ms,
+                health[0].heartbeat.queue_depth,
+                health[0].heartbeat.has_failed_device()
+            ),
+            ("kiosk-01", NOW, 2, true)
+        );
+        // Past the window it drops out.
+        assert!(s
+            .kiosk_health(NOW + HEALTH_WINDOW_MS + 1)
+            .expect("health")
+            .is_empty());
     }
 
     #[test]

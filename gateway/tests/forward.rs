@@ -8,6 +8,7 @@ use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use kiosk_gateway::forward::OAuthConfig;
 use kiosk_gateway::onestop_sim::{OneStopSim, SimFaults};
 use kiosk_gateway::testing::PgCluster;
 use kiosk_gateway::{ForwardConfig, Gateway, GatewayConfig};
@@ -267,4 +268,74 @@ fn forwarding_over_https_trusts_only_the_given_roots() {
         gauge(&untrusted, "kiosk_gateway_forward_queue_depth"),
         Some(1)
     );
+}
+
+/// LGSP/iGate-style credentials: a wrong secret pauses forwarding (no attempt counted, no dead
+/// letter) until the file is corrected; the token is cached, and fetched again when the
+/// adapter answers 401 (expired).
+#[test]
+fn a_wrong_secret_pauses_forwarding_and_the_token_is_cached_and_refreshed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sim = OneStopSim::start("127.0.0.1:0".parse().expect("addr"), SimFaults::default())
+        .expect("simulator");
+    sim.require_client("kiosk-gw", "right secret/+=", Duration::from_secs(3600));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("client-secret");
+    let write = |text: &str| {
+        std::fs::write(&secret, text).expect("write");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    };
+    write("wrong secret\n");
+    let gw = Gateway::start_with(GatewayConfig {
+        forward: Some(ForwardConfig {
+            oauth: Some(OAuthConfig {
+                token_url: format!("{}/oauth/token", sim.url()),
+                client_id: "kiosk-gw".to_owned(),
+                secret_file: secret.clone(),
+                scope: None,
+            }),
+            status_poll: None,
+            ..fast(sim.url())
+        }),
+        ..GatewayConfig::default()
+    })
+    .expect("gateway");
+    submit(
+        &gw,
+        "0190f0a0-0000-7000-8000-00000000c001",
+        SubmissionKind::Tthc,
+    );
+    wait_until("the gateway to retry its credentials", || {
+        sim.token_requests() >= 3
+    });
+    assert!(sim.dossiers().is_empty(), "nothing sent without a token");
+    assert_eq!(gauge(&gw, "kiosk_gateway_forward_dead_letters"), Some(0));
+    assert_eq!(gauge(&gw, "kiosk_gateway_forward_queue_depth"), Some(1));
+    assert_eq!(gauge(&gw, "kiosk_gateway_forward_rejected_total"), Some(0));
+    // The operator corrects the file: forwarding resumes without a restart.
+    write("right secret/+=\n");
+    wait_until("the first dossier", || sim.dossiers().len() == 1);
+    // Cached: the next dossier needs no new token.
+    let fetched = sim.token_requests();
+    submit(
+        &gw,
+        "0190f0a0-0000-7000-8000-00000000c002",
+        SubmissionKind::Tthc,
+    );
+    wait_until("the second dossier", || sim.dossiers().len() == 2);
+    assert_eq!(sim.token_requests(), fetched, "the token was reused");
+    // Expired at the identity provider: a 401, a new token, the dossier goes through.
+    sim.expire_tokens();
+    submit(
+        &gw,
+        "0190f0a0-0000-7000-8000-00000000c003",
+        SubmissionKind::Tthc,
+    );
+    wait_until("the third dossier", || sim.dossiers().len() == 3);
+    assert_eq!(
+        sim.token_requests(),
+        fetched + 1,
+        "one new token after the 401"
+    );
+    assert_eq!(gauge(&gw, "kiosk_gateway_forward_dead_letters"), Some(0));
 }

@@ -281,6 +281,9 @@ pub(crate) struct Assembled {
     _link: Option<LinkWatcher>,
     /// The client certificate's renewal check (https gateways); stops when dropped.
     _renewal: Option<Box<dyn std::any::Any>>,
+    /// The heartbeat to the gateway (https gateways, `gateway.heartbeat_interval_s`); stops
+    /// when dropped.
+    _heartbeat: Option<crate::heartbeat::HeartbeatThread>,
     /// Kept alive for as long as the kiosk runs (the demo's local gateway).
     _gateway: Option<DemoGateway>,
     /// The demo's throw-away queue folder, removed when the kiosk stops.
@@ -392,11 +395,15 @@ impl Assembled {
         let (hardware, sim) = hardware(&cfg)?;
         let devices = Devices::start(hardware).context("cannot start device threads")?;
         let (outbox, queue_dir) = open_outbox(&cfg)?;
+        let outbox_stats = Arc::clone(&outbox);
+        let started = Instant::now();
         let wait = Duration::from_secs(cfg.gateway.timeout_secs);
         let mut renewal = None;
+        let mut heartbeat_sink = None;
         let queued = if base_url.starts_with("https://") {
-            let (queued, r) = start_https(&cfg, &base_url, outbox, wait)?;
+            let (queued, r, sink) = start_https(&cfg, &base_url, outbox, wait)?;
             renewal = r;
+            heartbeat_sink = Some(sink);
             queued
         } else {
             let client = GatewayClient::new(&base_url, wait)
@@ -458,15 +465,77 @@ impl Assembled {
             wire_demo_buttons(ui, sim);
         }
         let speech = start_audio(&cfg, &shell);
+        let health = shell.borrow().health_board();
+        let heartbeat = heartbeat_sink
+            .and_then(|sink| start_heartbeat(&cfg, sink, outbox_stats, health, started));
         Ok(Self {
             shell,
             sim,
             speech,
             _link: link,
             _renewal: renewal,
+            _heartbeat: heartbeat,
             _gateway: gateway,
             _queue_dir: queue_dir,
         })
+    }
+}
+
+/// The heartbeat thread (`gateway.heartbeat_interval_s`, `None` when 0): the first beat a few
+/// seconds after start (the device workers have reported by then), then one per interval.
+/// A kiosk that cannot start the thread still serves, with a warning.
+fn start_heartbeat(
+    cfg: &KioskConfig,
+    sink: Arc<dyn crate::heartbeat::Post>,
+    outbox: Arc<Outbox>,
+    health: crate::heartbeat::HealthBoard,
+    started: Instant,
+) -> Option<crate::heartbeat::HeartbeatThread> {
+    use crate::heartbeat::{os_version, Facts, HeartbeatThread};
+    let interval = cfg.gateway.heartbeat_interval?;
+    let os = os_version(
+        &std::fs::read_to_string("/etc/os-release").unwrap_or_default(),
+        &std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default(),
+    );
+    let config_sha256 = cfg.source_sha256.clone();
+    let cert = cfg.gateway.client_identity.as_ref().map(|(c, _)| c.clone());
+    let facts = move || {
+        let stats = outbox.stats().ok();
+        let now = time::OffsetDateTime::now_utc();
+        Facts {
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            os_version: os.clone(),
+            config_sha256: config_sha256.clone(),
+            health: health.snapshot(),
+            queue_depth: stats
+                .as_ref()
+                .map(|s| s.pending.saturating_add(s.in_flight)),
+            dead_letters: stats.as_ref().map(|s| s.dead),
+            // Read at every beat: a renewal replaces the file.
+            cert_not_after: cert.as_ref().and_then(|p| {
+                let pem = std::fs::read_to_string(p).ok()?;
+                crate::gateway::enrol::CertificateInfo::from_pem(&pem)
+                    .ok()
+                    .map(|i| i.not_after)
+            }),
+            now: now.unix_timestamp(),
+            now_vietnam: crate::gateway::codes::now_vietnam(),
+            uptime: started.elapsed(),
+        }
+    };
+    let first = Duration::from_secs(5).min(interval);
+    match HeartbeatThread::start(sink, facts, first, interval) {
+        Ok(t) => {
+            tracing::info!(
+                interval_s = interval.as_secs(),
+                "heartbeat to the gateway on"
+            );
+            Some(t)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the heartbeat thread: the gateway will not hear from this kiosk between submissions");
+            None
+        }
     }
 }
 
@@ -784,6 +853,14 @@ fn pcsc_reader(_name: Option<&str>) -> anyhow::Result<Box<dyn kiosk_hw::card::Ca
     )
 }
 
+/// What [`start_https`] starts: the submission queue, the certificate renewal check (kept
+/// alive), and the transport the heartbeat posts through.
+type HttpsParts = (
+    QueuedSubmitter,
+    Option<Box<dyn std::any::Any>>,
+    Arc<dyn crate::heartbeat::Post>,
+);
+
 /// The production submission path: the outbox worker sends over HTTPS with mutual TLS, trusting
 /// only `gateway.ca_file` (and the optional `gateway.spki_sha256` pin).
 #[cfg(feature = "https")]
@@ -792,7 +869,7 @@ fn start_https(
     base_url: &str,
     outbox: Arc<Outbox>,
     wait: Duration,
-) -> anyhow::Result<(QueuedSubmitter, Option<Box<dyn std::any::Any>>)> {
+) -> anyhow::Result<HttpsParts> {
     let g = &cfg.gateway;
     let (Some(ca), Some((cert, key))) = (&g.ca_file, &g.client_identity) else {
         bail!(
@@ -827,6 +904,7 @@ fn start_https(
             .map_err(|e| tracing::error!(error = %e, "cannot start the certificate renewal check"))
             .ok()
             .map(|r| Box::new(r) as Box<dyn std::any::Any>);
+    let heartbeat: Arc<dyn crate::heartbeat::Post> = transport.clone();
     let receipts = crate::gateway::outbox::GatewayReceipts::new(transport);
     let queued = if fhir.is_some() {
         QueuedSubmitter::start_with(outbox, Arc::new(receipts.clinic_to_fhir()), config, wait)
@@ -837,6 +915,7 @@ fn start_https(
     Ok((
         queued.context("cannot start the submission queue")?,
         renewal,
+        heartbeat,
     ))
 }
 
@@ -846,7 +925,7 @@ fn start_https(
     _base_url: &str,
     _outbox: Arc<Outbox>,
     _wait: Duration,
-) -> anyhow::Result<(QueuedSubmitter, Option<Box<dyn std::any::Any>>)> {
+) -> anyhow::Result<HttpsParts> {
     bail!("gateway.url: this kiosk was built without the `https` feature; rebuild with it")
 }
 

@@ -246,6 +246,9 @@ pub struct KioskConfig {
     /// package's `nested-divisions.json`, fetched by `cargo xtask setup`); without it the
     /// kiosk offers the checked-in sample of five provinces ([`crate::admin_units`]).
     pub admin_units_file: Option<PathBuf>,
+    /// SHA-256 of the configuration text, 64 lower-case hex digits: the heartbeat reports it
+    /// so that a fleet operator sees which kiosks run a changed configuration.
+    pub source_sha256: String,
 }
 
 /// `[site]`.
@@ -300,6 +303,9 @@ pub struct Gateway {
     pub catalog_download: bool,
     /// Where the last good downloaded catalogue is kept (`catalog_cache`).
     pub catalog_cache: PathBuf,
+    /// How often the kiosk posts its heartbeat to `POST /v1/heartbeat` over mutual TLS
+    /// (`heartbeat_interval_s`, 10 to 3600 seconds, default 60); `None` (`0`): never.
+    pub heartbeat_interval: Option<std::time::Duration>,
 }
 
 /// Which card reader to use.
@@ -635,6 +641,12 @@ struct RawGateway {
     catalog_download: bool,
     #[serde(default = "default_catalog_cache")]
     catalog_cache: PathBuf,
+    #[serde(default = "default_heartbeat_interval")]
+    heartbeat_interval_s: u64,
+}
+
+fn default_heartbeat_interval() -> u64 {
+    60
 }
 
 fn default_catalog_cache() -> PathBuf {
@@ -1273,6 +1285,17 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
             "keep one: the gateway's catalogue (catalog_download = true) or a local file",
         );
     }
+    let heartbeat_interval = match g.heartbeat_interval_s {
+        0 => None,
+        s @ 10..=3600 => Some(std::time::Duration::from_secs(s)),
+        s => {
+            return bad(
+                "gateway.heartbeat_interval_s",
+                format!("heartbeat_interval_s = {s} is out of range"),
+                "use 10 to 3600 seconds (e.g. 60), or 0 to send no heartbeat",
+            )
+        }
+    };
     let gateway = Gateway {
         url,
         ca_file: g.ca_file,
@@ -1282,6 +1305,7 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         fhir_url,
         catalog_download: g.catalog_download,
         catalog_cache: g.catalog_cache,
+        heartbeat_interval,
     };
 
     // [devices]
@@ -1650,6 +1674,13 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<KioskConfig, Conf
         help,
         accessibility,
         admin_units_file: raw.admin_units_file,
+        source_sha256: {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        },
     })
 }
 

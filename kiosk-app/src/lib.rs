@@ -9,6 +9,7 @@ pub mod config;
 pub mod devices;
 pub mod gateway;
 pub mod hardening;
+pub mod heartbeat;
 pub mod i18n;
 pub mod identity;
 pub mod logging;

@@ -64,6 +64,8 @@ pub struct Shell {
     last_language: String,
     /// The devices' health: out of service while one is down (see [`crate::availability`]).
     availability: Availability,
+    /// The same health, shared with the heartbeat thread ([`Shell::health_board`]).
+    health_board: crate::heartbeat::HealthBoard,
     /// Help, staff calls, assisted mode, the speaker, attract images.
     assist: assist::AssistShell,
     /// The address picker's provinces and wards.
@@ -168,6 +170,7 @@ impl Shell {
             last_step: Step::Attract,
             last_language: String::new(),
             availability: Availability::new(),
+            health_board: crate::heartbeat::HealthBoard::default(),
             assist,
             units,
             field_filter: String::new(),
@@ -267,6 +270,12 @@ impl Shell {
         self.lookup = Some(endpoint);
     }
 
+    /// The devices' health as this shell records it, for the heartbeat thread.
+    #[must_use]
+    pub fn health_board(&self) -> crate::heartbeat::HealthBoard {
+        self.health_board.clone()
+    }
+
     /// Spoken prompts and chimes go to `audio` from now on (none until this is called).
     pub fn set_audio(&mut self, audio: kiosk_hw::audio::AudioWorker) {
         self.assist.set_audio(audio);
@@ -322,6 +331,7 @@ impl Shell {
 
     /// Records a device's health (from its worker), logs what changed and redraws.
     pub fn device_health(&mut self, device: DeviceKind, health: DeviceHealth) {
+        self.health_board.report(device, health);
         let Some(c) = self.availability.report(device, health) else {
             return;
         };

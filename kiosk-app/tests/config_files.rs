@@ -504,6 +504,30 @@ fn an_ir_camera_is_optional() {
     );
 }
 
+/// `gateway.heartbeat_interval_s`: 60 s by default, 0 turns it off, 10 to 3600 otherwise.
+#[test]
+fn the_heartbeat_interval_defaults_to_a_minute_and_is_bounded() {
+    let with = |v: &str| good().replace("[gateway]\n", &format!("[gateway]\n{v}\n"));
+    let plain =
+        config::from_toml(Path::new("good.toml"), &good()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        plain.gateway.heartbeat_interval,
+        Some(Duration::from_secs(60))
+    );
+    let off = config::from_toml(Path::new("off.toml"), &with("heartbeat_interval_s = 0"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(off.gateway.heartbeat_interval, None);
+    for bad in ["heartbeat_interval_s = 5", "heartbeat_interval_s = 3601"] {
+        let e = config::from_toml(Path::new("bad.toml"), &with(bad))
+            .expect_err("out of range")
+            .to_string();
+        assert!(
+            e.contains("gateway.heartbeat_interval_s") && e.contains("10 to 3600"),
+            "{e}"
+        );
+    }
+}
+
 /// The lease of a claimed row outlasts the longest send `gateway.timeout` allows (300 s):
 /// it is derived from the timeout, not fixed (it was 120 s).
 #[test]

@@ -164,3 +164,84 @@ fn the_demo_looks_up_over_the_loopback_and_a_stopped_gateway_is_offline() {
         StatusLookup::Offline
     );
 }
+
+/// The report back: the one-stop system's office moves a forwarded dossier on, the gateway's
+/// poller hears it, and the kiosk's lookup reads the new state (with the collection place and
+/// date); a failing status call only delays it; a finished dossier is not asked again.
+#[test]
+fn the_one_stop_systems_progress_reaches_the_kiosks_lookup() {
+    use kiosk_gateway::onestop_sim::{OneStopSim, SimFaults};
+    use kiosk_gateway::ForwardConfig;
+    let sim = OneStopSim::start("127.0.0.1:0".parse().expect("addr"), SimFaults::default())
+        .expect("simulator");
+    let gw = Gateway::start_with(GatewayConfig {
+        forward: Some(ForwardConfig {
+            timeout: Duration::from_secs(2),
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(200),
+            idle_poll: Duration::from_millis(20),
+            status_poll: Some(Duration::from_millis(50)),
+            status_poll_max: Duration::from_millis(200),
+            status_idle: Duration::from_millis(20),
+            ..ForwardConfig::new(sim.url())
+        }),
+        ..GatewayConfig::default()
+    })
+    .expect("gateway");
+    let uid = "0190f0a0-0000-7000-8000-0000000000a3";
+    let receipt = GatewayClient::new(&gw.url(), TIMEOUT)
+        .expect("client")
+        .submit(&SubmissionRequest::synthetic(uid, SubmissionKind::Tthc))
+        .expect("accepted");
+    let endpoint = LookupEndpoint {
+        base_url: gw.url(),
+        tls: None,
+        timeout: TIMEOUT,
+    };
+    let lookup = || lookup_status(&endpoint, &receipt.dossier_code, &receipt.lookup_code);
+    // Waits (bounded: a liveness guard, not a speed assertion) for the lookup to say `want`.
+    let wait_for = |want: DossierState| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = lookup();
+            if got.state() == Some(want) {
+                return got;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {got:?}, waiting for {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for(DossierState::Forwarded);
+    // Taken in ("new"): nothing new for the citizen; then the office works on it, while the
+    // status call fails a few times.
+    sim.fail_status_polls(3);
+    assert!(sim.advance(uid, "processing", None, None));
+    wait_for(DossierState::Processing);
+    assert!(sim.advance(uid, "waiting", None, None));
+    wait_for(DossierState::Returned);
+    assert!(sim.advance(
+        uid,
+        "releasing",
+        Some("Bộ phận một cửa, quầy 3"),
+        Some("20260106080000")
+    ));
+    let StatusLookup::Found(ready) = wait_for(DossierState::Ready) else {
+        unreachable!("wait_for returns a found dossier");
+    };
+    assert_eq!(
+        ready.collect_place.as_deref(),
+        Some("Bộ phận một cửa, quầy 3")
+    );
+    assert_eq!(ready.collect_at.as_deref(), Some("20260106080000"));
+    assert!(sim.advance(uid, "done", None, None));
+    wait_for(DossierState::Done);
+    // Final: the poller leaves it alone (a later change on the simulator is not asked for).
+    let asked = sim.requests();
+    assert!(sim.advance(uid, "processing", None, None));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sim.requests(), asked, "a finished dossier is not polled");
+    assert_eq!(lookup().state(), Some(DossierState::Done));
+}

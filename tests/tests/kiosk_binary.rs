@@ -437,3 +437,83 @@ fn the_kiosk_offers_the_gateways_catalogue_and_keeps_the_last_good_copy() {
     assert!(logged.contains("catalogue from the cache"), "{logged}");
     assert_eq!(gw.received(), 2, "nothing new reached the gateway");
 }
+
+#[test]
+fn the_kiosk_sends_its_heartbeat_over_mutual_tls_and_the_gateway_shows_it() {
+    use kiosk_outbox::https::{HttpsConfig, HttpsTransport};
+    let gw = kiosk_tests::gateway::start_mtls();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = kiosk_tests::gateway::enrol(&gw, dir.path(), "kiosk-hb-01");
+    let gateway = format!(
+        "{}\nheartbeat_interval_s = 10",
+        mtls_gateway(&gw.url(), None, &id)
+    );
+    let cfg = demo_config(dir.path(), &[("url =", gateway.as_str())]);
+    let log = dir.path().join("kiosk.log");
+    let _kiosk = spawn_kiosk(
+        &[
+            "--config",
+            cfg.to_str().expect("utf-8 path"),
+            "--headless",
+            "--log-file",
+            log.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    wait_for_text(&log, "heartbeat to the gateway on", Duration::from_secs(30));
+    // The first beat comes 5 s after the start.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let health = loop {
+        let h = gw.kiosk_health().expect("the gateway's store");
+        if let Some(k) = h.into_iter().next() {
+            break k;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no heartbeat recorded within 60 s:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The kiosk id is the one in its certificate; the facts are the kiosk's.
+    assert_eq!(health.kiosk, "kiosk-hb-01");
+    let beat = &health.heartbeat;
+    assert_eq!(beat.validate(), Ok(()));
+    let loaded = kiosk_app::config::load(&cfg).expect("config");
+    assert_eq!(
+        beat.config_sha256.as_deref(),
+        Some(loaded.source_sha256.as_str())
+    );
+    assert_eq!(beat.app_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!((beat.queue_depth, beat.dead_letters), (0, 0));
+    let days = beat.cert_days_left.expect("certificate days left");
+    assert!((1..=30).contains(&days), "{days} days left");
+    let devices: Vec<&str> = beat.devices.iter().map(|d| d.device.as_str()).collect();
+    assert_eq!(devices, ["card-reader", "camera", "printer"]);
+    assert!(!beat.has_failed_device(), "{beat:?}");
+    // /metrics over the network, as Prometheus scrapes it.
+    let transport = HttpsTransport::new(&HttpsConfig {
+        base_url: gw.url(),
+        fhir_base_url: None,
+        ca_pem: id.ca_file.clone(),
+        client_cert_pem: id.client_cert.clone(),
+        client_key_pem: id.client_key.clone(),
+        spki_sha256: None,
+        timeout: Duration::from_secs(10),
+    })
+    .expect("https transport");
+    let (status, body) = transport
+        .request_blocking("GET", "/metrics", &[], Vec::new())
+        .expect("metrics");
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{text}");
+    for want in [
+        "kiosk_gateway_kiosks_seen_5m 1\n",
+        "kiosk_gateway_kiosks_device_failed 0\n",
+        "kiosk_gateway_kiosk_queue_depth{kiosk=\"kiosk-hb-01\"} 0\n",
+        "kiosk_gateway_kiosk_device_up{kiosk=\"kiosk-hb-01\",device=\"printer\"} 1\n",
+        "kiosk_gateway_requests_total{route=\"/v1/heartbeat\",status=\"204\"}",
+    ] {
+        assert!(text.contains(want), "{want} missing from\n{text}");
+    }
+}

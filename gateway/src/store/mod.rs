@@ -222,10 +222,45 @@ pub enum Accepted {
 pub struct StatusRow {
     /// `TenTTHC`.
     pub procedure_name: String,
-    /// `received`, `forwarded` or `forward_failed`.
+    /// `received`, `forwarded`, `forward_failed`, or what the one-stop system reported since
+    /// (`processing`, `ready`, `returned`, `done`).
     pub status: String,
     /// The receipt's JSON.
     pub receipt: Vec<u8>,
+    /// Where to collect the result, if the one-stop system said.
+    pub collect_place: Option<String>,
+    /// From when, `yyyyMMddHHmmss`, if the one-stop system said.
+    pub collect_at: Option<String>,
+}
+
+/// The states whose progress the gateway asks the one-stop system for (forwarded, not
+/// final).
+pub const POLLED_STATES: [&str; 4] = ["forwarded", "processing", "ready", "returned"];
+
+/// One forwarded dossier whose progress to ask the one-stop system for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollJob {
+    /// The submission's row id.
+    pub id: i64,
+    /// `referenceUid`: how the one-stop system knows it.
+    pub reference_uid: String,
+    /// `MaHoSo`.
+    pub dossier_code: String,
+    /// Its state now.
+    pub status: String,
+    /// Polls without news (no change, or failed) in a row, for the backoff.
+    pub attempts: u32,
+}
+
+/// What the one-stop system reported for a dossier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// The new state (one of [`POLLED_STATES`] or `done`).
+    pub status: String,
+    /// Where to collect the result.
+    pub collect_place: Option<String>,
+    /// From when, `yyyyMMddHHmmss`.
+    pub collect_at: Option<String>,
 }
 
 /// One leased item of the forwarding queue.
@@ -417,6 +452,14 @@ pub trait Store: Send {
     /// The database.
     fn heartbeat(&mut self, kiosk: &str, json: &[u8], now_ms: i64) -> Result<()>;
 
+    /// The recorded heartbeat of every kiosk seen since `seen_since_ms`, by kiosk id: `(kiosk,
+    /// the JSON [`Store::heartbeat`] stored)`. Kiosks without a heartbeat are left out.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn heartbeats(&mut self, seen_since_ms: i64) -> Result<Vec<(String, Vec<u8>)>>;
+
     /// Leases up to `limit` due forwarding items for `lease_ms` (other replicas skip them; a
     /// lease that runs out, because its replica died, makes the item due again).
     ///
@@ -445,6 +488,35 @@ pub trait Store: Send {
         retry_at_ms: Option<i64>,
         error: &str,
         now_ms: i64,
+    ) -> Result<()>;
+
+    /// Leases up to `limit` forwarded, not final dossiers whose poll is due at `now_ms`, for
+    /// `lease_ms` (another replica skips them; a replica that dies lets them fall due again).
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn lease_status_polls(
+        &mut self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PollJob>>;
+
+    /// Records a poll: the new state if the one-stop system reported one (`None`: no change, or
+    /// no answer), the next poll at `next_due_ms`; `quiet` counts one more poll without news
+    /// (for the backoff; reset to 0 otherwise). A dossier no longer in [`POLLED_STATES`] is
+    /// left alone.
+    ///
+    /// # Errors
+    ///
+    /// The database.
+    fn status_polled(
+        &mut self,
+        id: i64,
+        update: Option<&StatusUpdate>,
+        next_due_ms: i64,
+        quiet: bool,
     ) -> Result<()>;
 
     /// Erases the bodies whose retention has passed; how many.
@@ -800,6 +872,67 @@ pub(crate) mod contract {
             Some(sha256_hex(b"body-1"))
         );
         assert_eq!(s.erase_due(7000).expect("erase"), 0, "already erased");
+        // Status polls: only the forwarded dossier is due; a lease hides it.
+        let polls = s.lease_status_polls(7000, 60_000, 10).expect("polls");
+        assert_eq!(
+            polls
+                .iter()
+                .map(|p| (p.reference_uid.as_str(), p.status.as_str(), p.attempts))
+                .collect::<Vec<_>>(),
+            [("uid-1", "forwarded", 0)]
+        );
+        assert!(s
+            .lease_status_polls(7001, 60_000, 10)
+            .expect("leased")
+            .is_empty());
+        s.status_polled(polls[0].id, None, 8000, true)
+            .expect("failed poll");
+        let again = s.lease_status_polls(8000, 60_000, 10).expect("due again");
+        assert_eq!(again.first().map(|p| p.attempts), Some(1));
+        let ready = StatusUpdate {
+            status: "ready".into(),
+            collect_place: Some("Quầy 3".into()),
+            collect_at: Some("20260106080000".into()),
+        };
+        s.status_polled(polls[0].id, Some(&ready), 9000, false)
+            .expect("ready");
+        let st = s
+            .status("D-0001", "AAAAAAAA")
+            .expect("status")
+            .expect("found");
+        assert_eq!(
+            (
+                st.status.as_str(),
+                st.collect_place.as_deref(),
+                st.collect_at.as_deref()
+            ),
+            ("ready", Some("Quầy 3"), Some("20260106080000"))
+        );
+        let done = StatusUpdate {
+            status: "done".into(),
+            collect_place: None,
+            collect_at: None,
+        };
+        let p = s.lease_status_polls(9000, 60_000, 10).expect("due");
+        assert_eq!(
+            p.first().map(|p| p.attempts),
+            Some(0),
+            "reset by a good poll"
+        );
+        s.status_polled(polls[0].id, Some(&done), 10_000, false)
+            .expect("done");
+        assert!(s
+            .lease_status_polls(99_999_999, 60_000, 10)
+            .expect("final")
+            .is_empty());
+        // A final state stays final whatever a late poll says.
+        s.status_polled(polls[0].id, Some(&ready), 10_001, false)
+            .expect("late");
+        let st = s
+            .status("D-0001", "AAAAAAAA")
+            .expect("status")
+            .expect("found");
+        assert_eq!(st.status, "done");
         // Catalogue and heartbeat.
         let cat = Catalog {
             json: b"{\"version\":\"v1\",\"entries\":[]}".to_vec(),
@@ -812,6 +945,13 @@ pub(crate) mod contract {
         s.heartbeat("kiosk-07", b"{}", 10_000).expect("heartbeat");
         s.heartbeat("kiosk-07", b"{}", 10_001).expect("heartbeat");
         assert_eq!(s.gauges(9_000).expect("gauges").kiosks_seen, 1);
+        s.heartbeat("kiosk-08", b"{\"n\":1}", 500)
+            .expect("old heartbeat");
+        assert_eq!(
+            s.heartbeats(9_000).expect("heartbeats"),
+            [("kiosk-07".to_owned(), b"{}".to_vec())]
+        );
+        assert_eq!(s.heartbeats(0).expect("heartbeats").len(), 2);
         // Revocation.
         assert_eq!(s.revoke_kiosk("kiosk-01", 8000).expect("revoke"), 1);
         assert!(s.is_revoked("0a").expect("revoked"));

@@ -22,8 +22,8 @@ use super::pg_tls::RustlsMake;
 use super::pool::{open, PgPool, Pooled};
 use super::{
     sha256_hex, Accepted, Catalog, CertRecord, DeadLetter, ForwardJob, Gauges, NewSubmission,
-    PoolSettings, ReceiptRow, Result, StatusRow, Store, StoreError, Stored, TokenCheck, TokenRow,
-    DEAD_LETTER_RETENTION_MS,
+    PollJob, PoolSettings, ReceiptRow, Result, StatusRow, StatusUpdate, Store, StoreError, Stored,
+    TokenCheck, TokenRow, DEAD_LETTER_RETENTION_MS,
 };
 
 /// Key of the advisory lock held while migrating ("KIOSKGW1").
@@ -90,7 +90,19 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     ",
     ),
     (
+        // The report back from the one-stop system: when to ask next, asks without news in a row, and
+        // where and from when the result can be collected.
         2,
+        "
+    ALTER TABLE submissions ADD COLUMN poll_due_ms BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE submissions ADD COLUMN poll_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE submissions ADD COLUMN collect_place TEXT;
+    ALTER TABLE submissions ADD COLUMN collect_at TEXT;
+    CREATE INDEX submissions_poll ON submissions (status, poll_due_ms);
+    ",
+    ),
+    (
+        3,
         "
     -- Retention pruning: old submissions by arrival, their keys by submission.
     CREATE INDEX submissions_received ON submissions (received_ms);
@@ -478,7 +490,7 @@ impl Store for PgStore {
         Ok(self
             .db()?
             .query_opt(
-                "SELECT procedure_name, status, receipt FROM submissions
+                "SELECT procedure_name, status, receipt, collect_place, collect_at FROM submissions
                  WHERE dossier_code = $1 AND lookup_code = $2",
                 &[&dossier_code, &lookup_code],
             )?
@@ -486,6 +498,8 @@ impl Store for PgStore {
                 procedure_name: r.get(0),
                 status: r.get(1),
                 receipt: r.get(2),
+                collect_place: r.get(3),
+                collect_at: r.get(4),
             }))
     }
 
@@ -520,6 +534,79 @@ impl Store for PgStore {
             &[&kiosk, &now_ms, &json],
         )?;
         Ok(())
+    }
+
+    fn lease_status_polls(
+        &mut self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PollJob>> {
+        let rows = self.db()?.query(
+            "WITH due AS (
+                 SELECT id FROM submissions
+                 WHERE status IN ('forwarded', 'processing', 'ready', 'returned')
+                   AND poll_due_ms <= $1
+                 ORDER BY poll_due_ms, id LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE submissions s SET poll_due_ms = $2 FROM due WHERE s.id = due.id
+             RETURNING s.id, s.reference_uid, s.dossier_code, s.status, s.poll_attempts",
+            &[&now_ms, &now_ms.saturating_add(lease_ms), &i64::from(limit)],
+        )?;
+        let mut jobs = rows
+            .iter()
+            .map(|r| {
+                Ok(PollJob {
+                    id: r.get(0),
+                    reference_uid: r.get(1),
+                    dossier_code: r.get(2),
+                    status: r.get(3),
+                    attempts: to_u32(r.get(4))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    fn status_polled(
+        &mut self,
+        id: i64,
+        update: Option<&StatusUpdate>,
+        next_due_ms: i64,
+        quiet: bool,
+    ) -> Result<()> {
+        self.db()?.execute(
+            "UPDATE submissions SET
+                 status = COALESCE($2, status),
+                 collect_place = COALESCE($3, collect_place),
+                 collect_at = COALESCE($4, collect_at),
+                 poll_due_ms = $5,
+                 poll_attempts = CASE WHEN $6 THEN poll_attempts + 1 ELSE 0 END
+             WHERE id = $1 AND status IN ('forwarded', 'processing', 'ready', 'returned')",
+            &[
+                &id,
+                &update.map(|u| u.status.as_str()),
+                &update.and_then(|u| u.collect_place.as_deref()),
+                &update.and_then(|u| u.collect_at.as_deref()),
+                &next_due_ms,
+                &quiet,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn heartbeats(&mut self, seen_since_ms: i64) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self
+            .db()?
+            .query(
+                "SELECT kiosk, heartbeat FROM kiosks
+                 WHERE heartbeat IS NOT NULL AND last_seen_ms >= $1 ORDER BY kiosk",
+                &[&seen_since_ms],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
     }
 
     fn lease_forward(&mut self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<ForwardJob>> {

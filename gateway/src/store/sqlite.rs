@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension as _};
 
 use super::{
     sha256_hex, Accepted, Catalog, CertRecord, DeadLetter, ForwardJob, Gauges, NewSubmission,
-    ReceiptRow, Result, StatusRow, Store, StoreError, TokenCheck, TokenRow,
+    PollJob, ReceiptRow, Result, StatusRow, StatusUpdate, Store, StoreError, TokenCheck, TokenRow,
     DEAD_LETTER_RETENTION_MS,
 };
 
@@ -68,6 +68,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE kiosks (
         kiosk TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL, heartbeat BLOB
     );
+",
+    "
+    ALTER TABLE submissions ADD COLUMN poll_due_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE submissions ADD COLUMN poll_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE submissions ADD COLUMN collect_place TEXT;
+    ALTER TABLE submissions ADD COLUMN collect_at TEXT;
+    CREATE INDEX submissions_poll ON submissions (status, poll_due_ms);
 ",
     "
     CREATE INDEX submissions_received ON submissions (received_ms);
@@ -360,7 +367,7 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .query_row(
-                "SELECT procedure_name, status, receipt FROM submissions
+                "SELECT procedure_name, status, receipt, collect_place, collect_at FROM submissions
                  WHERE dossier_code = ?1 AND lookup_code = ?2",
                 [dossier_code, lookup_code],
                 |r| {
@@ -368,6 +375,8 @@ impl Store for SqliteStore {
                         procedure_name: r.get(0)?,
                         status: r.get(1)?,
                         receipt: r.get(2)?,
+                        collect_place: r.get(3)?,
+                        collect_at: r.get(4)?,
                     })
                 },
             )
@@ -406,6 +415,81 @@ impl Store for SqliteStore {
             params![kiosk, now_ms, json],
         )?;
         Ok(())
+    }
+
+    fn lease_status_polls(
+        &mut self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PollJob>> {
+        let tx = self.db.transaction()?;
+        let jobs = {
+            let mut st = tx.prepare(
+                "SELECT id, reference_uid, dossier_code, status, poll_attempts FROM submissions
+                 WHERE status IN ('forwarded', 'processing', 'ready', 'returned')
+                   AND poll_due_ms <= ?1
+                 ORDER BY poll_due_ms, id LIMIT ?2",
+            )?;
+            let rows = st
+                .query_map(params![now_ms, limit], |r| {
+                    Ok(PollJob {
+                        id: r.get(0)?,
+                        reference_uid: r.get(1)?,
+                        dossier_code: r.get(2)?,
+                        status: r.get(3)?,
+                        attempts: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows
+        };
+        for j in &jobs {
+            tx.execute(
+                "UPDATE submissions SET poll_due_ms = ?2 WHERE id = ?1",
+                params![j.id, now_ms.saturating_add(lease_ms)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(jobs)
+    }
+
+    fn status_polled(
+        &mut self,
+        id: i64,
+        update: Option<&StatusUpdate>,
+        next_due_ms: i64,
+        quiet: bool,
+    ) -> Result<()> {
+        self.db.execute(
+            "UPDATE submissions SET
+                 status = COALESCE(?2, status),
+                 collect_place = COALESCE(?3, collect_place),
+                 collect_at = COALESCE(?4, collect_at),
+                 poll_due_ms = ?5,
+                 poll_attempts = CASE WHEN ?6 THEN poll_attempts + 1 ELSE 0 END
+             WHERE id = ?1 AND status IN ('forwarded', 'processing', 'ready', 'returned')",
+            params![
+                id,
+                update.map(|u| u.status.as_str()),
+                update.and_then(|u| u.collect_place.as_deref()),
+                update.and_then(|u| u.collect_at.as_deref()),
+                next_due_ms,
+                quiet
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn heartbeats(&mut self, seen_since_ms: i64) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut st = self.db.prepare(
+            "SELECT kiosk, heartbeat FROM kiosks
+             WHERE heartbeat IS NOT NULL AND last_seen_ms >= ?1 ORDER BY kiosk",
+        )?;
+        let rows = st
+            .query_map([seen_since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     fn lease_forward(&mut self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<ForwardJob>> {

@@ -375,6 +375,22 @@ pub struct SubmissionStatus {
     /// `SoThuTu`, clinics only.
     #[serde(rename = "SoThuTu", default, skip_serializing_if = "Option::is_none")]
     pub queue_number: Option<u32>,
+    /// `NoiTraKetQua`: where to collect the result, when the one-stop system says (state
+    /// `ready`). An older kiosk ignores it.
+    #[serde(
+        rename = "NoiTraKetQua",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub collect_place: Option<String>,
+    /// `NgayTraKetQua`: from when the result can be collected, `yyyyMMddHHmmss`, when the
+    /// one-stop system says.
+    #[serde(
+        rename = "NgayTraKetQua",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub collect_at: Option<String>,
 }
 
 impl SubmissionStatus {
@@ -386,13 +402,21 @@ impl SubmissionStatus {
 }
 
 /// Where a dossier stands (`TrangThaiHoSo`), as far as the gateway knows: it forwards
-/// dossiers to the provincial one-stop system and hears nothing back from it yet.
+/// dossiers to the provincial one-stop system and polls that system for their progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DossierState {
     /// `received`: accepted by the gateway, not yet handed to the one-stop system.
     Received,
-    /// `forwarded`: the one-stop system took it; the office is processing it.
+    /// `forwarded`: the one-stop system took it; it has not reported progress yet.
     Forwarded,
+    /// `processing`: the office is working on it.
+    Processing,
+    /// `ready`: the result is ready to collect (place and date in the status when given).
+    Ready,
+    /// `returned`: the office needs additional documents (the citizen asks at the counter).
+    Returned,
+    /// `done`: the result was handed over; the dossier is closed.
+    Done,
     /// `forward_failed`: the one-stop system refused it or could not be reached for too long;
     /// an operator is on it (the citizen asks at the counter).
     ForwardFailed,
@@ -402,9 +426,13 @@ pub enum DossierState {
 
 impl DossierState {
     /// Every state, in the order a dossier passes through them.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 8] = [
         Self::Received,
         Self::Forwarded,
+        Self::Processing,
+        Self::Ready,
+        Self::Returned,
+        Self::Done,
         Self::ForwardFailed,
         Self::Unknown,
     ];
@@ -415,6 +443,10 @@ impl DossierState {
         match self {
             Self::Received => "received",
             Self::Forwarded => "forwarded",
+            Self::Processing => "processing",
+            Self::Ready => "ready",
+            Self::Returned => "returned",
+            Self::Done => "done",
             Self::ForwardFailed => "forward_failed",
             Self::Unknown => "unknown",
         }
@@ -450,6 +482,16 @@ pub struct Heartbeat {
     pub devices: Vec<DeviceHealth>,
     /// When the kiosk sent it, `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh.
     pub sent_at: String,
+    /// SHA-256 (64 lower-case hex digits) of the kiosk's configuration file: tells a fleet
+    /// operator which kiosks run a changed configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
+    /// Whole days until the kiosk's client certificate expires (negative: expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_days_left: Option<i32>,
+    /// Seconds since the kiosk program started.
+    #[serde(default)]
+    pub uptime_secs: u64,
 }
 
 /// One device in a [`Heartbeat`].
@@ -480,6 +522,8 @@ pub enum DeviceStatus {
 impl Heartbeat {
     /// Most devices a heartbeat may list.
     pub const MAX_DEVICES: usize = 32;
+    /// Largest `certDaysLeft` either way (a hundred years).
+    pub const MAX_CERT_DAYS: i32 = 36_500;
 
     /// Checks the shapes the gateway stores.
     ///
@@ -514,7 +558,26 @@ impl Heartbeat {
         if codes::parse_portal_time(&self.sent_at).is_none() {
             return bad("sentAt", "a time as yyyyMMddHHmmss");
         }
+        if self.config_sha256.as_deref().is_some_and(|h| {
+            h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        }) {
+            return bad("configSha256", "64 lower-case hexadecimal digits");
+        }
+        if self
+            .cert_days_left
+            .is_some_and(|d| !(-Self::MAX_CERT_DAYS..=Self::MAX_CERT_DAYS).contains(&d))
+        {
+            return bad("certDaysLeft", "-36500 to 36500 days");
+        }
         Ok(())
+    }
+
+    /// Whether any device reports [`DeviceStatus::Failed`].
+    #[must_use]
+    pub fn has_failed_device(&self) -> bool {
+        self.devices
+            .iter()
+            .any(|d| d.status == DeviceStatus::Failed)
     }
 }
 
@@ -556,7 +619,7 @@ mod tests {
         for state in DossierState::ALL {
             assert_eq!(DossierState::from_code(state.code()), state);
         }
-        for other in ["", "RECEIVED", "done", "in progress"] {
+        for other in ["", "RECEIVED", "archived", "in progress"] {
             assert_eq!(
                 DossierState::from_code(other),
                 DossierState::Unknown,
@@ -569,6 +632,16 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(status.state(), DossierState::ForwardFailed);
+        assert_eq!((status.collect_place, status.collect_at), (None, None));
+        let ready: SubmissionStatus = serde_json::from_str(
+            r#"{"MaHoSo":"000.00.01.H29-260101-0001","TrangThaiHoSo":"ready",
+               "TenTTHC":"x","NgayTiepNhan":"20260101080000","NgayHenTra":"20260106170000",
+               "NoiTraKetQua":"Quầy 3","NgayTraKetQua":"20260106080000"}"#,
+        )
+        .expect("parses");
+        assert_eq!(ready.state(), DossierState::Ready);
+        assert_eq!(ready.collect_place.as_deref(), Some("Quầy 3"));
+        assert_eq!(ready.collect_at.as_deref(), Some("20260106080000"));
     }
 
     fn demo_request() -> SubmissionRequest {
@@ -612,6 +685,47 @@ mod tests {
             ..h.clone()
         };
         assert_eq!(bad.validate().map_err(|e| e.field), Err("sentAt"));
+        assert!(!h.has_failed_device());
+        // The newer fields: an older kiosk leaves them out, a newer one is checked.
+        assert_eq!(
+            (h.config_sha256.as_deref(), h.cert_days_left, h.uptime_secs),
+            (None, None, 0)
+        );
+        let full = Heartbeat {
+            config_sha256: Some("ab".repeat(32)),
+            cert_days_left: Some(-2),
+            uptime_secs: 86_400,
+            ..h.clone()
+        };
+        assert_eq!(full.validate(), Ok(()));
+        let back: Heartbeat =
+            serde_json::from_str(&serde_json::to_string(&full).expect("json")).expect("parses");
+        assert_eq!(back, full);
+        for (bad, field) in [
+            (
+                Heartbeat {
+                    config_sha256: Some("AB".repeat(32)),
+                    ..h.clone()
+                },
+                "configSha256",
+            ),
+            (
+                Heartbeat {
+                    config_sha256: Some("ab".repeat(31)),
+                    ..h.clone()
+                },
+                "configSha256",
+            ),
+            (
+                Heartbeat {
+                    cert_days_left: Some(40_000),
+                    ..h.clone()
+                },
+                "certDaysLeft",
+            ),
+        ] {
+            assert_eq!(bad.validate().map_err(|e| e.field), Err(field));
+        }
         assert!(serde_json::from_str::<Heartbeat>(
             r#"{"appVersion":"1","queueDepth":0,"sentAt":"20260105093000","name":"x"}"#
         )

@@ -37,6 +37,8 @@ fn openapi_spec_matches_the_dto_field_names() {
         received_at: String::new(),
         appointment: String::new(),
         queue_number: Some(1),
+        collect_place: Some(String::new()),
+        collect_at: Some(String::new()),
     })
     .expect("json");
     let states = section("SubmissionStatus");
@@ -47,7 +49,8 @@ fn openapi_spec_matches_the_dto_field_names() {
     );
     let heartbeat: kiosk_wire::dto::Heartbeat = serde_json::from_str(
         r#"{"appVersion":"0.1.0","osVersion":"12","queueDepth":0,"deadLetters":0,
-            "devices":[],"sentAt":"20260105093000"}"#,
+            "devices":[],"sentAt":"20260105093000","uptimeSecs":5,"certDaysLeft":20,
+            "configSha256":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
     )
     .expect("heartbeat");
     let heartbeat = serde_json::to_value(&heartbeat).expect("json");

@@ -192,6 +192,8 @@ mod tests {
             received_at: "20260105090000".into(),
             appointment: "20260108090000".into(),
             queue_number: None,
+            collect_place: None,
+            collect_at: None,
         })
     }
 

@@ -76,6 +76,23 @@ pub fn answer_text(
         StatusLookup::Found(s) => match s.state() {
             DossierState::Received => (texts.t(lang, "lookup-state-received"), "ok"),
             DossierState::Forwarded => (texts.t(lang, "lookup-state-forwarded"), "ok"),
+            DossierState::Processing => (texts.t(lang, "lookup-state-processing"), "ok"),
+            DossierState::Ready => {
+                let mut text = match s.collect_place.as_deref() {
+                    Some(place) => texts.ta(lang, "lookup-state-ready-place", place),
+                    None => texts.t(lang, "lookup-state-ready"),
+                };
+                if let Some(at) = s.collect_at.as_deref() {
+                    text.push(' ');
+                    text.push_str(&texts.ta(lang, "lookup-collect-from", &display_time(at)));
+                }
+                (text, "ok")
+            }
+            DossierState::Returned => (
+                format!("{} {}", texts.t(lang, "lookup-state-returned"), ask()),
+                "ask",
+            ),
+            DossierState::Done => (texts.t(lang, "lookup-state-done"), "ok"),
             DossierState::ForwardFailed | DossierState::Unknown => (ask(), "ask"),
         },
         StatusLookup::NotFound | StatusLookup::Failed(_) => (ask(), "ask"),
@@ -156,5 +173,55 @@ mod tests {
         assert_eq!(display_time("20260105143000"), "05/01/2026 14:30");
         assert_eq!(display_time("soon"), "soon");
         assert_eq!(display_time("20261305143000"), "20261305143000");
+    }
+
+    #[test]
+    fn the_one_stop_systems_states_read_in_plain_words() {
+        use crate::gateway::dto::SubmissionStatus;
+        let texts = i18n::Catalog::new(None).expect("texts");
+        let found = |code: &str, place: Option<&str>, at: Option<&str>| {
+            StatusLookup::Found(SubmissionStatus {
+                dossier_code: "000.00.01.H29-260105-0001".into(),
+                status: code.into(),
+                procedure_name: "x".into(),
+                received_at: "20260105093000".into(),
+                appointment: "20260108170000".into(),
+                queue_number: None,
+                collect_place: place.map(str::to_owned),
+                collect_at: at.map(str::to_owned),
+            })
+        };
+        let say = |a: &StatusLookup| answer_text(&texts, "en", a, Some("counter 2"));
+        assert_eq!(
+            say(&found("ready", Some("Quầy 3"), Some("20260106080000"))),
+            (
+                "The result is ready. Please collect it at Quầy 3. From 06/01/2026 08:00.".into(),
+                "ok"
+            )
+        );
+        assert_eq!(
+            say(&found("ready", None, None)).0,
+            "The result is ready. Please come and collect it."
+        );
+        assert_eq!(
+            say(&found("returned", None, None)),
+            (
+                "Additional documents are needed. Please ask at counter 2.".into(),
+                "ask"
+            )
+        );
+        assert_eq!(say(&found("processing", None, None)).1, "ok");
+        assert_eq!(say(&found("done", None, None)).1, "ok");
+        // A state a newer gateway adds: the counter, as before.
+        assert_eq!(
+            say(&found("archived", None, None)),
+            ("Please ask at counter 2.".into(), "ask")
+        );
+        for lang in ["vi", "en", "hmn"] {
+            for code in ["processing", "ready", "returned", "done"] {
+                let (text, _) = answer_text(&texts, lang, &found(code, None, None), None);
+                assert!(!text.contains("lookup-"), "{lang} {code}: {text}");
+            }
+        }
     }
 }
