@@ -149,6 +149,25 @@ impl AdminUnits {
             .iter()
             .find(|w| w.code == ward)
     }
+
+    /// An address in words, as Vietnamese addresses are written (smallest part first):
+    /// `street` (the typed house number and street, left out when empty), the ward, the
+    /// province: `12 Lê Lợi, Phường Tân Phong, Tỉnh Lai Châu`. Empty when the ward is not
+    /// one of the province's.
+    #[must_use]
+    pub fn address_words(&self, province: u32, ward: u32, street: &str) -> String {
+        match (self.province(province), self.ward(province, ward)) {
+            (Some(p), Some(w)) => {
+                let street = street.trim();
+                if street.is_empty() {
+                    format!("{}, {}", w.name, p.name)
+                } else {
+                    format!("{street}, {}, {}", w.name, p.name)
+                }
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 #[cfg(test)]

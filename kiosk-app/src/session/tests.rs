@@ -1885,6 +1885,8 @@ fn form_to_review() -> Vec<Event> {
         Event::Form(FormEvent::Next),
         Event::Form(FormEvent::Province(12)),
         Event::Form(FormEvent::Ward(3380)),
+        Event::Form(FormEvent::Key(crate::vnkey::KeyInput::Char('7'))),
+        Event::Form(FormEvent::Next),
         Event::Form(FormEvent::Delivery(Delivery::Post)),
     ]);
     v
