@@ -331,9 +331,9 @@ fn parse(l: &[char]) -> Option<(usize, usize)> {
     let mut onset_end = first_vowel;
     let after = |i: usize| l.get(i).is_some_and(|c| is_vowel(*c));
     // `qu` and `gi` (before another vowel) are onsets.
-    if first_vowel == 1 && l.first() == Some(&'q') && l.get(1) == Some(&'u') {
-        onset_end = 2;
-    } else if first_vowel == 1 && l.first() == Some(&'g') && l.get(1) == Some(&'i') && after(2) {
+    let qu = l.first() == Some(&'q') && l.get(1) == Some(&'u');
+    let gi = l.first() == Some(&'g') && l.get(1) == Some(&'i') && after(2);
+    if first_vowel == 1 && (qu || gi) {
         onset_end = 2;
     }
     let onset: String = l.get(..onset_end)?.iter().collect();
