@@ -175,6 +175,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn addresses_are_written_smallest_part_first() {
+        let u = AdminUnits::sample();
+        let p = &u.provinces()[0];
+        let w = &p.wards[0];
+        let plain = format!("{}, {}", w.name, p.name);
+        assert_eq!(u.address_words(p.code, w.code, ""), plain);
+        assert_eq!(u.address_words(p.code, w.code, "  "), plain);
+        assert_eq!(
+            u.address_words(p.code, w.code, " 12 Lê Lợi "),
+            format!("12 Lê Lợi, {plain}")
+        );
+        assert_eq!(u.address_words(p.code, 0, "12 Lê Lợi"), "", "not its ward");
+    }
+
+    #[test]
     fn the_sample_holds_five_whole_provinces() {
         let u = AdminUnits::sample();
         assert!(u.is_sample());
