@@ -149,11 +149,45 @@ impl AdminUnits {
             .iter()
             .find(|w| w.code == ward)
     }
+
+    /// An address in words, as Vietnamese addresses are written (smallest part first):
+    /// `street` (the typed house number and street, left out when empty), the ward, the
+    /// province: `12 Lê Lợi, Phường Tân Phong, Tỉnh Lai Châu`. Empty when the ward is not
+    /// one of the province's.
+    #[must_use]
+    pub fn address_words(&self, province: u32, ward: u32, street: &str) -> String {
+        match (self.province(province), self.ward(province, ward)) {
+            (Some(p), Some(w)) => {
+                let street = street.trim();
+                if street.is_empty() {
+                    format!("{}, {}", w.name, p.name)
+                } else {
+                    format!("{street}, {}, {}", w.name, p.name)
+                }
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_smallest_part_first() {
+        let u = AdminUnits::sample();
+        let p = &u.provinces()[0];
+        let w = &p.wards[0];
+        let plain = format!("{}, {}", w.name, p.name);
+        assert_eq!(u.address_words(p.code, w.code, ""), plain);
+        assert_eq!(u.address_words(p.code, w.code, "  "), plain);
+        assert_eq!(
+            u.address_words(p.code, w.code, " 12 Lê Lợi "),
+            format!("12 Lê Lợi, {plain}")
+        );
+        assert_eq!(u.address_words(p.code, 0, "12 Lê Lợi"), "", "not its ward");
+    }
 
     #[test]
     fn the_sample_holds_five_whole_provinces() {

@@ -20,6 +20,7 @@ pub mod renewal;
 pub mod service_manager;
 pub mod session;
 pub mod submit;
+pub mod vnkey;
 
 #[cfg(feature = "gui")]
 pub mod app;

@@ -1243,7 +1243,7 @@ impl Session {
         match state {
             State::Identify(_) => out.push(Command::StopIdentify),
             State::VerifyFace { .. } => out.push(Command::StopFaceCapture),
-            State::Lookup(Lookup::Scanning) => out.push(Command::StopLookupScan),
+            State::Lookup(Lookup::Scanning(_)) => out.push(Command::StopLookupScan),
             _ => {}
         }
     }

@@ -12,7 +12,9 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiosk_ui::{AppWindow, Dossier as DossierAdapter, Kiosk, LanguageOption, ServiceItem, Tr};
+use kiosk_ui::{
+    AppWindow, Dossier as DossierAdapter, Keys, Kiosk, LanguageOption, ServiceItem, Tr,
+};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::admin_units::AdminUnits;
@@ -23,11 +25,12 @@ use crate::devices::{DeviceEvent, Devices};
 use crate::gateway::lookup::LookupEndpoint;
 use crate::i18n;
 use crate::session::dossier::{Delivery, FormEvent, FormPage};
-use crate::session::lookup::LookupEvent;
+use crate::session::lookup::{CodeField, LookupEvent};
 use crate::session::{
     Command, Dossier, Event, IdentifyPhase, Millis, ReceiptInfo, Session, SessionView, Step,
     SubmitFailure,
 };
+use crate::vnkey::{self, KeyInput, Tone};
 
 mod assist;
 mod dossier;
@@ -72,6 +75,9 @@ pub struct Shell {
     units: Arc<AdminUnits>,
     /// The procedure list's field filter ("" = all): screen state, not the session's.
     field_filter: String,
+    /// The procedure search as typed on the on-screen keyboard (screen state like the filter,
+    /// not personal; emptied whenever the list is left).
+    search: String,
     /// Where the status lookup asks (`None`: every lookup answers "offline").
     lookup: Option<LookupEndpoint>,
     /// The counter named in "ask at ..." (`help.staff_desk`).
@@ -174,6 +180,7 @@ impl Shell {
             assist,
             units,
             field_filter: String::new(),
+            search: String::new(),
             lookup: None,
             staff_desk: config.help.staff_desk.clone(),
         }));
@@ -198,6 +205,18 @@ impl Shell {
         kiosk.on_finish(on(|| Event::ReceiptDone));
         kiosk.on_open_lookup(on(|| Event::Lookup(LookupEvent::Open)));
         kiosk.on_lookup_again(on(|| Event::Lookup(LookupEvent::ScanAgain)));
+        kiosk.on_lookup_type(on(|| Event::Lookup(LookupEvent::Type)));
+        let s = Rc::downgrade(&shell);
+        kiosk.on_lookup_focus_field(move |field| {
+            let field = match field.as_str() {
+                "lookup" => CodeField::Lookup,
+                _ => CodeField::Dossier,
+            };
+            if let Some(s) = s.upgrade() {
+                s.borrow_mut()
+                    .dispatch(Event::Lookup(LookupEvent::Focus(field)));
+            }
+        });
         kiosk.on_keypad_erase(on(|| Event::KeypadErase));
         kiosk.on_keypad_submit(on(|| Event::KeypadSubmit));
         let s = Rc::downgrade(&shell);
@@ -221,6 +240,7 @@ impl Shell {
             }
         });
         wire_dossier(ui, &shell);
+        wire_keys(ui, &shell);
         shell.borrow_mut().render();
         shell
     }
@@ -536,6 +556,11 @@ impl Shell {
         k.set_identify_status_arg(entry.map(mask_id).unwrap_or_default().into());
         self.render_citizen(&k, &view);
         let d = ui.global::<DossierAdapter>();
+        if view.step != Step::ChooseService {
+            self.search.clear();
+            d.set_search("".into());
+            d.set_search_open(false);
+        }
         if view.step != self.last_step && view.step == Step::ChooseService {
             self.render_services(&k, &view.language);
             dossier::render_services(
@@ -544,6 +569,7 @@ impl Shell {
                 &self.texts,
                 &view.language,
                 &self.field_filter,
+                &self.search,
             );
         }
         dossier::render_form(&d, &view, &self.catalog, &self.units, &self.texts);
@@ -646,6 +672,10 @@ impl Shell {
     fn filter_services(&mut self, field: String) {
         self.dispatch(Event::Touch);
         self.field_filter = field;
+        self.rerender_services();
+    }
+
+    fn rerender_services(&self) {
         if let Some(ui) = self.ui.upgrade() {
             let lang = self.session.view().language;
             dossier::render_services(
@@ -654,7 +684,36 @@ impl Shell {
                 &self.texts,
                 &lang,
                 &self.field_filter,
+                &self.search,
             );
+        }
+    }
+
+    /// A key of the on-screen keyboard, for the field of the step shown: the procedure search
+    /// (kept here), the street line of the form or the lookup codes (kept by the session).
+    fn key(&mut self, key: KeyInput) {
+        match self.session.step() {
+            Step::ChooseService => {
+                let field = vnkey::Field {
+                    mode: vnkey::Mode::Telex,
+                    max_chars: SEARCH_MAX_CHARS,
+                };
+                self.search = vnkey::apply(&self.search, key, field);
+                self.dispatch(Event::Touch);
+                self.rerender_services();
+            }
+            Step::Confirm => self.dispatch(Event::Form(FormEvent::Key(key))),
+            Step::Lookup => self.dispatch(Event::Lookup(LookupEvent::Key(key))),
+            _ => {}
+        }
+    }
+
+    /// The keyboard's "Done"/"Next": the form's next page, or the lookup's next field.
+    fn key_done(&mut self) {
+        match self.session.step() {
+            Step::Confirm => self.dispatch(Event::Form(FormEvent::Next)),
+            Step::Lookup => self.dispatch(Event::Lookup(LookupEvent::Done)),
+            _ => {}
         }
     }
 
@@ -760,6 +819,43 @@ fn wire_dossier(ui: &AppWindow, shell: &Rc<RefCell<Shell>>) {
     d.on_filter(move |field| {
         if let Some(s) = s.upgrade() {
             s.borrow_mut().filter_services(field.to_string());
+        }
+    });
+}
+
+/// The most characters of the procedure search.
+const SEARCH_MAX_CHARS: usize = 40;
+
+/// The `Keys` adapter's callbacks: the on-screen keyboard.
+fn wire_keys(ui: &AppWindow, shell: &Rc<RefCell<Shell>>) {
+    let keys = ui.global::<Keys>();
+    let on = |f: fn(SharedString) -> Option<KeyInput>| {
+        let s = Rc::downgrade(shell);
+        move |arg: SharedString| {
+            if let (Some(s), Some(k)) = (s.upgrade(), f(arg)) {
+                s.borrow_mut().key(k);
+            }
+        }
+    };
+    // One character per key; anything else is not a key of ours.
+    keys.on_key(on(|k| {
+        let mut chars = k.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Some(KeyInput::Char(c)),
+            _ => None,
+        }
+    }));
+    keys.on_tone(on(|t| Tone::from_code(&t).map(KeyInput::Tone)));
+    let s = Rc::downgrade(shell);
+    keys.on_erase(move || {
+        if let Some(s) = s.upgrade() {
+            s.borrow_mut().key(KeyInput::Backspace);
+        }
+    });
+    let s = Rc::downgrade(shell);
+    keys.on_done(move || {
+        if let Some(s) = s.upgrade() {
+            s.borrow_mut().key_done();
         }
     });
 }

@@ -216,7 +216,7 @@ impl QueuedSubmitter {
 }
 
 /// The wire's `HoSo` of a dossier: the chip's further fields, the form's answers (the address
-/// named from `units`) and the procedure's components from its catalogue `entry`.
+/// named from `units`, the typed street line first) and the procedure's components from its catalogue `entry`.
 #[must_use]
 pub fn dossier_details(
     dossier: &Dossier,
@@ -229,10 +229,7 @@ pub fn dossier_details(
         |p: Option<&Personal<String>>| p.cloned().unwrap_or_else(|| Personal::new(String::new()));
     let code = |c: Option<u32>| Personal::new(c.map(|c| c.to_string()).unwrap_or_default());
     let address = match (form.province, form.ward) {
-        (Some(p), Some(w)) => match (units.province(p), units.ward(p, w)) {
-            (Some(p), Some(w)) => format!("{}, {}", w.name, p.name),
-            _ => String::new(),
-        },
+        (Some(p), Some(w)) => units.address_words(p, w, form.street.expose()),
         _ => String::new(),
     };
     let components = match &entry.kind {

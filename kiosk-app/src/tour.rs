@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use kiosk_ui::{AppWindow, Assist, Dossier, Kiosk};
+use kiosk_ui::{AppWindow, Assist, Dossier, Keys, Kiosk};
 use slint::{ComponentHandle as _, Model as _};
 
 use crate::app::{exit, Assembled};
@@ -24,6 +24,9 @@ use crate::session::{Event, Millis, PrinterFault, Step};
 
 /// The demo citizen's ID number (the virtual CCCD's; CAN 123456).
 const DEMO_ID: &str = "001090123456";
+
+/// The street line the tour types (as `12 Lee Lowij` in Telex).
+const STREET: &str = "12 Lê Lợi";
 
 /// Portrait first: the kiosk's usual mounting.
 const ORIENTATIONS: [(&str, u32, u32); 2] = [("portrait", 1080, 1920), ("landscape", 1920, 1080)];
@@ -134,6 +137,15 @@ impl Tour<'_> {
         }
     }
 
+    /// Taps the on-screen keyboard's keys for `text`, as its `.slint` keys do (one character
+    /// per key; Rust composes Telex).
+    fn type_keys(&self, text: &str) {
+        let keys = self.ui.global::<Keys>();
+        for c in text.chars() {
+            keys.invoke_key(c.to_string().into());
+        }
+    }
+
     /// Fails when the adapter still holds a personal value (the values are not printed).
     fn d(&self) -> Dossier<'_> {
         self.ui.global::<Dossier>()
@@ -176,6 +188,20 @@ impl Tour<'_> {
             bail!("tour: no field filter hid the first procedure");
         }
         self.d().invoke_filter("".into());
+        // Search by words typed without tone marks: "dang ky" finds the "Đăng ký ..." ones.
+        let all = self.d().get_services().row_count();
+        self.d().set_search_open(true);
+        self.type_keys("dang ky");
+        let found = self.d().get_services();
+        // (In English the titles are English: the search also reads the Vietnamese ones.)
+        if found.row_count() == 0 || found.row_count() >= all {
+            bail!("tour: the search \"dang ky\" did not narrow the list to the registrations");
+        }
+        self.shot(dir, next(), "services-search")?;
+        for _ in 0.."dang ky".len() {
+            self.ui.global::<Keys>().invoke_erase();
+        }
+        self.d().set_search_open(false);
         self.k().invoke_choose_service(first.into());
         self.wait_for(Step::Confirm, "choosing a service")?;
         self.shot(dir, next(), "form-phone")?;
@@ -207,6 +233,16 @@ impl Tour<'_> {
         self.shot(dir, next(), "form-ward")?;
         let ward = self.d().get_wards().row_data(0).context("tour: no wards")?;
         self.d().invoke_choose_ward(ward.code);
+        // The house number and street on the Vietnamese keyboard, in Telex.
+        if self.d().get_form_page() != "street" {
+            bail!("tour: the ward did not lead to the street line");
+        }
+        self.type_keys("12 Lee Lowij");
+        if self.d().get_street() != STREET {
+            bail!("tour: Telex did not compose the street line");
+        }
+        self.shot(dir, next(), "form-street")?;
+        self.ui.global::<Keys>().invoke_done();
         self.shot(dir, next(), "form-delivery")?;
         self.d().invoke_choose_delivery("post".into());
         if self.d().get_form_page() != "review" {
@@ -221,6 +257,7 @@ impl Tour<'_> {
             .t(&self.k().get_language(), "review-source-chip");
         for want in [
             "091 234 5678",
+            STREET,
             ward.title.as_str(),
             province.title.as_str(),
             chip.as_str(),
@@ -277,6 +314,7 @@ impl Tour<'_> {
             d.get_province(),
             d.get_province_name(),
             d.get_ward(),
+            d.get_street(),
         ];
         if form_left.iter().any(|v| !v.is_empty())
             || d.get_chip_rows().row_count() != 0
@@ -559,6 +597,37 @@ impl Tour<'_> {
             self.k().invoke_finish();
             return self.wait_for(Step::Attract, "leaving the lookup");
         };
+        // The codes typed from the paper first (lower case: the keyboard sends capitals, the
+        // session upper-cases anyway), then "check another" and the QR code.
+        let mut parts = receipt_qr.split('|').skip(2);
+        let (dossier_code, lookup_code) = (
+            parts.next().unwrap_or_default().to_owned(),
+            parts.next().unwrap_or_default().to_owned(),
+        );
+        self.k().invoke_lookup_type();
+        self.type_keys(&dossier_code);
+        self.ui.global::<Keys>().invoke_done();
+        self.type_keys(&lookup_code.to_lowercase());
+        if self.k().get_lookup_typed_code() != lookup_code.as_str()
+            || self.k().get_lookup_focus() != "lookup"
+        {
+            bail!("tour: the typed lookup code was not taken");
+        }
+        self.shot(dir, next(), "lookup-type")?;
+        self.ui.global::<Keys>().invoke_done();
+        self.wait_until("the typed lookup's answer", || {
+            self.kiosk
+                .shell
+                .borrow_mut()
+                .pump_blocking(Duration::from_millis(50));
+            self.k().get_lookup_phase() == "result"
+        })?;
+        if self.k().get_lookup_tone() != "ok"
+            || self.k().get_lookup_dossier() != dossier_code.as_str()
+        {
+            bail!("tour: the typed codes did not find the first receipt's dossier");
+        }
+        self.k().invoke_lookup_again();
         sim.qr.present(receipt_qr);
         self.wait_until("the lookup's answer", || {
             self.kiosk

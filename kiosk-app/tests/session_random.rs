@@ -81,6 +81,7 @@ fn forward(session: &Session) -> Event {
             }
             Some(FormPage::Province) => Event::Form(FormEvent::Province(12)),
             Some(FormPage::Ward) => Event::Form(FormEvent::Ward(3388)),
+            Some(FormPage::Street) => Event::Form(FormEvent::Next),
             Some(FormPage::Delivery) => Event::Form(FormEvent::Delivery(Delivery::Post)),
             Some(FormPage::Reason) => Event::Form(FormEvent::Next),
             Some(FormPage::Review) | None => Event::Confirmed,
@@ -140,13 +141,16 @@ fn random_event(rng: &mut StdRng, current: Generation) -> Event {
         11 => Event::Back,
         12 if rng.random_bool(0.5) => Event::Confirmed,
         // The dossier form: any page's event, sometimes out of place or out of range.
-        12 => Event::Form(match rng.random_range(0..7) {
+        12 => Event::Form(match rng.random_range(0..8) {
             0 => FormEvent::PhoneDigit(rng.random_range(0..=10)),
             1 => FormEvent::PhoneErase,
             2 => FormEvent::Province(rng.random_range(0..40)),
             3 => FormEvent::Ward(rng.random_range(0..4000)),
             4 => FormEvent::Delivery(Delivery::VneId),
             5 => FormEvent::Change(FormPage::Phone),
+            6 => FormEvent::Key(kiosk_app::vnkey::KeyInput::Char(
+                ['a', 's', '1', ' ', ',', '@'][rng.random_range(0..6)],
+            )),
             _ => FormEvent::Next,
         }),
         13 => Event::Retry,

@@ -299,3 +299,31 @@ lookup-again = Check another
 notice-lookup-bad-qr = This QR code is not from a kiosk receipt. Please show the QR code printed on your receipt.
 say-lookup-scan = Show the QR code on your receipt to the camera.
 say-lookup-result = Here is where your application stands.
+
+# The on-screen keyboard (Vietnamese: Telex or the tone keys). The tone names are Vietnamese.
+key-tone-sac = sắc
+key-tone-huyen = huyền
+key-tone-hoi = hỏi
+key-tone-nga = ngã
+key-tone-nang = nặng
+key-shift = Capital letter
+key-erase = Erase
+key-digits = Digits and punctuation
+key-letters = Letters
+key-space = Space
+key-done = Done
+form-street-title = House number and street (or hamlet)
+form-street-why = Optional. In { $value } you may leave it empty if your address is only the ward or commune. Tone marks: the tone keys, or Telex (aa = â, dd = đ, s = sắc).
+form-street-placeholder = For example: 12 Lê Lợi
+notice-street-invalid = Use only letters, digits, spaces and , . / - (at most 80 characters).
+review-street = House number and street
+services-search = Search procedures
+services-search-placeholder = Tap to search, e.g. birth
+services-search-none = No procedure found. Try another word or erase some letters.
+lookup-type = Type the code
+lookup-type-hint = Type the dossier code and the lookup code printed on your receipt (the camera still reads its QR code).
+lookup-typed-code = Lookup code (8 characters)
+lookup-check = Check
+notice-lookup-typed-dossier-invalid = This dossier code is not right. Type it exactly as on the receipt, e.g. 000.00.01.H29-260105-0001.
+notice-lookup-typed-code-invalid = A lookup code has 8 characters (letters and digits, no O, I, 0 or 1). Please check it.
+review-street-none = (not given)

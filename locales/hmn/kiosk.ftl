@@ -310,3 +310,31 @@ lookup-again = Check another
 notice-lookup-bad-qr = This QR code is not from a kiosk receipt. Please show the QR code printed on your receipt.
 say-lookup-scan = Show the QR code on your receipt to the camera.
 say-lookup-result = Here is where your application stands.
+
+# The on-screen keyboard (machine quality, see the header). The tone names are Vietnamese.
+key-tone-sac = sắc
+key-tone-huyen = huyền
+key-tone-hoi = hỏi
+key-tone-nga = ngã
+key-tone-nang = nặng
+key-shift = Tus ntawv loj
+key-erase = Lwv
+key-digits = Tus lej thiab cim
+key-letters = Tus ntawv
+key-space = Qhov chaw
+key-done = Tiav lawm
+form-street-title = Tus lej tsev thiab txoj kev (los yog lub zos)
+form-street-why = Tsis yuam. Hauv { $value } koj tso tau khoob yog koj chaw nyob tsuas muaj lub phường los yog xã xwb. Cov cim suab: cov nyees cim, los yog Telex (aa = â, dd = đ, s = sắc).
+form-street-placeholder = Piv txwv: 12 Lê Lợi
+notice-street-invalid = Siv tsuas yog tus ntawv, tus lej, qhov chaw thiab , . / - (tsis pub tshaj 80 tus).
+review-street = Tus lej tsev thiab txoj kev
+services-search = Nrhiav txoj haujlwm
+services-search-placeholder = Kov los nrhiav, piv txwv: khai sinh
+services-search-none = Nrhiav tsis tau. Sim lwm lo lus los yog lwv qee tus ntawv.
+lookup-type = Ntaus tus lej
+lookup-type-hint = Ntaus tus lej ntaub ntawv thiab tus lej nrhiav uas luam rau ntawm koj daim ntawv txais (lub koob yees duab tseem nyeem tau QR).
+lookup-typed-code = Tus lej nrhiav (8 tus)
+lookup-check = Nrhiav
+notice-lookup-typed-dossier-invalid = Tus lej ntaub ntawv no tsis raug. Ntaus kom zoo li ntawm daim ntawv txais, piv txwv 000.00.01.H29-260105-0001.
+notice-lookup-typed-code-invalid = Tus lej nrhiav muaj 8 tus (tus ntawv thiab tus lej, tsis muaj O, I, 0 los yog 1). Thov kuaj dua.
+review-street-none = (tsis tau sau)

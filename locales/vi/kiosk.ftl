@@ -299,3 +299,31 @@ lookup-again = Tra cứu hồ sơ khác
 notice-lookup-bad-qr = Mã QR này không phải của phiếu hẹn từ ki-ốt. Vui lòng đưa mã QR in trên phiếu hẹn.
 say-lookup-scan = Đưa mã QR trên phiếu hẹn trước camera.
 say-lookup-result = Đây là tình trạng hồ sơ của ông bà.
+
+# Bàn phím trên màn hình (tiếng Việt: gõ Telex hoặc bấm phím dấu).
+key-tone-sac = sắc
+key-tone-huyen = huyền
+key-tone-hoi = hỏi
+key-tone-nga = ngã
+key-tone-nang = nặng
+key-shift = Chữ hoa
+key-erase = Xoá
+key-digits = Số và dấu câu
+key-letters = Chữ cái
+key-space = Dấu cách
+key-done = Xong
+form-street-title = Số nhà, tên đường (hoặc thôn, bản)
+form-street-why = Không bắt buộc. Ở { $value }, có thể để trống nếu địa chỉ chỉ có tên phường, xã. Gõ dấu bằng các phím dấu hoặc kiểu Telex (aa = â, dd = đ, s = sắc).
+form-street-placeholder = Ví dụ: 12 Lê Lợi
+notice-street-invalid = Chỉ dùng chữ, số, dấu cách và , . / - (tối đa 80 ký tự).
+review-street = Số nhà, tên đường
+services-search = Tìm thủ tục
+services-search-placeholder = Chạm để tìm, ví dụ: khai sinh
+services-search-none = Không tìm thấy thủ tục nào. Hãy thử từ khác hoặc xoá bớt chữ.
+lookup-type = Gõ mã hồ sơ
+lookup-type-hint = Gõ mã hồ sơ và mã tra cứu in trên giấy biên nhận (máy vẫn đọc được mã QR).
+lookup-typed-code = Mã tra cứu (8 ký tự)
+lookup-check = Tra cứu
+notice-lookup-typed-dossier-invalid = Mã hồ sơ chưa đúng. Hãy gõ đúng như trên giấy biên nhận, ví dụ 000.00.01.H29-260105-0001.
+notice-lookup-typed-code-invalid = Mã tra cứu gồm 8 ký tự (chữ và số, không có chữ O, I, số 0, 1). Hãy kiểm tra lại.
+review-street-none = (không ghi)

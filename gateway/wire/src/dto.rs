@@ -97,7 +97,8 @@ pub struct DossierDetails {
     /// `MaXa`: the contact address's ward or commune code, or empty. Personal.
     #[serde(rename = "MaXa", with = "personal_string")]
     pub ward_code: Personal<String>,
-    /// `DiaChiLienHe`: the contact address in words ("Phường ..., Tỉnh ..."), or empty. Personal.
+    /// `DiaChiLienHe`: the contact address in words (the typed house number and street, if
+    /// any, then "Phường ..., Tỉnh ..."), or empty. Personal.
     #[serde(rename = "DiaChiLienHe", with = "personal_string")]
     pub contact_address: Personal<String>,
     /// `HinhThucNhanKetQua`: `counter`, `post` or `vneid`; empty for a clinic.

@@ -5,15 +5,18 @@
 //! out. The chip's fields (name, ID, date of birth, sex, address, place of origin) are not
 //! here: they are read-only and come from the [`super::Citizen`]; this form holds only what
 //! the citizen enters: a phone number, the address's province and ward (codes of the
-//! administrative units after the 2025 reform, resolved to names by the shell), how to receive
-//! the result, or at a hospital an optional reason for the visit.
+//! administrative units after the 2025 reform, resolved to names by the shell), the house
+//! number and street typed on the on-screen keyboard (optional, see [`is_street_line`]), how
+//! to receive the result, or at a hospital an optional reason for the visit.
 //!
-//! One-stop shop: `Phone -> Province -> Ward -> Delivery -> Review`.
+//! One-stop shop: `Phone -> Province -> Ward -> Street -> Delivery -> Review`.
 //! Hospital: `Reason -> Review`.
 //! From `Review`, "Change" on a row ([`FormEvent::Change`]) opens that page; finishing it
 //! returns to `Review` rather than walking the following pages again.
 
 use kiosk_hw::personal::Personal;
+
+use crate::vnkey::{self, KeyInput};
 
 /// Which form a kiosk shows: set by the kiosk's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,6 +37,8 @@ pub enum FormPage {
     Province,
     /// The ward or commune in that province.
     Ward,
+    /// The house number and street (or hamlet), typed on the on-screen keyboard.
+    Street,
     /// How the result is received.
     Delivery,
     /// Hospital: why the citizen comes (optional).
@@ -50,6 +55,7 @@ impl FormPage {
             Self::Phone => "phone",
             Self::Province => "province",
             Self::Ward => "ward",
+            Self::Street => "street",
             Self::Delivery => "delivery",
             Self::Reason => "reason",
             Self::Review => "review",
@@ -63,6 +69,7 @@ impl FormPage {
             Self::Phone,
             Self::Province,
             Self::Ward,
+            Self::Street,
             Self::Delivery,
             Self::Reason,
             Self::Review,
@@ -126,6 +133,8 @@ pub enum FormEvent {
     Next,
     /// "Change" on a review row: opens that page.
     Change(FormPage),
+    /// A key of the on-screen keyboard on the street page (Telex, see [`crate::vnkey`]).
+    Key(KeyInput),
 }
 
 /// What [`DossierForm::handle`] tells the session.
@@ -144,6 +153,33 @@ pub mod keys {
     pub const CHOOSE_PROVINCE: &str = "choose-province";
     pub const CHOOSE_WARD: &str = "choose-ward";
     pub const CHOOSE_DELIVERY: &str = "choose-delivery";
+    pub const STREET_INVALID: &str = "street-invalid";
+}
+
+/// The most characters of the house number and street line.
+pub const STREET_MAX_CHARS: usize = 80;
+
+/// Characters the street line takes besides letters, digits and spaces: `12/3 Lê Lợi`,
+/// `Số 5, ngõ 7`, `Tổ 3 - Khu 2`.
+const STREET_PUNCTUATION: [char; 4] = [',', '.', '/', '-'];
+
+/// Whether `c` may be typed into the street line.
+#[must_use]
+pub fn street_char(c: char) -> bool {
+    c.is_alphabetic() || c.is_ascii_digit() || c == ' ' || STREET_PUNCTUATION.contains(&c)
+}
+
+/// The house number and street line: optional (empty is valid: in a village the ward and the
+/// hamlet's name, or nothing, is the address people use, and the counter and VNeID need no
+/// more), else at most [`STREET_MAX_CHARS`] characters of [`street_char`] with at least one
+/// letter or digit.
+#[must_use]
+pub fn is_street_line(s: &str) -> bool {
+    let t = s.trim();
+    t.is_empty()
+        || (t.chars().count() <= STREET_MAX_CHARS
+            && t.chars().all(street_char)
+            && t.chars().any(char::is_alphanumeric))
 }
 
 /// The most digits a Vietnamese mobile number has (`0` + 9 digits).
@@ -171,6 +207,7 @@ pub struct DossierForm {
     phone: Personal<String>,
     province: Option<u32>,
     ward: Option<u32>,
+    street: Personal<String>,
     delivery: Option<Delivery>,
     reason: Option<String>,
 }
@@ -184,6 +221,8 @@ pub struct FormData {
     pub province: Option<u32>,
     /// Ward or commune code of the contact address.
     pub ward: Option<u32>,
+    /// House number and street of the contact address, as typed (NFC; may be empty).
+    pub street: Personal<String>,
     /// How the result is received (one-stop shop).
     pub delivery: Option<Delivery>,
     /// The visit reason code (hospital), one of [`VISIT_REASONS`].
@@ -204,6 +243,7 @@ impl DossierForm {
             phone: Personal::new(String::new()),
             province: None,
             ward: None,
+            street: Personal::new(String::new()),
             delivery: None,
             reason: None,
         }
@@ -228,6 +268,7 @@ impl DossierForm {
             phone: self.phone.clone(),
             province: self.province,
             ward: self.ward,
+            street: self.street.map(|s| s.trim().to_owned()),
             delivery: self.delivery,
             reason: self.reason.clone(),
         }
@@ -239,6 +280,7 @@ impl DossierForm {
                 FormPage::Phone,
                 FormPage::Province,
                 FormPage::Ward,
+                FormPage::Street,
                 FormPage::Delivery,
                 FormPage::Review,
             ],
@@ -324,6 +366,22 @@ impl DossierForm {
                 Some(_) => self.advance(),
                 None => return FormOutcome::Message(keys::CHOOSE_WARD),
             },
+            (FormPage::Street, FormEvent::Key(key)) => {
+                if matches!(key, KeyInput::Char(c) if !street_char(c)) {
+                    return FormOutcome::Quiet;
+                }
+                let field = vnkey::Field {
+                    mode: vnkey::Mode::Telex,
+                    max_chars: STREET_MAX_CHARS,
+                };
+                self.street = self.street.map(|s| vnkey::apply(s, key, field));
+            }
+            (FormPage::Street, FormEvent::Next) => {
+                if !is_street_line(self.street.expose()) {
+                    return FormOutcome::Message(keys::STREET_INVALID);
+                }
+                self.advance();
+            }
             (FormPage::Delivery, FormEvent::Delivery(d)) => {
                 self.delivery = Some(d);
                 self.advance();
@@ -412,6 +470,9 @@ mod tests {
         f.handle(FormEvent::Province(12));
         assert_eq!(f.page(), FormPage::Ward);
         f.handle(FormEvent::Ward(3380));
+        assert_eq!(f.page(), FormPage::Street);
+        keys_typed(&mut f, "12 Lee Lowij");
+        assert_eq!(f.handle(FormEvent::Next), FormOutcome::Quiet);
         assert_eq!(f.page(), FormPage::Delivery);
         assert!(!f.ready());
         f.handle(FormEvent::Delivery(Delivery::Post));
@@ -421,6 +482,65 @@ mod tests {
             (d.province, d.ward, d.delivery),
             (Some(12), Some(3380), Some(Delivery::Post))
         );
+        assert_eq!(d.street.expose(), "12 Lê Lợi");
+    }
+
+    fn keys_typed(form: &mut DossierForm, text: &str) {
+        for c in text.chars() {
+            form.handle(FormEvent::Key(KeyInput::Char(c)));
+        }
+    }
+
+    #[test]
+    fn street_is_optional_typed_with_telex_and_checked() {
+        let mut f = DossierForm::new(FormKind::Office);
+        typed(&mut f, "0912345678");
+        f.handle(FormEvent::Next);
+        f.handle(FormEvent::Province(12));
+        f.handle(FormEvent::Ward(3380));
+        assert_eq!(f.page(), FormPage::Street);
+        // Empty is fine: on to the delivery.
+        assert_eq!(f.handle(FormEvent::Next), FormOutcome::Quiet);
+        assert_eq!(f.page(), FormPage::Delivery);
+        assert!(f.back());
+        // Characters outside the rule are refused as typed; the line keeps its limit.
+        keys_typed(&mut f, "Soos 5@, ngox 7#");
+        assert_eq!(f.data().street.expose(), "Số 5, ngõ 7");
+        f.handle(FormEvent::Key(KeyInput::Clear));
+        keys_typed(&mut f, &"1".repeat(100));
+        assert_eq!(f.data().street.expose().len(), STREET_MAX_CHARS);
+        f.handle(FormEvent::Key(KeyInput::Clear));
+        // Punctuation alone is not an address.
+        keys_typed(&mut f, " , ");
+        assert_eq!(
+            f.handle(FormEvent::Next),
+            FormOutcome::Message(keys::STREET_INVALID)
+        );
+        f.handle(FormEvent::Key(KeyInput::Backspace));
+        f.handle(FormEvent::Key(KeyInput::Backspace));
+        keys_typed(&mut f, "Thoon Nam Cuwowngf");
+        assert_eq!(f.handle(FormEvent::Next), FormOutcome::Quiet);
+        assert_eq!(f.data().street.expose(), "Thôn Nam Cường", "trimmed");
+        // Keys on another page change nothing.
+        keys_typed(&mut f, "abc");
+        assert_eq!(f.data().street.expose(), "Thôn Nam Cường");
+    }
+
+    #[test]
+    fn street_lines() {
+        for ok in [
+            "",
+            "  ",
+            "12 Lê Lợi",
+            "Số 5/2, ngõ 7",
+            "Tổ 3 - Khu 2",
+            "Bản Nà Khoang",
+        ] {
+            assert!(is_street_line(ok), "{ok}");
+        }
+        for bad in [",", "- / .", "12 Lê Lợi;", "<b>", &"a".repeat(81)] {
+            assert!(!is_street_line(bad), "{bad}");
+        }
     }
 
     #[test]
@@ -430,6 +550,7 @@ mod tests {
         f.handle(FormEvent::Next);
         f.handle(FormEvent::Province(12));
         f.handle(FormEvent::Ward(3380));
+        f.handle(FormEvent::Next);
         f.handle(FormEvent::Delivery(Delivery::Counter));
         assert!(f.ready());
         // Change the delivery: one tap and back on the review page.
@@ -444,6 +565,13 @@ mod tests {
         assert_eq!(f.data().ward, None);
         f.handle(FormEvent::Ward(4));
         assert_eq!(f.page(), FormPage::Review);
+        // The street line has its own "Change".
+        f.handle(FormEvent::Change(FormPage::Street));
+        assert_eq!(f.page(), FormPage::Street);
+        f.handle(FormEvent::Key(KeyInput::Char('9')));
+        f.handle(FormEvent::Next);
+        assert_eq!(f.page(), FormPage::Review);
+        assert_eq!(f.data().street.expose(), "9");
         // The same province again keeps its ward.
         f.handle(FormEvent::Change(FormPage::Province));
         f.handle(FormEvent::Province(1));
@@ -495,6 +623,7 @@ mod tests {
             FormPage::Phone,
             FormPage::Province,
             FormPage::Ward,
+            FormPage::Street,
             FormPage::Delivery,
             FormPage::Reason,
             FormPage::Review,

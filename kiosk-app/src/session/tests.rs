@@ -1885,6 +1885,8 @@ fn form_to_review() -> Vec<Event> {
         Event::Form(FormEvent::Next),
         Event::Form(FormEvent::Province(12)),
         Event::Form(FormEvent::Ward(3380)),
+        Event::Form(FormEvent::Key(crate::vnkey::KeyInput::Char('7'))),
+        Event::Form(FormEvent::Next),
         Event::Form(FormEvent::Delivery(Delivery::Post)),
     ]);
     v
@@ -1938,7 +1940,28 @@ fn the_dossier_carries_the_form_and_the_wipe_takes_it() {
     assert_eq!(f.phone.expose(), "0912345679");
     assert_eq!((f.province, f.ward), (Some(12), Some(3380)));
     assert_eq!(f.delivery, Some(dossier::Delivery::Post));
+    assert_eq!(
+        f.street.expose(),
+        "7",
+        "the street line typed on the keyboard"
+    );
     assert!(!format!("{cmds:?}").contains("0912345679"), "redacted");
+    // On the wire, the street line opens the contact address (`DiaChiLienHe`).
+    let units = crate::admin_units::AdminUnits::sample();
+    let mut form = f.clone();
+    form.ward = Some(3388);
+    let catalog = crate::catalog::Catalog::builtin(crate::config::Mode::OneStopShop);
+    let entry = catalog
+        .get(&ServiceId::new("temporary-residence"))
+        .expect("entry");
+    let mut dossier = (**dossier).clone();
+    dossier.form = form;
+    let details = crate::submit::dossier_details(&dossier, entry, &units);
+    assert_eq!(
+        details.contact_address.expose(),
+        &units.address_words(12, 3388, "7")
+    );
+    assert!(details.contact_address.expose().starts_with("7, Phường "));
     assert!(d.s.view().form.is_none());
     // Cancel and timeout from the form leave nothing.
     for end in [Event::Cancel, Event::CardRemoved] {

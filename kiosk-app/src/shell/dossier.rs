@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, EntryKind};
 use crate::i18n;
 use crate::session::dossier::{FormPage, VISIT_REASONS};
 use crate::session::SessionView;
+use crate::vnkey;
 
 use super::{group_digits, mask_id};
 
@@ -25,14 +26,17 @@ fn choice(code: impl Into<SharedString>, title: impl Into<SharedString>) -> Choi
     }
 }
 
-/// The list of services for `filter` ("" = every field), with a heading on the first entry
-/// of each field, and the field chips (only when the catalogue has more than one field).
+/// The list of services for `filter` ("" = every field) whose title, description or field
+/// holds every word of `search` (diacritics-insensitive, [`vnkey::search_matches`]), with a
+/// heading on the first entry of each field, and the field chips (only when the catalogue has
+/// more than one field).
 pub(super) fn render_services(
     d: &Dossier<'_>,
     catalog: &Catalog,
     texts: &i18n::Catalog,
     lang: &str,
     filter: &str,
+    search: &str,
 ) {
     let field_title = |f: &str| {
         let key = format!("field-{f}");
@@ -64,6 +68,9 @@ pub(super) fn render_services(
     for e in ordered {
         let field = e.info.field.as_deref();
         if !filter.is_empty() && field != Some(filter) {
+            continue;
+        }
+        if !search.is_empty() && !entry_matches(e, lang, search, &field_title) {
             continue;
         }
         let group = match field {
@@ -104,6 +111,32 @@ pub(super) fn render_services(
     };
     d.set_fields(model(chips));
     d.set_field_filter(filter.into());
+    d.set_search(search.into());
+}
+
+/// Whether catalogue entry `e` answers `search`: its title in the citizen's language or in
+/// Vietnamese (a citizen reading English may still type the Vietnamese name), its description
+/// or its field's name.
+fn entry_matches(
+    e: &crate::catalog::CatalogEntry,
+    lang: &str,
+    search: &str,
+    field_title: &dyn Fn(&str) -> String,
+) -> bool {
+    let summary = e
+        .info
+        .summary
+        .as_ref()
+        .map(|t| t.get(lang).to_owned())
+        .unwrap_or_default();
+    let field = e.info.field.as_deref().map(field_title).unwrap_or_default();
+    let texts = [
+        e.title(lang),
+        e.title("vi"),
+        summary.as_str(),
+        field.as_str(),
+    ];
+    vnkey::search_matches(search, &texts)
 }
 
 /// The form of the confirm step, or empty values on every other step (no personal value is
@@ -124,6 +157,7 @@ pub(super) fn render_form(
         d.set_province("".into());
         d.set_province_name("".into());
         d.set_ward("".into());
+        d.set_street("".into());
         d.set_wards(model(Vec::new()));
         d.set_delivery("".into());
         d.set_reason("".into());
@@ -170,6 +204,7 @@ pub(super) fn render_form(
             .unwrap_or_default(),
     ));
     d.set_ward(form.ward.map(|w| w.to_string()).unwrap_or_default().into());
+    d.set_street(form.street.expose().as_str().into());
     d.set_delivery(form.delivery.map(|x| x.code()).unwrap_or_default().into());
     d.set_reason(form.reason.clone().unwrap_or_default().into());
     d.set_reasons(model(
@@ -243,13 +278,11 @@ pub(super) fn render_form(
             Some(FormPage::Reason),
         )]
     } else {
-        let address = match (province, form.province.zip(form.ward)) {
-            (Some(p), Some((pc, wc))) => units
-                .ward(pc, wc)
-                .map(|w| format!("{}, {}", w.name, p.name))
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
+        let address = form
+            .province
+            .zip(form.ward)
+            .map(|(p, w)| units.address_words(p, w, ""))
+            .unwrap_or_default();
         vec![
             row(
                 "review-phone",
@@ -258,6 +291,16 @@ pub(super) fn render_form(
                 Some(FormPage::Phone),
             ),
             row("review-address", address, &you, Some(FormPage::Province)),
+            row(
+                "review-street",
+                if form.street.expose().is_empty() {
+                    texts.t(lang, "review-street-none")
+                } else {
+                    form.street.expose().clone()
+                },
+                &you,
+                Some(FormPage::Street),
+            ),
             row(
                 "review-delivery",
                 form.delivery

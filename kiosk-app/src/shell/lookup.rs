@@ -11,7 +11,7 @@ use crate::gateway::codes::parse_portal_time;
 use crate::gateway::dto::DossierState;
 use crate::gateway::lookup::{lookup_status, LookupEndpoint, StatusLookup};
 use crate::i18n;
-use crate::session::lookup::{LookupCodes, LookupEvent, LookupPhase, LookupView};
+use crate::session::lookup::{CodeField, LookupCodes, LookupEvent, LookupPhase, LookupView};
 use crate::session::{Event, Generation};
 
 /// Asks `endpoint` (blocking up to its timeout) on a new thread; the answer comes back on
@@ -121,6 +121,17 @@ pub(super) fn render(
             LookupPhase::Scanning => "scan",
             LookupPhase::Checking => "checking",
             LookupPhase::Result => "result",
+        }
+        .into(),
+    );
+    let typed = view.and_then(|v| v.typed.as_ref());
+    k.set_lookup_typing(typed.is_some());
+    k.set_lookup_typed_dossier(typed.map(|t| t.dossier.as_str()).unwrap_or_default().into());
+    k.set_lookup_typed_code(typed.map(|t| t.lookup.as_str()).unwrap_or_default().into());
+    k.set_lookup_focus(
+        match typed.map(|t| t.focus) {
+            Some(CodeField::Lookup) => "lookup",
+            _ => "dossier",
         }
         .into(),
     );
