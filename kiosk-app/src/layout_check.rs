@@ -121,6 +121,8 @@ impl fmt::Display for Rect {
 
 /// A visible item, in paint order.
 struct Seen {
+    /// Paint order: a later item is drawn over an earlier one.
+    order: usize,
     item: ItemRc,
     /// Absolute geometry.
     rect: Rect,
@@ -250,6 +252,7 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
             }
             if let Some(visible) = visible {
                 seen.push(Seen {
+                    order: seen.len(),
                     item: item.clone(),
                     rect,
                     visible,
@@ -387,10 +390,12 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
         // Covered by a touch target that is not its own widget's: a button's touch area is
         // its label's sibling (or ancestor) and holds the whole label.
         for t in &targets {
+            let holds = s.visible.overhang(t.visible) <= TOLERANCE;
             let own = (parent(&t.item).is_some_and(|p| is_ancestor(&p, &s.item))
                 || is_ancestor(&t.item, &s.item))
-                && s.visible.overhang(t.visible) <= TOLERANCE;
-            if own {
+                && holds;
+            // A page's background catcher drawn under the text is not a cover.
+            if own || (holds && t.order < s.order) {
                 continue;
             }
             if let Some(both) = s.visible.intersect(t.visible) {
@@ -405,7 +410,11 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
     }
     for (i, a) in targets.iter().enumerate() {
         for b in &targets[i + 1..] {
-            if is_ancestor(&a.item, &b.item) || is_ancestor(&b.item, &a.item) {
+            // A background catcher under a button holding it whole takes only what the
+            // button leaves.
+            let background = (a.order < b.order && b.visible.overhang(a.visible) <= TOLERANCE)
+                || (b.order < a.order && a.visible.overhang(b.visible) <= TOLERANCE);
+            if background || is_ancestor(&a.item, &b.item) || is_ancestor(&b.item, &a.item) {
                 continue;
             }
             if let Some(both) = a.visible.intersect(b.visible) {
