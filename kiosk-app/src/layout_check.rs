@@ -126,8 +126,9 @@ struct Seen {
     item: ItemRc,
     /// Absolute geometry.
     rect: Rect,
-    /// The part not cut by clipping ancestors (Flickables included) or the window.
-    visible: Rect,
+    /// The part not cut by clipping ancestors (Flickables included) or the window; `None`
+    /// when nothing of it shows.
+    visible: Option<Rect>,
 }
 
 fn absolute(item: &ItemRc) -> Rect {
@@ -250,14 +251,13 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
             for (clip, _) in clipping_ancestors(item) {
                 visible = visible.and_then(|v| v.intersect(absolute(&clip)));
             }
-            if let Some(visible) = visible {
-                seen.push(Seen {
-                    order: seen.len(),
-                    item: item.clone(),
-                    rect,
-                    visible,
-                });
-            }
+            // Kept when nothing of it shows too: a button wholly below the window is a defect.
+            seen.push(Seen {
+                order: seen.len(),
+                item: item.clone(),
+                rect,
+                visible,
+            });
         }
         ControlFlow::<()>::Continue(())
     });
@@ -275,11 +275,8 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
         .enumerate()
         .filter(|(i, s)| *i > 0 && is_target(s) && covers_window(s.rect))
         .map(|(i, _)| i)
-        .filter(|&i| {
-            // A backdrop is drawn over page content (a catcher under it is not one).
-            seen[..i].iter().any(|s| text_of(&s.item).is_some())
-        })
-        .next_back();
+        // A backdrop is drawn over page content (a catcher under it is not one).
+        .rfind(|&i| seen[..i].iter().any(|s| text_of(&s.item).is_some()));
     let on_top = &seen[backdrop.unwrap_or(0)..];
 
     let mut findings = Vec::new();
@@ -292,9 +289,10 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
         });
     };
 
-    let targets: Vec<&Seen> = on_top
+    let targets: Vec<(&Seen, Rect)> = on_top
         .iter()
         .filter(|s| is_target(s) && !covers_window(s.rect))
+        .filter_map(|s| s.visible.map(|v| (s, v)))
         .collect();
 
     for s in on_top {
@@ -389,8 +387,11 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
         }
         // Covered by a touch target that is not its own widget's: a button's touch area is
         // its label's sibling (or ancestor) and holds the whole label.
-        for t in &targets {
-            let holds = s.visible.overhang(t.visible) <= TOLERANCE;
+        let Some(shown) = s.visible else {
+            continue;
+        };
+        for (t, t_visible) in &targets {
+            let holds = shown.overhang(*t_visible) <= TOLERANCE;
             let own = (parent(&t.item).is_some_and(|p| is_ancestor(&p, &s.item))
                 || is_ancestor(&t.item, &s.item))
                 && holds;
@@ -398,32 +399,32 @@ pub fn check(window: &slint::Window) -> Vec<Finding> {
             if own || (holds && t.order < s.order) {
                 continue;
             }
-            if let Some(both) = s.visible.intersect(t.visible) {
+            if let Some(both) = shown.intersect(*t_visible) {
                 report(
                     FindingKind::TextCovered,
                     &s.item,
                     text.clone(),
-                    format!("{} under {} {both}", s.visible, describe(&t.item)),
+                    format!("{shown} under {} {both}", describe(&t.item)),
                 );
             }
         }
     }
-    for (i, a) in targets.iter().enumerate() {
-        for b in &targets[i + 1..] {
+    for (i, (a, av)) in targets.iter().enumerate() {
+        for (b, bv) in &targets[i + 1..] {
             // A background catcher under a button holding it whole takes only what the
             // button leaves.
-            let background = (a.order < b.order && b.visible.overhang(a.visible) <= TOLERANCE)
-                || (b.order < a.order && a.visible.overhang(b.visible) <= TOLERANCE);
+            let background = (a.order < b.order && bv.overhang(*av) <= TOLERANCE)
+                || (b.order < a.order && av.overhang(*bv) <= TOLERANCE);
             if background || is_ancestor(&a.item, &b.item) || is_ancestor(&b.item, &a.item) {
                 continue;
             }
-            if let Some(both) = a.visible.intersect(b.visible) {
+            if let Some(both) = av.intersect(*bv) {
                 if both.area() > TOLERANCE * TOLERANCE {
                     report(
                         FindingKind::TargetsOverlap,
                         &a.item,
                         describe(&b.item),
-                        format!("{} and {} share {both}", a.visible, b.visible),
+                        format!("{av} and {bv} share {both}"),
                     );
                 }
             }
