@@ -3,9 +3,11 @@
 //!
 //! - a `Text` whose laid-out text does not fit its element (wider than it on one line, a word
 //!   wider than a wrapping text, more lines than its height holds);
-//! - a `Text` or a touch target outside the window, or cut by an ancestor that clips
-//!   (`clip: true`; a `Flickable` is left out: scrolled-away content is what it is for);
-//! - a `Text` sticking out of its parent element (it is drawn over the parent's border);
+//! - a `Text` or a touch target partly or wholly outside the window, or cut by an ancestor that
+//!   clips (`clip: true`; content of a `Flickable` is left out: scrolled-away content is what
+//!   it is for, and the list's own box is not checked);
+//! - a `Text` sticking out of an enclosing element, layouts included, up to a scrolling list
+//!   (it is drawn over a border or into the next element);
 //! - two visible touch targets that overlap, and a `Text` covered by a touch target of another
 //!   widget (one that is not drawn by the text's own button).
 //!
