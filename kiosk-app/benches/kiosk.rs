@@ -85,6 +85,11 @@ fn main() -> anyhow::Result<()> {
         "receipt",
     );
 
+    // 9. Issue 14: tap-to-next-screen, the face screen with live frames, a whole journey.
+    tap_latency(&mut b, &kiosk, &headless)?;
+    face_frames(&mut b, &kiosk, &headless);
+    journey(&mut b, &kiosk, &headless)?;
+
     // 8. The resident memory of a kiosk with its UI loaded and rendered.
     memory(&mut b);
 
@@ -508,7 +513,7 @@ fn addressed(ev: Event, g: Generation) -> Event {
 /// One whole citizen session, Attract to Attract, through `Session::handle`. The events are
 /// built (cloned) outside the timer; the commands the session returns are dropped inside it.
 fn session_transition(b: &mut Bench) {
-    let events = vec![
+    let mut events = vec![
         Event::Start,
         Event::LanguageChosen("vi".into()),
         Event::IdNumberScanned(Generation(0), Personal::new("001090123456".into())),
@@ -524,10 +529,27 @@ fn session_transition(b: &mut Bench) {
             },
         ),
         Event::ServiceChosen(ServiceId::new("temporary-residence")),
+    ];
+    // The dossier form (issue 14): phone, province, ward, delivery, then the review.
+    {
+        use kiosk_app::session::dossier::{Delivery, FormEvent};
+        events.extend(
+            "0912345678"
+                .bytes()
+                .map(|b| Event::Form(FormEvent::PhoneDigit(b - b'0'))),
+        );
+        events.extend([
+            Event::Form(FormEvent::Next),
+            Event::Form(FormEvent::Province(12)),
+            Event::Form(FormEvent::Ward(3380)),
+            Event::Form(FormEvent::Delivery(Delivery::Post)),
+        ]);
+    }
+    events.extend([
         Event::Confirmed,
         Event::SubmitDone(demo_receipt()),
         Event::ReceiptDone,
-    ];
+    ]);
     let mut session = Session::new(SessionConfig::default(), 0x5eed);
     let mut now = 0u64;
     // Check once, untimed, that the events really walk a whole session.
@@ -544,7 +566,7 @@ fn session_transition(b: &mut Bench) {
         "the benchmark session must reach the receipt and wipe"
     );
     b.run(
-        "session_transition (10 events)",
+        "session_transition (24 events, the form included)",
         Unit::Us,
         1_000,
         5_000,
@@ -814,4 +836,310 @@ fn start_once(exe: &str, cfg: &Path) -> anyhow::Result<Duration> {
     let _ = reader.join();
     let ready = ready.context("no \"kiosk ready\" within 30 s")?;
     Ok(ready - t)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Tap to next screen, the face screen with live frames, a whole journey (issue 14)
+
+/// A tap on the visible element whose accessible label is `label`, as a finger does it: the
+/// pointer pressed and released at its centre, through the window's event dispatch (the same
+/// path as a touch on the screen: the TouchArea, the adapter callback, the shell).
+fn tap(ui: &AppWindow, label: &str) -> anyhow::Result<()> {
+    use slint::platform::{PointerEventButton, WindowEvent};
+    let el = i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui, label)
+        .next()
+        .with_context(|| format!("no element labelled {label:?} on screen"))?;
+    let (p, s) = (el.absolute_position(), el.size());
+    let position = slint::LogicalPosition::new(p.x + s.width / 2.0, p.y + s.height / 2.0);
+    let button = PointerEventButton::Left;
+    let w = ui.window();
+    w.dispatch_event(WindowEvent::PointerMoved { position });
+    w.dispatch_event(WindowEvent::PointerPressed { position, button });
+    w.dispatch_event(WindowEvent::PointerReleased { position, button });
+    w.dispatch_event(WindowEvent::PointerExited);
+    Ok(())
+}
+
+/// The full frame the screen shows next (a fresh buffer: every pixel drawn).
+fn frame(ui: &AppWindow) {
+    black_box(ui.window().take_snapshot().expect("the frame renders"));
+}
+
+type ShellRc = Rc<std::cell::RefCell<Shell>>;
+
+fn dispatch(shell: &ShellRc, ev: Event) {
+    let g = shell.borrow().generation();
+    shell.borrow_mut().dispatch(addressed(ev, g));
+}
+
+/// From the attract screen to the procedure list: the language, the ID number, the chip's
+/// identity, consent and the face verdict, as the workers would report them.
+fn to_services(shell: &ShellRc) -> anyhow::Result<()> {
+    for ev in [
+        Event::Start,
+        Event::LanguageChosen("vi".into()),
+        Event::IdNumberScanned(Generation(0), Personal::new("001090123456".into())),
+        Event::CardInserted(Generation(0)),
+        Event::IdentityRead(Generation(0), demo_citizen()),
+        Event::ConsentGiven,
+        Event::FaceResult(
+            Generation(0),
+            FaceOutcome {
+                matched: true,
+                score: 0.92,
+                live: true,
+            },
+        ),
+    ] {
+        dispatch(shell, ev);
+    }
+    let step = shell.borrow().step();
+    anyhow::ensure!(
+        step == Step::ChooseService,
+        "the benchmark citizen is at {step:?}"
+    );
+    Ok(())
+}
+
+/// The one-stop-shop form from its phone page to the review, through the adapter's callbacks
+/// as its buttons call them.
+fn fill_form(ui: &AppWindow) -> anyhow::Result<()> {
+    use kiosk_ui::Dossier as DossierAdapter;
+    use slint::Model as _;
+    let d = ui.global::<DossierAdapter>();
+    for digit in "0912345678".bytes() {
+        d.invoke_phone_digit(i32::from(digit - b'0'));
+    }
+    d.invoke_next();
+    let province = d.get_provinces().row_data(0).context("no provinces")?;
+    d.invoke_choose_province(province.code);
+    let ward = d.get_wards().row_data(0).context("no wards")?;
+    d.invoke_choose_ward(ward.code);
+    d.invoke_choose_delivery("counter".into());
+    anyhow::ensure!(
+        d.get_form_page() == "review",
+        "the form is not at its review"
+    );
+    Ok(())
+}
+
+/// Back to the attract screen from wherever the session is (a notice after the benchmark's
+/// refused submission, a form): cancel, then let the notice end.
+fn to_attract(shell: &ShellRc, headless: &Headless) {
+    for _ in 0..4 {
+        let step = shell.borrow().step();
+        match step {
+            Step::Attract => return,
+            // A notice stays its minimum time, then returns by itself (the tour does the same).
+            Step::Notice => {
+                dispatch(shell, Event::ReceiptDone);
+                headless.advance(Duration::from_secs(61));
+                shell.borrow_mut().pump();
+            }
+            _ => dispatch(shell, Event::Cancel),
+        }
+    }
+}
+
+/// Tap-to-next-screen at 1080x1920 with the software renderer: the tap dispatched as pointer
+/// events on the real button, the session's transition, the view mirrored into the adapters,
+/// and the next page's first full frame. Target < 100 ms.
+fn tap_latency(b: &mut Bench, kiosk: &Assembled, headless: &Headless) -> anyhow::Result<()> {
+    let (ui, shell) = (&kiosk.ui, &kiosk.shell);
+    let texts = shell.borrow().texts();
+    headless.resize(WIDTH, HEIGHT);
+    to_attract(shell, headless);
+
+    // Language -> identify: the "Tiếng Việt" button; Back returns to the language page.
+    dispatch(shell, Event::Start);
+    frame(ui);
+    let vi = texts.t("vi", "language-name");
+    let mut failed = None;
+    b.run("tap: language -> identify", Unit::Ms, 3, 20, || {
+        let t = Instant::now();
+        let tapped = tap(ui, &vi);
+        frame(ui);
+        let d = t.elapsed();
+        if tapped.is_err() || shell.borrow().step() != Step::Identify {
+            failed.get_or_insert(format!("{tapped:?} at {:?}", shell.borrow().step()));
+        }
+        dispatch(shell, Event::Back);
+        frame(ui);
+        (d, 1)
+    });
+    if let Some(f) = failed {
+        anyhow::bail!("tap language -> identify did not reach the identify step: {f}");
+    }
+    to_attract(shell, headless);
+
+    // Procedure -> form: the first procedure's tile; Back leaves the form for the list.
+    to_services(shell)?;
+    frame(ui);
+    let first = {
+        use slint::Model as _;
+        ui.global::<kiosk_ui::Dossier>()
+            .get_services()
+            .row_data(0)
+            .context("no procedures listed")?
+            .title
+            .to_string()
+    };
+    let mut failed = None;
+    b.run("tap: procedure -> form", Unit::Ms, 3, 20, || {
+        let t = Instant::now();
+        let tapped = tap(ui, &first);
+        frame(ui);
+        let d = t.elapsed();
+        if tapped.is_err() || shell.borrow().step() != Step::Confirm {
+            failed.get_or_insert(format!("{tapped:?} at {:?}", shell.borrow().step()));
+        }
+        dispatch(shell, Event::Back);
+        frame(ui);
+        (d, 1)
+    });
+    if let Some(f) = failed {
+        anyhow::bail!("tap procedure -> form did not open the form: {f}");
+    }
+    to_attract(shell, headless);
+
+    // Review -> submitting: "Submit" on the review page; the benchmark's submitter refuses on
+    // its thread, so each sample walks the session back to the review, untimed.
+    let submit = texts.t("vi", "btn-submit");
+    let mut failed = None;
+    b.run("tap: review -> submitting", Unit::Ms, 2, 12, || {
+        let ready = to_services(shell).and_then(|()| {
+            ui.global::<Kiosk>()
+                .invoke_choose_service(ServiceId::new("temporary-residence").as_str().into());
+            fill_form(ui)
+        });
+        frame(ui);
+        let t = Instant::now();
+        let tapped = ready.and_then(|()| tap(ui, &submit));
+        frame(ui);
+        let d = t.elapsed();
+        if tapped.is_err() || shell.borrow().step() != Step::Submitting {
+            failed.get_or_insert(format!("{tapped:?} at {:?}", shell.borrow().step()));
+        }
+        // The refusal comes back from the submit thread.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while shell.borrow().step() == Step::Submitting && Instant::now() < deadline {
+            shell.borrow_mut().pump_blocking(Duration::from_millis(20));
+        }
+        to_attract(shell, headless);
+        (d, 1)
+    });
+    if let Some(f) = failed {
+        anyhow::bail!("tap review -> submitting did not submit: {f}");
+    }
+    Ok(())
+}
+
+/// The face-guidance screen with live frames: a 640x480 camera frame copied into a new
+/// preview image (as the shell's `frame_to_image` does) and set on the adapter, then the full
+/// frame rendered. Target < 16 ms (60 Hz). The headless window draws into a fresh buffer each
+/// time (`RepaintBufferType::NewBuffer`), so this is the full-frame cost; Slint's partial
+/// (dirty-region) rendering is not exercised here.
+fn face_frames(b: &mut Bench, kiosk: &Assembled, headless: &Headless) {
+    let ui = &kiosk.ui;
+    let k = ui.global::<Kiosk>();
+    k.set_page("face".into());
+    k.set_face_progress(0.5);
+    headless.advance(Duration::from_millis(400));
+    let (w, h) = (640u32, 480u32);
+    let camera: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
+    let mut n = 0u8;
+    b.run(
+        "face screen: 640x480 preview + full frame",
+        Unit::Ms,
+        5,
+        60,
+        || {
+            n = n.wrapping_add(1);
+            headless.advance(Duration::from_millis(16));
+            let t = Instant::now();
+            let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(w, h);
+            let dst = buf.make_mut_bytes();
+            dst.copy_from_slice(&camera);
+            dst[0] = n;
+            k.set_face_preview(slint::Image::from_rgb8(buf));
+            frame(ui);
+            (t.elapsed(), 1)
+        },
+    );
+    k.set_face_preview(slint::Image::default());
+}
+
+/// Journey 2 (one-stop shop) as the kiosk's own work on its UI thread: every transition from
+/// the attract screen to "submitting" (start, language, the number, the chip's identity,
+/// consent, the face verdict, the procedure, the form's four pages, submit), each followed by
+/// the full frame the citizen then sees. Not counted: the citizen's reading and typing, the
+/// chip read (`chip_read` above), the face capture (camera time), the gateway round trip
+/// (`gateway_submit`).
+fn journey(b: &mut Bench, kiosk: &Assembled, headless: &Headless) -> anyhow::Result<()> {
+    use kiosk_ui::Dossier as DossierAdapter;
+    use slint::Model as _;
+    let (ui, shell) = (&kiosk.ui, &kiosk.shell);
+    let d = ui.global::<DossierAdapter>();
+    let mut failed = None;
+    b.run(
+        "journey: attract -> submitting (12 screens)",
+        Unit::Ms,
+        1,
+        10,
+        || {
+            to_attract(shell, headless);
+            let t = Instant::now();
+            let go = |ev: Event| {
+                dispatch(shell, ev);
+                frame(ui);
+            };
+            go(Event::Start);
+            go(Event::LanguageChosen("vi".into()));
+            go(Event::IdNumberScanned(
+                Generation(0),
+                Personal::new("001090123456".into()),
+            ));
+            go(Event::IdentityRead(Generation(0), demo_citizen()));
+            go(Event::ConsentGiven);
+            go(Event::FaceResult(
+                Generation(0),
+                FaceOutcome {
+                    matched: true,
+                    score: 0.92,
+                    live: true,
+                },
+            ));
+            go(Event::ServiceChosen(ServiceId::new("temporary-residence")));
+            for digit in "0912345678".bytes() {
+                d.invoke_phone_digit(i32::from(digit - b'0'));
+            }
+            d.invoke_next();
+            frame(ui);
+            if let Some(p) = d.get_provinces().row_data(0) {
+                d.invoke_choose_province(p.code);
+            }
+            frame(ui);
+            if let Some(w) = d.get_wards().row_data(0) {
+                d.invoke_choose_ward(w.code);
+            }
+            frame(ui);
+            d.invoke_choose_delivery("counter".into());
+            frame(ui);
+            go(Event::Confirmed);
+            let elapsed = t.elapsed();
+            if shell.borrow().step() != Step::Submitting {
+                failed.get_or_insert(shell.borrow().step());
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while shell.borrow().step() == Step::Submitting && Instant::now() < deadline {
+                shell.borrow_mut().pump_blocking(Duration::from_millis(20));
+            }
+            (elapsed, 1)
+        },
+    );
+    to_attract(shell, headless);
+    if let Some(step) = failed {
+        anyhow::bail!("the benchmark journey ended at {step:?}, not submitting");
+    }
+    Ok(())
 }

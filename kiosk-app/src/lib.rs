@@ -27,6 +27,8 @@ pub mod app;
 #[cfg(feature = "gui")]
 pub mod headless;
 #[cfg(feature = "gui")]
+pub mod layout_check;
+#[cfg(feature = "gui")]
 pub mod shell;
 #[cfg(feature = "gui")]
 pub mod technician;

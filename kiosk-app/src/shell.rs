@@ -334,6 +334,13 @@ impl Shell {
         self.session.step()
     }
 
+    /// The session's current device arming: what a worker armed now would send its results
+    /// with (benchmarks address simulated results to it).
+    #[must_use]
+    pub fn generation(&self) -> crate::session::Generation {
+        self.session.generation()
+    }
+
     /// Whether the kiosk serves citizens now (no device is down).
     #[must_use]
     pub fn in_service(&self) -> bool {

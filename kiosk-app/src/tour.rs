@@ -57,6 +57,7 @@ pub fn run(cfg: KioskConfig, dir: &Path) -> anyhow::Result<u8> {
         kiosk: &kiosk,
         headless: &headless,
         written: Vec::new(),
+        layout: Vec::new(),
         queue_numbers,
     };
     for (orientation, w, h) in ORIENTATIONS {
@@ -80,6 +81,20 @@ pub fn run(cfg: KioskConfig, dir: &Path) -> anyhow::Result<u8> {
         dir.display(),
         started.elapsed().as_secs_f64()
     );
+    // The layout check of every screen: nothing cut off, covered or overlapping.
+    let report = dir.join("layout-check.txt");
+    let mut text = tour.layout.join("\n");
+    text.push('\n');
+    std::fs::write(&report, text.trim_start())
+        .with_context(|| format!("cannot write {}", report.display()))?;
+    if !tour.layout.is_empty() {
+        bail!(
+            "tour: the layout check found {} defects (all in {}):\n{}",
+            tour.layout.len(),
+            report.display(),
+            tour.layout.join("\n")
+        );
+    }
     Ok(exit::OK)
 }
 
@@ -88,6 +103,8 @@ struct Tour<'a> {
     kiosk: &'a Assembled,
     headless: &'a Headless,
     written: Vec<PathBuf>,
+    /// The layout check's findings, one line each: screen, element, text, sizes.
+    layout: Vec<String>,
     /// Whether a hospital receipt must show a queue number (not from a FHIR server).
     queue_numbers: bool,
 }
@@ -108,6 +125,14 @@ impl Tour<'_> {
         let path = dir.join(format!("{n:02}-{name}.png"));
         self.headless.screenshot(&path)?;
         tracing::debug!(path = %path.display(), "tour screenshot");
+        let screen = path
+            .strip_prefix(dir.ancestors().nth(2).unwrap_or(dir))
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        for f in crate::layout_check::check(self.ui.window()) {
+            self.layout.push(format!("{screen}: {f}"));
+        }
         self.written.push(path);
         Ok(())
     }

@@ -6,8 +6,9 @@
 # checked by a Hmong speaker (e.g. the provincial ethnic-affairs office) before it is offered
 # to citizens. Same keys as locales/vi/kiosk.ftl; a missing key is shown in Vietnamese.
 # espeak-ng has no Hmong voice: these prompts are shown, not spoken.
-# The status lookup's keys (lookup-*, attract-lookup, notice-lookup-bad-qr, say-lookup-*) are
-# still the English text, not translated: translate them with the rest.
+# The status lookup's keys (lookup-*, attract-lookup, notice-lookup-bad-qr, say-lookup-*) were
+# translated later, the same way (machine, best effort, words taken from the rest of this
+# file: daim ntawv thov, daim ntawv txais, lub txee pab): review them with the rest.
 language-name = Lus Hmoob
 
 ## Common
@@ -284,32 +285,32 @@ say-choose-province = Thov xaiv ib lub xeev los yog nroog.
 say-choose-ward = Thov xaiv ib lub phường los yog xã.
 say-phone-invalid = Tus xov tooj no tsis raug. Thov kuaj dua.
 scroll-more = Rub mus hauv qab kom pom ntxiv
-## Status lookup (issue 14, journey 4): English text, not yet translated (see the header)
-attract-lookup = Check a dossier
-lookup-title = Check a dossier
-lookup-scan = Show the QR code on your receipt to the camera
-lookup-scan-hint = Hold the receipt still, about 20 cm in front of the camera above the screen.
-lookup-checking = Checking…
-lookup-code = Application code
-lookup-procedure = Procedure
-lookup-received = Received on
-lookup-appointment = Appointment
-lookup-state-received = Received: it is being sent to the office.
-lookup-state-forwarded = The office is processing it.
-lookup-state-processing = An officer is working on it.
-lookup-state-ready = The result is ready. Please come and collect it.
-lookup-state-ready-place = The result is ready. Please collect it at { $value }.
-lookup-collect-from = From { $value }.
-lookup-state-returned = Additional documents are needed.
-lookup-state-done = Done: the result has been handed over.
-lookup-ask = Please ask at the counter.
-lookup-ask-desk = Please ask at { $value }.
-lookup-offline = We cannot check right now. Please try later or ask at the counter.
-lookup-offline-desk = We cannot check right now. Please try later or ask at { $value }.
-lookup-again = Check another
-notice-lookup-bad-qr = This QR code is not from a kiosk receipt. Please show the QR code printed on your receipt.
-say-lookup-scan = Show the QR code on your receipt to the camera.
-say-lookup-result = Here is where your application stands.
+## Status lookup (issue 14, journey 4): machine quality, best effort (see the header)
+attract-lookup = Saib daim ntawv thov
+lookup-title = Saib daim ntawv thov
+lookup-scan = Qhia tus QR code ntawm koj daim ntawv txais rau lub koob yees duab
+lookup-scan-hint = Tuav daim ntawv txais kom ruaj, kwv yees li 20 cm ntawm lub koob yees duab saum lub vijtsam.
+lookup-checking = Tab tom saib…
+lookup-code = Tus lej ntawv thov
+lookup-procedure = Txoj haujlwm
+lookup-received = Hnub txais
+lookup-appointment = Hnub teem caij
+lookup-state-received = Txais lawm: tab tom xa mus rau lub chaw ua haujlwm.
+lookup-state-forwarded = Lub chaw ua haujlwm tab tom ua koj daim ntawv thov.
+lookup-state-processing = Ib tug neeg ua haujlwm tab tom ua koj daim ntawv.
+lookup-state-ready = Cov txiaj ntsig npaj txhij lawm. Thov tuaj txais.
+lookup-state-ready-place = Cov txiaj ntsig npaj txhij lawm. Thov mus txais ntawm { $value }.
+lookup-collect-from = Pib txij { $value }.
+lookup-state-returned = Yuav tsum muaj ntaub ntawv ntxiv.
+lookup-state-done = Tiav lawm: cov txiaj ntsig tau muab rau koj lawm.
+lookup-ask = Thov mus nug ntawm lub txee pab.
+lookup-ask-desk = Thov mus nug ntawm { $value }.
+lookup-offline = Tam sim no saib tsis tau. Thov sim dua tom qab los yog mus nug ntawm lub txee pab.
+lookup-offline-desk = Tam sim no saib tsis tau. Thov sim dua tom qab los yog mus nug ntawm { $value }.
+lookup-again = Saib lwm daim
+notice-lookup-bad-qr = Tus QR code no tsis yog los ntawm daim ntawv txais ntawm lub tshuab no. Thov qhia tus QR code luam rau ntawm koj daim ntawv txais.
+say-lookup-scan = Qhia tus QR code ntawm koj daim ntawv txais rau lub koob yees duab.
+say-lookup-result = Nov yog qhov koj daim ntawv thov nyob.
 
 # The on-screen keyboard (machine quality, see the header). The tone names are Vietnamese.
 key-tone-sac = sắc
