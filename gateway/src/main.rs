@@ -247,6 +247,25 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// Accepted submissions.
+    Submissions {
+        #[command(subcommand)]
+        command: SubmissionsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SubmissionsCommand {
+    /// One line per accepted submission, in arrival order: referenceUid (the kiosk's queue id),
+    /// dossier code (MaHoSo), procedure (MaTTHC). No personal data.
+    List {
+        #[command(flatten)]
+        db: Db,
+        /// Only the submissions with this referenceUid (at most one: the gateway deduplicates
+        /// on it), e.g. the id `kioskctl queue send-test` printed.
+        #[arg(long)]
+        reference_uid: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -614,6 +633,15 @@ fn main() -> anyhow::Result<()> {
             let n = db.open()?.revoke_kiosk(&kiosk, now)?;
             tracing::warn!(target: "audit", kiosk = %kiosk, certificates = n, "kiosk revoked");
             println!("{n} certificate(s) of {kiosk} revoked; its next handshake is refused");
+        }
+        Command::Submissions {
+            command: SubmissionsCommand::List { db, reference_uid },
+        } => {
+            for (uid, dossier, procedure) in db.open()?.submissions()? {
+                if reference_uid.as_ref().is_none_or(|u| *u == uid) {
+                    println!("{uid}  {dossier}  {procedure}");
+                }
+            }
         }
     }
     Ok(())

@@ -538,8 +538,10 @@ impl State {
             queue_department: (request.kind == SubmissionKind::Clinic)
                 .then_some(request.procedure_code.as_str()),
             // Clinic registrations go kiosk -> HIS (FHIR); TTHC dossiers to the one-stop
-            // system, when the gateway forwards.
-            forward: request.kind == SubmissionKind::Tthc && self.config.forward.is_some(),
+            // system, when the gateway forwards; a technician's test submission stays here.
+            forward: request.kind == SubmissionKind::Tthc
+                && request.procedure_code != kiosk_wire::dto::TEST_PROCEDURE_CODE
+                && self.config.forward.is_some(),
             now_ms,
         };
         // A few rounds: a conflict is either the same submission accepted meanwhile (then

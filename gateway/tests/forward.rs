@@ -1,8 +1,8 @@
 //! Forwarding from the PostgreSQL queue to the one-stop simulator with faults injected (503s,
 //! answers after the gateway's timeout, replies lost after the dossier was taken): every TTHC
-//! dossier arrives exactly once by `referenceUid`, clinic registrations are not forwarded,
-//! personal fields are erased once forwarded, the lookup says `forwarded`; an adapter that
-//! refuses for good makes a dead letter.
+//! dossier arrives exactly once by `referenceUid`, clinic registrations and a technician's test
+//! submission are not forwarded, personal fields are erased once forwarded, the lookup says
+//! `forwarded`; an adapter that refuses for good makes a dead letter.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -114,6 +114,19 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
         SubmissionKind::Clinic,
     );
     assert_eq!(clinic.queue_number, Some(1));
+    // A technician's test submission (`kioskctl queue send-test`) is accepted, not forwarded.
+    let test = SubmissionRequest {
+        procedure_code: kiosk_wire::dto::TEST_PROCEDURE_CODE.to_owned(),
+        ..SubmissionRequest::synthetic("0190f0a0-0000-7000-a000-000000000001", SubmissionKind::Tthc)
+    };
+    let (status, answer) = http(
+        gw.addr(),
+        "POST",
+        "/v1/submissions",
+        "Idempotency-Key: 0190f0a0-0000-7000-a000-000000000001\r\n",
+        &serde_json::to_vec(&test).expect("json"),
+    );
+    assert_eq!(status, 201, "{answer}");
     wait_until("the queue to drain", || {
         gauge(&gw, "kiosk_gateway_forward_queue_depth") == Some(0)
     });
@@ -124,7 +137,7 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
     assert_eq!(
         got,
         uids.iter().collect::<Vec<_>>(),
-        "each TTHC once, no clinic"
+        "each TTHC once, no clinic, no test submission"
     );
     let deliveries: u32 = dossiers.values().map(|d| d.deliveries).sum();
     assert!(
@@ -159,7 +172,8 @@ fn dossiers_reach_the_one_stop_system_once_through_faults_and_personal_fields_ar
             &[],
         )
         .expect("count");
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (0, 24));
+    // 24 dossiers and the test submission (accepted, never forwarded, its body never stored).
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (0, 25));
     // The clinic registration is not forwarded, so its body was never stored.
     let clinic_body: Option<Vec<u8>> = db
         .query_one("SELECT body FROM submissions WHERE kind = 'clinic'", &[])

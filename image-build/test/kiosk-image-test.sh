@@ -22,6 +22,39 @@ fail() {
 }
 
 say "start uptime=$(up)"
+PRINTER=
+TRUST=
+GATEWAY=
+[ -f /boot/efi/image-test.env ] && . /boot/efi/image-test.env
+# kioskctl on the kiosk's queue as the kiosk's user: the queue's files stay the kiosk's.
+queue() { runuser -u kiosk -- kioskctl queue "$@" --config /var/lib/kiosk/kiosk.toml; }
+marker=/var/lib/image-test/queued
+
+# The second boot, after the host's system_reset (the first boot queued a submission with
+# the gateway stopped): wait until the kiosk delivered it, then power off.
+if [ -f "$marker" ]; then
+    id=$(cat "$marker")
+    say "rebooted uptime=$(up) queued=$id"
+    wait_new 0 1200 || fail "kiosk.service never became active after the reset"
+    t0=$(up)
+    say "ready-again uptime=$t0"
+    n=0
+    until queue list --state delivered --limit 1000 2>/dev/null | grep -q "$id"; do
+        n=$((n + 1))
+        if [ "$n" -gt 300 ]; then
+            queue list 2>&1 | sed 's/^/IMAGE-TEST queue: /'
+            fail "$id not delivered within 300 s of the kiosk's start"
+        fi
+        sleep 1
+    done
+    t1=$(up)
+    queue status 2>&1 | sed 's/^/IMAGE-TEST queue: /'
+    queue list 2>&1 | grep "$id" | tr -s ' ' | sed 's/^/IMAGE-TEST queue: /'
+    say "delivered id=$id after=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')"
+    say "poweroff"
+    systemctl poweroff
+    exit 0
+fi
 # A full disk at first boot (kiosk-image-test-fill.service filled /var): once provisioning has
 # said so, free the space; its next attempt goes on.
 (
@@ -65,9 +98,6 @@ if modprobe vivid n_devs=1 2>/dev/null && sleep 2 && [ -e /dev/video0 ]; then
 else
     say "camera rc=none (no vivid module)"
 fi
-PRINTER=
-TRUST=
-[ -f /boot/efi/image-test.env ] && . /boot/efi/image-test.env
 if [ -n "$PRINTER" ]; then
     out=$(kioskctl printer test --device "$PRINTER" 2>&1)
     rc=$?
@@ -125,5 +155,26 @@ wait_new "$old" 360 || fail "not restarted by the watchdog"
 t1=$(up)
 say "watchdog-restarted pid=$(pid) after=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') restarts=$(systemctl show -p NRestarts --value kiosk.service)"
 journalctl -b -u kiosk.service --no-pager | grep -i -m1 watchdog | sed 's/^/IMAGE-TEST journal: /'
+
+# Exactly once across a hard reset: the host stops the gateway; a test submission is queued
+# (committed when send-test prints its id); the host resets the machine at once. The second
+# boot (above) waits for the delivery; the host counts the gateway's records.
+if [ -n "$GATEWAY" ]; then
+    say "stop-gateway"
+    n=0
+    while bash -c "exec 3<>/dev/tcp/${GATEWAY%:*}/${GATEWAY#*:}" 2>/dev/null; do
+        n=$((n + 1))
+        if [ "$n" -gt 60 ]; then fail "the host's gateway at $GATEWAY did not stop"; fi
+        sleep 1
+    done
+    mkdir -p /run/image-test
+    id=$(queue send-test 2>/run/image-test/send-test.err) || fail "send-test: $(cat /run/image-test/send-test.err)"
+    mkdir -p "${marker%/*}"
+    echo "$id" >"$marker"
+    sync
+    say "queued id=$id uptime=$(up)"
+    sleep 120
+    fail "no reset within 120 s of the queued submission"
+fi
 say "poweroff"
 systemctl poweroff

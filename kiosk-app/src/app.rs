@@ -1081,11 +1081,12 @@ impl Drop for DemoQueueDir {
     }
 }
 
-/// The encrypted outbox: in demo mode a throw-away one; otherwise the provisioned database and
-/// key (`kioskctl queue init-key`) at `queue.path` and `queue.key_file` (what
-/// `kioskctl queue --config` reads).
+/// The encrypted outbox: in demo mode a throw-away one (unless `queue.keep_in_demo`);
+/// otherwise the provisioned database and key (`kioskctl queue init-key`) at `queue.path` and
+/// `queue.key_file` (what `kioskctl queue --config` reads).
 fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQueueDir>)> {
-    let (db, key, dir) = if cfg.demo {
+    let throw_away = cfg.demo && !cfg.queue.keep_in_demo;
+    let (db, key, dir) = if throw_away {
         // One folder per kiosk assembled (a queue admits one worker at a time).
         static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -1106,7 +1107,7 @@ fn open_outbox(cfg: &KioskConfig) -> anyhow::Result<(Arc<Outbox>, Option<DemoQue
         (cfg.queue.path.clone(), k, None)
     };
     let outbox = Outbox::open(&db, &key, &cfg.queue.open_options()).map_err(|e| {
-        let setting = if cfg.demo {
+        let setting = if throw_away {
             "the demo queue"
         } else {
             "queue.path"

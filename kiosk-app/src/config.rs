@@ -467,8 +467,8 @@ pub struct LoggingSettings {
 
 /// `[queue]`: the encrypted submission outbox and how its worker retries.
 ///
-/// In demo mode `path` and `key_file` are not used (the demo's queue is a throw-away folder
-/// with its own key); the retry settings are.
+/// In demo mode `path` and `key_file` are not used unless `keep_in_demo` is set (the demo's
+/// queue is a throw-away folder with its own key); the retry settings are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
     /// The SQLCipher database (`path`); default [`DEFAULT_QUEUE_PATH`].
@@ -487,6 +487,10 @@ pub struct QueueSettings {
     /// full queue refuses new submissions (the citizen is sent to the counter) before the
     /// data partition is full. Set it below the partition's free space.
     pub max_size_mb: u32,
+    /// A demo kiosk (`demo = true`) keeps its queue at `path` with `key_file` too, instead of
+    /// a throw-away one (`keep_in_demo`; default false): a demonstration kiosk enrolled with
+    /// a real gateway, such as the image's boot test, whose submissions must survive a reset.
+    pub keep_in_demo: bool,
 }
 
 /// SQLCipher's page size: 4 KiB, 256 pages to the MiB.
@@ -506,6 +510,7 @@ impl Default for QueueSettings {
             backoff_cap_secs: 15 * 60,
             max_age_hours: 7 * 24,
             max_size_mb: 512,
+            keep_in_demo: false,
         }
     }
 }
@@ -770,6 +775,7 @@ struct RawQueue {
     backoff_cap_secs: Option<u64>,
     max_age_hours: Option<u64>,
     max_size_mb: Option<u32>,
+    keep_in_demo: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1750,6 +1756,7 @@ fn validate_queue(path: &Path, text: &str, q: RawQueue) -> Result<QueueSettings,
         backoff_cap_secs: cap,
         max_age_hours,
         max_size_mb,
+        keep_in_demo: q.keep_in_demo.unwrap_or(defaults.keep_in_demo),
     })
 }
 

@@ -578,6 +578,16 @@ fn the_queue_has_defaults_and_maps_onto_the_worker() {
     let cfg = config::from_toml(Path::new("q.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.queue.path, Path::new("/data/q.db"));
     assert_eq!(cfg.queue.key_file, Path::new("/data/q.key"));
+    assert!(
+        !cfg.queue.keep_in_demo,
+        "a demo's queue is thrown away unless asked"
+    );
+    let kept = config::from_toml(
+        Path::new("q.toml"),
+        &(text.clone() + "keep_in_demo = true\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(kept.queue.keep_in_demo);
     let w = cfg.queue.worker_config(timeout);
     assert_eq!(w.backoff.base, Duration::from_secs(5));
     assert_eq!(w.backoff.cap, Duration::from_secs(600));

@@ -200,7 +200,8 @@ struct QueueStatus {
 
 /// Checks the queue key with the kiosk's own loader (`KeyFile::load`: presence, mode 0600,
 /// format). A missing or loose key is only a warning, as for the CSCA folder: the file may be
-/// checked away from the kiosk. A demo kiosk uses a throw-away queue, so nothing is checked.
+/// checked away from the kiosk. A demo kiosk uses a throw-away queue (unless
+/// `queue.keep_in_demo`), so nothing is checked.
 fn queue_status(cfg: &KioskConfig) -> (QueueStatus, Vec<String>) {
     use std::os::unix::fs::PermissionsExt as _;
 
@@ -209,7 +210,7 @@ fn queue_status(cfg: &KioskConfig) -> (QueueStatus, Vec<String>) {
     let key_mode = std::fs::metadata(&q.key_file)
         .ok()
         .map(|m| format!("{:o}", m.permissions().mode() & 0o777));
-    let key_ok = if cfg.demo {
+    let key_ok = if cfg.demo && !q.keep_in_demo {
         false
     } else {
         match KeyFile::new(&q.key_file).load() {

@@ -2,16 +2,24 @@
 //!
 //! Shows ids, kinds, states, attempts, ages and error classes; never a payload, a partition
 //! key or a receipt, so nothing personal reaches the screen. `status`, `list` and `dead` open
-//! the database read-only (safe while the kiosk runs); `retry` and `init-key` write.
+//! the database read-only (safe while the kiosk runs); `retry`, `send-test` and `init-key`
+//! write. `send-test` queues one test submission of the fixtures' synthetic citizen under
+//! [`TEST_PROCEDURE_CODE`] (the gateway records it and never forwards it): the kiosk's outbox
+//! worker delivers it like any other, which proves the delivery path after an installation.
 //! `--config FILE` reads the database and key paths from the kiosk configuration's `[queue]`
 //! (with the kiosk's own loader), so kioskctl opens the queue the kiosk uses.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use kiosk_app::config::{self, ConfigError, QueueSettings};
-use kiosk_outbox::{KeyFile, KeySource, OpenOptions, Outbox, State, SystemClock, Uuid};
+use kiosk_app::config::{self, ConfigError, KioskConfig, Mode, QueueSettings};
+use kiosk_app::gateway::codes;
+use kiosk_app::gateway::dto::{SubmissionKind, SubmissionRequest, TEST_PROCEDURE_CODE};
+use kiosk_outbox::{
+    KeyFile, KeySource, Kind, NewItem, OpenOptions, Outbox, State, SystemClock, Uuid,
+};
 
 use crate::Outcome;
 
@@ -36,6 +44,22 @@ pub enum QueueCommand {
     /// Create a new queue key file (mode 0600); refuses to overwrite an existing one
     #[command(after_help = EXIT)]
     InitKey(InitKeyArgs),
+    /// Queue a test submission (synthetic citizen, procedure KIOSK-TEST) for the kiosk to send
+    #[command(
+        long_about = "Queue one test submission to prove the delivery path after an \
+                      installation: the fixtures' synthetic citizen (not a real person) under \
+                      the procedure code KIOSK-TEST, which the gateway records with a receipt \
+                      and never forwards to the one-stop system. It is stored encrypted in the \
+                      kiosk's queue with a fresh id (also its idempotency key), printed on \
+                      standard output; the running kiosk's outbox worker sends it like any \
+                      other submission, within its next wake-up. `kioskctl queue list` then \
+                      shows it delivered.\n\n\
+                      Run it as the kiosk's user, so that the queue's files stay the kiosk's: \
+                      `runuser -u kiosk -- kioskctl queue send-test --config \
+                      /var/lib/kiosk/kiosk.toml`.",
+        after_help = EXIT
+    )]
+    SendTest(QueueOpts),
 }
 
 /// Where the queue and its key are.
@@ -57,14 +81,15 @@ pub struct QueueOpts {
 impl QueueOpts {
     /// The database and key file: --db/--key, else the configuration's `[queue]`, else the
     /// kiosk's defaults.
-    fn resolve(&self) -> Result<(PathBuf, PathBuf), ConfigError> {
-        let settings = match &self.config {
-            Some(file) => config::load(file)?.queue,
-            None => QueueSettings::default(),
-        };
+    fn resolve(&self) -> Result<(PathBuf, PathBuf, Option<KioskConfig>), ConfigError> {
+        let cfg = self.config.as_deref().map(config::load).transpose()?;
+        let settings = cfg
+            .as_ref()
+            .map_or_else(QueueSettings::default, |c| c.queue.clone());
         Ok((
             self.db.clone().unwrap_or(settings.path),
             self.key.clone().unwrap_or(settings.key_file),
+            cfg,
         ))
     }
 }
@@ -152,9 +177,10 @@ pub fn run(
         QueueCommand::Status(o) | QueueCommand::Dead(o) => (o, false),
         QueueCommand::List(a) => (&a.opts, false),
         QueueCommand::Retry(a) => (&a.opts, true),
+        QueueCommand::SendTest(o) => (o, true),
         QueueCommand::InitKey(_) => return Ok(Outcome::Invalid),
     };
-    let (db, key) = match opts.resolve() {
+    let (db, key, cfg) = match opts.resolve() {
         Ok(paths) => paths,
         Err(e) => {
             writeln!(
@@ -177,6 +203,7 @@ pub fn run(
         QueueCommand::List(a) => list(&outbox, a.state.map(State::from), a.limit, now, out),
         QueueCommand::Dead(_) => dead(&outbox, now, out),
         QueueCommand::Retry(a) => return retry(&outbox, &a.id, now, out, err),
+        QueueCommand::SendTest(_) => send_test(&outbox, cfg.as_ref(), now, out, err),
         QueueCommand::InitKey(_) => Ok(Ok(())),
     };
     match result? {
@@ -338,6 +365,60 @@ fn retry(
             Ok(Outcome::Invalid)
         }
     }
+}
+
+/// Queues the test submission (see the module docs); prints its id alone on `out`, and on
+/// `err` what happens next.
+fn send_test(
+    o: &Outbox,
+    cfg: Option<&KioskConfig>,
+    now: i64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Report {
+    let id = Outbox::new_id();
+    let hospital = cfg.is_some_and(|c| c.mode == Mode::Hospital);
+    let kind = if hospital {
+        SubmissionKind::Clinic
+    } else {
+        SubmissionKind::Tthc
+    };
+    let request = SubmissionRequest {
+        procedure_code: TEST_PROCEDURE_CODE.to_owned(),
+        procedure_name: "Hồ sơ thử nghiệm của kỹ thuật viên (không xử lý)".to_owned(),
+        submitted_at: codes::format_portal_time(codes::now_vietnam()),
+        ..SubmissionRequest::synthetic(&id.to_string(), kind)
+    };
+    // As the kiosk queues it (kiosk_app::submit): a clinic registration for a FHIR base as a
+    // transaction Bundle, everything else as the gateway's JSON.
+    let fhir = hospital && cfg.is_some_and(|c| c.gateway.fhir_url.is_some());
+    let payload = if fhir {
+        kiosk_app::gateway::fhir::registration_bundle(&request)
+            .map(|b| serde_json::to_vec(&b))
+            .context("the test submission has no FHIR form")??
+    } else {
+        serde_json::to_vec(&request)?
+    };
+    let partition = o.partition_for(request.id_number.expose().as_bytes());
+    let queued = o.enqueue(
+        NewItem {
+            id,
+            kind: if hospital { Kind::Clinic } else { Kind::Tthc },
+            partition: &partition,
+            payload: &payload,
+        },
+        now,
+    );
+    if let Err(e) = queued {
+        return Ok(Err(e));
+    }
+    writeln!(out, "{id}")?;
+    writeln!(
+        err,
+        "test submission {id} queued ({TEST_PROCEDURE_CODE}, the synthetic citizen); the \
+         kiosk sends it within its next wake-up: `kioskctl queue list` shows it delivered"
+    )?;
+    Ok(Ok(()))
 }
 
 /// `3d 4h`, `2h 5m`, `12m 3s`, `4s`.

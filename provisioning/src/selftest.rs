@@ -226,9 +226,9 @@ pub fn clock(now: i64, build: i64) -> Check {
 }
 
 /// The folder the kiosk keeps its state in: the queue's folder (the demo's queue is a
-/// throw-away folder under the temporary directory).
+/// throw-away folder under the temporary directory, unless `queue.keep_in_demo`).
 fn state_dir(cfg: &KioskConfig) -> PathBuf {
-    if cfg.demo {
+    if cfg.demo && !cfg.queue.keep_in_demo {
         return std::env::temp_dir();
     }
     cfg.queue
@@ -300,7 +300,7 @@ fn age(ms: i64) -> String {
 
 /// The submission queue: how many dossiers wait, and dead letters (a technician must look).
 fn queue(cfg: &KioskConfig, now: i64) -> Check {
-    if cfg.demo {
+    if cfg.demo && !cfg.queue.keep_in_demo {
         return check(
             "queue",
             Level::Ok,

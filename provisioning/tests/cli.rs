@@ -459,6 +459,67 @@ fn queue_commands_read_the_queue_named_by_the_config() {
     );
 }
 
+/// `queue send-test` queues one test submission (the synthetic citizen, KIOSK-TEST) into the
+/// configured queue with a fresh id, printed alone; the gateway's shape check accepts it.
+#[test]
+fn queue_send_test_queues_a_test_submission_for_the_kiosk() {
+    use kiosk_app::gateway::dto::{SubmissionKind, SubmissionRequest, TEST_PROCEDURE_CODE};
+    use kiosk_outbox::{KeyFile, KeySource as _, OpenOptions, Outbox, Uuid};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("queue.db");
+    let key = dir.path().join("queue.key");
+    let example = std::fs::read_to_string(repo().join("config/example-one-stop-shop.toml"))
+        .expect("example config");
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        example
+            .replace("/var/lib/kiosk/queue.db", s(&db))
+            .replace("/etc/kiosk/queue.key", s(&key)),
+    )
+    .expect("write config");
+    let r = kioskctl(&["queue", "init-key", s(&key)]);
+    assert_eq!(r.code, 0, "{}", r.both());
+    // No database yet (the kiosk never ran): said, nothing created.
+    let r = kioskctl(&["queue", "send-test", "--config", s(&config)]);
+    assert_eq!(r.code, 2, "{}", r.both());
+    assert!(r.err.contains("no queue database"), "{}", r.both());
+    assert!(!db.exists());
+    let k = KeyFile::new(&key).load().expect("key");
+    drop(Outbox::open(&db, &k, &OpenOptions::default()).expect("create"));
+
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let r = kioskctl(&["queue", "send-test", "--config", s(&config)]);
+        assert_eq!(r.code, 0, "{}", r.both());
+        ids.push(Uuid::parse_str(r.out.trim()).expect("the id alone on stdout"));
+        assert!(r.err.contains("KIOSK-TEST"), "{}", r.both());
+        for personal in ["NGUYEN", "001090123456"] {
+            assert!(!r.both().contains(personal), "{}", r.both());
+        }
+    }
+    assert_ne!(ids[0], ids[1], "a fresh id (idempotency key) each time");
+    let r = kioskctl(&["queue", "status", "--config", s(&config)]);
+    assert!(r.out.contains("pending      2"), "{}", r.both());
+
+    // What the kiosk's worker will send: the gateway's JSON under the queue id.
+    let o = Outbox::open(&db, &k, &OpenOptions::default()).expect("open");
+    let claimed = o.claim_due(i64::MAX / 2, 60_000, 10).expect("claim");
+    let first = claimed.first().expect("a row due");
+    assert_eq!(first.id, ids[0], "oldest first");
+    let request: SubmissionRequest = serde_json::from_slice(&first.payload).expect("JSON");
+    assert_eq!(request.reference_uid, ids[0].to_string());
+    assert_eq!(request.procedure_code, TEST_PROCEDURE_CODE);
+    assert_eq!(request.kind, SubmissionKind::Tthc);
+    assert_eq!(
+        request.id_number.expose(),
+        "001090123456",
+        "the synthetic citizen"
+    );
+    request.validate().expect("the gateway's shape check");
+}
+
 /// `card read --id -` takes the ID number from standard input (not the command line, where
 /// every user sees it), and the help says so.
 #[test]

@@ -24,15 +24,21 @@
 //! - the image's V4L2 path on the kernel's `vivid` test camera (`kioskctl camera test` in the
 //!   guest) and its ESC/POS path to the host's virtual printer at 10.0.2.2 (`kioskctl printer
 //!   test`; the host's `kioskctl printer virtual` writes the receipt as PNG);
+//! - exactly once across a hard reset: the host stops the gateway, the guest queues a test
+//!   submission (`kioskctl queue send-test`, as the kiosk's user, into the kiosk's queue on the
+//!   state partition: the test's kiosk is `demo = true` with `queue.keep_in_demo`), and as
+//!   soon as it printed the id the host sends `system_reset` on the QEMU monitor; after the
+//!   reboot (the guest script's second phase, from a marker on /var) the host starts the
+//!   gateway again, the guest waits until `kioskctl queue list` shows the id delivered, and the
+//!   host counts the gateway's records under that referenceUid (`kiosk-gateway submissions
+//!   list`): exactly one;
 //! - a clean power-off (QEMU exits 0 after "reboot: Power down").
 //!
 //! The in-guest steps are a test-only unit and script (image-build/test/) written into the
 //! copy's root partition with `debugfs` (no mount); the image that ships has neither.
 //!
 //! Not proved here (yet): the kiosk itself on the vivid camera, the virtual printer and the
-//! card (the tools are, the kiosk runs `demo = true` with simulated devices), the exactly-once
-//! delivery across `system_reset` (no command in the guest queues a submission offline into
-//! the provisioned queue: see image-build/README.md).
+//! card (the tools are, the kiosk runs `demo = true` with simulated devices).
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
@@ -63,8 +69,9 @@ const HOST_TOOLS: &[(&str, &str)] = &[
 
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-/// The whole run's limit under TCG (boot, provisioning, two restarts, power-off).
-const LIMIT: Duration = Duration::from_secs(900);
+/// The whole run's limit under TCG (boot, provisioning, two restarts, a reset and the second
+/// boot, power-off).
+const LIMIT: Duration = Duration::from_secs(1200);
 const KIOSK_ID: &str = "QEMU-01";
 /// The gateway starts at the latest this long after QEMU (when the guest never said that it
 /// could not reach it; the no-network check then fails).
@@ -97,6 +104,18 @@ struct Seen {
     watchdog_restart: Option<f64>,
     camera: bool,
     printer: bool,
+    /// The guest asked the host to stop the gateway (before it queues the test submission).
+    stop_gateway: bool,
+    /// The id `kioskctl queue send-test` printed (committed to the queue): reset now.
+    queued: Option<String>,
+    /// The guest script's second phase after the reset began.
+    rebooted: bool,
+    /// Guest uptime when the kiosk was ready again after the reset.
+    ready_again: Option<f64>,
+    /// The guest saw the queued id delivered: (id, seconds from the kiosk's ready).
+    delivered: Option<(String, f64)>,
+    /// Seconds since QEMU started when the guest said so.
+    delivered_wall: Option<f64>,
     poweroff: bool,
     failed: Option<String>,
 }
@@ -194,13 +213,23 @@ pub fn boot(args: &[String]) -> Result<()> {
                 &format!("127.0.0.1:{port}"),
             ])
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("gateway.log"))?)
+            // Appended: the gateway is started again after the reset.
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("gateway.log"))?,
+            )
             .spawn()
             .context("starting kiosk-gateway")?;
         Ok(KillOnDrop(child))
     };
     let mut gateway: Option<KillOnDrop> = None;
     let mut gateway_wall: Option<f64> = None;
+    // The reset check: when the gateway was stopped, the reset sent, the gateway back.
+    let mut stopped_wall: Option<f64> = None;
+    let mut reset_wall: Option<f64> = None;
+    let mut back_wall: Option<f64> = None;
 
     // A copy of the image with provision.toml, the CA and the test unit.
     let test_img = dir.join("kiosk-test.img");
@@ -236,7 +265,10 @@ pub fn boot(args: &[String]) -> Result<()> {
     let mut card: Option<KillOnDrop> = None;
     std::fs::write(
         dir.join("image-test.env"),
-        format!("PRINTER=tcp:10.0.2.2:{printer_port}\nTRUST=10.0.2.2:{trust_port}\n"),
+        format!(
+            "PRINTER=tcp:10.0.2.2:{printer_port}\nTRUST=10.0.2.2:{trust_port}\n\
+             GATEWAY=10.0.2.2:{port}\n"
+        ),
     )?;
     let provision = provision_toml(&token, port);
     std::fs::write(dir.join("provision.toml"), &provision)?;
@@ -371,11 +403,28 @@ pub fn boot(args: &[String]) -> Result<()> {
         }
         let wall = started.elapsed().as_secs_f64();
         seen.observe(&clean, wall);
-        if gateway.is_none() && (seen.no_gateway.is_some() || started.elapsed() > NO_GATEWAY_LIMIT)
+        if gateway_wall.is_none()
+            && (seen.no_gateway.is_some() || started.elapsed() > NO_GATEWAY_LIMIT)
         {
             eprintln!("xtask: image-test: starting the gateway now ({wall:.1} s)");
             gateway = Some(start_gateway()?);
             gateway_wall = Some(wall);
+        }
+        if seen.stop_gateway && stopped_wall.is_none() {
+            // Killed and reaped: the guest then finds the port closed.
+            drop(gateway.take());
+            eprintln!("xtask: image-test: gateway stopped ({wall:.1} s)");
+            stopped_wall = Some(wall);
+        }
+        if seen.queued.is_some() && reset_wall.is_none() {
+            monitor_command(&monitor, "system_reset")?;
+            eprintln!("xtask: image-test: system_reset ({wall:.1} s)");
+            reset_wall = Some(wall);
+        }
+        if seen.rebooted && reset_wall.is_some() && back_wall.is_none() {
+            gateway = Some(start_gateway()?);
+            eprintln!("xtask: image-test: gateway started again ({wall:.1} s)");
+            back_wall = Some(wall);
         }
         if seen.card_insert && card.is_none() {
             let child = Command::new(target_dir().join("release/cccd-vcard"))
@@ -410,6 +459,18 @@ pub fn boot(args: &[String]) -> Result<()> {
     if let Some(f) = &seen.failed {
         bail!("the guest reported a failure: {f}");
     }
+    // The gateway's records of the queued submission (its referenceUid is the queue id).
+    let at_gateway = match &seen.queued {
+        Some(id) => gw_cmd(&["submissions", "list", "--db", &db, "--reference-uid", id])?
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(id.as_str()))
+            .count(),
+        None => 0,
+    };
+    let delivered_once = match (&seen.queued, &seen.delivered) {
+        (Some(q), Some((d, _))) => q == d && at_gateway == 1,
+        _ => false,
+    };
     let png_ok = std::fs::read(&screenshot)
         .is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"));
     let checks = [
@@ -441,6 +502,11 @@ pub fn boot(args: &[String]) -> Result<()> {
         (
             "test page at the host's virtual printer",
             seen.printer && printed,
+        ),
+        (
+            "exactly once across system_reset: queued offline, delivered after the reboot, one \
+             record at the gateway",
+            delivered_once,
         ),
         ("clean power-off", seen.poweroff && status.success()),
     ];
@@ -474,6 +540,21 @@ pub fn boot(args: &[String]) -> Result<()> {
         f(seen.watchdog_restart),
         screenshot.display()
     );
+    if let Some(id) = &seen.queued {
+        let since = |a: Option<f64>, b: Option<f64>| f(a.zip(b).map(|(a, b)| b - a));
+        eprintln!(
+            "xtask: image-test: reset check: gateway stopped at {}, {id} queued, \
+             system_reset at {}; gateway back {} after the reset; kiosk ready again {} (guest \
+             uptime); delivered {} after that, {} after the gateway came back; records at the \
+             gateway under that referenceUid: {at_gateway}",
+            f(stopped_wall),
+            f(reset_wall),
+            since(reset_wall, back_wall),
+            f(seen.ready_again),
+            f(seen.delivered.as_ref().map(|d| d.1)),
+            since(back_wall, seen.delivered_wall),
+        );
+    }
     if checks.iter().any(|(_, ok)| !ok) {
         bail!("image-test failed; serial log {}", serial_log.display());
     }
@@ -511,7 +592,7 @@ impl Seen {
                 .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
                 .and_then(|v| v.parse().ok())
         };
-        if rest.starts_with("ready") {
+        if rest.starts_with("ready ") {
             self.ready_uptime = field("uptime");
             self.ready_wall = Some(wall);
         } else if rest.starts_with("restarted") {
@@ -531,6 +612,19 @@ impl Seen {
             self.camera = true;
         } else if rest.starts_with("printer rc=0") {
             self.printer = true;
+        } else if rest.starts_with("stop-gateway") {
+            self.stop_gateway = true;
+        } else if let Some(q) = rest.strip_prefix("queued id=") {
+            self.queued = q.split_whitespace().next().map(str::to_owned);
+        } else if rest.starts_with("rebooted") {
+            self.rebooted = true;
+        } else if rest.starts_with("ready-again ") {
+            self.ready_again = field("uptime");
+        } else if let Some(d) = rest.strip_prefix("delivered id=") {
+            if let (Some(id), Some(after)) = (d.split_whitespace().next(), field("after")) {
+                self.delivered = Some((id.to_owned(), after));
+                self.delivered_wall = Some(wall);
+            }
         } else if rest.starts_with("FAIL") {
             self.failed = Some(rest.to_owned());
         }
@@ -549,14 +643,25 @@ fn provision_toml(token: &str, port: u16) -> String {
          [face]\nverifier = \"simulated\"\n\n\
          [devices]\ncard_reader = \"sim\"\ncamera = \"sim\"\nqr = \"sim\"\n\
          printer = \"sim:/var/lib/kiosk/receipts\"\n\n\
-         [ui]\nlanguages = [\"vi\", \"en\"]\ndefault_language = \"vi\"\norientation = \"landscape\"\n"
+         [ui]\nlanguages = [\"vi\", \"en\"]\ndefault_language = \"vi\"\norientation = \"landscape\"\n\n\
+         # The queue on the state partition (not a demo's throw-away one), so that a submission\n\
+         # survives the reset; retries at most 10 s apart once the gateway is back.\n\
+         [queue]\nkeep_in_demo = true\nbackoff_cap_secs = 10\n"
     )
+}
+
+/// One command on the QEMU monitor (human monitor protocol, the unix socket).
+fn monitor_command(monitor: &Path, command: &str) -> Result<()> {
+    let mut s = UnixStream::connect(monitor).context("QEMU monitor socket")?;
+    writeln!(s, "{command}")?;
+    // The monitor reads the line before it sees the socket close; a moment to be sure.
+    std::thread::sleep(Duration::from_millis(500));
+    Ok(())
 }
 
 /// `screendump FILE -f png` on the QEMU monitor; waits until the file is written.
 fn screendump(monitor: &Path, png: &Path) -> Result<()> {
-    let mut s = UnixStream::connect(monitor).context("QEMU monitor socket")?;
-    writeln!(s, "screendump {} -f png", png.display())?;
+    monitor_command(monitor, &format!("screendump {} -f png", png.display()))?;
     for _ in 0..50 {
         if std::fs::metadata(png).is_ok_and(|m| m.len() > 0) {
             std::thread::sleep(Duration::from_millis(500));
@@ -739,7 +844,25 @@ mod tests {
         );
         s.observe("IMAGE-TEST ready uptime=41.27 enrolled=yes", 63.0);
         s.observe("IMAGE-TEST restarted pid=812 after=2.4", 90.0);
-        s.observe("[  OK  ] reboot: Power down", 120.0);
+        s.observe("IMAGE-TEST stop-gateway", 100.0);
+        let id = "019aef10-1111-7000-8000-000000000001";
+        s.observe(&format!("IMAGE-TEST queued id={id} uptime=130.2"), 101.0);
+        assert!(s.stop_gateway && s.queued.as_deref() == Some(id) && !s.rebooted);
+        s.observe(
+            &format!("IMAGE-TEST rebooted uptime=35.0 queued={id}"),
+            150.0,
+        );
+        s.observe("IMAGE-TEST ready-again uptime=60.5", 175.0);
+        s.observe(&format!("IMAGE-TEST delivered id={id} after=12.5"), 190.0);
+        assert!(s.rebooted);
+        assert_eq!(
+            (s.ready_uptime, s.ready_again),
+            (Some(41.27), Some(60.5)),
+            "the second boot's ready is its own figure"
+        );
+        assert_eq!(s.delivered, Some((id.to_owned(), 12.5)));
+        assert_eq!(s.delivered_wall, Some(190.0));
+        s.observe("[  OK  ] reboot: Power down", 220.0);
         assert_eq!(s.ready_uptime, Some(41.27));
         assert_eq!(s.ready_wall, Some(63.0));
         assert_eq!(s.restart_after_kill, Some(2.4));

@@ -26,6 +26,12 @@ pub enum SubmissionKind {
     Clinic,
 }
 
+/// `MaTTHC` of a technician's test submission (`kioskctl queue send-test`, proving the
+/// delivery path after an installation): the gateway accepts and records it like any other,
+/// with a receipt, and never forwards it to the one-stop system. Not a procedure of the
+/// national catalogue (those are `1.004194`-style numbers).
+pub const TEST_PROCEDURE_CODE: &str = "KIOSK-TEST";
+
 /// One submission from the kiosk: `POST /v1/submissions`.
 ///
 /// The same value must serialise to the same bytes every time it is sent, because the gateway
