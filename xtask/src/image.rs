@@ -259,6 +259,25 @@ fn configure(rootfs: &Path) -> Result<()> {
             "kiosk",
         ]))?;
     }
+    // The FAT partition is readable by the kiosk group (provision.toml: kiosk-provision.service
+    // and the technician screen run as the kiosk user); vfat takes a numeric group only.
+    let gid = chroot(rootfs)
+        .args(["getent", "group", "kiosk"])
+        .output()
+        .context("getent group kiosk")?;
+    let gid = String::from_utf8_lossy(&gid.stdout)
+        .split(':')
+        .nth(2)
+        .map(str::trim)
+        .filter(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+        .context("the kiosk group has no numeric id")?;
+    let fstab = rootfs.join("etc/fstab");
+    let text = std::fs::read_to_string(&fstab).context("reading etc/fstab")?;
+    if !text.contains("@KIOSK_GID@") {
+        bail!("etc/fstab has no @KIOSK_GID@ for the FAT partition's group");
+    }
+    std::fs::write(&fstab, text.replace("@KIOSK_GID@", &gid)).context("writing etc/fstab")?;
     run(chroot(rootfs).arg("systemctl").arg("enable").args(ENABLE))?;
     // Name resolution through systemd-resolved (DHCP's DNS servers), not the build host's.
     let resolv = rootfs.join("etc/resolv.conf");

@@ -5,8 +5,11 @@
 //!   image's FAT partition (mtools, no mount); the gateway (`kiosk-gateway serve`, TLS with
 //!   enrolment) runs on the host and the guest reaches it at 10.0.2.2 (QEMU user networking);
 //!   the serial console shows every provisioning step and the enrolment;
+//! - the technician screen: before it is enrolled the kiosk starts in technician mode (the
+//!   provisioning steps on screen, screenshot `kiosk-technician.png`), then re-executes itself
+//!   into the serving kiosk once `kiosk-provision.service` wrote the `enrolled` marker;
 //! - the kiosk reports ready over sd_notify (kiosk.service is `Type=notify`: systemd calls it
-//!   active only after READY=1);
+//!   active only after READY=1) and serves (its "kiosk ready" log line);
 //! - a screenshot of the kiosk screen through the QEMU monitor (`screendump`, PNG);
 //! - `kill -9` of the kiosk: the unit restarts it; a stopped (hung) kiosk: the watchdog kills
 //!   and restarts it;
@@ -82,6 +85,8 @@ const VPCD_GUEST_PORT: u16 = 35963;
 /// What the serial console showed.
 #[derive(Debug, Default)]
 struct Seen {
+    /// The kiosk showed its technician screen before it was enrolled.
+    technician: bool,
     enrolled: bool,
     /// Seconds since QEMU started when provisioning reached `6/6 enrolled`.
     enrolled_wall: Option<f64>,
@@ -328,6 +333,7 @@ pub fn boot(args: &[String]) -> Result<()> {
     std::fs::copy(OVMF_VARS, &vars).context("OVMF variables")?;
     let monitor = dir.join("monitor.sock");
     let screenshot = dir.join("kiosk-screen.png");
+    let tech_screenshot = dir.join("kiosk-technician.png");
     let serial_log = dir.join("serial.log");
     let started = Instant::now();
     let mut qemu = Command::new("qemu-system-x86_64")
@@ -380,6 +386,7 @@ pub fn boot(args: &[String]) -> Result<()> {
     let mut log = std::fs::File::create(&serial_log)?;
     let mut seen = Seen::default();
     let mut shot = false;
+    let mut tech_shot = false;
     loop {
         let left = LIMIT.saturating_sub(started.elapsed());
         if left.is_zero() {
@@ -440,6 +447,12 @@ pub fn boot(args: &[String]) -> Result<()> {
                 .context("starting cccd-vcard")?;
             card = Some(KillOnDrop(child));
         }
+        if seen.technician && !tech_shot && seen.ready_uptime.is_none() {
+            // The provisioning screen, while kiosk-provision.service works.
+            std::thread::sleep(Duration::from_secs(3));
+            screendump(&monitor, &tech_screenshot)?;
+            tech_shot = true;
+        }
         if seen.ready_uptime.is_some() && !shot {
             // Let the first frames reach the screen, then take the picture.
             std::thread::sleep(Duration::from_secs(3));
@@ -471,8 +484,11 @@ pub fn boot(args: &[String]) -> Result<()> {
         (Some(q), Some((d, _))) => q == d && at_gateway == 1,
         _ => false,
     };
-    let png_ok = std::fs::read(&screenshot)
-        .is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let is_png = |p: &Path| {
+        std::fs::read(p).is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
+    };
+    let png_ok = is_png(&screenshot);
+    let tech_png_ok = is_png(&tech_screenshot);
     let checks = [
         (
             "full disk at first boot: provisioning said so, enrolled once space was freed",
@@ -481,6 +497,10 @@ pub fn boot(args: &[String]) -> Result<()> {
         (
             "no gateway at first boot: provisioning said so, retried, enrolled",
             seen.no_gateway.is_some() && seen.enrolled,
+        ),
+        (
+            "technician screen before provisioning (screenshot)",
+            seen.technician && tech_png_ok,
         ),
         ("provisioned and enrolled", seen.enrolled),
         (
@@ -592,7 +612,9 @@ impl Seen {
                 .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
                 .and_then(|v| v.parse().ok())
         };
-        if rest.starts_with("ready ") {
+        if rest.starts_with("technician ") {
+            self.technician = true;
+        } else if rest.starts_with("ready ") {
             self.ready_uptime = field("uptime");
             self.ready_wall = Some(wall);
         } else if rest.starts_with("restarted") {
