@@ -278,6 +278,21 @@ fn configure(rootfs: &Path) -> Result<()> {
         bail!("etc/fstab has no @KIOSK_GID@ for the FAT partition's group");
     }
     std::fs::write(&fstab, text.replace("@KIOSK_GID@", &gid)).context("writing etc/fstab")?;
+    // The kiosk's state and cache folders exist in the image (on the state partition), so
+    // systemd's StateDirectory=/CacheDirectory= only check their owner at start: creating them
+    // on a full partition would fail the units before kioskctl could tell the technician why.
+    run(chroot(rootfs).args([
+        "install",
+        "-d",
+        "-o",
+        "kiosk",
+        "-g",
+        "kiosk",
+        "-m",
+        "0700",
+        "/var/lib/kiosk",
+        "/var/cache/kiosk",
+    ]))?;
     run(chroot(rootfs).arg("systemctl").arg("enable").args(ENABLE))?;
     // Name resolution through systemd-resolved (DHCP's DNS servers), not the build host's.
     let resolv = rootfs.join("etc/resolv.conf");
