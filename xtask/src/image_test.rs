@@ -592,7 +592,11 @@ impl Seen {
             self.enrolled_wall = Some(wall);
         }
         if !self.enrolled && self.no_gateway.is_none() {
-            if let Some(at) = line.find("en: enrolment failed") {
+            // kioskctl's sentence starts with a capital since the failures are told apart.
+            let at = line
+                .find("en: Enrolment failed")
+                .or_else(|| line.find("en: enrolment failed"));
+            if let Some(at) = at {
                 self.no_gateway = line.get(at..).map(str::to_owned);
             }
         }
@@ -825,9 +829,10 @@ mod tests {
     #[test]
     fn serial_lines_give_the_figures() {
         let mut s = Seen::default();
-        let refused = "[   50.1] kioskctl[365]:   en: enrolment failed: cannot reach the \
-                       gateway. Fix it and reboot; provisioning runs again.";
-        let full = "[   40.2] kioskctl[300]:   en: cannot write /var/lib/kiosk/tls (No space \
+        let refused = "[   50.1] kioskctl[365]:   en: Enrolment failed: HTTP client: tcp connect \
+                       error: Connection refused (os error 111). Check the network cable and \
+                       the gateway's address (`gateway.url`). The kiosk tries again in 30 seconds.";
+        let full = "[   40.2] kioskctl[300]:   en: Cannot write /var/lib/kiosk/tls (No space \
                     left on device (os error 28)). Check the disk has space (`df -h /var/lib`).";
         s.observe(full, 41.0);
         s.observe(
@@ -838,7 +843,7 @@ mod tests {
             s.unfilled
                 && s.full_disk
                     .as_deref()
-                    .is_some_and(|l| l.starts_with("en: cannot"))
+                    .is_some_and(|l| l.starts_with("en: Cannot"))
         );
         s.observe(refused, 52.0);
         s.observe("IMAGE-TEST card rc=1 tries=5 after=30.0", 55.0);
@@ -859,7 +864,7 @@ mod tests {
         assert!(s
             .no_gateway
             .as_deref()
-            .is_some_and(|l| l.starts_with("en: enrolment failed")));
+            .is_some_and(|l| l.starts_with("en: Enrolment failed")));
         assert_eq!(
             (s.enrolled_wall, s.card, s.card_insert),
             (Some(84.5), Some(8.5), true)
